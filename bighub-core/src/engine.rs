@@ -1,0 +1,218 @@
+//! The decision engine contract, and the records that flow back to an engine after a call.
+//!
+//! This module owns the trait and its payload types; the engines themselves live elsewhere
+//! ([`RemoteBighub`](crate::RemoteBighub) here, the local engine in `bighub-openai`).
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{Decision, Error, ProposedAction};
+
+/// Something that decides proposed actions and learns from their outcomes.
+///
+/// Both built-in engines implement it, and so can you: an engine is `Send + Sync` and is
+/// shared by every run of an agent.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use bighub_core::{
+///     ApprovalResolution, Decision, DecisionEngine, Error, MemoryBatch, OutcomeReport,
+///     ProposedAction,
+/// };
+/// use serde_json::{json, Value};
+///
+/// /// Allows everything outside production.
+/// #[derive(Debug)]
+/// struct StagingOnly;
+///
+/// #[async_trait]
+/// impl DecisionEngine for StagingOnly {
+///     async fn evaluate(&self, action: &ProposedAction) -> Result<Decision, Error> {
+///         let mode = if action.environment.as_deref() == Some("production") {
+///             "blocked"
+///         } else {
+///             "autonomous"
+///         };
+///         Ok(Decision::from_backend_response(&json!({ "mode": mode })))
+///     }
+///     async fn report_outcome(&self, _: &OutcomeReport) -> Result<(), Error> { Ok(()) }
+///     async fn ingest_memory(&self, _: &MemoryBatch) -> Result<(), Error> { Ok(()) }
+///     async fn resolve_approval(&self, id: &str, _: &ApprovalResolution) -> Result<Value, Error> {
+///         Err(Error::Engine(format!("no approvals here (request {id})")))
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait DecisionEngine: Send + Sync + fmt::Debug {
+    /// Decides one proposed action.
+    async fn evaluate(&self, action: &ProposedAction) -> Result<Decision, Error>;
+
+    /// Records what happened after a decision (executed, failed, blocked).
+    async fn report_outcome(&self, report: &OutcomeReport) -> Result<(), Error>;
+
+    /// Stores the events of a run in decision memory.
+    async fn ingest_memory(&self, batch: &MemoryBatch) -> Result<(), Error>;
+
+    /// Resolves a pending approval; returns the engine's record of the resolution.
+    async fn resolve_approval(
+        &self,
+        request_id: &str,
+        resolution: &ApprovalResolution,
+    ) -> Result<Value, Error>;
+
+    /// Releases resources; the default does nothing.
+    async fn close(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// How a decided call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OutcomeStatus {
+    /// The call ran and did what it should.
+    Success,
+    /// The call ran and failed.
+    Failure,
+    /// The call was not run.
+    Blocked,
+    /// The call ran and did part of what it should.
+    Partial,
+}
+
+impl OutcomeStatus {
+    /// The wire name (`SUCCESS`, `FAILURE`, `BLOCKED`, `PARTIAL`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "SUCCESS",
+            Self::Failure => "FAILURE",
+            Self::Blocked => "BLOCKED",
+            Self::Partial => "PARTIAL",
+        }
+    }
+}
+
+/// An outcome report (`POST /outcomes/report`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeReport {
+    /// How the call ended.
+    pub status: OutcomeStatus,
+    /// The decision's request id, when the decision had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// A short human-readable description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Tool name, recommendation, risk, error and anything else worth keeping.
+    #[serde(default)]
+    pub details: Map<String, Value>,
+    /// Whether the decision should be corrected (the call failed although allowed, ...).
+    #[serde(default)]
+    pub correction_needed: bool,
+}
+
+impl OutcomeReport {
+    /// A report with the given status and nothing else.
+    pub fn new(status: OutcomeStatus) -> Self {
+        Self {
+            status,
+            request_id: None,
+            description: None,
+            details: Map::new(),
+            correction_needed: false,
+        }
+    }
+}
+
+/// A batch of decision-memory events (`POST /actions/memory/ingest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryBatch {
+    /// Who produced the events (for example `openai_adapter`).
+    pub source: String,
+    /// The producer's version (for example `bighub-openai@0.1.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    /// The events, one per tool call.
+    pub events: Vec<Value>,
+    /// The acting agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The decision domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The model that proposed the calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The run's trace id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// Whether the service should redact secrets (default true).
+    pub redact: bool,
+    /// Which redaction policy to apply (default `default`).
+    pub redaction_policy: String,
+}
+
+impl MemoryBatch {
+    /// A batch from `source` with redaction on and the default policy.
+    pub fn new(source: impl Into<String>, events: Vec<Value>) -> Self {
+        Self {
+            source: source.into(),
+            source_version: None,
+            events,
+            actor: None,
+            domain: None,
+            model: None,
+            trace_id: None,
+            redact: true,
+            redaction_policy: "default".to_owned(),
+        }
+    }
+}
+
+/// The answer to an approval request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    /// Run the call.
+    Approved,
+    /// Do not run the call.
+    Rejected,
+}
+
+impl Resolution {
+    /// The wire name (`approved`, `rejected`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// A human's resolution of a pending approval (`POST /approvals/{request_id}/resolve`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalResolution {
+    /// Approved or rejected.
+    pub resolution: Resolution,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Who resolved it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
+}
+
+impl ApprovalResolution {
+    /// An approval with an optional comment.
+    pub fn approved(comment: impl Into<Option<String>>) -> Self {
+        Self { resolution: Resolution::Approved, comment: comment.into(), resolved_by: None }
+    }
+
+    /// A rejection with an optional comment.
+    pub fn rejected(comment: impl Into<Option<String>>) -> Self {
+        Self { resolution: Resolution::Rejected, comment: comment.into(), resolved_by: None }
+    }
+}

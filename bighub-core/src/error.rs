@@ -1,0 +1,95 @@
+//! The one error type of bighub-core.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Everything that can go wrong while asking a decision engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting is invalid; the message says which and why.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+
+    /// The service refused the API key (401) or its permissions (403).
+    #[error("BIGHUB rejected the API key (HTTP {status}): {message}; check BIGHUB_API_KEY")]
+    Auth {
+        /// 401 or 403.
+        status: u16,
+        /// The service's message.
+        message: String,
+    },
+
+    /// The service rejected the request body (422); `detail` is its validation detail.
+    #[error("BIGHUB rejected the request (HTTP 422): {message}")]
+    Validation {
+        /// A one-line summary of the detail.
+        message: String,
+        /// The service's `detail`, whole.
+        detail: Value,
+    },
+
+    /// Too many requests (429), after all retries.
+    #[error("BIGHUB rate limit reached (HTTP 429){}", retry_after_hint(.retry_after))]
+    RateLimited {
+        /// How long the service asked to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+
+    /// Any other non-success status, after all retries where it was retryable.
+    #[error("BIGHUB answered HTTP {status}: {body}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The body, cut to a readable length.
+        body: String,
+    },
+
+    /// No answer within the request timeout, after all retries.
+    #[error("BIGHUB did not answer within {0:?}")]
+    Timeout(Duration),
+
+    /// The connection failed (DNS, refused, reset), after all retries.
+    #[error("could not reach BIGHUB: {0}")]
+    Network(String),
+
+    /// The service answered 2xx with a body that is not a JSON object.
+    #[error("BIGHUB sent an unreadable answer: {0}")]
+    InvalidResponse(String),
+
+    /// An approval was already resolved; one approval runs its tool at most once.
+    #[error("approval {request_id} was already resolved ({resolution})")]
+    ApprovalAlreadyResolved {
+        /// The decision's request id.
+        request_id: String,
+        /// The earlier resolution.
+        resolution: String,
+    },
+
+    /// No pending approval has this request id.
+    #[error("no approval is pending for request {0}")]
+    ApprovalNotFound(String),
+
+    /// An error from another engine (local or user-defined).
+    #[error("decision engine error: {0}")]
+    Engine(String),
+}
+
+fn retry_after_hint(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        Some(d) => format!("; retry after {}s", d.as_secs_f64()),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// Whether the same request may succeed if sent again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Timeout(_) | Self::Network(_) | Self::RateLimited { .. } => true,
+            Self::Status { status, .. } => matches!(status, 408 | 409 | 425 | 429 | 500..=599),
+            _ => false,
+        }
+    }
+}

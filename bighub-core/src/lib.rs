@@ -1,0 +1,50 @@
+//! # bighub-core
+//!
+//! What a decision is, where it comes from, and how it gates a tool call.
+//!
+//! An agent's tool call becomes a [`ProposedAction`]. A [`DecisionEngine`] (the hosted
+//! [`RemoteBighub`] service, the embedded local engine of `bighub-openai`, or your own)
+//! answers with a [`Decision`], and the gate turns that decision into a [`Verdict`]:
+//! execute, require approval, ask for more context, or block.
+//!
+//! ```
+//! use bighub_core::{Decision, Verdict};
+//! use serde_json::json;
+//!
+//! let answer = json!({
+//!     "request_id": "req_abc123",
+//!     "mode": "review",
+//!     "risk": 0.78,
+//!     "reason": "Production admin access for 48h is broader than necessary.",
+//!     "better_action": "Grant scoped Okta admin access for 2h instead of 48h"
+//! });
+//! let decision = Decision::from_backend_response(&answer);
+//! assert!(decision.needs_review);
+//! assert_eq!(decision.verdict(), Verdict::RequireApproval);
+//! ```
+//!
+//! This crate owns no OpenAI code and runs no tools; `bighub-openai` does.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod action;
+mod decision;
+mod engine;
+mod error;
+mod fail_mode;
+mod gate;
+mod normalize;
+pub mod remote;
+
+pub use action::{ActionContext, ProposedAction, RiskLevel};
+pub use decision::{
+    ActionInterpretationLayer, AgentOperationalBody, Decision, Mode, OperationalIntent,
+    ResponsibleActionSpace, SalientFactor,
+};
+pub use engine::{
+    ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus, Resolution,
+};
+pub use error::Error;
+pub use fail_mode::FailMode;
+pub use gate::{Verdict, Vote};
+pub use remote::{DecisionMode, RemoteBighub, RemoteBighubBuilder};

@@ -1,0 +1,97 @@
+//! The action trait: what every guarded tool is, however it was written.
+//!
+//! `#[bighub::action]` implements it for a plain function; the registry implements it for
+//! closures and raw JSON tools. This module owns the trait and the tool metadata only; the
+//! registry (`registry.rs`) owns names, options and strict schemas.
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+pub use bighub_core::RiskLevel;
+
+use crate::{ToolContext, ToolError};
+
+/// The decision metadata of a tool: which system it touches, how risky it is, where.
+///
+/// ```
+/// use bighub_openai::{ActionMetadata, RiskLevel};
+///
+/// let meta = ActionMetadata::new("okta").risk(RiskLevel::High).environment("production");
+/// assert_eq!(meta.system.as_deref(), Some("okta"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ActionMetadata {
+    /// The system the tool touches (`okta`, `terraform`, `argocd`, ...).
+    pub system: Option<String>,
+    /// The declared risk; `medium` unless said otherwise.
+    pub risk: RiskLevel,
+    /// The environment it touches (`production`, `staging`, ...).
+    pub environment: Option<String>,
+    /// The action name sent to the decision engine, when it differs from the tool name.
+    pub action_name: Option<String>,
+    /// The decision domain, when it differs from the agent's.
+    pub domain: Option<String>,
+    /// The actor, when it differs from the agent's.
+    pub actor: Option<String>,
+}
+
+impl ActionMetadata {
+    /// Metadata for a tool that touches `system`, with medium risk.
+    pub fn new(system: impl Into<String>) -> Self {
+        Self { system: Some(system.into()), ..Self::default() }
+    }
+
+    /// Sets the declared risk.
+    pub fn risk(mut self, risk: RiskLevel) -> Self {
+        self.risk = risk;
+        self
+    }
+
+    /// Sets the environment.
+    pub fn environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// Sets the action name.
+    pub fn action_name(mut self, action_name: impl Into<String>) -> Self {
+        self.action_name = Some(action_name.into());
+        self
+    }
+
+    /// Sets the domain.
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// Sets the actor.
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+}
+
+/// A guarded tool: a name, a description, an argument schema, decision metadata and a call.
+///
+/// You rarely implement this by hand: `#[bighub::action]` does it for a function, and
+/// [`ToolRegistry`](crate::ToolRegistry) does it for closures and raw JSON tools.
+///
+/// `call` receives the model's JSON arguments and returns the tool's JSON output or a
+/// [`ToolError`]; the future is `'static` so that tools of one round can run concurrently.
+pub trait Action: Send + Sync + 'static {
+    /// The tool name the model sees; must match `^[a-zA-Z0-9_-]{1,64}$`.
+    fn name(&self) -> &str;
+
+    /// What the tool does, for the model.
+    fn description(&self) -> &str;
+
+    /// The JSON schema of the arguments, as generated (the registry makes it strict).
+    fn parameters_schema(&self) -> Value;
+
+    /// System, risk, environment and the optional overrides.
+    fn metadata(&self) -> ActionMetadata;
+
+    /// Runs the tool on the model's JSON arguments.
+    fn call(&self, arguments: Value, context: ToolContext) -> BoxFuture<'static, Result<Value, ToolError>>;
+}

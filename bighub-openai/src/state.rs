@@ -1,0 +1,115 @@
+//! Shared resources for tools: `State<T>` parameters and the per-call `ToolContext`.
+//!
+//! An API client or a connection pool is registered once on the agent and injected into
+//! every tool that takes a `State<T>` parameter; such parameters never appear in the schema
+//! the model sees.
+
+use std::any::{Any, TypeId, type_name};
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::ToolError;
+
+/// A shared resource injected into a tool.
+///
+/// ```
+/// use bighub_openai::{State, ToolContext};
+///
+/// struct OktaClient { base_url: String }
+///
+/// let ctx = ToolContext::builder()
+///     .state(OktaClient { base_url: "https://example.okta.com".into() })
+///     .build();
+/// let okta: State<OktaClient> = ctx.state().unwrap();
+/// assert_eq!(okta.base_url, "https://example.okta.com");
+/// ```
+pub struct State<T: ?Sized>(pub Arc<T>);
+
+impl<T: ?Sized> Clone for State<T> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T: ?Sized> Deref for State<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for State<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("State").field(&&*self.0).finish()
+    }
+}
+
+/// What a tool call can reach besides its arguments: shared state, and which call it is.
+#[derive(Clone, Default)]
+pub struct ToolContext {
+    states: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    call_id: Option<String>,
+}
+
+impl fmt::Debug for ToolContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // State values may hold credentials: show how many there are, never what.
+        f.debug_struct("ToolContext")
+            .field("states", &self.states.len())
+            .field("call_id", &self.call_id)
+            .finish()
+    }
+}
+
+impl ToolContext {
+    /// Starts a context with no state.
+    pub fn builder() -> ToolContextBuilder {
+        ToolContextBuilder::default()
+    }
+
+    /// The shared state of type `T`, or a [`ToolError`] naming the missing type.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<State<T>, ToolError> {
+        self.states
+            .get(&TypeId::of::<T>())
+            .and_then(|any| Arc::clone(any).downcast::<T>().ok())
+            .map(State)
+            .ok_or_else(|| ToolError::missing_state(type_name::<T>()))
+    }
+
+    /// The model's id for this call, when the call came from a model.
+    pub fn call_id(&self) -> Option<&str> {
+        self.call_id.as_deref()
+    }
+
+    /// The same context for another call.
+    pub fn with_call_id(&self, call_id: impl Into<String>) -> Self {
+        Self { states: Arc::clone(&self.states), call_id: Some(call_id.into()) }
+    }
+}
+
+/// Collects the shared state of a [`ToolContext`].
+#[derive(Default)]
+pub struct ToolContextBuilder {
+    states: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl ToolContextBuilder {
+    /// Adds a value; a second value of the same type replaces the first.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.states.insert(TypeId::of::<T>(), Arc::new(value));
+        self
+    }
+
+    /// Adds a value that is already shared.
+    pub fn shared_state<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.states.insert(TypeId::of::<T>(), value);
+        self
+    }
+
+    /// Finishes the context.
+    pub fn build(self) -> ToolContext {
+        ToolContext { states: Arc::new(self.states), call_id: None }
+    }
+}

@@ -1,0 +1,1 @@
+//! Validating local fakes of the BIGHUB and OpenAI Responses APIs, for tests and benchmarks.
