@@ -12,7 +12,9 @@ use serde_json::{Map, Value};
 use crate::remote::DecisionMode;
 
 /// How risky a tool is, as declared by its author.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RiskLevel {
     /// Reads, or changes nothing that matters.

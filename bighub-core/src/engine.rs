@@ -208,11 +208,19 @@ pub struct ApprovalResolution {
 impl ApprovalResolution {
     /// An approval with an optional comment.
     pub fn approved(comment: impl Into<Option<String>>) -> Self {
-        Self { resolution: Resolution::Approved, comment: comment.into(), resolved_by: None }
+        Self {
+            resolution: Resolution::Approved,
+            comment: comment.into(),
+            resolved_by: None,
+        }
     }
 
     /// A rejection with an optional comment.
     pub fn rejected(comment: impl Into<Option<String>>) -> Self {
-        Self { resolution: Resolution::Rejected, comment: comment.into(), resolved_by: None }
+        Self {
+            resolution: Resolution::Rejected,
+            comment: comment.into(),
+            resolved_by: None,
+        }
     }
 }

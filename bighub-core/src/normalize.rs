@@ -7,6 +7,9 @@ use crate::Decision;
 impl Decision {
     /// Normalises a raw `/actions/evaluate` answer.
     pub fn from_backend_response(raw: &Value) -> Decision {
-        Decision { raw: raw.clone(), ..Decision::default() }
+        Decision {
+            raw: raw.clone(),
+            ..Decision::default()
+        }
     }
 }

@@ -33,12 +33,21 @@ pub struct ActionMetadata {
     pub domain: Option<String>,
     /// The actor, when it differs from the agent's.
     pub actor: Option<String>,
+    /// The argument whose value is the action's target (for example `group`).
+    pub target_arg: Option<String>,
+    /// The argument whose numeric value is the action's value (for example `amount`).
+    pub value_arg: Option<String>,
+    /// Arguments whose values are secret: redacted before anything stores or sends them.
+    pub secret_args: Vec<String>,
 }
 
 impl ActionMetadata {
     /// Metadata for a tool that touches `system`, with medium risk.
     pub fn new(system: impl Into<String>) -> Self {
-        Self { system: Some(system.into()), ..Self::default() }
+        Self {
+            system: Some(system.into()),
+            ..Self::default()
+        }
     }
 
     /// Sets the declared risk.
@@ -70,6 +79,24 @@ impl ActionMetadata {
         self.actor = Some(actor.into());
         self
     }
+
+    /// Names the argument that holds the target.
+    pub fn target_arg(mut self, arg: impl Into<String>) -> Self {
+        self.target_arg = Some(arg.into());
+        self
+    }
+
+    /// Names the argument that holds the numeric value.
+    pub fn value_arg(mut self, arg: impl Into<String>) -> Self {
+        self.value_arg = Some(arg.into());
+        self
+    }
+
+    /// Marks an argument as secret.
+    pub fn secret_arg(mut self, arg: impl Into<String>) -> Self {
+        self.secret_args.push(arg.into());
+        self
+    }
 }
 
 /// A guarded tool: a name, a description, an argument schema, decision metadata and a call.
@@ -93,5 +120,9 @@ pub trait Action: Send + Sync + 'static {
     fn metadata(&self) -> ActionMetadata;
 
     /// Runs the tool on the model's JSON arguments.
-    fn call(&self, arguments: Value, context: ToolContext) -> BoxFuture<'static, Result<Value, ToolError>>;
+    fn call(
+        &self,
+        arguments: Value,
+        context: ToolContext,
+    ) -> BoxFuture<'static, Result<Value, ToolError>>;
 }

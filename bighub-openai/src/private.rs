@@ -27,13 +27,18 @@ pub fn parse_arguments<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolE
 
 /// The JSON schema of `T`, as schemars generates it.
 pub fn schema_for<T: schemars::JsonSchema>() -> Value {
-    schemars::SchemaGenerator::default().into_root_schema_for::<T>().to_value()
+    schemars::SchemaGenerator::default()
+        .into_root_schema_for::<T>()
+        .to_value()
 }
 
 /// The output of a tool that returns a plain `Serialize` value.
 pub fn value_output<T: Serialize>(value: T) -> Result<Value, ToolError> {
-    serde_json::to_value(value)
-        .map_err(|error| ToolError::new(format!("the tool's output could not be serialized: {error}")))
+    serde_json::to_value(value).map_err(|error| {
+        ToolError::new(format!(
+            "the tool's output could not be serialized: {error}"
+        ))
+    })
 }
 
 /// The output of a tool that returns `Result<T, E>`; an `Err` becomes a tool error.

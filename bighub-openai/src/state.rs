@@ -85,7 +85,10 @@ impl ToolContext {
 
     /// The same context for another call.
     pub fn with_call_id(&self, call_id: impl Into<String>) -> Self {
-        Self { states: Arc::clone(&self.states), call_id: Some(call_id.into()) }
+        Self {
+            states: Arc::clone(&self.states),
+            call_id: Some(call_id.into()),
+        }
     }
 }
 
@@ -110,6 +113,9 @@ impl ToolContextBuilder {
 
     /// Finishes the context.
     pub fn build(self) -> ToolContext {
-        ToolContext { states: Arc::new(self.states), call_id: None }
+        ToolContext {
+            states: Arc::new(self.states),
+            call_id: None,
+        }
     }
 }

@@ -40,13 +40,21 @@ pub struct ToolError {
 impl ToolError {
     /// A tool failure with this message.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { kind: ToolErrorKind::Failed, message: message.into(), field: None }
+        Self {
+            kind: ToolErrorKind::Failed,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// Arguments that do not fit the parameters; `field` is the JSON path of the bad value
     /// (for example `spec.replicas`), when known.
     pub fn invalid_arguments(field: Option<String>, message: impl Into<String>) -> Self {
-        Self { kind: ToolErrorKind::InvalidArguments, message: message.into(), field }
+        Self {
+            kind: ToolErrorKind::InvalidArguments,
+            message: message.into(),
+            field,
+        }
     }
 
     /// A tool that needs shared state of type `type_name` which was not registered.
@@ -62,7 +70,11 @@ impl ToolError {
 
     /// A tool that panicked, with the panic message when it was a string.
     pub fn panicked(message: impl Into<String>) -> Self {
-        Self { kind: ToolErrorKind::Panicked, message: message.into(), field: None }
+        Self {
+            kind: ToolErrorKind::Panicked,
+            message: message.into(),
+            field: None,
+        }
     }
 
     /// Why the call failed.
@@ -87,7 +99,9 @@ impl fmt::Display for ToolError {
             (ToolErrorKind::InvalidArguments, Some(field)) => {
                 write!(f, "invalid argument `{field}`: {}", self.message)
             }
-            (ToolErrorKind::InvalidArguments, None) => write!(f, "invalid arguments: {}", self.message),
+            (ToolErrorKind::InvalidArguments, None) => {
+                write!(f, "invalid arguments: {}", self.message)
+            }
             (ToolErrorKind::Panicked, _) => write!(f, "tool panicked: {}", self.message),
             _ => f.write_str(&self.message),
         }
