@@ -1,1 +1,134 @@
-fn main() {}
+//! The quickstart: an ops agent that may grant temporary Okta access, guarded.
+//!
+//! ```sh
+//! cargo run --example quickstart            # human-readable
+//! cargo run --example quickstart -- --json  # the whole result as one JSON document
+//! ```
+//!
+//! Settings come from the environment: `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODEL`
+//! (default `gpt-5.5`), `BIGHUB_API_KEY`, `BIGHUB_BASE_URL`, `BIGHUB_POLICY`, `BIGHUB_DB`.
+//! Without OpenAI credentials it says what is missing and shows the decision the guard
+//! makes for the example call, without a model.
+
+use bighub::{BighubOpenAI, Decision, ExecutionEvent, ToolError};
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Debug, Serialize)]
+struct Grant {
+    ok: bool,
+    user_id: String,
+    group: String,
+    duration: String,
+}
+
+/// Grant a user temporary membership in an Okta group.
+#[bighub::action(system = "okta", risk = "high", environment = "production", target = "group")]
+async fn grant_access(
+    /// Okta user login, e.g. alice@example.com
+    user_id: String,
+    /// The Okta group, e.g. okta-admins
+    group: String,
+    /// How long the membership lasts, e.g. "2h"
+    duration: String,
+) -> Result<Grant, ToolError> {
+    Ok(Grant { ok: true, user_id, group, duration })
+}
+
+const PROMPT: &str = "Grant Alice temporary Okta admin access for 48h";
+
+#[tokio::main]
+async fn main() {
+    let json_output = std::env::args().any(|a| a == "--json");
+    if let Err(error) = run(json_output).await {
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(json_output: bool) -> Result<(), bighub::Error> {
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-5.5".to_owned());
+    let agent = BighubOpenAI::from_env()
+        .actor("ops-agent")
+        .domain("it_actions")
+        .action(GrantAccess)
+        .build()?;
+
+    let has_openai = ["OPENAI_API_KEY", "OPENAI_BASE_URL"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()));
+    if !has_openai {
+        eprintln!(
+            "OPENAI_API_KEY is not set (nor OPENAI_BASE_URL for an OpenAI-compatible server), so no model runs.\n\
+             Here is the decision the guard makes for the example call \
+             grant_access(\"alice\", \"okta-admins\", \"48h\"):\n"
+        );
+        let check = agent
+            .check_tool("grant_access", json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+            .await?;
+        if json_output {
+            println!("{}", serde_json::to_string_pretty(&check).expect("a check serializes"));
+        } else {
+            println!("verdict:  {}", check.verdict);
+            print_decision(&check.decision);
+        }
+        agent.close().await?;
+        return Ok(());
+    }
+
+    let result = agent.run(PROMPT, &model).await?;
+    if json_output {
+        println!("{}", serde_json::to_string_pretty(&result).expect("a result serializes"));
+    } else {
+        match result.last() {
+            Some(last) => print_event(last),
+            None => println!("the model called no tool"),
+        }
+        println!("\nmodel: {}", result.output_text());
+    }
+    agent.close().await?;
+    Ok(())
+}
+
+fn print_event(event: &ExecutionEvent) {
+    println!("status:   {}", event.status);
+    match &event.decision {
+        Some(decision) => print_decision(decision),
+        None => println!("error:    {}", event.error.as_deref().unwrap_or("-")),
+    }
+}
+
+fn print_decision(decision: &Decision) {
+    println!("mode:     {}", decision.mode.map(|m| m.to_string()).unwrap_or_else(|| "-".into()));
+    println!("risk:     {}", decision.risk.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()));
+    println!("reason:   {}", decision.reason.as_deref().unwrap_or("-"));
+    if let Some(better) = &decision.better_action {
+        println!("better:   {better}");
+    }
+    println!("factors:");
+    for factor in &decision.salient_factors {
+        println!(
+            "  - {} [{}] {}",
+            factor.factor.as_deref().unwrap_or("?"),
+            factor.severity.as_deref().unwrap_or("-"),
+            factor.reason.as_deref().unwrap_or("")
+        );
+    }
+    let space = &decision.responsible_action_space;
+    println!("action space:");
+    for (group, items) in [
+        ("available", &space.available),
+        ("constrained", &space.constrained),
+        ("forbidden", &space.forbidden),
+        ("information_gathering", &space.information_gathering),
+    ] {
+        let names: Vec<String> = items
+            .iter()
+            .map(|item| match item.get("action").and_then(|a| a.as_str()) {
+                Some(action) => action.to_owned(),
+                None => serde_json::Value::Object(item.clone()).to_string(),
+            })
+            .collect();
+        println!("  {group}: {}", if names.is_empty() { "-".to_owned() } else { names.join(", ") });
+    }
+}

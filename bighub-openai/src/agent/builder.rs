@@ -1,0 +1,331 @@
+//! Assembling an agent: settings, credentials, engine, tools, shared state, hooks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bighub_core::{DecisionEngine, DecisionMode, FailMode, RemoteBighub};
+
+use super::{BighubOpenAI, DecisionHook, Inner};
+use crate::provider::Provider;
+use crate::reporter::Reporter;
+use crate::{Action, AgentConfig, Error, ExecutionEvent, ToolContextBuilder, ToolOptions, ToolRegistry};
+
+const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// Builds a [`BighubOpenAI`]. Every setting has the Python adapter's name and default;
+/// invalid settings are reported together by [`build`](Self::build).
+pub struct BighubOpenAIBuilder {
+    config: AgentConfig,
+    openai_api_key: Option<String>,
+    openai_base_url: Option<String>,
+    bighub_api_key: Option<String>,
+    bighub_base_url: Option<String>,
+    engine: Option<Arc<dyn DecisionEngine>>,
+    tools: ToolRegistry,
+    errors: Vec<Error>,
+    states: ToolContextBuilder,
+    on_decision: Option<DecisionHook>,
+}
+
+impl fmt::Debug for BighubOpenAIBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Keys are secrets: say whether they are set, never what they are.
+        f.debug_struct("BighubOpenAIBuilder")
+            .field("config", &self.config)
+            .field("openai_api_key", &self.openai_api_key.as_ref().map(|_| "<set>"))
+            .field("openai_base_url", &self.openai_base_url)
+            .field("bighub_api_key", &self.bighub_api_key.as_ref().map(|_| "<set>"))
+            .field("bighub_base_url", &self.bighub_base_url)
+            .field("engine", &self.engine)
+            .field("tools", &self.tools.names().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for BighubOpenAIBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl BighubOpenAIBuilder {
+    /// An empty builder with the default settings.
+    pub fn new() -> Self {
+        Self {
+            config: AgentConfig::default(),
+            openai_api_key: None,
+            openai_base_url: None,
+            bighub_api_key: None,
+            bighub_base_url: None,
+            engine: None,
+            tools: ToolRegistry::new(),
+            errors: Vec::new(),
+            states: ToolContextBuilder::default(),
+            on_decision: None,
+        }
+    }
+
+    /// A builder with credentials and endpoints from `OPENAI_API_KEY`, `OPENAI_BASE_URL`,
+    /// `BIGHUB_API_KEY` and `BIGHUB_BASE_URL` (empty variables count as unset).
+    pub fn from_env() -> Self {
+        let mut builder = Self::new();
+        builder.openai_api_key = env("OPENAI_API_KEY");
+        builder.openai_base_url = env("OPENAI_BASE_URL");
+        builder.bighub_api_key = env("BIGHUB_API_KEY");
+        builder.bighub_base_url = env("BIGHUB_BASE_URL");
+        builder
+    }
+
+    /// The OpenAI API key.
+    pub fn openai_api_key(mut self, key: impl Into<String>) -> Self {
+        self.openai_api_key = Some(key.into());
+        self
+    }
+
+    /// The Responses API base URL (default `https://api.openai.com/v1`); any
+    /// OpenAI-compatible server works.
+    pub fn openai_base_url(mut self, url: impl Into<String>) -> Self {
+        self.openai_base_url = Some(url.into());
+        self
+    }
+
+    /// The BIGHUB API key: decisions come from the hosted service.
+    pub fn bighub_api_key(mut self, key: impl Into<String>) -> Self {
+        self.bighub_api_key = Some(key.into());
+        self
+    }
+
+    /// The BIGHUB base URL (default `https://api.bighub.io`).
+    pub fn bighub_base_url(mut self, url: impl Into<String>) -> Self {
+        self.bighub_base_url = Some(url.into());
+        self
+    }
+
+    /// Decides with this engine instead of the one the keys select.
+    pub fn engine(mut self, engine: impl DecisionEngine + 'static) -> Self {
+        self.engine = Some(Arc::new(engine));
+        self
+    }
+
+    /// Decides with an engine that is already shared.
+    pub fn shared_engine(mut self, engine: Arc<dyn DecisionEngine>) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
+    /// Registers a tool (for example one made by `#[bighub::action]`).
+    pub fn action(self, action: impl Action) -> Self {
+        self.action_with(action, ToolOptions::new())
+    }
+
+    /// Registers a tool with per-tool options.
+    pub fn action_with(mut self, action: impl Action, options: ToolOptions) -> Self {
+        if let Err(error) = self.tools.register_with(action, options) {
+            self.errors.push(error);
+        }
+        self
+    }
+
+    /// Uses these tools (replacing any registered so far).
+    pub fn tools(mut self, tools: ToolRegistry) -> Self {
+        self.tools = tools;
+        self
+    }
+
+    /// Shares a resource with every tool that takes a `State<T>` parameter.
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.states = self.states.state(value);
+        self
+    }
+
+    /// Called with each execution event as soon as it is recorded (a panic in the hook
+    /// is logged and ignored).
+    pub fn on_decision(mut self, hook: impl Fn(&ExecutionEvent) + Send + Sync + 'static) -> Self {
+        self.on_decision = Some(Arc::new(hook));
+        self
+    }
+
+    /// Who acts (default `AI_AGENT`).
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.config.actor = actor.into();
+        self
+    }
+
+    /// The decision domain (default `it_actions`).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.config.domain = domain.into();
+        self
+    }
+
+    /// `submit` (default) or `submit_payload`.
+    pub fn decision_mode(mut self, mode: DecisionMode) -> Self {
+        self.config.decision_mode = mode;
+        self
+    }
+
+    /// `closed` (default: block when the engine cannot answer) or `open` (proceed).
+    pub fn fail_mode(mut self, mode: FailMode) -> Self {
+        self.config.fail_mode = mode;
+        self
+    }
+
+    /// Most tool rounds per run (default 8, at least 1).
+    pub fn max_tool_rounds(mut self, rounds: u32) -> Self {
+        self.config.max_tool_rounds = rounds;
+        self
+    }
+
+    /// Routing hint for the decision service (default `auto`).
+    pub fn model_selection(mut self, selection: impl Into<String>) -> Self {
+        self.config.model_selection = selection.into();
+        self
+    }
+
+    /// What decisions optimise for (default `better_decision`).
+    pub fn decision_objective(mut self, objective: impl Into<String>) -> Self {
+        self.config.decision_objective = objective.into();
+        self
+    }
+
+    /// Per-request timeout for the model provider (default 30 s).
+    pub fn provider_timeout(mut self, timeout: Duration) -> Self {
+        self.config.provider.timeout = timeout;
+        self
+    }
+
+    /// Retries for 429 / 5xx / timeouts / connection errors (default 2).
+    pub fn provider_max_retries(mut self, retries: u32) -> Self {
+        self.config.provider.max_retries = retries;
+        self
+    }
+
+    /// Backoff between provider retries: first delay and cap (default 250 ms, 2 s).
+    pub fn provider_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.config.provider.backoff = initial;
+        self.config.provider.max_backoff = max;
+        self
+    }
+
+    /// Random extra delay per provider retry, up to this much (default 100 ms).
+    pub fn provider_jitter(mut self, jitter: Duration) -> Self {
+        self.config.provider.jitter = jitter;
+        self
+    }
+
+    /// Opens a circuit after `failures` consecutive failed provider attempts; it stays
+    /// open for `reset_after` (off by default).
+    pub fn provider_circuit_breaker(mut self, failures: u32, reset_after: Duration) -> Self {
+        self.config.provider.circuit_breaker_failures = failures;
+        self.config.provider.circuit_breaker_reset = reset_after;
+        self
+    }
+
+    /// Retries of a failed evaluation before the fail-mode decision (default 2).
+    pub fn evaluate_retries(mut self, retries: u32) -> Self {
+        self.config.evaluate_retries = retries;
+        self
+    }
+
+    /// Report each call's outcome to the engine (default true).
+    pub fn outcome_reporting(mut self, enabled: bool) -> Self {
+        self.config.outcome_reporting = enabled;
+        self
+    }
+
+    /// Make a failed outcome report an error of the run (default false).
+    pub fn outcome_reporting_required(mut self, required: bool) -> Self {
+        self.config.outcome_reporting_required = required;
+        self
+    }
+
+    /// Send each run's events to decision memory (default true).
+    pub fn memory_enabled(mut self, enabled: bool) -> Self {
+        self.config.memory_enabled = enabled;
+        self
+    }
+
+    /// The session id (generated when not set).
+    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.config.session_id = session_id.into();
+        self
+    }
+
+    /// Let the API store responses (default false: stateless replay).
+    pub fn store(mut self, store: bool) -> Self {
+        self.config.store = store;
+        self
+    }
+
+    /// Run the allowed tools of one round concurrently (default true).
+    pub fn parallel_tool_execution(mut self, parallel: bool) -> Self {
+        self.config.parallel_tool_execution = parallel;
+        self
+    }
+
+    /// How long `close()` waits for queued reports (default 5 s).
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.config.flush_timeout = timeout;
+        self
+    }
+
+    /// Checks every setting and builds the agent.
+    ///
+    /// The engine is the one given with [`engine`](Self::engine), else the hosted BIGHUB
+    /// service when a BIGHUB API key is set. Without OpenAI credentials (`OPENAI_API_KEY`
+    /// or `OPENAI_BASE_URL`) the agent still builds, so that
+    /// [`check_tool`](BighubOpenAI::check_tool) works; `run` then fails with
+    /// [`Error::ProviderNotConfigured`].
+    pub fn build(mut self) -> Result<BighubOpenAI, Error> {
+        if let Some(error) = self.errors.drain(..).next() {
+            return Err(error);
+        }
+        let problems = self.config.problems();
+        if !problems.is_empty() {
+            return Err(Error::Config(problems.join("; ")));
+        }
+        let engine = match self.engine.take() {
+            Some(engine) => engine,
+            None => self.remote_engine()?,
+        };
+        let provider = match (&self.openai_api_key, &self.openai_base_url) {
+            (None, None) => Err("no OpenAI credentials: set OPENAI_API_KEY (or OPENAI_BASE_URL for an OpenAI-compatible server)".to_owned()),
+            (key, base) => Ok(Provider::new(
+                key.as_deref().unwrap_or_default(),
+                base.as_deref().unwrap_or(DEFAULT_OPENAI_BASE_URL),
+                self.config.provider.clone(),
+            )?),
+        };
+        let inner = Inner {
+            reporter: Reporter::new(Arc::clone(&engine)),
+            engine,
+            provider,
+            tools: self.tools,
+            context: self.states.build(),
+            on_decision: self.on_decision,
+            config: self.config,
+        };
+        Ok(BighubOpenAI { inner: Arc::new(inner) })
+    }
+
+    fn remote_engine(&self) -> Result<Arc<dyn DecisionEngine>, Error> {
+        let Some(key) = &self.bighub_api_key else {
+            return Err(Error::Config(
+                "no decision engine: set BIGHUB_API_KEY for the hosted service, or pass one with .engine(...)".to_owned(),
+            ));
+        };
+        let mut remote = RemoteBighub::builder()
+            .api_key(key.clone())
+            .decision_mode(self.config.decision_mode)
+            // The agent retries evaluations itself (`evaluate_retries`).
+            .max_retries(0);
+        if let Some(url) = &self.bighub_base_url {
+            remote = remote.base_url(url.clone());
+        }
+        Ok(Arc::new(remote.build()?))
+    }
+}

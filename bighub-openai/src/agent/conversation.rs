@@ -1,0 +1,113 @@
+//! The conversation sent to the Responses API, round after round.
+//!
+//! Stateless (`store: false`, the default): every request carries the whole conversation —
+//! the original input, the model's output items, and one `function_call_output` per call —
+//! and never a `previous_response_id`, which the API rejects for unstored responses.
+//! Reasoning items go back as received, with their `encrypted_content`. Replayed messages
+//! lose their server-side `id`, which means nothing to an API that stored nothing.
+//!
+//! Stored (`store: true`): each continuation names the previous response and carries only
+//! the new tool outputs.
+
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Conversation {
+    store: bool,
+    /// Everything so far, for stateless replay.
+    items: Vec<Value>,
+    /// Items added since the last response, for stored continuation.
+    fresh: Vec<Value>,
+    previous_response_id: Option<String>,
+}
+
+impl Conversation {
+    pub(crate) fn new(input: Vec<Value>, store: bool) -> Self {
+        Self { store, fresh: input.clone(), items: input, previous_response_id: None }
+    }
+
+    /// The `input` and `previous_response_id` of the next request.
+    pub(crate) fn next_request(&self) -> (Vec<Value>, Option<String>) {
+        if self.store && self.previous_response_id.is_some() {
+            (self.fresh.clone(), self.previous_response_id.clone())
+        } else {
+            (self.items.clone(), None)
+        }
+    }
+
+    /// Records a response's output items and id.
+    pub(crate) fn record_response(&mut self, response_id: &str, output: &[Value]) {
+        self.items.extend(output.iter().map(replayable));
+        self.fresh.clear();
+        self.previous_response_id = Some(response_id.to_owned());
+    }
+
+    /// Adds the output of one call.
+    pub(crate) fn add_tool_output(&mut self, call_id: &str, output: &Value) {
+        let item = json!({
+            "type": "function_call_output",
+            "call_id": call_id,
+            "output": output.to_string(),
+        });
+        self.items.push(item.clone());
+        self.fresh.push(item);
+    }
+
+    /// The whole conversation so far (for state that must survive the process).
+    pub(crate) fn items(&self) -> &[Value] {
+        &self.items
+    }
+}
+
+fn replayable(item: &Value) -> Value {
+    let mut item = item.clone();
+    if item.get("type").and_then(Value::as_str) == Some("message")
+        && let Some(object) = item.as_object_mut()
+    {
+        object.remove("id");
+    }
+    item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stateless_replays_everything_without_previous_response_id() {
+        let mut c = Conversation::new(vec![json!({"role": "user", "content": "hi"})], false);
+        c.record_response(
+            "resp_1",
+            &[
+                json!({"type": "reasoning", "id": "rs_1", "encrypted_content": "e", "summary": []}),
+                json!({"type": "function_call", "id": "fc_1", "call_id": "c1", "name": "t", "arguments": "{}"}),
+            ],
+        );
+        c.add_tool_output("c1", &json!({"status": "executed"}));
+        let (input, previous) = c.next_request();
+        assert_eq!(previous, None);
+        assert_eq!(input.len(), 4);
+        assert_eq!(input[1]["encrypted_content"], "e");
+        assert_eq!(input[3]["type"], "function_call_output");
+        assert_eq!(input[3]["output"], r#"{"status":"executed"}"#);
+    }
+
+    #[test]
+    fn stored_sends_only_new_outputs_with_previous_response_id() {
+        let mut c = Conversation::new(vec![json!({"role": "user", "content": "hi"})], true);
+        assert_eq!(c.next_request().1, None);
+        c.record_response("resp_1", &[json!({"type": "function_call", "call_id": "c1", "name": "t", "arguments": "{}"})]);
+        c.add_tool_output("c1", &json!("ok"));
+        let (input, previous) = c.next_request();
+        assert_eq!(previous.as_deref(), Some("resp_1"));
+        assert_eq!(input.len(), 1);
+        assert_eq!(input[0]["call_id"], "c1");
+    }
+
+    #[test]
+    fn replayed_messages_lose_their_server_ids() {
+        let mut c = Conversation::new(vec![], false);
+        c.record_response("r", &[json!({"type": "message", "id": "msg_1", "role": "assistant", "content": []})]);
+        assert!(c.items()[0].get("id").is_none());
+    }
+}

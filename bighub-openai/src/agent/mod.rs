@@ -1,0 +1,185 @@
+//! The guarded agent: `BighubOpenAI` and what one of its runs does.
+//!
+//! `builder.rs` assembles an agent, `run.rs` drives a run, `round.rs` plays one round of
+//! tool calls, `conversation.rs` keeps what is sent back to the model. Decisions come from a
+//! [`DecisionEngine`]; tools from the [`ToolRegistry`].
+
+mod builder;
+mod conversation;
+mod round;
+mod run;
+
+use std::fmt;
+use std::sync::Arc;
+
+use bighub_core::{Decision, DecisionEngine, ProposedAction, Verdict};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use builder::BighubOpenAIBuilder;
+pub use run::RunRequest;
+
+use crate::provider::Provider;
+use crate::reporter::{ReportStats, Reporter};
+use crate::{AgentConfig, Error, ExecutionEvent, IntoInput, RunResult, ToolContext, ToolDefinition, ToolRegistry};
+
+type DecisionHook = Arc<dyn Fn(&ExecutionEvent) + Send + Sync>;
+
+/// An OpenAI agent whose tool calls are decided before they run.
+///
+/// Cheap to clone (an `Arc` inside), `Send + Sync`: one agent serves many concurrent runs,
+/// each with its own trajectory id.
+///
+/// ```no_run
+/// use bighub_openai::{BighubOpenAI, ToolError};
+/// use serde::Serialize;
+///
+/// #[derive(Serialize)]
+/// struct Grant { user_id: String, group: String, duration: String }
+///
+/// /// Grant a user temporary membership in an Okta group.
+/// #[bighub_openai::action(system = "okta", risk = "high", environment = "production", target = "group")]
+/// async fn grant_access(user_id: String, group: String, duration: String) -> Result<Grant, ToolError> {
+///     Ok(Grant { user_id, group, duration })
+/// }
+///
+/// # async fn demo() -> Result<(), bighub_openai::Error> {
+/// let agent = BighubOpenAI::from_env()   // OPENAI_API_KEY, BIGHUB_API_KEY, ...
+///     .actor("ops-agent")
+///     .action(GrantAccess)
+///     .build()?;
+/// let result = agent.run("Grant Alice temporary Okta admin access for 48h", "gpt-5.5").await?;
+/// let last = result.last().expect("the model called the tool");
+/// println!("{} {:?}", last.status, last.decision.as_ref().and_then(|d| d.mode));
+/// agent.close().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct BighubOpenAI {
+    inner: Arc<Inner>,
+}
+
+/// The name the Python adapter also answers to.
+pub type GuardedOpenAI = BighubOpenAI;
+/// The async agent (all of `BighubOpenAI` is async; see [`crate::blocking`] for sync code).
+pub type AsyncBighubOpenAI = BighubOpenAI;
+
+pub(crate) struct Inner {
+    pub(crate) config: AgentConfig,
+    pub(crate) tools: ToolRegistry,
+    pub(crate) engine: Arc<dyn DecisionEngine>,
+    pub(crate) provider: Result<Provider, String>,
+    pub(crate) reporter: Reporter,
+    pub(crate) context: ToolContext,
+    pub(crate) on_decision: Option<DecisionHook>,
+}
+
+impl fmt::Debug for BighubOpenAI {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("BighubOpenAI")
+            .field("config", &inner.config)
+            .field("tools", &inner.tools.names().collect::<Vec<_>>())
+            .field("engine", &inner.engine)
+            .field("provider", &inner.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the guard decides about a call, without running it: see [`BighubOpenAI::check_tool`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolCheck {
+    /// The proposed action that was evaluated.
+    pub action: ProposedAction,
+    /// The engine's decision (or the fail-mode decision when it could not answer).
+    pub decision: Decision,
+    /// What the gate would do.
+    pub verdict: Verdict,
+}
+
+impl BighubOpenAI {
+    /// An empty builder.
+    pub fn builder() -> BighubOpenAIBuilder {
+        BighubOpenAIBuilder::new()
+    }
+
+    /// A builder filled from `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `BIGHUB_API_KEY` and
+    /// `BIGHUB_BASE_URL`; register tools on it, then `build()`.
+    pub fn from_env() -> BighubOpenAIBuilder {
+        BighubOpenAIBuilder::from_env()
+    }
+
+    /// Runs a conversation: `input` is a string (one user message), [`Message`](crate::Message)s
+    /// or raw Responses API items.
+    ///
+    /// Fails with [`Error::MaxToolRounds`] when the model still calls tools after
+    /// `max_tool_rounds` rounds; that error, like every error after a tool ran, carries the
+    /// execution events so far ([`Error::events`]).
+    pub async fn run(&self, input: impl IntoInput, model: &str) -> Result<RunResult, Error> {
+        self.request(input, model).send().await
+    }
+
+    /// A run with optional settings (instructions, temperature, extra request fields).
+    pub fn request(&self, input: impl IntoInput, model: impl Into<String>) -> RunRequest<'_> {
+        RunRequest::new(self, input, model)
+    }
+
+    /// Decides a call of `tool` with `arguments` without running anything.
+    ///
+    /// ```no_run
+    /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
+    /// use serde_json::json;
+    /// let check = agent
+    ///     .check_tool("grant_access", json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+    ///     .await?;
+    /// println!("{} ({:?})", check.verdict, check.decision.reason);
+    /// # Ok(()) }
+    /// ```
+    pub async fn check_tool(&self, tool: &str, arguments: Value) -> Result<ToolCheck, Error> {
+        let inner = &self.inner;
+        let registered = inner.tools.get(tool).ok_or_else(|| Error::UnknownTool {
+            name: tool.to_owned(),
+            available: inner.tools.names().map(str::to_owned).collect(),
+        })?;
+        let ids = round::RunIds { trace_id: uuid::Uuid::new_v4().to_string() };
+        let action = inner.proposed_action(registered, &arguments, &ids);
+        let decision = inner.evaluate(&action).await;
+        let verdict = decision.verdict();
+        Ok(ToolCheck { action, decision, verdict })
+    }
+
+    /// The tool definitions sent to the model.
+    pub fn list_tools(&self) -> Vec<ToolDefinition> {
+        self.inner.tools.list_tools()
+    }
+
+    /// The registered tools.
+    pub fn tools(&self) -> &ToolRegistry {
+        &self.inner.tools
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AgentConfig {
+        &self.inner.config
+    }
+
+    /// The decision engine.
+    pub fn engine(&self) -> &Arc<dyn DecisionEngine> {
+        &self.inner.engine
+    }
+
+    /// Flushes queued outcome reports and memory batches (waiting at most `flush_timeout`),
+    /// then closes the engine. Runs still in flight keep working; their later reports are
+    /// queued as usual.
+    pub async fn close(&self) -> Result<ReportStats, Error> {
+        let stats = self.inner.reporter.flush(self.inner.config.flush_timeout).await;
+        self.inner.engine.close().await?;
+        Ok(stats)
+    }
+}
+
+impl Inner {
+    pub(crate) fn provider(&self) -> Result<&Provider, Error> {
+        self.provider.as_ref().map_err(|why| Error::ProviderNotConfigured(why.clone()))
+    }
+}

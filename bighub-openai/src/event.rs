@@ -1,0 +1,133 @@
+//! Execution events: the record of what happened to each tool call of a run.
+//!
+//! This module owns the event shape (which matches the Python adapter's, field for field)
+//! and the compact output the model receives for each call. It does not decide anything.
+
+use bighub_core::{Decision, Verdict};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// What happened to one tool call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    /// The decision allowed the call and the tool ran successfully.
+    Executed,
+    /// The decision (or the fail-closed fallback) did not allow the call.
+    Blocked,
+    /// The call waits for a human's approval.
+    ApprovalRequired,
+    /// The decision asks for more context before the call may run.
+    NeedsContext,
+    /// The tool failed, panicked, is unknown, or got unusable arguments.
+    ToolError,
+}
+
+impl ExecutionStatus {
+    /// The wire name (`executed`, `blocked`, `approval_required`, `needs_context`, `tool_error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Executed => "executed",
+            Self::Blocked => "blocked",
+            Self::ApprovalRequired => "approval_required",
+            Self::NeedsContext => "needs_context",
+            Self::ToolError => "tool_error",
+        }
+    }
+
+    /// The status of a call that the gate did not let run.
+    pub fn for_verdict(verdict: Verdict) -> Option<Self> {
+        match verdict {
+            Verdict::Execute => None,
+            Verdict::RequireApproval => Some(Self::ApprovalRequired),
+            Verdict::NeedContext => Some(Self::NeedsContext),
+            Verdict::Block => Some(Self::Blocked),
+        }
+    }
+}
+
+impl std::fmt::Display for ExecutionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The record of one tool call: the decision, what ran, and what came out.
+///
+/// Serialized, it has the fields of the Python adapter's event: `tool`, `call_id`, `status`,
+/// `decision`, `arguments`, `output`, `error`, `event_id`, `trace_id`, `request_id`, `seq`,
+/// and the convenience fields `recommendation`, `risk_score`, `enforcement_mode`.
+/// `decision` is `null` only for calls that were never evaluated (an unknown tool, or
+/// arguments that are not a JSON object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionEvent {
+    /// The tool the model called.
+    pub tool: String,
+    /// The model's id for the call.
+    pub call_id: String,
+    /// What happened.
+    pub status: ExecutionStatus,
+    /// The decision, when the call was evaluated.
+    pub decision: Option<Decision>,
+    /// The arguments (as parsed; the raw string when they were not JSON).
+    pub arguments: Value,
+    /// The tool's output, when it ran.
+    pub output: Option<Value>,
+    /// The error text, for `tool_error`.
+    pub error: Option<String>,
+    /// A unique id for this event.
+    pub event_id: String,
+    /// The run's trace (trajectory) id.
+    pub trace_id: String,
+    /// The decision's request id, when it had one.
+    pub request_id: Option<String>,
+    /// The event's position in the run, from 0.
+    pub seq: u64,
+    /// Compatibility: the decision's recommendation.
+    pub recommendation: Option<String>,
+    /// Compatibility: the decision's risk score (falls back to `risk`).
+    pub risk_score: Option<f64>,
+    /// Compatibility: the decision's enforcement mode.
+    pub enforcement_mode: Option<String>,
+}
+
+impl ExecutionEvent {
+    /// The verdict the gate gave, when the call was evaluated.
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.decision.as_ref().map(Decision::verdict)
+    }
+
+    /// The compact JSON the model receives as this call's `function_call_output`.
+    ///
+    /// Executed calls carry their output; failed calls their error; calls that did not run
+    /// carry the mode, the reason, the better action and what is needed, so the model can
+    /// explain the pause or propose the safer alternative.
+    pub fn model_output(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("status".into(), json!(self.status));
+        match self.status {
+            ExecutionStatus::Executed => {
+                out.insert("output".into(), self.output.clone().unwrap_or(Value::Null));
+            }
+            ExecutionStatus::ToolError => {
+                out.insert("error".into(), json!(self.error));
+            }
+            _ => {
+                if let Some(decision) = &self.decision {
+                    out.insert("mode".into(), json!(decision.mode));
+                    out.insert("reason".into(), json!(decision.reason));
+                    out.insert("better_action".into(), json!(decision.better_action));
+                    let needed: Vec<&Map<String, Value>> =
+                        decision.responsible_action_space.information_gathering.iter().collect();
+                    if !needed.is_empty() {
+                        out.insert("needed".into(), json!(needed));
+                    }
+                    if let Some(id) = &decision.request_id {
+                        out.insert("request_id".into(), json!(id));
+                    }
+                }
+            }
+        }
+        Value::Object(out)
+    }
+}

@@ -1,0 +1,157 @@
+//! The model provider: the OpenAI Responses API through async-openai, with our own retry
+//! policy, timeout and circuit breaker.
+//!
+//! async-openai's default client retries on its own; we install its plain reqwest service
+//! instead, so that `provider_max_retries` is the only retry budget and every attempt is
+//! visible to the circuit breaker. This module sends requests; it does not build them.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::ReqwestService;
+use async_openai::types::responses::Response;
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::Error;
+use crate::circuit_breaker::CircuitBreaker;
+
+/// Retry and resilience settings for calls to the model provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSettings {
+    /// Per-request timeout (default 30 s).
+    pub timeout: Duration,
+    /// Retries after the first attempt, for 429 / 5xx / timeouts / connection errors (default 2).
+    pub max_retries: u32,
+    /// First backoff delay (default 250 ms); doubles per retry.
+    pub backoff: Duration,
+    /// Largest backoff delay (default 2 s).
+    pub max_backoff: Duration,
+    /// Random extra delay added to each backoff, up to this much (default 100 ms).
+    pub jitter: Duration,
+    /// Open the circuit after this many consecutive failed attempts (0 = no breaker).
+    pub circuit_breaker_failures: u32,
+    /// How long an open circuit stays open (default 30 s).
+    pub circuit_breaker_reset: Duration,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            max_retries: 2,
+            backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(2),
+            jitter: Duration::from_millis(100),
+            circuit_breaker_failures: 0,
+            circuit_breaker_reset: Duration::from_secs(30),
+        }
+    }
+}
+
+pub(crate) struct Provider {
+    client: Client<OpenAIConfig>,
+    settings: ProviderSettings,
+    breaker: Option<CircuitBreaker>,
+    base_url: String,
+}
+
+impl fmt::Debug for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The async-openai config holds the API key: never print it.
+        f.debug_struct("Provider")
+            .field("base_url", &self.base_url)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful Responses API answer: the raw JSON (replayed as is) and its typed view.
+pub(crate) struct ModelResponse {
+    pub(crate) raw: Value,
+    pub(crate) typed: Response,
+}
+
+impl Provider {
+    pub(crate) fn new(
+        api_key: &str,
+        base_url: &str,
+        settings: ProviderSettings,
+    ) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .build()
+            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
+        let config = OpenAIConfig::new().with_api_key(api_key).with_api_base(base_url);
+        let client = Client::with_config(config).with_http_service(ReqwestService::new(http));
+        let breaker = (settings.circuit_breaker_failures > 0).then(|| {
+            CircuitBreaker::new(settings.circuit_breaker_failures, settings.circuit_breaker_reset)
+        });
+        Ok(Self { client, settings, breaker, base_url: base_url.to_owned() })
+    }
+
+    /// `POST /responses`, retried per the settings.
+    pub(crate) async fn create(&self, request: &Value) -> Result<ModelResponse, Error> {
+        let mut attempt: u32 = 0;
+        loop {
+            if let Some(breaker) = &self.breaker
+                && let Err(retry_in) = breaker.check()
+            {
+                return Err(Error::CircuitOpen { retry_in });
+            }
+            attempt += 1;
+            let span = tracing::debug_span!("openai.responses.create", attempt);
+            let result: Result<Value, OpenAIError> =
+                self.client.responses().create_byot(request).instrument(span).await;
+            match result {
+                Ok(raw) => {
+                    if let Some(breaker) = &self.breaker {
+                        breaker.record_success();
+                    }
+                    let typed = serde_json::from_value::<Response>(raw.clone()).map_err(|e| {
+                        Error::ProviderResponse(format!(
+                            "the Responses API answer does not have the expected shape: {e}"
+                        ))
+                    })?;
+                    return Ok(ModelResponse { raw, typed });
+                }
+                Err(error) => {
+                    let retryable = is_retryable(&error);
+                    let opened = retryable && self.breaker.as_ref().is_some_and(|b| b.record_failure());
+                    if !retryable || opened || attempt > self.settings.max_retries {
+                        return Err(Error::Provider { attempts: attempt, source: error });
+                    }
+                    let delay = self.backoff(attempt, &error);
+                    tracing::warn!(attempt, ?delay, error = %error, "model provider call failed; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32, _error: &OpenAIError) -> Duration {
+        let exp = self.settings.backoff.saturating_mul(1u32 << (attempt - 1).min(16));
+        let capped = exp.min(self.settings.max_backoff);
+        let jitter_ms = self.settings.jitter.as_millis() as u64;
+        let jitter = if jitter_ms == 0 { 0 } else { fastrand::u64(0..=jitter_ms) };
+        capped + Duration::from_millis(jitter)
+    }
+}
+
+/// 429 (except an exhausted quota), 5xx, timeouts and connection failures may succeed later.
+fn is_retryable(error: &OpenAIError) -> bool {
+    match error {
+        OpenAIError::ApiError(api) => {
+            let status = api.status_code.as_u16();
+            (status == 429 && api.api_error.r#type.as_deref() != Some("insufficient_quota"))
+                || status == 408
+                || status >= 500
+        }
+        OpenAIError::Reqwest(e) => e.is_timeout() || e.is_connect() || e.is_request() || e.is_body(),
+        OpenAIError::StreamError(_) => true,
+        _ => false,
+    }
+}

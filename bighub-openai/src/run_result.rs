@@ -1,0 +1,63 @@
+//! The result of a run, shaped like the Python adapter's `run()` answer.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{ExecutionEvent, ExecutionStatus};
+
+/// The model's final answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmResponse {
+    /// The id of the last Responses API response.
+    pub response_id: String,
+    /// The final text: the API's `output_text` when it sent one, else the concatenated
+    /// `output_text` parts of the output messages.
+    pub output_text: String,
+    /// The last response's output items, as the API sent them.
+    pub output: Vec<Value>,
+}
+
+/// Every tool call of a run, in order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Execution {
+    /// One event per tool call.
+    pub events: Vec<ExecutionEvent>,
+    /// The last event, when there was one.
+    pub last: Option<ExecutionEvent>,
+}
+
+impl Execution {
+    pub(crate) fn from_events(events: Vec<ExecutionEvent>) -> Self {
+        let last = events.last().cloned();
+        Self { events, last }
+    }
+
+    /// The events with this status.
+    pub fn with_status(&self, status: ExecutionStatus) -> impl Iterator<Item = &ExecutionEvent> {
+        self.events.iter().filter(move |e| e.status == status)
+    }
+}
+
+/// What [`BighubOpenAI::run`](crate::BighubOpenAI::run) returns.
+///
+/// `serde_json::to_value(&result)` has the Python adapter's shape:
+/// `{"llm_response": {...}, "execution": {"events": [...], "last": {...}}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// The model's final answer.
+    pub llm_response: LlmResponse,
+    /// What happened to each tool call.
+    pub execution: Execution,
+}
+
+impl RunResult {
+    /// The final text.
+    pub fn output_text(&self) -> &str {
+        &self.llm_response.output_text
+    }
+
+    /// The last tool call's event.
+    pub fn last(&self) -> Option<&ExecutionEvent> {
+        self.execution.last.as_ref()
+    }
+}
