@@ -5,8 +5,15 @@
 #![warn(missing_docs)]
 
 mod action;
+mod error;
+mod fn_tool;
+mod registered_tool;
+mod registry;
+pub mod schema;
 mod state;
+mod tool_definition;
 mod tool_error;
+mod tool_options;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -15,5 +22,11 @@ pub mod __private;
 pub use action::{Action, ActionMetadata, RiskLevel};
 pub use bighub_core as core;
 pub use bighub_openai_macros::action;
+pub use error::Error;
+pub use fn_tool::{FnTool, RawTool};
+pub use registered_tool::{CONVENTIONAL_VALUE_ARGS, RegisteredTool, SECRET_ARGS_KEY};
+pub use registry::{MAX_TOOL_NAME_LEN, ToolRegistry};
 pub use state::{State, ToolContext, ToolContextBuilder};
+pub use tool_definition::ToolDefinition;
 pub use tool_error::{ToolError, ToolErrorKind};
+pub use tool_options::ToolOptions;

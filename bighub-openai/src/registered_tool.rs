@@ -1,0 +1,287 @@
+//! `RegisteredTool`: one tool as the registry holds it (final schema, effective metadata,
+//! options) and how one of its calls becomes a [`ProposedAction`].
+//!
+//! Checking names and schemas at registration is `registry.rs`'s job; running the decision
+//! and the loop is the agent's.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bighub_core::{ProposedAction, RiskLevel};
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use crate::schema::StrictSchema;
+use crate::{Action, ActionMetadata, ToolContext, ToolDefinition, ToolError, ToolOptions};
+
+/// The key of [`ProposedAction::context`]`.metadata` that lists the tool's secret arguments
+/// (an array of argument names), so that whatever stores or sends the action can redact them.
+pub const SECRET_ARGS_KEY: &str = "secret_args";
+
+/// Arguments read as the action's value when the tool names none, in this order.
+pub const CONVENTIONAL_VALUE_ARGS: [&str; 4] = ["value", "amount", "price", "total"];
+
+/// A tool in a [`ToolRegistry`](crate::ToolRegistry): what the agent loop lists, describes to
+/// the decision engine and calls.
+///
+/// ```
+/// use bighub_openai::{ToolError, ToolOptions, ToolRegistry};
+/// use serde_json::json;
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct RefundArgs { order_id: String, amount: f64 }
+///
+/// let mut tools = ToolRegistry::new();
+/// tools.register_fn(
+///     "refund_order",
+///     "Refund an order",
+///     |args: RefundArgs| async move { Ok::<_, ToolError>(json!({"refunded": args.amount})) },
+///     ToolOptions::new().system("billing").target_from_args(|a| a["order_id"].as_str().map(str::to_owned)),
+/// )?;
+/// let tool = tools.get("refund_order").unwrap();
+/// let action = tool.proposed_action(&json!({"order_id": "o-42", "amount": 120.5}));
+/// assert_eq!(action.system.as_deref(), Some("billing"));
+/// assert_eq!(action.target.as_deref(), Some("o-42"));
+/// assert_eq!(action.value, Some(120.5));
+/// # Ok::<(), bighub_openai::Error>(())
+/// ```
+pub struct RegisteredTool {
+    action: Arc<dyn Action>,
+    name: String,
+    description: String,
+    schema: StrictSchemaOrLoose,
+    metadata: ActionMetadata,
+    options: ToolOptions,
+}
+
+/// The final schema: strict (with its reshaping), or non-strict and kept as given.
+#[derive(Debug, Clone)]
+pub(crate) enum StrictSchemaOrLoose {
+    Strict(StrictSchema),
+    Loose(Value),
+}
+
+impl RegisteredTool {
+    pub(crate) fn new(
+        action: Arc<dyn Action>,
+        schema: StrictSchemaOrLoose,
+        options: ToolOptions,
+    ) -> Self {
+        let mut metadata = action.metadata();
+        // Options override the tool's own metadata; `metadata()` reports the result.
+        let overrides = [
+            (&mut metadata.action_name, &options.action_name),
+            (&mut metadata.domain, &options.domain),
+            (&mut metadata.actor, &options.actor),
+            (&mut metadata.system, &options.system),
+            (&mut metadata.environment, &options.environment),
+        ];
+        for (field, value) in overrides {
+            if value.is_some() {
+                field.clone_from(value);
+            }
+        }
+        if let Some(risk) = options.risk {
+            metadata.risk = risk;
+        }
+        Self {
+            name: action.name().to_owned(),
+            description: action.description().to_owned(),
+            action,
+            schema,
+            metadata,
+            options,
+        }
+    }
+
+    /// The tool name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the tool does, for the model.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The final parameters schema, as sent to the model.
+    pub fn schema(&self) -> &Value {
+        match &self.schema {
+            StrictSchemaOrLoose::Strict(strict) => strict.schema(),
+            StrictSchemaOrLoose::Loose(schema) => schema,
+        }
+    }
+
+    /// Whether the model's arguments are constrained to the schema.
+    pub fn is_strict(&self) -> bool {
+        matches!(self.schema, StrictSchemaOrLoose::Strict(_))
+    }
+
+    /// The tool's metadata with the registration options applied.
+    pub fn metadata(&self) -> &ActionMetadata {
+        &self.metadata
+    }
+
+    /// The registration options.
+    pub fn options(&self) -> &ToolOptions {
+        &self.options
+    }
+
+    /// The tool as declared to the Responses API.
+    pub fn definition(&self) -> ToolDefinition {
+        ToolDefinition {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            parameters: self.schema().clone(),
+            strict: self.is_strict(),
+        }
+    }
+
+    /// The model's arguments as the tool sees them: for strict tools, map entry arrays
+    /// become objects and `null`s of formerly optional fields are removed.
+    pub fn tool_arguments(&self, model_arguments: Value) -> Value {
+        match &self.schema {
+            StrictSchemaOrLoose::Strict(strict) => strict.to_tool_arguments(model_arguments),
+            StrictSchemaOrLoose::Loose(_) => model_arguments,
+        }
+    }
+
+    /// Runs the tool on the model's arguments (reshaped first, see
+    /// [`tool_arguments`](Self::tool_arguments)).
+    pub fn call(
+        &self,
+        arguments: Value,
+        context: ToolContext,
+    ) -> BoxFuture<'static, Result<Value, ToolError>> {
+        self.action.call(self.tool_arguments(arguments), context)
+    }
+
+    /// Describes a call of this tool for a decision engine.
+    ///
+    /// The arguments are reshaped first (as in [`call`](Self::call)); the closures of the
+    /// options see them in that form, and so does the engine.
+    ///
+    /// - `action`: the `action_name` option, else the tool's, else the tool name.
+    /// - `system`, `risk`, `environment`: the tool's metadata, overridden by the options,
+    ///   overridden by string values of the same keys returned by `metadata_from_args`
+    ///   (a `risk` that is not a known level is kept in `context.metadata` instead).
+    /// - `context.metadata`: every other non-null key of `metadata_from_args`, plus
+    ///   [`SECRET_ARGS_KEY`] listing the secret arguments when there are any.
+    /// - `target`: `target_from_args` when set; else the argument named by the tool's
+    ///   `target_arg` (a string, or a number rendered), a JSON pointer when it starts with `/`.
+    /// - `value`: `value_from_args` when set; else the `value_arg` argument; else the first of
+    ///   `value`, `amount`, `price`, `total` that holds a number or a numeric string. Most
+    ///   actions have none: `None` is normal.
+    /// - `domain`, `actor`, `decision_mode`: the options, else the tool's metadata; unset
+    ///   values stay `None` (an empty `actor`) and the agent fills in its defaults.
+    pub fn proposed_action(&self, arguments: &Value) -> ProposedAction {
+        let arguments = self.tool_arguments(arguments.clone());
+        let meta = &self.metadata;
+        let mut action = ProposedAction::new(self.name.clone())
+            .action_name(
+                meta.action_name
+                    .clone()
+                    .unwrap_or_else(|| self.name.clone()),
+            )
+            .risk(meta.risk);
+        action.system = meta.system.clone();
+        action.environment = meta.environment.clone();
+        action.domain = meta.domain.clone();
+        action.actor = meta.actor.clone().unwrap_or_default();
+        action.decision_mode = self.options.decision_mode;
+
+        if let Some(extra) = self.options.metadata_for(&arguments) {
+            apply_metadata(&mut action, extra);
+        }
+        if !meta.secret_args.is_empty() {
+            action
+                .context
+                .metadata
+                .insert(SECRET_ARGS_KEY.to_owned(), meta.secret_args.clone().into());
+        }
+
+        action.target = match self.options.target_for(&arguments) {
+            Some(target) => target,
+            None => meta
+                .target_arg
+                .as_deref()
+                .and_then(|arg| target_of(&arguments, arg)),
+        };
+        action.value = match self.options.value_for(&arguments) {
+            Some(value) => value.filter(|v| v.is_finite()),
+            None => match meta.value_arg.as_deref() {
+                Some(arg) => argument(&arguments, arg).and_then(number_of),
+                None => CONVENTIONAL_VALUE_ARGS
+                    .iter()
+                    .find_map(|arg| arguments.get(*arg).and_then(number_of)),
+            },
+        };
+        action.arguments = arguments;
+        action
+    }
+}
+
+fn apply_metadata(action: &mut ProposedAction, extra: Value) {
+    let Value::Object(extra) = extra else {
+        if !extra.is_null() {
+            tracing::warn!(tool = %action.tool, "metadata_from_args returned a non-object; ignored");
+        }
+        return;
+    };
+    let mut rest = Map::new();
+    for (key, value) in extra {
+        match (key.as_str(), value) {
+            (_, Value::Null) => {}
+            ("system", Value::String(system)) => action.system = Some(system),
+            ("environment", Value::String(environment)) => action.environment = Some(environment),
+            ("risk", Value::String(risk)) => match risk.parse::<RiskLevel>() {
+                Ok(risk) => action.risk = Some(risk),
+                Err(_) => {
+                    rest.insert(key, Value::String(risk));
+                }
+            },
+            (_, value) => {
+                rest.insert(key, value);
+            }
+        }
+    }
+    action.context.metadata.extend(rest);
+}
+
+/// An argument by name, or by JSON pointer when the name starts with `/`.
+fn argument<'a>(arguments: &'a Value, name: &str) -> Option<&'a Value> {
+    if name.starts_with('/') {
+        arguments.pointer(name)
+    } else {
+        arguments.get(name)
+    }
+}
+
+fn target_of(arguments: &Value, name: &str) -> Option<String> {
+    match argument(arguments, name)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn number_of(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|v| v.is_finite())
+}
+
+impl fmt::Debug for RegisteredTool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegisteredTool")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("strict", &self.is_strict())
+            .field("metadata", &self.metadata)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
