@@ -3,6 +3,9 @@
 //! Tool calls that fail are not errors of the runtime: they become [`ToolError`](crate::ToolError)s
 //! and the run goes on. This type is for setup and runtime failures.
 
+use std::time::Duration;
+
+use crate::ExecutionEvent;
 use crate::schema::SchemaError;
 
 /// Everything that can go wrong while setting up or running the SDK.
@@ -31,7 +34,97 @@ pub enum Error {
         source: SchemaError,
     },
 
+    /// A setting that cannot work; the message names each problem.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// `run` needs a model provider, and none is configured.
+    #[error("{0}")]
+    ProviderNotConfigured(String),
+
+    /// The model provider failed (after `attempts` attempts when the failure was retryable).
+    #[error("the model provider failed after {attempts} attempt(s): {source}")]
+    Provider {
+        /// How many requests were sent.
+        attempts: u32,
+        /// What the last attempt got.
+        source: Box<async_openai::error::OpenAIError>,
+    },
+
+    /// The model provider answered with something that is not a Responses API response.
+    #[error("unexpected answer from the model provider: {0}")]
+    ProviderResponse(String),
+
+    /// The provider circuit breaker is open after repeated failures.
+    #[error("the model provider circuit is open after repeated failures; retry in {retry_in:?}")]
+    CircuitOpen {
+        /// How long until a request may try again.
+        retry_in: Duration,
+    },
+
+    /// The model still called tools after `max_tool_rounds` rounds.
+    #[error("the model still called tools after {max_tool_rounds} round(s); {} call(s) are on record", events.len())]
+    MaxToolRounds {
+        /// The configured limit.
+        max_tool_rounds: u32,
+        /// Every execution event of the run: actions that ran are never lost.
+        events: Vec<ExecutionEvent>,
+    },
+
+    /// `check_tool` named a tool that is not registered.
+    #[error("unknown tool `{name}`; registered tools: {}", available.join(", "))]
+    UnknownTool {
+        /// The name asked for.
+        name: String,
+        /// The registered names.
+        available: Vec<String>,
+    },
+
+    /// An outcome report failed while `outcome_reporting_required` is set.
+    #[error("outcome report failed (outcome_reporting_required is set): {source}")]
+    OutcomeReport {
+        /// Why the report failed.
+        source: bighub_core::Error,
+        /// Every execution event of the run so far.
+        events: Vec<ExecutionEvent>,
+    },
+
+    /// A run failed after some tool calls were already decided or executed.
+    #[error("{source} ({} call(s) are on record)", events.len())]
+    Interrupted {
+        /// What stopped the run.
+        source: Box<Error>,
+        /// Every execution event of the run so far.
+        events: Vec<ExecutionEvent>,
+    },
+
     /// An error of the decision layer.
     #[error(transparent)]
     Core(#[from] bighub_core::Error),
+}
+
+impl Error {
+    /// The execution events of the run this error ended, when any call was on record:
+    /// what already ran is never lost.
+    pub fn events(&self) -> Option<&[ExecutionEvent]> {
+        match self {
+            Self::MaxToolRounds { events, .. }
+            | Self::OutcomeReport { events, .. }
+            | Self::Interrupted { events, .. } => Some(events),
+            _ => None,
+        }
+    }
+
+    /// Attaches the run's events (no change when there are none).
+    pub(crate) fn with_events(self, run_events: Vec<ExecutionEvent>) -> Self {
+        if run_events.is_empty() {
+            return self;
+        }
+        match self {
+            Self::MaxToolRounds { max_tool_rounds, .. } => Self::MaxToolRounds { max_tool_rounds, events: run_events },
+            Self::OutcomeReport { source, .. } => Self::OutcomeReport { source, events: run_events },
+            Self::Interrupted { source, .. } => Self::Interrupted { source, events: run_events },
+            other => Self::Interrupted { source: Box::new(other), events: run_events },
+        }
+    }
 }

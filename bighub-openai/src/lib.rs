@@ -5,7 +5,16 @@
 #![warn(missing_docs)]
 
 mod action;
+mod agent;
+pub mod blocking;
+mod circuit_breaker;
+mod config;
 mod error;
+mod event;
+mod input;
+mod provider;
+mod reporter;
+mod run_result;
 mod fn_tool;
 mod registered_tool;
 mod registry;
@@ -20,7 +29,18 @@ mod tool_options;
 pub mod __private;
 
 pub use action::{Action, ActionMetadata, RiskLevel};
+pub use agent::{AsyncBighubOpenAI, BighubOpenAI, BighubOpenAIBuilder, GuardedOpenAI, RunRequest, ToolCheck};
 pub use bighub_core as core;
+pub use bighub_core::{
+    ApprovalResolution, Decision, DecisionEngine, DecisionMode, FailMode, MemoryBatch, Mode,
+    OutcomeReport, OutcomeStatus, ProposedAction, RemoteBighub, Resolution, Verdict,
+};
+pub use config::{AgentConfig, SOURCE_VERSION};
+pub use event::{ExecutionEvent, ExecutionStatus};
+pub use input::{IntoInput, Message, Role};
+pub use provider::ProviderSettings;
+pub use reporter::ReportStats;
+pub use run_result::{Execution, LlmResponse, RunResult};
 pub use bighub_openai_macros::action;
 pub use error::Error;
 pub use fn_tool::{FnTool, RawTool};

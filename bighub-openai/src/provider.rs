@@ -122,7 +122,7 @@ impl Provider {
                     let retryable = is_retryable(&error);
                     let opened = retryable && self.breaker.as_ref().is_some_and(|b| b.record_failure());
                     if !retryable || opened || attempt > self.settings.max_retries {
-                        return Err(Error::Provider { attempts: attempt, source: error });
+                        return Err(Error::Provider { attempts: attempt, source: Box::new(error) });
                     }
                     let delay = self.backoff(attempt, &error);
                     tracing::warn!(attempt, ?delay, error = %error, "model provider call failed; retrying");

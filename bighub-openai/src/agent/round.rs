@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
 use super::Inner;
-use crate::registry::RegisteredTool;
+use crate::RegisteredTool;
 use crate::{Error, ExecutionEvent, ExecutionStatus, ToolError};
 
 /// A function call as the model proposed it.
