@@ -52,9 +52,7 @@ use crate::{Decision, Mode};
 /// assert_eq!(Verdict::Execute.max(Verdict::RequireApproval), Verdict::RequireApproval);
 /// assert_eq!(Verdict::NeedContext.to_string(), "need_context");
 /// ```
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Run it.
@@ -287,7 +285,10 @@ fn typed_flag_votes<'a>(d: &'a Decision, cast: &mut impl FnMut(Signal<'a>, Verdi
         cast(Signal::TypedFlag("needs_review"), Verdict::RequireApproval);
     }
     if d.needs_more_context && mode != Some(Mode::NeedsContext) {
-        cast(Signal::TypedFlag("needs_more_context"), Verdict::NeedContext);
+        cast(
+            Signal::TypedFlag("needs_more_context"),
+            Verdict::NeedContext,
+        );
     }
     if !d.can_run && mode.is_some_and(Mode::can_run) {
         cast(Signal::TypedFlag("can_run=false"), Verdict::Block);
@@ -322,7 +323,10 @@ fn legacy_votes<'a>(
     let raw_str = |key: &str| raw.and_then(|r| r.get(key)).and_then(trimmed_str);
     let recommendation = d.recommendation.as_deref().and_then(non_empty);
     let requires_approval = d.requires_approval == Some(true);
-    let human_review = raw.and_then(|r| r.get("human_review")).and_then(Value::as_bool) == Some(true);
+    let human_review = raw
+        .and_then(|r| r.get("human_review"))
+        .and_then(Value::as_bool)
+        == Some(true);
 
     let enforcement = d.enforcement_mode.as_deref().and_then(non_empty);
     let review_enforced = enforcement.is_some_and(|m| m.eq_ignore_ascii_case("review"));
@@ -355,7 +359,10 @@ fn legacy_votes<'a>(
             cast(Signal::Recommendation(r), Verdict::Block);
         } else if r.eq_ignore_ascii_case("review_recommended") {
             if requires_approval || human_review {
-                cast(Signal::ReviewRecommendedWithApproval, Verdict::RequireApproval);
+                cast(
+                    Signal::ReviewRecommendedWithApproval,
+                    Verdict::RequireApproval,
+                );
             } else {
                 cast(Signal::Recommendation(r), Verdict::Execute);
             }
@@ -365,7 +372,8 @@ fn legacy_votes<'a>(
     }
 
     let result = d.result.as_deref().and_then(non_empty);
-    let result_requires_approval = result.is_some_and(|r| r.eq_ignore_ascii_case("requires_approval"));
+    let result_requires_approval =
+        result.is_some_and(|r| r.eq_ignore_ascii_case("requires_approval"));
     if let Some(r) = result {
         let verdict = if is_any(r, &["allowed", "limited"]) {
             Some(Verdict::Execute)

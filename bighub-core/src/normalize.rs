@@ -124,50 +124,26 @@ impl Decision {
     /// assert_eq!(odd.verdict(), Verdict::Block);
     /// ```
     pub fn from_backend_response(raw: &Value) -> Decision {
-        let Some(o) = raw.as_object() else {
-            return Decision {
-                raw: raw.clone(),
-                ..Decision::default()
-            };
-        };
-        let mut d = Decision {
-            request_id: ["request_id", "validation_id", "id"]
-                .iter()
-                .find_map(|k| o.get(*k).and_then(id_text)),
-            better_action: better_action(o),
-            risk: [
-                o.get("risk"),
-                o.get("risk_score"),
-                path(o, &["decision_runtime_spine", "decision", "risk_score"]),
-            ]
-            .into_iter()
-            .find_map(|v| v.and_then(number)),
-            reason: reason(o),
-            responsible_action_space: o
-                .get("responsible_action_space")
-                .and_then(Value::as_object)
-                .map(action_space)
-                .unwrap_or_default(),
-            salient_factors: items(o.get("salient_factors"))
-                .filter_map(Value::as_object)
-                .map(salient_factor)
-                .collect(),
-            operational_intent: object(o, "operational_intent").map(operational_intent),
-            agent_operational_body: object(o, "agent_operational_body").map(operational_body),
-            action_interpretation_layer: object(o, "action_interpretation_layer")
-                .map(interpretation_layer),
-            decision_packet: object(o, "decision_packet").map(|m| Value::Object(m.clone())),
-            decision_brain: object(o, "decision_brain").map(|m| Value::Object(m.clone())),
-            recommendation: string(o, "recommendation"),
-            risk_score: o.get("risk_score").and_then(number),
-            enforcement_mode: string(o, "enforcement_mode"),
-            allowed: o.get("allowed").and_then(Value::as_bool),
-            result: string(o, "result"),
-            requires_approval: o.get("requires_approval").and_then(Value::as_bool),
-            raw: raw.clone(),
-            ..Decision::default()
-        };
-        d.set_mode(derive_mode(o));
+        let mut d = read(raw);
+        d.raw = raw.clone();
+        d
+    }
+
+    /// Like [`from_backend_response`](Decision::from_backend_response), taking the answer
+    /// by value so that `raw` is moved in rather than copied.
+    ///
+    /// ```
+    /// use bighub_core::{Decision, Verdict};
+    /// use serde_json::json;
+    ///
+    /// let body = json!({"request_id": "req_1", "mode": "blocked", "reason": "change freeze"});
+    /// let d = Decision::from_backend_value(body.clone());
+    /// assert_eq!(d, Decision::from_backend_response(&body));
+    /// assert_eq!(d.verdict(), Verdict::Block);
+    /// ```
+    pub fn from_backend_value(raw: Value) -> Decision {
+        let mut d = read(&raw);
+        d.raw = raw;
         d
     }
 
@@ -190,6 +166,51 @@ impl Decision {
     }
 }
 
+/// Everything but `raw`, which the callers set (copied or moved).
+fn read(raw: &Value) -> Decision {
+    let Some(o) = raw.as_object() else {
+        return Decision::default();
+    };
+    let mut d = Decision {
+        request_id: ["request_id", "validation_id", "id"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(id_text)),
+        better_action: better_action(o),
+        risk: [
+            o.get("risk"),
+            o.get("risk_score"),
+            path(o, &["decision_runtime_spine", "decision", "risk_score"]),
+        ]
+        .into_iter()
+        .find_map(|v| v.and_then(number)),
+        reason: reason(o),
+        responsible_action_space: o
+            .get("responsible_action_space")
+            .and_then(Value::as_object)
+            .map(action_space)
+            .unwrap_or_default(),
+        salient_factors: items(o.get("salient_factors"))
+            .filter_map(Value::as_object)
+            .map(salient_factor)
+            .collect(),
+        operational_intent: object(o, "operational_intent").map(operational_intent),
+        agent_operational_body: object(o, "agent_operational_body").map(operational_body),
+        action_interpretation_layer: object(o, "action_interpretation_layer")
+            .map(interpretation_layer),
+        decision_packet: object(o, "decision_packet").map(|m| Value::Object(m.clone())),
+        decision_brain: object(o, "decision_brain").map(|m| Value::Object(m.clone())),
+        recommendation: string(o, "recommendation"),
+        risk_score: o.get("risk_score").and_then(number),
+        enforcement_mode: string(o, "enforcement_mode"),
+        allowed: o.get("allowed").and_then(Value::as_bool),
+        result: string(o, "result"),
+        requires_approval: o.get("requires_approval").and_then(Value::as_bool),
+        ..Decision::default()
+    };
+    d.set_mode(derive_mode(o));
+    d
+}
+
 fn derive_mode(o: &Map<String, Value>) -> Option<Mode> {
     let is_true = |k: &str| o.get(k).and_then(Value::as_bool) == Some(true);
     let text = |k: &str| o.get(k).and_then(trimmed);
@@ -201,7 +222,10 @@ fn derive_mode(o: &Map<String, Value>) -> Option<Mode> {
         return Some(Mode::DryRun);
     }
     if is_true("needs_more_context")
-        || is("request_type", &["clarification_needed", "needs_more_context"])
+        || is(
+            "request_type",
+            &["clarification_needed", "needs_more_context"],
+        )
     {
         return Some(Mode::NeedsContext);
     }

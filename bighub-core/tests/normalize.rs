@@ -34,10 +34,17 @@ fn rich_fixture_is_read_field_by_field() {
 
     let space = &d.responsible_action_space;
     assert!(space.available.is_empty());
-    assert_eq!(space.constrained.len(), 1, "single object accepted as a list");
+    assert_eq!(
+        space.constrained.len(),
+        1,
+        "single object accepted as a list"
+    );
     assert_eq!(space.constrained[0]["action"], "sync without prune");
     assert_eq!(space.forbidden.len(), 1, "non-object items dropped");
-    assert_eq!(space.information_gathering[0]["action"], "argocd app diff payments-api");
+    assert_eq!(
+        space.information_gathering[0]["action"],
+        "argocd app diff payments-api"
+    );
 
     assert_eq!(d.salient_factors.len(), 2, "the string item is dropped");
     let first = &d.salient_factors[0];
@@ -46,21 +53,38 @@ fn rich_fixture_is_read_field_by_field() {
     assert_eq!(first.reason.as_deref(), Some("INC-2211 is open"));
     assert_eq!(first.extra["evidence"], json!({"incident": "INC-2211"}));
     let second = &d.salient_factors[1];
-    assert_eq!(second.factor, None, "a numeric factor is the wrong type and is dropped");
+    assert_eq!(
+        second.factor, None,
+        "a numeric factor is the wrong type and is dropped"
+    );
     assert!(!second.extra.contains_key("factor"));
     assert_eq!(second.severity.as_deref(), Some("warn"));
 
     let intent = d.operational_intent.as_ref().unwrap();
-    assert_eq!(intent.declared.as_deref(), Some("deploy the latest payments-api"));
-    assert_eq!(intent.inferred.as_deref(), Some("deploy and delete drifted resources"));
+    assert_eq!(
+        intent.declared.as_deref(),
+        Some("deploy the latest payments-api")
+    );
+    assert_eq!(
+        intent.inferred.as_deref(),
+        Some("deploy and delete drifted resources")
+    );
     assert_eq!(intent.confidence, Some(0.81));
     assert_eq!(intent.mismatch, Some(true));
     assert_eq!(intent.extra["source"], "diff");
 
     let body = d.agent_operational_body.as_ref().unwrap();
     assert_eq!(body.can_touch, ["argocd", "kubernetes"]);
-    assert_eq!(body.can_verify, ["argocd app wait"], "single string accepted as a list");
-    assert_eq!(body.can_rollback, ["argocd app rollback"], "non-strings and empties dropped");
+    assert_eq!(
+        body.can_verify,
+        ["argocd app wait"],
+        "single string accepted as a list"
+    );
+    assert_eq!(
+        body.can_rollback,
+        ["argocd app rollback"],
+        "non-strings and empties dropped"
+    );
     assert!(body.cannot_observe.is_empty());
     assert_eq!(body.requires_human, ["incident commander sign-off"]);
     assert_eq!(body.extra["owner"], "platform");
@@ -71,7 +95,10 @@ fn rich_fixture_is_read_field_by_field() {
         Some(r#"{"args":{"app":"payments-api","prune":true},"tool":"argocd_sync"}"#),
         "an object without a prose field is kept as compact JSON"
     );
-    assert_eq!(layer.interpreted_action.as_deref(), Some("production deploy with deletions"));
+    assert_eq!(
+        layer.interpreted_action.as_deref(),
+        Some("production deploy with deletions")
+    );
     assert_eq!(layer.action_family.as_deref(), Some("deployment"));
     assert_eq!(layer.extra["blast_radius"], "service");
 
@@ -138,8 +165,16 @@ fn explicit_modes_are_read_trimmed_and_case_insensitive() {
         ("  Autonomous\n", Mode::Autonomous),
         ("NEEDS_CONTEXT", Mode::NeedsContext),
     ] {
-        assert_eq!(mode_of(json!({ "mode": text })), Some(mode), "mode {text:?}");
-        assert_eq!(mode_of(json!({ "execution_mode": text })), Some(mode), "execution_mode {text:?}");
+        assert_eq!(
+            mode_of(json!({ "mode": text })),
+            Some(mode),
+            "mode {text:?}"
+        );
+        assert_eq!(
+            mode_of(json!({ "execution_mode": text })),
+            Some(mode),
+            "execution_mode {text:?}"
+        );
     }
 }
 
@@ -175,7 +210,10 @@ fn execution_mode_wins_over_mode() {
         Some(Mode::Constrained)
     );
     // A present but unknown execution_mode is not replaced by `mode`; legacy fields decide.
-    assert_eq!(mode_of(json!({"execution_mode": "turbo", "mode": "autonomous"})), None);
+    assert_eq!(
+        mode_of(json!({"execution_mode": "turbo", "mode": "autonomous"})),
+        None
+    );
     assert_eq!(
         mode_of(json!({"execution_mode": "turbo", "mode": "autonomous", "allowed": false})),
         Some(Mode::Blocked)
@@ -195,8 +233,14 @@ fn dry_run_comes_first() {
         })),
         Some(Mode::DryRun)
     );
-    assert_eq!(mode_of(json!({"dry_run": "true", "mode": "autonomous"})), Some(Mode::Autonomous));
-    assert_eq!(mode_of(json!({"dry_run": false, "mode": "review"})), Some(Mode::Review));
+    assert_eq!(
+        mode_of(json!({"dry_run": "true", "mode": "autonomous"})),
+        Some(Mode::Autonomous)
+    );
+    assert_eq!(
+        mode_of(json!({"dry_run": false, "mode": "review"})),
+        Some(Mode::Review)
+    );
 }
 
 #[test]
@@ -205,14 +249,21 @@ fn needs_context_comes_before_review_and_explicit_mode() {
         mode_of(json!({"needs_more_context": true, "human_review": true, "mode": "autonomous"})),
         Some(Mode::NeedsContext)
     );
-    for request_type in ["clarification_needed", "needs_more_context", " Clarification_Needed "] {
+    for request_type in [
+        "clarification_needed",
+        "needs_more_context",
+        " Clarification_Needed ",
+    ] {
         assert_eq!(
             mode_of(json!({"request_type": request_type, "requires_approval": true})),
             Some(Mode::NeedsContext),
             "{request_type}"
         );
     }
-    assert_eq!(mode_of(json!({"request_type": "evaluation", "mode": "review"})), Some(Mode::Review));
+    assert_eq!(
+        mode_of(json!({"request_type": "evaluation", "mode": "review"})),
+        Some(Mode::Review)
+    );
 }
 
 #[test]
@@ -225,7 +276,9 @@ fn review_signals_come_before_explicit_mode() {
         json!({"recommendation": "review_recommended"}),
     ] {
         let mut raw = json!({"mode": "autonomous", "allowed": true});
-        raw.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        raw.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         assert_eq!(mode_of(raw.clone()), Some(Mode::Review), "{raw}");
     }
     // `false` review flags do not count.
@@ -238,7 +291,9 @@ fn review_signals_come_before_explicit_mode() {
 #[test]
 fn explicit_mode_comes_before_legacy_fields() {
     assert_eq!(
-        mode_of(json!({"mode": "autonomous", "recommendation": "do_not_proceed", "allowed": false})),
+        mode_of(
+            json!({"mode": "autonomous", "recommendation": "do_not_proceed", "allowed": false})
+        ),
         Some(Mode::Autonomous)
     );
 }
@@ -296,7 +351,14 @@ fn no_usable_signal_gives_no_mode() {
 
 #[test]
 fn flags_follow_the_mode() {
-    let flags = |d: &Decision| (d.can_run, d.needs_review, d.needs_more_context, d.should_not_run);
+    let flags = |d: &Decision| {
+        (
+            d.can_run,
+            d.needs_review,
+            d.needs_more_context,
+            d.should_not_run,
+        )
+    };
     for (mode, expected) in [
         ("autonomous", (true, false, false, false)),
         ("constrained", (true, false, false, false)),
@@ -337,23 +399,37 @@ fn better_action_source_order() {
     let mut v = full;
     let o = v.as_object_mut().unwrap();
     o.insert("better_action".into(), json!("   "));
-    assert_eq!(better(v.clone()).as_deref(), Some("b"), "empty string counts as absent");
+    assert_eq!(
+        better(v.clone()).as_deref(),
+        Some("b"),
+        "empty string counts as absent"
+    );
     v.as_object_mut().unwrap().remove("recommended_action");
     assert_eq!(better(v.clone()).as_deref(), Some("c"));
-    v["decision_packet"].as_object_mut().unwrap().remove("better_action");
+    v["decision_packet"]
+        .as_object_mut()
+        .unwrap()
+        .remove("better_action");
     assert_eq!(better(v.clone()).as_deref(), Some("d"));
-    v["decision_packet"].as_object_mut().unwrap().remove("action_contract");
+    v["decision_packet"]
+        .as_object_mut()
+        .unwrap()
+        .remove("action_contract");
     assert_eq!(better(v.clone()).as_deref(), Some("e"));
     v.as_object_mut().unwrap().remove("decision_intelligence");
     assert_eq!(better(v.clone()).as_deref(), Some("f"));
-    v["decision_packet"].as_object_mut().unwrap().remove("alternatives");
+    v["decision_packet"]
+        .as_object_mut()
+        .unwrap()
+        .remove("alternatives");
     assert_eq!(better(v), None);
 }
 
 #[test]
 fn better_action_from_objects() {
     assert_eq!(
-        better(json!({"better_action": {"action": "rotate only the CI key", "why": "scope"}})).as_deref(),
+        better(json!({"better_action": {"action": "rotate only the CI key", "why": "scope"}}))
+            .as_deref(),
         Some("rotate only the CI key")
     );
     assert_eq!(
@@ -373,8 +449,14 @@ fn better_action_from_objects() {
         better(json!({"better_action": {"steps": [1, 2]}})).as_deref(),
         Some(r#"{"steps":[1,2]}"#)
     );
-    assert_eq!(better(json!({"better_action": {}, "recommended_action": "x"})).as_deref(), Some("x"));
-    assert_eq!(better(json!({"better_action": 42, "recommended_action": ["x"]})), None);
+    assert_eq!(
+        better(json!({"better_action": {}, "recommended_action": "x"})).as_deref(),
+        Some("x")
+    );
+    assert_eq!(
+        better(json!({"better_action": 42, "recommended_action": ["x"]})),
+        None
+    );
 }
 
 #[test]
@@ -389,7 +471,8 @@ fn better_action_from_alternatives() {
     );
     // A single alternative object stands for a one-item list.
     assert_eq!(
-        better(json!({"decision_intelligence": {"alternatives": {"action": "only one"}}})).as_deref(),
+        better(json!({"decision_intelligence": {"alternatives": {"action": "only one"}}}))
+            .as_deref(),
         Some("only one")
     );
     // Unusable leading items are skipped; an empty intelligence list falls to the packet.
@@ -411,7 +494,10 @@ fn better_action_from_alternatives() {
 
 #[test]
 fn risk_sources_and_string_numbers() {
-    assert_eq!(norm(json!({"risk": 0.9, "risk_score": 0.1})).risk, Some(0.9));
+    assert_eq!(
+        norm(json!({"risk": 0.9, "risk_score": 0.1})).risk,
+        Some(0.9)
+    );
     assert_eq!(norm(json!({"risk_score": 0.1})).risk, Some(0.1));
     assert_eq!(
         norm(json!({"decision_runtime_spine": {"decision": {"risk_score": 0.66}}})).risk,
@@ -420,7 +506,15 @@ fn risk_sources_and_string_numbers() {
     assert_eq!(norm(json!({"risk": "0.78"})).risk, Some(0.78));
     assert_eq!(norm(json!({"risk": " 0.5 "})).risk, Some(0.5));
     assert_eq!(norm(json!({"risk": 1})).risk, Some(1.0));
-    for bad in [json!("NaN"), json!("inf"), json!("-infinity"), json!("high"), json!(""), json!(true), json!([0.2])] {
+    for bad in [
+        json!("NaN"),
+        json!("inf"),
+        json!("-infinity"),
+        json!("high"),
+        json!(""),
+        json!(true),
+        json!([0.2]),
+    ] {
         assert_eq!(norm(json!({ "risk": bad })).risk, None, "{bad}");
         assert_eq!(
             norm(json!({"risk": bad, "risk_score": "0.25"})).risk,
@@ -430,7 +524,11 @@ fn risk_sources_and_string_numbers() {
     }
     assert_eq!(norm(json!({"risk_score": "0.4"})).risk_score, Some(0.4));
     assert_eq!(norm(json!({"risk_score": "nan"})).risk_score, None);
-    assert_eq!(norm(json!({"risk": 0.4})).risk_score, None, "risk_score only from its own key");
+    assert_eq!(
+        norm(json!({"risk": 0.4})).risk_score,
+        None,
+        "risk_score only from its own key"
+    );
 }
 
 // --- request_id ------------------------------------------------------------------------
@@ -438,18 +536,38 @@ fn risk_sources_and_string_numbers() {
 #[test]
 fn request_id_sources_and_empty_strings() {
     assert_eq!(
-        norm(json!({"request_id": "r", "validation_id": "v", "id": "i"})).request_id.as_deref(),
+        norm(json!({"request_id": "r", "validation_id": "v", "id": "i"}))
+            .request_id
+            .as_deref(),
         Some("r")
     );
-    assert_eq!(norm(json!({"request_id": "", "validation_id": "v"})).request_id.as_deref(), Some("v"));
     assert_eq!(
-        norm(json!({"request_id": "  ", "validation_id": "\t", "id": "i"})).request_id.as_deref(),
+        norm(json!({"request_id": "", "validation_id": "v"}))
+            .request_id
+            .as_deref(),
+        Some("v")
+    );
+    assert_eq!(
+        norm(json!({"request_id": "  ", "validation_id": "\t", "id": "i"}))
+            .request_id
+            .as_deref(),
         Some("i")
     );
-    assert_eq!(norm(json!({"request_id": null, "id": " x1 "})).request_id.as_deref(), Some("x1"));
-    assert_eq!(norm(json!({"id": 1234})).request_id.as_deref(), Some("1234"));
+    assert_eq!(
+        norm(json!({"request_id": null, "id": " x1 "}))
+            .request_id
+            .as_deref(),
+        Some("x1")
+    );
+    assert_eq!(
+        norm(json!({"id": 1234})).request_id.as_deref(),
+        Some("1234")
+    );
     assert_eq!(norm(json!({"request_id": "", "id": ""})).request_id, None);
-    assert_eq!(norm(json!({"request_id": {"x": 1}, "id": 1.5})).request_id, None);
+    assert_eq!(
+        norm(json!({"request_id": {"x": 1}, "id": 1.5})).request_id,
+        None
+    );
 }
 
 // --- reason ----------------------------------------------------------------------------
@@ -458,14 +576,29 @@ fn request_id_sources_and_empty_strings() {
 fn reason_source_order() {
     let keys: [(&str, Value); 9] = [
         ("reason", json!({"reason": "1"})),
-        ("decision_brain.review_reason", json!({"decision_brain": {"review_reason": "2"}})),
+        (
+            "decision_brain.review_reason",
+            json!({"decision_brain": {"review_reason": "2"}}),
+        ),
         ("review_reason", json!({"review_reason": "3"})),
         ("blocked_by", json!({"blocked_by": "4"})),
-        ("decision_brain.reasoning_summary", json!({"decision_brain": {"reasoning_summary": "5"}})),
-        ("decision_intelligence.rationale", json!({"decision_intelligence": {"rationale": "6"}})),
+        (
+            "decision_brain.reasoning_summary",
+            json!({"decision_brain": {"reasoning_summary": "5"}}),
+        ),
+        (
+            "decision_intelligence.rationale",
+            json!({"decision_intelligence": {"rationale": "6"}}),
+        ),
         ("reasoning_summary", json!({"reasoning_summary": "7"})),
-        ("model_selection.reason", json!({"model_selection": {"reason": "8"}})),
-        ("model_selection_reason", json!({"model_selection_reason": "9"})),
+        (
+            "model_selection.reason",
+            json!({"model_selection": {"reason": "8"}}),
+        ),
+        (
+            "model_selection_reason",
+            json!({"model_selection_reason": "9"}),
+        ),
     ];
     // For each source, merge it with every later source: it must win.
     for (i, (name, _)) in keys.iter().enumerate() {
@@ -473,7 +606,11 @@ fn reason_source_order() {
         for (_, v) in &keys[i..] {
             merge(&mut merged, v);
         }
-        assert_eq!(norm(merged).reason.as_deref(), Some(&*(i + 1).to_string()), "{name}");
+        assert_eq!(
+            norm(merged).reason.as_deref(),
+            Some(&*(i + 1).to_string()),
+            "{name}"
+        );
     }
 }
 
@@ -497,7 +634,9 @@ fn reason_skips_empty_and_joins_lists() {
         Some("real")
     );
     assert_eq!(
-        norm(json!({"blocked_by": ["prod-freeze", "", "no-admin-grants"]})).reason.as_deref(),
+        norm(json!({"blocked_by": ["prod-freeze", "", "no-admin-grants"]}))
+            .reason
+            .as_deref(),
         Some("prod-freeze, no-admin-grants")
     );
     assert_eq!(norm(json!({"reason": 3, "blocked_by": []})).reason, None);
@@ -520,7 +659,11 @@ fn action_space_tolerates_shapes() {
     assert!(s.forbidden.is_empty());
     assert!(s.information_gathering.is_empty());
 
-    assert!(norm(json!({"responsible_action_space": ["x"]})).responsible_action_space.is_empty());
+    assert!(
+        norm(json!({"responsible_action_space": ["x"]}))
+            .responsible_action_space
+            .is_empty()
+    );
 }
 
 #[test]
@@ -531,8 +674,16 @@ fn salient_factors_tolerate_shapes() {
             .as_deref(),
         Some("rollback_unavailable")
     );
-    assert!(norm(json!({"salient_factors": "high_blast_radius"})).salient_factors.is_empty());
-    assert!(norm(json!({"salient_factors": [1, "two", null, []]})).salient_factors.is_empty());
+    assert!(
+        norm(json!({"salient_factors": "high_blast_radius"}))
+            .salient_factors
+            .is_empty()
+    );
+    assert!(
+        norm(json!({"salient_factors": [1, "two", null, []]}))
+            .salient_factors
+            .is_empty()
+    );
     let f = &norm(json!({"salient_factors": [{"factor": " ", "severity": ["x"], "weight": 2}]}))
         .salient_factors[0];
     assert_eq!((f.factor.as_ref(), f.severity.as_ref()), (None, None));
@@ -551,7 +702,10 @@ fn typed_objects_are_lenient_field_by_field() {
     assert_eq!(intent.declared, None);
     assert_eq!(intent.inferred.as_deref(), Some("revoke all tokens"));
     assert_eq!((intent.confidence, intent.mismatch), (None, None));
-    assert!(intent.extra.is_empty(), "wrong-typed known fields do not leak into extra");
+    assert!(
+        intent.extra.is_empty(),
+        "wrong-typed known fields do not leak into extra"
+    );
 
     let body = d.agent_operational_body.unwrap();
     assert_eq!(body.can_touch, ["okta"]);
@@ -607,7 +761,14 @@ fn compatibility_fields_are_typed() {
         "requires_approval": "true"
     }));
     assert_eq!(
-        (d.recommendation, d.risk_score, d.enforcement_mode, d.allowed, d.result, d.requires_approval),
+        (
+            d.recommendation,
+            d.risk_score,
+            d.enforcement_mode,
+            d.allowed,
+            d.result,
+            d.requires_approval
+        ),
         (None, None, None, None, None, None)
     );
 }
