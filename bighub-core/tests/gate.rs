@@ -1,0 +1,479 @@
+//! The gate: every voting rule, the precedence between verdicts, and the explanations.
+
+use bighub_core::{Decision, Mode, Verdict, Vote};
+use serde_json::{Value, json};
+
+use Verdict::{Block, Execute, NeedContext, RequireApproval};
+
+fn gate(v: Value) -> Verdict {
+    let d = Decision::from_backend_response(&v);
+    let verdict = d.verdict();
+    // verdict() and votes() implement the same rules.
+    let max = d.votes().iter().map(|v| v.verdict).max().unwrap();
+    assert_eq!(verdict, max, "verdict is the most restrictive vote for {v}");
+    verdict
+}
+
+fn votes(v: Value) -> Vec<(String, Verdict)> {
+    Decision::from_backend_response(&v)
+        .votes()
+        .into_iter()
+        .map(|Vote { signal, verdict }| (signal, verdict))
+        .collect()
+}
+
+fn vote(signal: &str, verdict: Verdict) -> (String, Verdict) {
+    (signal.to_owned(), verdict)
+}
+
+// --- Verdict ---------------------------------------------------------------------------
+
+#[test]
+fn verdict_names_and_order() {
+    let all = [Execute, RequireApproval, NeedContext, Block];
+    let names: Vec<_> = all.iter().map(|v| v.as_str()).collect();
+    assert_eq!(
+        names,
+        ["execute", "require_approval", "need_context", "block"]
+    );
+    for v in all {
+        assert_eq!(v.to_string(), v.as_str());
+        assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        assert_eq!(v.is_execute(), v == Execute);
+    }
+    let mut sorted = [Block, Execute, NeedContext, RequireApproval];
+    sorted.sort();
+    assert_eq!(sorted, all, "ordered by restrictiveness");
+}
+
+// --- mode ------------------------------------------------------------------------------
+
+#[test]
+fn mode_votes() {
+    for (mode, verdict) in [
+        ("autonomous", Execute),
+        ("constrained", Execute),
+        ("review", RequireApproval),
+        ("needs_context", NeedContext),
+        ("blocked", Block),
+        ("shadow", Block),
+        ("dry_run", Block),
+    ] {
+        assert_eq!(gate(json!({ "mode": mode })), verdict, "{mode}");
+        assert_eq!(
+            votes(json!({ "mode": mode })),
+            [vote(&format!("mode={mode}"), verdict)]
+        );
+    }
+}
+
+#[test]
+fn no_usable_signal_blocks() {
+    for raw in [
+        json!({}),
+        json!(null),
+        json!("autonomous"),
+        json!({"mode": "unheard_of"}),
+        json!({"recommendation": "maybe"}),
+        json!({"risk": 0.01, "reason": "looks fine"}),
+        // can_run: true alone is not a mode
+        json!({"can_run": true}),
+    ] {
+        assert_eq!(gate(raw.clone()), Block, "{raw}");
+    }
+    assert_eq!(votes(json!({})), [vote("mode=none", Block)]);
+}
+
+#[test]
+fn legacy_enforced_allowed_without_a_mode_still_blocks() {
+    // The enforced verdict alone is not a mode; execution needs a mode that allows running.
+    assert_eq!(
+        votes(json!({"enforcement_mode": "enforced", "enforced_verdict": "allowed"})),
+        [
+            vote("mode=none", Block),
+            vote(
+                "enforcement_mode=enforced/enforced_verdict=allowed",
+                Execute
+            )
+        ]
+    );
+}
+
+// --- explicit flags --------------------------------------------------------------------
+
+#[test]
+fn explicit_flags_override_an_autonomous_mode() {
+    assert_eq!(
+        gate(json!({"mode": "autonomous", "should_not_run": true})),
+        Block
+    );
+    assert_eq!(
+        gate(json!({"mode": "autonomous", "needs_review": true})),
+        RequireApproval
+    );
+    assert_eq!(
+        gate(json!({"mode": "constrained", "needs_more_context": true})),
+        NeedContext
+    );
+    assert_eq!(gate(json!({"mode": "autonomous", "can_run": false})), Block);
+    assert_eq!(
+        votes(json!({"mode": "autonomous", "should_not_run": true})),
+        [
+            vote("mode=autonomous", Execute),
+            vote("should_not_run", Block)
+        ]
+    );
+}
+
+#[test]
+fn false_or_non_boolean_flags_do_not_vote() {
+    for raw in [
+        json!({"mode": "autonomous", "should_not_run": false, "needs_review": false,
+               "needs_more_context": false, "can_run": true}),
+        json!({"mode": "autonomous", "should_not_run": "false", "can_run": "no"}),
+    ] {
+        assert_eq!(gate(raw.clone()), Execute, "{raw}");
+        assert_eq!(votes(raw).len(), 1);
+    }
+}
+
+#[test]
+fn can_run_false_agrees_with_another_pause_or_blocks() {
+    assert_eq!(
+        votes(json!({"mode": "review", "can_run": false})),
+        [
+            vote("mode=review", RequireApproval),
+            vote("can_run=false", RequireApproval)
+        ]
+    );
+    assert_eq!(
+        gate(json!({"mode": "review", "can_run": false})),
+        RequireApproval
+    );
+    assert_eq!(
+        gate(json!({"mode": "needs_context", "can_run": false})),
+        NeedContext
+    );
+    assert_eq!(
+        votes(json!({"mode": "needs_context", "needs_review": true, "can_run": false}))
+            .last()
+            .cloned(),
+        Some(vote("can_run=false", NeedContext)),
+        "agrees with the most restrictive pause"
+    );
+    assert_eq!(
+        votes(json!({"mode": "constrained", "can_run": false})),
+        [
+            vote("mode=constrained", Execute),
+            vote("can_run=false", Block)
+        ]
+    );
+}
+
+#[test]
+fn need_context_outranks_require_approval() {
+    assert_eq!(
+        gate(json!({"mode": "review", "needs_more_context": true})),
+        NeedContext
+    );
+    assert_eq!(
+        gate(json!({"mode": "needs_context", "needs_review": true})),
+        NeedContext
+    );
+    assert_eq!(
+        gate(json!({"needs_more_context": true, "needs_review": true, "should_not_run": true})),
+        Block
+    );
+}
+
+#[test]
+fn typed_flags_that_disagree_with_the_mode_vote() {
+    let mut d = Decision::default();
+    d.set_mode(Some(Mode::Autonomous));
+    assert_eq!(d.verdict(), Execute);
+
+    let mut stop = d.clone();
+    stop.should_not_run = true;
+    assert_eq!(stop.verdict(), Block);
+    assert!(stop.votes().contains(&Vote {
+        signal: "decision.should_not_run".into(),
+        verdict: Block
+    }));
+
+    let mut review = d.clone();
+    review.needs_review = true;
+    assert_eq!(review.verdict(), RequireApproval);
+
+    let mut context = d.clone();
+    context.needs_more_context = true;
+    assert_eq!(context.verdict(), NeedContext);
+
+    let mut cannot = d.clone();
+    cannot.can_run = false;
+    assert_eq!(cannot.verdict(), Block);
+    assert_eq!(cannot.votes()[1].signal, "decision.can_run=false");
+}
+
+// --- legacy: enforcement_mode ----------------------------------------------------------
+
+fn enforced(verdict: Value) -> Value {
+    json!({"mode": "autonomous", "enforcement_mode": "enforced", "enforced_verdict": verdict})
+}
+
+#[test]
+fn enforced_mode_follows_enforced_verdict() {
+    assert_eq!(gate(enforced(json!("allowed"))), Execute);
+    assert_eq!(gate(enforced(json!("proceed"))), Execute);
+    assert_eq!(gate(enforced(json!(" Proceed "))), Execute);
+    assert_eq!(gate(enforced(json!("requires_approval"))), RequireApproval);
+    assert_eq!(gate(enforced(json!("blocked"))), Block);
+    assert_eq!(gate(enforced(json!("whatever"))), Block);
+    assert_eq!(gate(enforced(json!(""))), Block);
+    assert_eq!(gate(enforced(json!(true))), Block);
+    assert_eq!(
+        gate(json!({"mode": "autonomous", "enforcement_mode": "ENFORCED"})),
+        Block
+    );
+    assert_eq!(
+        votes(enforced(json!("blocked")))[1],
+        vote("enforcement_mode=enforced/enforced_verdict=blocked", Block)
+    );
+    assert_eq!(
+        votes(json!({"mode": "autonomous", "enforcement_mode": "enforced"}))[1],
+        vote("enforcement_mode=enforced/enforced_verdict=missing", Block)
+    );
+}
+
+#[test]
+fn review_enforcement_reads_the_recommendation() {
+    let review = |rec: Value| json!({"mode": "autonomous", "enforcement_mode": "review", "recommendation": rec});
+    // proceed -> autonomous mode, so the whole answer executes
+    assert_eq!(gate(review(json!("proceed"))), Execute);
+    assert_eq!(gate(review(json!("do_not_proceed"))), Block);
+    assert_eq!(gate(review(json!("proceed_with_caution"))), RequireApproval);
+    assert_eq!(gate(review(json!("review_recommended"))), RequireApproval);
+    assert_eq!(gate(review(json!("something_new"))), RequireApproval);
+    assert_eq!(gate(review(json!(null))), RequireApproval);
+    assert_eq!(
+        votes(review(json!("proceed_with_caution"))),
+        [
+            vote("mode=autonomous", Execute),
+            vote(
+                "enforcement_mode=review/recommendation=proceed_with_caution",
+                RequireApproval
+            )
+        ],
+        "the recommendation votes once, under review enforcement"
+    );
+    assert_eq!(
+        votes(review(json!(null)))[1],
+        vote(
+            "enforcement_mode=review/recommendation=missing",
+            RequireApproval
+        )
+    );
+}
+
+#[test]
+fn advisory_or_missing_enforcement_does_not_vote_but_unknown_blocks() {
+    assert_eq!(
+        votes(json!({"mode": "autonomous", "enforcement_mode": "advisory"})),
+        [vote("mode=autonomous", Execute)]
+    );
+    assert_eq!(
+        gate(json!({"mode": "autonomous", "enforcement_mode": "  "})),
+        Execute
+    );
+    assert_eq!(
+        votes(json!({"mode": "autonomous", "enforcement_mode": "strict"}))[1],
+        vote("enforcement_mode=strict", Block)
+    );
+}
+
+// --- legacy: advisory recommendation ---------------------------------------------------
+
+#[test]
+fn advisory_recommendation_votes() {
+    assert_eq!(
+        votes(json!({"mode": "autonomous", "recommendation": "do_not_proceed"})),
+        [
+            vote("mode=autonomous", Execute),
+            vote("recommendation=do_not_proceed", Block)
+        ]
+    );
+    assert_eq!(
+        votes(json!({"mode": "autonomous", "recommendation": "proceed"}))[1],
+        vote("recommendation=proceed", Execute)
+    );
+    assert_eq!(
+        votes(json!({"mode": "constrained", "recommendation": "proceed_with_caution"}))[1],
+        vote("recommendation=proceed_with_caution", Execute)
+    );
+    assert_eq!(
+        votes(json!({"mode": "autonomous", "recommendation": "hmm"})).len(),
+        1
+    );
+}
+
+#[test]
+fn review_recommended_requires_approval_when_flagged() {
+    for flag in ["requires_approval", "human_review"] {
+        let raw = json!({"recommendation": "review_recommended", flag: true});
+        assert!(
+            votes(raw.clone()).contains(&vote(
+                "recommendation=review_recommended/requires_approval",
+                RequireApproval
+            )),
+            "{raw}"
+        );
+        assert_eq!(gate(raw), RequireApproval);
+    }
+    // Without a flag the advisory vote is execute, but the mode (review) still pauses.
+    assert_eq!(
+        votes(json!({"recommendation": "review_recommended"})),
+        [
+            vote("mode=review", RequireApproval),
+            vote("recommendation=review_recommended", Execute)
+        ]
+    );
+}
+
+// --- legacy: result, requires_approval, allowed ----------------------------------------
+
+#[test]
+fn result_votes() {
+    for (result, verdict) in [
+        ("allowed", Execute),
+        ("limited", Execute),
+        ("blocked", Block),
+        ("denied", Block),
+        ("requires_approval", RequireApproval),
+    ] {
+        let raw = json!({"execution_mode": "autonomous", "result": result});
+        assert!(
+            votes(raw.clone()).contains(&vote(&format!("result={result}"), verdict)),
+            "{result}"
+        );
+    }
+    assert_eq!(
+        gate(json!({"mode": "autonomous", "result": "denied"})),
+        Block
+    );
+    assert_eq!(
+        votes(json!({"mode": "autonomous", "result": "pending"})).len(),
+        1
+    );
+}
+
+#[test]
+fn allowed_and_requires_approval_votes() {
+    assert_eq!(gate(json!({"allowed": true})), Execute);
+    assert_eq!(
+        votes(json!({"allowed": true})),
+        [
+            vote("mode=autonomous", Execute),
+            vote("allowed=true", Execute)
+        ]
+    );
+    assert_eq!(gate(json!({"allowed": false})), Block);
+    assert_eq!(gate(json!({"mode": "autonomous", "allowed": false})), Block);
+    assert_eq!(
+        votes(json!({"mode": "autonomous", "requires_approval": true})),
+        [
+            // requires_approval: true makes the mode review before the explicit mode
+            vote("mode=review", RequireApproval),
+            vote("requires_approval", RequireApproval)
+        ]
+    );
+}
+
+#[test]
+fn allowed_false_pending_approval_is_a_pause_not_a_block() {
+    let raw = json!({"allowed": false, "result": "requires_approval"});
+    assert_eq!(
+        votes(raw.clone()),
+        [
+            vote("mode=review", RequireApproval),
+            vote("result=requires_approval", RequireApproval),
+            vote("allowed=false", RequireApproval)
+        ]
+    );
+    assert_eq!(gate(raw), RequireApproval);
+    assert_eq!(
+        gate(json!({"allowed": false, "requires_approval": true})),
+        RequireApproval
+    );
+}
+
+#[test]
+fn the_fixture_pauses_for_review() {
+    let raw: Value =
+        serde_json::from_str(include_str!("fixtures/argocd_sync_review.json")).unwrap();
+    let d = Decision::from_backend_response(&raw);
+    assert_eq!(d.verdict(), RequireApproval);
+    let signals: Vec<String> = d.votes().into_iter().map(|v| v.to_string()).collect();
+    assert_eq!(
+        signals,
+        [
+            "mode=review -> require_approval",
+            "needs_review -> require_approval",
+            "enforcement_mode=review/recommendation=review_recommended -> require_approval",
+            "result=requires_approval -> require_approval",
+            "requires_approval -> require_approval",
+            "allowed=false -> require_approval",
+            "can_run=false -> require_approval",
+        ]
+    );
+}
+
+// --- contradictions resolve restrictively ----------------------------------------------
+
+#[test]
+fn contradictions_resolve_restrictively() {
+    for (raw, expected) in [
+        (json!({"mode": "autonomous", "allowed": false}), Block),
+        (json!({"mode": "autonomous", "result": "blocked"}), Block),
+        (json!({"allowed": true, "result": "denied"}), Block),
+        (
+            json!({"allowed": true, "result": "requires_approval"}),
+            RequireApproval,
+        ),
+        (
+            json!({"mode": "autonomous", "recommendation": "do_not_proceed",
+                "enforcement_mode": "enforced", "enforced_verdict": "allowed"}),
+            Block,
+        ),
+        (
+            json!({"mode": "blocked", "enforcement_mode": "enforced", "enforced_verdict": "allowed"}),
+            Block,
+        ),
+        (
+            json!({"mode": "review", "enforcement_mode": "review", "recommendation": "proceed"}),
+            RequireApproval,
+        ),
+        (
+            json!({"execution_mode": "shadow", "allowed": true, "recommendation": "proceed"}),
+            Block,
+        ),
+        (json!({"dry_run": true, "mode": "autonomous"}), Block),
+    ] {
+        assert_eq!(gate(raw.clone()), expected, "{raw}");
+    }
+}
+
+#[test]
+fn execute_needs_every_vote_to_agree() {
+    let raw = json!({
+        "mode": "constrained",
+        "can_run": true,
+        "enforcement_mode": "enforced",
+        "enforced_verdict": "proceed",
+        "recommendation": "proceed_with_caution",
+        "result": "limited",
+        "allowed": true
+    });
+    let vs = votes(raw.clone());
+    assert_eq!(vs.len(), 5);
+    assert!(vs.iter().all(|(_, v)| *v == Execute));
+    assert_eq!(gate(raw), Execute);
+}
