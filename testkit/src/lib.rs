@@ -1,1 +1,5 @@
 //! Validating local fakes of the BIGHUB and OpenAI Responses APIs, for tests and benchmarks.
+
+pub mod fake_bighub;
+
+pub use fake_bighub::FakeBighub;

@@ -1,22 +1,21 @@
-//! The hosted BIGHUB service over HTTPS. (Placeholder.)
+//! The hosted BIGHUB service over HTTPS: [`RemoteBighub`] and its configuration.
+//!
+//! This module owns the HTTP client of the service: settings (`builder.rs`), body shapes
+//! (`wire.rs`, [`DecisionMode`]), the retry policy (`retry.rs`), reading answers
+//! (`response.rs`) and the request loop (`client.rs`). It does not read a decision's
+//! fields (that is [`Decision::from_backend_response`](crate::Decision::from_backend_response))
+//! nor decide what to do with one (the gate).
 
-use serde::{Deserialize, Serialize};
+mod builder;
+mod client;
+mod decision_mode;
+mod response;
+mod retry;
+mod wire;
 
-/// How an action is submitted to `/actions/evaluate`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionMode {
-    /// Fields at the top level.
-    #[default]
-    Submit,
-    /// One payload object.
-    SubmitPayload,
-}
-
-/// The remote engine.
-#[derive(Debug)]
-pub struct RemoteBighub {}
-
-/// Builds a [`RemoteBighub`].
-#[derive(Debug, Default)]
-pub struct RemoteBighubBuilder {}
+pub use builder::{
+    DEFAULT_BASE_URL, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_AFTER, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_BASE_URL, RemoteBighubBuilder,
+};
+pub use client::RemoteBighub;
+pub use decision_mode::DecisionMode;

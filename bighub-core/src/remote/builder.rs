@@ -1,0 +1,386 @@
+//! Configuration of a [`RemoteBighub`]: defaults, validation, and the environment.
+//!
+//! This file owns every setting and the checks made before the first request (API key
+//! present, base URL safe to send a key to); the request loop lives in `client.rs`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use url::{Host, Url};
+
+use super::DecisionMode;
+use super::client::{Inner, RemoteBighub};
+use super::retry::RetryPolicy;
+use crate::Error;
+
+/// The hosted BIGHUB service.
+pub const DEFAULT_BASE_URL: &str = "https://api.bighub.io";
+/// How long one attempt may take, connection to last byte, unless configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Retries after the first attempt, unless configured.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// The backoff ceiling before the first retry, unless configured.
+pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+/// The largest backoff between two attempts, unless configured.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest `Retry-After` the client waits for, unless configured.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// The environment variable holding the API key.
+pub const ENV_API_KEY: &str = "BIGHUB_API_KEY";
+/// The environment variable overriding the base URL.
+pub const ENV_BASE_URL: &str = "BIGHUB_BASE_URL";
+
+/// Builds a [`RemoteBighub`].
+///
+/// Every setting has a default except the API key:
+///
+/// | setting | default |
+/// |---|---|
+/// | `base_url` | [`DEFAULT_BASE_URL`] (`https://api.bighub.io`) |
+/// | `timeout` (per attempt) | 10 s |
+/// | `max_retries` | 2 (so at most 3 requests) |
+/// | `backoff` | 200 ms, doubling, capped at 2 s, with jitter |
+/// | `max_retry_after` | 10 s |
+/// | `decision_mode` | [`DecisionMode::Submit`] |
+///
+/// ```
+/// use std::time::Duration;
+/// use bighub_core::remote::{DecisionMode, RemoteBighub};
+///
+/// let bighub = RemoteBighub::builder()
+///     .api_key("bh_live_example")
+///     .timeout(Duration::from_secs(5))
+///     .max_retries(3)
+///     .backoff(Duration::from_millis(100), Duration::from_secs(1))
+///     .decision_mode(DecisionMode::SubmitPayload)
+///     .build()?;
+/// assert_eq!(bighub.base_url(), "https://api.bighub.io");
+/// assert!(!format!("{bighub:?}").contains("bh_live_example"));
+///
+/// // Plain http is refused except on this machine: the key would travel in clear.
+/// let err = RemoteBighub::builder()
+///     .api_key("bh_live_example")
+///     .base_url("http://bighub.internal.example")
+///     .build()
+///     .unwrap_err();
+/// assert!(err.to_string().contains("https://"));
+/// # Ok::<(), bighub_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct RemoteBighubBuilder {
+    api_key: Option<String>,
+    base_url: Option<String>,
+    timeout: Duration,
+    retry: RetryPolicy,
+    decision_mode: DecisionMode,
+    user_agent: Option<String>,
+}
+
+impl Default for RemoteBighubBuilder {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: None,
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy {
+                max_retries: DEFAULT_MAX_RETRIES,
+                initial_backoff: DEFAULT_INITIAL_BACKOFF,
+                max_backoff: DEFAULT_MAX_BACKOFF,
+                max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            },
+            decision_mode: DecisionMode::default(),
+            user_agent: None,
+        }
+    }
+}
+
+impl fmt::Debug for RemoteBighubBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteBighubBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| Redacted))
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.retry.max_retries)
+            .field("initial_backoff", &self.retry.initial_backoff)
+            .field("max_backoff", &self.retry.max_backoff)
+            .field("max_retry_after", &self.retry.max_retry_after)
+            .field("decision_mode", &self.decision_mode)
+            .finish()
+    }
+}
+
+/// Prints in place of a secret.
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+impl RemoteBighubBuilder {
+    /// Sets the API key (required), sent as `X-API-Key`.
+    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.api_key = Some(api_key.into());
+        self
+    }
+
+    /// Sets the service's base URL; a path prefix (`https://host/bighub`) is kept.
+    ///
+    /// `https://` is required, except `http://` for `localhost`, `127.0.0.1` and `[::1]`.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Sets how long one attempt may take, from connecting to the last byte of the answer.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets how many times a transient failure is retried (0 disables retries).
+    ///
+    /// Transient: connection errors, timeouts, and HTTP 408, 409, 425, 429, 5xx.
+    pub fn max_retries(mut self, max_retries: u32) -> Self {
+        self.retry.max_retries = max_retries;
+        self
+    }
+
+    /// Sets the backoff: the ceiling starts at `initial`, doubles per retry, and stops at
+    /// `max`; each wait is drawn from the upper half of the ceiling.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.retry.initial_backoff = initial;
+        self.retry.max_backoff = max;
+        self
+    }
+
+    /// Sets the longest `Retry-After` worth waiting for.
+    ///
+    /// A transient answer whose `Retry-After` (in seconds) is within this limit is retried
+    /// no sooner than asked; one asking for longer ends the call at once with its error
+    /// (for 429, [`Error::RateLimited`] carrying the requested wait), so an agent is never
+    /// stalled for minutes inside one decision.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.retry.max_retry_after = max;
+        self
+    }
+
+    /// Sets the default body shape for actions that do not choose one.
+    pub fn decision_mode(mut self, mode: DecisionMode) -> Self {
+        self.decision_mode = mode;
+        self
+    }
+
+    /// Replaces the `User-Agent` header (default `bighub-core/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when the API key is missing, empty or not a valid header
+    /// value, the base URL is not a usable `https://` URL (or a local `http://` one), the
+    /// timeout is zero, or the backoff's initial value exceeds its maximum.
+    pub fn build(self) -> Result<RemoteBighub, Error> {
+        let key = self.api_key.as_deref().map(str::trim).unwrap_or_default();
+        if key.is_empty() {
+            return Err(Error::InvalidConfig(format!(
+                "the BIGHUB API key is missing or empty; pass it to `api_key(..)` or set \
+                 {ENV_API_KEY}"
+            )));
+        }
+        let mut api_key = HeaderValue::from_str(key).map_err(|_| {
+            Error::InvalidConfig(
+                "the BIGHUB API key contains characters not allowed in an HTTP header \
+                 (control characters or non-ASCII); check for a stray newline"
+                    .to_owned(),
+            )
+        })?;
+        // Keeps the value out of HTTP-level debug output.
+        api_key.set_sensitive(true);
+
+        let base_url = parse_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        if self.timeout.is_zero() {
+            return Err(Error::InvalidConfig(
+                "the BIGHUB timeout must be greater than zero".to_owned(),
+            ));
+        }
+        if self.retry.initial_backoff > self.retry.max_backoff {
+            return Err(Error::InvalidConfig(format!(
+                "the BIGHUB backoff starts at {:?}, above its maximum {:?}",
+                self.retry.initial_backoff, self.retry.max_backoff
+            )));
+        }
+
+        let user_agent = self
+            .user_agent
+            .unwrap_or_else(|| concat!("bighub-core/", env!("CARGO_PKG_VERSION")).to_owned());
+        let http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout)
+            .user_agent(user_agent)
+            .build()
+            .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
+
+        let base_url_text = base_url.as_str().trim_end_matches('/').to_owned();
+        Ok(RemoteBighub {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                base_url_text,
+                api_key,
+                timeout: self.timeout,
+                retry: self.retry,
+                decision_mode: self.decision_mode,
+            }),
+        })
+    }
+
+    /// Reads [`ENV_API_KEY`] (required) and [`ENV_BASE_URL`] (optional) into this builder.
+    ///
+    /// An empty `BIGHUB_BASE_URL` counts as unset.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `BIGHUB_API_KEY` is unset, empty or not Unicode, or
+    /// `BIGHUB_BASE_URL` is not Unicode.
+    pub fn from_env(mut self) -> Result<Self, Error> {
+        let key = std::env::var(ENV_API_KEY).map_err(|e| {
+            Error::InvalidConfig(format!(
+                "{ENV_API_KEY} {}; set it to your BIGHUB API key",
+                env_problem(&e)
+            ))
+        })?;
+        if key.trim().is_empty() {
+            return Err(Error::InvalidConfig(format!(
+                "{ENV_API_KEY} is empty; set it to your BIGHUB API key"
+            )));
+        }
+        self.api_key = Some(key);
+        match std::env::var(ENV_BASE_URL) {
+            Ok(url) if !url.trim().is_empty() => self.base_url = Some(url.trim().to_owned()),
+            Ok(_) | Err(std::env::VarError::NotPresent) => {}
+            Err(e) => {
+                return Err(Error::InvalidConfig(format!(
+                    "{ENV_BASE_URL} {}",
+                    env_problem(&e)
+                )));
+            }
+        }
+        Ok(self)
+    }
+}
+
+fn env_problem(e: &std::env::VarError) -> &'static str {
+    match e {
+        std::env::VarError::NotPresent => "is not set",
+        std::env::VarError::NotUnicode(_) => "is not valid Unicode",
+    }
+}
+
+/// Parses and vets a base URL: `https://`, or `http://` on the local machine only.
+fn parse_base_url(text: &str) -> Result<Url, Error> {
+    let text = text.trim();
+    let url = Url::parse(text).map_err(|e| {
+        Error::InvalidConfig(format!("BIGHUB base URL `{text}` is not a valid URL: {e}"))
+    })?;
+    if url.cannot_be_a_base() || url.host().is_none() {
+        return Err(Error::InvalidConfig(format!(
+            "BIGHUB base URL `{text}` has no host; expected e.g. {DEFAULT_BASE_URL}"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::InvalidConfig(format!(
+            "BIGHUB base URL `{}` must not contain credentials; pass the API key with \
+             `api_key(..)`",
+            url.host_str().unwrap_or_default()
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::InvalidConfig(format!(
+            "BIGHUB base URL `{text}` must not have a query or fragment"
+        )));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_local(&url) => Ok(url),
+        "http" => Err(Error::InvalidConfig(format!(
+            "BIGHUB base URL `{text}` uses plain http:// for a remote host, which would send \
+             the API key unencrypted; use https:// (http:// is accepted only for localhost, \
+             127.0.0.1 and [::1])"
+        ))),
+        other => Err(Error::InvalidConfig(format!(
+            "BIGHUB base URL `{text}` has scheme `{other}`; expected https://"
+        ))),
+    }
+}
+
+fn is_local(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        for ok in [
+            "https://api.bighub.io",
+            "https://api.bighub.io/prefix/",
+            "http://localhost:8080",
+            "http://127.0.0.1:1",
+            "http://[::1]:9000",
+        ] {
+            assert!(parse_base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.bighub.io",
+            "http://10.0.0.1",
+            "ftp://api.bighub.io",
+            "api.bighub.io",
+            "https://user:pw@api.bighub.io",
+            "https://api.bighub.io/?x=1",
+            "mailto:ops@example.com",
+        ] {
+            assert!(
+                matches!(parse_base_url(bad), Err(Error::InvalidConfig(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_or_bad_keys_are_config_errors() {
+        for builder in [
+            RemoteBighub::builder(),
+            RemoteBighub::builder().api_key("  "),
+            RemoteBighub::builder().api_key("bh_\nkey"),
+        ] {
+            assert!(matches!(builder.build(), Err(Error::InvalidConfig(_))));
+        }
+    }
+
+    #[test]
+    fn zero_timeout_and_inverted_backoff_are_refused() {
+        let b = RemoteBighub::builder().api_key("k");
+        assert!(b.clone().timeout(Duration::ZERO).build().is_err());
+        assert!(
+            b.backoff(Duration::from_secs(3), Duration::from_secs(1))
+                .build()
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! The BIGHUB client itself: one retried HTTP request per engine call.
+//!
+//! This file owns [`RemoteBighub`], its [`DecisionEngine`] implementation and the request
+//! loop (headers, idempotency, timeouts, retries, tracing). Body shapes live in `wire.rs`,
+//! answer reading in `response.rs`, settings in `builder.rs`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{ACCEPT, HeaderValue, RETRY_AFTER};
+use serde_json::Value;
+use tracing::Instrument;
+use url::Url;
+
+use super::builder::{Redacted, RemoteBighubBuilder};
+use super::response::{Answer, Op, read_answer};
+use super::retry::{RetryPolicy, parse_retry_after};
+use super::{DecisionMode, wire};
+use crate::{
+    ApprovalResolution, Decision, DecisionEngine, Error, MemoryBatch, OutcomeReport, ProposedAction,
+};
+
+const API_KEY_HEADER: &str = "x-api-key";
+const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// The hosted BIGHUB decision service, over HTTPS.
+///
+/// Every call is one logical request to the service, retried on transient failures
+/// (connection errors, timeouts, HTTP 408, 409, 425, 429, 5xx) with capped exponential
+/// backoff and jitter, honouring `Retry-After`. Each evaluation carries one
+/// `Idempotency-Key`, the same on all its retries, so the service decides it once.
+///
+/// | call | endpoint |
+/// |---|---|
+/// | [`evaluate`](DecisionEngine::evaluate) | `POST /actions/evaluate` (body: see [`DecisionMode`]) |
+/// | [`report_outcome`](DecisionEngine::report_outcome) | `POST /outcomes/report` |
+/// | [`ingest_memory`](DecisionEngine::ingest_memory) | `POST /actions/memory/ingest` |
+/// | [`resolve_approval`](DecisionEngine::resolve_approval) | `POST /approvals/{request_id}/resolve` |
+///
+/// The evaluate body carries `action`, `actor` (default `AI_AGENT`), `value`, `target`,
+/// `domain` and a `context` object holding: the action's free metadata; `objective`
+/// (default `better_decision`) and `model_selection` (default `auto`); `system`, `risk`,
+/// `environment`, `session_id`, `trajectory_id` when known; `tool`, the registered tool
+/// name; and `arguments`, the model's arguments whole (the service keeps `context` as free
+/// data). Typed fields win over same-named metadata keys.
+///
+/// Errors are typed: [`Error::Auth`] (401/403), [`Error::Validation`] (422, with the
+/// service's `detail`), [`Error::RateLimited`] (429 after retries), [`Error::Timeout`],
+/// [`Error::Network`], [`Error::Status`] (any other status, body cut to 500 characters),
+/// [`Error::InvalidResponse`] (a 2xx answer that is not a JSON object). Resolving an
+/// approval maps 404 to [`Error::ApprovalNotFound`] and 409 to
+/// [`Error::ApprovalAlreadyResolved`], neither retried.
+///
+/// The client is cheap to clone (an [`Arc`] inside) and is meant to be shared. Its `Debug`
+/// output and its `tracing` spans (`bighub.request`, with `method`, `path`, `attempt`)
+/// never contain the API key.
+///
+/// ```no_run
+/// use bighub_core::{DecisionEngine, ProposedAction, RiskLevel, Verdict};
+/// use bighub_core::remote::RemoteBighub;
+/// use serde_json::json;
+///
+/// # async fn run() -> Result<(), bighub_core::Error> {
+/// let bighub = RemoteBighub::from_env()?; // BIGHUB_API_KEY, optional BIGHUB_BASE_URL
+/// let action = ProposedAction::new("grant_access")
+///     .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+///     .actor("ops-agent")
+///     .domain("it_actions")
+///     .system("okta")
+///     .risk(RiskLevel::High)
+///     .environment("production")
+///     .target("okta-admins");
+/// let decision = bighub.evaluate(&action).await?;
+/// if decision.verdict() == Verdict::Execute {
+///     // run the tool
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RemoteBighub {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// The shared state behind every clone of a [`RemoteBighub`].
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: Url,
+    pub(crate) base_url_text: String,
+    pub(crate) api_key: HeaderValue,
+    pub(crate) timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) decision_mode: DecisionMode,
+}
+
+impl fmt::Debug for RemoteBighub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("RemoteBighub")
+            .field("base_url", &inner.base_url_text)
+            .field("api_key", &Redacted)
+            .field("decision_mode", &inner.decision_mode)
+            .field("timeout", &inner.timeout)
+            .field("max_retries", &inner.retry.max_retries)
+            .finish()
+    }
+}
+
+impl RemoteBighub {
+    /// Starts configuring a client; see [`RemoteBighubBuilder`].
+    pub fn builder() -> RemoteBighubBuilder {
+        RemoteBighubBuilder::default()
+    }
+
+    /// A client configured from `BIGHUB_API_KEY` (required) and `BIGHUB_BASE_URL`
+    /// (optional), with every other setting at its default.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when the key is unset or empty, or the URL is refused.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::builder().from_env()?.build()
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url_text
+    }
+
+    /// The body shape used for actions that do not choose one.
+    pub fn decision_mode(&self) -> DecisionMode {
+        self.inner.decision_mode
+    }
+
+    /// How long one attempt may take.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// How many times a transient failure is retried.
+    pub fn max_retries(&self) -> u32 {
+        self.inner.retry.max_retries
+    }
+
+    /// The URL of `segments` under the base URL; each segment is percent-encoded.
+    fn url<'s>(&self, segments: impl IntoIterator<Item = &'s str>) -> Url {
+        let mut url = self.inner.base_url.clone();
+        // The base URL was checked to be a base at build time, so this cannot fail.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Sends `body` to `url`, retrying transient failures, and reads the answer.
+    async fn post(
+        &self,
+        op: Op<'_>,
+        url: Url,
+        body: &Value,
+        idempotency_key: Option<HeaderValue>,
+    ) -> Result<Value, Error> {
+        let policy = self.inner.retry;
+        let mut attempt: u32 = 0;
+        loop {
+            let span = tracing::debug_span!(
+                "bighub.request",
+                method = "POST",
+                path = %url.path(),
+                attempt = attempt + 1,
+            );
+            let answer = self
+                .attempt(op, &url, body, idempotency_key.as_ref())
+                .instrument(span)
+                .await;
+            let (error, retry_after) = match answer {
+                Answer::Done(result) => return result,
+                Answer::Retry { error, retry_after } => (error, retry_after),
+            };
+            if attempt >= policy.max_retries {
+                tracing::debug!(path = %url.path(), attempts = attempt + 1, %error, "BIGHUB request failed; no retry left");
+                return Err(error);
+            }
+            let backoff = policy.backoff(attempt);
+            let wait = match retry_after {
+                Some(asked) if asked > policy.max_retry_after => {
+                    tracing::debug!(path = %url.path(), ?asked, "BIGHUB asked to wait longer than allowed; giving up");
+                    return Err(error);
+                }
+                Some(asked) => asked.max(backoff),
+                None => backoff,
+            };
+            tracing::debug!(path = %url.path(), attempt = attempt + 1, ?wait, %error, "retrying BIGHUB request");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// One attempt: send, then read the answer.
+    async fn attempt(
+        &self,
+        op: Op<'_>,
+        url: &Url,
+        body: &Value,
+        idempotency_key: Option<&HeaderValue>,
+    ) -> Answer {
+        let inner = &self.inner;
+        let mut request = inner
+            .http
+            .post(url.clone())
+            .header(API_KEY_HEADER, inner.api_key.clone())
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY_HEADER, key.clone());
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return self.transport_failure(&e),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let text = match response.text().await {
+            Ok(t) => t,
+            Err(e) => return self.transport_failure(&e),
+        };
+        tracing::debug!(status, "BIGHUB answered");
+        read_answer(op, status, retry_after, &text)
+    }
+
+    /// A request that got no (complete) answer: a timeout or a network error, both transient.
+    fn transport_failure(&self, e: &reqwest::Error) -> Answer {
+        let error = if e.is_timeout() {
+            Error::Timeout(self.inner.timeout)
+        } else {
+            Error::Network(error_chain(e))
+        };
+        Answer::Retry {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// `e` and its sources on one line ("error sending request: ...: Connection refused").
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[async_trait]
+impl DecisionEngine for RemoteBighub {
+    /// `POST /actions/evaluate` with one `Idempotency-Key` for all attempts.
+    async fn evaluate(&self, action: &ProposedAction) -> Result<Decision, Error> {
+        let mode = action.decision_mode.unwrap_or(self.inner.decision_mode);
+        let body = wire::evaluate_body(action, mode)?;
+        let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+            .map_err(|e| Error::Engine(format!("cannot build the idempotency key: {e}")))?;
+        let url = self.url(["actions", "evaluate"]);
+        let answer = self.post(Op::Evaluate, url, &body, Some(key)).await?;
+        Ok(Decision::from_backend_response(&answer))
+    }
+
+    /// `POST /outcomes/report`.
+    async fn report_outcome(&self, report: &OutcomeReport) -> Result<(), Error> {
+        let url = self.url(["outcomes", "report"]);
+        self.post(Op::ReportOutcome, url, &wire::outcome_body(report), None)
+            .await
+            .map(drop)
+    }
+
+    /// `POST /actions/memory/ingest`.
+    async fn ingest_memory(&self, batch: &MemoryBatch) -> Result<(), Error> {
+        let url = self.url(["actions", "memory", "ingest"]);
+        self.post(Op::IngestMemory, url, &wire::ingest_body(batch), None)
+            .await
+            .map(drop)
+    }
+
+    /// `POST /approvals/{request_id}/resolve`, the id percent-encoded as one path segment.
+    ///
+    /// An empty id, `.` or `..` cannot name an approval in a URL path and fails with
+    /// [`Error::ApprovalNotFound`] without a request.
+    async fn resolve_approval(
+        &self,
+        request_id: &str,
+        resolution: &ApprovalResolution,
+    ) -> Result<Value, Error> {
+        if matches!(request_id.trim(), "" | "." | "..") {
+            return Err(Error::ApprovalNotFound(request_id.to_owned()));
+        }
+        let url = self.url(["approvals", request_id, "resolve"]);
+        self.post(
+            Op::ResolveApproval { request_id },
+            url,
+            &wire::resolve_body(resolution),
+            None,
+        )
+        .await
+    }
+}
