@@ -5,7 +5,11 @@
 
 /// A fresh id with this prefix: the prefix, then 32 random lowercase hex digits.
 pub(crate) fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+    format!(
+        "{prefix}_{:016x}{:016x}",
+        fastrand::u64(..),
+        fastrand::u64(..)
+    )
 }
 
 /// A call id in the real API's style: `call_` then 24 random alphanumerics.

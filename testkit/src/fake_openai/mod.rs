@@ -30,19 +30,46 @@
 //!
 //! # Example
 //!
-//! ```no_run
-//! use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
+//! Start the fake, script two turns (a tool call, then a text answer) and drive them with
+//! async-openai's own client, replaying the conversation statelessly as the agent loop does:
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! ```
+//! use async_openai::{Client, config::OpenAIConfig};
+//! use async_openai::types::responses::{CreateResponseArgs, InputItem, OutputItem, OutputMessageContent};
+//! use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
+//! use serde_json::json;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::runtime::Runtime::new()?.block_on(async {
 //! let fake = FakeOpenAi::start().await?;
-//! // Turn 1: the model calls a tool. Turn 2: it answers in text.
 //! fake.push(Turn::function_call("grant_role", r#"{"user":"ana","role":"admin"}"#));
 //! fake.push(Turn::text("Ana is now an admin."));
 //!
-//! // Point the client at the fake:
-//! // OpenAIConfig::new().with_api_base(fake.base_url()).with_api_key(fake.api_key())
-//! assert!(fake.base_url().ends_with("/v1"));
-//! # Ok(()) }
+//! let client = Client::with_config(
+//!     OpenAIConfig::new().with_api_base(fake.base_url()).with_api_key(fake.api_key()),
+//! );
+//! let first = client
+//!     .responses()
+//!     .create(CreateResponseArgs::default().model("gpt-test").input("make ana admin").store(false).build()?)
+//!     .await?;
+//! let OutputItem::FunctionCall(call) = &first.output[0] else { panic!("expected a tool call") };
+//!
+//! // Second request: the whole context again, plus the tool output.
+//! let input: Vec<InputItem> = serde_json::from_value(json!([
+//!     {"role": "user", "content": "make ana admin"},
+//!     serde_json::to_value(&first.output[0])?,
+//!     {"type": "function_call_output", "call_id": call.call_id, "output": "granted"}
+//! ]))?;
+//! let second = client
+//!     .responses()
+//!     .create(CreateResponseArgs::default().model("gpt-test").input(input).store(false).build()?)
+//!     .await?;
+//! let OutputItem::Message(answer) = &second.output[0] else { panic!("expected a message") };
+//! let OutputMessageContent::OutputText(text) = &answer.content[0] else { panic!("expected text") };
+//! assert_eq!(text.text, "Ana is now an admin.");
+//! assert_eq!(fake.request_count(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(()) })
+//! # }
 //! ```
 
 mod error;
@@ -354,7 +381,8 @@ impl FakeOpenAiBuilder {
             },
             state: Mutex::new(state),
         });
-        let app = server::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnKill>();
+        let app =
+            server::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnKill>();
         let server = tokio::spawn(async move {
             // Serving only ends when the task is aborted on drop.
             let _ = axum::serve(KillableListener::new(listener), app).await;

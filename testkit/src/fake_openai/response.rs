@@ -180,7 +180,10 @@ pub(crate) fn response_json(
         },
     );
     obj.insert("incomplete_details".into(), Value::Null);
-    obj.insert("instructions".into(), echo(body, "instructions", Value::Null));
+    obj.insert(
+        "instructions".into(),
+        echo(body, "instructions", Value::Null),
+    );
     obj.insert(
         "max_output_tokens".into(),
         echo(body, "max_output_tokens", Value::Null),
@@ -206,10 +209,16 @@ pub(crate) fn response_json(
         "text".into(),
         echo(body, "text", json!({"format": {"type": "text"}})),
     );
-    obj.insert("tool_choice".into(), echo(body, "tool_choice", json!("auto")));
+    obj.insert(
+        "tool_choice".into(),
+        echo(body, "tool_choice", json!("auto")),
+    );
     obj.insert("tools".into(), json!(meta.validated.tools));
     obj.insert("top_p".into(), echo(body, "top_p", json!(1.0)));
-    obj.insert("truncation".into(), echo(body, "truncation", json!("disabled")));
+    obj.insert(
+        "truncation".into(),
+        echo(body, "truncation", json!("disabled")),
+    );
     obj.insert("usage".into(), usage);
     obj.insert("user".into(), echo(body, "user", Value::Null));
     obj.insert("metadata".into(), echo(body, "metadata", json!({})));
@@ -224,7 +233,12 @@ pub(crate) fn aggregate_text(output: &[Value]) -> String {
     output
         .iter()
         .filter(|i| i.get("type").and_then(Value::as_str) == Some("message"))
-        .flat_map(|i| i.get("content").and_then(Value::as_array).into_iter().flatten())
+        .flat_map(|i| {
+            i.get("content")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
         .filter(|p| p.get("type").and_then(Value::as_str) == Some("output_text"))
         .filter_map(|p| p.get("text").and_then(Value::as_str))
         .collect()

@@ -292,10 +292,18 @@ mod tests {
             "required": ["a"],
             "additionalProperties": false
         });
-        assert!(check_strict(&with_default).unwrap_err().contains("'default' is not permitted"));
+        assert!(
+            check_strict(&with_default)
+                .unwrap_err()
+                .contains("'default' is not permitted")
+        );
 
         let open = json!({"type": "object", "properties": {}, "required": []});
-        assert!(check_strict(&open).unwrap_err().contains("additionalProperties"));
+        assert!(
+            check_strict(&open)
+                .unwrap_err()
+                .contains("additionalProperties")
+        );
 
         let untyped = json!({
             "type": "object",
@@ -303,9 +311,17 @@ mod tests {
             "required": ["a"],
             "additionalProperties": false
         });
-        assert!(check_strict(&untyped).unwrap_err().contains("must have a 'type' key"));
+        assert!(
+            check_strict(&untyped)
+                .unwrap_err()
+                .contains("must have a 'type' key")
+        );
 
         let not_object_root = json!({"type": "string"});
-        assert!(check_strict(&not_object_root).unwrap_err().contains("type: \"object\""));
+        assert!(
+            check_strict(&not_object_root)
+                .unwrap_err()
+                .contains("type: \"object\"")
+        );
     }
 }

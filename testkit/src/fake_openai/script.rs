@@ -58,8 +58,8 @@ pub enum Hold {
 ///
 /// let turn = Turn::new()
 ///     .reasoning(["checking the request"])
-///     .function_call("grant_role", r#"{"user":"ana","role":"admin"}"#)
-///     .text("Requested the grant.");
+///     .call("grant_role", r#"{"user":"ana","role":"admin"}"#)
+///     .message("Requested the grant.");
 /// assert_eq!(turn.items().len(), 3);
 /// ```
 #[derive(Debug, Clone, Default)]

@@ -67,7 +67,13 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn record_request(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> usize {
+    fn record_request(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> usize {
         let mut state = self.lock();
         state.requests.push(RecordedRequest {
             method: method.to_string(),
@@ -85,7 +91,12 @@ impl Shared {
         state.responses.len() - 1
     }
 
-    fn error_reply(&self, request_index: usize, error: ApiError, retry_after: Option<u64>) -> Response {
+    fn error_reply(
+        &self,
+        request_index: usize,
+        error: ApiError,
+        retry_after: Option<u64>,
+    ) -> Response {
         let body = error.to_json();
         self.record_response(RecordedResponse {
             request_index,
@@ -269,9 +280,7 @@ async fn create_response(
             // Never written: the connection is cut before the status line.
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-        ReplyAction::Turn(turn) if view.is_stream() => {
-            stream_turn(shared, conn, index, view, turn)
-        }
+        ReplyAction::Turn(turn) if view.is_stream() => stream_turn(shared, conn, index, view, turn),
         ReplyAction::Turn(turn) => json_turn(shared, index, view, turn).await,
     }
 }
@@ -367,7 +376,9 @@ fn stream_turn(
             if turn.cut_after() == Some(i) {
                 conn.kill();
                 shared.lock().responses[record].dropped = true;
-                let _ = tx.send(Err(io::Error::other("stream cut by the fake"))).await;
+                let _ = tx
+                    .send(Err(io::Error::other("stream cut by the fake")))
+                    .await;
                 return;
             }
             if i == last {

@@ -47,7 +47,10 @@ pub(crate) fn build_events(
 
 /// `event: <type>\ndata: <json>\n\n`.
 pub(crate) fn frame(event: &Value) -> String {
-    let kind = event.get("type").and_then(Value::as_str).unwrap_or("message");
+    let kind = event
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("message");
     format!("event: {kind}\ndata: {event}\n\n")
 }
 

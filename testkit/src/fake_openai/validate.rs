@@ -325,7 +325,12 @@ fn validate_tool_choice(value: Option<&Value>, tools: &[Value]) -> Result<(), Ap
     }
 }
 
-fn validate_item(index: usize, item: &Value, store: &Store, store_flag: bool) -> Result<Value, ApiError> {
+fn validate_item(
+    index: usize,
+    item: &Value,
+    store: &Store,
+    store_flag: bool,
+) -> Result<Value, ApiError> {
     let prefix = format!("input[{index}]");
     if !item.is_object() {
         return Err(ApiError::invalid_type(&prefix, "an object", item));
