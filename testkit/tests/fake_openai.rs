@@ -653,7 +653,7 @@ async fn responses_deserialize_into_async_openai_types() {
         .start()
         .await
         .unwrap();
-    with_text.push(Turn::text("one").and_text("two"));
+    with_text.push(Turn::text("one").message("two"));
     let (_, body) = post(&with_text, &json!({"model": MODEL, "input": "x"})).await;
     assert_eq!(body["output_text"], "onetwo");
     let _: Response = serde_json::from_value(body).expect("still deserializes");

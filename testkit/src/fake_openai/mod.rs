@@ -179,6 +179,9 @@ impl FakeOpenAi {
 
     /// Answers with `responder` once the script is exhausted (the script always goes first).
     ///
+    /// The responder runs inside the server; if it panics (a failed `assert!` in it, say),
+    /// the connection is dropped without an answer and the client sees a transport error.
+    ///
     /// ```no_run
     /// use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
     ///

@@ -93,11 +93,6 @@ impl Turn {
         self
     }
 
-    /// Adds an assistant text message (alias of [`Turn::message`] that reads well in chains).
-    pub fn and_text(self, text: impl Into<String>) -> Self {
-        self.message(text)
-    }
-
     /// Adds a function call with a generated call id.
     pub fn call(mut self, name: impl Into<String>, arguments: impl Into<String>) -> Self {
         self.items.push(OutputSpec::FunctionCall {
