@@ -1,0 +1,399 @@
+//! A validating local fake of the OpenAI Responses API (`POST /v1/responses`), for end-to-end
+//! tests and benchmarks of code that talks to the real API through `async-openai`.
+//!
+//! The fake listens on `127.0.0.1:<random port>`, checks every request the way the real API
+//! does (bearer key, body shape, Responses-shaped tools, strict schemas, stateless replay and
+//! tool-call pairing), and answers from a script of model turns that the test writes — or from
+//! a responder closure that looks at the request. It records every request and reply, and it
+//! stops by itself when the handle is dropped.
+//!
+//! What this module owns: the public handle ([`FakeOpenAi`]) and its builder. The rest is
+//! split by concept: `script` (turns, fault replies, gates), `validate` and `schema` (the
+//! rules), `store` (what `store: true` persists), `response` and `sse` (wire JSON and event
+//! sequence), `server` and `listener` (HTTP), `record` and `view` (what tests inspect).
+//! It does not model anything but function tools in depth, nor token counts precisely
+//! (`usage` is an estimate).
+//!
+//! Behaviour worth knowing:
+//! - `store` defaults to `true`, as in the real API. A response is stored once it completes;
+//!   `previous_response_id` then prepends its whole context (input and output items).
+//! - Under `store: false`, `previous_response_id` fails with `previous_response_not_found`,
+//!   and items replayed only by id (an `item_reference`, or a `reasoning` item without its
+//!   `encrypted_content`) fail with 404. Reasoning items carry `encrypted_content` only when
+//!   the request includes `reasoning.encrypted_content`; replayed blobs must be ones this fake
+//!   issued.
+//! - The real REST API does not send `output_text` (the Python and JavaScript SDKs compute
+//!   it); the fake omits it unless [`FakeOpenAiBuilder::include_output_text`] is set.
+//! - An invalid request is answered with an error and does not consume a scripted reply.
+//! - When the script is exhausted and no responder is set, the fake answers with one
+//!   assistant message whose text is [`EXHAUSTED_REPLY_TEXT`].
+//!
+//! # Example
+//!
+//! Start the fake, script two turns (a tool call, then a text answer) and drive them with
+//! async-openai's own client, replaying the conversation statelessly as the agent loop does:
+//!
+//! ```
+//! use async_openai::{Client, config::OpenAIConfig};
+//! use async_openai::types::responses::{CreateResponseArgs, InputItem, OutputItem, OutputMessageContent};
+//! use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
+//! use serde_json::json;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let fake = FakeOpenAi::start().await?;
+//! fake.push(Turn::function_call("grant_role", r#"{"user":"ana","role":"admin"}"#));
+//! fake.push(Turn::text("Ana is now an admin."));
+//!
+//! let client = Client::with_config(
+//!     OpenAIConfig::new().with_api_base(fake.base_url()).with_api_key(fake.api_key()),
+//! );
+//! let first = client
+//!     .responses()
+//!     .create(CreateResponseArgs::default().model("gpt-test").input("make ana admin").store(false).build()?)
+//!     .await?;
+//! let OutputItem::FunctionCall(call) = &first.output[0] else { panic!("expected a tool call") };
+//!
+//! // Second request: the whole context again, plus the tool output.
+//! let input: Vec<InputItem> = serde_json::from_value(json!([
+//!     {"role": "user", "content": "make ana admin"},
+//!     serde_json::to_value(&first.output[0])?,
+//!     {"type": "function_call_output", "call_id": call.call_id, "output": "granted"}
+//! ]))?;
+//! let second = client
+//!     .responses()
+//!     .create(CreateResponseArgs::default().model("gpt-test").input(input).store(false).build()?)
+//!     .await?;
+//! let OutputItem::Message(answer) = &second.output[0] else { panic!("expected a message") };
+//! let OutputMessageContent::OutputText(text) = &answer.content[0] else { panic!("expected text") };
+//! assert_eq!(text.text, "Ana is now an admin.");
+//! assert_eq!(fake.request_count(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(()) })
+//! # }
+//! ```
+
+mod error;
+mod ids;
+mod listener;
+mod record;
+mod response;
+mod schema;
+mod script;
+mod server;
+mod sse;
+mod store;
+mod validate;
+mod view;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use error::{ApiError, FakeOpenAiError};
+pub use record::{Headers, RecordedRequest, RecordedResponse};
+pub use script::{EXHAUSTED_REPLY_TEXT, Gate, Hold, OutputSpec, Reply, Turn};
+pub use view::{FunctionCallView, RequestView, ToolOutputView};
+
+use listener::{ConnKill, KillableListener};
+use server::{ServerState, Settings, Shared};
+
+/// The API key the fake accepts unless another is configured.
+pub const DEFAULT_API_KEY: &str = "sk-fake-openai-test-key";
+
+/// A running fake OpenAI Responses API server.
+///
+/// Dropping the handle stops the server and every stream it is still sending.
+///
+/// ```no_run
+/// use bighub_testkit::fake_openai::{FakeOpenAi, Reply, Turn};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let fake = FakeOpenAi::builder().api_key("sk-test").start().await?;
+/// fake.push(Reply::rate_limited(1)); // first request: 429 with retry-after: 1
+/// fake.push(Turn::text("hello")); // second request: a text answer
+/// // ...run the code under test against fake.base_url()...
+/// assert_eq!(fake.request_count(), 0);
+/// # Ok(()) }
+/// ```
+pub struct FakeOpenAi {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    server: JoinHandle<()>,
+}
+
+impl FakeOpenAi {
+    /// Starts a fake with default settings (key [`DEFAULT_API_KEY`], no latency).
+    ///
+    /// Must be called inside a Tokio runtime.
+    pub async fn start() -> Result<Self, FakeOpenAiError> {
+        Self::builder().start().await
+    }
+
+    /// A builder for a configured fake.
+    pub fn builder() -> FakeOpenAiBuilder {
+        FakeOpenAiBuilder::default()
+    }
+
+    /// The base URL to configure the client with: `http://127.0.0.1:<port>/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The socket address the fake listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The API key the fake accepts (as `Authorization: Bearer <key>`).
+    pub fn api_key(&self) -> &str {
+        &self.shared.settings.api_key
+    }
+
+    /// Appends a reply (a [`Turn`] or a fault [`Reply`]) to the script.
+    pub fn push(&self, reply: impl Into<Reply>) -> &Self {
+        self.shared.lock().script.push_back(reply.into());
+        self
+    }
+
+    /// Appends several replies to the script, in order.
+    pub fn push_all<I, R>(&self, replies: I) -> &Self
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Reply>,
+    {
+        self.shared
+            .lock()
+            .script
+            .extend(replies.into_iter().map(Into::into));
+        self
+    }
+
+    /// Number of scripted replies not used yet.
+    pub fn pending_replies(&self) -> usize {
+        self.shared.lock().script.len()
+    }
+
+    /// Answers with `responder` once the script is exhausted (the script always goes first).
+    ///
+    /// The responder runs inside the server; if it panics (a failed `assert!` in it, say),
+    /// the connection is dropped without an answer and the client sees a transport error.
+    ///
+    /// ```no_run
+    /// use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
+    ///
+    /// # async fn demo(fake: FakeOpenAi) {
+    /// fake.respond_with(|request| match request.tool_outputs().last() {
+    ///     Some(out) => Turn::text(format!("the tool said: {}", out.output)),
+    ///     None => Turn::function_call("lookup", "{}"),
+    /// });
+    /// # }
+    /// ```
+    pub fn respond_with<F, R>(&self, responder: F) -> &Self
+    where
+        F: Fn(&RequestView) -> R + Send + Sync + 'static,
+        R: Into<Reply>,
+    {
+        self.shared.lock().responder = Some(Arc::new(move |view| responder(view).into()));
+        self
+    }
+
+    /// Removes the responder.
+    pub fn clear_responder(&self) -> &Self {
+        self.shared.lock().responder = None;
+        self
+    }
+
+    /// Waits this long before answering any request (added to a reply's own delay).
+    pub fn set_latency(&self, latency: Duration) -> &Self {
+        self.shared.lock().latency = latency;
+        self
+    }
+
+    /// Waits this long between stream events (a turn's own setting wins).
+    pub fn set_event_delay(&self, delay: Duration) -> &Self {
+        self.shared.lock().event_delay = delay;
+        self
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Number of requests received so far.
+    pub fn request_count(&self) -> usize {
+        self.shared.lock().requests.len()
+    }
+
+    /// The most recent request.
+    pub fn last_request(&self) -> Option<RecordedRequest> {
+        self.shared.lock().requests.last().cloned()
+    }
+
+    /// Every reply sent (or withheld) so far, in order of decision.
+    pub fn responses(&self) -> Vec<RecordedResponse> {
+        self.shared.lock().responses.clone()
+    }
+
+    /// The most recent reply.
+    pub fn last_response(&self) -> Option<RecordedResponse> {
+        self.shared.lock().responses.last().cloned()
+    }
+
+    /// Ids of the responses stored so far (`store: true`), oldest first.
+    pub fn stored_response_ids(&self) -> Vec<String> {
+        self.shared.lock().store.ids()
+    }
+}
+
+impl Drop for FakeOpenAi {
+    fn drop(&mut self) {
+        self.server.abort();
+        for task in self.shared.lock().stream_tasks.drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl fmt::Debug for FakeOpenAi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeOpenAi")
+            .field("base_url", &self.base_url())
+            .field("api_key", &"<redacted>")
+            .field("requests", &self.request_count())
+            .finish()
+    }
+}
+
+/// Configuration of a [`FakeOpenAi`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let fake = FakeOpenAi::builder()
+///     .api_key("sk-test")
+///     .latency(Duration::from_millis(5))
+///     .event_delay(Duration::from_millis(1))
+///     .script([Turn::text("hi")])
+///     .start()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FakeOpenAiBuilder {
+    api_key: String,
+    latency: Duration,
+    event_delay: Duration,
+    include_output_text: bool,
+    delta_chunks: usize,
+    script: Vec<Reply>,
+}
+
+impl Default for FakeOpenAiBuilder {
+    fn default() -> Self {
+        Self {
+            api_key: DEFAULT_API_KEY.to_owned(),
+            latency: Duration::ZERO,
+            event_delay: Duration::ZERO,
+            include_output_text: false,
+            delta_chunks: 3,
+            script: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Debug for FakeOpenAiBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeOpenAiBuilder")
+            .field("api_key", &"<redacted>")
+            .field("latency", &self.latency)
+            .field("event_delay", &self.event_delay)
+            .field("include_output_text", &self.include_output_text)
+            .field("delta_chunks", &self.delta_chunks)
+            .field("script", &self.script.len())
+            .finish()
+    }
+}
+
+impl FakeOpenAiBuilder {
+    /// The key the fake accepts (default [`DEFAULT_API_KEY`]).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = key.into();
+        self
+    }
+
+    /// Latency added before every answer (default none).
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Delay between stream events (default none).
+    pub fn event_delay(mut self, delay: Duration) -> Self {
+        self.event_delay = delay;
+        self
+    }
+
+    /// Adds the SDK-style `output_text` field to response objects (default off, as the real
+    /// REST API does not send it).
+    pub fn include_output_text(mut self, include: bool) -> Self {
+        self.include_output_text = include;
+        self
+    }
+
+    /// Into how many delta events texts and arguments are split when streaming (default 3,
+    /// at least 1).
+    pub fn delta_chunks(mut self, chunks: usize) -> Self {
+        self.delta_chunks = chunks.max(1);
+        self
+    }
+
+    /// Initial script of replies.
+    pub fn script<I, R>(mut self, replies: I) -> Self
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<Reply>,
+    {
+        self.script.extend(replies.into_iter().map(Into::into));
+        self
+    }
+
+    /// Binds `127.0.0.1:0` and starts serving. Must be called inside a Tokio runtime.
+    pub async fn start(self) -> Result<FakeOpenAi, FakeOpenAiError> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(FakeOpenAiError::Bind)?;
+        let addr = listener.local_addr().map_err(FakeOpenAiError::Bind)?;
+        let state = ServerState {
+            script: self.script.into(),
+            latency: self.latency,
+            event_delay: self.event_delay,
+            ..ServerState::default()
+        };
+        let shared = Arc::new(Shared {
+            settings: Settings {
+                api_key: self.api_key,
+                include_output_text: self.include_output_text,
+                delta_chunks: self.delta_chunks,
+            },
+            state: Mutex::new(state),
+        });
+        let app =
+            server::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnKill>();
+        let server = tokio::spawn(async move {
+            // Serving only ends when the task is aborted on drop.
+            let _ = axum::serve(KillableListener::new(listener), app).await;
+        });
+        Ok(FakeOpenAi {
+            shared,
+            addr,
+            server,
+        })
+    }
+}

@@ -1,0 +1,366 @@
+//! What the scripted model answers: turns of output items, fault replies, and the gate that
+//! holds a reply open.
+//!
+//! Owns the test-facing vocabulary ([`Turn`], [`Reply`], [`Gate`]). Does not build wire JSON
+//! (see `response` and `sse`) nor decide which reply a request gets (see the server).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Notify;
+
+/// Text of the message the fake answers with once the script is exhausted and no responder is
+/// set.
+pub const EXHAUSTED_REPLY_TEXT: &str = "(fake OpenAI: no scripted turn left)";
+
+/// One output item the scripted model produces.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutputSpec {
+    /// An assistant message with one `output_text` part.
+    Message {
+        /// The text of the message.
+        text: String,
+    },
+    /// A function call. The fake generates the item id (`fc_...`) and, when `call_id` is
+    /// `None`, the call id (`call_...`).
+    FunctionCall {
+        /// Tool name.
+        name: String,
+        /// Arguments, as the JSON string the model emits.
+        arguments: String,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
+    },
+    /// A reasoning item with these summary texts. It carries `encrypted_content` only when the
+    /// request asked for `include: ["reasoning.encrypted_content"]`.
+    Reasoning {
+        /// Summary parts, one `summary_text` each.
+        summary: Vec<String>,
+    },
+}
+
+/// How long the reply is held before it completes (before `response.completed` when
+/// streaming, before the body when not).
+#[derive(Debug, Clone)]
+pub enum Hold {
+    /// Until the test releases the gate.
+    Gate(Gate),
+    /// For a fixed duration.
+    For(Duration),
+}
+
+/// One scripted model turn: the output items of one response.
+///
+/// ```
+/// use bighub_testkit::fake_openai::Turn;
+///
+/// let turn = Turn::new()
+///     .reasoning(["checking the request"])
+///     .call("grant_role", r#"{"user":"ana","role":"admin"}"#)
+///     .message("Requested the grant.");
+/// assert_eq!(turn.items().len(), 3);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Turn {
+    items: Vec<OutputSpec>,
+    failure: Option<(String, String)>,
+    hold: Option<Hold>,
+    event_delay: Option<Duration>,
+    cut_stream_after: Option<usize>,
+}
+
+impl Turn {
+    /// An empty turn (a response with no output items).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A turn with one assistant text message.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::new().message(text)
+    }
+
+    /// A turn with one function call (generated call id).
+    pub fn function_call(name: impl Into<String>, arguments: impl Into<String>) -> Self {
+        Self::new().call(name, arguments)
+    }
+
+    /// Adds an assistant text message.
+    pub fn message(mut self, text: impl Into<String>) -> Self {
+        self.items.push(OutputSpec::Message { text: text.into() });
+        self
+    }
+
+    /// Adds a function call with a generated call id.
+    pub fn call(mut self, name: impl Into<String>, arguments: impl Into<String>) -> Self {
+        self.items.push(OutputSpec::FunctionCall {
+            name: name.into(),
+            arguments: arguments.into(),
+            call_id: None,
+        });
+        self
+    }
+
+    /// Adds a function call whose arguments are given as a JSON value.
+    pub fn call_json(self, name: impl Into<String>, arguments: &Value) -> Self {
+        self.call(name, arguments.to_string())
+    }
+
+    /// Adds a function call with the given call id.
+    pub fn call_with_id(
+        mut self,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+        call_id: impl Into<String>,
+    ) -> Self {
+        self.items.push(OutputSpec::FunctionCall {
+            name: name.into(),
+            arguments: arguments.into(),
+            call_id: Some(call_id.into()),
+        });
+        self
+    }
+
+    /// Adds a reasoning item with these summary texts.
+    pub fn reasoning<I, S>(mut self, summary: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.items.push(OutputSpec::Reasoning {
+            summary: summary.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// Makes the response fail with this error code and message: status `failed` in the JSON
+    /// body, and `response.failed` instead of `response.completed` when streaming. The items
+    /// already added are still produced first.
+    pub fn failed(mut self, code: impl Into<String>, message: impl Into<String>) -> Self {
+        self.failure = Some((code.into(), message.into()));
+        self
+    }
+
+    /// Holds the reply until `gate` is released.
+    pub fn hold_until(mut self, gate: &Gate) -> Self {
+        self.hold = Some(Hold::Gate(gate.clone()));
+        self
+    }
+
+    /// Holds the reply for `duration` before it completes.
+    pub fn hold_for(mut self, duration: Duration) -> Self {
+        self.hold = Some(Hold::For(duration));
+        self
+    }
+
+    /// Waits this long between stream events (overrides the server-wide setting).
+    pub fn event_delay(mut self, delay: Duration) -> Self {
+        self.event_delay = Some(delay);
+        self
+    }
+
+    /// When streaming, aborts the connection after `events` events instead of finishing.
+    pub fn cut_stream_after(mut self, events: usize) -> Self {
+        self.cut_stream_after = Some(events);
+        self
+    }
+
+    /// The output items of this turn.
+    pub fn items(&self) -> &[OutputSpec] {
+        &self.items
+    }
+
+    pub(crate) fn failure(&self) -> Option<&(String, String)> {
+        self.failure.as_ref()
+    }
+
+    pub(crate) fn hold(&self) -> Option<&Hold> {
+        self.hold.as_ref()
+    }
+
+    pub(crate) fn event_delay_override(&self) -> Option<Duration> {
+        self.event_delay
+    }
+
+    pub(crate) fn cut_after(&self) -> Option<usize> {
+        self.cut_stream_after
+    }
+}
+
+/// What the fake does with one (valid, authenticated) request.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub(crate) delay: Duration,
+    pub(crate) action: ReplyAction,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ReplyAction {
+    Turn(Turn),
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+        message: Option<String>,
+    },
+    Drop,
+}
+
+impl Reply {
+    /// Answer with this model turn.
+    pub fn turn(turn: Turn) -> Self {
+        Self {
+            delay: Duration::ZERO,
+            action: ReplyAction::Turn(turn),
+        }
+    }
+
+    /// Answer with an HTTP error status and the OpenAI error envelope.
+    pub fn status(status: u16) -> Self {
+        Self {
+            delay: Duration::ZERO,
+            action: ReplyAction::Status {
+                status,
+                retry_after: None,
+                message: None,
+            },
+        }
+    }
+
+    /// 429 `rate_limit_exceeded` with a `retry-after` header of `seconds`.
+    pub fn rate_limited(seconds: u64) -> Self {
+        Self::status(429).retry_after(seconds)
+    }
+
+    /// 500 `server_error`.
+    pub fn server_error() -> Self {
+        Self::status(500)
+    }
+
+    /// 503 (service unavailable).
+    pub fn unavailable() -> Self {
+        Self::status(503)
+    }
+
+    /// Close the connection without sending any answer.
+    pub fn drop_connection() -> Self {
+        Self {
+            delay: Duration::ZERO,
+            action: ReplyAction::Drop,
+        }
+    }
+
+    /// Sets the `retry-after` header (seconds) of a status reply; no effect on other replies.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        if let ReplyAction::Status { retry_after, .. } = &mut self.action {
+            *retry_after = Some(seconds);
+        }
+        self
+    }
+
+    /// Sets the error message of a status reply; no effect on other replies.
+    pub fn with_message(mut self, text: impl Into<String>) -> Self {
+        if let ReplyAction::Status { message, .. } = &mut self.action {
+            *message = Some(text.into());
+        }
+        self
+    }
+
+    /// Waits `delay` before acting (on top of the server-wide latency), e.g. to provoke a
+    /// client timeout.
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+impl From<Turn> for Reply {
+    fn from(turn: Turn) -> Self {
+        Self::turn(turn)
+    }
+}
+
+/// A gate a test releases to let held replies complete.
+///
+/// ```
+/// use bighub_testkit::fake_openai::{Gate, Turn};
+///
+/// let gate = Gate::new();
+/// let turn = Turn::function_call("deploy", "{}").hold_until(&gate);
+/// assert!(!gate.is_released());
+/// gate.release();
+/// assert!(gate.is_released());
+/// # let _ = turn;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    inner: Arc<GateInner>,
+}
+
+#[derive(Debug, Default)]
+struct GateInner {
+    released: AtomicBool,
+    reached: AtomicBool,
+    notify: Notify,
+    reached_notify: Notify,
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Opens the gate; every reply held on it (now or later) proceeds.
+    pub fn release(&self) {
+        self.inner.released.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// Whether [`Gate::release`] was called.
+    pub fn is_released(&self) -> bool {
+        self.inner.released.load(Ordering::SeqCst)
+    }
+
+    /// Whether a reply has reached this gate and is (or was) waiting on it.
+    pub fn is_reached(&self) -> bool {
+        self.inner.reached.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once a reply has reached this gate (everything before the hold point was sent).
+    pub async fn reached(&self) {
+        loop {
+            let notified = self.inner.reached_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_reached() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) async fn wait(&self) {
+        self.inner.reached.store(true, Ordering::SeqCst);
+        self.inner.reached_notify.notify_waiters();
+        loop {
+            let notified = self.inner.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_released() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Hold {
+    pub(crate) async fn wait(&self) {
+        match self {
+            Hold::Gate(gate) => gate.wait().await,
+            Hold::For(duration) => tokio::time::sleep(*duration).await,
+        }
+    }
+}

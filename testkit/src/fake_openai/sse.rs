@@ -1,0 +1,188 @@
+//! The server-sent event sequence of a streamed response, and its wire framing.
+//!
+//! Owns the order and shape of events: `response.created`, `response.in_progress`, then per
+//! output item `response.output_item.added`, its content events (text parts and deltas,
+//! function-call argument deltas, reasoning summary parts and deltas),
+//! `response.output_item.done`, and finally `response.completed` or `response.failed`. Every
+//! event carries a `sequence_number`. Does not pace or send them (see the server).
+
+use serde_json::{Value, json};
+
+use super::response::{ResponseMeta, in_progress_item, output_text_part, response_json};
+
+/// Builds every event of the stream, in order; the last one is the terminal event.
+pub(crate) fn build_events(
+    meta: &ResponseMeta,
+    items: &[Value],
+    failure: Option<&(String, String)>,
+    delta_chunks: usize,
+) -> Vec<Value> {
+    let mut seq = Sequencer::default();
+    let mut events = vec![
+        seq.event(
+            "response.created",
+            json!({"response": response_json(meta, "in_progress", &[], None)}),
+        ),
+        seq.event(
+            "response.in_progress",
+            json!({"response": response_json(meta, "in_progress", &[], None)}),
+        ),
+    ];
+    for (index, item) in items.iter().enumerate() {
+        item_events(&mut seq, &mut events, index, item, delta_chunks);
+    }
+    let terminal = match failure {
+        None => seq.event(
+            "response.completed",
+            json!({"response": response_json(meta, "completed", items, None)}),
+        ),
+        Some(error) => seq.event(
+            "response.failed",
+            json!({"response": response_json(meta, "failed", items, Some(error))}),
+        ),
+    };
+    events.push(terminal);
+    events
+}
+
+/// `event: <type>\ndata: <json>\n\n`.
+pub(crate) fn frame(event: &Value) -> String {
+    let kind = event
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("message");
+    format!("event: {kind}\ndata: {event}\n\n")
+}
+
+#[derive(Default)]
+struct Sequencer(u64);
+
+impl Sequencer {
+    fn event(&mut self, kind: &str, fields: Value) -> Value {
+        let mut event = json!({"type": kind, "sequence_number": self.0});
+        self.0 += 1;
+        if let (Some(event), Value::Object(fields)) = (event.as_object_mut(), fields) {
+            event.extend(fields);
+        }
+        event
+    }
+}
+
+fn item_events(
+    seq: &mut Sequencer,
+    events: &mut Vec<Value>,
+    index: usize,
+    item: &Value,
+    delta_chunks: usize,
+) {
+    let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+    events.push(seq.event(
+        "response.output_item.added",
+        json!({"output_index": index, "item": in_progress_item(item)}),
+    ));
+    match item.get("type").and_then(Value::as_str) {
+        Some("message") => {
+            let text = item["content"][0]["text"].as_str().unwrap_or_default();
+            let at = json!({"item_id": id, "output_index": index, "content_index": 0});
+            events.push(seq.event(
+                "response.content_part.added",
+                merge(&at, json!({"part": output_text_part("")})),
+            ));
+            for delta in split(text, delta_chunks) {
+                events.push(seq.event(
+                    "response.output_text.delta",
+                    merge(&at, json!({"delta": delta, "logprobs": []})),
+                ));
+            }
+            events.push(seq.event(
+                "response.output_text.done",
+                merge(&at, json!({"text": text, "logprobs": []})),
+            ));
+            events.push(seq.event(
+                "response.content_part.done",
+                merge(&at, json!({"part": output_text_part(text)})),
+            ));
+        }
+        Some("function_call") => {
+            let arguments = item["arguments"].as_str().unwrap_or_default();
+            let at = json!({"item_id": id, "output_index": index});
+            for delta in split(arguments, delta_chunks) {
+                events.push(seq.event(
+                    "response.function_call_arguments.delta",
+                    merge(&at, json!({"delta": delta})),
+                ));
+            }
+            events.push(seq.event(
+                "response.function_call_arguments.done",
+                merge(&at, json!({"arguments": arguments, "name": item["name"]})),
+            ));
+        }
+        Some("reasoning") => {
+            let parts = item["summary"].as_array().cloned().unwrap_or_default();
+            for (summary_index, part) in parts.iter().enumerate() {
+                let text = part["text"].as_str().unwrap_or_default();
+                let at = json!({
+                    "item_id": id,
+                    "output_index": index,
+                    "summary_index": summary_index,
+                });
+                events.push(seq.event(
+                    "response.reasoning_summary_part.added",
+                    merge(&at, json!({"part": {"type": "summary_text", "text": ""}})),
+                ));
+                for delta in split(text, delta_chunks) {
+                    events.push(seq.event(
+                        "response.reasoning_summary_text.delta",
+                        merge(&at, json!({"delta": delta})),
+                    ));
+                }
+                events.push(seq.event(
+                    "response.reasoning_summary_text.done",
+                    merge(&at, json!({"text": text})),
+                ));
+                events.push(seq.event(
+                    "response.reasoning_summary_part.done",
+                    merge(&at, json!({"part": {"type": "summary_text", "text": text}})),
+                ));
+            }
+        }
+        _ => {}
+    }
+    events.push(seq.event(
+        "response.output_item.done",
+        json!({"output_index": index, "item": item}),
+    ));
+}
+
+fn merge(base: &Value, extra: Value) -> Value {
+    let mut merged = base.clone();
+    if let (Some(merged), Value::Object(extra)) = (merged.as_object_mut(), extra) {
+        merged.extend(extra);
+    }
+    merged
+}
+
+/// Splits `text` into up to `chunks` non-empty pieces on character boundaries (one empty
+/// piece for empty text, so a delta event is always sent).
+pub(crate) fn split(text: &str, chunks: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    let size = chars.len().div_ceil(chunks.max(1));
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_keeps_every_character_in_order() {
+        let pieces = split("héllo wörld", 3);
+        assert_eq!(pieces.len(), 3);
+        assert_eq!(pieces.concat(), "héllo wörld");
+        assert_eq!(split("", 3), vec![String::new()]);
+        assert_eq!(split("ab", 5), vec!["a".to_owned(), "b".to_owned()]);
+    }
+}
