@@ -55,7 +55,8 @@ impl CircuitBreaker {
         }
     }
 
-    pub(crate) fn consecutive_failures(&self) -> u32 {
+    #[cfg(test)]
+    fn consecutive_failures(&self) -> u32 {
         self.lock().consecutive_failures
     }
 
