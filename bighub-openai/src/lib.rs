@@ -4,6 +4,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// Lets `#[action]` name this crate `::bighub_openai` from inside it too (tests, doctests).
+extern crate self as bighub_openai;
+
 mod action;
 mod agent;
 pub mod blocking;

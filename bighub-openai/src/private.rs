@@ -17,7 +17,13 @@ pub use serde_json;
 pub use crate::{Action, ActionMetadata, RiskLevel, State, ToolContext, ToolError};
 
 /// Deserializes the model's arguments, naming the offending field on failure.
+///
+/// `null` reads as `{}`: a model calling a tool without parameters may send either.
 pub fn parse_arguments<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolError> {
+    let arguments = match arguments {
+        Value::Null => Value::Object(serde_json::Map::new()),
+        other => other,
+    };
     serde_path_to_error::deserialize(arguments).map_err(|error| {
         let path = error.path().to_string();
         let field = (path != ".").then_some(path);
@@ -25,11 +31,16 @@ pub fn parse_arguments<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolE
     })
 }
 
-/// The JSON schema of `T`, as schemars generates it.
+/// The JSON schema of `T`, as schemars generates it, without the root `title`: that is the
+/// name of the generated argument struct, which means nothing to the model.
 pub fn schema_for<T: schemars::JsonSchema>() -> Value {
-    schemars::SchemaGenerator::default()
+    let mut schema = schemars::SchemaGenerator::default()
         .into_root_schema_for::<T>()
-        .to_value()
+        .to_value();
+    if let Value::Object(root) = &mut schema {
+        root.remove("title");
+    }
+    schema
 }
 
 /// The output of a tool that returns a plain `Serialize` value.
