@@ -174,9 +174,12 @@ pub struct ActionInterpretationLayer {
 
 /// A decision about one proposed action, in one shape whichever engine made it.
 ///
-/// Build one from a raw service answer with [`Decision::from_backend_response`]; ask the
-/// gate what to do with [`Decision::verdict`]. The flags `can_run`, `needs_review`,
-/// `needs_more_context` and `should_not_run` are derived from `mode`. The explanatory
+/// Build one from a raw service answer with [`Decision::from_backend_response`] (or
+/// [`Decision::from_backend_value`] to move the answer in); ask the gate what to do with
+/// [`Decision::verdict`] and why with [`Decision::votes`]. The flags `can_run`,
+/// `needs_review`, `needs_more_context` and `should_not_run` are derived from `mode`
+/// ([`Decision::set_mode`] keeps them consistent). When the engine cannot be reached,
+/// [`Decision::fail_closed`] / [`Decision::fail_open`] stand in for its answer. The explanatory
 /// fields (`responsible_action_space`, `salient_factors`, `operational_intent`,
 /// `agent_operational_body`, `action_interpretation_layer`) never change the verdict.
 ///
