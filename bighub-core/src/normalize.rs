@@ -256,6 +256,17 @@ fn derive_mode(o: &Map<String, Value>) -> Option<Mode> {
     if is("recommendation", &["proceed"]) || is("result", &["allowed"]) || allowed == Some(true) {
         return Some(Mode::Autonomous);
     }
+    // A legacy enforced answer may carry nothing but its verdict; the gate follows that
+    // verdict, so the mode must too, or an enforced "allowed" could never run.
+    if is("enforcement_mode", &["enforced"]) {
+        return Some(if is("enforced_verdict", &["allowed", "proceed"]) {
+            Mode::Autonomous
+        } else if is("enforced_verdict", &["requires_approval"]) {
+            Mode::Review
+        } else {
+            Mode::Blocked
+        });
+    }
     None
 }
 

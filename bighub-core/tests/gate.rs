@@ -85,18 +85,21 @@ fn no_usable_signal_blocks() {
 }
 
 #[test]
-fn legacy_enforced_allowed_without_a_mode_still_blocks() {
-    // The enforced verdict alone is not a mode; execution needs a mode that allows running.
+fn legacy_enforced_answers_with_only_a_verdict_follow_it() {
+    // An enforced verdict alone is a usable signal: it sets the mode and votes the same way.
     assert_eq!(
         votes(json!({"enforcement_mode": "enforced", "enforced_verdict": "allowed"})),
         [
-            vote("mode=none", Block),
-            vote(
-                "enforcement_mode=enforced/enforced_verdict=allowed",
-                Execute
-            )
+            vote("mode=autonomous", Execute),
+            vote("enforcement_mode=enforced/enforced_verdict=allowed", Execute)
         ]
     );
+    assert_eq!(
+        gate(json!({"enforcement_mode": "enforced", "enforced_verdict": "requires_approval"})),
+        RequireApproval
+    );
+    assert_eq!(gate(json!({"enforcement_mode": "enforced", "enforced_verdict": "nonsense"})), Block);
+    assert_eq!(gate(json!({"enforcement_mode": "enforced"})), Block);
 }
 
 // --- explicit flags --------------------------------------------------------------------

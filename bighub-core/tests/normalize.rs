@@ -92,7 +92,7 @@ fn rich_fixture_is_read_field_by_field() {
     let layer = d.action_interpretation_layer.as_ref().unwrap();
     assert_eq!(
         layer.raw_action.as_deref(),
-        Some(r#"{"args":{"app":"payments-api","prune":true},"tool":"argocd_sync"}"#),
+        Some(r#"{"tool":"argocd_sync","args":{"app":"payments-api","prune":true}}"#),
         "an object without a prose field is kept as compact JSON"
     );
     assert_eq!(
@@ -338,12 +338,29 @@ fn legacy_autonomous_signals() {
 }
 
 #[test]
+fn a_legacy_enforced_verdict_is_the_last_mode_source() {
+    for (verdict, mode) in [
+        ("allowed", Mode::Autonomous),
+        ("proceed", Mode::Autonomous),
+        ("requires_approval", Mode::Review),
+        ("denied", Mode::Blocked),
+    ] {
+        let raw = json!({"enforcement_mode": "enforced", "enforced_verdict": verdict});
+        assert_eq!(mode_of(raw), Some(mode), "{verdict}");
+    }
+    assert_eq!(mode_of(json!({"enforcement_mode": "enforced"})), Some(Mode::Blocked));
+    // Earlier sources still win.
+    let raw = json!({"result": "requires_approval", "enforcement_mode": "enforced", "enforced_verdict": "allowed"});
+    assert_eq!(mode_of(raw), Some(Mode::Review));
+}
+
+#[test]
 fn no_usable_signal_gives_no_mode() {
     for raw in [
         json!({}),
         json!({"recommendation": "maybe", "result": "pending"}),
         json!({"allowed": "yes"}),
-        json!({"enforcement_mode": "enforced", "enforced_verdict": "allowed"}),
+        json!({"enforcement_mode": "advisory", "enforced_verdict": "allowed"}),
     ] {
         assert_eq!(mode_of(raw.clone()), None, "{raw}");
     }
