@@ -376,6 +376,25 @@ async fn client_errors_fail_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn redirects_are_not_followed() {
+    let fake = FakeBighub::start().await;
+    let elsewhere = FakeBighub::start().await;
+    fake.enqueue(
+        Endpoint::Evaluate,
+        Reply::error(307, "moved")
+            .header("location", format!("{}{EVALUATE}", elsewhere.base_url())),
+    );
+    let bighub = client_for(&fake).build().unwrap();
+    let err = bighub.evaluate(&grant_access()).await.unwrap_err();
+    assert!(matches!(err, Error::Status { status: 307, .. }), "{err:?}");
+    assert_eq!(fake.count(EVALUATE), 1);
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the key went to the redirect target"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_transient_failure_then_success_keeps_the_idempotency_key() {
     let fake = FakeBighub::start().await;
     fake.enqueue(Endpoint::Evaluate, Reply::status(500));
@@ -412,7 +431,8 @@ async fn a_timeout_is_retried() {
         Endpoint::Evaluate,
         Reply::ok(json!({"mode": "blocked"})).delay(Duration::from_secs(5)),
     );
-    let bighub = client_for(&fake).timeout(ms(150)).build().unwrap();
+    // Roomy enough that the second, prompt answer never times out on a busy machine.
+    let bighub = client_for(&fake).timeout(ms(1_000)).build().unwrap();
     let decision = bighub.evaluate(&grant_access()).await.unwrap();
     assert_eq!(
         decision.raw["mode"], "autonomous",

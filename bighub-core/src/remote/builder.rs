@@ -226,6 +226,8 @@ impl RemoteBighubBuilder {
             .timeout(self.timeout)
             .connect_timeout(self.timeout)
             .user_agent(user_agent)
+            // A redirect would re-send `X-API-Key` to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
 

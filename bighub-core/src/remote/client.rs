@@ -51,7 +51,8 @@ const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// [`Error::Network`], [`Error::Status`] (any other status, body cut to 500 characters),
 /// [`Error::InvalidResponse`] (a 2xx answer that is not a JSON object). Resolving an
 /// approval maps 404 to [`Error::ApprovalNotFound`] and 409 to
-/// [`Error::ApprovalAlreadyResolved`], neither retried.
+/// [`Error::ApprovalAlreadyResolved`], neither retried. Redirects are not followed (they
+/// would carry the API key elsewhere): a 3xx answer is an [`Error::Status`].
 ///
 /// The client is cheap to clone (an [`Arc`] inside) and is meant to be shared. Its `Debug`
 /// output and its `tracing` spans (`bighub.request`, with `method`, `path`, `attempt`)

@@ -117,14 +117,12 @@ pub(crate) fn check_body(
 ) -> Result<Value, Value> {
     // FastAPI parses the body as JSON when the content type is absent or JSON; any other
     // content type leaves raw bytes, which fail the model.
-    if let Some(ct) = content_type {
-        if !is_json_content_type(ct) {
-            return Err(json!([error(
-                &[],
-                "value is not a valid dict",
-                "type_error.dict"
-            )]));
-        }
+    if content_type.is_some_and(|ct| !is_json_content_type(ct)) {
+        return Err(json!([error(
+            &[],
+            "value is not a valid dict",
+            "type_error.dict"
+        )]));
     }
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(json!([error(&[], "field required", "value_error.missing")]));
