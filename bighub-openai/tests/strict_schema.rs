@@ -193,7 +193,7 @@ fn optional_values_are_required_and_nullable() {
     // Declared-required first, then the rest (in the order of `properties`).
     assert_eq!(
         s["required"],
-        json!(["user_id", "approver", "hours", "mode", "notify", "reason"])
+        json!(["user_id", "hours", "reason", "approver", "mode", "notify"])
     );
     assert_eq!(s["properties"]["reason"]["type"], json!(["string", "null"]));
     assert_eq!(s["properties"]["hours"]["type"], json!(["integer", "null"]));

@@ -788,9 +788,12 @@ async fn async_openai_client_talks_to_the_fake() {
     let sent = fake.last_request().unwrap();
     assert_eq!(sent.body.unwrap()["store"], false);
 
+    // With async-openai's `byot` feature (enabled in this workspace) `create_stream` does
+    // not set `stream: true` itself, so the request says it.
     let request = CreateResponseArgs::default()
         .model(MODEL)
         .input("grant")
+        .stream(true)
         .build()
         .unwrap();
     let mut stream = client
