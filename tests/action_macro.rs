@@ -318,7 +318,7 @@ fn arguments_are_checked_before_state() {
 
 #[test]
 fn tool_types_are_plain_values() {
-    let tools: Vec<Box<dyn Action>> = vec![Box::new(GrantAccess), Box::new(Page::default())];
+    let tools: Vec<Box<dyn Action>> = vec![Box::new(GrantAccess), Box::new(Page)];
     let names: Vec<&str> = tools.iter().map(|tool| tool.name()).collect();
     assert_eq!(names, ["grant_access", "page-oncall"]);
     assert_eq!(format!("{:?}", GrantAccess), "GrantAccess");

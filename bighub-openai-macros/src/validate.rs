@@ -188,13 +188,13 @@ fn check_signature(item: &ItemFn, errors: &mut Errors) {
         };
         errors.spanned(param, message);
     }
-    if let Some(where_clause) = &sig.generics.where_clause {
-        if !where_clause.predicates.is_empty() {
-            errors.spanned(
-                where_clause,
-                "a tool cannot have a `where` clause: it must be one concrete function",
-            );
-        }
+    if let Some(where_clause) = &sig.generics.where_clause
+        && !where_clause.predicates.is_empty()
+    {
+        errors.spanned(
+            where_clause,
+            "a tool cannot have a `where` clause: it must be one concrete function",
+        );
     }
 }
 
@@ -278,10 +278,10 @@ fn check_attr(
     let mut secret = Vec::new();
     for lit in &attr.secret.0 {
         let name = param_ref(lit, "secret", params, errors);
-        if let Some(name) = &name {
-            if secret.contains(name) {
-                errors.spanned(lit, format!("`{name}` is already listed in `secret`"));
-            }
+        if let Some(name) = &name
+            && secret.contains(name)
+        {
+            errors.spanned(lit, format!("`{name}` is already listed in `secret`"));
         }
         secret.extend(name);
     }

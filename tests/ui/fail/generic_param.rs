@@ -5,4 +5,13 @@ fn apply<T: serde::de::DeserializeOwned>(plan: T) -> String {
     String::new()
 }
 
+/// Plan a change.
+#[bighub::action(system = "terraform")]
+fn plan(workspace: String) -> String
+where
+    String: Clone,
+{
+    workspace
+}
+
 fn main() {}
