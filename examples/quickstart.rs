@@ -23,7 +23,12 @@ struct Grant {
 }
 
 /// Grant a user temporary membership in an Okta group.
-#[bighub::action(system = "okta", risk = "high", environment = "production", target = "group")]
+#[bighub::action(
+    system = "okta",
+    risk = "high",
+    environment = "production",
+    target = "group"
+)]
 async fn grant_access(
     /// Okta user login, e.g. alice@example.com
     user_id: String,
@@ -32,7 +37,12 @@ async fn grant_access(
     /// How long the membership lasts, e.g. "2h"
     duration: String,
 ) -> Result<Grant, ToolError> {
-    Ok(Grant { ok: true, user_id, group, duration })
+    Ok(Grant {
+        ok: true,
+        user_id,
+        group,
+        duration,
+    })
 }
 
 const PROMPT: &str = "Grant Alice temporary Okta admin access for 48h";
@@ -64,10 +74,16 @@ async fn run(json_output: bool) -> Result<(), bighub::Error> {
              grant_access(\"alice\", \"okta-admins\", \"48h\"):\n"
         );
         let check = agent
-            .check_tool("grant_access", json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+            .check_tool(
+                "grant_access",
+                json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}),
+            )
             .await?;
         if json_output {
-            println!("{}", serde_json::to_string_pretty(&check).expect("a check serializes"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&check).expect("a check serializes")
+            );
         } else {
             println!("verdict:  {}", check.verdict);
             print_decision(&check.decision);
@@ -78,7 +94,10 @@ async fn run(json_output: bool) -> Result<(), bighub::Error> {
 
     let result = agent.run(PROMPT, &model).await?;
     if json_output {
-        println!("{}", serde_json::to_string_pretty(&result).expect("a result serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).expect("a result serializes")
+        );
     } else {
         match result.last() {
             Some(last) => print_event(last),
@@ -99,8 +118,20 @@ fn print_event(event: &ExecutionEvent) {
 }
 
 fn print_decision(decision: &Decision) {
-    println!("mode:     {}", decision.mode.map(|m| m.to_string()).unwrap_or_else(|| "-".into()));
-    println!("risk:     {}", decision.risk.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()));
+    println!(
+        "mode:     {}",
+        decision
+            .mode
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "-".into())
+    );
+    println!(
+        "risk:     {}",
+        decision
+            .risk
+            .map(|r| format!("{r:.2}"))
+            .unwrap_or_else(|| "-".into())
+    );
     println!("reason:   {}", decision.reason.as_deref().unwrap_or("-"));
     if let Some(better) = &decision.better_action {
         println!("better:   {better}");
@@ -129,6 +160,13 @@ fn print_decision(decision: &Decision) {
                 None => serde_json::Value::Object(item.clone()).to_string(),
             })
             .collect();
-        println!("  {group}: {}", if names.is_empty() { "-".to_owned() } else { names.join(", ") });
+        println!(
+            "  {group}: {}",
+            if names.is_empty() {
+                "-".to_owned()
+            } else {
+                names.join(", ")
+            }
+        );
     }
 }

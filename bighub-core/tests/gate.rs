@@ -91,14 +91,20 @@ fn legacy_enforced_answers_with_only_a_verdict_follow_it() {
         votes(json!({"enforcement_mode": "enforced", "enforced_verdict": "allowed"})),
         [
             vote("mode=autonomous", Execute),
-            vote("enforcement_mode=enforced/enforced_verdict=allowed", Execute)
+            vote(
+                "enforcement_mode=enforced/enforced_verdict=allowed",
+                Execute
+            )
         ]
     );
     assert_eq!(
         gate(json!({"enforcement_mode": "enforced", "enforced_verdict": "requires_approval"})),
         RequireApproval
     );
-    assert_eq!(gate(json!({"enforcement_mode": "enforced", "enforced_verdict": "nonsense"})), Block);
+    assert_eq!(
+        gate(json!({"enforcement_mode": "enforced", "enforced_verdict": "nonsense"})),
+        Block
+    );
     assert_eq!(gate(json!({"enforcement_mode": "enforced"})), Block);
 }
 

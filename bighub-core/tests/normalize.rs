@@ -348,7 +348,10 @@ fn a_legacy_enforced_verdict_is_the_last_mode_source() {
         let raw = json!({"enforcement_mode": "enforced", "enforced_verdict": verdict});
         assert_eq!(mode_of(raw), Some(mode), "{verdict}");
     }
-    assert_eq!(mode_of(json!({"enforcement_mode": "enforced"})), Some(Mode::Blocked));
+    assert_eq!(
+        mode_of(json!({"enforcement_mode": "enforced"})),
+        Some(Mode::Blocked)
+    );
     // Earlier sources still win.
     let raw = json!({"result": "requires_approval", "enforcement_mode": "enforced", "enforced_verdict": "allowed"});
     assert_eq!(mode_of(raw), Some(Mode::Review));

@@ -35,16 +35,32 @@ pub struct ModelParam {
 pub struct StateParam {
     /// The `T` of `State<T>`.
     pub inner: Type,
+    /// The parameter's name, when it is a plain name (not `State(okta)`).
+    pub ident: Option<Ident>,
 }
 
 /// Why a parameter cannot be a tool parameter, pointing at the offending tokens.
-pub struct Rejection(pub syn::Error);
+pub struct Rejection {
+    /// The error to report.
+    pub error: syn::Error,
+    /// The parameter's name, when it has one: `target`, `value` and `secret` may still name
+    /// it without a second, misleading "no such parameter" error.
+    pub ident: Option<Ident>,
+}
 
 impl Rejection {
     fn new(tokens: &impl ToTokens, message: impl std::fmt::Display) -> Self {
-        // `new_spanned` covers the first to the last token (the whole `&[u8]`), where
-        // `Spanned::span` would only cover the first one on stable Rust.
-        Self(syn::Error::new_spanned(tokens, message))
+        Self {
+            // `new_spanned` covers the first to the last token (the whole `&[u8]`), where
+            // `Spanned::span` would only cover the first one on stable Rust.
+            error: syn::Error::new_spanned(tokens, message),
+            ident: None,
+        }
+    }
+
+    fn named(mut self, ident: &Ident) -> Self {
+        self.ident = Some(ident.clone());
+        self
     }
 }
 
@@ -64,8 +80,13 @@ pub fn classify(arg: &FnArg) -> Param {
     if let Some(inner) = state_inner(&typed.ty) {
         // The pattern does not matter for injected state: the value is passed positionally,
         // so `State(okta): State<Okta>` works too.
+        let ident = match &*typed.pat {
+            Pat::Ident(pat) => Some(pat.ident.clone()),
+            _ => None,
+        };
         return Param::State(StateParam {
             inner: inner.clone(),
+            ident,
         });
     }
 
@@ -82,7 +103,7 @@ pub fn classify(arg: &FnArg) -> Param {
             return Param::Rejected(Rejection::new(
                 wild,
                 "a tool parameter needs a name, not `_`: the name is the JSON property the \
-                 model fills in (prefix it with `_` to silence an unused warning: `_name`)",
+                 model fills in",
             ));
         }
         other => {
@@ -95,7 +116,7 @@ pub fn classify(arg: &FnArg) -> Param {
     };
 
     if let Some(rejection) = reject_type(&typed.ty) {
-        return Param::Rejected(rejection);
+        return Param::Rejected(rejection.named(&ident));
     }
 
     Param::Model(ModelParam {

@@ -7,27 +7,46 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let lower = word.to_lowercase();
     candidates
         .into_iter()
-        .map(|candidate| (edit_distance(&lower, &candidate.to_lowercase()), candidate))
-        // A third of the word's length (at least one edit) keeps `grup` -> `group` and drops
-        // suggestions that share nothing with what was written.
-        .filter(|(distance, _)| *distance <= (word.chars().count() / 3).max(1))
+        .map(|candidate| {
+            let longest = word.chars().count().max(candidate.chars().count());
+            (
+                edit_distance(&lower, &candidate.to_lowercase()),
+                longest,
+                candidate,
+            )
+        })
+        // Up to two edits in five characters (at least one) keeps `grp` -> `group` and drops
+        // suggestions that share little with what was written.
+        .filter(|(distance, longest, _)| *distance <= (longest * 2 / 5).max(1))
+        .map(|(distance, _, candidate)| (distance, candidate))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
 }
 
-/// Levenshtein distance: insertions, deletions and substitutions, in characters.
+/// Edit distance counting insertions, deletions, substitutions and swaps of two adjacent
+/// characters (`hihg` is one edit from `high`), in characters.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
+    // rows[i][j]: distance between the first i characters of a and the first j of b.
+    let mut rows = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b.len()]
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let substitution = rows[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let mut best = substitution.min(rows[i - 1][j] + 1).min(rows[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -39,12 +58,18 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("same", "same"), 0);
+        assert_eq!(edit_distance("hihg", "high"), 1);
     }
 
     #[test]
     fn suggests_close_words_only() {
         let params = ["user_id", "group", "duration"];
         assert_eq!(closest("grup", params), Some("group"));
+        assert_eq!(closest("grp", params), Some("group"));
+        assert_eq!(
+            closest("hihg", ["low", "medium", "high", "critical"]),
+            Some("high")
+        );
         assert_eq!(closest("userid", params), Some("user_id"));
         assert_eq!(
             closest("hgh", ["low", "medium", "high", "critical"]),

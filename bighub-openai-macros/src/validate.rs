@@ -70,6 +70,12 @@ impl Errors {
         }
     }
 
+    fn extend(&mut self, other: Errors) {
+        if let Some(error) = other.0 {
+            self.push(error);
+        }
+    }
+
     fn spanned(&mut self, tokens: &impl ToTokens, message: impl std::fmt::Display) {
         self.push(syn::Error::new_spanned(tokens, message));
     }
@@ -81,17 +87,27 @@ impl Errors {
 
 /// Checks everything and builds the [`Tool`], or returns every error found.
 pub fn validate(attr: darling::Result<ActionAttr>, mut item: ItemFn) -> syn::Result<Tool> {
+    // Attribute errors first, then the signature's: the order they appear in the source.
     let mut errors = Errors::default();
-    check_signature(&item, &mut errors);
+    let mut signature_errors = Errors::default();
+    check_signature(&item, &mut signature_errors);
 
     let mut tool_params = Vec::new();
+    let mut rejected = Vec::new();
     for arg in &item.sig.inputs {
         match params::classify(arg) {
             Param::Model(param) => tool_params.push(ToolParam::Model(param)),
             Param::State(param) => tool_params.push(ToolParam::State(param)),
-            Param::Rejected(rejection) => errors.push(rejection.0),
+            Param::Rejected(rejection) => {
+                signature_errors.push(rejection.error);
+                rejected.extend(rejection.ident.as_ref().map(json_name));
+            }
         }
     }
+    let names = ParamNames {
+        params: &tool_params,
+        rejected: &rejected,
+    };
 
     // Without a parsed attribute, the checks below would only repeat darling's errors
     // (a misspelled `sytem` would also read as a missing `system`).
@@ -102,7 +118,8 @@ pub fn validate(attr: darling::Result<ActionAttr>, mut item: ItemFn) -> syn::Res
             None
         }
     };
-    let checked = attr.map(|attr| check_attr(attr, &item, &tool_params, &mut errors));
+    let checked = attr.map(|attr| check_attr(attr, &item, &names, &mut errors));
+    errors.extend(signature_errors);
 
     let (name, description, runtime, metadata) = match (errors.0, checked.flatten()) {
         (Some(error), _) => return Err(error),
@@ -171,13 +188,13 @@ fn check_signature(item: &ItemFn, errors: &mut Errors) {
         };
         errors.spanned(param, message);
     }
-    if let Some(where_clause) = &sig.generics.where_clause {
-        if !where_clause.predicates.is_empty() {
-            errors.spanned(
-                where_clause,
-                "a tool cannot have a `where` clause: it must be one concrete function",
-            );
-        }
+    if let Some(where_clause) = &sig.generics.where_clause
+        && !where_clause.predicates.is_empty()
+    {
+        errors.spanned(
+            where_clause,
+            "a tool cannot have a `where` clause: it must be one concrete function",
+        );
     }
 }
 
@@ -187,10 +204,10 @@ type Checked = (String, String, Option<syn::Path>, Metadata);
 fn check_attr(
     attr: ActionAttr,
     item: &ItemFn,
-    params: &[ToolParam],
+    params: &ParamNames<'_>,
     errors: &mut Errors,
 ) -> Option<Checked> {
-    let system = match &attr.system {
+    let system = match attr.system.as_deref() {
         Some(system) => non_empty(system, "system", errors),
         None => {
             errors.at(
@@ -201,9 +218,9 @@ fn check_attr(
             None
         }
     };
-    let risk = check_risk(attr.risk.as_ref(), errors);
+    let risk = check_risk(attr.risk.as_deref(), errors);
 
-    let name = match &attr.name {
+    let name = match attr.name.as_deref() {
         Some(name) => check_name(&name.value(), name, errors, false),
         None => {
             let ident = item.sig.ident.to_string();
@@ -212,7 +229,7 @@ fn check_attr(
         }
     };
 
-    let description = match &attr.description {
+    let description = match attr.description.as_deref() {
         Some(description) => non_empty(description, "description", errors),
         None => match doc_text(&item.attrs) {
             Some(text) => Some(text),
@@ -229,7 +246,7 @@ fn check_attr(
 
     let runtime = attr
         .krate
-        .as_ref()
+        .as_deref()
         .and_then(|krate| match krate.parse::<syn::Path>() {
             Ok(path) => Some(path),
             Err(_) => {
@@ -242,29 +259,29 @@ fn check_attr(
             }
         });
 
-    let optional = |value: &Option<LitStr>, key: &str, errors: &mut Errors| {
-        value.as_ref().map(|lit| non_empty(lit, key, errors))
+    let optional = |value: Option<&LitStr>, key: &str, errors: &mut Errors| {
+        value.map(|lit| non_empty(lit, key, errors))
     };
-    let environment = optional(&attr.environment, "environment", errors);
-    let action_name = optional(&attr.action_name, "action_name", errors);
-    let domain = optional(&attr.domain, "domain", errors);
-    let actor = optional(&attr.actor, "actor", errors);
+    let environment = optional(attr.environment.as_deref(), "environment", errors);
+    let action_name = optional(attr.action_name.as_deref(), "action_name", errors);
+    let domain = optional(attr.domain.as_deref(), "domain", errors);
+    let actor = optional(attr.actor.as_deref(), "actor", errors);
 
     let target = attr
         .target
-        .as_ref()
+        .as_deref()
         .map(|lit| param_ref(lit, "target", params, errors));
     let value = attr
         .value
-        .as_ref()
+        .as_deref()
         .map(|lit| param_ref(lit, "value", params, errors));
     let mut secret = Vec::new();
     for lit in &attr.secret.0 {
         let name = param_ref(lit, "secret", params, errors);
-        if let Some(name) = &name {
-            if secret.contains(name) {
-                errors.spanned(lit, format!("`{name}` is already listed in `secret`"));
-            }
+        if let Some(name) = &name
+            && secret.contains(name)
+        {
+            errors.spanned(lit, format!("`{name}` is already listed in `secret`"));
         }
         secret.extend(name);
     }
@@ -350,18 +367,52 @@ fn check_name(
     None
 }
 
+/// The parameter names `target`, `value` and `secret` may refer to.
+struct ParamNames<'a> {
+    params: &'a [ToolParam],
+    /// Names of parameters already reported as invalid.
+    rejected: &'a [String],
+}
+
 /// Resolves a parameter named in `target`, `value` or `secret` to a model argument.
-fn param_ref(lit: &LitStr, key: &str, params: &[ToolParam], errors: &mut Errors) -> Option<String> {
+fn param_ref(
+    lit: &LitStr,
+    key: &str,
+    names: &ParamNames<'_>,
+    errors: &mut Errors,
+) -> Option<String> {
     let wanted = lit.value();
     let mut model_names = Vec::new();
-    for param in params {
-        if let ToolParam::Model(model) = param {
-            let name = json_name(&model.ident);
-            if name == wanted {
-                return Some(name);
+    for param in names.params {
+        match param {
+            ToolParam::Model(model) => {
+                let name = json_name(&model.ident);
+                if name == wanted {
+                    return Some(name);
+                }
+                model_names.push(name);
             }
-            model_names.push(name);
+            ToolParam::State(state) => {
+                if state
+                    .ident
+                    .as_ref()
+                    .is_some_and(|ident| json_name(ident) == wanted)
+                {
+                    errors.spanned(
+                        lit,
+                        format!(
+                            "`{key}` names `{wanted}`, which is shared state injected by the \
+                             runtime; `{key}` can only name an argument the model fills in"
+                        ),
+                    );
+                    return None;
+                }
+            }
         }
+    }
+    if names.rejected.contains(&wanted) {
+        // The parameter itself is already reported; a second error here would only mislead.
+        return None;
     }
     let message = match closest(&wanted, model_names.iter().map(String::as_str)) {
         Some(close) => format!(

@@ -48,7 +48,8 @@ impl BighubOpenAI {
 
     /// See [`crate::BighubOpenAI::check_tool`].
     pub fn check_tool(&self, tool: &str, arguments: Value) -> Result<ToolCheck, Error> {
-        self.runtime.block_on(self.agent.check_tool(tool, arguments))
+        self.runtime
+            .block_on(self.agent.check_tool(tool, arguments))
     }
 
     /// See [`crate::BighubOpenAI::list_tools`].

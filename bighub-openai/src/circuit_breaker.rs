@@ -22,7 +22,11 @@ struct BreakerState {
 
 impl CircuitBreaker {
     pub(crate) fn new(failures: u32, reset_after: Duration) -> Self {
-        Self { failures, reset_after, state: Mutex::new(BreakerState::default()) }
+        Self {
+            failures,
+            reset_after,
+            state: Mutex::new(BreakerState::default()),
+        }
     }
 
     /// `Err(remaining)` while the circuit is open.
@@ -31,7 +35,11 @@ impl CircuitBreaker {
         match state.opened_at {
             Some(opened) => {
                 let elapsed = opened.elapsed();
-                if elapsed >= self.reset_after { Ok(()) } else { Err(self.reset_after - elapsed) }
+                if elapsed >= self.reset_after {
+                    Ok(())
+                } else {
+                    Err(self.reset_after - elapsed)
+                }
             }
             None => Ok(()),
         }
@@ -62,7 +70,9 @@ impl CircuitBreaker {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BreakerState> {
         // The state is two plain numbers: a panic elsewhere cannot leave it inconsistent.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -87,6 +97,9 @@ mod tests {
     fn half_opens_after_the_reset_period() {
         let breaker = CircuitBreaker::new(1, Duration::ZERO);
         assert!(breaker.record_failure());
-        assert!(breaker.check().is_ok(), "a zero reset period lets the next request try");
+        assert!(
+            breaker.check().is_ok(),
+            "a zero reset period lets the next request try"
+        );
     }
 }

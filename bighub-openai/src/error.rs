@@ -121,10 +121,24 @@ impl Error {
             return self;
         }
         match self {
-            Self::MaxToolRounds { max_tool_rounds, .. } => Self::MaxToolRounds { max_tool_rounds, events: run_events },
-            Self::OutcomeReport { source, .. } => Self::OutcomeReport { source, events: run_events },
-            Self::Interrupted { source, .. } => Self::Interrupted { source, events: run_events },
-            other => Self::Interrupted { source: Box::new(other), events: run_events },
+            Self::MaxToolRounds {
+                max_tool_rounds, ..
+            } => Self::MaxToolRounds {
+                max_tool_rounds,
+                events: run_events,
+            },
+            Self::OutcomeReport { source, .. } => Self::OutcomeReport {
+                source,
+                events: run_events,
+            },
+            Self::Interrupted { source, .. } => Self::Interrupted {
+                source,
+                events: run_events,
+            },
+            other => Self::Interrupted {
+                source: Box::new(other),
+                events: run_events,
+            },
         }
     }
 }

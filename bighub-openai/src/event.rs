@@ -117,8 +117,11 @@ impl ExecutionEvent {
                     out.insert("mode".into(), json!(decision.mode));
                     out.insert("reason".into(), json!(decision.reason));
                     out.insert("better_action".into(), json!(decision.better_action));
-                    let needed: Vec<&Map<String, Value>> =
-                        decision.responsible_action_space.information_gathering.iter().collect();
+                    let needed: Vec<&Map<String, Value>> = decision
+                        .responsible_action_space
+                        .information_gathering
+                        .iter()
+                        .collect();
                     if !needed.is_empty() {
                         out.insert("needed".into(), json!(needed));
                     }

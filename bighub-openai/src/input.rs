@@ -42,22 +42,34 @@ pub struct Message {
 impl Message {
     /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
-        Self { role: Role::User, content: content.into() }
+        Self {
+            role: Role::User,
+            content: content.into(),
+        }
     }
 
     /// A system message.
     pub fn system(content: impl Into<String>) -> Self {
-        Self { role: Role::System, content: content.into() }
+        Self {
+            role: Role::System,
+            content: content.into(),
+        }
     }
 
     /// A developer message.
     pub fn developer(content: impl Into<String>) -> Self {
-        Self { role: Role::Developer, content: content.into() }
+        Self {
+            role: Role::Developer,
+            content: content.into(),
+        }
     }
 
     /// An earlier answer of the model.
     pub fn assistant(content: impl Into<String>) -> Self {
-        Self { role: Role::Assistant, content: content.into() }
+        Self {
+            role: Role::Assistant,
+            content: content.into(),
+        }
     }
 
     fn to_item(&self) -> Value {

@@ -18,11 +18,25 @@ pub use crate::{Action, ActionMetadata, RiskLevel, State, ToolContext, ToolError
 
 /// Deserializes the model's arguments, naming the offending field on failure.
 ///
-/// `null` reads as `{}`: a model calling a tool without parameters may send either.
+/// Arguments are named: only an object is accepted (serde would also read a struct from an
+/// array, by position). `null` reads as `{}`: a model calling a tool without parameters may
+/// send either.
 pub fn parse_arguments<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolError> {
     let arguments = match arguments {
         Value::Null => Value::Object(serde_json::Map::new()),
-        other => other,
+        Value::Object(object) => Value::Object(object),
+        other => {
+            let kind = match other {
+                Value::Bool(_) => "a boolean",
+                Value::Number(_) => "a number",
+                Value::String(_) => "a string",
+                _ => "an array",
+            };
+            return Err(ToolError::invalid_arguments(
+                None,
+                format!("expected an object of named arguments, got {kind}"),
+            ));
+        }
     };
     serde_path_to_error::deserialize(arguments).map_err(|error| {
         let path = error.path().to_string();

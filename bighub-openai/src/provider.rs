@@ -85,12 +85,22 @@ impl Provider {
             .timeout(settings.timeout)
             .build()
             .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
-        let config = OpenAIConfig::new().with_api_key(api_key).with_api_base(base_url);
+        let config = OpenAIConfig::new()
+            .with_api_key(api_key)
+            .with_api_base(base_url);
         let client = Client::with_config(config).with_http_service(ReqwestService::new(http));
         let breaker = (settings.circuit_breaker_failures > 0).then(|| {
-            CircuitBreaker::new(settings.circuit_breaker_failures, settings.circuit_breaker_reset)
+            CircuitBreaker::new(
+                settings.circuit_breaker_failures,
+                settings.circuit_breaker_reset,
+            )
         });
-        Ok(Self { client, settings, breaker, base_url: base_url.to_owned() })
+        Ok(Self {
+            client,
+            settings,
+            breaker,
+            base_url: base_url.to_owned(),
+        })
     }
 
     /// `POST /responses`, retried per the settings.
@@ -104,8 +114,12 @@ impl Provider {
             }
             attempt += 1;
             let span = tracing::debug_span!("openai.responses.create", attempt);
-            let result: Result<Value, OpenAIError> =
-                self.client.responses().create_byot(request).instrument(span).await;
+            let result: Result<Value, OpenAIError> = self
+                .client
+                .responses()
+                .create_byot(request)
+                .instrument(span)
+                .await;
             match result {
                 Ok(raw) => {
                     if let Some(breaker) = &self.breaker {
@@ -120,9 +134,13 @@ impl Provider {
                 }
                 Err(error) => {
                     let retryable = is_retryable(&error);
-                    let opened = retryable && self.breaker.as_ref().is_some_and(|b| b.record_failure());
+                    let opened =
+                        retryable && self.breaker.as_ref().is_some_and(|b| b.record_failure());
                     if !retryable || opened || attempt > self.settings.max_retries {
-                        return Err(Error::Provider { attempts: attempt, source: Box::new(error) });
+                        return Err(Error::Provider {
+                            attempts: attempt,
+                            source: Box::new(error),
+                        });
                     }
                     let delay = self.backoff(attempt, &error);
                     tracing::warn!(attempt, ?delay, error = %error, "model provider call failed; retrying");
@@ -133,10 +151,17 @@ impl Provider {
     }
 
     fn backoff(&self, attempt: u32, _error: &OpenAIError) -> Duration {
-        let exp = self.settings.backoff.saturating_mul(1u32 << (attempt - 1).min(16));
+        let exp = self
+            .settings
+            .backoff
+            .saturating_mul(1u32 << (attempt - 1).min(16));
         let capped = exp.min(self.settings.max_backoff);
         let jitter_ms = self.settings.jitter.as_millis() as u64;
-        let jitter = if jitter_ms == 0 { 0 } else { fastrand::u64(0..=jitter_ms) };
+        let jitter = if jitter_ms == 0 {
+            0
+        } else {
+            fastrand::u64(0..=jitter_ms)
+        };
         capped + Duration::from_millis(jitter)
     }
 }
@@ -150,7 +175,9 @@ fn is_retryable(error: &OpenAIError) -> bool {
                 || status == 408
                 || status >= 500
         }
-        OpenAIError::Reqwest(e) => e.is_timeout() || e.is_connect() || e.is_request() || e.is_body(),
+        OpenAIError::Reqwest(e) => {
+            e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
+        }
         OpenAIError::StreamError(_) => true,
         _ => false,
     }

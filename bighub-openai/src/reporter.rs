@@ -56,14 +56,21 @@ pub(crate) struct Reporter {
 
 impl std::fmt::Debug for Reporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reporter").field("stats", &self.stats(false)).finish()
+        f.debug_struct("Reporter")
+            .field("stats", &self.stats(false))
+            .finish()
     }
 }
 
 impl Reporter {
     pub(crate) fn new(engine: Arc<dyn DecisionEngine>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
-        Self { tx, rx: Mutex::new(Some(rx)), engine, counters: Arc::default() }
+        Self {
+            tx,
+            rx: Mutex::new(Some(rx)),
+            engine,
+            counters: Arc::default(),
+        }
     }
 
     pub(crate) fn outcome(&self, report: OutcomeReport) {

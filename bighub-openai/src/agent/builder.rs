@@ -9,7 +9,9 @@ use bighub_core::{DecisionEngine, DecisionMode, FailMode, RemoteBighub};
 use super::{BighubOpenAI, DecisionHook, Inner};
 use crate::provider::Provider;
 use crate::reporter::Reporter;
-use crate::{Action, AgentConfig, Error, ExecutionEvent, ToolContextBuilder, ToolOptions, ToolRegistry};
+use crate::{
+    Action, AgentConfig, Error, ExecutionEvent, ToolContextBuilder, ToolOptions, ToolRegistry,
+};
 
 const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
@@ -33,9 +35,15 @@ impl fmt::Debug for BighubOpenAIBuilder {
         // Keys are secrets: say whether they are set, never what they are.
         f.debug_struct("BighubOpenAIBuilder")
             .field("config", &self.config)
-            .field("openai_api_key", &self.openai_api_key.as_ref().map(|_| "<set>"))
+            .field(
+                "openai_api_key",
+                &self.openai_api_key.as_ref().map(|_| "<set>"),
+            )
             .field("openai_base_url", &self.openai_base_url)
-            .field("bighub_api_key", &self.bighub_api_key.as_ref().map(|_| "<set>"))
+            .field(
+                "bighub_api_key",
+                &self.bighub_api_key.as_ref().map(|_| "<set>"),
+            )
             .field("bighub_base_url", &self.bighub_base_url)
             .field("engine", &self.engine)
             .field("tools", &self.tools.names().collect::<Vec<_>>())
@@ -309,7 +317,9 @@ impl BighubOpenAIBuilder {
             on_decision: self.on_decision,
             config: self.config,
         };
-        Ok(BighubOpenAI { inner: Arc::new(inner) })
+        Ok(BighubOpenAI {
+            inner: Arc::new(inner),
+        })
     }
 
     fn remote_engine(&self) -> Result<Arc<dyn DecisionEngine>, Error> {

@@ -23,7 +23,12 @@ pub(crate) struct Conversation {
 
 impl Conversation {
     pub(crate) fn new(input: Vec<Value>, store: bool) -> Self {
-        Self { store, fresh: input.clone(), items: input, previous_response_id: None }
+        Self {
+            store,
+            fresh: input.clone(),
+            items: input,
+            previous_response_id: None,
+        }
     }
 
     /// The `input` and `previous_response_id` of the next request.
@@ -91,7 +96,10 @@ mod tests {
     fn stored_sends_only_new_outputs_with_previous_response_id() {
         let mut c = Conversation::new(vec![json!({"role": "user", "content": "hi"})], true);
         assert_eq!(c.next_request().1, None);
-        c.record_response("resp_1", &[json!({"type": "function_call", "call_id": "c1", "name": "t", "arguments": "{}"})]);
+        c.record_response(
+            "resp_1",
+            &[json!({"type": "function_call", "call_id": "c1", "name": "t", "arguments": "{}"})],
+        );
         c.add_tool_output("c1", &json!("ok"));
         let (input, previous) = c.next_request();
         assert_eq!(previous.as_deref(), Some("resp_1"));
@@ -102,7 +110,10 @@ mod tests {
     #[test]
     fn replayed_messages_lose_their_server_ids() {
         let mut c = Conversation::new(vec![], false);
-        c.record_response("r", &[json!({"type": "message", "id": "msg_1", "role": "assistant", "content": []})]);
+        c.record_response(
+            "r",
+            &[json!({"type": "message", "id": "msg_1", "role": "assistant", "content": []})],
+        );
         assert!(c.next_request().0[0].get("id").is_none());
     }
 }

@@ -21,7 +21,10 @@ pub use run::RunRequest;
 
 use crate::provider::Provider;
 use crate::reporter::{ReportStats, Reporter};
-use crate::{AgentConfig, Error, ExecutionEvent, IntoInput, RunResult, ToolContext, ToolDefinition, ToolRegistry};
+use crate::{
+    AgentConfig, Error, ExecutionEvent, IntoInput, RunResult, ToolContext, ToolDefinition,
+    ToolRegistry,
+};
 
 type DecisionHook = Arc<dyn Fn(&ExecutionEvent) + Send + Sync>;
 
@@ -141,11 +144,17 @@ impl BighubOpenAI {
             name: tool.to_owned(),
             available: inner.tools.names().map(str::to_owned).collect(),
         })?;
-        let ids = round::RunIds { trace_id: uuid::Uuid::new_v4().to_string() };
+        let ids = round::RunIds {
+            trace_id: uuid::Uuid::new_v4().to_string(),
+        };
         let action = inner.proposed_action(registered, &arguments, &ids);
         let decision = inner.evaluate(&action).await;
         let verdict = decision.verdict();
-        Ok(ToolCheck { action, decision, verdict })
+        Ok(ToolCheck {
+            action,
+            decision,
+            verdict,
+        })
     }
 
     /// The tool definitions sent to the model.
@@ -172,7 +181,11 @@ impl BighubOpenAI {
     /// then closes the engine. Runs still in flight keep working; their later reports are
     /// queued as usual.
     pub async fn close(&self) -> Result<ReportStats, Error> {
-        let stats = self.inner.reporter.flush(self.inner.config.flush_timeout).await;
+        let stats = self
+            .inner
+            .reporter
+            .flush(self.inner.config.flush_timeout)
+            .await;
         self.inner.engine.close().await?;
         Ok(stats)
     }
@@ -180,6 +193,8 @@ impl BighubOpenAI {
 
 impl Inner {
     pub(crate) fn provider(&self) -> Result<&Provider, Error> {
-        self.provider.as_ref().map_err(|why| Error::ProviderNotConfigured(why.clone()))
+        self.provider
+            .as_ref()
+            .map_err(|why| Error::ProviderNotConfigured(why.clone()))
     }
 }

@@ -36,7 +36,12 @@ enum Gated<'a> {
     /// Never evaluated: unknown tool or unusable arguments.
     Rejected { arguments: Value, error: String },
     /// Evaluated; `verdict` says whether it may run.
-    Decided { tool: &'a RegisteredTool, arguments: Value, decision: Decision, verdict: Verdict },
+    Decided {
+        tool: &'a RegisteredTool,
+        arguments: Value,
+        decision: Decision,
+        verdict: Verdict,
+    },
 }
 
 impl Inner {
@@ -51,8 +56,15 @@ impl Inner {
         let gated = join_all(calls.iter().map(|call| self.decide_call(call, ids))).await;
 
         // 2. Run what may run.
-        let results: Vec<Option<Result<Value, ToolError>>> = if self.config.parallel_tool_execution {
-            join_all(gated.iter().zip(calls).map(|(g, call)| self.execute_if_allowed(g, call))).await
+        let results: Vec<Option<Result<Value, ToolError>>> = if self.config.parallel_tool_execution
+        {
+            join_all(
+                gated
+                    .iter()
+                    .zip(calls)
+                    .map(|(g, call)| self.execute_if_allowed(g, call)),
+            )
+            .await
         } else {
             let mut results = Vec::with_capacity(calls.len());
             for (g, call) in gated.iter().zip(calls) {
@@ -65,14 +77,19 @@ impl Inner {
         let mut events = Vec::with_capacity(calls.len());
         for (i, ((call, gated), result)) in calls.iter().zip(gated).zip(results).enumerate() {
             let event = self.event(call, gated, result, ids, first_seq + i as u64);
-            self.after_event(&event).await.map_err(|error| match error {
-                Error::OutcomeReport { source, .. } => {
-                    let mut so_far = events.clone();
-                    so_far.push(event.clone());
-                    Error::OutcomeReport { source, events: so_far }
-                }
-                other => other,
-            })?;
+            self.after_event(&event)
+                .await
+                .map_err(|error| match error {
+                    Error::OutcomeReport { source, .. } => {
+                        let mut so_far = events.clone();
+                        so_far.push(event.clone());
+                        Error::OutcomeReport {
+                            source,
+                            events: so_far,
+                        }
+                    }
+                    other => other,
+                })?;
             events.push(event);
         }
         Ok(events)
@@ -87,7 +104,11 @@ impl Inner {
                 error: format!(
                     "unknown tool `{}`; available tools: {}",
                     call.name,
-                    if available.is_empty() { "none".to_owned() } else { available.join(", ") }
+                    if available.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        available.join(", ")
+                    }
                 ),
             };
         };
@@ -109,7 +130,12 @@ impl Inner {
         let action = self.proposed_action(tool, &arguments, ids);
         let decision = self.evaluate(&action).await;
         let verdict = decision.verdict();
-        Gated::Decided { tool, arguments, decision, verdict }
+        Gated::Decided {
+            tool,
+            arguments,
+            decision,
+            verdict,
+        }
     }
 
     /// The tool's proposed action, completed with the agent's defaults and the run's ids.
@@ -130,16 +156,25 @@ impl Inner {
             action.decision_mode = Some(self.config.decision_mode);
         }
         let context = &mut action.context;
-        context.session_id.get_or_insert_with(|| self.config.session_id.clone());
-        context.trajectory_id.get_or_insert_with(|| ids.trace_id.clone());
-        context.objective.get_or_insert_with(|| self.config.decision_objective.clone());
-        context.model_selection.get_or_insert_with(|| self.config.model_selection.clone());
+        context
+            .session_id
+            .get_or_insert_with(|| self.config.session_id.clone());
+        context
+            .trajectory_id
+            .get_or_insert_with(|| ids.trace_id.clone());
+        context
+            .objective
+            .get_or_insert_with(|| self.config.decision_objective.clone());
+        context
+            .model_selection
+            .get_or_insert_with(|| self.config.model_selection.clone());
         action
     }
 
     /// Evaluates with retries; when the engine cannot answer, the fail-mode decision.
     pub(crate) async fn evaluate(&self, action: &ProposedAction) -> Decision {
-        let span = tracing::info_span!("bighub.evaluate", tool = %action.tool, action = %action.action);
+        let span =
+            tracing::info_span!("bighub.evaluate", tool = %action.tool, action = %action.action);
         async {
             let mut attempt = 0u32;
             loop {
@@ -162,13 +197,26 @@ impl Inner {
         .await
     }
 
-    async fn execute_if_allowed(&self, gated: &Gated<'_>, call: &FunctionCall) -> Option<Result<Value, ToolError>> {
-        let Gated::Decided { tool, arguments, verdict: Verdict::Execute, .. } = gated else {
+    async fn execute_if_allowed(
+        &self,
+        gated: &Gated<'_>,
+        call: &FunctionCall,
+    ) -> Option<Result<Value, ToolError>> {
+        let Gated::Decided {
+            tool,
+            arguments,
+            verdict: Verdict::Execute,
+            ..
+        } = gated
+        else {
             return None;
         };
         let span = tracing::info_span!("bighub.tool", tool = %call.name, call_id = %call.call_id);
         let future = tool.call(arguments.clone(), self.context.with_call_id(&call.call_id));
-        let result = AssertUnwindSafe(future).catch_unwind().instrument(span).await;
+        let result = AssertUnwindSafe(future)
+            .catch_unwind()
+            .instrument(span)
+            .await;
         Some(result.unwrap_or_else(|panic| Err(ToolError::panicked(panic_message(&panic)))))
     }
 
@@ -181,17 +229,52 @@ impl Inner {
         seq: u64,
     ) -> ExecutionEvent {
         let (status, decision, arguments, output, error) = match (gated, result) {
-            (Gated::Rejected { arguments, error }, _) => {
-                (ExecutionStatus::ToolError, None, arguments, None, Some(error))
-            }
-            (Gated::Decided { arguments, decision, .. }, Some(Ok(output))) => {
-                (ExecutionStatus::Executed, Some(decision), arguments, Some(output), None)
-            }
-            (Gated::Decided { arguments, decision, .. }, Some(Err(error))) => {
-                (ExecutionStatus::ToolError, Some(decision), arguments, None, Some(error.to_string()))
-            }
-            (Gated::Decided { arguments, decision, verdict, .. }, None) => {
-                let status = ExecutionStatus::for_verdict(verdict).unwrap_or(ExecutionStatus::Blocked);
+            (Gated::Rejected { arguments, error }, _) => (
+                ExecutionStatus::ToolError,
+                None,
+                arguments,
+                None,
+                Some(error),
+            ),
+            (
+                Gated::Decided {
+                    arguments,
+                    decision,
+                    ..
+                },
+                Some(Ok(output)),
+            ) => (
+                ExecutionStatus::Executed,
+                Some(decision),
+                arguments,
+                Some(output),
+                None,
+            ),
+            (
+                Gated::Decided {
+                    arguments,
+                    decision,
+                    ..
+                },
+                Some(Err(error)),
+            ) => (
+                ExecutionStatus::ToolError,
+                Some(decision),
+                arguments,
+                None,
+                Some(error.to_string()),
+            ),
+            (
+                Gated::Decided {
+                    arguments,
+                    decision,
+                    verdict,
+                    ..
+                },
+                None,
+            ) => {
+                let status =
+                    ExecutionStatus::for_verdict(verdict).unwrap_or(ExecutionStatus::Blocked);
                 (status, Some(decision), arguments, None, None)
             }
         };
@@ -232,7 +315,10 @@ impl Inner {
             self.engine
                 .report_outcome(&report)
                 .await
-                .map_err(|source| Error::OutcomeReport { source, events: Vec::new() })
+                .map_err(|source| Error::OutcomeReport {
+                    source,
+                    events: Vec::new(),
+                })
         } else {
             self.reporter.outcome(report);
             Ok(())

@@ -52,7 +52,11 @@ impl std::fmt::Debug for RunRequest<'_> {
 }
 
 impl<'a> RunRequest<'a> {
-    pub(crate) fn new(agent: &'a BighubOpenAI, input: impl IntoInput, model: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        agent: &'a BighubOpenAI,
+        input: impl IntoInput,
+        model: impl Into<String>,
+    ) -> Self {
         Self {
             agent,
             input: input.into_input(),
@@ -85,8 +89,20 @@ impl<'a> RunRequest<'a> {
 
     /// Runs the conversation to its end.
     pub async fn send(self) -> Result<RunResult, Error> {
-        let Self { agent, input, model, instructions, temperature, extra } = self;
-        let settings = RunSettings { model, instructions, temperature, extra };
+        let Self {
+            agent,
+            input,
+            model,
+            instructions,
+            temperature,
+            extra,
+        } = self;
+        let settings = RunSettings {
+            model,
+            instructions,
+            temperature,
+            extra,
+        };
         agent.inner.run(input, settings).await
     }
 }
@@ -109,24 +125,49 @@ pub(crate) struct RunSettings {
     pub(crate) extra: Map<String, Value>,
 }
 
-const MANAGED_FIELDS: [&str; 6] = ["model", "input", "tools", "store", "previous_response_id", "stream"];
+const MANAGED_FIELDS: [&str; 6] = [
+    "model",
+    "input",
+    "tools",
+    "store",
+    "previous_response_id",
+    "stream",
+];
 
 impl Inner {
-    pub(crate) async fn run(&self, input: Vec<Value>, settings: RunSettings) -> Result<RunResult, Error> {
-        if let Some(field) = settings.extra.keys().find(|k| MANAGED_FIELDS.contains(&k.as_str())) {
+    pub(crate) async fn run(
+        &self,
+        input: Vec<Value>,
+        settings: RunSettings,
+    ) -> Result<RunResult, Error> {
+        if let Some(field) = settings
+            .extra
+            .keys()
+            .find(|k| MANAGED_FIELDS.contains(&k.as_str()))
+        {
             return Err(Error::Config(format!(
                 "`{field}` is managed by the agent and cannot be set as an extra request field"
             )));
         }
-        let ids = RunIds { trace_id: uuid::Uuid::new_v4().to_string() };
-        let span = tracing::info_span!("bighub.run", trace_id = %ids.trace_id, model = %settings.model);
+        let ids = RunIds {
+            trace_id: uuid::Uuid::new_v4().to_string(),
+        };
+        let span =
+            tracing::info_span!("bighub.run", trace_id = %ids.trace_id, model = %settings.model);
         let mut events: Vec<ExecutionEvent> = Vec::new();
-        let outcome = self.run_rounds(input, &settings, &ids, &mut events).instrument(span).await;
+        let outcome = self
+            .run_rounds(input, &settings, &ids, &mut events)
+            .instrument(span)
+            .await;
         if self.config.memory_enabled && !events.is_empty() {
-            self.reporter.memory(self.memory_batch(&events, &settings.model, &ids));
+            self.reporter
+                .memory(self.memory_batch(&events, &settings.model, &ids));
         }
         match outcome {
-            Ok(llm_response) => Ok(RunResult { llm_response, execution: Execution::from_events(events) }),
+            Ok(llm_response) => Ok(RunResult {
+                llm_response,
+                execution: Execution::from_events(events),
+            }),
             Err(error) => Err(error.with_events(events)),
         }
     }
@@ -144,7 +185,12 @@ impl Inner {
         loop {
             let request = self.request_body(&conversation, settings);
             let response = provider.create(&request).await?;
-            let raw_output = response.raw.get("output").and_then(Value::as_array).cloned().unwrap_or_default();
+            let raw_output = response
+                .raw
+                .get("output")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let calls = function_calls(&response);
             if calls.is_empty() {
                 return Ok(llm_response(&response, raw_output));
@@ -207,7 +253,10 @@ impl Inner {
     }
 
     fn memory_batch(&self, events: &[ExecutionEvent], model: &str, ids: &RunIds) -> MemoryBatch {
-        let events = events.iter().map(|event| self.memory_event(event)).collect();
+        let events = events
+            .iter()
+            .map(|event| self.memory_event(event))
+            .collect();
         let mut batch = MemoryBatch::new(self.config.memory_source.clone(), events);
         batch.source_version = Some(SOURCE_VERSION.to_owned());
         batch.actor = Some(self.config.actor.clone());
@@ -220,7 +269,11 @@ impl Inner {
     /// An event as stored in decision memory: arguments the tool marks secret are redacted.
     fn memory_event(&self, event: &ExecutionEvent) -> Value {
         let mut value = json!(event);
-        let secrets = self.tools.get(&event.tool).map(|t| t.metadata().secret_args.clone()).unwrap_or_default();
+        let secrets = self
+            .tools
+            .get(&event.tool)
+            .map(|t| t.metadata().secret_args.clone())
+            .unwrap_or_default();
         if let Some(arguments) = value.get_mut("arguments").and_then(Value::as_object_mut) {
             for name in &secrets {
                 if let Some(slot) = arguments.get_mut(name) {
@@ -256,5 +309,9 @@ fn llm_response(response: &ModelResponse, output: Vec<Value>) -> LlmResponse {
         .map(str::to_owned)
         .or_else(|| response.typed.output_text())
         .unwrap_or_default();
-    LlmResponse { response_id: response.typed.id.clone(), output_text, output }
+    LlmResponse {
+        response_id: response.typed.id.clone(),
+        output_text,
+        output,
+    }
 }

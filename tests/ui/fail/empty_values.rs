@@ -1,0 +1,7 @@
+/// Restart a deployment.
+#[bighub::action(system = "", environment = " ", description = "")]
+fn restart(deployment: String) -> String {
+    deployment
+}
+
+fn main() {}

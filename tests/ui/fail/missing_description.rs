@@ -1,0 +1,6 @@
+#[bighub::action(system = "kubernetes")]
+fn restart(deployment: String) -> String {
+    deployment
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+/// Restart a deployment.
+#[bighub::action(system = 5, risk = high)]
+fn restart(deployment: String) -> String {
+    deployment
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+/// Restart a deployment.
+#[bighub::action(system = "kubernetes", enviroment = "production")]
+fn restart(deployment: String) -> String {
+    deployment
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+/// Flush a cache.
+#[bighub::action(system = "redis")]
+fn flush(_: String) -> bool {
+    true
+}
+
+fn main() {}
