@@ -22,7 +22,7 @@
 //! | `recommendation=…` (advisory, when enforcement is not `review`) | `do_not_proceed` block; `review_recommended` require approval when `requires_approval` or `human_review` is set, else execute; `proceed`, `proceed_with_caution` execute; unknown values do not vote |
 //! | `result=…` | `allowed`, `limited` execute; `blocked`, `denied` block; `requires_approval` require approval; unknown values do not vote |
 //! | `requires_approval` (`true`) | require approval |
-//! | `allowed=true` / `allowed=false` | execute / block (require approval when `result=requires_approval` or `requires_approval` explains the refusal) |
+//! | `allowed=true` / `allowed=false` | execute / like `can_run=false`: the most restrictive other non-execute vote, else block |
 //!
 //! The mode always votes, so a call executes only when its decision's mode allows running
 //! (`can_run`) *and* no other signal objects. An answer without a mode blocks, whatever its
@@ -256,11 +256,14 @@ fn cast_votes<'a>(d: &'a Decision, mut vote: impl FnMut(Signal<'a>, Verdict)) {
     let raw_can_run_false = raw_flag_votes(raw, &mut cast);
     legacy_votes(d, raw, &mut cast);
 
-    // `can_run: false` only says "not now"; another pause (review, context) may be the
-    // reason, in which case it agrees with that pause. Alone, it blocks.
+    // `can_run: false` and `allowed: false` only say "not now"; another pause (review,
+    // context) may be the reason, in which case they agree with that pause. Alone, they block.
+    let not_now = worst_pause.unwrap_or(Verdict::Block);
     if raw_can_run_false {
-        let verdict = worst_pause.unwrap_or(Verdict::Block);
-        vote(Signal::RawFlag("can_run=false"), verdict);
+        vote(Signal::RawFlag("can_run=false"), not_now);
+    }
+    if d.allowed == Some(false) {
+        vote(Signal::Allowed(false), not_now);
     }
 }
 
@@ -391,14 +394,9 @@ fn legacy_votes<'a>(
     if requires_approval {
         cast(Signal::RequiresApproval, Verdict::RequireApproval);
     }
-    match d.allowed {
-        Some(true) => cast(Signal::Allowed(true), Verdict::Execute),
-        // Legacy answers refuse with `allowed: false` while approval is pending.
-        Some(false) if result_requires_approval || requires_approval => {
-            cast(Signal::Allowed(false), Verdict::RequireApproval)
-        }
-        Some(false) => cast(Signal::Allowed(false), Verdict::Block),
-        None => {}
+    // `allowed: false` is voted last, with `can_run: false` (see `cast_votes`).
+    if d.allowed == Some(true) {
+        cast(Signal::Allowed(true), Verdict::Execute);
     }
 }
 

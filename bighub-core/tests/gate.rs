@@ -415,6 +415,20 @@ fn allowed_false_pending_approval_is_a_pause_not_a_block() {
 }
 
 #[test]
+fn allowed_false_agrees_with_the_pause_that_explains_it() {
+    let needs_context =
+        json!({"mode": "needs_context", "needs_more_context": true, "allowed": false});
+    assert_eq!(gate(needs_context), NeedContext);
+    assert_eq!(
+        gate(json!({"mode": "review", "allowed": false})),
+        RequireApproval
+    );
+    // Alone, or against a runnable mode, it blocks.
+    assert_eq!(gate(json!({"allowed": false})), Block);
+    assert_eq!(gate(json!({"mode": "autonomous", "allowed": false})), Block);
+}
+
+#[test]
 fn the_fixture_pauses_for_review() {
     let raw: Value =
         serde_json::from_str(include_str!("fixtures/argocd_sync_review.json")).unwrap();
@@ -429,8 +443,8 @@ fn the_fixture_pauses_for_review() {
             "enforcement_mode=review/recommendation=review_recommended -> require_approval",
             "result=requires_approval -> require_approval",
             "requires_approval -> require_approval",
-            "allowed=false -> require_approval",
             "can_run=false -> require_approval",
+            "allowed=false -> require_approval",
         ]
     );
 }

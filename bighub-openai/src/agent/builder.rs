@@ -151,6 +151,12 @@ impl BighubOpenAIBuilder {
         self
     }
 
+    /// Shares a resource that is already in an `Arc`.
+    pub fn shared_state<T: Send + Sync + 'static>(mut self, value: Arc<T>) -> Self {
+        self.states = self.states.shared_state(value);
+        self
+    }
+
     /// Called with each execution event as soon as it is recorded (a panic in the hook
     /// is logged and ignored).
     pub fn on_decision(mut self, hook: impl Fn(&ExecutionEvent) + Send + Sync + 'static) -> Self {

@@ -39,7 +39,7 @@ enum Gated<'a> {
     Decided {
         tool: &'a RegisteredTool,
         arguments: Value,
-        decision: Decision,
+        decision: Box<Decision>,
         verdict: Verdict,
     },
 }
@@ -133,7 +133,7 @@ impl Inner {
         Gated::Decided {
             tool,
             arguments,
-            decision,
+            decision: Box::new(decision),
             verdict,
         }
     }
@@ -245,7 +245,7 @@ impl Inner {
                 Some(Ok(output)),
             ) => (
                 ExecutionStatus::Executed,
-                Some(decision),
+                Some(*decision),
                 arguments,
                 Some(output),
                 None,
@@ -259,7 +259,7 @@ impl Inner {
                 Some(Err(error)),
             ) => (
                 ExecutionStatus::ToolError,
-                Some(decision),
+                Some(*decision),
                 arguments,
                 None,
                 Some(error.to_string()),
@@ -275,7 +275,7 @@ impl Inner {
             ) => {
                 let status =
                     ExecutionStatus::for_verdict(verdict).unwrap_or(ExecutionStatus::Blocked);
-                (status, Some(decision), arguments, None, None)
+                (status, Some(*decision), arguments, None, None)
             }
         };
         let request_id = decision.as_ref().and_then(|d| d.request_id.clone());
