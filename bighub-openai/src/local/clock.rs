@@ -56,7 +56,14 @@ pub(crate) fn format_rfc3339(millis: i64) -> String {
 
 /// Parses an RFC 3339 timestamp (`2026-12-24T00:00:00Z`, `...+02:00`, fractional seconds
 /// allowed; a bare date `2026-12-24` means its midnight UTC) into unix seconds.
-pub(crate) fn parse_rfc3339(text: &str) -> Result<i64, LocalError> {
+///
+/// ```
+/// use bighub_openai::local::parse_timestamp;
+///
+/// assert_eq!(parse_timestamp("2026-12-24T00:00:00Z").unwrap(), 1_798_070_400);
+/// assert!(parse_timestamp("tomorrow").is_err());
+/// ```
+pub fn parse_rfc3339(text: &str) -> Result<i64, LocalError> {
     let err = || LocalError::Timestamp(text.to_owned());
     let t = text.trim();
     let b = t.as_bytes();

@@ -412,8 +412,11 @@ raised contains "destructive" if is_destructive
 risk_score := min({1, base_score + sum([cfg.risk_score_raise[k] | some k in raised])})
 
 # ---------------------------------------------------------------------------
-# Explanations
+# Explanations (they never change the mode)
 # ---------------------------------------------------------------------------
+
+# Declared versus inferred intent: a mismatch when the user's request names none of the
+# action's words, its target, its system or its subject.
 
 default action_family := "change"
 
@@ -447,6 +450,16 @@ declared_mentions if {
 declared_mentions if {
 	is_string(act.target)
 	contains(lower(input.declared_request), lower(act.target))
+}
+
+declared_mentions if {
+	count(system) > 2
+	contains(lower(input.declared_request), system)
+}
+
+declared_mentions if {
+	is_string(input.derived.subject)
+	contains(lower(input.declared_request), lower(input.derived.subject))
 }
 
 default mismatch := null

@@ -130,6 +130,7 @@ mod redact;
 mod store;
 
 pub use approvals::{ApprovalRecord, ApprovalStatus};
+pub use clock::parse_rfc3339 as parse_timestamp;
 pub use config::DEFAULT_DATA;
 pub use digest::{canonical_json, canonical_sha256};
 pub use duration::{format_duration, parse_duration};
