@@ -100,7 +100,7 @@ impl fmt::Debug for PolicySet {
 
 /// Turns a regorus error into a policy error naming the file it points at.
 fn policy_error(sources: &[Source], err: &dyn fmt::Display) -> LocalError {
-    let message = err.to_string();
+    let message = err.to_string().trim().to_owned();
     // regorus writes `--> file:line:col`; name the file it points at when we can.
     let file = sources
         .iter()
