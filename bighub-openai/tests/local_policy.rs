@@ -214,6 +214,9 @@ fn high_risk_without_an_environment_needs_context() {
         // needs_context has no enforced legacy verdict, so no legacy reader blocks it.
         assert_eq!(raw["enforcement_mode"], "advisory");
         assert!(raw.get("allowed").is_none());
+        assert!(raw.get("recommendation").is_none());
+        assert_eq!(raw["needs_more_context"], true);
+        assert_eq!(raw["can_run"], false);
     }
     // "unknown" counts as no environment; medium risk does not need context.
     let a = ProposedAction::new("rotate_credentials").risk(RiskLevel::High).environment("unknown");

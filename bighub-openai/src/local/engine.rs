@@ -487,15 +487,17 @@ fn action_name(action: &ProposedAction) -> &str {
     }
 }
 
-/// The legacy fields, consistent with the mode so that any reader of them agrees with it.
+/// The structured flags and the legacy fields, consistent with the mode so that any reader
+/// of either agrees with it.
 ///
-/// `needs_context` has no enforced legacy verdict: marking it enforced would read as a
-/// block, and `allowed: false` too, so it is advisory and carries no `allowed`.
+/// `needs_context` has no legacy equivalent: marking it enforced, `allowed: false` or
+/// `do_not_proceed` would read as a block, and `review_recommended` as a review. So it is
+/// advisory, with no `recommendation` and no `allowed`, and `needs_more_context: true`.
 fn add_compat_fields(obj: &mut Map<String, Value>, mode: &str, risk: Option<f64>) {
     let (recommendation, enforcement, verdict, allowed, requires_approval, result) = match mode {
-        "autonomous" => ("proceed", "enforced", Some("allowed"), Some(true), false, "allowed"),
+        "autonomous" => (Some("proceed"), "enforced", Some("allowed"), Some(true), false, "allowed"),
         "constrained" => (
-            "proceed_with_caution",
+            Some("proceed_with_caution"),
             "enforced",
             Some("allowed"),
             Some(true),
@@ -503,17 +505,23 @@ fn add_compat_fields(obj: &mut Map<String, Value>, mode: &str, risk: Option<f64>
             "limited",
         ),
         "review" => (
-            "review_recommended",
+            Some("review_recommended"),
             "enforced",
             Some("requires_approval"),
             Some(false),
             true,
             "requires_approval",
         ),
-        "needs_context" => ("review_recommended", "advisory", None, None, false, "needs_context"),
-        _ => ("do_not_proceed", "enforced", Some("blocked"), Some(false), false, "blocked"),
+        "needs_context" => (None, "advisory", None, None, false, "needs_context"),
+        _ => (Some("do_not_proceed"), "enforced", Some("blocked"), Some(false), false, "blocked"),
     };
-    obj.insert("recommendation".into(), json!(recommendation));
+    obj.insert("can_run".into(), json!(matches!(mode, "autonomous" | "constrained")));
+    obj.insert("needs_review".into(), json!(mode == "review"));
+    obj.insert("needs_more_context".into(), json!(mode == "needs_context"));
+    obj.insert("should_not_run".into(), json!(mode == "blocked"));
+    if let Some(r) = recommendation {
+        obj.insert("recommendation".into(), json!(r));
+    }
     obj.insert("risk_score".into(), json!(risk));
     obj.insert("enforcement_mode".into(), json!(enforcement));
     if let Some(v) = verdict {

@@ -102,9 +102,11 @@
 //!
 //! # What the engine adds
 //!
-//! `request_id` (`loc_<uuid>`); the compatibility fields `recommendation`, `risk_score`,
-//! `enforcement_mode` (`enforced`; `advisory` for needs_context, which has no enforced
-//! legacy verdict), `enforced_verdict`, `allowed`, `requires_approval`, `result`; a
+//! `request_id` (`loc_<uuid>`); the flags `can_run`, `needs_review`, `needs_more_context`,
+//! `should_not_run`; the compatibility fields `recommendation`, `risk_score`,
+//! `enforcement_mode` (`enforced`), `enforced_verdict`, `allowed`, `requires_approval`,
+//! `result` (for needs_context, which has no legacy equivalent: `advisory`, with no
+//! `recommendation` and no `allowed`, so no legacy reader mistakes it for a block); a
 //! `decision_packet` (the input and the SHA-256 of its canonical JSON); and a
 //! `decision_brain` (rules fired, deciding rules, the policy set's SHA-256, precedents).
 //!
