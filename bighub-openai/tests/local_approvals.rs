@@ -32,7 +32,10 @@ async fn a_review_creates_a_pending_approval_that_resolves_once() {
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].request_id, id);
     assert_eq!(pending[0].status, ApprovalStatus::Pending);
-    assert_eq!(pending[0].arguments_sha256, bighub_openai::local::canonical_sha256(&grant_args()));
+    assert_eq!(
+        pending[0].arguments_sha256,
+        bighub_openai::local::canonical_sha256(&grant_args())
+    );
 
     let mut yes = ApprovalResolution::approved(Some("2h would do, but ok".to_owned()));
     yes.resolved_by = Some("bob".to_owned());
@@ -54,7 +57,10 @@ async fn a_review_creates_a_pending_approval_that_resolves_once() {
         .resolve_approval("loc_unknown", &ApprovalResolution::approved(None))
         .await
         .unwrap_err();
-    assert!(matches!(unknown, Error::ApprovalNotFound(ref r) if r == "loc_unknown"), "{unknown}");
+    assert!(
+        matches!(unknown, Error::ApprovalNotFound(ref r) if r == "loc_unknown"),
+        "{unknown}"
+    );
 }
 
 #[tokio::test]
@@ -67,9 +73,14 @@ async fn an_approval_is_bound_to_its_arguments_and_used_once() {
         engine.verify_approval(&id, &grant_args()),
         Err(LocalError::ApprovalNotApproved { ref status, .. }) if status == "pending"
     ));
-    assert!(matches!(engine.consume_approval(&id), Err(LocalError::ApprovalNotApproved { .. })));
+    assert!(matches!(
+        engine.consume_approval(&id),
+        Err(LocalError::ApprovalNotApproved { .. })
+    ));
 
-    engine.resolve(&id, &ApprovalResolution::approved(None)).unwrap();
+    engine
+        .resolve(&id, &ApprovalResolution::approved(None))
+        .unwrap();
 
     // Key order does not matter; a changed value does.
     let reordered = json!({"duration": "48h", "group": "okta-admins", "user_id": "alice"});
@@ -83,7 +94,10 @@ async fn an_approval_is_bound_to_its_arguments_and_used_once() {
     let used = engine.consume_approval(&id).unwrap();
     assert!(used.used);
     assert!(used.used_at.is_some());
-    assert!(matches!(engine.consume_approval(&id), Err(LocalError::ApprovalAlreadyUsed(_))));
+    assert!(matches!(
+        engine.consume_approval(&id),
+        Err(LocalError::ApprovalAlreadyUsed(_))
+    ));
     assert!(matches!(
         engine.verify_approval(&id, &grant_args()),
         Err(LocalError::ApprovalAlreadyUsed(_))
@@ -94,8 +108,13 @@ async fn an_approval_is_bound_to_its_arguments_and_used_once() {
 async fn a_rejected_approval_never_runs() {
     let engine = LocalEngine::builder().in_memory().build().unwrap();
     let id = review(&engine).await;
-    engine.resolve(&id, &ApprovalResolution::rejected(Some("no".into()))).unwrap();
-    assert_eq!(engine.approval(&id).unwrap().unwrap().status, ApprovalStatus::Rejected);
+    engine
+        .resolve(&id, &ApprovalResolution::rejected(Some("no".into())))
+        .unwrap();
+    assert_eq!(
+        engine.approval(&id).unwrap().unwrap().status,
+        ApprovalStatus::Rejected
+    );
     assert!(matches!(
         engine.consume_approval(&id),
         Err(LocalError::ApprovalNotApproved { ref status, .. }) if status == "rejected"
@@ -126,8 +145,17 @@ async fn consumption_is_single_use_across_engines_sharing_a_file() {
 async fn decisions_that_are_not_reviews_leave_no_approval() {
     let engine = LocalEngine::builder().in_memory().build().unwrap();
     let d = engine
-        .evaluate(&ProposedAction::new("list_users").system("okta").risk(RiskLevel::Low))
+        .evaluate(
+            &ProposedAction::new("list_users")
+                .system("okta")
+                .risk(RiskLevel::Low),
+        )
         .await
         .unwrap();
-    assert!(engine.approval(d.raw["request_id"].as_str().unwrap()).unwrap().is_none());
+    assert!(
+        engine
+            .approval(d.raw["request_id"].as_str().unwrap())
+            .unwrap()
+            .is_none()
+    );
 }

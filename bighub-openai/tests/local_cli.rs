@@ -23,35 +23,95 @@ fn check_exits_with_the_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
     let cases: [(&[&str], i32); 4] = [
-        (&["check", "--tool", "list_users", "--system", "okta", "--risk", "low"], 0),
         (
             &[
-                "check", "--tool", "grant_access", "--args",
+                "check",
+                "--tool",
+                "list_users",
+                "--system",
+                "okta",
+                "--risk",
+                "low",
+            ],
+            0,
+        ),
+        (
+            &[
+                "check",
+                "--tool",
+                "grant_access",
+                "--args",
                 r#"{"user_id":"alice","group":"okta-admins","duration":"48h"}"#,
-                "--system", "okta", "--risk", "high", "--environment", "production",
-                "--target", "okta-admins",
+                "--system",
+                "okta",
+                "--risk",
+                "high",
+                "--environment",
+                "production",
+                "--target",
+                "okta-admins",
             ],
             2,
         ),
-        (&["check", "--tool", "rotate_credentials", "--risk", "critical"], 3),
-        (&["check", "--tool", "delete_bucket", "--risk", "high", "--environment", "production"], 4),
+        (
+            &[
+                "check",
+                "--tool",
+                "rotate_credentials",
+                "--risk",
+                "critical",
+            ],
+            3,
+        ),
+        (
+            &[
+                "check",
+                "--tool",
+                "delete_bucket",
+                "--risk",
+                "high",
+                "--environment",
+                "production",
+            ],
+            4,
+        ),
     ];
     for (args, code) in cases {
         let out = bighub(&db, args);
-        assert_eq!(out.status.code(), Some(code), "{args:?}\n{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}\n{}{}",
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     // The human output names the better action; --json prints the whole decision.
     let out = bighub(
         &db,
         &[
-            "check", "--tool", "grant_access", "--args",
+            "check",
+            "--tool",
+            "grant_access",
+            "--args",
             r#"{"user_id":"alice","group":"okta-admins","duration":"48h"}"#,
-            "--system", "okta", "--risk", "high", "--environment", "production", "--json",
+            "--system",
+            "okta",
+            "--risk",
+            "high",
+            "--environment",
+            "production",
+            "--json",
         ],
     );
     let raw: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(raw["mode"], "review");
-    assert!(raw["better_action"].as_str().unwrap().contains("2h instead of 48h"));
+    assert!(
+        raw["better_action"]
+            .as_str()
+            .unwrap()
+            .contains("2h instead of 48h")
+    );
 
     // Everything was stored: decisions lists them, approvals shows the two reviews.
     let out = bighub(&db, &["decisions", "--json", "--limit", "10"]);
@@ -60,14 +120,21 @@ fn check_exits_with_the_verdict() {
     assert_eq!(rows.len(), 5);
     assert_eq!(rows[0]["action"], "grant_access");
     let table = stdout(&bighub(&db, &["decisions"]));
-    assert!(table.contains("delete_bucket") && table.contains("blocked"), "{table}");
+    assert!(
+        table.contains("delete_bucket") && table.contains("blocked"),
+        "{table}"
+    );
 
     let out = bighub(&db, &["approvals", "list", "--json"]);
     let pending: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(pending.len(), 2);
     let id = pending[0]["request_id"].as_str().unwrap();
     let out = bighub(&db, &["approvals", "approve", id, "--comment", "ok for 2h"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout(&out).contains("approved"));
     // A second resolution is refused.
     let out = bighub(&db, &["approvals", "reject", id]);
@@ -125,7 +192,11 @@ fn policy_test_passes_matching_cases_and_fails_on_a_mismatch() {
         .output()
         .unwrap();
     let text = stdout(&out);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("4 passed, 0 failed"), "{text}");
     assert!(!db.exists(), "policy test must not write the store");
 
@@ -139,7 +210,10 @@ fn policy_test_passes_matching_cases_and_fails_on_a_mismatch() {
         .unwrap();
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("FAIL freeze: expected blocked, got autonomous"), "{text}");
+    assert!(
+        text.contains("FAIL freeze: expected blocked, got autonomous"),
+        "{text}"
+    );
     assert!(text.contains("3 passed, 1 failed"), "{text}");
 
     // --policy works like BIGHUB_POLICY; a broken policy fails with its file and line.

@@ -6,7 +6,10 @@ use bighub_openai::local::{LocalEngineBuilder, PreviewHistory, parse_timestamp};
 use serde_json::{Value, json};
 
 fn engine() -> LocalEngine {
-    LocalEngine::builder().in_memory().build().expect("default policy builds")
+    LocalEngine::builder()
+        .in_memory()
+        .build()
+        .expect("default policy builds")
 }
 
 fn engine_with(config: Value) -> LocalEngine {
@@ -48,8 +51,14 @@ fn seed_example_48h_okta_admin_in_production_goes_to_review_with_a_2h_better_act
     assert!(better.contains("2h instead of 48h"), "{better}");
     assert!(better.contains("okta-admins"), "{better}");
     assert!(factors(&raw).contains(&"excessive_duration".to_owned()));
-    assert_eq!(raw["action_interpretation_layer"]["action_family"], "privilege_escalation");
-    assert_eq!(raw["responsible_action_space"]["constrained"][0]["arguments_patch"]["duration"], "2h");
+    assert_eq!(
+        raw["action_interpretation_layer"]["action_family"],
+        "privilege_escalation"
+    );
+    assert_eq!(
+        raw["responsible_action_space"]["constrained"][0]["arguments_patch"]["duration"],
+        "2h"
+    );
     // Compatibility fields agree with the mode.
     assert_eq!(raw["recommendation"], "review_recommended");
     assert_eq!(raw["requires_approval"], true);
@@ -66,10 +75,19 @@ fn seed_example_48h_okta_admin_in_production_goes_to_review_with_a_2h_better_act
 fn every_duration_form_is_read_and_short_grants_pass_the_duration_rule() {
     let e = engine();
     for text in ["2 days", "PT48H", "P2D", "1 week"] {
-        let a = seed_grant().arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": text}));
+        let a = seed_grant()
+            .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": text}));
         let raw = decide(&e, &a);
-        assert!(factors(&raw).contains(&"excessive_duration".to_owned()), "{text}");
-        assert!(raw["better_action"].as_str().unwrap().contains(&format!("instead of {text}")));
+        assert!(
+            factors(&raw).contains(&"excessive_duration".to_owned()),
+            "{text}"
+        );
+        assert!(
+            raw["better_action"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("instead of {text}"))
+        );
     }
     // 90 minutes is under the 2h maximum: no duration finding, only the tier.
     let a = seed_grant()
@@ -93,7 +111,12 @@ fn the_maximum_privilege_duration_is_configurable_as_data() {
         .arguments(json!({"user_id": "bob", "group": "okta-admins", "duration": "90m"}));
     let raw = decide(&e, &a);
     assert_eq!(raw["mode"], "review");
-    assert!(raw["better_action"].as_str().unwrap().contains("1h instead of 90m"));
+    assert!(
+        raw["better_action"]
+            .as_str()
+            .unwrap()
+            .contains("1h instead of 90m")
+    );
 }
 
 #[test]
@@ -109,7 +132,8 @@ fn admin_grants_without_an_end_and_with_an_unreadable_duration() {
     assert!(factors(&raw).contains(&"unbounded_privilege".to_owned()));
     assert!(raw["better_action"].as_str().unwrap().contains("for 2h"));
 
-    let a = seed_grant().arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "until friday"}));
+    let a = seed_grant()
+        .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "until friday"}));
     let raw = decide(&e, &a);
     assert_eq!(raw["mode"], "needs_context");
     assert_eq!(
@@ -121,17 +145,30 @@ fn admin_grants_without_an_end_and_with_an_unreadable_duration() {
 #[test]
 fn read_only_actions_run_autonomously_even_when_declared_risky() {
     let e = engine();
-    for name in ["get_user", "list_pods", "describe_stack", "read_secret_metadata", "showConfig", "check-health"] {
+    for name in [
+        "get_user",
+        "list_pods",
+        "describe_stack",
+        "read_secret_metadata",
+        "showConfig",
+        "check-health",
+    ] {
         let a = ProposedAction::new(name)
             .system("kubernetes")
             .risk(RiskLevel::Critical)
             .environment("production");
         let raw = decide(&e, &a);
         assert_eq!(raw["mode"], "autonomous", "{name}: {}", raw["reason"]);
-        assert_eq!(raw["action_interpretation_layer"]["action_family"], "read_only");
+        assert_eq!(
+            raw["action_interpretation_layer"]["action_family"],
+            "read_only"
+        );
         assert_eq!(raw["recommendation"], "proceed");
         assert_eq!(raw["allowed"], true);
-        assert_eq!(raw["responsible_action_space"]["available"][0]["action"], name);
+        assert_eq!(
+            raw["responsible_action_space"]["available"][0]["action"],
+            name
+        );
     }
 }
 
@@ -157,11 +194,17 @@ fn risk_by_environment_matrix() {
             .target("payments");
         let raw = decide(&e, &a);
         assert_eq!(raw["mode"], want, "{risk} in {env}: {}", raw["reason"]);
-        assert_eq!(raw["decision_brain"]["deciding_rules"], json!(["risk_tier"]));
+        assert_eq!(
+            raw["decision_brain"]["deciding_rules"],
+            json!(["risk_tier"])
+        );
     }
     // Scores rise with the tier and with production.
     let score = |risk, env: &str| {
-        let a = ProposedAction::new("deploy_service").risk(risk).environment(env).target("x");
+        let a = ProposedAction::new("deploy_service")
+            .risk(risk)
+            .environment(env)
+            .target("x");
         decide(&e, &a)["risk"].as_f64().unwrap()
     };
     assert!(score(RiskLevel::Low, "staging") < score(RiskLevel::Medium, "staging"));
@@ -172,7 +215,15 @@ fn risk_by_environment_matrix() {
 #[test]
 fn destructive_verbs_in_production_are_blocked_with_safer_options() {
     let e = engine();
-    for name in ["delete_bucket", "terraform_destroy", "dropTable", "terminate_instances", "purge_queue", "wipe_disk", "git_force_push"] {
+    for name in [
+        "delete_bucket",
+        "terraform_destroy",
+        "dropTable",
+        "terminate_instances",
+        "purge_queue",
+        "wipe_disk",
+        "git_force_push",
+    ] {
         let a = ProposedAction::new(name)
             .system("aws")
             .risk(RiskLevel::Medium)
@@ -188,15 +239,22 @@ fn destructive_verbs_in_production_are_blocked_with_safer_options() {
             .map(|i| i["action"].as_str().unwrap())
             .collect();
         assert_eq!(gather, ["plan", "dry_run", "inspect"], "{name}");
-        assert_eq!(raw["responsible_action_space"]["forbidden"][0]["action"], name);
+        assert_eq!(
+            raw["responsible_action_space"]["forbidden"][0]["action"],
+            name
+        );
         assert_eq!(raw["recommendation"], "do_not_proceed");
         assert_eq!(raw["allowed"], false);
     }
     // Outside production the same verb follows the risk tier.
-    let a = ProposedAction::new("delete_bucket").risk(RiskLevel::Medium).environment("staging");
+    let a = ProposedAction::new("delete_bucket")
+        .risk(RiskLevel::Medium)
+        .environment("staging");
     assert_eq!(decide(&e, &a)["mode"], "autonomous");
     // Critical and destructive in production: blocked, not merely reviewed.
-    let a = ProposedAction::new("destroy_cluster").risk(RiskLevel::Critical).environment("production");
+    let a = ProposedAction::new("destroy_cluster")
+        .risk(RiskLevel::Critical)
+        .environment("production");
     assert_eq!(decide(&e, &a)["mode"], "blocked");
 }
 
@@ -204,10 +262,14 @@ fn destructive_verbs_in_production_are_blocked_with_safer_options() {
 fn high_risk_without_an_environment_needs_context() {
     let e = engine();
     for risk in [RiskLevel::High, RiskLevel::Critical] {
-        let a = ProposedAction::new("rotate_credentials").system("vault").risk(risk);
+        let a = ProposedAction::new("rotate_credentials")
+            .system("vault")
+            .risk(risk);
         let raw = decide(&e, &a);
         assert_eq!(raw["mode"], "needs_context", "{risk}");
-        let items = raw["responsible_action_space"]["information_gathering"].as_array().unwrap();
+        let items = raw["responsible_action_space"]["information_gathering"]
+            .as_array()
+            .unwrap();
         assert_eq!(items[0]["action"], "confirm_environment");
         assert_eq!(items[1]["action"], "confirm_target");
         assert!(factors(&raw).contains(&"unknown_environment".to_owned()));
@@ -219,7 +281,9 @@ fn high_risk_without_an_environment_needs_context() {
         assert_eq!(raw["can_run"], false);
     }
     // "unknown" counts as no environment; medium risk does not need context.
-    let a = ProposedAction::new("rotate_credentials").risk(RiskLevel::High).environment("unknown");
+    let a = ProposedAction::new("rotate_credentials")
+        .risk(RiskLevel::High)
+        .environment("unknown");
     assert_eq!(decide(&e, &a)["mode"], "needs_context");
     let a = ProposedAction::new("rotate_credentials").risk(RiskLevel::Medium);
     assert_eq!(decide(&e, &a)["mode"], "autonomous");
@@ -233,19 +297,37 @@ fn freeze_windows_block_changes_but_not_reads() {
     }]}));
     let inside = Some(parse_timestamp("2026-12-24T10:00:00Z").unwrap() * 1000);
     let after = Some(parse_timestamp("2027-01-05T10:00:00Z").unwrap() * 1000);
-    let change = ProposedAction::new("deploy_service").risk(RiskLevel::Low).environment("production");
+    let change = ProposedAction::new("deploy_service")
+        .risk(RiskLevel::Low)
+        .environment("production");
     let none = PreviewHistory::default();
 
     let raw = e.preview(&change, &none, inside).unwrap().raw;
     assert_eq!(raw["mode"], "blocked");
     assert!(factors(&raw).contains(&"change_freeze".to_owned()));
-    assert!(raw["better_action"].as_str().unwrap().contains("after 2027-01-04T00:00:00Z"));
+    assert!(
+        raw["better_action"]
+            .as_str()
+            .unwrap()
+            .contains("after 2027-01-04T00:00:00Z")
+    );
 
-    assert_eq!(e.preview(&change, &none, after).unwrap().raw["mode"], "autonomous");
+    assert_eq!(
+        e.preview(&change, &none, after).unwrap().raw["mode"],
+        "autonomous"
+    );
     let staging = change.clone().environment("staging");
-    assert_eq!(e.preview(&staging, &none, inside).unwrap().raw["mode"], "autonomous");
-    let read = ProposedAction::new("get_deployment").risk(RiskLevel::Low).environment("production");
-    assert_eq!(e.preview(&read, &none, inside).unwrap().raw["mode"], "autonomous");
+    assert_eq!(
+        e.preview(&staging, &none, inside).unwrap().raw["mode"],
+        "autonomous"
+    );
+    let read = ProposedAction::new("get_deployment")
+        .risk(RiskLevel::Low)
+        .environment("production");
+    assert_eq!(
+        e.preview(&read, &none, inside).unwrap().raw["mode"],
+        "autonomous"
+    );
 }
 
 #[test]
@@ -259,10 +341,20 @@ fn a_freeze_window_around_now_blocks_a_real_decision() {
         let days = secs.div_euclid(86_400);
         let (y, m, d) = civil(days);
         let sod = secs.rem_euclid(86_400);
-        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", sod / 3600, sod % 3600 / 60, sod % 60)
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            sod / 3600,
+            sod % 3600 / 60,
+            sod % 60
+        )
     };
-    let e = engine_with(json!({"freeze_windows": [{"start": fmt(now - 86_400), "end": fmt(now + 86_400)}]}));
-    let a = ProposedAction::new("apply_plan").system("terraform").risk(RiskLevel::Low).environment("dev");
+    let e = engine_with(
+        json!({"freeze_windows": [{"start": fmt(now - 86_400), "end": fmt(now + 86_400)}]}),
+    );
+    let a = ProposedAction::new("apply_plan")
+        .system("terraform")
+        .risk(RiskLevel::Low)
+        .environment("dev");
     assert_eq!(decide(&e, &a)["mode"], "blocked");
 }
 
@@ -280,8 +372,14 @@ fn civil(z: i64) -> (i64, i64, i64) {
 
 #[test]
 fn kill_switch_global_and_per_system() {
-    let read = ProposedAction::new("list_apps").system("argocd").risk(RiskLevel::Low).environment("staging");
-    let other = ProposedAction::new("list_users").system("okta").risk(RiskLevel::Low).environment("staging");
+    let read = ProposedAction::new("list_apps")
+        .system("argocd")
+        .risk(RiskLevel::Low)
+        .environment("staging");
+    let other = ProposedAction::new("list_users")
+        .system("okta")
+        .risk(RiskLevel::Low)
+        .environment("staging");
 
     let e = engine_with(json!({"kill_switch": {"systems": ["ArgoCD"]}}));
     let raw = decide(&e, &read);
@@ -300,18 +398,32 @@ fn kill_switch_global_and_per_system() {
 #[test]
 fn three_failures_in_a_day_turn_the_call_to_review() {
     let e = engine();
-    let a = ProposedAction::new("restart_service").risk(RiskLevel::Low).environment("staging").target("api");
-    let two = PreviewHistory { failures_24h: 2, ..Default::default() };
-    let three = PreviewHistory { failures_24h: 3, ..Default::default() };
+    let a = ProposedAction::new("restart_service")
+        .risk(RiskLevel::Low)
+        .environment("staging")
+        .target("api");
+    let two = PreviewHistory {
+        failures_24h: 2,
+        ..Default::default()
+    };
+    let three = PreviewHistory {
+        failures_24h: 3,
+        ..Default::default()
+    };
     assert_eq!(e.preview(&a, &two, None).unwrap().raw["mode"], "autonomous");
     let raw = e.preview(&a, &three, None).unwrap().raw;
     assert_eq!(raw["mode"], "review");
     assert!(factors(&raw).contains(&"recent_failures".to_owned()));
-    let calm = e.preview(&a, &two, None).unwrap().raw["risk"].as_f64().unwrap();
+    let calm = e.preview(&a, &two, None).unwrap().raw["risk"]
+        .as_f64()
+        .unwrap();
     assert!(raw["risk"].as_f64().unwrap() > calm);
 
     let e = engine_with(json!({"failure_threshold": 5}));
-    assert_eq!(e.preview(&a, &three, None).unwrap().raw["mode"], "autonomous");
+    assert_eq!(
+        e.preview(&a, &three, None).unwrap().raw["mode"],
+        "autonomous"
+    );
 }
 
 #[test]
@@ -319,26 +431,43 @@ fn most_restrictive_rule_wins_and_every_rule_is_explained() {
     let e = engine_with(json!({"kill_switch": {"systems": ["okta"]}}));
     let raw = decide(&e, &seed_grant());
     assert_eq!(raw["mode"], "blocked");
-    assert_eq!(raw["decision_brain"]["deciding_rules"], json!(["kill_switch"]));
+    assert_eq!(
+        raw["decision_brain"]["deciding_rules"],
+        json!(["kill_switch"])
+    );
     assert_eq!(
         raw["decision_brain"]["rules_fired"],
         json!(["kill_switch", "privilege_duration", "risk_tier"])
     );
     // The shorter grant is still offered although the winner is the kill switch.
-    assert!(raw["better_action"].as_str().unwrap().contains("2h instead of 48h"));
+    assert!(
+        raw["better_action"]
+            .as_str()
+            .unwrap()
+            .contains("2h instead of 48h")
+    );
 }
 
 #[test]
 fn declared_request_feeds_the_operational_intent() {
     let e = engine();
     let mut a = seed_grant();
-    a.context.metadata.insert("declared_request".into(), json!("Give Alice Okta admin for a day"));
+    a.context.metadata.insert(
+        "declared_request".into(),
+        json!("Give Alice Okta admin for a day"),
+    );
     let raw = decide(&e, &a);
-    assert_eq!(raw["operational_intent"]["declared"], "Give Alice Okta admin for a day");
+    assert_eq!(
+        raw["operational_intent"]["declared"],
+        "Give Alice Okta admin for a day"
+    );
     assert_eq!(raw["operational_intent"]["mismatch"], false);
 
     let mut a = seed_grant();
-    a.context.metadata.insert("declared_request".into(), json!("Summarise yesterday's incidents"));
+    a.context.metadata.insert(
+        "declared_request".into(),
+        json!("Summarise yesterday's incidents"),
+    );
     assert_eq!(decide(&e, &a)["operational_intent"]["mismatch"], true);
 }
 

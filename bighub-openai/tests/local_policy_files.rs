@@ -27,21 +27,31 @@ fn a_syntax_error_is_rejected_at_build_with_its_file_and_line() {
         "package bighub.ext\nimport rego.v1\n\nfindings contains f if {{\n    f := {{\"rule\": \n}}\n"
     )
     .unwrap();
-    let err = LocalEngine::builder().in_memory().policy_file(&path).build().unwrap_err();
+    let err = LocalEngine::builder()
+        .in_memory()
+        .policy_file(&path)
+        .build()
+        .unwrap_err();
     let LocalError::Policy { file, message } = &err else {
         panic!("expected a policy error, got {err}");
     };
     assert_eq!(file, &path.display().to_string());
     let text = err.to_string();
     assert!(text.contains(&format!("{}:", path.display())), "{text}");
-    assert!(message.contains(":5:") || message.contains(":6:"), "no line in: {message}");
+    assert!(
+        message.contains(":5:") || message.contains(":6:"),
+        "no line in: {message}"
+    );
 }
 
 #[test]
 fn an_inline_policy_error_names_the_given_name() {
     let err = LocalEngine::builder()
         .in_memory()
-        .policy("team/rules.rego", "package bighub.ext\nimport rego.v1\nx := \n")
+        .policy(
+            "team/rules.rego",
+            "package bighub.ext\nimport rego.v1\nx := \n",
+        )
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("team/rules.rego:"), "{err}");
@@ -58,7 +68,10 @@ fn a_policy_that_fails_at_evaluation_is_rejected_at_build() {
         )
         .build()
         .unwrap_err();
-    assert!(matches!(err, LocalError::Policy { .. } | LocalError::PolicyEval(_)), "{err}");
+    assert!(
+        matches!(err, LocalError::Policy { .. } | LocalError::PolicyEval(_)),
+        "{err}"
+    );
 }
 
 #[test]
@@ -71,7 +84,10 @@ fn a_finding_with_an_unknown_mode_is_rejected_at_build() {
         )
         .build()
         .unwrap_err();
-    assert!(matches!(err, LocalError::InvalidDecision(ref m) if m.contains("maybe")), "{err}");
+    assert!(
+        matches!(err, LocalError::InvalidDecision(ref m) if m.contains("maybe")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -116,10 +132,22 @@ findings contains {
         .unwrap();
     let raw = engine.decide(&deploy()).unwrap().raw;
     assert_eq!(raw["mode"], "review");
-    assert_eq!(raw["decision_brain"]["deciding_rules"], json!(["payments_need_review"]));
-    assert!(raw["salient_factors"].as_array().unwrap().iter().any(|f| f["factor"] == "payments"));
+    assert_eq!(
+        raw["decision_brain"]["deciding_rules"],
+        json!(["payments_need_review"])
+    );
+    assert!(
+        raw["salient_factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["factor"] == "payments")
+    );
     // The built-in rules still apply elsewhere.
-    assert_eq!(engine.decide(&deploy().target("search")).unwrap().raw["mode"], "autonomous");
+    assert_eq!(
+        engine.decide(&deploy().target("search")).unwrap().raw["mode"],
+        "autonomous"
+    );
 }
 
 #[test]
@@ -143,10 +171,19 @@ exempt contains "privilege_duration" if input.action.actor == "break-glass"
         .risk(RiskLevel::High)
         .environment("staging")
         .target("okta-admins");
-    assert_eq!(engine.decide(&grant.clone().actor("ops-agent")).unwrap().raw["mode"], "review");
+    assert_eq!(
+        engine
+            .decide(&grant.clone().actor("ops-agent"))
+            .unwrap()
+            .raw["mode"],
+        "review"
+    );
     let raw = engine.decide(&grant.actor("break-glass")).unwrap().raw;
     assert_eq!(raw["mode"], "constrained");
-    assert_eq!(raw["decision_brain"]["exempted_rules"], json!(["privilege_duration"]));
+    assert_eq!(
+        raw["decision_brain"]["exempted_rules"],
+        json!(["privilege_duration"])
+    );
 }
 
 #[test]
@@ -185,12 +222,22 @@ fn a_policy_directory_brings_rego_and_json_data() {
         "package bighub.ext\nimport rego.v1\nfindings contains {\"rule\": \"team\", \"mode\": \"constrained\", \"reason\": \"team rule\"} if input.action.system == \"argocd\"\n",
     )
     .unwrap();
-    let engine = LocalEngine::builder().in_memory().policy_file(dir.path()).build().unwrap();
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy_file(dir.path())
+        .build()
+        .unwrap();
     assert_eq!(engine.policy_sources().len(), 2);
     // Staging is now production: a medium-risk change there is constrained.
-    let raw = engine.decide(&deploy().risk(RiskLevel::Medium).system("k8s")).unwrap().raw;
+    let raw = engine
+        .decide(&deploy().risk(RiskLevel::Medium).system("k8s"))
+        .unwrap()
+        .raw;
     assert_eq!(raw["mode"], "constrained");
-    assert_eq!(engine.decide(&deploy()).unwrap().raw["decision_brain"]["deciding_rules"], json!(["team"]));
+    assert_eq!(
+        engine.decide(&deploy()).unwrap().raw["decision_brain"]["deciding_rules"],
+        json!(["team"])
+    );
 }
 
 #[test]
@@ -214,7 +261,10 @@ fn a_replacement_policy_with_its_own_entrypoint() {
         .in_memory()
         .without_default_policy()
         .entrypoint("data.acme.decide")
-        .policy("acme.rego", "package acme\nimport rego.v1\ndecide := {\"mode\": \"review\"} if input.nothing\n")
+        .policy(
+            "acme.rego",
+            "package acme\nimport rego.v1\ndecide := {\"mode\": \"review\"} if input.nothing\n",
+        )
         .build()
         .unwrap_err();
     assert!(matches!(err, LocalError::InvalidDecision(_)), "{err}");

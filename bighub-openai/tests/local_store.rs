@@ -1,7 +1,9 @@
 //! The local store: outcomes change later decisions, secrets never reach the rows,
 //! decisions persist across engine instances.
 
-use bighub_core::{DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel};
+use bighub_core::{
+    DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel,
+};
 use bighub_openai::LocalEngine;
 use bighub_openai::local::LocalError;
 use serde_json::json;
@@ -32,13 +34,28 @@ async fn three_reported_failures_turn_the_next_call_to_review() {
     }
     let d = engine.evaluate(&restart()).await.unwrap();
     assert_eq!(d.raw["mode"], "review");
-    assert_eq!(d.raw["decision_packet"]["input"]["history"]["failures_24h"], 3);
-    assert_eq!(d.raw["decision_packet"]["input"]["history"]["last_failure"]["description"], "pod crash-looped");
-    assert!(d.raw["salient_factors"].as_array().unwrap().iter().any(|f| f["factor"] == "recent_failures"));
+    assert_eq!(
+        d.raw["decision_packet"]["input"]["history"]["failures_24h"],
+        3
+    );
+    assert_eq!(
+        d.raw["decision_packet"]["input"]["history"]["last_failure"]["description"],
+        "pod crash-looped"
+    );
+    assert!(
+        d.raw["salient_factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["factor"] == "recent_failures")
+    );
 
     // History is per action and target: another target is unaffected.
     let other = restart().target("search-api");
-    assert_eq!(engine.evaluate(&other).await.unwrap().raw["mode"], "autonomous");
+    assert_eq!(
+        engine.evaluate(&other).await.unwrap().raw["mode"],
+        "autonomous"
+    );
     // Successes do not count as failures.
     let rows = engine.recent_decisions(10).unwrap();
     assert_eq!(rows.len(), 5);
@@ -48,9 +65,18 @@ async fn three_reported_failures_turn_the_next_call_to_review() {
 #[tokio::test]
 async fn an_outcome_for_an_unknown_request_is_an_error() {
     let engine = LocalEngine::builder().in_memory().build().unwrap();
-    let err = engine.report_outcome(&failure("loc_nope")).await.unwrap_err();
-    assert!(matches!(err, bighub_core::Error::Engine(ref m) if m.contains("loc_nope")), "{err}");
-    assert!(matches!(engine.record_outcome(&failure("loc_nope")), Err(LocalError::DecisionNotFound(_))));
+    let err = engine
+        .report_outcome(&failure("loc_nope"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, bighub_core::Error::Engine(ref m) if m.contains("loc_nope")),
+        "{err}"
+    );
+    assert!(matches!(
+        engine.record_outcome(&failure("loc_nope")),
+        Err(LocalError::DecisionNotFound(_))
+    ));
 }
 
 #[tokio::test]
@@ -70,18 +96,25 @@ async fn secrets_are_redacted_in_every_stored_row() {
         }))
         .risk(RiskLevel::Medium)
         .environment("staging");
-    action.context.metadata.insert("secret_args".into(), json!(["opaque"]));
+    action
+        .context
+        .metadata
+        .insert("secret_args".into(), json!(["opaque"]));
     let d = engine.evaluate(&action).await.unwrap();
     let id = d.raw["request_id"].as_str().unwrap().to_owned();
 
     let mut report = OutcomeReport::new(OutcomeStatus::Success);
     report.request_id = Some(id.clone());
-    report.details.insert("token".into(), json!("outcome-token-value"));
+    report
+        .details
+        .insert("token".into(), json!("outcome-token-value"));
     engine.report_outcome(&report).await.unwrap();
     engine
         .ingest_memory(&MemoryBatch::new(
             "openai_adapter",
-            vec![json!({"tool": "rotate_credentials", "arguments": {"password": "memory-password"}})],
+            vec![
+                json!({"tool": "rotate_credentials", "arguments": {"password": "memory-password"}}),
+            ],
         ))
         .await
         .unwrap();
@@ -94,8 +127,14 @@ async fn secrets_are_redacted_in_every_stored_row() {
         ("outcomes", "details"),
         ("memory_events", "event"),
     ] {
-        let mut stmt = conn.prepare(&format!("SELECT {cols} FROM {table}")).unwrap();
-        let rows: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        let mut stmt = conn
+            .prepare(&format!("SELECT {cols} FROM {table}"))
+            .unwrap();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(rows.len(), 1, "{table}");
         dump.push_str(&rows[0]);
     }
@@ -113,14 +152,20 @@ async fn secrets_are_redacted_in_every_stored_row() {
     assert!(dump.contains("[REDACTED]"));
     assert!(dump.contains("billing"), "non-secret arguments are kept");
     let args: String = conn
-        .query_row("SELECT arguments FROM decisions WHERE request_id = ?1", [&id], |r| r.get(0))
+        .query_row(
+            "SELECT arguments FROM decisions WHERE request_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
         .unwrap();
     let args: serde_json::Value = serde_json::from_str(&args).unwrap();
     assert_eq!(args["password"], "[REDACTED]");
     assert_eq!(args["opaque"], "[REDACTED]");
     assert_eq!(args["service"], "billing");
     // The WAL journal is on.
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -152,5 +197,8 @@ fn the_engine_is_send_sync_and_its_debug_names_the_store() {
     shareable::<LocalEngine>();
     let engine = LocalEngine::builder().in_memory().build().unwrap();
     let debug = format!("{engine:?}");
-    assert!(debug.contains(":memory:") && debug.contains("default_policy.rego"), "{debug}");
+    assert!(
+        debug.contains(":memory:") && debug.contains("default_policy.rego"),
+        "{debug}"
+    );
 }

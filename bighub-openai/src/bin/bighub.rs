@@ -177,7 +177,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     "REQUEST", "DECIDED", "ACTION", "TARGET", "MODE", "RISK"
                 );
                 for r in rows {
-                    let outcomes: Vec<&str> = r.outcomes.iter().map(|o| o.status.as_str()).collect();
+                    let outcomes: Vec<&str> =
+                        r.outcomes.iter().map(|o| o.status.as_str()).collect();
                     println!(
                         "{:<38} {:<24} {:<24} {:<20} {:<13} {:>5}  {}",
                         r.request_id,
@@ -185,8 +186,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         r.action,
                         r.target,
                         r.mode,
-                        r.risk_score.map_or_else(|| "-".to_owned(), |s| format!("{s:.2}")),
-                        if outcomes.is_empty() { "-".to_owned() } else { outcomes.join(",") }
+                        r.risk_score
+                            .map_or_else(|| "-".to_owned(), |s| format!("{s:.2}")),
+                        if outcomes.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            outcomes.join(",")
+                        }
                     );
                 }
             }
@@ -208,7 +214,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                                 r.request_id,
                                 r.created_at,
                                 r.action,
-                                if r.target.is_empty() { String::new() } else { format!(" on {}", r.target) },
+                                if r.target.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" on {}", r.target)
+                                },
                                 r.reason.unwrap_or_default()
                             );
                         }
@@ -234,7 +244,9 @@ fn resolve(
     id: &str,
     mut resolution: ApprovalResolution,
 ) -> Result<(), String> {
-    resolution.resolved_by = std::env::var("USER").ok().or_else(|| Some("cli".to_owned()));
+    resolution.resolved_by = std::env::var("USER")
+        .ok()
+        .or_else(|| Some("cli".to_owned()));
     let record = engine.resolve(id, &resolution).map_err(|e| e.to_string())?;
     println!("{} {}", record.request_id, record.status.as_str());
     Ok(())
@@ -255,8 +267,8 @@ fn exit_code(verdict: Verdict) -> u8 {
 }
 
 fn check(global: &Global, args: CheckArgs) -> Result<ExitCode, String> {
-    let arguments: Value = serde_json::from_str(&args.args)
-        .map_err(|e| format!("--args is not JSON: {e}"))?;
+    let arguments: Value =
+        serde_json::from_str(&args.args).map_err(|e| format!("--args is not JSON: {e}"))?;
     if !arguments.is_object() {
         return Err("--args must be a JSON object".to_owned());
     }
@@ -294,7 +306,12 @@ fn print_decision(decision: &Decision, verdict: Verdict) {
     let s = |k: &str| raw[k].as_str().unwrap_or("-").to_owned();
     println!("verdict:   {}", verdict_name(verdict));
     println!("mode:      {}", s("mode"));
-    println!("risk:      {}", raw["risk"].as_f64().map_or_else(|| "-".to_owned(), |r| format!("{r:.2}")));
+    println!(
+        "risk:      {}",
+        raw["risk"]
+            .as_f64()
+            .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"))
+    );
     println!("reason:    {}", s("reason"));
     if let Some(b) = raw["better_action"].as_str() {
         println!("better:    {b}");
@@ -311,7 +328,10 @@ fn print_decision(decision: &Decision, verdict: Verdict) {
     }
     if let Some(items) = raw["responsible_action_space"]["information_gathering"].as_array() {
         for i in items {
-            let text = i["question"].as_str().or(i["description"].as_str()).unwrap_or("-");
+            let text = i["question"]
+                .as_str()
+                .or(i["description"].as_str())
+                .unwrap_or("-");
             println!("gather:    {text}");
         }
     }
@@ -356,7 +376,10 @@ fn policy_test(global: &Global, file: &PathBuf) -> Result<ExitCode, String> {
         CaseFile::List(c) | CaseFile::Wrapped { cases: c } => c,
     };
     // Policy tests never touch the user's store.
-    let engine = builder(global).in_memory().build().map_err(|e| e.to_string())?;
+    let engine = builder(global)
+        .in_memory()
+        .build()
+        .map_err(|e| e.to_string())?;
     let (mut passed, mut failed) = (0usize, 0usize);
     for (i, raw_case) in cases.into_iter().enumerate() {
         let mut raw_case = raw_case;
@@ -372,7 +395,10 @@ fn policy_test(global: &Global, file: &PathBuf) -> Result<ExitCode, String> {
                 continue;
             }
         };
-        let label = case.name.clone().unwrap_or_else(|| format!("case {}", i + 1));
+        let label = case
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("case {}", i + 1));
         let now_ms = match case.now.as_deref().map(parse_now) {
             Some(Ok(ms)) => Some(ms),
             Some(Err(e)) => {
@@ -404,16 +430,21 @@ fn policy_test(global: &Global, file: &PathBuf) -> Result<ExitCode, String> {
         }
     }
     println!("{passed} passed, {failed} failed");
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn default_action_fields(a: &mut Map<String, Value>) {
-    if !a.contains_key("action") {
-        if let Some(tool) = a.get("tool").cloned() {
-            a.insert("action".into(), tool);
-        }
+    if !a.contains_key("action")
+        && let Some(tool) = a.get("tool").cloned()
+    {
+        a.insert("action".into(), tool);
     }
-    a.entry("arguments").or_insert_with(|| Value::Object(Map::new()));
+    a.entry("arguments")
+        .or_insert_with(|| Value::Object(Map::new()));
 }
 
 /// RFC 3339 (e.g. 2026-12-24T10:00:00Z) to unix milliseconds.

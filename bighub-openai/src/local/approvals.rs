@@ -100,9 +100,14 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalRecord> {
 }
 
 /// The approval for `request_id`, if any.
-pub(crate) fn get(conn: &Connection, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
+pub(crate) fn get(
+    conn: &Connection,
+    request_id: &str,
+) -> Result<Option<ApprovalRecord>, LocalError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM approvals WHERE request_id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM approvals WHERE request_id = ?1"
+        ))?
         .query_row(params![request_id], from_row)
         .optional()?)
 }

@@ -123,7 +123,10 @@ mod tests {
             format_rfc3339(1_798_070_400_123),
             "2026-12-24T00:00:00.123Z"
         );
-        assert_eq!(parse_rfc3339("2026-12-24T00:00:00Z").unwrap(), 1_798_070_400);
+        assert_eq!(
+            parse_rfc3339("2026-12-24T00:00:00Z").unwrap(),
+            1_798_070_400
+        );
         assert_eq!(parse_rfc3339("2026-12-24").unwrap(), 1_798_070_400);
         assert_eq!(
             parse_rfc3339("2026-12-24T02:00:00.5+02:00").unwrap(),
@@ -134,7 +137,13 @@ mod tests {
 
     #[test]
     fn refuses_garbage() {
-        for t in ["", "yesterday", "2026-13-01", "2026-12-24T25:00:00Z", "2026-12-24T00:00:00"] {
+        for t in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-12-24T25:00:00Z",
+            "2026-12-24T00:00:00",
+        ] {
             assert!(parse_rfc3339(t).is_err(), "{t}");
         }
     }

@@ -102,16 +102,15 @@ pub(crate) fn normalize(data: &mut Value) -> Result<(), LocalError> {
         lower_list(cfg, key)?;
     }
 
-    // Admin group patterns are regular expressions; check them now, not at the first call.
-    if let Some(Value::Array(patterns)) = cfg.get("admin_group_patterns") {
-        for p in patterns {
-            let Some(p) = p.as_str() else {
-                return Err(cfg_err("admin_group_patterns", "expected strings"));
-            };
-            if p.is_empty() {
-                return Err(cfg_err("admin_group_patterns", "empty pattern"));
-            }
-        }
+    // Admin group patterns are fragments matched inside lower-cased group names.
+    lower_list(cfg, "admin_group_patterns")?;
+    if let Some(Value::Array(patterns)) = cfg.get("admin_group_patterns")
+        && patterns.iter().any(|p| p.as_str() == Some(""))
+    {
+        return Err(cfg_err(
+            "admin_group_patterns",
+            "an empty fragment would match every group",
+        ));
     }
 
     match cfg.get("failure_threshold") {
@@ -135,20 +134,30 @@ pub(crate) fn normalize(data: &mut Value) -> Result<(), LocalError> {
             let global = match o.remove("global") {
                 None | Some(Value::Null) => false,
                 Some(Value::Bool(b)) => b,
-                Some(other) => return Err(cfg_err("kill_switch.global", format!("expected true or false, found {other}"))),
+                Some(other) => {
+                    return Err(cfg_err(
+                        "kill_switch.global",
+                        format!("expected true or false, found {other}"),
+                    ));
+                }
             };
             let mut systems = match o.remove("systems") {
                 None | Some(Value::Null) => json!({"systems": []}),
                 Some(v) => json!({"systems": v}),
             };
-            lower_list(systems.as_object_mut().unwrap_or(&mut Map::new()), "systems")
-                .map_err(|_| cfg_err("kill_switch.systems", "expected a list of system names"))?;
+            lower_list(
+                systems.as_object_mut().unwrap_or(&mut Map::new()),
+                "systems",
+            )
+            .map_err(|_| cfg_err("kill_switch.systems", "expected a list of system names"))?;
             json!({"global": global, "systems": systems["systems"]})
         }
         Some(other) => {
             return Err(cfg_err(
                 "kill_switch",
-                format!("expected true/false or {{\"global\": .., \"systems\": [..]}}, found {other}"),
+                format!(
+                    "expected true/false or {{\"global\": .., \"systems\": [..]}}, found {other}"
+                ),
             ));
         }
     };
@@ -183,7 +192,10 @@ pub(crate) fn normalize(data: &mut Value) -> Result<(), LocalError> {
         let (start, start_unix) = bound("start")?;
         let (end, end_unix) = bound("end")?;
         if end_unix <= start_unix {
-            return Err(cfg_err(&key, format!("ends ({end}) before it starts ({start})")));
+            return Err(cfg_err(
+                &key,
+                format!("ends ({end}) before it starts ({start})"),
+            ));
         }
         for scope in ["systems", "environments"] {
             match w.get(scope) {
@@ -214,8 +226,14 @@ mod tests {
         let mut data = default_data();
         assert!(data["bighub"]["config"]["risk_matrix"].is_object());
         normalize(&mut data).unwrap();
-        assert_eq!(data["bighub"]["config"]["max_privilege_duration_seconds"], 7200);
-        assert_eq!(data["bighub"]["config"]["max_privilege_duration_text"], "2h");
+        assert_eq!(
+            data["bighub"]["config"]["max_privilege_duration_seconds"],
+            7200
+        );
+        assert_eq!(
+            data["bighub"]["config"]["max_privilege_duration_text"],
+            "2h"
+        );
     }
 
     #[test]
@@ -235,10 +253,19 @@ mod tests {
     #[test]
     fn bad_values_name_their_key() {
         for (over, key) in [
-            (json!({"max_privilege_duration": "forever"}), "max_privilege_duration"),
+            (
+                json!({"max_privilege_duration": "forever"}),
+                "max_privilege_duration",
+            ),
             (json!({"failure_threshold": 0}), "failure_threshold"),
-            (json!({"freeze_windows": [{"start": "2026-12-24", "end": "soon"}]}), "freeze_windows[0]"),
-            (json!({"freeze_windows": [{"start": "2026-12-24", "end": "2026-12-01"}]}), "freeze_windows[0]"),
+            (
+                json!({"freeze_windows": [{"start": "2026-12-24", "end": "soon"}]}),
+                "freeze_windows[0]",
+            ),
+            (
+                json!({"freeze_windows": [{"start": "2026-12-24", "end": "2026-12-01"}]}),
+                "freeze_windows[0]",
+            ),
             (json!({"kill_switch": "on"}), "kill_switch"),
         ] {
             let mut data = default_data();

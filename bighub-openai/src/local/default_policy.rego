@@ -91,10 +91,11 @@ default target_names := []
 
 target_names := [lower(act.target)] if is_string(act.target)
 
+# Admin groups: a group (or the target) containing one of the configured fragments.
 admin_groups contains g if {
 	some g in array.concat(input.derived.groups, target_names)
 	some p in cfg.admin_group_patterns
-	regex.match(p, g)
+	contains(g, p)
 }
 
 # Read-only: the first word is a read verb and nothing else in the name changes state.
@@ -415,9 +416,6 @@ risk_score := min({1, base_score + sum([cfg.risk_score_raise[k] | some k in rais
 # Explanations (they never change the mode)
 # ---------------------------------------------------------------------------
 
-# Declared versus inferred intent: a mismatch when the user's request names none of the
-# action's words, its target, its system or its subject.
-
 default action_family := "change"
 
 action_family := "destructive_change" if is_destructive
@@ -441,6 +439,8 @@ available := [{"action": act.name, "target": act.target, "arguments": act.argume
 
 space(group) := [item | some f in effective; some item in f.action_space[group]]
 
+# Declared versus inferred intent: a mismatch when the user's request names none of the
+# action's words, its target, its system or its subject.
 declared_mentions if {
 	some t in tokens
 	count(t) > 2

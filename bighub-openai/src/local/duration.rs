@@ -152,7 +152,17 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_read() {
-        for text in ["", "soon", "h", "P", "PT", "P1M", "P1Y", "48 parsecs", "PT1H5"] {
+        for text in [
+            "",
+            "soon",
+            "h",
+            "P",
+            "PT",
+            "P1M",
+            "P1Y",
+            "48 parsecs",
+            "PT1H5",
+        ] {
             assert!(parse_duration(text).is_err(), "{text}");
         }
     }

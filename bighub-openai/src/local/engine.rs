@@ -256,7 +256,9 @@ fn sample_inputs() -> Vec<Value> {
             .risk(RiskLevel::High)
             .environment("production")
             .target("okta-admins"),
-        ProposedAction::new("list_users").system("okta").risk(RiskLevel::Low),
+        ProposedAction::new("list_users")
+            .system("okta")
+            .risk(RiskLevel::Low),
         ProposedAction::new("delete_bucket")
             .system("aws")
             .risk(RiskLevel::Critical)
@@ -495,7 +497,14 @@ fn action_name(action: &ProposedAction) -> &str {
 /// advisory, with no `recommendation` and no `allowed`, and `needs_more_context: true`.
 fn add_compat_fields(obj: &mut Map<String, Value>, mode: &str, risk: Option<f64>) {
     let (recommendation, enforcement, verdict, allowed, requires_approval, result) = match mode {
-        "autonomous" => (Some("proceed"), "enforced", Some("allowed"), Some(true), false, "allowed"),
+        "autonomous" => (
+            Some("proceed"),
+            "enforced",
+            Some("allowed"),
+            Some(true),
+            false,
+            "allowed",
+        ),
         "constrained" => (
             Some("proceed_with_caution"),
             "enforced",
@@ -513,9 +522,19 @@ fn add_compat_fields(obj: &mut Map<String, Value>, mode: &str, risk: Option<f64>
             "requires_approval",
         ),
         "needs_context" => (None, "advisory", None, None, false, "needs_context"),
-        _ => (Some("do_not_proceed"), "enforced", Some("blocked"), Some(false), false, "blocked"),
+        _ => (
+            Some("do_not_proceed"),
+            "enforced",
+            Some("blocked"),
+            Some(false),
+            false,
+            "blocked",
+        ),
     };
-    obj.insert("can_run".into(), json!(matches!(mode, "autonomous" | "constrained")));
+    obj.insert(
+        "can_run".into(),
+        json!(matches!(mode, "autonomous" | "constrained")),
+    );
     obj.insert("needs_review".into(), json!(mode == "review"));
     obj.insert("needs_more_context".into(), json!(mode == "needs_context"));
     obj.insert("should_not_run".into(), json!(mode == "blocked"));

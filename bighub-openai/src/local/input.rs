@@ -75,9 +75,17 @@ fn duration_unit(key: &str) -> Option<f64> {
             base
         }
     };
-    let is_duration = ["duration", "ttl", "expire", "expiry", "lease", "valid_for", "time_limit"]
-        .iter()
-        .any(|f| k.contains(f))
+    let is_duration = [
+        "duration",
+        "ttl",
+        "expire",
+        "expiry",
+        "lease",
+        "valid_for",
+        "time_limit",
+    ]
+    .iter()
+    .any(|f| k.contains(f))
         || matches!(k.as_str(), "hours" | "minutes" | "days" | "for");
     is_duration.then(|| hinted(1.0))
 }
@@ -92,7 +100,9 @@ fn derive_duration(args: &Map<String, Value>) -> Value {
         let (text, secs) = match value {
             Value::Number(n) => (
                 n.to_string(),
-                n.as_f64().map(|v| v * unit).filter(|v| v.is_finite() && *v >= 0.0),
+                n.as_f64()
+                    .map(|v| v * unit)
+                    .filter(|v| v.is_finite() && *v >= 0.0),
             ),
             Value::String(s) => (
                 s.clone(),
@@ -116,9 +126,16 @@ fn derive_groups(args: &Map<String, Value>) -> Vec<Value> {
     let mut out = Vec::new();
     for (key, value) in args {
         let k = key.to_ascii_lowercase();
-        if !["group", "role", "permission_set", "permission", "entitlement", "policy"]
-            .iter()
-            .any(|f| k.contains(f))
+        if ![
+            "group",
+            "role",
+            "permission_set",
+            "permission",
+            "entitlement",
+            "policy",
+        ]
+        .iter()
+        .any(|f| k.contains(f))
         {
             continue;
         }
@@ -139,7 +156,14 @@ fn derive_groups(args: &Map<String, Value>) -> Vec<Value> {
 /// The person or principal the call acts on (`user`, `user_id`, `principal`, ...).
 fn derive_subject(args: &Map<String, Value>) -> Value {
     for key in [
-        "user", "user_id", "username", "principal", "email", "member", "subject", "account",
+        "user",
+        "user_id",
+        "username",
+        "principal",
+        "email",
+        "member",
+        "subject",
+        "account",
     ] {
         if let Some(Value::String(s)) = args.get(key) {
             return Value::String(s.clone());
@@ -237,8 +261,14 @@ mod tests {
     #[test]
     fn numeric_durations_take_the_unit_from_the_name() {
         let args = json!({"duration_hours": 3});
-        assert_eq!(derive_duration(args.as_object().unwrap())["seconds"], 10_800);
+        assert_eq!(
+            derive_duration(args.as_object().unwrap())["seconds"],
+            10_800
+        );
         let args = json!({"ttl": "whenever"});
-        assert_eq!(derive_duration(args.as_object().unwrap())["unreadable"], true);
+        assert_eq!(
+            derive_duration(args.as_object().unwrap())["unreadable"],
+            true
+        );
     }
 }

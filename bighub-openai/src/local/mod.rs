@@ -50,7 +50,8 @@
 //! ```
 //!
 //! Other keys: `read_only_verbs`, `destructive_verbs`, `privilege_verbs`,
-//! `identity_systems`, `admin_group_patterns` (regular expressions), `unknown_environments`,
+//! `identity_systems`, `admin_group_patterns` (fragments of group names, e.g. `admin`),
+//! `unknown_environments`,
 //! `risk_matrix`, `risk_scores`, `read_only_risk_score`, `risk_score_raise`. Bad values are
 //! reported when the engine is built, naming the key.
 //!

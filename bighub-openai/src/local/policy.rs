@@ -21,7 +21,13 @@ pub const DEFAULT_POLICY: &str = include_str!("default_policy.rego");
 pub const DEFAULT_ENTRYPOINT: &str = "data.bighub.policy.decision";
 
 /// The modes a policy may answer.
-pub(crate) const MODES: [&str; 5] = ["autonomous", "constrained", "review", "needs_context", "blocked"];
+pub(crate) const MODES: [&str; 5] = [
+    "autonomous",
+    "constrained",
+    "review",
+    "needs_context",
+    "blocked",
+];
 
 /// One Rego source: a name (a path, or the name given inline) and its text.
 #[derive(Clone)]
@@ -169,6 +175,8 @@ impl PolicySet {
 
     /// Evaluates the entry point on `input` and checks that it answered a decision.
     pub(crate) fn evaluate(&self, input: &Value) -> Result<Value, LocalError> {
+        // Measured: starting from the compiled form costs the same as cloning a prepared
+        // engine, and needs no lock; the time goes into the policy's own rules.
         let out = self
             .compiled
             .eval_with_input(regorus::Value::from(input.clone()))
@@ -202,12 +210,12 @@ fn check_answer(out: &Value) -> Result<(), LocalError> {
             )));
         }
     }
-    if let Some(Value::Array(bad)) = obj.get("invalid_findings") {
-        if let Some(first) = bad.first() {
-            return Err(LocalError::InvalidDecision(format!(
-                "a finding needs a string `rule`, a known `mode` and a string `reason`: {first}"
-            )));
-        }
+    if let Some(Value::Array(bad)) = obj.get("invalid_findings")
+        && let Some(first) = bad.first()
+    {
+        return Err(LocalError::InvalidDecision(format!(
+            "a finding needs a string `rule`, a known `mode` and a string `reason`: {first}"
+        )));
     }
     Ok(())
 }

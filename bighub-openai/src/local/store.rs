@@ -29,6 +29,9 @@ const SCHEMA_VERSION: i64 = 1;
 /// Milliseconds in the failure window the history reports.
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
+/// Precedents are counted up to this many, so the count stays cheap on busy actions.
+const MAX_PRECEDENTS: i64 = 1000;
+
 /// How many recent decisions the policy sees.
 const RECENT_DECISIONS: i64 = 5;
 
@@ -256,8 +259,11 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let precedents: i64 = self
             .conn
-            .prepare_cached("SELECT COUNT(*) FROM decisions WHERE action = ?1 AND target = ?2")?
-            .query_row(params![action, target], |r| r.get(0))?;
+            .prepare_cached(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM decisions WHERE action = ?1 AND target = ?2
+                 LIMIT ?3)",
+            )?
+            .query_row(params![action, target, MAX_PRECEDENTS], |r| r.get(0))?;
 
         let mut outcomes_24h = Map::new();
         let mut failures_24h = 0;
@@ -364,7 +370,9 @@ impl Store {
             Some(id) => self
                 .conn
                 .prepare_cached("SELECT action, target FROM decisions WHERE request_id = ?1")?
-                .query_row(params![id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .query_row(params![id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
                 .optional()?
                 .ok_or_else(|| LocalError::DecisionNotFound(id.clone()))?,
             // Without a request id, the details must say which action it was.
