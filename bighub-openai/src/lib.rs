@@ -16,6 +16,8 @@ mod error;
 mod event;
 mod fn_tool;
 mod input;
+#[cfg(feature = "local")]
+pub mod local;
 mod provider;
 mod registered_tool;
 mod registry;
@@ -213,6 +215,8 @@ pub use run_result::{Execution, LlmResponse, RunResult};
 pub use bighub_openai_macros::action;
 pub use error::Error;
 pub use fn_tool::{FnTool, RawTool};
+#[cfg(feature = "local")]
+pub use local::LocalEngine;
 pub use registered_tool::{CONVENTIONAL_VALUE_ARGS, RegisteredTool, SECRET_ARGS_KEY};
 pub use registry::{MAX_TOOL_NAME_LEN, ToolRegistry};
 pub use state::{State, ToolContext, ToolContextBuilder};

@@ -1,0 +1,141 @@
+//! Benchmark: one local decision (default policy, evaluate + persist) on one core.
+//!
+//! Prints p50 / p99 latency per decision and decisions per second for a file-backed store
+//! (WAL), and the policy evaluation alone for comparison. Run with
+//! `cargo bench -p bighub-openai --bench local_engine`.
+
+use std::time::{Duration, Instant};
+
+use bighub_core::{DecisionEngine, ProposedAction, RiskLevel};
+use bighub_openai::LocalEngine;
+use bighub_openai::local::PreviewHistory;
+use serde_json::json;
+
+const WARMUP: usize = 300;
+const ROUNDS: usize = 5_000;
+
+fn actions() -> Vec<ProposedAction> {
+    vec![
+        ProposedAction::new("grant_access")
+            .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+            .actor("ops-agent")
+            .system("okta")
+            .risk(RiskLevel::High)
+            .environment("production")
+            .target("okta-admins"),
+        ProposedAction::new("list_users")
+            .system("okta")
+            .risk(RiskLevel::Low),
+        ProposedAction::new("deploy_service")
+            .arguments(json!({"image": "payments:1.42.0", "replicas": 3}))
+            .system("argocd")
+            .risk(RiskLevel::Medium)
+            .environment("production")
+            .target("payments"),
+        ProposedAction::new("delete_bucket")
+            .arguments(json!({"bucket": "old-logs", "api_key": "sk-test"}))
+            .system("aws")
+            .risk(RiskLevel::Critical)
+            .environment("production")
+            .target("old-logs"),
+    ]
+}
+
+fn report(label: &str, mut samples: Vec<Duration>, wall: Duration) {
+    samples.sort_unstable();
+    let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "{label:<44} p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs  {:>8.0} decisions/s",
+        pct(0.50).as_secs_f64() * 1e6,
+        pct(0.99).as_secs_f64() * 1e6,
+        samples[samples.len() - 1].as_secs_f64() * 1e6,
+        samples.len() as f64 / wall.as_secs_f64()
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = LocalEngine::builder()
+        .db_path(dir.path().join("bench.db"))
+        .build()
+        .expect("engine");
+    let actions = actions();
+
+    rt.block_on(async {
+        for i in 0..WARMUP {
+            engine
+                .evaluate(&actions[i % actions.len()])
+                .await
+                .expect("decides");
+        }
+        let mut samples = Vec::with_capacity(ROUNDS);
+        let start = Instant::now();
+        for i in 0..ROUNDS {
+            let t = Instant::now();
+            let d = engine
+                .evaluate(&actions[i % actions.len()])
+                .await
+                .expect("decides");
+            samples.push(t.elapsed());
+            std::hint::black_box(d);
+        }
+        report("evaluate + persist (file, WAL)", samples, start.elapsed());
+    });
+
+    let none = PreviewHistory::default();
+    let mut samples = Vec::with_capacity(ROUNDS);
+    let start = Instant::now();
+    for i in 0..ROUNDS {
+        let t = Instant::now();
+        let d = engine
+            .preview(&actions[i % actions.len()], &none, None)
+            .expect("decides");
+        samples.push(t.elapsed());
+        std::hint::black_box(d);
+    }
+    report(
+        "policy evaluation only (no store)",
+        samples,
+        start.elapsed(),
+    );
+
+    // The floor: the same machinery with a one-line policy.
+    let trivial = LocalEngine::builder()
+        .in_memory()
+        .without_default_policy()
+        .entrypoint("data.floor.decision")
+        .policy("floor.rego", "package floor\nimport rego.v1\ndecision := {\"mode\": \"autonomous\", \"reason\": input.action.name}\n")
+        .build()
+        .expect("trivial engine");
+    let mut samples = Vec::with_capacity(ROUNDS);
+    let start = Instant::now();
+    for i in 0..ROUNDS {
+        let t = Instant::now();
+        std::hint::black_box(
+            trivial
+                .preview(&actions[i % actions.len()], &none, None)
+                .expect("decides"),
+        );
+        samples.push(t.elapsed());
+    }
+    report("floor: one-line policy, no store", samples, start.elapsed());
+
+    for (i, a) in actions.iter().enumerate() {
+        let mut samples = Vec::with_capacity(ROUNDS / 4);
+        let start = Instant::now();
+        for _ in 0..ROUNDS / 4 {
+            let t = Instant::now();
+            std::hint::black_box(engine.preview(a, &none, None).expect("decides"));
+            samples.push(t.elapsed());
+        }
+        report(
+            &format!("  policy only, action {} ({})", i + 1, a.action),
+            samples,
+            start.elapsed(),
+        );
+    }
+}

@@ -1,0 +1,455 @@
+//! `bighub`: the local decision engine from the command line.
+//!
+//! ```text
+//! bighub check --tool grant_access --args '{"user_id":"alice","duration":"48h"}' \
+//!     --system okta --risk high --environment production --target okta-admins
+//! bighub decisions --limit 20 [--json]
+//! bighub approvals list | approve ID [--comment TEXT] | reject ID [--comment TEXT]
+//! bighub policy test cases.json
+//! ```
+//!
+//! Every command honours `BIGHUB_DB` (store path) and `BIGHUB_POLICY` (extra policy files),
+//! and `--db` / `--policy` on the command line.
+//!
+//! Exit codes of `check`: 0 execute, 2 require approval, 3 need context, 4 block; 1 for an
+//! error (bad arguments, a policy error). `policy test` exits 0 when every case matches,
+//! 1 otherwise.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bighub_core::{ApprovalResolution, Decision, ProposedAction, RiskLevel, Verdict};
+use bighub_openai::local::{LocalEngineBuilder, PreviewHistory};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Decide IT actions locally with Rego policies, and manage the local decision store.
+#[derive(Debug, Parser)]
+#[command(name = "bighub", version, about)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// The decision store (SQLite file, or :memory:); default $BIGHUB_DB, else the
+    /// platform data directory.
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    /// Extra .rego / .json policy files or directories (repeatable), after $BIGHUB_POLICY.
+    #[arg(long, global = true)]
+    policy: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decide one proposed action; the exit code is the verdict (0 execute, 2 require
+    /// approval, 3 need context, 4 block).
+    Check(CheckArgs),
+    /// Recent decisions and their outcomes.
+    Decisions {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pending approvals, and resolving them.
+    Approvals {
+        #[command(subcommand)]
+        command: ApprovalCommand,
+    },
+    /// Policy authoring tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// The tool name.
+    #[arg(long)]
+    tool: String,
+    /// The arguments, as a JSON object.
+    #[arg(long, default_value = "{}")]
+    args: String,
+    /// The action name (defaults to the tool name).
+    #[arg(long)]
+    action: Option<String>,
+    /// The system touched (okta, terraform, argocd, ...).
+    #[arg(long)]
+    system: Option<String>,
+    /// low, medium, high or critical.
+    #[arg(long)]
+    risk: Option<String>,
+    /// The environment (production, staging, ...).
+    #[arg(long)]
+    environment: Option<String>,
+    /// Who acts.
+    #[arg(long, default_value = "cli")]
+    actor: String,
+    /// The resource acted on.
+    #[arg(long)]
+    target: Option<String>,
+    /// Print the whole decision as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum ApprovalCommand {
+    /// Pending approvals.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a pending approval.
+    Approve {
+        /// The decision's request id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reject a pending approval.
+    Reject {
+        /// The decision's request id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Evaluate the policy set on sample cases and compare the modes with the expected ones.
+    ///
+    /// FILE is JSON: a list of cases (or {"cases": [...]}), each
+    /// {"name", "action": {tool, arguments, system, risk, environment, target, ...},
+    ///  "expect": "review", "history"?: {"failures_24h": 3}, "now"?: "2026-12-24T10:00:00Z"}.
+    Test {
+        /// The cases file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("bighub: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn builder(global: &Global) -> LocalEngineBuilder {
+    let mut b = LocalEngineBuilder::from_env();
+    if let Some(db) = &global.db {
+        b = b.db_path(db);
+    }
+    for p in &global.policy {
+        b = b.policy_file(p);
+    }
+    b
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Check(args) => check(&cli.global, args),
+        Command::Decisions { limit, json } => {
+            let engine = builder(&cli.global).build().map_err(|e| e.to_string())?;
+            let rows = engine.recent_decisions(limit).map_err(|e| e.to_string())?;
+            if json {
+                println!("{}", to_json(&rows)?);
+            } else {
+                println!(
+                    "{:<38} {:<24} {:<24} {:<20} {:<13} {:>5}  OUTCOMES",
+                    "REQUEST", "DECIDED", "ACTION", "TARGET", "MODE", "RISK"
+                );
+                for r in rows {
+                    let outcomes: Vec<&str> =
+                        r.outcomes.iter().map(|o| o.status.as_str()).collect();
+                    println!(
+                        "{:<38} {:<24} {:<24} {:<20} {:<13} {:>5}  {}",
+                        r.request_id,
+                        r.created_at,
+                        r.action,
+                        r.target,
+                        r.mode,
+                        r.risk_score
+                            .map_or_else(|| "-".to_owned(), |s| format!("{s:.2}")),
+                        if outcomes.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            outcomes.join(",")
+                        }
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Approvals { command } => {
+            let engine = builder(&cli.global).build().map_err(|e| e.to_string())?;
+            match command {
+                ApprovalCommand::List { json } => {
+                    let rows = engine.pending_approvals().map_err(|e| e.to_string())?;
+                    if json {
+                        println!("{}", to_json(&rows)?);
+                    } else if rows.is_empty() {
+                        println!("No pending approvals.");
+                    } else {
+                        for r in rows {
+                            println!(
+                                "{}  {}  {}{}  {}",
+                                r.request_id,
+                                r.created_at,
+                                r.action,
+                                if r.target.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" on {}", r.target)
+                                },
+                                r.reason.unwrap_or_default()
+                            );
+                        }
+                    }
+                }
+                ApprovalCommand::Approve { id, comment } => {
+                    resolve(&engine, &id, ApprovalResolution::approved(comment))?;
+                }
+                ApprovalCommand::Reject { id, comment } => {
+                    resolve(&engine, &id, ApprovalResolution::rejected(comment))?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy {
+            command: PolicyCommand::Test { file },
+        } => policy_test(&cli.global, &file),
+    }
+}
+
+fn resolve(
+    engine: &bighub_openai::LocalEngine,
+    id: &str,
+    mut resolution: ApprovalResolution,
+) -> Result<(), String> {
+    resolution.resolved_by = std::env::var("USER")
+        .ok()
+        .or_else(|| Some("cli".to_owned()));
+    let record = engine.resolve(id, &resolution).map_err(|e| e.to_string())?;
+    println!("{} {}", record.request_id, record.status.as_str());
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_json::to_string_pretty(value).map_err(|e| e.to_string())
+}
+
+/// The documented exit code of each verdict.
+fn exit_code(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Execute => 0,
+        Verdict::RequireApproval => 2,
+        Verdict::NeedContext => 3,
+        Verdict::Block => 4,
+    }
+}
+
+fn check(global: &Global, args: CheckArgs) -> Result<ExitCode, String> {
+    let arguments: Value =
+        serde_json::from_str(&args.args).map_err(|e| format!("--args is not JSON: {e}"))?;
+    if !arguments.is_object() {
+        return Err("--args must be a JSON object".to_owned());
+    }
+    let mut action = ProposedAction::new(args.tool)
+        .arguments(arguments)
+        .actor(args.actor);
+    if let Some(a) = args.action {
+        action = action.action_name(a);
+    }
+    if let Some(s) = args.system {
+        action = action.system(s);
+    }
+    if let Some(r) = args.risk {
+        action = action.risk(r.parse::<RiskLevel>().map_err(|e| e.to_string())?);
+    }
+    if let Some(e) = args.environment {
+        action = action.environment(e);
+    }
+    if let Some(t) = args.target {
+        action = action.target(t);
+    }
+    let engine = builder(global).build().map_err(|e| e.to_string())?;
+    let decision = engine.decide(&action).map_err(|e| e.to_string())?;
+    let verdict = decision.verdict();
+    if args.json {
+        println!("{}", to_json(&decision.raw)?);
+    } else {
+        print_decision(&decision, verdict);
+    }
+    Ok(ExitCode::from(exit_code(verdict)))
+}
+
+fn print_decision(decision: &Decision, verdict: Verdict) {
+    let raw = &decision.raw;
+    let s = |k: &str| raw[k].as_str().unwrap_or("-").to_owned();
+    println!("verdict:   {}", verdict_name(verdict));
+    println!("mode:      {}", s("mode"));
+    println!(
+        "risk:      {}",
+        raw["risk"]
+            .as_f64()
+            .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}"))
+    );
+    println!("reason:    {}", s("reason"));
+    if let Some(b) = raw["better_action"].as_str() {
+        println!("better:    {b}");
+    }
+    if let Some(factors) = raw["salient_factors"].as_array() {
+        for f in factors {
+            println!(
+                "factor:    {} ({}): {}",
+                f["factor"].as_str().unwrap_or("-"),
+                f["severity"].as_str().unwrap_or("-"),
+                f["reason"].as_str().unwrap_or("-")
+            );
+        }
+    }
+    if let Some(items) = raw["responsible_action_space"]["information_gathering"].as_array() {
+        for i in items {
+            let text = i["question"]
+                .as_str()
+                .or(i["description"].as_str())
+                .unwrap_or("-");
+            println!("gather:    {text}");
+        }
+    }
+    println!("request:   {}", s("request_id"));
+}
+
+fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Execute => "execute",
+        Verdict::RequireApproval => "require approval",
+        Verdict::NeedContext => "need context",
+        Verdict::Block => "block",
+    }
+}
+
+/// One case of `policy test`.
+#[derive(Debug, Deserialize)]
+struct Case {
+    #[serde(default)]
+    name: Option<String>,
+    action: ProposedAction,
+    expect: String,
+    #[serde(default)]
+    history: PreviewHistory,
+    #[serde(default)]
+    now: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CaseFile {
+    List(Vec<Value>),
+    Wrapped { cases: Vec<Value> },
+}
+
+fn policy_test(global: &Global, file: &PathBuf) -> Result<ExitCode, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let cases: CaseFile = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a list of cases: {e}", file.display()))?;
+    let cases = match cases {
+        CaseFile::List(c) | CaseFile::Wrapped { cases: c } => c,
+    };
+    // Policy tests never touch the user's store.
+    let engine = builder(global)
+        .in_memory()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (i, raw_case) in cases.into_iter().enumerate() {
+        let mut raw_case = raw_case;
+        // A case's action may omit `action` (the action name): it defaults to the tool.
+        if let Some(a) = raw_case.get_mut("action").and_then(Value::as_object_mut) {
+            default_action_fields(a);
+        }
+        let case: Case = match serde_json::from_value(raw_case) {
+            Ok(c) => c,
+            Err(e) => {
+                println!("FAIL case {}: invalid case: {e}", i + 1);
+                failed += 1;
+                continue;
+            }
+        };
+        let label = case
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("case {}", i + 1));
+        let now_ms = match case.now.as_deref().map(parse_now) {
+            Some(Ok(ms)) => Some(ms),
+            Some(Err(e)) => {
+                println!("FAIL {label}: {e}");
+                failed += 1;
+                continue;
+            }
+            None => None,
+        };
+        match engine.preview(&case.action, &case.history, now_ms) {
+            Ok(d) => {
+                let got = d.raw["mode"].as_str().unwrap_or("-");
+                if got == case.expect {
+                    println!("ok   {label}: {got}");
+                    passed += 1;
+                } else {
+                    println!(
+                        "FAIL {label}: expected {}, got {got} ({})",
+                        case.expect,
+                        d.raw["reason"].as_str().unwrap_or("")
+                    );
+                    failed += 1;
+                }
+            }
+            Err(e) => {
+                println!("FAIL {label}: {e}");
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn default_action_fields(a: &mut Map<String, Value>) {
+    if !a.contains_key("action")
+        && let Some(tool) = a.get("tool").cloned()
+    {
+        a.insert("action".into(), tool);
+    }
+    a.entry("arguments")
+        .or_insert_with(|| Value::Object(Map::new()));
+}
+
+/// RFC 3339 (e.g. 2026-12-24T10:00:00Z) to unix milliseconds.
+fn parse_now(text: &str) -> Result<i64, String> {
+    bighub_openai::local::parse_timestamp(text)
+        .map(|secs| secs * 1000)
+        .map_err(|e| e.to_string())
+}

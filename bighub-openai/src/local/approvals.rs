@@ -1,0 +1,204 @@
+//! Local approvals: one human resolution, bound to the exact arguments, used at most once.
+//!
+//! A review decision creates a pending approval (in `store.rs`, in the same transaction as
+//! the decision) bound to its request id and the SHA-256 of its canonical arguments. This
+//! module owns what happens next: reading approvals, resolving one exactly once, verifying
+//! that a call still has the approved arguments, and consuming it so it runs at most once,
+//! also across processes (a conditional `UPDATE ... WHERE used = 0`).
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use serde_json::Value;
+
+use bighub_core::ApprovalResolution;
+
+use super::LocalError;
+use super::clock::format_rfc3339;
+use super::digest::canonical_sha256;
+
+/// Where an approval stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalStatus {
+    /// Waiting for a human.
+    Pending,
+    /// A human approved it.
+    Approved,
+    /// A human rejected it.
+    Rejected,
+}
+
+impl ApprovalStatus {
+    /// The stored name (`pending`, `approved`, `rejected`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// An approval as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApprovalRecord {
+    /// The review decision's request id.
+    pub request_id: String,
+    /// When the decision asked for it (RFC 3339, UTC).
+    pub created_at: String,
+    /// The tool to run.
+    pub tool: String,
+    /// The action name.
+    pub action: String,
+    /// The target (empty when none).
+    pub target: String,
+    /// SHA-256 of the canonical JSON of the arguments it was asked for.
+    pub arguments_sha256: String,
+    /// Why the decision asked for a review.
+    pub reason: Option<String>,
+    /// Pending, approved or rejected.
+    pub status: ApprovalStatus,
+    /// The resolver's comment.
+    pub comment: Option<String>,
+    /// Who resolved it.
+    pub resolved_by: Option<String>,
+    /// When it was resolved (RFC 3339, UTC).
+    pub resolved_at: Option<String>,
+    /// Whether the approved call has run (an approval runs its call at most once).
+    pub used: bool,
+    /// When it was used.
+    pub used_at: Option<String>,
+}
+
+const COLUMNS: &str = "request_id, created_at, tool, action, target, arguments_sha256, reason,
+    status, comment, resolved_by, resolved_at, used, used_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalRecord> {
+    Ok(ApprovalRecord {
+        request_id: r.get(0)?,
+        created_at: format_rfc3339(r.get(1)?),
+        tool: r.get(2)?,
+        action: r.get(3)?,
+        target: r.get(4)?,
+        arguments_sha256: r.get(5)?,
+        reason: r.get(6)?,
+        status: ApprovalStatus::parse(&r.get::<_, String>(7)?),
+        comment: r.get(8)?,
+        resolved_by: r.get(9)?,
+        resolved_at: r.get::<_, Option<i64>>(10)?.map(format_rfc3339),
+        used: r.get::<_, i64>(11)? != 0,
+        used_at: r.get::<_, Option<i64>>(12)?.map(format_rfc3339),
+    })
+}
+
+/// The approval for `request_id`, if any.
+pub(crate) fn get(
+    conn: &Connection,
+    request_id: &str,
+) -> Result<Option<ApprovalRecord>, LocalError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM approvals WHERE request_id = ?1"
+        ))?
+        .query_row(params![request_id], from_row)
+        .optional()?)
+}
+
+/// Pending approvals, oldest first.
+pub(crate) fn pending(conn: &Connection) -> Result<Vec<ApprovalRecord>, LocalError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM approvals WHERE status = 'pending' ORDER BY created_at, rowid"
+        ))?
+        .query_map([], from_row)?
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Resolves a pending approval once; a second resolution is refused.
+pub(crate) fn resolve(
+    conn: &Connection,
+    request_id: &str,
+    resolution: &ApprovalResolution,
+    now_ms: i64,
+) -> Result<ApprovalRecord, LocalError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE approvals SET status = ?2, comment = ?3, resolved_by = ?4, resolved_at = ?5
+             WHERE request_id = ?1 AND status = 'pending'",
+        )?
+        .execute(params![
+            request_id,
+            resolution.resolution.as_str(),
+            resolution.comment,
+            resolution.resolved_by,
+            now_ms,
+        ])?;
+    let record = get(conn, request_id)?
+        .ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
+    if changed == 0 {
+        return Err(LocalError::ApprovalAlreadyResolved {
+            request_id: request_id.to_owned(),
+            resolution: record.status.as_str().to_owned(),
+        });
+    }
+    Ok(record)
+}
+
+/// Checks that `request_id` is approved, unused, and was approved for exactly `arguments`.
+pub(crate) fn verify(
+    conn: &Connection,
+    request_id: &str,
+    arguments: &Value,
+) -> Result<ApprovalRecord, LocalError> {
+    let record = get(conn, request_id)?
+        .ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
+    check_usable(&record)?;
+    if canonical_sha256(arguments) != record.arguments_sha256 {
+        return Err(LocalError::ApprovalArgumentsChanged(request_id.to_owned()));
+    }
+    Ok(record)
+}
+
+fn check_usable(record: &ApprovalRecord) -> Result<(), LocalError> {
+    if record.status != ApprovalStatus::Approved {
+        return Err(LocalError::ApprovalNotApproved {
+            request_id: record.request_id.clone(),
+            status: record.status.as_str().to_owned(),
+        });
+    }
+    if record.used {
+        return Err(LocalError::ApprovalAlreadyUsed(record.request_id.clone()));
+    }
+    Ok(())
+}
+
+/// Marks an approved approval used. The conditional update is atomic in SQLite, so of two
+/// processes consuming the same approval exactly one succeeds.
+pub(crate) fn consume(
+    conn: &Connection,
+    request_id: &str,
+    now_ms: i64,
+) -> Result<ApprovalRecord, LocalError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE approvals SET used = 1, used_at = ?2
+             WHERE request_id = ?1 AND status = 'approved' AND used = 0",
+        )?
+        .execute(params![request_id, now_ms])?;
+    let record = get(conn, request_id)?
+        .ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
+    if changed == 0 {
+        check_usable(&record)?;
+        // Unreachable in practice: the row was usable but the update matched nothing.
+        return Err(LocalError::ApprovalAlreadyUsed(request_id.to_owned()));
+    }
+    Ok(record)
+}

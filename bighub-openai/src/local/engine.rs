@@ -1,0 +1,579 @@
+//! [`LocalEngine`], the embedded decision engine, and its builder.
+//!
+//! This module owns the flow of one decision (history from the store, input, policy,
+//! engine fields, persistence, approval) and the engine's public API. Policy compilation
+//! lives in `policy.rs`, the schema in `store.rs`, approval rules in `approvals.rs`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use serde_json::{Map, Value, json};
+
+use bighub_core::{
+    ApprovalResolution, Decision, DecisionEngine, MemoryBatch, OutcomeReport, ProposedAction,
+    RiskLevel,
+};
+
+use super::LocalError;
+use super::approvals::{self, ApprovalRecord};
+use super::clock::now_millis;
+use super::config::{deep_merge, default_data, normalize};
+use super::digest::canonical_sha256;
+use super::input::{History, build_input};
+use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
+use super::store::{DecisionRecord, Store, StoreLocation, describe};
+
+/// The embedded local decision engine: Rego policies evaluated in-process, a SQLite store.
+///
+/// It is the default engine when no BIGHUB API key is configured, and works offline. Build
+/// it with [`LocalEngine::builder`] or from the environment with [`LocalEngine::from_env`];
+/// policy errors are reported by `build`, with their file and line.
+///
+/// ```
+/// use bighub_core::{DecisionEngine, ProposedAction, RiskLevel, Verdict};
+/// use bighub_openai::LocalEngine;
+/// use serde_json::json;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let engine = LocalEngine::builder().in_memory().build()?;
+///
+/// let grant = ProposedAction::new("grant_access")
+///     .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+///     .system("okta")
+///     .risk(RiskLevel::High)
+///     .environment("production")
+///     .target("okta-admins");
+/// let decision = engine.evaluate(&grant).await?;
+/// assert_eq!(decision.raw["mode"], "review");
+/// assert!(decision.raw["better_action"].as_str().unwrap().contains("2h instead of 48h"));
+///
+/// // A review leaves a pending approval bound to these exact arguments.
+/// let id = decision.raw["request_id"].as_str().unwrap();
+/// assert_eq!(engine.pending_approvals()?.len(), 1);
+/// # let _ = id;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Concurrency
+///
+/// The engine is `Send + Sync` and meant to be shared (`Arc`). Policy evaluation needs no
+/// lock. The SQLite connection sits behind a mutex; its statements are short (indexed reads,
+/// one small transaction per decision, WAL mode) and run inline on the calling task rather
+/// than through `spawn_blocking`, whose hand-off costs more than the work it would move.
+pub struct LocalEngine {
+    policy: PolicySet,
+    store: Mutex<Store>,
+    location: StoreLocation,
+}
+
+impl fmt::Debug for LocalEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalEngine")
+            .field("store", &describe(&self.location))
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+/// Builds a [`LocalEngine`]: where the store lives, which policies and data to load.
+///
+/// ```
+/// use bighub_openai::LocalEngine;
+/// use serde_json::json;
+///
+/// let engine = LocalEngine::builder()
+///     .in_memory()
+///     // Configure the default policy with data, no Rego needed.
+///     .config(json!({"max_privilege_duration": "4h", "kill_switch": {"systems": ["argocd"]}}))
+///     // Extend it with Rego.
+///     .policy("no_friday.rego", r#"
+///         package bighub.ext
+///         import rego.v1
+///         findings contains {"rule": "no_terraform_on_weekends", "mode": "review",
+///                            "reason": "Terraform changes wait for Monday."} if {
+///             input.action.system == "terraform"
+///             input.now.unix > 0
+///             false
+///         }
+///     "#)
+///     .build()
+///     .unwrap();
+/// # let _ = engine;
+/// ```
+#[derive(Debug, Clone)]
+pub struct LocalEngineBuilder {
+    location: Option<StoreLocation>,
+    include_default: bool,
+    entrypoint: String,
+    paths: Vec<PathBuf>,
+    inline: Vec<(String, String)>,
+    data: Vec<Value>,
+    config: Vec<Value>,
+}
+
+impl Default for LocalEngineBuilder {
+    fn default() -> Self {
+        Self {
+            location: None,
+            include_default: true,
+            entrypoint: DEFAULT_ENTRYPOINT.to_owned(),
+            paths: Vec::new(),
+            inline: Vec::new(),
+            data: Vec::new(),
+            config: Vec::new(),
+        }
+    }
+}
+
+impl LocalEngineBuilder {
+    /// A builder preloaded from the environment: `BIGHUB_DB` (the store path, `:memory:`
+    /// for a private in-memory store) and `BIGHUB_POLICY` (extra `.rego` files, `.json`
+    /// data files or directories of both, separated by the OS path separator: `:` on Unix,
+    /// `;` on Windows).
+    pub fn from_env() -> Self {
+        let mut b = Self::default();
+        if let Some(db) = std::env::var_os("BIGHUB_DB").filter(|v| !v.is_empty()) {
+            b.location = Some(StoreLocation::parse(&db.to_string_lossy()));
+        }
+        if let Some(paths) = std::env::var_os("BIGHUB_POLICY") {
+            b.paths
+                .extend(std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()));
+        }
+        b
+    }
+
+    /// Stores decisions in this SQLite file (`:memory:` for a private in-memory store).
+    /// The default is the platform's data directory, e.g. `~/.local/share/bighub/decisions.db`.
+    pub fn db_path(mut self, path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        self.location = Some(StoreLocation::parse(&path.to_string_lossy()));
+        self
+    }
+
+    /// Keeps the store in memory: nothing survives the engine (tests, policy checks).
+    pub fn in_memory(mut self) -> Self {
+        self.location = Some(StoreLocation::Memory);
+        self
+    }
+
+    /// Adds a `.rego` policy file, a `.json` data file, or a directory of both.
+    pub fn policy_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.paths.push(path.into());
+        self
+    }
+
+    /// Adds a Rego policy from text; `name` is used in error messages (`name:line:col`).
+    pub fn policy(mut self, name: impl Into<String>, rego: impl Into<String>) -> Self {
+        self.inline.push((name.into(), rego.into()));
+        self
+    }
+
+    /// Merges a JSON document into the Rego `data` (objects merge key by key).
+    pub fn data(mut self, data: Value) -> Self {
+        self.data.push(data);
+        self
+    }
+
+    /// Merges settings into the default policy's configuration (`data.bighub.config`):
+    /// `max_privilege_duration`, `read_only_verbs`, `destructive_verbs`, `privilege_verbs`,
+    /// `identity_systems`, `admin_group_patterns`, `production_environments`,
+    /// `freeze_windows`, `kill_switch`, `failure_threshold`, `risk_matrix`, `risk_scores`.
+    pub fn config(mut self, config: Value) -> Self {
+        self.config.push(config);
+        self
+    }
+
+    /// Leaves the shipped default policy out; give your own with [`policy`](Self::policy)
+    /// or [`policy_file`](Self::policy_file) and name its rule with
+    /// [`entrypoint`](Self::entrypoint). The default configuration data stays available.
+    pub fn without_default_policy(mut self) -> Self {
+        self.include_default = false;
+        self
+    }
+
+    /// The rule whose value is the decision (default `data.bighub.policy.decision`).
+    pub fn entrypoint(mut self, rule: impl Into<String>) -> Self {
+        self.entrypoint = rule.into();
+        self
+    }
+
+    /// Loads and compiles the policy set, checks it on sample inputs, and opens the store.
+    ///
+    /// Every policy error (syntax, compile, a failing evaluation, an answer that is not a
+    /// decision, bad configuration) is reported here, with the file and line.
+    pub fn build(self) -> Result<LocalEngine, LocalError> {
+        let mut sources = Vec::new();
+        if self.include_default {
+            sources.push(Source {
+                name: "bighub/default_policy.rego".to_owned(),
+                text: DEFAULT_POLICY.to_owned(),
+            });
+        }
+        let mut file_data = Vec::new();
+        for path in &self.paths {
+            read_path(path, &mut sources, &mut file_data)?;
+        }
+        for (name, text) in self.inline {
+            sources.push(Source { name, text });
+        }
+        let mut data = default_data();
+        for (_, d) in file_data {
+            deep_merge(&mut data, d);
+        }
+        for d in self.data {
+            deep_merge(&mut data, d);
+        }
+        for c in self.config {
+            deep_merge(&mut data, json!({"bighub": {"config": c}}));
+        }
+        normalize(&mut data)?;
+
+        let policy = PolicySet::compile(&sources, &data, &self.entrypoint, &sample_inputs())?;
+        let location = match self.location {
+            Some(l) => l,
+            None => StoreLocation::platform_default()?,
+        };
+        let store = Store::open(&location)?;
+        Ok(LocalEngine {
+            policy,
+            store: Mutex::new(store),
+            location,
+        })
+    }
+}
+
+/// Inputs evaluated at build time so that policy errors surface before the first call.
+fn sample_inputs() -> Vec<Value> {
+    let history = History::default();
+    [
+        ProposedAction::new("grant_access")
+            .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+            .system("okta")
+            .risk(RiskLevel::High)
+            .environment("production")
+            .target("okta-admins"),
+        ProposedAction::new("list_users")
+            .system("okta")
+            .risk(RiskLevel::Low),
+        ProposedAction::new("delete_bucket")
+            .system("aws")
+            .risk(RiskLevel::Critical)
+            .environment("staging"),
+        ProposedAction::new("deploy"),
+    ]
+    .iter()
+    .map(|a| build_input(a, &history, 0))
+    .collect()
+}
+
+/// The history a [`LocalEngine::preview`] decides with (the store's is used otherwise).
+///
+/// ```
+/// use bighub_openai::local::PreviewHistory;
+///
+/// let history = PreviewHistory { failures_24h: 3, ..PreviewHistory::default() };
+/// assert_eq!(history.failures_24h, 3);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default)]
+pub struct PreviewHistory {
+    /// Failed outcomes of this action on this target in the last 24 hours.
+    pub failures_24h: u64,
+    /// Outcome counts by status within 24 hours (`{"SUCCESS": 2}`); `FAILURE` is taken
+    /// from `failures_24h` when absent.
+    pub outcomes_24h: Map<String, Value>,
+    /// Recent decisions (`{request_id, mode, at}`), newest first.
+    pub recent_decisions: Vec<Value>,
+}
+
+impl LocalEngine {
+    /// A builder with the default policy, its default configuration, and the platform's
+    /// data directory for the store.
+    pub fn builder() -> LocalEngineBuilder {
+        LocalEngineBuilder::default()
+    }
+
+    /// An engine configured from `BIGHUB_DB` and `BIGHUB_POLICY` (see
+    /// [`LocalEngineBuilder::from_env`]).
+    pub fn from_env() -> Result<Self, LocalError> {
+        LocalEngineBuilder::from_env().build()
+    }
+
+    /// SHA-256 of the policy set (sources and data); it is in every decision's brain.
+    pub fn policy_sha256(&self) -> &str {
+        self.policy.sha256()
+    }
+
+    /// The names of the loaded policy sources, in order.
+    pub fn policy_sources(&self) -> &[String] {
+        self.policy.names()
+    }
+
+    fn store(&self) -> Result<MutexGuard<'_, Store>, LocalError> {
+        self.store.lock().map_err(|_| LocalError::Poisoned)
+    }
+
+    /// Decides `action` and records the decision (and, for a review, a pending approval).
+    pub fn decide(&self, action: &ProposedAction) -> Result<Decision, LocalError> {
+        let now = now_millis();
+        let target = action.target.as_deref().unwrap_or("");
+        let name = action_name(action);
+        let (history, precedents) = self.store()?.history(name, target, now)?;
+        let raw = self.decide_raw(action, &history, precedents, now)?;
+
+        let mode = raw["mode"].as_str().unwrap_or("blocked");
+        let arguments = &raw["decision_packet"]["input"]["action"]["arguments"];
+        let args_sha = canonical_sha256(&action.arguments);
+        let row = super::store::NewDecision {
+            request_id: raw["request_id"].as_str().unwrap_or_default(),
+            created_at: now,
+            tool: &action.tool,
+            action: name,
+            target,
+            system: action.system.as_deref(),
+            environment: action.environment.as_deref(),
+            risk: action.risk.map(RiskLevel::as_str),
+            actor: &action.actor,
+            mode,
+            risk_score: raw["risk"].as_f64(),
+            reason: raw["reason"].as_str(),
+            arguments,
+            arguments_sha256: &args_sha,
+            decision: &raw,
+        };
+        let approval_reason = (mode == "review").then(|| raw["reason"].as_str().unwrap_or(""));
+        self.store()?.insert_decision(&row, approval_reason)?;
+        Ok(Decision::from_backend_response(&raw))
+    }
+
+    /// Decides `action` with the given history and time, without reading or writing the
+    /// store: for policy tests and what-if questions. `now_ms` defaults to the current time.
+    pub fn preview(
+        &self,
+        action: &ProposedAction,
+        history: &PreviewHistory,
+        now_ms: Option<i64>,
+    ) -> Result<Decision, LocalError> {
+        let mut outcomes = history.outcomes_24h.clone();
+        if history.failures_24h > 0 {
+            outcomes
+                .entry("FAILURE")
+                .or_insert_with(|| json!(history.failures_24h));
+        }
+        let h = History {
+            recent_decisions: history.recent_decisions.clone(),
+            outcomes_24h: outcomes,
+            failures_24h: history.failures_24h,
+            last_failure: None,
+        };
+        let raw = self.decide_raw(
+            action,
+            &h,
+            history.recent_decisions.len() as u64,
+            now_ms.unwrap_or_else(now_millis),
+        )?;
+        Ok(Decision::from_backend_response(&raw))
+    }
+
+    /// Evaluates the policy and adds the engine's fields.
+    fn decide_raw(
+        &self,
+        action: &ProposedAction,
+        history: &History,
+        precedents: u64,
+        now_ms: i64,
+    ) -> Result<Value, LocalError> {
+        let input = build_input(action, history, now_ms);
+        let mut answer = self.policy.evaluate(&input)?;
+        let obj = answer
+            .as_object_mut()
+            .ok_or_else(|| LocalError::InvalidDecision("not an object".to_owned()))?;
+        let take = |obj: &mut Map<String, Value>, k: &str| obj.remove(k).unwrap_or(Value::Null);
+        let rules_fired = take(obj, "rules_fired");
+        let deciding_rules = take(obj, "deciding_rules");
+        let exempted = take(obj, "exempted_rules");
+        let overridden = take(obj, "overridden");
+        obj.remove("invalid_findings");
+
+        let mode = obj
+            .get("mode")
+            .and_then(Value::as_str)
+            .unwrap_or("blocked")
+            .to_owned();
+        let risk = obj.get("risk").and_then(Value::as_f64);
+        let request_id = format!("loc_{}", uuid::Uuid::new_v4().simple());
+        obj.insert("request_id".into(), json!(request_id));
+        add_compat_fields(obj, &mode, risk);
+        let input_sha256 = canonical_sha256(&input);
+        obj.insert(
+            "decision_packet".into(),
+            json!({"input": input, "input_sha256": input_sha256}),
+        );
+        obj.insert(
+            "decision_brain".into(),
+            json!({
+                "engine": "bighub-local",
+                "engine_version": env!("CARGO_PKG_VERSION"),
+                "rules_fired": rules_fired,
+                "deciding_rules": deciding_rules,
+                "exempted_rules": exempted,
+                "overridden": overridden,
+                "policy_sha256": self.policy.sha256(),
+                "policy_sources": self.policy.names(),
+                "precedents": precedents,
+            }),
+        );
+        Ok(answer)
+    }
+
+    /// Records an outcome; later decisions on the same action and target see it.
+    pub fn record_outcome(&self, report: &OutcomeReport) -> Result<(), LocalError> {
+        self.store()?.insert_outcome(report, now_millis())
+    }
+
+    /// Stores memory events (secret-looking keys redacted); returns how many.
+    pub fn record_memory(&self, batch: &MemoryBatch) -> Result<usize, LocalError> {
+        self.store()?.insert_memory(batch, now_millis())
+    }
+
+    /// The most recent decisions with their outcomes, newest first.
+    pub fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
+        self.store()?.recent_decisions(limit)
+    }
+
+    /// The approval created by the review decision `request_id`, if any.
+    pub fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
+        approvals::get(&self.store()?.conn, request_id)
+    }
+
+    /// Approvals waiting for a human, oldest first.
+    pub fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
+        approvals::pending(&self.store()?.conn)
+    }
+
+    /// Resolves a pending approval once (approved or rejected).
+    pub fn resolve(
+        &self,
+        request_id: &str,
+        resolution: &ApprovalResolution,
+    ) -> Result<ApprovalRecord, LocalError> {
+        approvals::resolve(&self.store()?.conn, request_id, resolution, now_millis())
+    }
+
+    /// Checks that `request_id` is approved, not yet used, and was approved for exactly these
+    /// `arguments` (compared by the SHA-256 of their canonical JSON); refuses otherwise.
+    pub fn verify_approval(
+        &self,
+        request_id: &str,
+        arguments: &Value,
+    ) -> Result<ApprovalRecord, LocalError> {
+        approvals::verify(&self.store()?.conn, request_id, arguments)
+    }
+
+    /// Marks an approved approval used, so its call runs at most once, also across
+    /// processes sharing the store. A second consumption is refused.
+    pub fn consume_approval(&self, request_id: &str) -> Result<ApprovalRecord, LocalError> {
+        approvals::consume(&self.store()?.conn, request_id, now_millis())
+    }
+}
+
+fn action_name(action: &ProposedAction) -> &str {
+    if action.action.is_empty() {
+        &action.tool
+    } else {
+        &action.action
+    }
+}
+
+/// The structured flags and the legacy fields, consistent with the mode so that any reader
+/// of either agrees with it.
+///
+/// `needs_context` has no legacy equivalent: marking it enforced, `allowed: false` or
+/// `do_not_proceed` would read as a block, and `review_recommended` as a review. So it is
+/// advisory, with no `recommendation` and no `allowed`, and `needs_more_context: true`.
+fn add_compat_fields(obj: &mut Map<String, Value>, mode: &str, risk: Option<f64>) {
+    let (recommendation, enforcement, verdict, allowed, requires_approval, result) = match mode {
+        "autonomous" => (
+            Some("proceed"),
+            "enforced",
+            Some("allowed"),
+            Some(true),
+            false,
+            "allowed",
+        ),
+        "constrained" => (
+            Some("proceed_with_caution"),
+            "enforced",
+            Some("allowed"),
+            Some(true),
+            false,
+            "limited",
+        ),
+        "review" => (
+            Some("review_recommended"),
+            "enforced",
+            Some("requires_approval"),
+            Some(false),
+            true,
+            "requires_approval",
+        ),
+        "needs_context" => (None, "advisory", None, None, false, "needs_context"),
+        _ => (
+            Some("do_not_proceed"),
+            "enforced",
+            Some("blocked"),
+            Some(false),
+            false,
+            "blocked",
+        ),
+    };
+    obj.insert(
+        "can_run".into(),
+        json!(matches!(mode, "autonomous" | "constrained")),
+    );
+    obj.insert("needs_review".into(), json!(mode == "review"));
+    obj.insert("needs_more_context".into(), json!(mode == "needs_context"));
+    obj.insert("should_not_run".into(), json!(mode == "blocked"));
+    if let Some(r) = recommendation {
+        obj.insert("recommendation".into(), json!(r));
+    }
+    obj.insert("risk_score".into(), json!(risk));
+    obj.insert("enforcement_mode".into(), json!(enforcement));
+    if let Some(v) = verdict {
+        obj.insert("enforced_verdict".into(), json!(v));
+    }
+    if let Some(a) = allowed {
+        obj.insert("allowed".into(), json!(a));
+    }
+    obj.insert("requires_approval".into(), json!(requires_approval));
+    obj.insert("result".into(), json!(result));
+}
+
+#[async_trait]
+impl DecisionEngine for LocalEngine {
+    async fn evaluate(&self, action: &ProposedAction) -> Result<Decision, bighub_core::Error> {
+        Ok(self.decide(action)?)
+    }
+
+    async fn report_outcome(&self, report: &OutcomeReport) -> Result<(), bighub_core::Error> {
+        Ok(self.record_outcome(report)?)
+    }
+
+    async fn ingest_memory(&self, batch: &MemoryBatch) -> Result<(), bighub_core::Error> {
+        self.record_memory(batch)?;
+        Ok(())
+    }
+
+    async fn resolve_approval(
+        &self,
+        request_id: &str,
+        resolution: &ApprovalResolution,
+    ) -> Result<Value, bighub_core::Error> {
+        let record = self.resolve(request_id, resolution)?;
+        Ok(serde_json::to_value(record).map_err(LocalError::from)?)
+    }
+}

@@ -1,0 +1,131 @@
+//! The errors of the local decision engine.
+//!
+//! This module owns [`LocalError`] and its mapping onto [`bighub_core::Error`]; the places
+//! that raise each variant live in their own modules (policy, store, approvals, ...).
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the local decision engine.
+///
+/// Policy errors carry the file and line of the offending Rego; they are raised when the
+/// engine is built, never at the first tool call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalError {
+    /// A Rego file failed to parse or compile; the message starts with `file:line:column`.
+    #[error("policy error in {file}: {message}")]
+    Policy {
+        /// The policy's file name (or the name given to [`policy`](crate::local::LocalEngineBuilder::policy)).
+        file: String,
+        /// The Rego compiler's message, with the line and column it points at.
+        message: String,
+    },
+
+    /// The policy set compiled but evaluating it failed (a conflict, a bad built-in call, ...).
+    #[error("policy evaluation failed: {0}")]
+    PolicyEval(String),
+
+    /// The policy answered something that is not a decision object.
+    #[error("the policy answered an invalid decision: {0}")]
+    InvalidDecision(String),
+
+    /// A policy file or directory could not be read.
+    #[error("cannot read policy path {path}: {source}")]
+    PolicyPath {
+        /// The path given.
+        path: PathBuf,
+        /// Why it could not be read.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The policy configuration (Rego data) is invalid; the message names the key.
+    #[error("invalid policy configuration: {0}")]
+    Config(String),
+
+    /// A duration could not be read ("48h", "2 days", "PT48H", "90m" are understood).
+    #[error("cannot read duration `{0}`: use forms like 48h, 90m, 2 days or PT48H")]
+    Duration(String),
+
+    /// A timestamp could not be read (RFC 3339 is expected, e.g. 2026-12-24T00:00:00Z).
+    #[error("cannot read timestamp `{0}`: use RFC 3339, e.g. 2026-12-24T00:00:00Z")]
+    Timestamp(String),
+
+    /// The store failed (open, migrate, read, write).
+    #[error("local store error: {0}")]
+    Store(#[from] rusqlite::Error),
+
+    /// The store's directory could not be created.
+    #[error("cannot create the store directory {path}: {source}")]
+    StoreDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// No platform data directory is known and `BIGHUB_DB` is not set.
+    #[error("no data directory is known for this platform: set BIGHUB_DB to a file path")]
+    NoDataDir,
+
+    /// The store lock was poisoned by a panic in another thread.
+    #[error("the local store is unusable after a panic in another thread")]
+    Poisoned,
+
+    /// A JSON value could not be encoded or decoded.
+    #[error("JSON error: {0}")]
+    Json(#[from] serde_json::Error),
+
+    /// No approval has this request id.
+    #[error("no approval exists for request {0}")]
+    ApprovalNotFound(String),
+
+    /// The approval was already resolved.
+    #[error("approval {request_id} was already resolved ({resolution})")]
+    ApprovalAlreadyResolved {
+        /// The decision's request id.
+        request_id: String,
+        /// The earlier resolution.
+        resolution: String,
+    },
+
+    /// The approval is not (or not yet) approved.
+    #[error("approval {request_id} is {status}, not approved")]
+    ApprovalNotApproved {
+        /// The decision's request id.
+        request_id: String,
+        /// `pending` or `rejected`.
+        status: String,
+    },
+
+    /// The arguments differ from those the approval was granted for.
+    #[error(
+        "approval {0} was granted for different arguments; ask for a new approval for the changed call"
+    )]
+    ApprovalArgumentsChanged(String),
+
+    /// The approval was already used once; one approval runs its tool at most once.
+    #[error("approval {0} was already used")]
+    ApprovalAlreadyUsed(String),
+
+    /// An outcome names a request id the store does not know.
+    #[error("no decision is stored for request {0}")]
+    DecisionNotFound(String),
+}
+
+impl From<LocalError> for bighub_core::Error {
+    fn from(err: LocalError) -> Self {
+        match err {
+            LocalError::ApprovalNotFound(id) => Self::ApprovalNotFound(id),
+            LocalError::ApprovalAlreadyResolved {
+                request_id,
+                resolution,
+            } => Self::ApprovalAlreadyResolved {
+                request_id,
+                resolution,
+            },
+            other => Self::Engine(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The embedded local decision engine: policies as code, a local store, no network.
+//!
+//! [`LocalEngine`] decides proposed actions with Rego policies evaluated in-process
+//! (regorus), and keeps decisions, outcomes, memory events and approvals in a SQLite file.
+//! It is the default engine when no BIGHUB API key is configured, so a new user's first run
+//! decides with it, offline. The `bighub` command-line tool reads and writes the same store.
+//!
+//! This module owns the local engine. It does not run tools or gate decisions: the runtime
+//! does, with the same [`Decision`](bighub_core::Decision) it gets from the hosted service.
+//!
+//! # The default policy
+//!
+//! Shipped in the crate ([`DEFAULT_POLICY`], package `bighub.policy`, entry point
+//! `data.bighub.policy.decision`). Each rule adds a *finding*; the most restrictive mode
+//! wins (`autonomous < constrained < review < needs_context < blocked`):
+//!
+//! | rule | when | mode |
+//! |---|---|---|
+//! | `read_only` | the action's first word is a read verb (`get`, `list`, `describe`, `read`, `show`, `check`, ...) | autonomous (the risk tier does not apply) |
+//! | `risk_tier` | every other action: `risk_matrix[risk][production or other]` | low: autonomous; medium: autonomous, constrained in production; high: constrained, review in production; critical: review |
+//! | `destructive_in_production` | a destructive verb (`delete`, `destroy`, `drop`, `terminate`, `purge`, `wipe`, `force-push`, ...) in a production environment | blocked; plan / dry-run / inspect offered in the action space |
+//! | `privilege_duration` | privilege escalation (two of: a verb such as `grant`/`assume`/`elevate`, an identity system such as `okta`/`iam`/`entra`, an admin group) for longer than `max_privilege_duration` (2h) | review; `better_action` names the shorter grant; factor `excessive_duration` |
+//! | `unbounded_privilege` | an admin-group escalation with no duration | review, offering a time-boxed grant |
+//! | `unreadable_duration` | an escalation whose duration cannot be read | needs_context |
+//! | `missing_environment` | high or critical risk and no known environment | needs_context; `information_gathering` says what to confirm |
+//! | `change_freeze` | a change (not a read) inside a configured freeze window | blocked |
+//! | `kill_switch` | the global switch, or the action's system's switch, is on | blocked (reads too) |
+//! | `recent_failures` | `failure_threshold` (3) or more `FAILURE` outcomes for the same action and target in 24h | review; factor `recent_failures` |
+//!
+//! Durations are read from arguments such as `duration`, `ttl`, `expires_in`,
+//! `duration_hours` in the forms `"48h"`, `"2 days"`, `"PT48H"`, `"90m"` ([`parse_duration`]).
+//! The risk score starts from the tier (`risk_scores`) and is raised by production, excess
+//! duration, recent failures and destructive verbs (`risk_score_raise`), capped at 1.
+//!
+//! # Configuring it with data
+//!
+//! The policy reads `data.bighub.config` ([`DEFAULT_DATA`] holds the defaults). Change it
+//! without Rego through [`LocalEngineBuilder::config`], or a `.json` file in
+//! `BIGHUB_POLICY` holding `{"bighub": {"config": {...}}}`:
+//!
+//! ```json
+//! {"bighub": {"config": {
+//!   "max_privilege_duration": "4h",
+//!   "production_environments": ["production", "prod", "live"],
+//!   "freeze_windows": [{"name": "year-end", "start": "2026-12-20T00:00:00Z",
+//!                       "end": "2027-01-04T00:00:00Z", "environments": ["production"]}],
+//!   "kill_switch": {"global": false, "systems": ["argocd"]},
+//!   "failure_threshold": 3
+//! }}}
+//! ```
+//!
+//! Other keys: `read_only_verbs`, `destructive_verbs`, `privilege_verbs`,
+//! `identity_systems`, `admin_group_patterns` (fragments of group names, e.g. `admin`),
+//! `unknown_environments`,
+//! `risk_matrix`, `risk_scores`, `read_only_risk_score`, `risk_score_raise`. Bad values are
+//! reported when the engine is built, naming the key.
+//!
+//! # Extending or overriding it with Rego
+//!
+//! Add `.rego` files (`BIGHUB_POLICY`, [`LocalEngineBuilder::policy_file`] or
+//! [`LocalEngineBuilder::policy`]) in package `bighub.ext`. The default policy consults:
+//!
+//! - `findings contains {"rule": ..., "mode": ..., "reason": ..., "factor"?: {...},
+//!   "better_action"?: ..., "action_space"?: {...}}` — your rules, weighed with the
+//!   built-in ones (most restrictive wins);
+//! - `exempt contains "rule_name"` — switch a rule off (for example a break-glass actor);
+//! - `override := {"mode": ..., "reason": ..., "better_action"?: ...}` — replace the mode
+//!   and reason outright when defined.
+//!
+//! ```rego
+//! package bighub.ext
+//! import rego.v1
+//!
+//! findings contains {"rule": "no_weekend_deploys", "mode": "review",
+//!                    "reason": "Deploys wait for a weekday."} if {
+//!     "deploy" in input.action.tokens
+//!     time.weekday(input.now.unix * 1000000000) in {"Saturday", "Sunday"}
+//! }
+//!
+//! exempt contains "privilege_duration" if input.action.actor == "break-glass"
+//! ```
+//!
+//! To replace the policy entirely, use [`LocalEngineBuilder::without_default_policy`] and
+//! [`LocalEngineBuilder::entrypoint`]; your rule answers an object with at least `mode`.
+//!
+//! Policies are compiled and evaluated on sample inputs when the engine is built: syntax
+//! errors, conflicts and answers that are not decisions are reported then, with file and
+//! line, never at the first tool call.
+//!
+//! # The input document
+//!
+//! ```text
+//! input.action      tool, name, tokens (lower-case words of the name), normalized_name,
+//!                   system, risk, environment (lower-cased), actor, domain, target, value,
+//!                   arguments (secrets redacted), context {session_id, trajectory_id,
+//!                   objective, model_selection, metadata}
+//! input.declared_request   the user's request (context.metadata.declared_request), or null
+//! input.derived     duration {argument, text, seconds | unreadable}, groups, subject
+//! input.now         {rfc3339, unix}
+//! input.history     recent_decisions, outcomes_24h {STATUS: count}, failures_24h,
+//!                   last_failure — for this action and target, from the store
+//! ```
+//!
+//! # What the engine adds
+//!
+//! `request_id` (`loc_<uuid>`); the flags `can_run`, `needs_review`, `needs_more_context`,
+//! `should_not_run`; the compatibility fields `recommendation`, `risk_score`,
+//! `enforcement_mode` (`enforced`), `enforced_verdict`, `allowed`, `requires_approval`,
+//! `result` (for needs_context, which has no legacy equivalent: `advisory`, with no
+//! `recommendation` and no `allowed`, so no legacy reader mistakes it for a block); a
+//! `decision_packet` (the input and the SHA-256 of its canonical JSON); and a
+//! `decision_brain` (rules fired, deciding rules, the policy set's SHA-256, precedents).
+//!
+//! # Store and secrets
+//!
+//! Arguments whose names look secret (`password`, `token`, `secret`, `api_key`,
+//! `private_key`, `credential`, ...) or that the tool lists in
+//! `context.metadata.secret_args` are redacted before the policy sees them and before
+//! anything is stored ([`looks_secret`]). A review creates a pending approval bound to the
+//! request id and the SHA-256 of the exact arguments; see [`LocalEngine::verify_approval`]
+//! and [`LocalEngine::consume_approval`].
+
+mod approvals;
+mod clock;
+mod config;
+mod digest;
+mod duration;
+mod engine;
+mod error;
+mod input;
+mod policy;
+mod redact;
+mod store;
+
+pub use approvals::{ApprovalRecord, ApprovalStatus};
+pub use clock::parse_rfc3339 as parse_timestamp;
+pub use config::DEFAULT_DATA;
+pub use digest::{canonical_json, canonical_sha256};
+pub use duration::{format_duration, parse_duration};
+pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory};
+pub use error::LocalError;
+pub use policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
+pub use redact::{REDACTED, looks_secret, redact_value};
+pub use store::{DecisionRecord, OutcomeRecord, StoreLocation};

@@ -1,0 +1,490 @@
+//! The local SQLite store: decisions, outcomes, memory events and approvals.
+//!
+//! This module owns the schema (created and migrated when the store opens, WAL mode), the
+//! writes of decisions, outcomes and memory events (always redacted first), and the reads
+//! the engine needs: the history of an action on a target, and recent decisions for people.
+//! Approval rows are written here with their decision; resolving and consuming them lives in
+//! `approvals.rs`.
+//!
+//! Every statement is short (indexed lookups, single-row inserts in one transaction), so
+//! the engine runs them inline under a mutex rather than on a blocking thread pool: a
+//! hand-off to another thread would cost more than the work.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use bighub_core::{MemoryBatch, OutcomeReport};
+
+use super::LocalError;
+use super::clock::format_rfc3339;
+use super::input::History;
+use super::redact::redact_value;
+
+/// The schema version this code writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// Milliseconds in the failure window the history reports.
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// Precedents are counted up to this many, so the count stays cheap on busy actions.
+const MAX_PRECEDENTS: i64 = 1000;
+
+/// How many recent decisions the policy sees.
+const RECENT_DECISIONS: i64 = 5;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE IF NOT EXISTS decisions (
+    request_id       TEXT PRIMARY KEY,
+    created_at       INTEGER NOT NULL,
+    tool             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    system           TEXT,
+    environment      TEXT,
+    risk             TEXT,
+    actor            TEXT NOT NULL,
+    mode             TEXT NOT NULL,
+    risk_score       REAL,
+    reason           TEXT,
+    arguments        TEXT NOT NULL,
+    arguments_sha256 TEXT NOT NULL,
+    decision         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_by_action ON decisions (action, target, created_at);
+CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (created_at);
+CREATE TABLE IF NOT EXISTS outcomes (
+    id                INTEGER PRIMARY KEY,
+    request_id        TEXT,
+    action            TEXT NOT NULL,
+    target            TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    description       TEXT,
+    details           TEXT NOT NULL,
+    correction_needed INTEGER NOT NULL,
+    created_at        INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outcomes_by_action ON outcomes (action, target, created_at);
+CREATE INDEX IF NOT EXISTS outcomes_by_request ON outcomes (request_id);
+CREATE TABLE IF NOT EXISTS memory_events (
+    id             INTEGER PRIMARY KEY,
+    source         TEXT NOT NULL,
+    source_version TEXT,
+    actor          TEXT,
+    domain         TEXT,
+    model          TEXT,
+    trace_id       TEXT,
+    event          TEXT NOT NULL,
+    created_at     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS approvals (
+    request_id       TEXT PRIMARY KEY,
+    created_at       INTEGER NOT NULL,
+    tool             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    arguments_sha256 TEXT NOT NULL,
+    reason           TEXT,
+    status           TEXT NOT NULL DEFAULT 'pending',
+    comment          TEXT,
+    resolved_by      TEXT,
+    resolved_at      INTEGER,
+    used             INTEGER NOT NULL DEFAULT 0,
+    used_at          INTEGER
+);
+CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, created_at);
+";
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A private in-memory database, gone when the engine is dropped (`:memory:`).
+    Memory,
+    /// A database file, created with its directory when missing.
+    File(PathBuf),
+}
+
+impl StoreLocation {
+    /// `:memory:` means [`StoreLocation::Memory`]; anything else is a file path.
+    pub fn parse(text: &str) -> Self {
+        if text.trim() == ":memory:" {
+            Self::Memory
+        } else {
+            Self::File(PathBuf::from(text))
+        }
+    }
+
+    /// The platform's data directory: `~/.local/share/bighub/decisions.db` on Linux,
+    /// `~/Library/Application Support/bighub/decisions.db` on macOS,
+    /// `%APPDATA%\bighub\decisions.db` on Windows.
+    pub fn platform_default() -> Result<Self, LocalError> {
+        let dir = dirs::data_dir().ok_or(LocalError::NoDataDir)?;
+        Ok(Self::File(dir.join("bighub").join("decisions.db")))
+    }
+}
+
+/// A decision as stored, with the outcomes reported for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionRecord {
+    /// The decision's request id.
+    pub request_id: String,
+    /// When it was decided (RFC 3339, UTC).
+    pub created_at: String,
+    /// The tool called.
+    pub tool: String,
+    /// The action name.
+    pub action: String,
+    /// The target (empty when none).
+    pub target: String,
+    /// The system.
+    pub system: Option<String>,
+    /// The environment.
+    pub environment: Option<String>,
+    /// The declared risk.
+    pub risk: Option<String>,
+    /// The mode decided.
+    pub mode: String,
+    /// The risk score.
+    pub risk_score: Option<f64>,
+    /// The reason.
+    pub reason: Option<String>,
+    /// The arguments, redacted.
+    pub arguments: Value,
+    /// The outcomes reported for it, oldest first.
+    pub outcomes: Vec<OutcomeRecord>,
+}
+
+/// An outcome as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutcomeRecord {
+    /// `SUCCESS`, `FAILURE`, `BLOCKED`, `PARTIAL`.
+    pub status: String,
+    /// The description reported.
+    pub description: Option<String>,
+    /// When it was reported (RFC 3339, UTC).
+    pub created_at: String,
+}
+
+/// A decision row to write (already redacted).
+pub(crate) struct NewDecision<'a> {
+    pub request_id: &'a str,
+    pub created_at: i64,
+    pub tool: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub system: Option<&'a str>,
+    pub environment: Option<&'a str>,
+    pub risk: Option<&'a str>,
+    pub actor: &'a str,
+    pub mode: &'a str,
+    pub risk_score: Option<f64>,
+    pub reason: Option<&'a str>,
+    pub arguments: &'a Value,
+    pub arguments_sha256: &'a str,
+    pub decision: &'a Value,
+}
+
+/// The SQLite store. Not `Sync`: the engine keeps it behind a mutex.
+#[derive(Debug)]
+pub(crate) struct Store {
+    pub(crate) conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating when missing) and migrates the store.
+    pub(crate) fn open(location: &StoreLocation) -> Result<Self, LocalError> {
+        let conn = match location {
+            StoreLocation::Memory => Connection::open_in_memory()?,
+            StoreLocation::File(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| LocalError::StoreDir {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
+                Connection::open(path)?
+            }
+        };
+        // WAL lets the CLI read while an agent writes; NORMAL durability is what WAL is
+        // designed for (a power cut may lose the last commits, never corrupt the file).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut store = Self { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), LocalError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(LocalError::Config(format!(
+                "the store was written by a newer version (schema {version}, this build reads {SCHEMA_VERSION}); upgrade bighub-openai or use another BIGHUB_DB"
+            )));
+        }
+        if version < 1 {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(SCHEMA_V1)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The history of `action` on `target` as of `now_ms`, and how many decisions precede it.
+    pub(crate) fn history(
+        &self,
+        action: &str,
+        target: &str,
+        now_ms: i64,
+    ) -> Result<(History, u64), LocalError> {
+        let since = now_ms - DAY_MS;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT request_id, mode, created_at FROM decisions
+             WHERE action = ?1 AND target = ?2 ORDER BY created_at DESC, rowid DESC LIMIT ?3",
+        )?;
+        let recent_decisions = stmt
+            .query_map(params![action, target, RECENT_DECISIONS], |r| {
+                Ok(json!({
+                    "request_id": r.get::<_, String>(0)?,
+                    "mode": r.get::<_, String>(1)?,
+                    "at": format_rfc3339(r.get(2)?),
+                }))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let precedents: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM decisions WHERE action = ?1 AND target = ?2
+                 LIMIT ?3)",
+            )?
+            .query_row(params![action, target, MAX_PRECEDENTS], |r| r.get(0))?;
+
+        let mut outcomes_24h = Map::new();
+        let mut failures_24h = 0;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT status, COUNT(*) FROM outcomes
+             WHERE action = ?1 AND target = ?2 AND created_at >= ?3 GROUP BY status",
+        )?;
+        let mut rows = stmt.query(params![action, target, since])?;
+        while let Some(r) = rows.next()? {
+            let status: String = r.get(0)?;
+            let n: i64 = r.get(1)?;
+            if status == "FAILURE" {
+                failures_24h = n as u64;
+            }
+            outcomes_24h.insert(status, json!(n));
+        }
+        let last_failure = if failures_24h > 0 {
+            self.conn
+                .prepare_cached(
+                    "SELECT request_id, description, created_at FROM outcomes
+                     WHERE action = ?1 AND target = ?2 AND status = 'FAILURE' AND created_at >= ?3
+                     ORDER BY created_at DESC, id DESC LIMIT 1",
+                )?
+                .query_row(params![action, target, since], |r| {
+                    Ok(json!({
+                        "request_id": r.get::<_, Option<String>>(0)?,
+                        "description": r.get::<_, Option<String>>(1)?,
+                        "at": format_rfc3339(r.get(2)?),
+                    }))
+                })
+                .optional()?
+        } else {
+            None
+        };
+        Ok((
+            History {
+                recent_decisions,
+                outcomes_24h,
+                failures_24h,
+                last_failure,
+            },
+            precedents.max(0) as u64,
+        ))
+    }
+
+    /// Writes a decision and, for a review, its pending approval, in one transaction.
+    pub(crate) fn insert_decision(
+        &mut self,
+        d: &NewDecision<'_>,
+        approval_reason: Option<&str>,
+    ) -> Result<(), LocalError> {
+        let tx = self.conn.transaction()?;
+        tx.prepare_cached(
+            "INSERT INTO decisions (request_id, created_at, tool, action, target, system,
+                environment, risk, actor, mode, risk_score, reason, arguments, arguments_sha256,
+                decision)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?
+        .execute(params![
+            d.request_id,
+            d.created_at,
+            d.tool,
+            d.action,
+            d.target,
+            d.system,
+            d.environment,
+            d.risk,
+            d.actor,
+            d.mode,
+            d.risk_score,
+            d.reason,
+            d.arguments.to_string(),
+            d.arguments_sha256,
+            d.decision.to_string(),
+        ])?;
+        if let Some(reason) = approval_reason {
+            tx.prepare_cached(
+                "INSERT INTO approvals (request_id, created_at, tool, action, target,
+                    arguments_sha256, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                d.request_id,
+                d.created_at,
+                d.tool,
+                d.action,
+                d.target,
+                d.arguments_sha256,
+                reason,
+            ])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Writes an outcome, attributed to its decision's action and target.
+    pub(crate) fn insert_outcome(
+        &mut self,
+        report: &OutcomeReport,
+        now_ms: i64,
+    ) -> Result<(), LocalError> {
+        let details = redact_value(&Value::Object(report.details.clone()), &[]);
+        let (action, target) = match &report.request_id {
+            Some(id) => self
+                .conn
+                .prepare_cached("SELECT action, target FROM decisions WHERE request_id = ?1")?
+                .query_row(params![id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?
+                .ok_or_else(|| LocalError::DecisionNotFound(id.clone()))?,
+            // Without a request id, the details must say which action it was.
+            None => {
+                let s = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
+                let action = s("action").or_else(|| s("tool")).ok_or_else(|| {
+                    LocalError::DecisionNotFound(
+                        "(none: give the report a request_id, or details.action)".to_owned(),
+                    )
+                })?;
+                (action, s("target").unwrap_or_default())
+            }
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO outcomes (request_id, action, target, status, description, details,
+                    correction_needed, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                report.request_id,
+                action,
+                target,
+                report.status.as_str(),
+                report.description,
+                details.to_string(),
+                report.correction_needed,
+                now_ms,
+            ])?;
+        Ok(())
+    }
+
+    /// Writes a batch of memory events (each redacted) in one transaction.
+    pub(crate) fn insert_memory(
+        &mut self,
+        batch: &MemoryBatch,
+        now_ms: i64,
+    ) -> Result<usize, LocalError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO memory_events (source, source_version, actor, domain, model,
+                    trace_id, event, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for event in &batch.events {
+                stmt.execute(params![
+                    batch.source,
+                    batch.source_version,
+                    batch.actor,
+                    batch.domain,
+                    batch.model,
+                    batch.trace_id,
+                    redact_value(event, &[]).to_string(),
+                    now_ms,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(batch.events.len())
+    }
+
+    /// The most recent decisions, newest first, with their outcomes.
+    pub(crate) fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT request_id, created_at, tool, action, target, system, environment, risk, mode,
+                    risk_score, reason, arguments
+             FROM decisions ORDER BY created_at DESC, rowid DESC LIMIT ?1",
+        )?;
+        let mut out = stmt
+            .query_map(params![limit as i64], |r| {
+                let args: String = r.get(11)?;
+                Ok(DecisionRecord {
+                    request_id: r.get(0)?,
+                    created_at: format_rfc3339(r.get(1)?),
+                    tool: r.get(2)?,
+                    action: r.get(3)?,
+                    target: r.get(4)?,
+                    system: r.get(5)?,
+                    environment: r.get(6)?,
+                    risk: r.get(7)?,
+                    mode: r.get(8)?,
+                    risk_score: r.get(9)?,
+                    reason: r.get(10)?,
+                    arguments: serde_json::from_str(&args).unwrap_or(Value::Null),
+                    outcomes: Vec::new(),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT status, description, created_at FROM outcomes WHERE request_id = ?1
+             ORDER BY created_at, id",
+        )?;
+        for d in &mut out {
+            d.outcomes = stmt
+                .query_map(params![d.request_id], |r| {
+                    Ok(OutcomeRecord {
+                        status: r.get(0)?,
+                        description: r.get(1)?,
+                        created_at: format_rfc3339(r.get(2)?),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+        }
+        Ok(out)
+    }
+}
+
+/// The file behind a location, for messages.
+pub(crate) fn describe(location: &StoreLocation) -> String {
+    match location {
+        StoreLocation::Memory => ":memory:".to_owned(),
+        StoreLocation::File(p) => Path::new(p).display().to_string(),
+    }
+}

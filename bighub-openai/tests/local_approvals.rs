@@ -1,0 +1,161 @@
+//! Local approvals: resolved once, bound to the exact arguments, used at most once.
+
+use bighub_core::{ApprovalResolution, DecisionEngine, Error, ProposedAction, RiskLevel};
+use bighub_openai::LocalEngine;
+use bighub_openai::local::{ApprovalStatus, LocalError};
+use serde_json::{Value, json};
+
+fn grant_args() -> Value {
+    json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"})
+}
+
+fn grant() -> ProposedAction {
+    ProposedAction::new("grant_access")
+        .arguments(grant_args())
+        .system("okta")
+        .risk(RiskLevel::High)
+        .environment("production")
+        .target("okta-admins")
+}
+
+async fn review(engine: &LocalEngine) -> String {
+    let d = engine.evaluate(&grant()).await.unwrap();
+    assert_eq!(d.raw["mode"], "review");
+    d.raw["request_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_review_creates_a_pending_approval_that_resolves_once() {
+    let engine = LocalEngine::builder().in_memory().build().unwrap();
+    let id = review(&engine).await;
+    let pending = engine.pending_approvals().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].request_id, id);
+    assert_eq!(pending[0].status, ApprovalStatus::Pending);
+    assert_eq!(
+        pending[0].arguments_sha256,
+        bighub_openai::local::canonical_sha256(&grant_args())
+    );
+
+    let mut yes = ApprovalResolution::approved(Some("2h would do, but ok".to_owned()));
+    yes.resolved_by = Some("bob".to_owned());
+    let record = engine.resolve_approval(&id, &yes).await.unwrap();
+    assert_eq!(record["status"], "approved");
+    assert_eq!(record["resolved_by"], "bob");
+    assert_eq!(record["comment"], "2h would do, but ok");
+    assert!(engine.pending_approvals().unwrap().is_empty());
+
+    let again = engine
+        .resolve_approval(&id, &ApprovalResolution::rejected(None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, Error::ApprovalAlreadyResolved { ref request_id, ref resolution } if *request_id == id && resolution == "approved"),
+        "{again}"
+    );
+    let unknown = engine
+        .resolve_approval("loc_unknown", &ApprovalResolution::approved(None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unknown, Error::ApprovalNotFound(ref r) if r == "loc_unknown"),
+        "{unknown}"
+    );
+}
+
+#[tokio::test]
+async fn an_approval_is_bound_to_its_arguments_and_used_once() {
+    let engine = LocalEngine::builder().in_memory().build().unwrap();
+    let id = review(&engine).await;
+
+    // Not approved yet.
+    assert!(matches!(
+        engine.verify_approval(&id, &grant_args()),
+        Err(LocalError::ApprovalNotApproved { ref status, .. }) if status == "pending"
+    ));
+    assert!(matches!(
+        engine.consume_approval(&id),
+        Err(LocalError::ApprovalNotApproved { .. })
+    ));
+
+    engine
+        .resolve(&id, &ApprovalResolution::approved(None))
+        .unwrap();
+
+    // Key order does not matter; a changed value does.
+    let reordered = json!({"duration": "48h", "group": "okta-admins", "user_id": "alice"});
+    engine.verify_approval(&id, &reordered).unwrap();
+    let changed = json!({"user_id": "alice", "group": "okta-admins", "duration": "480h"});
+    assert!(matches!(
+        engine.verify_approval(&id, &changed),
+        Err(LocalError::ApprovalArgumentsChanged(ref r)) if *r == id
+    ));
+
+    let used = engine.consume_approval(&id).unwrap();
+    assert!(used.used);
+    assert!(used.used_at.is_some());
+    assert!(matches!(
+        engine.consume_approval(&id),
+        Err(LocalError::ApprovalAlreadyUsed(_))
+    ));
+    assert!(matches!(
+        engine.verify_approval(&id, &grant_args()),
+        Err(LocalError::ApprovalAlreadyUsed(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_rejected_approval_never_runs() {
+    let engine = LocalEngine::builder().in_memory().build().unwrap();
+    let id = review(&engine).await;
+    engine
+        .resolve(&id, &ApprovalResolution::rejected(Some("no".into())))
+        .unwrap();
+    assert_eq!(
+        engine.approval(&id).unwrap().unwrap().status,
+        ApprovalStatus::Rejected
+    );
+    assert!(matches!(
+        engine.consume_approval(&id),
+        Err(LocalError::ApprovalNotApproved { ref status, .. }) if status == "rejected"
+    ));
+}
+
+#[tokio::test]
+async fn consumption_is_single_use_across_engines_sharing_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("decisions.db");
+    let a = LocalEngine::builder().db_path(&db).build().unwrap();
+    let b = LocalEngine::builder().db_path(&db).build().unwrap();
+    let id = review(&a).await;
+    b.resolve(&id, &ApprovalResolution::approved(None)).unwrap();
+    let (ra, rb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| a.consume_approval(&id));
+        let hb = s.spawn(|| b.consume_approval(&id));
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    assert_eq!(
+        usize::from(ra.is_ok()) + usize::from(rb.is_ok()),
+        1,
+        "exactly one consumer wins: {ra:?} / {rb:?}"
+    );
+}
+
+#[tokio::test]
+async fn decisions_that_are_not_reviews_leave_no_approval() {
+    let engine = LocalEngine::builder().in_memory().build().unwrap();
+    let d = engine
+        .evaluate(
+            &ProposedAction::new("list_users")
+                .system("okta")
+                .risk(RiskLevel::Low),
+        )
+        .await
+        .unwrap();
+    assert!(
+        engine
+            .approval(d.raw["request_id"].as_str().unwrap())
+            .unwrap()
+            .is_none()
+    );
+}

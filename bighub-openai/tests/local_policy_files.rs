@@ -1,0 +1,271 @@
+//! User policies: errors at build with file and line, extending and overriding the default.
+
+use std::io::Write;
+
+use bighub_core::{ProposedAction, RiskLevel};
+use bighub_openai::LocalEngine;
+use bighub_openai::local::LocalError;
+use serde_json::json;
+
+fn deploy() -> ProposedAction {
+    ProposedAction::new("deploy_service")
+        .system("argocd")
+        .risk(RiskLevel::Low)
+        .environment("staging")
+        .actor("ops-agent")
+        .target("payments")
+}
+
+#[test]
+fn a_syntax_error_is_rejected_at_build_with_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.rego");
+    let mut f = std::fs::File::create(&path).unwrap();
+    // Line 5 is the broken one.
+    write!(
+        f,
+        "package bighub.ext\nimport rego.v1\n\nfindings contains f if {{\n    f := {{\"rule\": \n}}\n"
+    )
+    .unwrap();
+    let err = LocalEngine::builder()
+        .in_memory()
+        .policy_file(&path)
+        .build()
+        .unwrap_err();
+    let LocalError::Policy { file, message } = &err else {
+        panic!("expected a policy error, got {err}");
+    };
+    assert_eq!(file, &path.display().to_string());
+    let text = err.to_string();
+    assert!(text.contains(&format!("{}:", path.display())), "{text}");
+    assert!(
+        message.contains(":5:") || message.contains(":6:"),
+        "no line in: {message}"
+    );
+}
+
+#[test]
+fn an_inline_policy_error_names_the_given_name() {
+    let err = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "team/rules.rego",
+            "package bighub.ext\nimport rego.v1\nx := \n",
+        )
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("team/rules.rego:"), "{err}");
+}
+
+#[test]
+fn a_policy_that_fails_at_evaluation_is_rejected_at_build() {
+    // Two complete definitions with different values conflict on every input.
+    let err = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "conflict.rego",
+            "package bighub.ext\nimport rego.v1\noverride := {\"mode\": \"review\"} if true\noverride := {\"mode\": \"blocked\"} if true\n",
+        )
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, LocalError::Policy { .. } | LocalError::PolicyEval(_)),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_finding_with_an_unknown_mode_is_rejected_at_build() {
+    let err = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "bad_mode.rego",
+            "package bighub.ext\nimport rego.v1\nfindings contains {\"rule\": \"x\", \"mode\": \"maybe\", \"reason\": \"r\"} if true\n",
+        )
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, LocalError::InvalidDecision(ref m) if m.contains("maybe")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_policy_path_is_reported() {
+    let err = LocalEngine::builder()
+        .in_memory()
+        .policy_file("/nonexistent/bighub/policies")
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, LocalError::PolicyPath { .. }), "{err}");
+}
+
+#[test]
+fn bad_configuration_is_reported_at_build_naming_the_key() {
+    let err = LocalEngine::builder()
+        .in_memory()
+        .config(json!({"max_privilege_duration": "a while"}))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("max_privilege_duration"), "{err}");
+}
+
+#[test]
+fn user_findings_extend_the_default_policy() {
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "payments.rego",
+            r#"
+package bighub.ext
+import rego.v1
+
+findings contains {
+    "rule": "payments_need_review",
+    "mode": "review",
+    "reason": "Payments deploys need a second pair of eyes.",
+    "factor": {"factor": "payments", "severity": "warning", "reason": "payments service"},
+} if input.action.target == "payments"
+"#,
+        )
+        .build()
+        .unwrap();
+    let raw = engine.decide(&deploy()).unwrap().raw;
+    assert_eq!(raw["mode"], "review");
+    assert_eq!(
+        raw["decision_brain"]["deciding_rules"],
+        json!(["payments_need_review"])
+    );
+    assert!(
+        raw["salient_factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["factor"] == "payments")
+    );
+    // The built-in rules still apply elsewhere.
+    assert_eq!(
+        engine.decide(&deploy().target("search")).unwrap().raw["mode"],
+        "autonomous"
+    );
+}
+
+#[test]
+fn exemptions_switch_built_in_rules_off() {
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "break_glass.rego",
+            r#"
+package bighub.ext
+import rego.v1
+
+exempt contains "privilege_duration" if input.action.actor == "break-glass"
+"#,
+        )
+        .build()
+        .unwrap();
+    let grant = ProposedAction::new("grant_access")
+        .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+        .system("okta")
+        .risk(RiskLevel::High)
+        .environment("staging")
+        .target("okta-admins");
+    assert_eq!(
+        engine
+            .decide(&grant.clone().actor("ops-agent"))
+            .unwrap()
+            .raw["mode"],
+        "review"
+    );
+    let raw = engine.decide(&grant.actor("break-glass")).unwrap().raw;
+    assert_eq!(raw["mode"], "constrained");
+    assert_eq!(
+        raw["decision_brain"]["exempted_rules"],
+        json!(["privilege_duration"])
+    );
+}
+
+#[test]
+fn an_override_replaces_the_decision() {
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "maintenance.rego",
+            r#"
+package bighub.ext
+import rego.v1
+
+override := {"mode": "blocked", "reason": "ArgoCD is in maintenance."} if input.action.system == "argocd"
+"#,
+        )
+        .build()
+        .unwrap();
+    let raw = engine.decide(&deploy()).unwrap().raw;
+    assert_eq!(raw["mode"], "blocked");
+    assert_eq!(raw["reason"], "ArgoCD is in maintenance.");
+    assert_eq!(raw["decision_brain"]["overridden"], true);
+    let other = deploy().system("terraform");
+    assert_eq!(engine.decide(&other).unwrap().raw["mode"], "autonomous");
+}
+
+#[test]
+fn a_policy_directory_brings_rego_and_json_data() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"bighub": {"config": {"production_environments": ["production", "staging"]}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("ext.rego"),
+        "package bighub.ext\nimport rego.v1\nfindings contains {\"rule\": \"team\", \"mode\": \"constrained\", \"reason\": \"team rule\"} if input.action.system == \"argocd\"\n",
+    )
+    .unwrap();
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy_file(dir.path())
+        .build()
+        .unwrap();
+    assert_eq!(engine.policy_sources().len(), 2);
+    // Staging is now production: a medium-risk change there is constrained.
+    let raw = engine
+        .decide(&deploy().risk(RiskLevel::Medium).system("k8s"))
+        .unwrap()
+        .raw;
+    assert_eq!(raw["mode"], "constrained");
+    assert_eq!(
+        engine.decide(&deploy()).unwrap().raw["decision_brain"]["deciding_rules"],
+        json!(["team"])
+    );
+}
+
+#[test]
+fn a_replacement_policy_with_its_own_entrypoint() {
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .without_default_policy()
+        .entrypoint("data.acme.decide")
+        .policy(
+            "acme.rego",
+            "package acme\nimport rego.v1\ndefault decide := {\"mode\": \"review\", \"reason\": \"acme reviews everything\"}\n",
+        )
+        .build()
+        .unwrap();
+    let raw = engine.decide(&deploy()).unwrap().raw;
+    assert_eq!(raw["mode"], "review");
+    assert_eq!(raw["reason"], "acme reviews everything");
+    assert_eq!(raw["requires_approval"], true);
+    // An undefined answer is a build error, not a silent allow.
+    let err = LocalEngine::builder()
+        .in_memory()
+        .without_default_policy()
+        .entrypoint("data.acme.decide")
+        .policy(
+            "acme.rego",
+            "package acme\nimport rego.v1\ndecide := {\"mode\": \"review\"} if input.nothing\n",
+        )
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, LocalError::InvalidDecision(_)), "{err}");
+}

@@ -1,0 +1,204 @@
+//! The local store: outcomes change later decisions, secrets never reach the rows,
+//! decisions persist across engine instances.
+
+use bighub_core::{
+    DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel,
+};
+use bighub_openai::LocalEngine;
+use bighub_openai::local::LocalError;
+use serde_json::json;
+
+fn restart() -> ProposedAction {
+    ProposedAction::new("restart_service")
+        .risk(RiskLevel::Low)
+        .environment("staging")
+        .target("payments-api")
+}
+
+fn failure(request_id: &str) -> OutcomeReport {
+    let mut r = OutcomeReport::new(OutcomeStatus::Failure);
+    r.request_id = Some(request_id.to_owned());
+    r.description = Some("pod crash-looped".to_owned());
+    r
+}
+
+#[tokio::test]
+async fn three_reported_failures_turn_the_next_call_to_review() {
+    let engine = LocalEngine::builder().in_memory().build().unwrap();
+    for i in 0..3 {
+        let d = engine.evaluate(&restart()).await.unwrap();
+        assert_eq!(d.raw["mode"], "autonomous", "call {i} before {i} failures");
+        assert_eq!(d.raw["decision_brain"]["precedents"], i);
+        let id = d.raw["request_id"].as_str().unwrap();
+        engine.report_outcome(&failure(id)).await.unwrap();
+    }
+    let d = engine.evaluate(&restart()).await.unwrap();
+    assert_eq!(d.raw["mode"], "review");
+    assert_eq!(
+        d.raw["decision_packet"]["input"]["history"]["failures_24h"],
+        3
+    );
+    assert_eq!(
+        d.raw["decision_packet"]["input"]["history"]["last_failure"]["description"],
+        "pod crash-looped"
+    );
+    assert!(
+        d.raw["salient_factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["factor"] == "recent_failures")
+    );
+
+    // History is per action and target: another target is unaffected.
+    let other = restart().target("search-api");
+    assert_eq!(
+        engine.evaluate(&other).await.unwrap().raw["mode"],
+        "autonomous"
+    );
+    // Successes do not count as failures.
+    let rows = engine.recent_decisions(10).unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[2].outcomes[0].status, "FAILURE");
+}
+
+#[tokio::test]
+async fn an_outcome_for_an_unknown_request_is_an_error() {
+    let engine = LocalEngine::builder().in_memory().build().unwrap();
+    let err = engine
+        .report_outcome(&failure("loc_nope"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, bighub_core::Error::Engine(ref m) if m.contains("loc_nope")),
+        "{err}"
+    );
+    assert!(matches!(
+        engine.record_outcome(&failure("loc_nope")),
+        Err(LocalError::DecisionNotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn secrets_are_redacted_in_every_stored_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("decisions.db");
+    let engine = LocalEngine::builder().db_path(&db).build().unwrap();
+
+    let mut action = ProposedAction::new("rotate_credentials")
+        .arguments(json!({
+            "service": "billing",
+            "password": "hunter2-password",
+            "api_key": "sk-live-apikey",
+            "nested": {"client_secret": "nested-client-secret"},
+            "passphrase_hint": "plain-text-hint",
+            "opaque": "marked-secret-value"
+        }))
+        .risk(RiskLevel::Medium)
+        .environment("staging");
+    action
+        .context
+        .metadata
+        .insert("secret_args".into(), json!(["opaque"]));
+    let d = engine.evaluate(&action).await.unwrap();
+    let id = d.raw["request_id"].as_str().unwrap().to_owned();
+
+    let mut report = OutcomeReport::new(OutcomeStatus::Success);
+    report.request_id = Some(id.clone());
+    report
+        .details
+        .insert("token".into(), json!("outcome-token-value"));
+    engine.report_outcome(&report).await.unwrap();
+    engine
+        .ingest_memory(&MemoryBatch::new(
+            "openai_adapter",
+            vec![
+                json!({"tool": "rotate_credentials", "arguments": {"password": "memory-password"}}),
+            ],
+        ))
+        .await
+        .unwrap();
+    drop(engine);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut dump = String::new();
+    for (table, cols) in [
+        ("decisions", "arguments || decision"),
+        ("outcomes", "details"),
+        ("memory_events", "event"),
+    ] {
+        let mut stmt = conn
+            .prepare(&format!("SELECT {cols} FROM {table}"))
+            .unwrap();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 1, "{table}");
+        dump.push_str(&rows[0]);
+    }
+    for secret in [
+        "hunter2-password",
+        "sk-live-apikey",
+        "nested-client-secret",
+        "marked-secret-value",
+        "outcome-token-value",
+        "memory-password",
+        "plain-text-hint",
+    ] {
+        assert!(!dump.contains(secret), "{secret} leaked into the store");
+    }
+    assert!(dump.contains("[REDACTED]"));
+    assert!(dump.contains("billing"), "non-secret arguments are kept");
+    let args: String = conn
+        .query_row(
+            "SELECT arguments FROM decisions WHERE request_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let args: serde_json::Value = serde_json::from_str(&args).unwrap();
+    assert_eq!(args["password"], "[REDACTED]");
+    assert_eq!(args["opaque"], "[REDACTED]");
+    assert_eq!(args["service"], "billing");
+    // The WAL journal is on.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn a_second_engine_on_the_same_file_sees_the_first_ones_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nested/dir/decisions.db");
+    {
+        let first = LocalEngine::builder().db_path(&db).build().unwrap();
+        for _ in 0..3 {
+            let d = first.evaluate(&restart()).await.unwrap();
+            first
+                .report_outcome(&failure(d.raw["request_id"].as_str().unwrap()))
+                .await
+                .unwrap();
+        }
+        first.close().await.unwrap();
+    }
+    let second = LocalEngine::builder().db_path(&db).build().unwrap();
+    let d = second.evaluate(&restart()).await.unwrap();
+    assert_eq!(d.raw["mode"], "review");
+    assert_eq!(d.raw["decision_brain"]["precedents"], 3);
+    assert_eq!(second.recent_decisions(100).unwrap().len(), 4);
+}
+
+#[test]
+fn the_engine_is_send_sync_and_its_debug_names_the_store() {
+    fn shareable<T: Send + Sync + std::fmt::Debug>() {}
+    shareable::<LocalEngine>();
+    let engine = LocalEngine::builder().in_memory().build().unwrap();
+    let debug = format!("{engine:?}");
+    assert!(
+        debug.contains(":memory:") && debug.contains("default_policy.rego"),
+        "{debug}"
+    );
+}
