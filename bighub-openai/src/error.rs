@@ -98,6 +98,11 @@ pub enum Error {
         events: Vec<ExecutionEvent>,
     },
 
+    /// The embedded local engine could not start (policy errors name file and line).
+    #[cfg(feature = "local")]
+    #[error(transparent)]
+    Local(#[from] crate::local::LocalError),
+
     /// An error of the decision layer.
     #[error(transparent)]
     Core(#[from] bighub_core::Error),

@@ -290,7 +290,8 @@ impl BighubOpenAIBuilder {
     /// Checks every setting and builds the agent.
     ///
     /// The engine is the one given with [`engine`](Self::engine), else the hosted BIGHUB
-    /// service when a BIGHUB API key is set. Without OpenAI credentials (`OPENAI_API_KEY`
+    /// service when a BIGHUB API key is set, else the embedded [`LocalEngine`](crate::LocalEngine)
+    /// (policies from `BIGHUB_POLICY`, store at `BIGHUB_DB` or the platform data directory). Without OpenAI credentials (`OPENAI_API_KEY`
     /// or `OPENAI_BASE_URL`) the agent still builds, so that
     /// [`check_tool`](BighubOpenAI::check_tool) works; `run` then fails with
     /// [`Error::ProviderNotConfigured`].
@@ -304,7 +305,7 @@ impl BighubOpenAIBuilder {
         }
         let engine = match self.engine.take() {
             Some(engine) => engine,
-            None => self.remote_engine()?,
+            None => self.default_engine()?,
         };
         let provider = match (&self.openai_api_key, &self.openai_base_url) {
             (None, None) => Err("no OpenAI credentials: set OPENAI_API_KEY (or OPENAI_BASE_URL for an OpenAI-compatible server)".to_owned()),
@@ -328,11 +329,10 @@ impl BighubOpenAIBuilder {
         })
     }
 
-    fn remote_engine(&self) -> Result<Arc<dyn DecisionEngine>, Error> {
+    /// The hosted service when a BIGHUB key is set, else the embedded local engine.
+    fn default_engine(&self) -> Result<Arc<dyn DecisionEngine>, Error> {
         let Some(key) = &self.bighub_api_key else {
-            return Err(Error::Config(
-                "no decision engine: set BIGHUB_API_KEY for the hosted service, or pass one with .engine(...)".to_owned(),
-            ));
+            return Self::local_engine();
         };
         let mut remote = RemoteBighub::builder()
             .api_key(key.clone())
@@ -343,5 +343,17 @@ impl BighubOpenAIBuilder {
             remote = remote.base_url(url.clone());
         }
         Ok(Arc::new(remote.build()?))
+    }
+
+    #[cfg(feature = "local")]
+    fn local_engine() -> Result<Arc<dyn DecisionEngine>, Error> {
+        Ok(Arc::new(crate::LocalEngine::from_env()?))
+    }
+
+    #[cfg(not(feature = "local"))]
+    fn local_engine() -> Result<Arc<dyn DecisionEngine>, Error> {
+        Err(Error::Config(
+            "no decision engine: set BIGHUB_API_KEY for the hosted service, enable the `local` feature for the embedded engine, or pass one with .engine(...)".to_owned(),
+        ))
     }
 }
