@@ -117,6 +117,25 @@ fn print_event(event: &ExecutionEvent) {
     }
 }
 
+/// `grant_access (duration <= 2h)`: the action and what limits or explains it.
+fn describe_option(item: &serde_json::Map<String, serde_json::Value>) -> String {
+    let action = item.get("action").and_then(|a| a.as_str()).unwrap_or("?");
+    let detail = match (item.get("constraints"), item.get("reason")) {
+        (Some(serde_json::Value::Array(c)), _) => c
+            .iter()
+            .filter_map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        (_, Some(serde_json::Value::String(reason))) => reason.clone(),
+        _ => String::new(),
+    };
+    if detail.is_empty() {
+        action.to_owned()
+    } else {
+        format!("{action} ({detail})")
+    }
+}
+
 fn print_decision(decision: &Decision) {
     println!(
         "mode:     {}",
@@ -153,20 +172,21 @@ fn print_decision(decision: &Decision) {
         ("forbidden", &space.forbidden),
         ("information_gathering", &space.information_gathering),
     ] {
-        let names: Vec<String> = items
-            .iter()
-            .map(|item| match item.get("action").and_then(|a| a.as_str()) {
-                Some(action) => action.to_owned(),
-                None => serde_json::Value::Object(item.clone()).to_string(),
-            })
-            .collect();
+        let names: Vec<String> = items.iter().map(describe_option).collect();
         println!(
             "  {group}: {}",
             if names.is_empty() {
                 "-".to_owned()
             } else {
-                names.join(", ")
+                names.join("; ")
             }
         );
+    }
+    if let Some(precedents) = decision
+        .decision_brain
+        .as_ref()
+        .and_then(|b| b.get("precedents"))
+    {
+        println!("precedents seen: {precedents}");
     }
 }
