@@ -1,0 +1,148 @@
+//! End to end with the embedded local engine: the agent decides offline, reports outcomes
+//! into the local store, and later decisions change because of them.
+
+mod support;
+
+use std::sync::Arc;
+
+use bighub::{BighubOpenAI, ExecutionStatus, LocalEngine, Mode, Verdict};
+use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
+use serde_json::json;
+use support::{Runs, TerraformApply};
+
+const MODEL: &str = "gpt-test";
+
+fn agent(openai: &FakeOpenAi, engine: LocalEngine, runs: &Arc<Runs>) -> BighubOpenAI {
+    BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .engine(engine)
+        .actor("ops-agent")
+        .action(TerraformApply)
+        .action(support::GrantAccess)
+        .shared_state(Arc::clone(runs))
+        // Reports are written before the next call is decided.
+        .outcome_reporting_required(true)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn three_failures_reported_through_the_agent_turn_the_next_call_to_review() {
+    let openai = FakeOpenAi::start().await.unwrap();
+    let runs = Arc::new(Runs::default());
+    let agent = agent(
+        &openai,
+        LocalEngine::builder().in_memory().build().unwrap(),
+        &runs,
+    );
+    let args = json!({"workspace": "network"});
+
+    // High risk outside production: constrained, so it runs — and fails each time.
+    for attempt in 0..3 {
+        openai.push(Turn::new().call("terraform_apply", args.to_string()));
+        openai.push(Turn::text("It failed."));
+        let result = agent
+            .run("Apply the network workspace", MODEL)
+            .await
+            .unwrap();
+        let last = result.last().unwrap();
+        assert_eq!(last.status, ExecutionStatus::ToolError, "attempt {attempt}");
+        assert_eq!(
+            last.decision.as_ref().unwrap().mode,
+            Some(Mode::Constrained),
+            "attempt {attempt}"
+        );
+    }
+    assert_eq!(runs.count(), 3);
+
+    let check = agent.check_tool("terraform_apply", args).await.unwrap();
+    assert_eq!(check.verdict, Verdict::RequireApproval);
+    assert_eq!(check.decision.mode, Some(Mode::Review));
+    assert!(
+        check
+            .decision
+            .salient_factors
+            .iter()
+            .any(|f| f.factor.as_deref() == Some("recent_failures")),
+        "{:?}",
+        check.decision.salient_factors
+    );
+}
+
+#[tokio::test]
+async fn the_seed_example_pauses_for_review_with_a_shorter_better_action() {
+    let openai = FakeOpenAi::start().await.unwrap();
+    let runs = Arc::new(Runs::default());
+    let agent = agent(
+        &openai,
+        LocalEngine::builder().in_memory().build().unwrap(),
+        &runs,
+    );
+
+    let check = agent
+        .check_tool(
+            "grant_access",
+            json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(check.decision.mode, Some(Mode::Review));
+    assert_eq!(check.verdict, Verdict::RequireApproval);
+    let better = check.decision.better_action.as_deref().unwrap();
+    assert!(better.contains("2h") && better.contains("48h"), "{better}");
+    assert!(
+        check
+            .decision
+            .salient_factors
+            .iter()
+            .any(|f| f.factor.as_deref() == Some("excessive_duration"))
+    );
+    assert!(
+        check
+            .decision
+            .request_id
+            .as_deref()
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert_eq!(runs.count(), 0);
+}
+
+#[tokio::test]
+async fn a_second_agent_on_the_same_store_sees_the_first_ones_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("decisions.db");
+    let openai = FakeOpenAi::start().await.unwrap();
+    let runs = Arc::new(Runs::default());
+    let args = json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"});
+
+    let first = agent(
+        &openai,
+        LocalEngine::builder().db_path(&db).build().unwrap(),
+        &runs,
+    );
+    let before = first
+        .check_tool("grant_access", args.clone())
+        .await
+        .unwrap();
+    first.close().await.unwrap();
+    drop(first);
+
+    let second = agent(
+        &openai,
+        LocalEngine::builder().db_path(&db).build().unwrap(),
+        &runs,
+    );
+    let after = second.check_tool("grant_access", args).await.unwrap();
+
+    let precedents = |d: &bighub::Decision| {
+        d.decision_brain.as_ref().unwrap()["precedents"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        precedents(&after.decision),
+        precedents(&before.decision) + 1
+    );
+}
