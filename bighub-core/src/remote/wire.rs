@@ -103,8 +103,23 @@ fn context(action: &ProposedAction) -> Map<String, Value> {
         }
     }
     out.insert("tool".into(), json!(action.tool));
-    out.insert("arguments".into(), action.arguments.clone());
+    out.insert("arguments".into(), redacted_arguments(action));
     out
+}
+
+/// The arguments, with those the tool marks secret (listed under `secret_args` in the
+/// metadata) replaced: a secret never leaves the process.
+fn redacted_arguments(action: &ProposedAction) -> Value {
+    let mut arguments = action.arguments.clone();
+    let secrets = action.context.metadata.get("secret_args").and_then(Value::as_array);
+    if let (Some(secrets), Some(object)) = (secrets, arguments.as_object_mut()) {
+        for name in secrets.iter().filter_map(Value::as_str) {
+            if let Some(slot) = object.get_mut(name) {
+                *slot = json!("[REDACTED]");
+            }
+        }
+    }
+    arguments
 }
 
 /// The `POST /outcomes/report` body.
@@ -204,6 +219,17 @@ mod tests {
         assert_eq!(ctx["tool"], "grant_access");
         assert_eq!(ctx["arguments"]["user_id"], "alice");
         assert_eq!(ctx["app"], "payments");
+    }
+
+    #[test]
+    fn secret_arguments_never_leave_the_process() {
+        let mut action = grant();
+        action.arguments = json!({"user_id": "alice", "token": "s3cr3t"});
+        action.context.metadata.insert("secret_args".into(), json!(["token"]));
+        let body = evaluate_body(&action, DecisionMode::Submit).unwrap();
+        assert_eq!(body["context"]["arguments"]["token"], "[REDACTED]");
+        assert_eq!(body["context"]["arguments"]["user_id"], "alice");
+        assert!(!body.to_string().contains("s3cr3t"));
     }
 
     #[test]
