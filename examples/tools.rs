@@ -1,64 +1,33 @@
-//! Registers a few IT actions the three ways the registry offers (an `Action` type, a typed
-//! closure, a raw JSON tool) and prints what the model is offered: `list_tools()` as the
+//! Registers a few IT actions the ways the registry offers (a `#[bighub::action]` function,
+//! a raw JSON tool, typed closures) and prints what the model is offered: `list_tools()` as the
 //! Responses API receives it, then how one call would be described to the decision engine.
 //!
 //! Run with `cargo run --example tools`; it needs no network and no keys.
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 
 use bighub::core::{DecisionMode, RiskLevel};
-use bighub::{Action, ActionMetadata, FnTool, ToolContext, ToolError, ToolOptions, ToolRegistry};
+use bighub::{ActionMetadata, FnTool, ToolError, ToolOptions, ToolRegistry};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// The future `Action::call` returns (`futures::future::BoxFuture`, spelled out).
-type CallFuture = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send + 'static>>;
-
-/// Okta access grants, written as an `Action` type (what `#[bighub::action]` generates).
-struct GrantAccess;
-
-#[derive(Deserialize, JsonSchema)]
-struct GrantAccessArgs {
+/// Grant a user temporary membership of an Okta group.
+#[bighub::action(
+    system = "okta",
+    risk = "high",
+    environment = "production",
+    target = "group"
+)]
+fn grant_access(
     /// The Okta user id.
     user_id: String,
     /// The Okta group to join.
     group: String,
     /// How long the membership lasts, for example `2h`.
     duration: String,
-}
-
-impl Action for GrantAccess {
-    fn name(&self) -> &str {
-        "grant_access"
-    }
-
-    fn description(&self) -> &str {
-        "Grant a user temporary membership of an Okta group."
-    }
-
-    fn parameters_schema(&self) -> Value {
-        schemars::SchemaGenerator::default()
-            .into_root_schema_for::<GrantAccessArgs>()
-            .to_value()
-    }
-
-    fn metadata(&self) -> ActionMetadata {
-        ActionMetadata::new("okta")
-            .risk(RiskLevel::High)
-            .environment("production")
-            .target_arg("group")
-    }
-
-    fn call(&self, arguments: Value, _context: ToolContext) -> CallFuture {
-        Box::pin(async move {
-            let args: GrantAccessArgs = serde_json::from_value(arguments)
-                .map_err(|e| ToolError::invalid_arguments(None, e.to_string()))?;
-            Ok(json!({"granted": args.group, "user": args.user_id, "expires_in": args.duration}))
-        })
-    }
+) -> Value {
+    json!({"granted": group, "user": user_id, "expires_in": duration})
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -84,7 +53,7 @@ struct RotateCredentialsArgs {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut tools = ToolRegistry::new();
 
-    // 1. An `Action` type, with the target taken from its `group` argument.
+    // 1. A `#[bighub::action]` function, with the target taken from its `group` argument.
     tools.register(GrantAccess)?;
 
     // 2. A raw JSON tool with a hand-written strict schema; decision metadata from arguments.

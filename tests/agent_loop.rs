@@ -936,3 +936,32 @@ fn the_blocking_agent_runs_without_an_async_runtime() {
     drop(world);
     drop(runtime);
 }
+
+#[test]
+fn agents_and_results_cross_threads() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<bighub::BighubOpenAI>();
+    send_sync::<bighub::RunResult>();
+    send_sync::<bighub::Error>();
+    send_sync::<bighub::blocking::BighubOpenAI>();
+}
+
+#[tokio::test]
+async fn debug_output_never_shows_keys() {
+    let world = World::start().await;
+    let builder = world
+        .agent()
+        .openai_api_key("sk-live-do-not-print")
+        .bighub_api_key("bh_live_do_not_print");
+    let shown = format!("{builder:?}");
+    assert!(
+        !shown.contains("do-not-print") && !shown.contains("do_not_print"),
+        "{shown}"
+    );
+    let agent = builder.build().unwrap();
+    let shown = format!("{agent:?}");
+    assert!(
+        !shown.contains("do-not-print") && !shown.contains("do_not_print"),
+        "{shown}"
+    );
+}

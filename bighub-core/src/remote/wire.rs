@@ -111,7 +111,11 @@ fn context(action: &ProposedAction) -> Map<String, Value> {
 /// metadata) replaced: a secret never leaves the process.
 fn redacted_arguments(action: &ProposedAction) -> Value {
     let mut arguments = action.arguments.clone();
-    let secrets = action.context.metadata.get("secret_args").and_then(Value::as_array);
+    let secrets = action
+        .context
+        .metadata
+        .get("secret_args")
+        .and_then(Value::as_array);
     if let (Some(secrets), Some(object)) = (secrets, arguments.as_object_mut()) {
         for name in secrets.iter().filter_map(Value::as_str) {
             if let Some(slot) = object.get_mut(name) {
@@ -225,7 +229,10 @@ mod tests {
     fn secret_arguments_never_leave_the_process() {
         let mut action = grant();
         action.arguments = json!({"user_id": "alice", "token": "s3cr3t"});
-        action.context.metadata.insert("secret_args".into(), json!(["token"]));
+        action
+            .context
+            .metadata
+            .insert("secret_args".into(), json!(["token"]));
         let body = evaluate_body(&action, DecisionMode::Submit).unwrap();
         assert_eq!(body["context"]["arguments"]["token"], "[REDACTED]");
         assert_eq!(body["context"]["arguments"]["user_id"], "alice");
