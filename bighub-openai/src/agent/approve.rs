@@ -252,6 +252,13 @@ impl Inner {
             self.run_rounds(&mut ctx).await
         }
         .await;
+        if let Err(error) = &outcome
+            && ctx.events.len() == ctx.first_new_event
+        {
+            // Refused before anything ran: the typed refusal, not an interrupted run.
+            tracing::warn!(%error, "resume refused");
+            return outcome.and_then(|_| unreachable!("checked to be an error"));
+        }
         self.finish(ctx, outcome)
     }
 }
