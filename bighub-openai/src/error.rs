@@ -138,7 +138,7 @@ pub enum Error {
         /// The decision's request id.
         request_id: String,
         /// What the engine said.
-        source: bighub_core::Error,
+        source: Box<bighub_core::Error>,
     },
 
     /// The embedded local engine could not start (policy errors name file and line).

@@ -50,7 +50,7 @@ fn refusal(request_id: &str, error: bighub_core::Error) -> Error {
         },
         source => Error::ApprovalRefused {
             request_id: request_id.to_owned(),
-            source,
+            source: Box::new(source),
         },
     }
 }
@@ -252,14 +252,14 @@ impl Inner {
             self.run_rounds(&mut ctx).await
         }
         .await;
-        if let Err(error) = &outcome
-            && ctx.events.len() == ctx.first_new_event
-        {
+        match outcome {
             // Refused before anything ran: the typed refusal, not an interrupted run.
-            tracing::warn!(%error, "resume refused");
-            return outcome.and_then(|_| unreachable!("checked to be an error"));
+            Err(error) if ctx.events.len() == ctx.first_new_event => {
+                tracing::warn!(%error, "resume refused");
+                Err(error)
+            }
+            outcome => self.finish(ctx, outcome),
         }
-        self.finish(ctx, outcome)
     }
 }
 
@@ -289,7 +289,7 @@ impl BighubOpenAI {
     ///         },
     ///     )
     ///     .await?;
-    /// let approval = result.approval_loop.expect("an approval was required");
+    /// let approval = result.approval_loop.as_ref().expect("an approval was required");
     /// assert!(approval.resolved);
     /// println!("{} / tool output: {:?}", result.output_text(), approval.tool_output);
     /// # Ok(()) }
