@@ -99,7 +99,10 @@ async fn calls_that_may_not_run_are_reported_to_the_model_with_the_decision() {
             .openai
             .push(Turn::new().call_with_id("grant_access", grant_args(), "call_g"));
         world.openai.push(Turn::text("I could not do that yet."));
-        let agent = world.agent().build().unwrap();
+        // What the model is told about a call that may not run. A review pauses the run by
+        // default (it waits for a human, see tests/agent_approvals.rs); with
+        // `pause_for_approval(false)` it is reported to the model like the other verdicts.
+        let agent = world.agent().pause_for_approval(false).build().unwrap();
 
         let result = agent
             .run("Grant Alice temporary Okta admin access for 48h", MODEL)
@@ -278,7 +281,13 @@ async fn parallel_calls_of_one_round_are_all_decided_and_answered() {
     world.openai.push(Turn::text("Done what I could."));
     let agent = world.agent().build().unwrap();
 
+    // The review pauses the run at this round (the default: a human has not answered), but
+    // the round's allowed calls still run; every call is decided and on record.
     let result = agent.run("Three things", MODEL).await.unwrap();
+    assert!(result.is_paused());
+    let pending = result.pending_approvals();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].call_id, "c1");
 
     let events = &result.execution.events;
     let statuses: Vec<_> = events.iter().map(|e| e.status).collect();
@@ -300,10 +309,9 @@ async fn parallel_calls_of_one_round_are_all_decided_and_answered() {
     );
     assert_eq!(world.bighub.count("/actions/evaluate"), 3);
     assert_eq!(world.runs.count(), 2);
-    let second = &world.model_requests()[1];
-    for id in ["c1", "c2", "c3"] {
-        tool_output(second, id);
-    }
+    // Paused: the model is not asked again until the approval is answered (resume).
+    assert_eq!(world.model_requests().len(), 1);
+    assert_eq!(events[0].request_id.as_ref(), Some(&pending[0].request_id));
 }
 
 #[tokio::test]
@@ -815,13 +823,19 @@ async fn the_result_serializes_to_the_python_adapter_shape() {
         .openai
         .push(Turn::new().call("grant_access", grant_args()));
     world.openai.push(Turn::text("Needs review."));
-    let agent = world.agent().build().unwrap();
+    // The adapter's shape of a finished run: the review is reported to the model instead of
+    // pausing the run (the default), so the run ends with the model's answer.
+    let agent = world.agent().pause_for_approval(false).build().unwrap();
 
     let result = agent
         .run("Grant Alice temporary Okta admin access for 48h", MODEL)
         .await
         .unwrap();
     let value = serde_json::to_value(&result).unwrap();
+    for absent in ["approval_loop", "approval_loops", "paused"] {
+        assert!(value.get(absent).is_none(), "{absent} in {value}");
+    }
+    assert!(value["execution"]["last"].get("approval").is_none());
 
     assert_eq!(value["llm_response"]["output_text"], "Needs review.");
     assert!(

@@ -63,10 +63,39 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
         resolution: &ApprovalResolution,
     ) -> Result<Value, Error>;
 
+    /// Claims an approved approval for one execution of a call with exactly `arguments`.
+    ///
+    /// An engine that keeps approvals checks that `request_id` was approved, for these
+    /// arguments, and was not used yet; then it marks it used (atomically, so that of two
+    /// processes claiming it only one succeeds) and answers [`ApprovalClaim::Claimed`]. It
+    /// refuses with [`Error::ApprovalArgumentsChanged`], [`Error::ApprovalAlreadyUsed`] or
+    /// [`Error::ApprovalNotApproved`].
+    ///
+    /// The default answers [`ApprovalClaim::NotTracked`]: the engine keeps no approval
+    /// records, and the caller binds the approval itself.
+    async fn claim_approval(
+        &self,
+        request_id: &str,
+        arguments: &Value,
+    ) -> Result<ApprovalClaim, Error> {
+        let _ = (request_id, arguments);
+        Ok(ApprovalClaim::NotTracked)
+    }
+
     /// Releases resources; the default does nothing.
     async fn close(&self) -> Result<(), Error> {
         Ok(())
     }
+}
+
+/// What [`DecisionEngine::claim_approval`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalClaim {
+    /// The engine verified the approval against the arguments and marked it used.
+    Claimed,
+    /// The engine keeps no approval records; the caller binds the approval.
+    NotTracked,
 }
 
 /// How a decided call ended.

@@ -71,6 +71,25 @@ pub enum Error {
     #[error("no approval is pending for request {0}")]
     ApprovalNotFound(String),
 
+    /// The approval is not (or not yet) approved, so its call may not run.
+    #[error("approval {request_id} is {status}, not approved")]
+    ApprovalNotApproved {
+        /// The decision's request id.
+        request_id: String,
+        /// `pending` or `rejected`.
+        status: String,
+    },
+
+    /// The call's arguments differ from those the approval was granted for.
+    #[error(
+        "approval {0} was granted for different arguments; ask for a new approval for the changed call"
+    )]
+    ApprovalArgumentsChanged(String),
+
+    /// The approval already ran its call once; one approval runs its tool at most once.
+    #[error("approval {0} was already used")]
+    ApprovalAlreadyUsed(String),
+
     /// An error from another engine (local or user-defined).
     #[error("decision engine error: {0}")]
     Engine(String),

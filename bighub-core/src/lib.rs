@@ -42,7 +42,8 @@ pub use decision::{
     ResponsibleActionSpace, SalientFactor,
 };
 pub use engine::{
-    ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus, Resolution,
+    ApprovalClaim, ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus,
+    Resolution,
 };
 pub use error::Error;
 pub use fail_mode::FailMode;

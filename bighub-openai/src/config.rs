@@ -51,6 +51,9 @@ pub struct AgentConfig {
     pub parallel_tool_execution: bool,
     /// How long `close()` waits for queued reports (default 5 s).
     pub flush_timeout: Duration,
+    /// Pause a run when a call needs an approval that nobody answered (default true);
+    /// false reports `approval_required` to the model and goes on.
+    pub pause_for_approval: bool,
 }
 
 impl Default for AgentConfig {
@@ -73,6 +76,7 @@ impl Default for AgentConfig {
             store: false,
             parallel_tool_execution: true,
             flush_timeout: Duration::from_secs(5),
+            pause_for_approval: true,
         }
     }
 }

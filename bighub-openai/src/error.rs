@@ -98,6 +98,49 @@ pub enum Error {
         events: Vec<ExecutionEvent>,
     },
 
+    /// A streamed run stopped because its stream was dropped.
+    #[error("the run was cancelled: its stream was dropped")]
+    Cancelled,
+
+    /// A run state that cannot be resumed (another format version, a tool this agent does
+    /// not register, ...).
+    #[error("cannot resume this run state: {0}")]
+    InvalidRunState(String),
+
+    /// An answer names a request id the paused run does not wait for.
+    #[error("the paused run does not wait for approval {request_id}; it waits for: {}", if pending.is_empty() { "nothing".to_owned() } else { pending.join(", ") })]
+    UnknownApproval {
+        /// The request id answered.
+        request_id: String,
+        /// The request ids the run waits for.
+        pending: Vec<String>,
+    },
+
+    /// The call's arguments differ from those the approval was asked for; nothing ran.
+    #[error(
+        "approval {request_id} was asked for different arguments; nothing ran — ask for a new approval for the changed call"
+    )]
+    ApprovalArgumentsChanged {
+        /// The decision's request id.
+        request_id: String,
+    },
+
+    /// The approval was already acted on; one approval runs its call at most once.
+    #[error("approval {request_id} was already acted on; one approval runs its call at most once")]
+    ApprovalAlreadyUsed {
+        /// The decision's request id.
+        request_id: String,
+    },
+
+    /// The engine refused to record the answer or to release the approved call.
+    #[error("approval {request_id} was refused by the decision engine: {source}")]
+    ApprovalRefused {
+        /// The decision's request id.
+        request_id: String,
+        /// What the engine said.
+        source: Box<bighub_core::Error>,
+    },
+
     /// The embedded local engine could not start (policy errors name file and line).
     #[cfg(feature = "local")]
     #[error(transparent)]

@@ -3,7 +3,7 @@
 //! This module owns the event shape (which matches the Python adapter's, field for field)
 //! and the compact output the model receives for each call. It does not decide anything.
 
-use bighub_core::{Decision, Verdict};
+use bighub_core::{ApprovalResolution, Decision, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -21,10 +21,13 @@ pub enum ExecutionStatus {
     NeedsContext,
     /// The tool failed, panicked, is unknown, or got unusable arguments.
     ToolError,
+    /// A human rejected the call it had to approve.
+    Rejected,
 }
 
 impl ExecutionStatus {
-    /// The wire name (`executed`, `blocked`, `approval_required`, `needs_context`, `tool_error`).
+    /// The wire name (`executed`, `blocked`, `approval_required`, `needs_context`,
+    /// `tool_error`, `rejected`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Executed => "executed",
@@ -32,6 +35,7 @@ impl ExecutionStatus {
             Self::ApprovalRequired => "approval_required",
             Self::NeedsContext => "needs_context",
             Self::ToolError => "tool_error",
+            Self::Rejected => "rejected",
         }
     }
 
@@ -58,7 +62,8 @@ impl std::fmt::Display for ExecutionStatus {
 /// `decision`, `arguments`, `output`, `error`, `event_id`, `trace_id`, `request_id`, `seq`,
 /// and the convenience fields `recommendation`, `risk_score`, `enforcement_mode`.
 /// `decision` is `null` only for calls that were never evaluated (an unknown tool, or
-/// arguments that are not a JSON object).
+/// arguments that are not a JSON object). Calls a human resolved also carry `approval`
+/// (absent otherwise, so other events keep the adapter's shape exactly).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionEvent {
     /// The tool the model called.
@@ -89,6 +94,9 @@ pub struct ExecutionEvent {
     pub risk_score: Option<f64>,
     /// Compatibility: the decision's enforcement mode.
     pub enforcement_mode: Option<String>,
+    /// The human resolution, for a call that needed an approval and got an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalResolution>,
 }
 
 impl ExecutionEvent {
@@ -111,6 +119,22 @@ impl ExecutionEvent {
             }
             ExecutionStatus::ToolError => {
                 out.insert("error".into(), json!(self.error));
+            }
+            ExecutionStatus::Rejected => {
+                let decision = self.decision.as_ref();
+                out.insert(
+                    "reason".into(),
+                    json!(decision.and_then(|d| d.reason.clone())),
+                );
+                out.insert(
+                    "better_action".into(),
+                    json!(decision.and_then(|d| d.better_action.clone())),
+                );
+                let comment = self.approval.as_ref().and_then(|a| a.comment.clone());
+                out.insert("comment".into(), json!(comment));
+                if let Some(id) = &self.request_id {
+                    out.insert("request_id".into(), json!(id));
+                }
             }
             _ => {
                 if let Some(decision) = &self.decision {

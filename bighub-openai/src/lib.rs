@@ -9,6 +9,7 @@ extern crate self as bighub_openai;
 
 mod action;
 mod agent;
+mod approval;
 pub mod blocking;
 mod circuit_breaker;
 mod config;
@@ -23,8 +24,10 @@ mod registered_tool;
 mod registry;
 mod reporter;
 mod run_result;
+mod run_state;
 pub mod schema;
 mod state;
+mod stream_event;
 mod tool_definition;
 mod tool_error;
 mod tool_options;
@@ -35,12 +38,15 @@ pub mod __private;
 
 pub use action::{Action, ActionMetadata, RiskLevel};
 pub use agent::{
-    AsyncBighubOpenAI, BighubOpenAI, BighubOpenAIBuilder, GuardedOpenAI, RunRequest, ToolCheck,
+    AsyncBighubOpenAI, BighubOpenAI, BighubOpenAIBuilder, GuardedOpenAI, RunRequest, RunStream,
+    ToolCheck,
 };
+pub use approval::{ApprovalAnswer, ApprovalLoop, ApprovalRequest, PendingApproval};
 pub use bighub_core as core;
 pub use bighub_core::{
-    ApprovalResolution, Decision, DecisionEngine, DecisionMode, FailMode, MemoryBatch, Mode,
-    OutcomeReport, OutcomeStatus, ProposedAction, RemoteBighub, Resolution, Verdict,
+    ApprovalClaim, ApprovalResolution, Decision, DecisionEngine, DecisionMode, FailMode,
+    MemoryBatch, Mode, OutcomeReport, OutcomeStatus, ProposedAction, RemoteBighub, Resolution,
+    Verdict,
 };
 pub use config::{AgentConfig, SOURCE_VERSION};
 pub use event::{ExecutionEvent, ExecutionStatus};
@@ -48,6 +54,8 @@ pub use input::{IntoInput, Message, Role};
 pub use provider::ProviderSettings;
 pub use reporter::ReportStats;
 pub use run_result::{Execution, LlmResponse, RunResult};
+pub use run_state::{RUN_STATE_VERSION, RunState};
+pub use stream_event::StreamEvent;
 
 /// Turns a function into a guarded tool: `#[bighub::action(system = "...", ...)]`.
 ///

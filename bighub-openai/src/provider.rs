@@ -13,6 +13,7 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::ReqwestService;
 use async_openai::types::responses::Response;
+use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -68,6 +69,9 @@ impl fmt::Debug for Provider {
             .finish_non_exhaustive()
     }
 }
+
+/// The server-sent events of a streamed response, as raw JSON.
+pub(crate) type ModelStream = BoxStream<'static, Result<Value, OpenAIError>>;
 
 /// A successful Responses API answer: the raw JSON (replayed as is) and its typed view.
 pub(crate) struct ModelResponse {
@@ -144,6 +148,62 @@ impl Provider {
                     }
                     let delay = self.backoff(attempt, &error);
                     tracing::warn!(attempt, ?delay, error = %error, "model provider call failed; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// `POST /responses` with `stream: true` (the body must say so): the server-sent events,
+    /// as raw JSON. Failures before the first event are retried per the settings; once an
+    /// event has arrived, a failure is the caller's (the stream cannot be replayed).
+    pub(crate) async fn create_stream(&self, request: &Value) -> Result<ModelStream, Error> {
+        let mut attempt: u32 = 0;
+        loop {
+            if let Some(breaker) = &self.breaker
+                && let Err(retry_in) = breaker.check()
+            {
+                return Err(Error::CircuitOpen { retry_in });
+            }
+            attempt += 1;
+            let span = tracing::debug_span!("openai.responses.create_stream", attempt);
+            let result = async {
+                let mut stream = self
+                    .client
+                    .responses()
+                    .create_stream_byot::<_, Value>(request)
+                    .await?;
+                match stream.next().await {
+                    Some(Ok(first)) => Ok((first, stream)),
+                    Some(Err(error)) => Err(error),
+                    None => Err(OpenAIError::StreamError(Box::new(
+                        async_openai::error::StreamError::EventStream(
+                            "the stream ended before its first event".to_owned(),
+                        ),
+                    ))),
+                }
+            }
+            .instrument(span)
+            .await;
+            match result {
+                Ok((first, rest)) => {
+                    if let Some(breaker) = &self.breaker {
+                        breaker.record_success();
+                    }
+                    return Ok(Box::pin(stream::once(async { Ok(first) }).chain(rest)));
+                }
+                Err(error) => {
+                    let retryable = is_retryable(&error);
+                    let opened =
+                        retryable && self.breaker.as_ref().is_some_and(|b| b.record_failure());
+                    if !retryable || opened || attempt > self.settings.max_retries {
+                        return Err(Error::Provider {
+                            attempts: attempt,
+                            source: Box::new(error),
+                        });
+                    }
+                    let delay = self.backoff(attempt, &error);
+                    tracing::warn!(attempt, ?delay, error = %error, "model stream failed before its first event; retrying");
                     tokio::time::sleep(delay).await;
                 }
             }

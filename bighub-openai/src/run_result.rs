@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{ExecutionEvent, ExecutionStatus};
+use crate::{ApprovalLoop, ExecutionEvent, ExecutionStatus, PendingApproval, RunState};
 
 /// The model's final answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,13 +41,30 @@ impl Execution {
 /// What [`BighubOpenAI::run`](crate::BighubOpenAI::run) returns.
 ///
 /// `serde_json::to_value(&result)` has the Python adapter's shape:
-/// `{"llm_response": {...}, "execution": {"events": [...], "last": {...}}}`.
+/// `{"llm_response": {...}, "execution": {"events": [...], "last": {...}}}`, plus
+/// `approval_loop` / `approval_loops` when a human resolved an approval and `paused` when
+/// the run waits for one (each absent otherwise).
+///
+/// A paused run ([`is_paused`](Self::is_paused)) stopped at a round whose calls wait for
+/// approval: `llm_response` is the response that proposed them, and
+/// [`pending_approvals`](Self::pending_approvals) says what to answer in
+/// [`resume`](crate::BighubOpenAI::resume).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
-    /// The model's final answer.
+    /// The model's final answer (the last response, for a paused run).
     pub llm_response: LlmResponse,
     /// What happened to each tool call.
     pub execution: Execution,
+    /// The last approval a human resolved in this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_loop: Option<ApprovalLoop>,
+    /// Every approval resolved in this run, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approval_loops: Vec<ApprovalLoop>,
+    /// Where the run stopped, when it waits for approvals; pass it to
+    /// [`resume`](crate::BighubOpenAI::resume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<RunState>,
 }
 
 impl RunResult {
@@ -59,5 +76,18 @@ impl RunResult {
     /// The last tool call's event.
     pub fn last(&self) -> Option<&ExecutionEvent> {
         self.execution.last.as_ref()
+    }
+
+    /// Whether the run waits for approvals.
+    pub fn is_paused(&self) -> bool {
+        self.paused.is_some()
+    }
+
+    /// The approvals the paused run waits for (none when it finished).
+    pub fn pending_approvals(&self) -> Vec<PendingApproval> {
+        self.paused
+            .as_ref()
+            .map(RunState::pending_approvals)
+            .unwrap_or_default()
     }
 }

@@ -281,6 +281,14 @@ impl BighubOpenAIBuilder {
         self
     }
 
+    /// When a call needs an approval and no answer is available: pause the run and return
+    /// the pending approvals with a [`RunState`](crate::RunState) (true, the default), or
+    /// report `approval_required` to the model and go on (false).
+    pub fn pause_for_approval(mut self, pause: bool) -> Self {
+        self.config.pause_for_approval = pause;
+        self
+    }
+
     /// How long `close()` waits for queued reports (default 5 s).
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.config.flush_timeout = timeout;

@@ -9,9 +9,11 @@
 //! Stored (`store: true`): each continuation names the previous response and carries only
 //! the new tool outputs.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Debug, Clone)]
+/// Serializable: a paused run keeps it in its [`RunState`](crate::RunState).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Conversation {
     store: bool,
     /// Everything so far, for stateless replay.
@@ -31,6 +33,11 @@ impl Conversation {
         }
     }
 
+    /// Whether the API stores responses in this conversation.
+    pub(crate) fn store(&self) -> bool {
+        self.store
+    }
+
     /// The `input` and `previous_response_id` of the next request.
     pub(crate) fn next_request(&self) -> (Vec<Value>, Option<String>) {
         if self.store && self.previous_response_id.is_some() {
@@ -45,6 +52,14 @@ impl Conversation {
         self.items.extend(output.iter().map(replayable));
         self.fresh.clear();
         self.previous_response_id = Some(response_id.to_owned());
+    }
+
+    /// The `function_call` item the model emitted for `call_id`, if it is in the conversation.
+    pub(crate) fn function_call(&self, call_id: &str) -> Option<&Value> {
+        self.items.iter().rev().find(|item| {
+            item.get("type").and_then(Value::as_str) == Some("function_call")
+                && item.get("call_id").and_then(Value::as_str) == Some(call_id)
+        })
     }
 
     /// Adds the output of one call.

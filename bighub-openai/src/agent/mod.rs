@@ -1,13 +1,18 @@
 //! The guarded agent: `BighubOpenAI` and what one of its runs does.
 //!
-//! `builder.rs` assembles an agent, `run.rs` drives a run, `round.rs` plays one round of
-//! tool calls, `conversation.rs` keeps what is sent back to the model. Decisions come from a
+//! `builder.rs` assembles an agent, `run.rs` drives a run, `stream.rs` drives a streamed
+//! one, `round.rs` plays one round of tool calls, `approve.rs` resolves approvals and
+//! resumes paused runs, `binding.rs` fingerprints the arguments an approval is bound to,
+//! `conversation.rs` keeps what is sent back to the model. Decisions come from a
 //! [`DecisionEngine`]; tools from the [`ToolRegistry`].
 
+mod approve;
+mod binding;
 mod builder;
 mod conversation;
 mod round;
 mod run;
+mod stream;
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,7 +22,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use builder::BighubOpenAIBuilder;
+pub(crate) use conversation::Conversation;
 pub use run::RunRequest;
+pub use stream::RunStream;
 
 use crate::provider::Provider;
 use crate::reporter::{ReportStats, Reporter};
@@ -115,11 +122,48 @@ impl BighubOpenAI {
     /// Runs a conversation: `input` is a string (one user message), [`Message`](crate::Message)s
     /// or raw Responses API items.
     ///
+    /// When a call needs a human's approval and no answer is available, the run pauses at
+    /// that round (the round's allowed calls still run): the result is
+    /// [`paused`](RunResult::paused), [`pending_approvals`](RunResult::pending_approvals)
+    /// says what waits, and [`resume`](Self::resume) finishes the run later. With
+    /// [`pause_for_approval(false)`](BighubOpenAIBuilder::pause_for_approval) the model is
+    /// told `approval_required` instead and the run goes on.
+    ///
     /// Fails with [`Error::MaxToolRounds`] when the model still calls tools after
     /// `max_tool_rounds` rounds; that error, like every error after a tool ran, carries the
     /// execution events so far ([`Error::events`]).
     pub async fn run(&self, input: impl IntoInput, model: &str) -> Result<RunResult, Error> {
         self.request(input, model).send().await
+    }
+
+    /// Runs a conversation as a stream of [`StreamEvent`](crate::StreamEvent)s: the model's
+    /// text and function-call arguments as they arrive, each call's decision as soon as it
+    /// lands (decisions are requested while the model is still streaming), each execution
+    /// event, and last a `final_response` with what [`run`](Self::run) returns.
+    ///
+    /// The run starts when the stream is first polled (inside a Tokio runtime) and stops
+    /// when the stream is dropped: no tool starts after that. Use
+    /// [`request(..).stream()`](RunRequest::stream) for the optional settings.
+    ///
+    /// ```no_run
+    /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
+    /// use bighub_openai::StreamEvent;
+    /// use futures::StreamExt;
+    ///
+    /// let mut events = agent.run_stream("Sync checkout-service in Argo CD production", "gpt-5.5");
+    /// while let Some(event) = events.next().await {
+    ///     match event? {
+    ///         StreamEvent::LlmDelta { delta, .. } => print!("{delta}"),
+    ///         StreamEvent::Decision { tool, verdict, .. } => println!("\n{tool}: {verdict}"),
+    ///         StreamEvent::ExecutionEvent { event } => println!("{} {}", event.tool, event.status),
+    ///         StreamEvent::FinalResponse { response } => println!("\n{}", response.output_text()),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn run_stream(&self, input: impl IntoInput, model: &str) -> RunStream {
+        self.request(input, model).stream()
     }
 
     /// A run with optional settings (instructions, temperature, extra request fields).

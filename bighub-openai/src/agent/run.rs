@@ -1,20 +1,29 @@
 //! A whole run: ask the model, play each round of tool calls, continue the conversation,
 //! until the model answers without calling a tool (or the round budget runs out).
 
+use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use async_openai::types::responses::OutputItem;
 use bighub_core::MemoryBatch;
+use futures::future::join_all;
 use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
+use super::binding::arguments_sha256;
 use super::conversation::Conversation;
-use super::round::{FunctionCall, RunIds};
+use super::round::{ApprovalCallback, ApprovalPolicy, FunctionCall, Gated, RoundOutcome, RunIds};
+use super::stream::RunStream;
 use super::{BighubOpenAI, Inner};
 use crate::config::SOURCE_VERSION;
 use crate::provider::ModelResponse;
-use crate::{Error, Execution, ExecutionEvent, IntoInput, LlmResponse, RunResult};
+use crate::run_state::{PausedCall, RUN_STATE_VERSION};
+use crate::{
+    ApprovalAnswer, ApprovalLoop, ApprovalRequest, Error, Execution, ExecutionEvent, IntoInput,
+    LlmResponse, RunResult, RunState,
+};
 
 /// One run, with its optional settings; `.send().await` (or `.await`) runs it.
 ///
@@ -87,8 +96,7 @@ impl<'a> RunRequest<'a> {
         self
     }
 
-    /// Runs the conversation to its end.
-    pub async fn send(self) -> Result<RunResult, Error> {
+    fn into_parts(self) -> (&'a BighubOpenAI, Vec<Value>, RunSettings) {
         let Self {
             agent,
             input,
@@ -103,7 +111,41 @@ impl<'a> RunRequest<'a> {
             temperature,
             extra,
         };
-        agent.inner.run(input, settings).await
+        (agent, input, settings)
+    }
+
+    /// Runs the conversation to its end, or until calls wait for approval (see
+    /// [`BighubOpenAI::run`]).
+    pub async fn send(self) -> Result<RunResult, Error> {
+        let (agent, input, settings) = self.into_parts();
+        let policy = agent.inner.default_policy();
+        agent.inner.run(input, settings, policy).await
+    }
+
+    /// Runs the conversation, asking `on_approval_required` for each call that needs an
+    /// approval (see [`BighubOpenAI::run_with_approval`]).
+    pub async fn send_with_approval<F, Fut>(
+        self,
+        on_approval_required: F,
+    ) -> Result<RunResult, Error>
+    where
+        F: Fn(ApprovalRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<ApprovalAnswer>> + Send + 'static,
+    {
+        let (agent, input, settings) = self.into_parts();
+        let callback: ApprovalCallback =
+            Arc::new(move |request| Box::pin(on_approval_required(request)));
+        agent
+            .inner
+            .run(input, settings, ApprovalPolicy::Ask(callback))
+            .await
+    }
+
+    /// Streams the run (see [`BighubOpenAI::run_stream`]).
+    pub fn stream(self) -> RunStream {
+        let (agent, input, settings) = self.into_parts();
+        let policy = agent.inner.default_policy();
+        RunStream::start(&agent.inner, input, settings, policy)
     }
 }
 
@@ -134,13 +176,34 @@ const MANAGED_FIELDS: [&str; 6] = [
     "stream",
 ];
 
-impl Inner {
-    pub(crate) async fn run(
-        &self,
-        input: Vec<Value>,
-        settings: RunSettings,
-    ) -> Result<RunResult, Error> {
-        if let Some(field) = settings
+/// A run in progress: what the loop carries from one round to the next. A paused run's
+/// [`RunState`] is this, frozen.
+pub(crate) struct RunCtx {
+    pub(crate) settings: RunSettings,
+    pub(crate) ids: RunIds,
+    pub(crate) conversation: Conversation,
+    pub(crate) round: u32,
+    pub(crate) events: Vec<ExecutionEvent>,
+    /// Events before this index were recorded (and sent to memory) by an earlier call.
+    pub(crate) first_new_event: usize,
+    pub(crate) approvals: Vec<ApprovalLoop>,
+    pub(crate) policy: ApprovalPolicy,
+}
+
+/// What the loop does after a response.
+pub(crate) enum Step {
+    /// Tools ran; ask the model again.
+    Continue,
+    /// The model answered without calling a tool.
+    Finished(LlmResponse),
+    /// Calls wait for approvals.
+    Paused(LlmResponse, Box<RunState>),
+}
+
+impl RunSettings {
+    /// Refuses extra fields that the loop manages itself.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if let Some(field) = self
             .extra
             .keys()
             .find(|k| MANAGED_FIELDS.contains(&k.as_str()))
@@ -149,84 +212,180 @@ impl Inner {
                 "`{field}` is managed by the agent and cannot be set as an extra request field"
             )));
         }
-        let ids = RunIds {
-            trace_id: uuid::Uuid::new_v4().to_string(),
-        };
-        let span =
-            tracing::info_span!("bighub.run", trace_id = %ids.trace_id, model = %settings.model);
-        let mut events: Vec<ExecutionEvent> = Vec::new();
-        let outcome = self
-            .run_rounds(input, &settings, &ids, &mut events)
-            .instrument(span)
-            .await;
-        if self.config.memory_enabled && !events.is_empty() {
-            self.reporter
-                .memory(self.memory_batch(&events, &settings.model, &ids));
-        }
-        match outcome {
-            Ok(llm_response) => Ok(RunResult {
-                llm_response,
-                execution: Execution::from_events(events),
-            }),
-            Err(error) => Err(error.with_events(events)),
+        Ok(())
+    }
+}
+
+impl Inner {
+    /// The approval policy of a run without a callback.
+    pub(crate) fn default_policy(&self) -> ApprovalPolicy {
+        if self.config.pause_for_approval {
+            ApprovalPolicy::Pause
+        } else {
+            ApprovalPolicy::Report
         }
     }
 
-    async fn run_rounds(
+    /// A fresh run's state.
+    pub(crate) fn new_run(
         &self,
         input: Vec<Value>,
-        settings: &RunSettings,
-        ids: &RunIds,
-        events: &mut Vec<ExecutionEvent>,
-    ) -> Result<LlmResponse, Error> {
+        settings: RunSettings,
+        policy: ApprovalPolicy,
+    ) -> Result<RunCtx, Error> {
+        settings.check()?;
+        Ok(RunCtx {
+            settings,
+            ids: RunIds {
+                trace_id: uuid::Uuid::new_v4().to_string(),
+            },
+            conversation: Conversation::new(input, self.config.store),
+            round: 0,
+            events: Vec::new(),
+            first_new_event: 0,
+            approvals: Vec::new(),
+            policy,
+        })
+    }
+
+    pub(crate) async fn run(
+        &self,
+        input: Vec<Value>,
+        settings: RunSettings,
+        policy: ApprovalPolicy,
+    ) -> Result<RunResult, Error> {
+        let mut ctx = self.new_run(input, settings, policy)?;
+        let span = tracing::info_span!("bighub.run", trace_id = %ctx.ids.trace_id, model = %ctx.settings.model);
+        let outcome = self.run_rounds(&mut ctx).instrument(span).await;
+        self.finish(ctx, outcome)
+    }
+
+    /// Turns the loop's last step into the run's result (or error), and sends the events of
+    /// this call to decision memory.
+    pub(crate) fn finish(
+        &self,
+        ctx: RunCtx,
+        outcome: Result<Step, Error>,
+    ) -> Result<RunResult, Error> {
+        let new_events = &ctx.events[ctx.first_new_event.min(ctx.events.len())..];
+        if self.config.memory_enabled && !new_events.is_empty() {
+            self.reporter
+                .memory(self.memory_batch(new_events, &ctx.settings.model, &ctx.ids));
+        }
+        let (llm_response, paused) = match outcome {
+            Ok(Step::Finished(llm)) => (llm, None),
+            Ok(Step::Paused(llm, state)) => (llm, Some(*state)),
+            Ok(Step::Continue) => {
+                return Err(Error::ProviderResponse(
+                    "the run ended between two rounds".to_owned(),
+                ));
+            }
+            Err(error) => return Err(error.with_events(ctx.events)),
+        };
+        Ok(RunResult {
+            llm_response,
+            execution: Execution::from_events(ctx.events),
+            approval_loop: ctx.approvals.last().cloned(),
+            approval_loops: ctx.approvals,
+            paused,
+        })
+    }
+
+    /// Asks the model and plays rounds until it answers without tools or the run pauses.
+    pub(crate) async fn run_rounds(&self, ctx: &mut RunCtx) -> Result<Step, Error> {
         let provider = self.provider()?;
-        let mut conversation = Conversation::new(input, self.config.store);
-        let mut round: u32 = 0;
         loop {
-            let request = self.request_body(&conversation, settings);
+            let request = self.request_body(&ctx.conversation, &ctx.settings, false);
             let response = provider.create(&request).await?;
-            let raw_output = response
-                .raw
-                .get("output")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let calls = function_calls(&response);
-            if calls.is_empty() {
-                return Ok(llm_response(&response, raw_output));
+            match self.after_response(ctx, &response, HashMap::new()).await? {
+                Step::Continue => {}
+                done => return Ok(done),
             }
-            if round >= self.config.max_tool_rounds {
-                return Err(Error::MaxToolRounds {
-                    max_tool_rounds: self.config.max_tool_rounds,
-                    events: Vec::new(),
-                });
-            }
-            round += 1;
-            conversation.record_response(&response.typed.id, &raw_output);
-            let round_events = self.run_round(&calls, ids, events.len() as u64).await;
-            let round_events = match round_events {
-                Ok(round_events) => round_events,
-                Err(error) => {
-                    // Keep what this round already recorded: those tools ran.
-                    if let Some(partial) = error.events() {
-                        events.extend_from_slice(partial);
-                    }
-                    return Err(error);
-                }
-            };
-            for event in &round_events {
-                conversation.add_tool_output(&event.call_id, &event.model_output());
-            }
-            events.extend(round_events);
         }
     }
 
-    fn request_body(&self, conversation: &Conversation, settings: &RunSettings) -> Value {
+    /// One response: the final answer, or a round of tool calls (with the decisions already
+    /// made in `early`, by call id; the others are made now).
+    pub(crate) async fn after_response(
+        &self,
+        ctx: &mut RunCtx,
+        response: &ModelResponse,
+        mut early: HashMap<String, Gated>,
+    ) -> Result<Step, Error> {
+        let raw_output = response
+            .raw
+            .get("output")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let calls = function_calls(response);
+        let llm = llm_response(response, raw_output.clone());
+        if calls.is_empty() {
+            return Ok(Step::Finished(llm));
+        }
+        if ctx.round >= self.config.max_tool_rounds {
+            return Err(Error::MaxToolRounds {
+                max_tool_rounds: self.config.max_tool_rounds,
+                events: Vec::new(),
+            });
+        }
+        ctx.round += 1;
+        ctx.conversation
+            .record_response(&response.typed.id, &raw_output);
+
+        let late = join_all(
+            calls
+                .iter()
+                .filter(|c| !early.contains_key(&c.call_id))
+                .map(|c| async { (c.call_id.clone(), self.decide_call(c, &ctx.ids).await) }),
+        )
+        .await;
+        early.extend(late);
+        let gated: Vec<Gated> = calls
+            .iter()
+            .map(|c| early.remove(&c.call_id))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::ProviderResponse("a call was not decided".to_owned()))?;
+
+        let first_seq = ctx.events.len() as u64;
+        let outcome = match self
+            .play_round(&calls, gated, &ctx.ids, first_seq, &ctx.policy)
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                // Keep what this round already recorded: those tools ran.
+                if let Some(partial) = error.events() {
+                    ctx.events.extend_from_slice(partial);
+                }
+                return Err(error);
+            }
+        };
+        ctx.approvals.extend(outcome.approvals.iter().cloned());
+        if outcome.is_paused() {
+            ctx.events.extend(outcome.events.iter().cloned());
+            let state = paused_state(ctx, &llm, &calls, outcome);
+            return Ok(Step::Paused(llm, Box::new(state)));
+        }
+        for event in &outcome.events {
+            ctx.conversation
+                .add_tool_output(&event.call_id, &event.model_output());
+        }
+        ctx.events.extend(outcome.events);
+        Ok(Step::Continue)
+    }
+
+    pub(crate) fn request_body(
+        &self,
+        conversation: &Conversation,
+        settings: &RunSettings,
+        stream: bool,
+    ) -> Value {
         let (input, previous_response_id) = conversation.next_request();
         let mut body = settings.extra.clone();
         body.insert("model".into(), json!(settings.model));
         body.insert("input".into(), Value::Array(input));
-        body.insert("store".into(), json!(self.config.store));
+        body.insert("store".into(), json!(conversation.store()));
         let tools: Vec<Value> = self.tools.list_tools().iter().map(|t| json!(t)).collect();
         if !tools.is_empty() {
             body.insert("tools".into(), Value::Array(tools));
@@ -240,7 +399,11 @@ impl Inner {
         if let Some(previous) = previous_response_id {
             body.insert("previous_response_id".into(), json!(previous));
         }
-        if !self.config.store {
+        if stream {
+            // async-openai's byot streaming does not set it.
+            body.insert("stream".into(), json!(true));
+        }
+        if !conversation.store() {
             // Reasoning items can only be replayed statelessly with their encrypted content.
             let include = body.entry("include").or_insert_with(|| json!([]));
             if let Some(list) = include.as_array_mut()
@@ -285,7 +448,43 @@ impl Inner {
     }
 }
 
-fn function_calls(response: &ModelResponse) -> Vec<FunctionCall> {
+/// The state of a run paused at the round of `calls`.
+pub(crate) fn paused_state(
+    ctx: &RunCtx,
+    llm: &LlmResponse,
+    calls: &[FunctionCall],
+    outcome: RoundOutcome,
+) -> RunState {
+    let paused_calls = calls
+        .iter()
+        .zip(outcome.events)
+        .zip(outcome.pending)
+        .map(|((call, event), pending)| PausedCall {
+            call_id: call.call_id.clone(),
+            tool: call.name.clone(),
+            raw_arguments: call.arguments.clone(),
+            arguments_sha256: arguments_sha256(&event.arguments),
+            event,
+            pending,
+        })
+        .collect();
+    RunState {
+        version: RUN_STATE_VERSION,
+        trace_id: ctx.ids.trace_id.clone(),
+        model: ctx.settings.model.clone(),
+        instructions: ctx.settings.instructions.clone(),
+        temperature: ctx.settings.temperature,
+        extra: ctx.settings.extra.clone(),
+        round: ctx.round,
+        conversation: ctx.conversation.clone(),
+        response: llm.clone(),
+        calls: paused_calls,
+        events: ctx.events.clone(),
+        approval_loops: ctx.approvals.clone(),
+    }
+}
+
+pub(crate) fn function_calls(response: &ModelResponse) -> Vec<FunctionCall> {
     response
         .typed
         .output
@@ -301,7 +500,7 @@ fn function_calls(response: &ModelResponse) -> Vec<FunctionCall> {
         .collect()
 }
 
-fn llm_response(response: &ModelResponse, output: Vec<Value>) -> LlmResponse {
+pub(crate) fn llm_response(response: &ModelResponse, output: Vec<Value>) -> LlmResponse {
     let output_text = response
         .raw
         .get("output_text")

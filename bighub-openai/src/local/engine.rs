@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
 use bighub_core::{
-    ApprovalResolution, Decision, DecisionEngine, MemoryBatch, OutcomeReport, ProposedAction,
-    RiskLevel,
+    ApprovalClaim, ApprovalResolution, Decision, DecisionEngine, MemoryBatch, OutcomeReport,
+    ProposedAction, RiskLevel,
 };
 
 use super::LocalError;
@@ -575,5 +575,17 @@ impl DecisionEngine for LocalEngine {
     ) -> Result<Value, bighub_core::Error> {
         let record = self.resolve(request_id, resolution)?;
         Ok(serde_json::to_value(record).map_err(LocalError::from)?)
+    }
+
+    /// Verifies the approval against the exact arguments, then consumes it (once, also
+    /// across processes sharing the store).
+    async fn claim_approval(
+        &self,
+        request_id: &str,
+        arguments: &Value,
+    ) -> Result<ApprovalClaim, bighub_core::Error> {
+        self.verify_approval(request_id, arguments)?;
+        self.consume_approval(request_id)?;
+        Ok(ApprovalClaim::Claimed)
     }
 }

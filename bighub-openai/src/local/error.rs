@@ -125,6 +125,11 @@ impl From<LocalError> for bighub_core::Error {
                 request_id,
                 resolution,
             },
+            LocalError::ApprovalNotApproved { request_id, status } => {
+                Self::ApprovalNotApproved { request_id, status }
+            }
+            LocalError::ApprovalArgumentsChanged(id) => Self::ApprovalArgumentsChanged(id),
+            LocalError::ApprovalAlreadyUsed(id) => Self::ApprovalAlreadyUsed(id),
             other => Self::Engine(other.to_string()),
         }
     }

@@ -1,0 +1,326 @@
+//! A streamed run: the model's Responses API stream is relayed as it arrives, and each tool
+//! call's decision is requested as soon as its arguments are complete, while the model goes
+//! on, so decision latency overlaps generation. Once the response completes, the round is
+//! played exactly as in `run` (`round.rs`), and the conversation goes on.
+//!
+//! The run lives in a task that feeds a bounded channel; dropping the [`RunStream`] aborts
+//! the task, so nothing runs after the drop (no tool starts, no further request is sent).
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use async_openai::types::responses::ResponseStreamEvent;
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use super::Inner;
+use super::round::{ApprovalPolicy, FunctionCall, Gated, RunIds};
+use super::run::{RunCtx, RunSettings, Step};
+use crate::provider::ModelResponse;
+use crate::{Error, StreamEvent};
+
+/// How many events may wait in the channel before the run waits for the reader.
+const CHANNEL_CAPACITY: usize = 64;
+
+/// The events of a streamed run: a [`Stream`] of `Result<StreamEvent, Error>`.
+///
+/// The run starts when the stream is first polled, and stops when it is dropped. The
+/// last item is a [`StreamEvent::FinalResponse`], or an error.
+#[must_use = "a run stream does nothing until it is polled"]
+pub struct RunStream {
+    state: StreamState,
+}
+
+enum StreamState {
+    NotStarted(Box<Start>),
+    Running {
+        rx: mpsc::Receiver<Result<StreamEvent, Error>>,
+        task: JoinHandle<()>,
+    },
+    Done,
+}
+
+struct Start {
+    inner: Arc<Inner>,
+    input: Vec<Value>,
+    settings: RunSettings,
+    policy: ApprovalPolicy,
+}
+
+impl std::fmt::Debug for RunStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            StreamState::NotStarted(_) => "not started",
+            StreamState::Running { .. } => "running",
+            StreamState::Done => "done",
+        };
+        f.debug_struct("RunStream").field("state", &state).finish()
+    }
+}
+
+impl RunStream {
+    pub(crate) fn start(
+        inner: &Arc<Inner>,
+        input: Vec<Value>,
+        settings: RunSettings,
+        policy: ApprovalPolicy,
+    ) -> Self {
+        Self {
+            state: StreamState::NotStarted(Box::new(Start {
+                inner: Arc::clone(inner),
+                input,
+                settings,
+                policy,
+            })),
+        }
+    }
+}
+
+impl Stream for RunStream {
+    type Item = Result<StreamEvent, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let StreamState::NotStarted(_) = &this.state {
+            let StreamState::NotStarted(start) =
+                std::mem::replace(&mut this.state, StreamState::Done)
+            else {
+                unreachable!("checked above")
+            };
+            let Start {
+                inner,
+                input,
+                settings,
+                policy,
+            } = *start;
+            let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+            let task = tokio::spawn(async move {
+                let ctx = match inner.new_run(input, settings, policy) {
+                    Ok(ctx) => ctx,
+                    Err(error) => {
+                        let _ = tx.send(Err(error)).await;
+                        return;
+                    }
+                };
+                inner.stream_run(ctx, &tx).await;
+            });
+            this.state = StreamState::Running { rx, task };
+        }
+        match &mut this.state {
+            StreamState::Running { rx, .. } => match rx.poll_recv(cx) {
+                Poll::Ready(None) => {
+                    this.state = StreamState::Done;
+                    Poll::Ready(None)
+                }
+                other => other,
+            },
+            _ => Poll::Ready(None),
+        }
+    }
+}
+
+impl Drop for RunStream {
+    fn drop(&mut self) {
+        if let StreamState::Running { task, .. } = &self.state {
+            task.abort();
+        }
+    }
+}
+
+type Sender = mpsc::Sender<Result<StreamEvent, Error>>;
+
+/// Sends one event; fails when the reader is gone (the task is being aborted anyway).
+async fn emit(tx: &Sender, event: StreamEvent) -> Result<(), Error> {
+    tx.send(Ok(event)).await.map_err(|_| Error::Cancelled)
+}
+
+/// A function call announced by `response.output_item.added`.
+struct Announced {
+    call_id: String,
+    name: String,
+}
+
+impl Inner {
+    async fn stream_run(&self, mut ctx: RunCtx, tx: &Sender) {
+        let span = tracing::info_span!("bighub.run_stream", trace_id = %ctx.ids.trace_id, model = %ctx.settings.model);
+        let outcome = self.stream_rounds(&mut ctx, tx).instrument(span).await;
+        if matches!(outcome, Err(Error::Cancelled)) {
+            return;
+        }
+        let last = match self.finish(ctx, outcome) {
+            Ok(result) => Ok(StreamEvent::FinalResponse { response: result }),
+            Err(error) => Err(error),
+        };
+        let _ = tx.send(last).await;
+    }
+
+    async fn stream_rounds(&self, ctx: &mut RunCtx, tx: &Sender) -> Result<Step, Error> {
+        let provider = self.provider()?;
+        loop {
+            let request = self.request_body(&ctx.conversation, &ctx.settings, true);
+            let mut sse = provider.create_stream(&request).await?;
+            let ids = ctx.ids.clone();
+            let (response, early) = self.relay(&mut sse, &ids, tx).await?;
+            drop(sse);
+            let before = ctx.events.len();
+            let step = self.after_response(ctx, &response, early).await;
+            for event in ctx.events[before.min(ctx.events.len())..].iter().cloned() {
+                emit(tx, StreamEvent::ExecutionEvent { event }).await?;
+            }
+            match step? {
+                Step::Continue => {}
+                done => return Ok(done),
+            }
+        }
+    }
+
+    /// Relays one response's stream and decides its calls as their arguments complete;
+    /// returns the completed response and the decisions, by call id.
+    async fn relay(
+        &self,
+        sse: &mut crate::provider::ModelStream,
+        ids: &RunIds,
+        tx: &Sender,
+    ) -> Result<(ModelResponse, HashMap<String, Gated>), Error> {
+        let mut announced: HashMap<String, Announced> = HashMap::new();
+        let mut deciding: FuturesUnordered<BoxFuture<'_, (FunctionCall, Gated)>> =
+            FuturesUnordered::new();
+        let mut decided: HashMap<String, Gated> = HashMap::new();
+        let mut completed = None;
+        while completed.is_none() {
+            tokio::select! {
+                Some((call, gated)) = deciding.next(), if !deciding.is_empty() => {
+                    self.decision_landed(call, gated, &mut decided, tx).await?;
+                }
+                item = sse.next() => {
+                    let raw = match item {
+                        Some(Ok(raw)) => raw,
+                        Some(Err(error)) => {
+                            return Err(Error::Provider { attempts: 1, source: Box::new(error) });
+                        }
+                        None => {
+                            return Err(Error::ProviderResponse(
+                                "the response stream ended before `response.completed`".to_owned(),
+                            ));
+                        }
+                    };
+                    let Ok(event) = serde_json::from_value::<ResponseStreamEvent>(raw.clone()) else {
+                        tracing::debug!(event = %raw["type"], "stream event not understood; skipped");
+                        continue;
+                    };
+                    match event {
+                        ResponseStreamEvent::ResponseOutputItemAdded(e) => {
+                            let item = raw.get("item").cloned().unwrap_or(Value::Null);
+                            if item["type"] == "function_call"
+                                && let (Some(item_id), Some(call_id), Some(name)) =
+                                    (item["id"].as_str(), item["call_id"].as_str(), item["name"].as_str())
+                            {
+                                announced.insert(item_id.to_owned(), Announced {
+                                    call_id: call_id.to_owned(),
+                                    name: name.to_owned(),
+                                });
+                            }
+                            emit(tx, StreamEvent::OutputItemAdded { item, output_index: e.output_index }).await?;
+                        }
+                        ResponseStreamEvent::ResponseOutputTextDelta(e) => {
+                            emit(tx, StreamEvent::LlmDelta { delta: e.delta, item_id: e.item_id, output_index: e.output_index }).await?;
+                        }
+                        ResponseStreamEvent::ResponseOutputTextDone(e) => {
+                            emit(tx, StreamEvent::LlmTextDone { text: e.text, item_id: e.item_id, output_index: e.output_index }).await?;
+                        }
+                        ResponseStreamEvent::ResponseRefusalDelta(e) => {
+                            emit(tx, StreamEvent::RefusalDelta { delta: e.delta, item_id: e.item_id }).await?;
+                        }
+                        ResponseStreamEvent::ResponseFunctionCallArgumentsDelta(e) => {
+                            let call_id = announced.get(&e.item_id).map(|a| a.call_id.clone());
+                            emit(tx, StreamEvent::FunctionCallArgsDelta { delta: e.delta, item_id: e.item_id, call_id, output_index: e.output_index }).await?;
+                        }
+                        ResponseStreamEvent::ResponseFunctionCallArgumentsDone(e) => {
+                            let known = announced.get(&e.item_id);
+                            let name = e.name.clone().or_else(|| known.map(|a| a.name.clone())).unwrap_or_default();
+                            let call_id = known.map(|a| a.call_id.clone());
+                            if let Some(call_id) = &call_id {
+                                // Decide now, while the model goes on.
+                                let call = FunctionCall { name: name.clone(), call_id: call_id.clone(), arguments: e.arguments.clone() };
+                                deciding.push(Box::pin(async move {
+                                    let gated = self.decide_call(&call, ids).await;
+                                    (call, gated)
+                                }));
+                            }
+                            emit(tx, StreamEvent::FunctionCallArgsDone { name, arguments: e.arguments, item_id: e.item_id, call_id, output_index: e.output_index }).await?;
+                        }
+                        ResponseStreamEvent::ResponseCompleted(e) => {
+                            let raw_response = raw.get("response").cloned().unwrap_or(Value::Null);
+                            emit(tx, StreamEvent::ResponseDone { response: raw_response.clone() }).await?;
+                            completed = Some(ModelResponse { raw: raw_response, typed: e.response });
+                        }
+                        ResponseStreamEvent::ResponseFailed(_)
+                        | ResponseStreamEvent::ResponseIncomplete(_)
+                        | ResponseStreamEvent::ResponseError(_) => {
+                            let response = raw.get("response").cloned().unwrap_or_else(|| raw.clone());
+                            let why = failure_text(&raw);
+                            emit(tx, StreamEvent::ResponseFailed { response }).await?;
+                            return Err(Error::ProviderResponse(why));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        // The response is complete; the last decisions may still be on their way.
+        while let Some((call, gated)) = deciding.next().await {
+            self.decision_landed(call, gated, &mut decided, tx).await?;
+        }
+        let response = completed.ok_or_else(|| {
+            Error::ProviderResponse("the response stream ended without a response".to_owned())
+        })?;
+        Ok((response, decided))
+    }
+
+    async fn decision_landed(
+        &self,
+        call: FunctionCall,
+        gated: Gated,
+        decided: &mut HashMap<String, Gated>,
+        tx: &Sender,
+    ) -> Result<(), Error> {
+        if let (Some(decision), Some(verdict)) = (gated.decision(), gated.verdict()) {
+            emit(
+                tx,
+                StreamEvent::Decision {
+                    tool: call.name.clone(),
+                    call_id: call.call_id.clone(),
+                    verdict,
+                    decision: Box::new(decision.clone()),
+                },
+            )
+            .await?;
+        }
+        decided.insert(call.call_id, gated);
+        Ok(())
+    }
+}
+
+/// A one-line reason for a failed, incomplete or error event.
+fn failure_text(raw: &Value) -> String {
+    let kind = raw["type"].as_str().unwrap_or("error");
+    let error = if raw["response"].is_object() {
+        &raw["response"]["error"]
+    } else {
+        raw
+    };
+    let message = error["message"]
+        .as_str()
+        .or_else(|| raw["response"]["incomplete_details"]["reason"].as_str())
+        .unwrap_or("no details");
+    match error["code"].as_str() {
+        Some(code) => format!("the model's response ended with `{kind}`: {code}: {message}"),
+        None => format!("the model's response ended with `{kind}`: {message}"),
+    }
+}

@@ -1,0 +1,146 @@
+//! A paused run, as data: everything needed to finish it later, in another process if need
+//! be.
+//!
+//! This module owns [`RunState`] and its JSON form. It does not resume anything: see
+//! [`BighubOpenAI::resume`](crate::BighubOpenAI::resume).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::agent::Conversation;
+use crate::{ApprovalLoop, Decision, Error, ExecutionEvent, LlmResponse, PendingApproval};
+
+/// The version of the [`RunState`] JSON format this crate writes and reads.
+pub const RUN_STATE_VERSION: u32 = 1;
+
+/// Where a paused run stopped: the conversation so far, the round whose calls wait for
+/// approval (with their decisions, and the outputs of the calls that already ran), the
+/// events, the model and the request settings.
+///
+/// It serializes to JSON, so a run paused by one process can be resumed by another (with an
+/// agent that has the same tools). Each pending call is bound to its decision's request id
+/// and to the SHA-256 of its exact arguments: resuming with changed arguments is refused.
+///
+/// ```no_run
+/// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), Box<dyn std::error::Error>> {
+/// use bighub_openai::{ApprovalAnswer, RunState};
+///
+/// let result = agent.run("Grant Alice temporary Okta admin access for 48h", "gpt-5.5").await?;
+/// if let Some(state) = &result.paused {
+///     std::fs::write("paused-run.json", state.to_json()?)?;
+/// }
+///
+/// // Later, anywhere:
+/// let state = RunState::from_json(&std::fs::read_to_string("paused-run.json")?)?;
+/// let answers = state
+///     .pending_approvals()
+///     .into_iter()
+///     .map(|p| (p.request_id, ApprovalAnswer::approved("approved by on-call")));
+/// let result = agent.resume(state, answers).await?;
+/// println!("{}", result.output_text());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    pub(crate) version: u32,
+    pub(crate) trace_id: String,
+    pub(crate) model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) instructions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub(crate) extra: Map<String, Value>,
+    /// Tool rounds played so far (the paused one included).
+    pub(crate) round: u32,
+    pub(crate) conversation: Conversation,
+    /// The response that proposed the paused round's calls.
+    pub(crate) response: LlmResponse,
+    pub(crate) calls: Vec<PausedCall>,
+    /// Every event of the run so far (a pending call's `approval_required` event included).
+    pub(crate) events: Vec<ExecutionEvent>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) approval_loops: Vec<ApprovalLoop>,
+}
+
+/// One call of the paused round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PausedCall {
+    pub(crate) call_id: String,
+    pub(crate) tool: String,
+    /// The arguments as the model sent them.
+    pub(crate) raw_arguments: String,
+    /// SHA-256 of the canonical JSON of the parsed arguments (the approval binding).
+    pub(crate) arguments_sha256: String,
+    /// The final event of a call that is done; the `approval_required` event of a pending one.
+    pub(crate) event: ExecutionEvent,
+    pub(crate) pending: bool,
+}
+
+impl RunState {
+    /// The approvals this run waits for, in call order.
+    pub fn pending_approvals(&self) -> Vec<PendingApproval> {
+        self.calls
+            .iter()
+            .filter(|c| c.pending)
+            .filter_map(|c| {
+                Some(PendingApproval {
+                    request_id: c.event.request_id.clone()?,
+                    tool: c.tool.clone(),
+                    call_id: c.call_id.clone(),
+                    arguments: c.event.arguments.clone(),
+                    decision: c.event.decision.clone()?,
+                })
+            })
+            .collect()
+    }
+
+    /// The decisions of the paused round's calls, in call order (`None` for calls never
+    /// evaluated).
+    pub fn decisions(&self) -> Vec<Option<&Decision>> {
+        self.calls
+            .iter()
+            .map(|c| c.event.decision.as_ref())
+            .collect()
+    }
+
+    /// Every execution event of the run so far.
+    pub fn events(&self) -> &[ExecutionEvent] {
+        &self.events
+    }
+
+    /// The run's trace (trajectory) id; the resumed run keeps it.
+    pub fn trace_id(&self) -> &str {
+        &self.trace_id
+    }
+
+    /// The model the run uses.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The state as JSON.
+    pub fn to_json(&self) -> Result<String, Error> {
+        serde_json::to_string(self)
+            .map_err(|e| Error::InvalidRunState(format!("could not encode the run state: {e}")))
+    }
+
+    /// A state read back from [`to_json`](Self::to_json); refuses other format versions.
+    pub fn from_json(json: &str) -> Result<Self, Error> {
+        let state: Self = serde_json::from_str(json).map_err(|e| {
+            Error::InvalidRunState(format!("not a run state this version can read: {e}"))
+        })?;
+        state.check_version()?;
+        Ok(state)
+    }
+
+    pub(crate) fn check_version(&self) -> Result<(), Error> {
+        if self.version != RUN_STATE_VERSION {
+            return Err(Error::InvalidRunState(format!(
+                "run state format version {} is not supported (this version reads {RUN_STATE_VERSION})",
+                self.version
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,449 @@
+//! End to end: human approvals inside a run (a callback), and runs paused for approval then
+//! resumed from their JSON state in a fresh agent, with the hosted-service fake and with the
+//! embedded local engine.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bighub::{ApprovalAnswer, Error, ExecutionStatus, LocalEngine, Resolution, RunState};
+use bighub_testkit::fake_bighub::{Reply, decision};
+use bighub_testkit::fake_openai::Turn;
+use serde_json::{Value, json};
+use support::{World, tool_output};
+
+const MODEL: &str = "gpt-test";
+
+fn grant() -> Value {
+    json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"})
+}
+
+/// Grants go to review; everything else runs.
+fn review_grants(world: &World) {
+    world.bighub.on_evaluate(|body| {
+        let action = body["action"].as_str().unwrap_or_default();
+        let mode = if action == "grant_access" {
+            "review"
+        } else {
+            "autonomous"
+        };
+        Reply::ok(decision(mode, action))
+    });
+}
+
+fn script(world: &World) {
+    world
+        .openai
+        .push(Turn::new().call_with_id("grant_access", grant().to_string(), "call_g"));
+    world.openai.push(Turn::text("Alice has her access."));
+}
+
+#[tokio::test]
+async fn an_approved_call_runs_inside_the_run_and_the_model_sees_its_output() {
+    let world = World::start().await;
+    review_grants(&world);
+    script(&world);
+    let agent = world.agent().build().unwrap();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&asked);
+
+    let result = agent
+        .run_with_approval("Grant Alice admin for 48h", MODEL, move |request| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(request.tool, "grant_access");
+            assert_eq!(request.arguments, grant());
+            assert_eq!(
+                request.decision.request_id.as_ref(),
+                Some(&request.request_id)
+            );
+            async { Some(ApprovalAnswer::approved("approved by on-call")) }
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert_eq!(world.runs.count(), 1);
+    assert!(!result.is_paused());
+    assert_eq!(result.output_text(), "Alice has her access.");
+    let event = result.last().unwrap();
+    assert_eq!(event.status, ExecutionStatus::Executed);
+    let approval = event.approval.as_ref().unwrap();
+    assert_eq!(approval.resolution, Resolution::Approved);
+    let approval_loop = result.approval_loop.as_ref().unwrap();
+    assert!(approval_loop.required && approval_loop.resolved && approval_loop.resumed);
+    assert_eq!(approval_loop.request_id, event.request_id);
+    assert_eq!(approval_loop.tool_output.as_ref().unwrap()["ok"], true);
+    assert_eq!(result.approval_loops.len(), 1);
+
+    // The model received the real output, and went on.
+    let requests = world.model_requests();
+    assert_eq!(requests.len(), 2);
+    let output = tool_output(&requests[1], "call_g");
+    assert_eq!(output["status"], "executed");
+    assert_eq!(output["output"]["group"], "okta-admins");
+
+    // The resolution reached the service, for this request id.
+    let id = event.request_id.clone().unwrap();
+    let resolutions = world.bighub_bodies(&format!("/approvals/{id}/resolve"));
+    assert_eq!(
+        resolutions,
+        [json!({"resolution": "approved", "comment": "approved by on-call"})]
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_call_does_not_run_and_the_model_is_told_why() {
+    let world = World::start().await;
+    review_grants(&world);
+    script(&world);
+    let agent = world.agent().build().unwrap();
+
+    let result = agent
+        .run_with_approval("Grant Alice admin for 48h", MODEL, |_| async {
+            Some(ApprovalAnswer::rejected("2h is enough"))
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(world.runs.count(), 0);
+    let event = result.last().unwrap();
+    assert_eq!(event.status, ExecutionStatus::Rejected);
+    let approval_loop = result.approval_loop.as_ref().unwrap();
+    assert!(approval_loop.resolved && !approval_loop.resumed);
+    assert!(approval_loop.tool_output.is_none());
+    let output = tool_output(&world.model_requests()[1], "call_g");
+    assert_eq!(output["status"], "rejected");
+    assert_eq!(output["comment"], "2h is enough");
+    assert_eq!(output["request_id"], json!(event.request_id));
+}
+
+#[tokio::test]
+async fn no_answer_pauses_and_a_fresh_agent_resumes_from_json() {
+    let world = World::start().await;
+    review_grants(&world);
+    world.openai.push(
+        Turn::new()
+            .call_with_id("grant_access", grant().to_string(), "call_g")
+            .call_with_id(
+                "restart_deployment",
+                json!({"deployment": "checkout", "namespace": "shop"}).to_string(),
+                "call_r",
+            ),
+    );
+    world.openai.push(Turn::text("Alice has her access."));
+    let agent = world.agent().build().unwrap();
+
+    let paused = agent
+        .run_with_approval("Grant Alice admin, restart checkout", MODEL, |_| async {
+            None
+        })
+        .await
+        .unwrap();
+
+    assert!(paused.is_paused());
+    assert_eq!(world.runs.count(), 1, "the allowed call of the round ran");
+    assert_eq!(world.model_requests().len(), 1);
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].tool, "grant_access");
+    assert_eq!(pending[0].arguments, grant());
+    let json = paused.paused.as_ref().unwrap().to_json().unwrap();
+    drop(agent);
+
+    // Another agent instance (as in another process) finishes the run.
+    let fresh = world.agent().build().unwrap();
+    let state = RunState::from_json(&json).unwrap();
+    let result = fresh
+        .resume(
+            state,
+            [(
+                pending[0].request_id.clone(),
+                ApprovalAnswer::approved("ok"),
+            )],
+        )
+        .await
+        .unwrap();
+
+    assert!(!result.is_paused());
+    assert_eq!(result.output_text(), "Alice has her access.");
+    assert_eq!(world.runs.count(), 2);
+    let statuses: Vec<_> = result.execution.events.iter().map(|e| e.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            ExecutionStatus::ApprovalRequired,
+            ExecutionStatus::Executed,
+            ExecutionStatus::Executed
+        ]
+    );
+    assert_eq!(result.execution.events[2].call_id, "call_g");
+    assert_eq!(
+        result.execution.events[2].trace_id,
+        paused.last().unwrap().trace_id
+    );
+    let requests = world.model_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(tool_output(&requests[1], "call_g")["status"], "executed");
+    assert_eq!(tool_output(&requests[1], "call_r")["status"], "executed");
+    assert!(result.approval_loop.as_ref().unwrap().resumed);
+    assert_eq!(
+        world
+            .bighub_bodies(&format!("/approvals/{}/resolve", pending[0].request_id))
+            .len(),
+        1
+    );
+}
+
+/// Pauses a grant with `agent` and returns the state's JSON and the pending request id.
+async fn paused_grant(agent: &bighub::BighubOpenAI) -> (Value, String) {
+    let paused = agent.run("Grant Alice admin for 48h", MODEL).await.unwrap();
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 1, "{paused:?}");
+    let json: Value = serde_json::from_str(&paused.paused.unwrap().to_json().unwrap()).unwrap();
+    (json, pending[0].request_id.clone())
+}
+
+/// Changes the duration of the paused grant everywhere it appears in the state; with
+/// `consistently`, also recomputes the state's own fingerprint.
+fn tamper(state: &mut Value, consistently: bool) {
+    let changed = json!({"user_id": "alice", "group": "okta-admins", "duration": "480h"});
+    fn walk(value: &mut Value, changed: &Value) {
+        match value {
+            Value::Object(map) => {
+                if map.get("type").and_then(Value::as_str) == Some("function_call") {
+                    map.insert("arguments".into(), json!(changed.to_string()));
+                }
+                for item in map.values_mut() {
+                    walk(item, changed);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, changed)),
+            _ => {}
+        }
+    }
+    let call = &mut state["calls"][0];
+    call["event"]["arguments"] = changed.clone();
+    call["raw_arguments"] = json!(changed.to_string());
+    if consistently {
+        call["arguments_sha256"] = json!(bighub::local::canonical_sha256(&changed));
+        walk(&mut state["conversation"], &changed);
+    }
+}
+
+#[tokio::test]
+async fn the_remote_engine_refuses_tampered_arguments_and_a_second_resume() {
+    let world = World::start().await;
+    review_grants(&world);
+    script(&world);
+    let (json, request_id) = paused_grant(&world.agent().build().unwrap()).await;
+
+    let mut tampered = json.clone();
+    tamper(&mut tampered, false);
+    let error = world
+        .agent()
+        .build()
+        .unwrap()
+        .resume(
+            serde_json::from_value(tampered).unwrap(),
+            [(request_id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::ApprovalArgumentsChanged { request_id: id } if *id == request_id),
+        "{error}"
+    );
+    assert_eq!(world.runs.count(), 0);
+    assert_eq!(
+        world
+            .bighub
+            .count(&format!("/approvals/{request_id}/resolve")),
+        0
+    );
+
+    let state: RunState = serde_json::from_value(json).unwrap();
+    let agent = world.agent().build().unwrap();
+    agent
+        .resume(
+            state.clone(),
+            [(request_id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(world.runs.count(), 1);
+    let again = world
+        .agent()
+        .build()
+        .unwrap()
+        .resume(
+            state,
+            [(request_id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, Error::ApprovalAlreadyUsed { .. }),
+        "{again}"
+    );
+    assert_eq!(
+        world.runs.count(),
+        1,
+        "one approval runs its call at most once"
+    );
+
+    // An answer for a request the run does not wait for is refused too.
+    world
+        .openai
+        .push(Turn::new().call_with_id("grant_access", grant().to_string(), "call_3"));
+    let (json, _) = paused_grant(&agent).await;
+    let unknown = agent
+        .resume(
+            serde_json::from_value(json).unwrap(),
+            [("req_unknown", ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unknown, Error::UnknownApproval { .. }),
+        "{unknown}"
+    );
+}
+
+fn local_engine(path: &std::path::Path) -> LocalEngine {
+    LocalEngine::builder().db_path(path).build().unwrap()
+}
+
+#[tokio::test]
+async fn with_the_local_engine_approvals_are_bound_and_used_once_in_its_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bighub.db");
+    let world = World::start().await;
+    script(&world);
+    world
+        .openai
+        .push(Turn::new().call_with_id("grant_access", grant().to_string(), "call_2"));
+
+    // Process 1 pauses the run (the default policy reviews a 48h admin grant).
+    let first = world.agent().engine(local_engine(&db)).build().unwrap();
+    let (json, request_id) = paused_grant(&first).await;
+    assert!(request_id.starts_with("loc_"));
+    assert_eq!(
+        world.bighub.count("/actions/evaluate"),
+        0,
+        "decided locally"
+    );
+
+    // A consistent edit of the state passes the state's own checks; the store refuses it.
+    let mut tampered = json.clone();
+    tamper(&mut tampered, true);
+    let second = world.agent().engine(local_engine(&db)).build().unwrap();
+    let error = second
+        .resume(
+            serde_json::from_value(tampered).unwrap(),
+            [(request_id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::ApprovalArgumentsChanged { .. }),
+        "{error}"
+    );
+    assert_eq!(world.runs.count(), 0);
+
+    // Process 2 resumes the untouched state in a fresh agent.
+    let third = world.agent().engine(local_engine(&db)).build().unwrap();
+    let result = third
+        .resume(
+            RunState::from_json(&json.to_string()).unwrap(),
+            [(request_id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(world.runs.count(), 1);
+    assert_eq!(result.output_text(), "Alice has her access.");
+    let store = local_engine(&db);
+    let record = store.approval(&request_id).unwrap().unwrap();
+    assert!(record.used, "{record:?}");
+    // Any process sharing the store now refuses to run it again.
+    assert!(store.verify_approval(&request_id, &grant()).is_err());
+    assert!(store.consume_approval(&request_id).is_err());
+
+    // A second resume is refused, and nothing runs.
+    let again = world
+        .agent()
+        .engine(local_engine(&db))
+        .build()
+        .unwrap()
+        .resume(
+            RunState::from_json(&json.to_string()).unwrap(),
+            [(request_id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, Error::ApprovalAlreadyUsed { .. }),
+        "{again}"
+    );
+    assert_eq!(world.runs.count(), 1);
+}
+
+#[tokio::test]
+async fn with_the_local_engine_inline_answers_are_recorded_in_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bighub.db");
+    let world = World::start().await;
+    script(&world);
+    let agent = world.agent().engine(local_engine(&db)).build().unwrap();
+
+    let result = agent
+        .run_with_approval("Grant Alice admin for 48h", MODEL, |_| async {
+            Some(ApprovalAnswer::rejected("too long").by("oncall@example.com"))
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(world.runs.count(), 0);
+    let event = result.last().unwrap();
+    assert_eq!(event.status, ExecutionStatus::Rejected);
+    let record = local_engine(&db)
+        .approval(event.request_id.as_deref().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status.as_str(), "rejected");
+    assert_eq!(record.comment.as_deref(), Some("too long"));
+    assert_eq!(record.resolved_by.as_deref(), Some("oncall@example.com"));
+    assert!(!record.used);
+    assert_eq!(
+        tool_output(&world.model_requests()[1], "call_g")["comment"],
+        "too long"
+    );
+}
+
+#[tokio::test]
+async fn resume_after_approval_runs_one_approved_call_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bighub.db");
+    let world = World::start().await;
+    let agent = world.agent().engine(local_engine(&db)).build().unwrap();
+    let check = agent.check_tool("grant_access", grant()).await.unwrap();
+    let id = check.decision.request_id.clone().unwrap();
+
+    let done = agent
+        .resume_after_approval("grant_access", grant(), &id, ApprovalAnswer::approved("ok"))
+        .await
+        .unwrap();
+    assert!(done.resolved && done.resumed);
+    assert_eq!(done.tool_output.unwrap()["duration"], "48h");
+    assert_eq!(world.runs.count(), 1);
+
+    let again = agent
+        .resume_after_approval("grant_access", grant(), &id, ApprovalAnswer::approved("ok"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, Error::ApprovalAlreadyUsed { .. }),
+        "{again}"
+    );
+    assert_eq!(world.runs.count(), 1);
+}
