@@ -129,6 +129,7 @@ mod engine;
 mod error;
 mod input;
 mod policy;
+mod recent_cache;
 mod redact;
 mod store;
 
