@@ -121,6 +121,7 @@
 //! and [`LocalEngine::consume_approval`].
 
 mod approvals;
+mod checkpointer;
 mod clock;
 mod config;
 mod digest;

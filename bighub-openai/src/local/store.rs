@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 use bighub_core::{MemoryBatch, OutcomeReport};
 
 use super::LocalError;
+use super::checkpointer::Checkpointer;
 use super::clock::format_rfc3339;
 use super::input::History;
 use super::recent_cache::{RecentCache, RecentEntry};
@@ -193,6 +194,8 @@ pub(crate) struct Store {
     pub(crate) conn: Connection,
     /// Recent decisions per action and target, so that deciding reads them from memory.
     recent: RecentCache,
+    /// Background WAL checkpoints for a file (none in memory, or when it could not start).
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Store {
@@ -219,9 +222,28 @@ impl Store {
         let mut store = Self {
             conn,
             recent: RecentCache::default(),
+            checkpointer: None,
         };
         store.migrate()?;
+        if let StoreLocation::File(path) = location
+            && let Some(c) = Checkpointer::start(path)
+        {
+            store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            store.checkpointer = Some(c);
+        }
         Ok(store)
+    }
+
+    /// Counts a commit towards the next background checkpoint.
+    fn committed(&mut self) -> Result<(), LocalError> {
+        if let Some(c) = &mut self.checkpointer
+            && !c.committed()
+        {
+            // The thread is gone: SQLite checkpoints inside commits again.
+            self.checkpointer = None;
+            self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+        }
+        Ok(())
     }
 
     fn migrate(&mut self) -> Result<(), LocalError> {
@@ -385,6 +407,7 @@ impl Store {
             ])?;
         }
         tx.commit()?;
+        self.committed()?;
         self.recent.record(
             d.action,
             d.target,
@@ -440,6 +463,7 @@ impl Store {
                 report.correction_needed,
                 now_ms,
             ])?;
+        self.committed()?;
         Ok(())
     }
 
@@ -470,6 +494,7 @@ impl Store {
             }
         }
         tx.commit()?;
+        self.committed()?;
         Ok(batch.events.len())
     }
 
