@@ -308,3 +308,128 @@ fn check_answer(out: &Value) -> Result<(), LocalError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::config::{deep_merge, default_data, normalize};
+    use crate::local::input::{History, build_input};
+    use bighub_core::{ProposedAction, RiskLevel};
+
+    /// The bytecode answers exactly what the interpreter answers, across the default
+    /// policy's rules, its configuration and its extension points.
+    #[test]
+    fn bytecode_and_interpreter_agree() {
+        let ext = r#"
+            package bighub.ext
+            import rego.v1
+            findings contains {"rule": "no_argocd_sync", "mode": "review",
+                               "reason": "Argo CD syncs wait.", "better_action": "diff first"} if {
+                input.action.system == "argocd"
+            }
+            exempt contains "recent_failures" if input.action.actor == "break-glass"
+            override := {"mode": "blocked", "reason": "maintenance"} if input.action.target == "frozen"
+        "#;
+        let sources = [
+            Source {
+                name: "default.rego".to_owned(),
+                text: DEFAULT_POLICY.to_owned(),
+            },
+            Source {
+                name: "ext.rego".to_owned(),
+                text: ext.to_owned(),
+            },
+        ];
+        let mut data = default_data();
+        deep_merge(
+            &mut data,
+            json!({"bighub": {"config": {
+                "freeze_windows": [{"name": "year-end", "start": "2026-12-20T00:00:00Z",
+                    "end": "2027-01-04T00:00:00Z", "environments": ["production"]}],
+                "kill_switch": {"systems": ["jenkins"]}}}}),
+        );
+        normalize(&mut data).unwrap();
+        let set = PolicySet::compile(&sources, &data, DEFAULT_ENTRYPOINT, &[]).unwrap();
+        assert!(set.bytecode.is_some());
+
+        let names = [
+            "grant_access",
+            "list_users",
+            "delete_bucket",
+            "forcePush",
+            "deploy_service",
+            "assume_role",
+            "get_status",
+        ];
+        let systems = [
+            None,
+            Some("okta"),
+            Some("argocd"),
+            Some("jenkins"),
+            Some("aws"),
+        ];
+        let envs = [None, Some("production"), Some("staging"), Some("unknown")];
+        let risks = [
+            None,
+            Some(RiskLevel::Low),
+            Some(RiskLevel::High),
+            Some(RiskLevel::Critical),
+        ];
+        let args = [
+            json!({}),
+            json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}),
+            json!({"group": "okta-admins"}),
+            json!({"role": "viewer", "ttl": "whenever"}),
+            json!({"duration_hours": 1, "user": "bob"}),
+        ];
+        let freeze = 1_798_000_000_000; // 2026-12-23, inside the window
+        let mut checked = 0;
+        let mut modes = std::collections::BTreeSet::new();
+        for (i, name) in names.iter().enumerate() {
+            for (j, system) in systems.iter().enumerate() {
+                for (k, env) in envs.iter().enumerate() {
+                    for (l, risk) in risks.iter().enumerate() {
+                        let n = i + j + k + l;
+                        let mut a =
+                            ProposedAction::new(*name).arguments(args[n % args.len()].clone());
+                        if let Some(s) = system {
+                            a = a.system(*s);
+                        }
+                        if let Some(e) = env {
+                            a = a.environment(*e);
+                        }
+                        if let Some(r) = risk {
+                            a = a.risk(*r);
+                        }
+                        if n % 3 == 0 {
+                            a = a.target(if n % 2 == 0 { "frozen" } else { "okta-admins" });
+                        }
+                        if n % 4 == 1 {
+                            a = a.actor("break-glass");
+                        }
+                        let history = History {
+                            failures_24h: (n % 5) as u64,
+                            ..History::default()
+                        };
+                        let now = if n % 2 == 0 { freeze } else { 0 };
+                        let input = build_input(&a, &history, now);
+                        let fast = set.evaluate(&input).unwrap();
+                        let slow = set
+                            .compiled
+                            .eval_with_input(regorus::Value::from(input.clone()))
+                            .unwrap();
+                        assert_eq!(fast, serde_json::to_value(&slow).unwrap(), "{input}");
+                        modes.insert(fast["mode"].as_str().unwrap().to_owned());
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 7 * 5 * 4 * 4);
+        assert_eq!(
+            modes.len(),
+            MODES.len(),
+            "every mode is exercised: {modes:?}"
+        );
+    }
+}

@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(e.count, 3);
         cache.record("a", "t", "d", "review", 5, 2, 3);
         let e = cache.get("a", "t").unwrap();
-        assert_eq!(e.recent[0].1["request_id"], "c", "an older row does not go first");
+        assert_eq!(
+            e.recent[0].1["request_id"], "c",
+            "an older row does not go first"
+        );
         assert_eq!(e.count, 3);
     }
 
