@@ -202,3 +202,36 @@ fn the_engine_is_send_sync_and_its_debug_names_the_store() {
         "{debug}"
     );
 }
+
+/// Two engines on one file (two processes, or an agent and the CLI): each sees the other's
+/// decisions in the history, although an engine keeps recent decisions in memory.
+#[tokio::test]
+async fn engines_sharing_a_file_see_each_others_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = LocalEngine::builder().db_path(&path).build().unwrap();
+    let b = LocalEngine::builder().db_path(&path).build().unwrap();
+    let history = |d: &bighub_core::Decision| {
+        let recent = d.raw["decision_packet"]["input"]["history"]["recent_decisions"].clone();
+        (d.raw["decision_brain"]["precedents"].clone(), recent)
+    };
+
+    let first = a.evaluate(&restart()).await.unwrap();
+    let second = a.evaluate(&restart()).await.unwrap();
+    let (n, recent) = history(&second);
+    assert_eq!(n, 1);
+    assert_eq!(recent[0]["request_id"], first.raw["request_id"]);
+
+    let third = b.evaluate(&restart()).await.unwrap();
+    let (n, recent) = history(&third);
+    assert_eq!(n, 2);
+    assert_eq!(recent[0]["request_id"], second.raw["request_id"]);
+
+    // `a` has this action cached; it must still see `b`'s decision.
+    let fourth = a.evaluate(&restart()).await.unwrap();
+    let (n, recent) = history(&fourth);
+    assert_eq!(n, 3);
+    assert_eq!(recent[0]["request_id"], third.raw["request_id"]);
+    assert_eq!(recent[1]["request_id"], second.raw["request_id"]);
+    assert_eq!(recent.as_array().unwrap().len(), 3);
+}

@@ -347,7 +347,7 @@ impl LocalEngine {
         };
         let approval_reason = (mode == "review").then(|| raw["reason"].as_str().unwrap_or(""));
         self.store()?.insert_decision(&row, approval_reason)?;
-        Ok(Decision::from_backend_response(&raw))
+        Ok(Decision::from_backend_value(raw))
     }
 
     /// Decides `action` with the given history and time, without reading or writing the

@@ -111,6 +111,17 @@
 //! `decision_packet` (the input and the SHA-256 of its canonical JSON); and a
 //! `decision_brain` (rules fired, deciding rules, the policy set's SHA-256, precedents).
 //!
+//! # Speed and durability
+//!
+//! The policy set is compiled once to regorus bytecode and run on a pool of virtual
+//! machines; the tree-walking interpreter checks the bytecode on sample inputs when the
+//! engine is built and takes over for any set or input the bytecode cannot run. Recent
+//! decisions per action and target are kept in memory and re-read when another connection
+//! writes the file (`PRAGMA data_version`). The store runs in WAL mode with
+//! `synchronous = NORMAL`: a decision survives the application crashing, but a power cut or
+//! OS crash may lose the last few commits (never corrupting the file). WAL checkpoints run
+//! on a background connection so that no decision waits for one.
+//!
 //! # Store and secrets
 //!
 //! Arguments whose names look secret (`password`, `token`, `secret`, `api_key`,
@@ -121,6 +132,7 @@
 //! and [`LocalEngine::consume_approval`].
 
 mod approvals;
+mod checkpointer;
 mod clock;
 mod config;
 mod digest;
@@ -129,6 +141,7 @@ mod engine;
 mod error;
 mod input;
 mod policy;
+mod recent_cache;
 mod redact;
 mod store;
 

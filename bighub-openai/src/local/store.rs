@@ -19,8 +19,10 @@ use serde_json::{Map, Value, json};
 use bighub_core::{MemoryBatch, OutcomeReport};
 
 use super::LocalError;
+use super::checkpointer::Checkpointer;
 use super::clock::format_rfc3339;
 use super::input::History;
+use super::recent_cache::{RecentCache, RecentEntry};
 use super::redact::redact_value;
 
 /// The schema version this code writes (`PRAGMA user_version`).
@@ -190,6 +192,10 @@ pub(crate) struct NewDecision<'a> {
 #[derive(Debug)]
 pub(crate) struct Store {
     pub(crate) conn: Connection,
+    /// Recent decisions per action and target, so that deciding reads them from memory.
+    recent: RecentCache,
+    /// Background WAL checkpoints for a file (none in memory, or when it could not start).
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Store {
@@ -213,9 +219,31 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let mut store = Self { conn };
+        let mut store = Self {
+            conn,
+            recent: RecentCache::default(),
+            checkpointer: None,
+        };
         store.migrate()?;
+        if let StoreLocation::File(path) = location
+            && let Some(c) = Checkpointer::start(path)
+        {
+            store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            store.checkpointer = Some(c);
+        }
         Ok(store)
+    }
+
+    /// Counts a commit towards the next background checkpoint.
+    fn committed(&mut self) -> Result<(), LocalError> {
+        if let Some(c) = &mut self.checkpointer
+            && !c.committed()
+        {
+            // The thread is gone: SQLite checkpoints inside commits again.
+            self.checkpointer = None;
+            self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
+        }
+        Ok(())
     }
 
     fn migrate(&mut self) -> Result<(), LocalError> {
@@ -238,32 +266,26 @@ impl Store {
 
     /// The history of `action` on `target` as of `now_ms`, and how many decisions precede it.
     pub(crate) fn history(
-        &self,
+        &mut self,
         action: &str,
         target: &str,
         now_ms: i64,
     ) -> Result<(History, u64), LocalError> {
         let since = now_ms - DAY_MS;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT request_id, mode, created_at FROM decisions
-             WHERE action = ?1 AND target = ?2 ORDER BY created_at DESC, rowid DESC LIMIT ?3",
-        )?;
-        let recent_decisions = stmt
-            .query_map(params![action, target, RECENT_DECISIONS], |r| {
-                Ok(json!({
-                    "request_id": r.get::<_, String>(0)?,
-                    "mode": r.get::<_, String>(1)?,
-                    "at": format_rfc3339(r.get(2)?),
-                }))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let precedents: i64 = self
+        // Another connection's commit changes data_version and empties the cache.
+        let version: i64 = self
             .conn
-            .prepare_cached(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM decisions WHERE action = ?1 AND target = ?2
-                 LIMIT ?3)",
-            )?
-            .query_row(params![action, target, MAX_PRECEDENTS], |r| r.get(0))?;
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        self.recent.validate(version);
+        if self.recent.get(action, target).is_none() {
+            let entry = self.read_recent(action, target)?;
+            self.recent.fill(action, target, entry);
+        }
+        let (recent_decisions, precedents) = match self.recent.get(action, target) {
+            Some(e) => (e.recent.iter().map(|(_, v)| v.clone()).collect(), e.count),
+            None => (Vec::new(), 0),
+        };
 
         let mut outcomes_24h = Map::new();
         let mut failures_24h = 0;
@@ -307,6 +329,35 @@ impl Store {
             },
             precedents.max(0) as u64,
         ))
+    }
+
+    /// The newest decisions on `action` and `target`, and how many there are (capped).
+    fn read_recent(&self, action: &str, target: &str) -> Result<RecentEntry, LocalError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT request_id, mode, created_at FROM decisions
+             WHERE action = ?1 AND target = ?2 ORDER BY created_at DESC, rowid DESC LIMIT ?3",
+        )?;
+        let recent = stmt
+            .query_map(params![action, target, RECENT_DECISIONS], |r| {
+                let at: i64 = r.get(2)?;
+                Ok((
+                    at,
+                    json!({
+                        "request_id": r.get::<_, String>(0)?,
+                        "mode": r.get::<_, String>(1)?,
+                        "at": format_rfc3339(at),
+                    }),
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let count: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM decisions WHERE action = ?1 AND target = ?2
+                 LIMIT ?3)",
+            )?
+            .query_row(params![action, target, MAX_PRECEDENTS], |r| r.get(0))?;
+        Ok(RecentEntry { recent, count })
     }
 
     /// Writes a decision and, for a review, its pending approval, in one transaction.
@@ -356,6 +407,16 @@ impl Store {
             ])?;
         }
         tx.commit()?;
+        self.committed()?;
+        self.recent.record(
+            d.action,
+            d.target,
+            d.request_id,
+            d.mode,
+            d.created_at,
+            RECENT_DECISIONS as usize,
+            MAX_PRECEDENTS,
+        );
         Ok(())
     }
 
@@ -402,6 +463,7 @@ impl Store {
                 report.correction_needed,
                 now_ms,
             ])?;
+        self.committed()?;
         Ok(())
     }
 
@@ -432,6 +494,7 @@ impl Store {
             }
         }
         tx.commit()?;
+        self.committed()?;
         Ok(batch.events.len())
     }
 
