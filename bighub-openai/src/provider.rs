@@ -12,12 +12,12 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::ReqwestService;
-use async_openai::types::responses::Response;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::Value;
 use tracing::Instrument;
 
 use crate::Error;
+use crate::agent::ModelResponse;
 use crate::circuit_breaker::CircuitBreaker;
 
 /// Retry and resilience settings for calls to the model provider.
@@ -73,12 +73,6 @@ impl fmt::Debug for Provider {
 /// The server-sent events of a streamed response, as raw JSON.
 pub(crate) type ModelStream = BoxStream<'static, Result<Value, OpenAIError>>;
 
-/// A successful Responses API answer: the raw JSON (replayed as is) and its typed view.
-pub(crate) struct ModelResponse {
-    pub(crate) raw: Value,
-    pub(crate) typed: Response,
-}
-
 impl Provider {
     pub(crate) fn new(
         api_key: &str,
@@ -129,12 +123,7 @@ impl Provider {
                     if let Some(breaker) = &self.breaker {
                         breaker.record_success();
                     }
-                    let typed = serde_json::from_value::<Response>(raw.clone()).map_err(|e| {
-                        Error::ProviderResponse(format!(
-                            "the Responses API answer does not have the expected shape: {e}"
-                        ))
-                    })?;
-                    return Ok(ModelResponse { raw, typed });
+                    return ModelResponse::from_raw(raw);
                 }
                 Err(error) => {
                     let retryable = is_retryable(&error);

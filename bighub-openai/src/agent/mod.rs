@@ -10,6 +10,7 @@ mod approve;
 mod binding;
 mod builder;
 mod conversation;
+mod model_response;
 mod round;
 mod run;
 mod stream;
@@ -23,6 +24,7 @@ use serde_json::Value;
 
 pub use builder::BighubOpenAIBuilder;
 pub(crate) use conversation::Conversation;
+pub(crate) use model_response::ModelResponse;
 pub use run::RunRequest;
 pub use stream::RunStream;
 

@@ -6,7 +6,6 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use async_openai::types::responses::OutputItem;
 use bighub_core::MemoryBatch;
 use futures::future::join_all;
 use serde_json::{Map, Value, json};
@@ -14,11 +13,11 @@ use tracing::Instrument;
 
 use super::binding::arguments_sha256;
 use super::conversation::Conversation;
+use super::model_response::ModelResponse;
 use super::round::{ApprovalCallback, ApprovalPolicy, FunctionCall, Gated, RoundOutcome, RunIds};
 use super::stream::RunStream;
 use super::{BighubOpenAI, Inner};
 use crate::config::SOURCE_VERSION;
-use crate::provider::ModelResponse;
 use crate::run_state::{PausedCall, RUN_STATE_VERSION};
 use crate::{
     ApprovalAnswer, ApprovalLoop, ApprovalRequest, Error, Execution, ExecutionEvent, IntoInput,
@@ -318,7 +317,7 @@ impl Inner {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let calls = function_calls(response);
+        let calls = response.calls.clone();
         let llm = llm_response(response, raw_output.clone());
         if calls.is_empty() {
             return Ok(Step::Finished(llm));
@@ -330,8 +329,7 @@ impl Inner {
             });
         }
         ctx.round += 1;
-        ctx.conversation
-            .record_response(&response.typed.id, &raw_output);
+        ctx.conversation.record_response(&response.id, &raw_output);
 
         let late = join_all(
             calls
@@ -484,32 +482,10 @@ pub(crate) fn paused_state(
     }
 }
 
-pub(crate) fn function_calls(response: &ModelResponse) -> Vec<FunctionCall> {
-    response
-        .typed
-        .output
-        .iter()
-        .filter_map(|item| match item {
-            OutputItem::FunctionCall(call) => Some(FunctionCall {
-                name: call.name.clone(),
-                call_id: call.call_id.clone(),
-                arguments: call.arguments.clone(),
-            }),
-            _ => None,
-        })
-        .collect()
-}
-
 pub(crate) fn llm_response(response: &ModelResponse, output: Vec<Value>) -> LlmResponse {
-    let output_text = response
-        .raw
-        .get("output_text")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .or_else(|| response.typed.output_text())
-        .unwrap_or_default();
+    let output_text = response.output_text.clone().unwrap_or_default();
     LlmResponse {
-        response_id: response.typed.id.clone(),
+        response_id: response.id.clone(),
         output_text,
         output,
     }

@@ -20,9 +20,9 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::Inner;
+use super::model_response::ModelResponse;
 use super::round::{ApprovalPolicy, FunctionCall, Gated, RunIds};
 use super::run::{RunCtx, RunSettings, Step};
-use crate::provider::ModelResponse;
 use crate::{Error, StreamEvent};
 
 /// How many events may wait in the channel before the run waits for the reader.
@@ -258,7 +258,7 @@ impl Inner {
                         ResponseStreamEvent::ResponseCompleted(e) => {
                             let raw_response = raw.get("response").cloned().unwrap_or(Value::Null);
                             emit(tx, StreamEvent::ResponseDone { response: raw_response.clone() }).await?;
-                            completed = Some(ModelResponse { raw: raw_response, typed: e.response });
+                            completed = Some(ModelResponse::from_typed(raw_response, e.response));
                         }
                         ResponseStreamEvent::ResponseFailed(_)
                         | ResponseStreamEvent::ResponseIncomplete(_)
