@@ -103,7 +103,17 @@ async fn run(json_output: bool) -> Result<(), bighub::Error> {
             Some(last) => print_event(last),
             None => println!("the model called no tool"),
         }
-        println!("\nmodel: {}", result.output_text());
+        if result.is_paused() {
+            for pending in result.pending_approvals() {
+                println!(
+                    "\npaused: `{}` waits for approval of request {}; see examples/approvals.rs to \
+                     approve it and resume the conversation",
+                    pending.tool, pending.request_id
+                );
+            }
+        } else {
+            println!("\nmodel: {}", result.output_text());
+        }
     }
     agent.close().await?;
     Ok(())
