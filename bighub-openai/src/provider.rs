@@ -6,6 +6,7 @@
 //! visible to the circuit breaker. This module sends requests; it does not build them.
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use async_openai::Client;
@@ -103,60 +104,20 @@ impl Provider {
 
     /// `POST /responses`, retried per the settings.
     pub(crate) async fn create(&self, request: &Value) -> Result<ModelResponse, Error> {
-        let mut attempt: u32 = 0;
-        loop {
-            if let Some(breaker) = &self.breaker
-                && let Err(retry_in) = breaker.check()
-            {
-                return Err(Error::CircuitOpen { retry_in });
-            }
-            attempt += 1;
-            let span = tracing::debug_span!("openai.responses.create", attempt);
-            let result: Result<Value, OpenAIError> = self
-                .client
-                .responses()
-                .create_byot(request)
-                .instrument(span)
-                .await;
-            match result {
-                Ok(raw) => {
-                    if let Some(breaker) = &self.breaker {
-                        breaker.record_success();
-                    }
-                    return ModelResponse::from_raw(raw);
-                }
-                Err(error) => {
-                    let retryable = is_retryable(&error);
-                    let opened =
-                        retryable && self.breaker.as_ref().is_some_and(|b| b.record_failure());
-                    if !retryable || opened || attempt > self.settings.max_retries {
-                        return Err(Error::Provider {
-                            attempts: attempt,
-                            source: Box::new(error),
-                        });
-                    }
-                    let delay = self.backoff(attempt, &error);
-                    tracing::warn!(attempt, ?delay, error = %error, "model provider call failed; retrying");
-                    tokio::time::sleep(delay).await;
-                }
-            }
-        }
+        let raw: Value = self
+            .with_retries("openai.responses.create", || async {
+                self.client.responses().create_byot(request).await
+            })
+            .await?;
+        ModelResponse::from_raw(raw)
     }
 
     /// `POST /responses` with `stream: true` (the body must say so): the server-sent events,
     /// as raw JSON. Failures before the first event are retried per the settings; once an
     /// event has arrived, a failure is the caller's (the stream cannot be replayed).
     pub(crate) async fn create_stream(&self, request: &Value) -> Result<ModelStream, Error> {
-        let mut attempt: u32 = 0;
-        loop {
-            if let Some(breaker) = &self.breaker
-                && let Err(retry_in) = breaker.check()
-            {
-                return Err(Error::CircuitOpen { retry_in });
-            }
-            attempt += 1;
-            let span = tracing::debug_span!("openai.responses.create_stream", attempt);
-            let result = async {
+        let (first, rest) = self
+            .with_retries("openai.responses.create_stream", || async {
                 let mut stream = self
                     .client
                     .responses()
@@ -171,35 +132,53 @@ impl Provider {
                         ),
                     ))),
                 }
+            })
+            .await?;
+        Ok(Box::pin(stream::once(async { Ok(first) }).chain(rest)))
+    }
+
+    /// Runs `attempt` until it succeeds, a failure is not retryable, the retries are spent,
+    /// or the circuit opens; every attempt is counted by the circuit breaker.
+    async fn with_retries<T, F, Fut>(&self, name: &'static str, mut attempt: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, OpenAIError>>,
+    {
+        let mut attempts: u32 = 0;
+        loop {
+            if let Some(breaker) = &self.breaker
+                && let Err(retry_in) = breaker.check()
+            {
+                return Err(Error::CircuitOpen { retry_in });
             }
-            .instrument(span)
-            .await;
-            match result {
-                Ok((first, rest)) => {
+            attempts += 1;
+            let span = tracing::debug_span!("openai.request", name, attempt = attempts);
+            match attempt().instrument(span).await {
+                Ok(value) => {
                     if let Some(breaker) = &self.breaker {
                         breaker.record_success();
                     }
-                    return Ok(Box::pin(stream::once(async { Ok(first) }).chain(rest)));
+                    return Ok(value);
                 }
                 Err(error) => {
                     let retryable = is_retryable(&error);
                     let opened =
                         retryable && self.breaker.as_ref().is_some_and(|b| b.record_failure());
-                    if !retryable || opened || attempt > self.settings.max_retries {
+                    if !retryable || opened || attempts > self.settings.max_retries {
                         return Err(Error::Provider {
-                            attempts: attempt,
+                            attempts,
                             source: Box::new(error),
                         });
                     }
-                    let delay = self.backoff(attempt, &error);
-                    tracing::warn!(attempt, ?delay, error = %error, "model stream failed before its first event; retrying");
+                    let delay = self.backoff(attempts);
+                    tracing::warn!(name, attempt = attempts, ?delay, error = %error, "model provider call failed; retrying");
                     tokio::time::sleep(delay).await;
                 }
             }
         }
     }
 
-    fn backoff(&self, attempt: u32, _error: &OpenAIError) -> Duration {
+    fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .settings
             .backoff
