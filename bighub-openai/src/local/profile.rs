@@ -1,0 +1,313 @@
+//! Step-by-step timing of one local decision, for performance work (not run by default).
+//!
+//! Run with `cargo test --release -p bighub-openai --lib -- --ignored --nocapture profile`.
+//! It replays the steps of [`LocalEngine::decide`](super::LocalEngine::decide) on a
+//! file-backed store and prints each step's p50 / p99, so that a change can be compared
+//! with the baseline in the same run.
+
+use std::time::{Duration, Instant};
+
+use bighub_core::{Decision, ProposedAction, RiskLevel};
+use serde_json::json;
+
+use super::LocalEngine;
+use crate::local::digest::canonical_sha256;
+use crate::local::input::build_input;
+use crate::local::store::NewDecision;
+
+const ROUNDS: usize = 4_000;
+
+fn actions() -> Vec<ProposedAction> {
+    vec![
+        ProposedAction::new("grant_access")
+            .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+            .actor("ops-agent")
+            .system("okta")
+            .risk(RiskLevel::High)
+            .environment("production")
+            .target("okta-admins"),
+        ProposedAction::new("list_users")
+            .system("okta")
+            .risk(RiskLevel::Low),
+        ProposedAction::new("deploy_service")
+            .arguments(json!({"image": "payments:1.42.0", "replicas": 3}))
+            .system("argocd")
+            .risk(RiskLevel::Medium)
+            .environment("production")
+            .target("payments"),
+        ProposedAction::new("delete_bucket")
+            .arguments(json!({"bucket": "old-logs", "api_key": "sk-test"}))
+            .system("aws")
+            .risk(RiskLevel::Critical)
+            .environment("production")
+            .target("old-logs"),
+    ]
+}
+
+#[derive(Default)]
+struct Steps(Vec<(&'static str, Vec<Duration>)>);
+
+impl Steps {
+    fn add(&mut self, name: &'static str, d: Duration) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => v.push(d),
+            None => self.0.push((name, vec![d])),
+        }
+    }
+
+    fn print(mut self) {
+        for (name, v) in &mut self.0 {
+            v.sort_unstable();
+            let pct = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e6;
+            println!(
+                "{name:<36} p50 {:>7.1} µs  p99 {:>7.1} µs",
+                pct(0.5),
+                pct(0.99)
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "timing, run by hand in release mode"]
+fn profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = LocalEngine::builder()
+        .db_path(dir.path().join("p.db"))
+        .build()
+        .unwrap();
+    let actions = actions();
+    for i in 0..300 {
+        engine.decide(&actions[i % 4]).unwrap();
+    }
+    let mut steps = Steps::default();
+    for i in 0..ROUNDS {
+        let a = &actions[i % 4];
+        let t = Instant::now();
+        let d = engine.decide(a).unwrap();
+        steps.add("decide (whole)", t.elapsed());
+        std::hint::black_box(d);
+        replay(&engine, a, &mut steps);
+        let t = Instant::now();
+        let input = build_input(a, &Default::default(), 0);
+        steps.add("build_input", t.elapsed());
+        let t = Instant::now();
+        let v = regorus::Value::from(input.clone());
+        steps.add("serde -> regorus (input)", t.elapsed());
+        std::hint::black_box(v);
+        let t = Instant::now();
+        std::hint::black_box(canonical_sha256(&input));
+        steps.add("canonical sha256 (input)", t.elapsed());
+    }
+    let ins = &steps
+        .0
+        .iter()
+        .find(|(n, _)| *n == "insert_decision")
+        .unwrap()
+        .1;
+    let mut idx: Vec<usize> = (0..ins.len()).collect();
+    idx.sort_by_key(|i| std::cmp::Reverse(ins[*i]));
+    let slow: Vec<(usize, u128)> = idx
+        .iter()
+        .take(40)
+        .map(|i| (i % 50, ins[*i].as_micros()))
+        .collect();
+    println!("slowest inserts (iteration mod 50, µs): {slow:?}");
+    steps.print();
+    let raw = engine.decide(&actions[0]).unwrap().raw;
+    println!("decision row size {} bytes", raw.to_string().len());
+    let t = Instant::now();
+    for _ in 0..1000 {
+        std::hint::black_box(Decision::from_backend_value(raw.clone()));
+    }
+    println!("from_backend_value+clone {:?}", t.elapsed() / 1000);
+}
+
+/// The steps of `decide`, each timed.
+fn replay(engine: &LocalEngine, action: &ProposedAction, steps: &mut Steps) {
+    let now = crate::local::clock::now_millis();
+    let target = action.target.as_deref().unwrap_or("");
+    let name = super::action_name(action);
+    let t = Instant::now();
+    let (history, precedents) = engine
+        .store
+        .lock()
+        .unwrap()
+        .history(name, target, now)
+        .unwrap();
+    steps.add("store.history", t.elapsed());
+    let t = Instant::now();
+    let input = build_input(action, &history, now);
+    steps.add("build_input (with history)", t.elapsed());
+    let t = Instant::now();
+    let rv = regorus::Value::from(input.clone());
+    steps.add("serde -> regorus", t.elapsed());
+    let t = Instant::now();
+    let out = engine.policy.eval_regorus(rv);
+    steps.add("policy eval (vm)", t.elapsed());
+    let t = Instant::now();
+    let out = serde_json::to_value(&out).unwrap();
+    steps.add("regorus -> serde", t.elapsed());
+    std::hint::black_box(out);
+    let t = Instant::now();
+    let raw = engine
+        .decide_raw(action, &history, precedents, now)
+        .unwrap();
+    steps.add("decide_raw (all policy steps)", t.elapsed());
+    let t = Instant::now();
+    let args_sha = canonical_sha256(&action.arguments);
+    steps.add("args sha", t.elapsed());
+    let t = Instant::now();
+    let s1 = raw["decision_packet"]["input"]["action"]["arguments"].to_string();
+    let s2 = raw.to_string();
+    steps.add("row to_string", t.elapsed());
+    std::hint::black_box((s1, s2));
+    let mode = raw["mode"].as_str().unwrap_or("blocked");
+    let row = NewDecision {
+        request_id: raw["request_id"].as_str().unwrap_or_default(),
+        created_at: now,
+        tool: &action.tool,
+        action: name,
+        target,
+        system: action.system.as_deref(),
+        environment: action.environment.as_deref(),
+        risk: action.risk.map(RiskLevel::as_str),
+        actor: &action.actor,
+        mode,
+        risk_score: raw["risk"].as_f64(),
+        reason: raw["reason"].as_str(),
+        arguments: &raw["decision_packet"]["input"]["action"]["arguments"],
+        arguments_sha256: &args_sha,
+        decision: &raw,
+    };
+    let approval_reason = (mode == "review").then(|| raw["reason"].as_str().unwrap_or(""));
+    let t = Instant::now();
+    engine
+        .store
+        .lock()
+        .unwrap()
+        .insert_decision(&row, approval_reason)
+        .unwrap();
+    steps.add("insert_decision", t.elapsed());
+    let t = Instant::now();
+    std::hint::black_box(Decision::from_backend_value(raw));
+    steps.add("Decision::from_backend_value", t.elapsed());
+}
+
+/// Inserting decision rows into a WAL file under variants of the schema and checkpointing.
+#[test]
+#[ignore = "timing, run by hand in release mode"]
+fn profile_sqlite() {
+    use rusqlite::{Connection, params};
+    let dir = tempfile::tempdir().unwrap();
+    let big = "x".repeat(3300);
+    let variants: [(&str, &str, bool, i64); 5] = [
+        ("as is, checkpoint thread", "", true, 0),
+        ("as is, sqlite autocheckpoint", "", false, 1000),
+        ("as is, never checkpoint", "", false, 0),
+        (
+            "no by_time index",
+            "DROP INDEX decisions_by_time;",
+            false,
+            0,
+        ),
+        (
+            "no indexes but pk",
+            "DROP INDEX decisions_by_time; DROP INDEX decisions_by_action;",
+            false,
+            0,
+        ),
+    ];
+    for (vi, (label, ddl, thread, auto)) in variants.iter().enumerate() {
+        let path = dir.path().join(format!("v{vi}.db"));
+        let mut store =
+            crate::local::store::Store::open(&crate::local::StoreLocation::File(path.clone()))
+                .unwrap();
+        if !thread {
+            drop(store);
+            store = crate::local::store::Store::open(&crate::local::StoreLocation::Memory).unwrap();
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+            conn.pragma_update(None, "wal_autocheckpoint", auto)
+                .unwrap();
+            store.conn = conn;
+        }
+        store.conn.execute_batch(ddl).unwrap();
+        let mut times = Vec::new();
+        for i in 0..3000i64 {
+            let t = Instant::now();
+            let tx = store.conn.transaction().unwrap();
+            tx.prepare_cached(
+                "INSERT INTO decisions (request_id, created_at, tool, action, target, system,
+                environment, risk, actor, mode, risk_score, reason, arguments, arguments_sha256,
+                decision) VALUES (?1, ?2, 'grant_access', 'grant_access', 'okta-admins', 'okta',
+                'production', 'high', 'ops-agent', 'review', 0.7, 'some reason', '{}', ?3, ?4)",
+            )
+            .unwrap()
+            .execute(params![
+                format!("loc_{:032x}", i.wrapping_mul(0x9e3779b97f4a7c15u64 as i64)),
+                i,
+                "a".repeat(64),
+                big
+            ])
+            .unwrap();
+            tx.commit().unwrap();
+            times.push(t.elapsed());
+        }
+        let slow: Vec<usize> = {
+            let mut idx: Vec<usize> = (0..times.len()).collect();
+            idx.sort_by_key(|i| std::cmp::Reverse(times[*i]));
+            idx.into_iter().take(15).map(|i| i % 100).collect()
+        };
+        times.sort_unstable();
+        println!(
+            "{label:<32} p50 {:>6.1} µs p99 {:>7.1} µs  slowest mod 100: {slow:?}",
+            times[1500].as_secs_f64() * 1e6,
+            times[2970].as_secs_f64() * 1e6
+        );
+    }
+}
+
+/// The default policy's parts, each evaluated alone, to see where its time goes.
+#[test]
+#[ignore = "timing, run by hand in release mode"]
+fn profile_policy_parts() {
+    use crate::local::config::{default_data, normalize};
+    use crate::local::policy::{DEFAULT_POLICY, PolicySet, Source};
+    let mut data = default_data();
+    normalize(&mut data).unwrap();
+    let sources = [Source {
+        name: "default.rego".to_owned(),
+        text: DEFAULT_POLICY.to_owned(),
+    }];
+    let inputs: Vec<_> = actions()
+        .iter()
+        .map(|a| regorus::Value::from(build_input(a, &Default::default(), 0)))
+        .collect();
+    for part in [
+        "is_destructive",
+        "is_read_only",
+        "privilege_escalation",
+        "admin_groups",
+        "findings",
+        "effective",
+        "mode",
+        "reason",
+        "better_action",
+        "risk_score",
+        "mismatch",
+        "action_family",
+        "decision",
+    ] {
+        let entry = format!("data.bighub.policy.{part}");
+        let set = PolicySet::compile(&sources, &data, &entry, &[]).unwrap();
+        let mut times = Vec::new();
+        for i in 0..2000 {
+            let t = Instant::now();
+            std::hint::black_box(set.eval_regorus(inputs[i % 4].clone()));
+            times.push(t.elapsed());
+        }
+        times.sort_unstable();
+        println!("{part:<24} p50 {:>6.1} µs", times[1000].as_secs_f64() * 1e6);
+    }
+}
