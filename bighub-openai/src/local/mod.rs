@@ -95,7 +95,10 @@
 //!                   arguments (secrets redacted), context {session_id, trajectory_id,
 //!                   objective, model_selection, metadata}
 //! input.declared_request   the user's request (context.metadata.declared_request), or null
-//! input.derived     duration {argument, text, seconds | unreadable}, groups, subject
+//! input.derived     duration {argument, text, seconds | unreadable}, groups, subject,
+//!                   facts {read_only_verb, destructive, privilege_verb, identity_system,
+//!                   admin_group, production}: the configuration's verb, system, group and
+//!                   environment lists applied to this action by the engine
 //! input.now         {rfc3339, unix}
 //! input.history     recent_decisions, outcomes_24h {STATUS: count}, failures_24h,
 //!                   last_failure — for this action and target, from the store
@@ -139,6 +142,7 @@ mod digest;
 mod duration;
 mod engine;
 mod error;
+mod facts;
 mod input;
 mod policy;
 mod recent_cache;

@@ -89,7 +89,7 @@ fn profile() {
         std::hint::black_box(d);
         replay(&engine, a, &mut steps);
         let t = Instant::now();
-        let input = build_input(a, &Default::default(), 0);
+        let input = build_input(a, &Default::default(), 0, &engine.classifier);
         steps.add("build_input", t.elapsed());
         let t = Instant::now();
         let v = regorus::Value::from(input.clone());
@@ -137,7 +137,7 @@ fn replay(engine: &LocalEngine, action: &ProposedAction, steps: &mut Steps) {
         .unwrap();
     steps.add("store.history", t.elapsed());
     let t = Instant::now();
-    let input = build_input(action, &history, now);
+    let input = build_input(action, &history, now, &engine.classifier);
     steps.add("build_input (with history)", t.elapsed());
     let t = Instant::now();
     let rv = regorus::Value::from(input.clone());
@@ -282,13 +282,12 @@ fn profile_policy_parts() {
     }];
     let inputs: Vec<_> = actions()
         .iter()
-        .map(|a| regorus::Value::from(build_input(a, &Default::default(), 0)))
+        .map(|a| regorus::Value::from(build_input(a, &Default::default(), 0, &crate::local::facts::Classifier::from_data(&data))))
         .collect();
     for part in [
         "is_destructive",
         "is_read_only",
         "privilege_escalation",
-        "admin_groups",
         "findings",
         "effective",
         "mode",
@@ -297,6 +296,7 @@ fn profile_policy_parts() {
         "risk_score",
         "mismatch",
         "action_family",
+        "computed_reason", "winners", "available", "requires_human", "confidence", "top_rank",
         "decision",
     ] {
         let entry = format!("data.bighub.policy.{part}");
