@@ -90,7 +90,11 @@ impl Classifier {
             .iter()
             .filter_map(Value::as_str)
             .chain(target.as_deref())
-            .any(|g| self.admin_group_patterns.iter().any(|p| g.contains(p.as_str())));
+            .any(|g| {
+                self.admin_group_patterns
+                    .iter()
+                    .any(|p| g.contains(p.as_str()))
+            });
         json!({
             "read_only_verb": tokens.first().is_some_and(|t| has(&self.read_only_verbs, t)),
             "destructive": destructive,

@@ -138,6 +138,7 @@ mod approvals;
 mod checkpointer;
 mod clock;
 mod config;
+mod convert;
 mod digest;
 mod duration;
 mod engine;

@@ -17,6 +17,7 @@ use regorus::rvm::vm::RegoVM;
 use serde_json::{Value, json};
 
 use super::LocalError;
+use super::convert::{from_regorus, to_regorus};
 use super::digest::{canonical_json, sha256_hex};
 
 /// The shipped default policy for IT actions (package `bighub.policy`).
@@ -270,7 +271,7 @@ impl PolicySet {
 
     /// Evaluates the entry point on `input` and checks that it answered a decision.
     pub(crate) fn evaluate(&self, input: &Value) -> Result<Value, LocalError> {
-        let input = regorus::Value::from(input.clone());
+        let input = to_regorus(input);
         let fast = self.bytecode.as_ref().and_then(|b| b.eval(input.clone()));
         let out = match fast {
             Some(out) => out,
@@ -285,7 +286,7 @@ impl PolicySet {
                 self.entrypoint
             )));
         }
-        let out = serde_json::to_value(&out)?;
+        let out = from_regorus(&out)?;
         check_answer(&out)?;
         Ok(out)
     }
@@ -433,7 +434,13 @@ mod tests {
             json!({"roles": ["DevOps", "reader"], "expires_in": "3h", "email": "c@x.io"}),
             json!({"permission_set": "Root-Access", "duration": "PT1H"}),
         ];
-        let targets = [None, Some("frozen"), Some("okta-admins"), Some("Prod-DB"), Some("ops-root")];
+        let targets = [
+            None,
+            Some("frozen"),
+            Some("okta-admins"),
+            Some("Prod-DB"),
+            Some("ops-root"),
+        ];
         let declared = [
             None,
             Some("please grant alice access"),
@@ -447,7 +454,8 @@ mod tests {
                 for env in envs {
                     for risk in risks {
                         n += 1;
-                        let mut a = ProposedAction::new(name).arguments(args[n % args.len()].clone());
+                        let mut a =
+                            ProposedAction::new(name).arguments(args[n % args.len()].clone());
                         if let Some(s) = system {
                             a = a.system(s);
                         }
@@ -464,7 +472,9 @@ mod tests {
                             a = a.actor("break-glass");
                         }
                         if let Some(d) = declared[(n / 7) % declared.len()] {
-                            a.context.metadata.insert("declared_request".into(), json!(d));
+                            a.context
+                                .metadata
+                                .insert("declared_request".into(), json!(d));
                         }
                         let history = History {
                             failures_24h: (n % 5) as u64,
@@ -527,11 +537,7 @@ mod tests {
                 }
             }
             // Every built-in rule (and the extension's) fired somewhere.
-            assert_eq!(
-                rules.len(),
-                11,
-                "variant {variant}: rules fired {rules:?}"
-            );
+            assert_eq!(rules.len(), 11, "variant {variant}: rules fired {rules:?}");
         }
     }
 }

@@ -140,13 +140,13 @@ fn replay(engine: &LocalEngine, action: &ProposedAction, steps: &mut Steps) {
     let input = build_input(action, &history, now, &engine.classifier);
     steps.add("build_input (with history)", t.elapsed());
     let t = Instant::now();
-    let rv = regorus::Value::from(input.clone());
+    let rv = crate::local::convert::to_regorus(&input);
     steps.add("serde -> regorus", t.elapsed());
     let t = Instant::now();
     let out = engine.policy.eval_regorus(rv);
     steps.add("policy eval (vm)", t.elapsed());
     let t = Instant::now();
-    let out = serde_json::to_value(&out).unwrap();
+    let out = crate::local::convert::from_regorus(&out).unwrap();
     steps.add("regorus -> serde", t.elapsed());
     std::hint::black_box(out);
     let t = Instant::now();
@@ -282,7 +282,14 @@ fn profile_policy_parts() {
     }];
     let inputs: Vec<_> = actions()
         .iter()
-        .map(|a| regorus::Value::from(build_input(a, &Default::default(), 0, &crate::local::facts::Classifier::from_data(&data))))
+        .map(|a| {
+            regorus::Value::from(build_input(
+                a,
+                &Default::default(),
+                0,
+                &crate::local::facts::Classifier::from_data(&data),
+            ))
+        })
         .collect();
     for part in [
         "is_destructive",
@@ -296,7 +303,12 @@ fn profile_policy_parts() {
         "risk_score",
         "mismatch",
         "action_family",
-        "computed_reason", "winners", "available", "requires_human", "confidence", "top_rank",
+        "computed_reason",
+        "winners",
+        "available",
+        "requires_human",
+        "confidence",
+        "top_rank",
         "decision",
     ] {
         let entry = format!("data.bighub.policy.{part}");
