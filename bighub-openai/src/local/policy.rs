@@ -480,7 +480,7 @@ mod tests {
                             failures_24h: (n % 5) as u64,
                             ..History::default()
                         };
-                        let now = if n % 2 == 0 { freeze } else { 0 };
+                        let now = if n.is_multiple_of(2) { freeze } else { 0 };
                         out.push(build_input(&a, &history, now, classifier));
                     }
                 }

@@ -17,6 +17,17 @@ use crate::local::store::NewDecision;
 
 const ROUNDS: usize = 4_000;
 
+/// The steps of one replayed decision (they add up to `decide`).
+const REPLAY: [&str; 7] = [
+    "store.history",
+    "decide_raw (all policy steps)",
+    "args sha",
+    "row to_string",
+    "insert_decision",
+    "Decision::from_backend_value",
+    "build_input (with history)",
+];
+
 fn actions() -> Vec<ProposedAction> {
     vec![
         ProposedAction::new("grant_access")
@@ -99,6 +110,32 @@ fn profile() {
         std::hint::black_box(canonical_sha256(&input));
         steps.add("canonical sha256 (input)", t.elapsed());
     }
+    // The slowest replays: which steps made them slow.
+    let total: Vec<Duration> = (0..ROUNDS)
+        .map(|i| {
+            steps
+                .0
+                .iter()
+                .filter(|(n, _)| REPLAY.contains(n))
+                .map(|(_, v)| v[i])
+                .sum()
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..ROUNDS).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(total[*i]));
+    let tail = &order[..ROUNDS / 100];
+    println!("slowest 1% of replays (mean per step, µs):");
+    for (name, v) in &steps.0 {
+        if REPLAY.contains(name) {
+            let mean = tail.iter().map(|i| v[*i].as_secs_f64()).sum::<f64>() / tail.len() as f64;
+            let all = v.iter().map(Duration::as_secs_f64).sum::<f64>() / v.len() as f64;
+            println!(
+                "  {name:<34} tail {:>7.1}  mean {:>6.1}",
+                mean * 1e6,
+                all * 1e6
+            );
+        }
+    }
     let ins = &steps
         .0
         .iter()
@@ -116,6 +153,12 @@ fn profile() {
     steps.print();
     let raw = engine.decide(&actions[0]).unwrap().raw;
     println!("decision row size {} bytes", raw.to_string().len());
+    for (k, v) in raw.as_object().unwrap() {
+        println!("  {k:<32} {:>5} bytes", v.to_string().len());
+    }
+    for (k, v) in raw["decision_packet"]["input"].as_object().unwrap() {
+        println!("  input.{k:<26} {:>5} bytes", v.to_string().len());
+    }
     let t = Instant::now();
     for _ in 0..1000 {
         std::hint::black_box(Decision::from_backend_value(raw.clone()));
@@ -189,6 +232,67 @@ fn replay(engine: &LocalEngine, action: &ProposedAction, steps: &mut Steps) {
         .insert_decision(&row, approval_reason)
         .unwrap();
     steps.add("insert_decision", t.elapsed());
+    // The same insert, step by step, with a fresh request id.
+    {
+        use rusqlite::params;
+        let id = format!("loc_{}", uuid::Uuid::new_v4().simple());
+        let args = row.arguments.to_string();
+        let doc = row.decision.to_string();
+        let mut store = engine.store.lock().unwrap();
+        let t = Instant::now();
+        let tx = store.conn.transaction().unwrap();
+        steps.add("  begin", t.elapsed());
+        let t = Instant::now();
+        tx.prepare_cached(
+            "INSERT INTO decisions (request_id, created_at, tool, action, target, system,
+                environment, risk, actor, mode, risk_score, reason, arguments, arguments_sha256,
+                decision)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )
+        .unwrap()
+        .execute(params![
+            id,
+            row.created_at,
+            row.tool,
+            row.action,
+            row.target,
+            row.system,
+            row.environment,
+            row.risk,
+            row.actor,
+            row.mode,
+            row.risk_score,
+            row.reason,
+            args,
+            row.arguments_sha256,
+            doc,
+        ])
+        .unwrap();
+        steps.add("  insert decision row", t.elapsed());
+        let t = Instant::now();
+        if let Some(reason) = approval_reason {
+            tx.prepare_cached(
+                "INSERT INTO approvals (request_id, created_at, tool, action, target,
+                    arguments_sha256, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .unwrap()
+            .execute(params![
+                id,
+                row.created_at,
+                row.tool,
+                row.action,
+                row.target,
+                row.arguments_sha256,
+                reason
+            ])
+            .unwrap();
+        }
+        steps.add("  insert approval (reviews)", t.elapsed());
+        let t = Instant::now();
+        tx.commit().unwrap();
+        steps.add("  commit", t.elapsed());
+    }
     let t = Instant::now();
     std::hint::black_box(Decision::from_backend_value(raw));
     steps.add("Decision::from_backend_value", t.elapsed());
@@ -276,10 +380,29 @@ fn profile_policy_parts() {
     use crate::local::policy::{DEFAULT_POLICY, PolicySet, Source};
     let mut data = default_data();
     normalize(&mut data).unwrap();
-    let sources = [Source {
-        name: "default.rego".to_owned(),
-        text: DEFAULT_POLICY.to_owned(),
-    }];
+    let probes = r#"package bighub.policy
+import rego.v1
+probe_spaces := [space("available"), space("constrained"), space("forbidden"), space("information_gathering")]
+probe_factors := [f.factor | some f in effective; is_object(f.factor)]
+probe_sorts := [sort({f.rule | some f in effective}), sort({f.rule | some f in winners}), sort({f.rule | some f in all_findings; f.rule in exempt})]
+probe_intent := {"declared": input.declared_request, "inferred": sprintf("%s: %s%s", [family_label, act.name, target_text]), "confidence": confidence, "mismatch": mismatch}
+probe_body := {"can_touch": can_touch, "can_verify": can_verify, "can_rollback": can_rollback, "cannot_observe": cannot_observe, "requires_human": requires_human}
+probe_layer := {"raw_action": act.name, "interpreted_action": sprintf("%s%s in %s", [family_label, target_text, env_label]), "action_family": action_family}
+probe_base := [i | some i in numbers.range(1, 20); is_string(act.name); is_string(target_text)]
+probe_sprintf := [sprintf("%s%s in %s", [act.name, target_text, i]) | some i in numbers.range(1, 20)]
+probe_concat := [concat("", [act.name, target_text, " in ", act.name]) | some i in numbers.range(1, 20)]
+probe_core := {"mode": mode, "risk": risk_score, "reason": reason, "better_action": better_action}
+"#;
+    let sources = [
+        Source {
+            name: "default.rego".to_owned(),
+            text: DEFAULT_POLICY.to_owned(),
+        },
+        Source {
+            name: "probes.rego".to_owned(),
+            text: probes.to_owned(),
+        },
+    ];
     let inputs: Vec<_> = actions()
         .iter()
         .map(|a| {
@@ -303,12 +426,18 @@ fn profile_policy_parts() {
         "risk_score",
         "mismatch",
         "action_family",
-        "computed_reason",
-        "winners",
-        "available",
-        "requires_human",
-        "confidence",
-        "top_rank",
+        "all_findings",
+        "invalid_findings",
+        "probe_spaces",
+        "probe_factors",
+        "probe_sorts",
+        "probe_intent",
+        "probe_body",
+        "probe_layer",
+        "probe_core",
+        "probe_base",
+        "probe_sprintf",
+        "probe_concat",
         "decision",
     ] {
         let entry = format!("data.bighub.policy.{part}");

@@ -70,6 +70,7 @@ impl RecentCache {
     }
 
     /// The entry for `action` on `target`, when cached.
+    #[cfg(test)]
     pub(crate) fn get(&self, action: &str, target: &str) -> Option<&RecentEntry> {
         self.entries.get(action)?.get(target)
     }
