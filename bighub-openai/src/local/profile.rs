@@ -391,6 +391,10 @@ probe_layer := {"raw_action": act.name, "interpreted_action": sprintf("%s%s in %
 probe_base := [i | some i in numbers.range(1, 20); is_string(act.name); is_string(target_text)]
 probe_sprintf := [sprintf("%s%s in %s", [act.name, target_text, i]) | some i in numbers.range(1, 20)]
 probe_concat := [concat("", [act.name, target_text, " in ", act.name]) | some i in numbers.range(1, 20)]
+probe_cfg := cfg.failure_threshold
+probe_ext := [x | x := data.bighub.ext.override.mode]
+probe_user := [f | some f in data.bighub.ext.findings]
+probe_input := input.action.name
 probe_core := {"mode": mode, "risk": risk_score, "reason": reason, "better_action": better_action}
 "#;
     let sources = [
@@ -436,6 +440,10 @@ probe_core := {"mode": mode, "risk": risk_score, "reason": reason, "better_actio
         "probe_layer",
         "probe_core",
         "probe_base",
+        "probe_cfg",
+        "probe_ext",
+        "probe_user",
+        "probe_input",
         "probe_sprintf",
         "probe_concat",
         "decision",
