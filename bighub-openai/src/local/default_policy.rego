@@ -47,7 +47,13 @@ environment := act.environment if {
 
 env_known if environment != ""
 
-is_production if environment in cfg.production_environments
+# The engine applies the configuration's lists to the action before evaluating and passes
+# the results as input.derived.facts (booleans): the verb lists to the action's words, the
+# identity systems to its system, the admin group patterns to its groups and target, the
+# production environments to its environment. The rules below combine them.
+facts := input.derived.facts
+
+is_production if facts.production
 
 default env_class := "other"
 
@@ -67,40 +73,18 @@ target_text := sprintf(" on %s", [act.target]) if is_string(act.target)
 
 # Destructive: a destructive verb among the action's words, or a multi-word verb
 # (force_push) inside its normalized name.
-is_destructive if {
-	some t in tokens
-	t in destructive_verbs
-}
+is_destructive if facts.destructive
 
-is_destructive if {
-	some v in destructive_verbs
-	contains(v, "_")
-	contains(sprintf("_%s_", [act.normalized_name]), sprintf("_%s_", [v]))
-}
+has_privilege_verb if facts.privilege_verb
 
-destructive_verbs := {replace(lower(v), "-", "_") | some v in cfg.destructive_verbs}
+identity_system if facts.identity_system
 
-has_privilege_verb if {
-	some t in tokens
-	t in cfg.privilege_verbs
-}
-
-identity_system if system in cfg.identity_systems
-
-default target_names := []
-
-target_names := [lower(act.target)] if is_string(act.target)
-
-# Admin groups: a group (or the target) containing one of the configured fragments.
-admin_groups contains g if {
-	some g in array.concat(input.derived.groups, target_names)
-	some p in cfg.admin_group_patterns
-	contains(g, p)
-}
+# An admin group: a group (or the target) containing one of the configured fragments.
+has_admin_group if facts.admin_group
 
 # Read-only: the first word is a read verb and nothing else in the name changes state.
 is_read_only if {
-	tokens[0] in cfg.read_only_verbs
+	facts.read_only_verb
 	not is_destructive
 	not has_privilege_verb
 }
@@ -113,12 +97,12 @@ privilege_escalation if {
 
 privilege_escalation if {
 	has_privilege_verb
-	count(admin_groups) > 0
+	has_admin_group
 }
 
 privilege_escalation if {
 	identity_system
-	count(admin_groups) > 0
+	has_admin_group
 	not is_read_only
 }
 
@@ -284,7 +268,7 @@ findings contains f if {
 # Admin privilege with no end: review, offering a time-boxed grant.
 findings contains f if {
 	privilege_escalation
-	count(admin_groups) > 0
+	has_admin_group
 	input.derived.duration == null
 	max_text := cfg.max_privilege_duration_text
 	f := {

@@ -21,6 +21,7 @@ use super::approvals::{self, ApprovalRecord};
 use super::clock::now_millis;
 use super::config::{deep_merge, default_data, normalize};
 use super::digest::canonical_sha256;
+use super::facts::Classifier;
 use super::input::{History, build_input};
 use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
 use super::store::{DecisionRecord, Store, StoreLocation, describe};
@@ -66,6 +67,7 @@ use super::store::{DecisionRecord, Store, StoreLocation, describe};
 /// than through `spawn_blocking`, whose hand-off costs more than the work it would move.
 pub struct LocalEngine {
     policy: PolicySet,
+    classifier: Classifier,
     store: Mutex<Store>,
     location: StoreLocation,
 }
@@ -232,7 +234,13 @@ impl LocalEngineBuilder {
         }
         normalize(&mut data)?;
 
-        let policy = PolicySet::compile(&sources, &data, &self.entrypoint, &sample_inputs())?;
+        let classifier = Classifier::from_data(&data);
+        let policy = PolicySet::compile(
+            &sources,
+            &data,
+            &self.entrypoint,
+            &sample_inputs(&classifier),
+        )?;
         let location = match self.location {
             Some(l) => l,
             None => StoreLocation::platform_default()?,
@@ -240,6 +248,7 @@ impl LocalEngineBuilder {
         let store = Store::open(&location)?;
         Ok(LocalEngine {
             policy,
+            classifier,
             store: Mutex::new(store),
             location,
         })
@@ -247,7 +256,7 @@ impl LocalEngineBuilder {
 }
 
 /// Inputs evaluated at build time so that policy errors surface before the first call.
-fn sample_inputs() -> Vec<Value> {
+fn sample_inputs(classifier: &Classifier) -> Vec<Value> {
     let history = History::default();
     [
         ProposedAction::new("grant_access")
@@ -266,7 +275,7 @@ fn sample_inputs() -> Vec<Value> {
         ProposedAction::new("deploy"),
     ]
     .iter()
-    .map(|a| build_input(a, &history, 0))
+    .map(|a| build_input(a, &history, 0, classifier))
     .collect()
 }
 
@@ -387,7 +396,7 @@ impl LocalEngine {
         precedents: u64,
         now_ms: i64,
     ) -> Result<Value, LocalError> {
-        let input = build_input(action, history, now_ms);
+        let input = build_input(action, history, now_ms, &self.classifier);
         let mut answer = self.policy.evaluate(&input)?;
         let obj = answer
             .as_object_mut()
@@ -480,6 +489,10 @@ impl LocalEngine {
         approvals::consume(&self.store()?.conn, request_id, now_millis())
     }
 }
+
+#[cfg(test)]
+#[path = "profile.rs"]
+mod profile;
 
 fn action_name(action: &ProposedAction) -> &str {
     if action.action.is_empty() {

@@ -1,7 +1,8 @@
 //! The input document a policy decides on.
 //!
 //! This module owns its shape: the proposed action (secrets redacted), what the engine
-//! derived from the arguments (a requested duration, groups, the subject), the user's
+//! derived from the arguments (a requested duration, groups, the subject) and the
+//! configuration (`facts`, from `facts.rs`), the user's
 //! declared request, the time, and the history of this action and target from the store.
 //! Policies read it as `input`; the shape is documented on [`crate::local`].
 //!
@@ -13,6 +14,7 @@ use bighub_core::ProposedAction;
 
 use super::clock::format_rfc3339;
 use super::duration::parse_duration;
+use super::facts::Classifier;
 use super::redact::{redact_value, secret_args};
 
 /// What the store knows about earlier calls of the same action on the same target.
@@ -173,7 +175,12 @@ fn derive_subject(args: &Map<String, Value>) -> Value {
 }
 
 /// Builds the input document for one proposed action.
-pub(crate) fn build_input(action: &ProposedAction, history: &History, now_ms: i64) -> Value {
+pub(crate) fn build_input(
+    action: &ProposedAction,
+    history: &History,
+    now_ms: i64,
+    classifier: &Classifier,
+) -> Value {
     let secrets = secret_args(&action.context.metadata);
     let arguments = redact_value(&action.arguments, &secrets);
     let empty = Map::new();
@@ -191,15 +198,25 @@ pub(crate) fn build_input(action: &ProposedAction, history: &History, now_ms: i6
         .cloned()
         .unwrap_or(Value::Null);
     let metadata = redact_value(&Value::Object(action.context.metadata.clone()), &[]);
+    let system = lower_opt(action.system.as_deref());
+    let environment = lower_opt(action.environment.as_deref());
+    let groups = derive_groups(args);
+    let facts = classifier.facts(
+        &tokens,
+        system.as_str(),
+        environment.as_str(),
+        &groups,
+        action.target.as_deref(),
+    );
     json!({
         "action": {
             "tool": action.tool,
             "name": name,
             "tokens": tokens,
             "normalized_name": tokens.join("_"),
-            "system": lower_opt(action.system.as_deref()),
+            "system": system,
             "risk": action.risk.map(|r| r.as_str()),
-            "environment": lower_opt(action.environment.as_deref()),
+            "environment": environment,
             "actor": action.actor,
             "domain": action.domain,
             "target": action.target,
@@ -216,8 +233,9 @@ pub(crate) fn build_input(action: &ProposedAction, history: &History, now_ms: i6
         "declared_request": declared,
         "derived": {
             "duration": derive_duration(args),
-            "groups": derive_groups(args),
+            "groups": groups,
             "subject": derive_subject(args),
+            "facts": facts,
         },
         "now": {"rfc3339": format_rfc3339(now_ms), "unix": now_ms.div_euclid(1000)},
         "history": {
@@ -249,7 +267,7 @@ mod tests {
             .system("Okta")
             .risk(RiskLevel::High)
             .environment("Production");
-        let input = build_input(&action, &History::default(), 0);
+        let input = build_input(&action, &History::default(), 0, &Classifier::default());
         assert_eq!(input["action"]["system"], "okta");
         assert_eq!(input["action"]["environment"], "production");
         assert_eq!(input["action"]["arguments"]["token"], "[REDACTED]");

@@ -95,7 +95,10 @@
 //!                   arguments (secrets redacted), context {session_id, trajectory_id,
 //!                   objective, model_selection, metadata}
 //! input.declared_request   the user's request (context.metadata.declared_request), or null
-//! input.derived     duration {argument, text, seconds | unreadable}, groups, subject
+//! input.derived     duration {argument, text, seconds | unreadable}, groups, subject,
+//!                   facts {read_only_verb, destructive, privilege_verb, identity_system,
+//!                   admin_group, production}: the configuration's verb, system, group and
+//!                   environment lists applied to this action by the engine
 //! input.now         {rfc3339, unix}
 //! input.history     recent_decisions, outcomes_24h {STATUS: count}, failures_24h,
 //!                   last_failure — for this action and target, from the store
@@ -115,12 +118,16 @@
 //!
 //! The policy set is compiled once to regorus bytecode and run on a pool of virtual
 //! machines; the tree-walking interpreter checks the bytecode on sample inputs when the
-//! engine is built and takes over for any set or input the bytecode cannot run. Recent
-//! decisions per action and target are kept in memory and re-read when another connection
-//! writes the file (`PRAGMA data_version`). The store runs in WAL mode with
-//! `synchronous = NORMAL`: a decision survives the application crashing, but a power cut or
-//! OS crash may lose the last few commits (never corrupting the file). WAL checkpoints run
-//! on a background connection so that no decision waits for one.
+//! engine is built and takes over for any set or input the bytecode cannot run. The
+//! configuration's verb, system, group and environment lists are applied to each action in
+//! Rust (`input.derived.facts`), so the policy combines booleans rather than scanning lists,
+//! and inputs and answers are converted to and from regorus values directly. Recent
+//! decisions and the last 24 hours of outcomes per action and target are kept in memory and
+//! re-read when another connection writes the file (`PRAGMA data_version`). The store runs
+//! in WAL mode with `synchronous = NORMAL`: a decision survives the application crashing,
+//! but a power cut or OS crash may lose the last few commits (never corrupting the file).
+//! WAL checkpoints run on a background connection that polls a commit count, so that no
+//! decision waits for one or is preempted by its wake-up.
 //!
 //! # Store and secrets
 //!
@@ -135,10 +142,12 @@ mod approvals;
 mod checkpointer;
 mod clock;
 mod config;
+mod convert;
 mod digest;
 mod duration;
 mod engine;
 mod error;
+mod facts;
 mod input;
 mod policy;
 mod recent_cache;

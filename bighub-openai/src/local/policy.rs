@@ -17,6 +17,7 @@ use regorus::rvm::vm::RegoVM;
 use serde_json::{Value, json};
 
 use super::LocalError;
+use super::convert::{from_regorus, to_regorus};
 use super::digest::{canonical_json, sha256_hex};
 
 /// The shipped default policy for IT actions (package `bighub.policy`).
@@ -259,9 +260,18 @@ impl PolicySet {
         &self.names
     }
 
+    /// The bytecode's raw answer, for step timing.
+    #[cfg(test)]
+    pub(crate) fn eval_regorus(&self, input: regorus::Value) -> regorus::Value {
+        self.bytecode
+            .as_ref()
+            .and_then(|b| b.eval(input))
+            .unwrap_or(regorus::Value::Undefined)
+    }
+
     /// Evaluates the entry point on `input` and checks that it answered a decision.
     pub(crate) fn evaluate(&self, input: &Value) -> Result<Value, LocalError> {
-        let input = regorus::Value::from(input.clone());
+        let input = to_regorus(input);
         let fast = self.bytecode.as_ref().and_then(|b| b.eval(input.clone()));
         let out = match fast {
             Some(out) => out,
@@ -276,7 +286,7 @@ impl PolicySet {
                 self.entrypoint
             )));
         }
-        let out = serde_json::to_value(&out)?;
+        let out = from_regorus(&out)?;
         check_answer(&out)?;
         Ok(out)
     }
@@ -313,33 +323,24 @@ fn check_answer(out: &Value) -> Result<(), LocalError> {
 mod tests {
     use super::*;
     use crate::local::config::{deep_merge, default_data, normalize};
+    use crate::local::facts::Classifier;
     use crate::local::input::{History, build_input};
     use bighub_core::{ProposedAction, RiskLevel};
 
-    /// The bytecode answers exactly what the interpreter answers, across the default
-    /// policy's rules, its configuration and its extension points.
-    #[test]
-    fn bytecode_and_interpreter_agree() {
-        let ext = r#"
-            package bighub.ext
-            import rego.v1
-            findings contains {"rule": "no_argocd_sync", "mode": "review",
-                               "reason": "Argo CD syncs wait.", "better_action": "diff first"} if {
-                input.action.system == "argocd"
-            }
-            exempt contains "recent_failures" if input.action.actor == "break-glass"
-            override := {"mode": "blocked", "reason": "maintenance"} if input.action.target == "frozen"
-        "#;
-        let sources = [
-            Source {
-                name: "default.rego".to_owned(),
-                text: DEFAULT_POLICY.to_owned(),
-            },
-            Source {
-                name: "ext.rego".to_owned(),
-                text: ext.to_owned(),
-            },
-        ];
+    const EXT: &str = r#"
+        package bighub.ext
+        import rego.v1
+        findings contains {"rule": "no_argocd_sync", "mode": "review",
+                           "reason": "Argo CD syncs wait.", "better_action": "diff first"} if {
+            input.action.system == "argocd"
+        }
+        exempt contains "recent_failures" if input.action.actor == "break-glass"
+        override := {"mode": "blocked", "reason": "maintenance"} if input.action.target == "frozen"
+    "#;
+
+    /// The default configuration plus a freeze window and a kill switch, or, with
+    /// `variant`, lists changed through data (longer verb lists, other environments).
+    fn config(variant: bool) -> Value {
         let mut data = default_data();
         deep_merge(
             &mut data,
@@ -348,18 +349,58 @@ mod tests {
                     "end": "2027-01-04T00:00:00Z", "environments": ["production"]}],
                 "kill_switch": {"systems": ["jenkins"]}}}}),
         );
+        if variant {
+            deep_merge(
+                &mut data,
+                json!({"bighub": {"config": {
+                    "max_privilege_duration": "4h",
+                    "destructive_verbs": ["delete", "Force-Push", "roll_back", "nuke"],
+                    "privilege_verbs": ["grant", "sudo", "Elevate"],
+                    "read_only_verbs": ["get", "list", "watch"],
+                    "identity_systems": ["okta", "ldap"],
+                    "admin_group_patterns": ["ops", "root"],
+                    "production_environments": ["live", "prod"],
+                    "unknown_environments": ["unknown", "tbd"],
+                    "failure_threshold": 2}}}),
+            );
+        }
         normalize(&mut data).unwrap();
-        let set = PolicySet::compile(&sources, &data, DEFAULT_ENTRYPOINT, &[]).unwrap();
-        assert!(set.bytecode.is_some());
+        data
+    }
 
+    fn compile(policy: &str, data: &Value) -> PolicySet {
+        let sources = [
+            Source {
+                name: "default.rego".to_owned(),
+                text: policy.to_owned(),
+            },
+            Source {
+                name: "ext.rego".to_owned(),
+                text: EXT.to_owned(),
+            },
+        ];
+        PolicySet::compile(&sources, data, DEFAULT_ENTRYPOINT, &[]).unwrap()
+    }
+
+    /// Inputs across the default policy's rules, its configuration and extension points:
+    /// names, systems, environments, risks, arguments, targets, actors, failures, times
+    /// and declared requests.
+    fn generated_inputs(classifier: &Classifier) -> Vec<Value> {
         let names = [
             "grant_access",
             "list_users",
             "delete_bucket",
             "forcePush",
+            "force_push_main",
             "deploy_service",
             "assume_role",
             "get_status",
+            "getAdminGroup",
+            "add_user_to_group",
+            "rollBack_release",
+            "sudo",
+            "watch_and_delete",
+            "!!",
         ];
         let systems = [
             None,
@@ -367,11 +408,20 @@ mod tests {
             Some("argocd"),
             Some("jenkins"),
             Some("aws"),
+            Some("LDAP"),
         ];
-        let envs = [None, Some("production"), Some("staging"), Some("unknown")];
+        let envs = [
+            None,
+            Some("production"),
+            Some("staging"),
+            Some("unknown"),
+            Some("Live"),
+            Some("tbd"),
+        ];
         let risks = [
             None,
             Some(RiskLevel::Low),
+            Some(RiskLevel::Medium),
             Some(RiskLevel::High),
             Some(RiskLevel::Critical),
         ];
@@ -381,55 +431,113 @@ mod tests {
             json!({"group": "okta-admins"}),
             json!({"role": "viewer", "ttl": "whenever"}),
             json!({"duration_hours": 1, "user": "bob"}),
+            json!({"roles": ["DevOps", "reader"], "expires_in": "3h", "email": "c@x.io"}),
+            json!({"permission_set": "Root-Access", "duration": "PT1H"}),
+        ];
+        let targets = [
+            None,
+            Some("frozen"),
+            Some("okta-admins"),
+            Some("Prod-DB"),
+            Some("ops-root"),
+        ];
+        let declared = [
+            None,
+            Some("please grant alice access"),
+            Some("clean up old logs"),
         ];
         let freeze = 1_798_000_000_000; // 2026-12-23, inside the window
-        let mut checked = 0;
-        let mut modes = std::collections::BTreeSet::new();
-        for (i, name) in names.iter().enumerate() {
-            for (j, system) in systems.iter().enumerate() {
-                for (k, env) in envs.iter().enumerate() {
-                    for (l, risk) in risks.iter().enumerate() {
-                        let n = i + j + k + l;
+        let mut out = Vec::new();
+        let mut n: usize = 0;
+        for name in names {
+            for system in systems {
+                for env in envs {
+                    for risk in risks {
+                        n += 1;
                         let mut a =
-                            ProposedAction::new(*name).arguments(args[n % args.len()].clone());
+                            ProposedAction::new(name).arguments(args[n % args.len()].clone());
                         if let Some(s) = system {
-                            a = a.system(*s);
+                            a = a.system(s);
                         }
                         if let Some(e) = env {
-                            a = a.environment(*e);
+                            a = a.environment(e);
                         }
                         if let Some(r) = risk {
-                            a = a.risk(*r);
+                            a = a.risk(r);
                         }
-                        if n % 3 == 0 {
-                            a = a.target(if n % 2 == 0 { "frozen" } else { "okta-admins" });
+                        if let Some(t) = targets[(n / 3) % targets.len()] {
+                            a = a.target(t);
                         }
                         if n % 4 == 1 {
                             a = a.actor("break-glass");
+                        }
+                        if let Some(d) = declared[(n / 7) % declared.len()] {
+                            a.context
+                                .metadata
+                                .insert("declared_request".into(), json!(d));
                         }
                         let history = History {
                             failures_24h: (n % 5) as u64,
                             ..History::default()
                         };
-                        let now = if n % 2 == 0 { freeze } else { 0 };
-                        let input = build_input(&a, &history, now);
-                        let fast = set.evaluate(&input).unwrap();
-                        let slow = set
-                            .compiled
-                            .eval_with_input(regorus::Value::from(input.clone()))
-                            .unwrap();
-                        assert_eq!(fast, serde_json::to_value(&slow).unwrap(), "{input}");
-                        modes.insert(fast["mode"].as_str().unwrap().to_owned());
-                        checked += 1;
+                        let now = if n.is_multiple_of(2) { freeze } else { 0 };
+                        out.push(build_input(&a, &history, now, classifier));
                     }
                 }
             }
         }
-        assert_eq!(checked, 7 * 5 * 4 * 4);
+        out
+    }
+
+    /// The bytecode answers exactly what the interpreter answers, across the default
+    /// policy's rules, its configuration and its extension points.
+    #[test]
+    fn bytecode_and_interpreter_agree() {
+        let data = config(false);
+        let set = compile(DEFAULT_POLICY, &data);
+        assert!(set.bytecode.is_some());
+        let mut modes = std::collections::BTreeSet::new();
+        let inputs = generated_inputs(&Classifier::from_data(&data));
+        for input in &inputs {
+            let fast = set.evaluate(input).unwrap();
+            let slow = set
+                .compiled
+                .eval_with_input(regorus::Value::from(input.clone()))
+                .unwrap();
+            assert_eq!(fast, serde_json::to_value(&slow).unwrap(), "{input}");
+            modes.insert(fast["mode"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(inputs.len(), 14 * 6 * 6 * 5);
         assert_eq!(
             modes.len(),
             MODES.len(),
             "every mode is exercised: {modes:?}"
         );
+    }
+
+    /// The policy as it was before the engine computed `input.derived.facts`; the current
+    /// one must answer exactly the same documents.
+    const PREVIOUS_POLICY: &str = include_str!("previous_policy.rego");
+
+    /// The current default policy decides exactly as the previous one (mode, risk, reason,
+    /// better action, factors, action space and explanations), with the default and a
+    /// changed configuration.
+    #[test]
+    fn the_policy_answers_as_the_previous_one() {
+        for variant in [false, true] {
+            let data = config(variant);
+            let new = compile(DEFAULT_POLICY, &data);
+            let old = compile(PREVIOUS_POLICY, &data);
+            let mut rules = std::collections::BTreeSet::new();
+            for input in generated_inputs(&Classifier::from_data(&data)) {
+                let got = new.evaluate(&input).unwrap();
+                assert_eq!(got, old.evaluate(&input).unwrap(), "{input}");
+                for r in got["rules_fired"].as_array().unwrap() {
+                    rules.insert(r.as_str().unwrap().to_owned());
+                }
+            }
+            // Every built-in rule (and the extension's) fired somewhere.
+            assert_eq!(rules.len(), 11, "variant {variant}: rules fired {rules:?}");
+        }
     }
 }

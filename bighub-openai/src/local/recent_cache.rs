@@ -2,17 +2,19 @@
 //! them from SQLite every time.
 //!
 //! This module owns the cache: per action and target, the newest decisions
-//! (`{request_id, mode, at}`) and the capped count of decisions (the precedents). The store
-//! fills an entry from SQLite on a miss and updates it after each decision it commits.
-//! It does not read or write SQLite itself, and does not cache outcomes (their 24-hour
-//! window moves with the clock; the store reads them every time).
+//! (`{request_id, mode, at}`), the capped count of decisions (the precedents), and the
+//! outcomes reported since the start of the 24-hour window at the time the entry was read
+//! (the window only moves forward, so later reads filter these; a clock that went back
+//! before that start makes the store read the entry again). The store fills an entry from
+//! SQLite on a miss and updates it after each decision and outcome it commits. It does not
+//! read or write SQLite itself.
 //!
 //! Exactness: another connection (the CLI, another process sharing the file) may write
 //! decisions too. SQLite's `PRAGMA data_version` changes whenever another connection
 //! commits, so the store checks it before each read and empties the cache when it moved.
-//! This connection only inserts decisions (never updates or deletes them), and every insert
-//! goes through [`RecentCache::record`], so a valid entry always equals what the queries
-//! would return.
+//! This connection only inserts decisions and outcomes (never updates or deletes them), and
+//! every insert goes through [`RecentCache::record`] or [`RecentCache::record_outcome`], so
+//! a valid entry always equals what the queries would return.
 
 use std::collections::HashMap;
 
@@ -30,6 +32,22 @@ pub(crate) struct RecentEntry {
     pub recent: Vec<(i64, Value)>,
     /// Decisions on this action and target, capped at the store's precedent cap.
     pub count: i64,
+    /// Every outcome of this action on this target created at or after `outcomes_since`,
+    /// in insertion order.
+    pub outcomes: Vec<CachedOutcome>,
+    /// The start of the window the outcomes were read for (ms).
+    pub outcomes_since: i64,
+}
+
+/// One outcome row, as the history needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CachedOutcome {
+    /// The row id (ties on `created_at` go to the higher id).
+    pub id: i64,
+    pub created_at: i64,
+    pub status: String,
+    pub request_id: Option<String>,
+    pub description: Option<String>,
 }
 
 /// The cache itself, valid for one `data_version` of the database.
@@ -52,19 +70,56 @@ impl RecentCache {
     }
 
     /// The entry for `action` on `target`, when cached.
+    #[cfg(test)]
     pub(crate) fn get(&self, action: &str, target: &str) -> Option<&RecentEntry> {
         self.entries.get(action)?.get(target)
     }
 
-    /// Caches what the store just read for `action` on `target`.
-    pub(crate) fn fill(&mut self, action: &str, target: &str, entry: RecentEntry) {
+    /// The entry for `action` on `target`, when cached, to prune its outcomes.
+    pub(crate) fn get_mut(&mut self, action: &str, target: &str) -> Option<&mut RecentEntry> {
+        self.entries.get_mut(action)?.get_mut(target)
+    }
+
+    /// Drops the entry (the store reads it again).
+    pub(crate) fn forget(&mut self, action: &str, target: &str) {
+        if let Some(targets) = self.entries.get_mut(action)
+            && targets.remove(target).is_some()
+        {
+            self.len -= 1;
+        }
+    }
+
+    /// Adds an outcome this connection committed. An action that is not cached stays
+    /// uncached (its next read fills it).
+    pub(crate) fn record_outcome(&mut self, action: &str, target: &str, outcome: CachedOutcome) {
+        if let Some(entry) = self.get_mut(action, target)
+            && outcome.created_at >= entry.outcomes_since
+        {
+            entry.outcomes.push(outcome);
+        }
+    }
+
+    /// Caches what the store just read for `action` on `target`, and returns it.
+    pub(crate) fn fill(
+        &mut self,
+        action: &str,
+        target: &str,
+        entry: RecentEntry,
+    ) -> &mut RecentEntry {
         if self.len >= MAX_ENTRIES {
             self.entries.clear();
             self.len = 0;
         }
         let targets = self.entries.entry(action.to_owned()).or_default();
-        if targets.insert(target.to_owned(), entry).is_none() {
-            self.len += 1;
+        match targets.entry(target.to_owned()) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                o.insert(entry);
+                o.into_mut()
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                self.len += 1;
+                v.insert(entry)
+            }
         }
     }
 
@@ -121,6 +176,8 @@ mod tests {
             RecentEntry {
                 recent: vec![(20, json!("b")), (10, json!("a"))],
                 count: 2,
+                outcomes: Vec::new(),
+                outcomes_since: 0,
             },
         );
         cache.record("a", "t", "c", "review", 20, 2, 3);
@@ -148,6 +205,8 @@ mod tests {
             RecentEntry {
                 recent: Vec::new(),
                 count: 0,
+                outcomes: Vec::new(),
+                outcomes_since: 0,
             },
         );
         cache.validate(1);

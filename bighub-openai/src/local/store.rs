@@ -10,6 +10,7 @@
 //! the engine runs them inline under a mutex rather than on a blocking thread pool: a
 //! hand-off to another thread would cost more than the work.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -22,7 +23,7 @@ use super::LocalError;
 use super::checkpointer::Checkpointer;
 use super::clock::format_rfc3339;
 use super::input::History;
-use super::recent_cache::{RecentCache, RecentEntry};
+use super::recent_cache::{CachedOutcome, RecentCache, RecentEntry};
 use super::redact::redact_value;
 
 /// The schema version this code writes (`PRAGMA user_version`).
@@ -278,48 +279,44 @@ impl Store {
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?;
         self.recent.validate(version);
-        if self.recent.get(action, target).is_none() {
-            let entry = self.read_recent(action, target)?;
-            self.recent.fill(action, target, entry);
-        }
-        let (recent_decisions, precedents) = match self.recent.get(action, target) {
-            Some(e) => (e.recent.iter().map(|(_, v)| v.clone()).collect(), e.count),
-            None => (Vec::new(), 0),
-        };
-
-        let mut outcomes_24h = Map::new();
-        let mut failures_24h = 0;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT status, COUNT(*) FROM outcomes
-             WHERE action = ?1 AND target = ?2 AND created_at >= ?3 GROUP BY status",
-        )?;
-        let mut rows = stmt.query(params![action, target, since])?;
-        while let Some(r) = rows.next()? {
-            let status: String = r.get(0)?;
-            let n: i64 = r.get(1)?;
-            if status == "FAILURE" {
-                failures_24h = n as u64;
+        let entry = match self.recent.get_mut(action, target) {
+            Some(e) if e.outcomes_since <= since => e,
+            _ => {
+                // Missing, or the clock went back before the window it was read for.
+                self.recent.forget(action, target);
+                let entry = self.read_recent(action, target, since)?;
+                self.recent.fill(action, target, entry)
             }
-            outcomes_24h.insert(status, json!(n));
-        }
-        let last_failure = if failures_24h > 0 {
-            self.conn
-                .prepare_cached(
-                    "SELECT request_id, description, created_at FROM outcomes
-                     WHERE action = ?1 AND target = ?2 AND status = 'FAILURE' AND created_at >= ?3
-                     ORDER BY created_at DESC, id DESC LIMIT 1",
-                )?
-                .query_row(params![action, target, since], |r| {
-                    Ok(json!({
-                        "request_id": r.get::<_, Option<String>>(0)?,
-                        "description": r.get::<_, Option<String>>(1)?,
-                        "at": format_rfc3339(r.get(2)?),
-                    }))
-                })
-                .optional()?
-        } else {
-            None
         };
+        // The window moved forward: what fell out of it is never needed again.
+        entry.outcomes.retain(|o| o.created_at >= since);
+        entry.outcomes_since = since;
+        let recent_decisions = entry.recent.iter().map(|(_, v)| v.clone()).collect();
+        let precedents = entry.count;
+
+        // As `SELECT status, COUNT(*) ... GROUP BY status` returns them: sorted by status.
+        let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut last: Option<&CachedOutcome> = None;
+        for o in &entry.outcomes {
+            *counts.entry(o.status.as_str()).or_default() += 1;
+            if o.status == "FAILURE"
+                && last.is_none_or(|l| (o.created_at, o.id) > (l.created_at, l.id))
+            {
+                last = Some(o);
+            }
+        }
+        let failures_24h = counts.get("FAILURE").map_or(0, |n| *n as u64);
+        let outcomes_24h: Map<String, Value> = counts
+            .into_iter()
+            .map(|(s, n)| (s.to_owned(), json!(n)))
+            .collect();
+        let last_failure = last.map(|o| {
+            json!({
+                "request_id": o.request_id,
+                "description": o.description,
+                "at": format_rfc3339(o.created_at),
+            })
+        });
         Ok((
             History {
                 recent_decisions,
@@ -331,8 +328,14 @@ impl Store {
         ))
     }
 
-    /// The newest decisions on `action` and `target`, and how many there are (capped).
-    fn read_recent(&self, action: &str, target: &str) -> Result<RecentEntry, LocalError> {
+    /// The newest decisions on `action` and `target`, how many there are (capped), and the
+    /// outcomes since `since`.
+    fn read_recent(
+        &self,
+        action: &str,
+        target: &str,
+        since: i64,
+    ) -> Result<RecentEntry, LocalError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT request_id, mode, created_at FROM decisions
              WHERE action = ?1 AND target = ?2 ORDER BY created_at DESC, rowid DESC LIMIT ?3",
@@ -357,7 +360,28 @@ impl Store {
                  LIMIT ?3)",
             )?
             .query_row(params![action, target, MAX_PRECEDENTS], |r| r.get(0))?;
-        Ok(RecentEntry { recent, count })
+        let outcomes = self
+            .conn
+            .prepare_cached(
+                "SELECT id, created_at, status, request_id, description FROM outcomes
+                 WHERE action = ?1 AND target = ?2 AND created_at >= ?3 ORDER BY id",
+            )?
+            .query_map(params![action, target, since], |r| {
+                Ok(CachedOutcome {
+                    id: r.get(0)?,
+                    created_at: r.get(1)?,
+                    status: r.get(2)?,
+                    request_id: r.get(3)?,
+                    description: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RecentEntry {
+            recent,
+            count,
+            outcomes,
+            outcomes_since: since,
+        })
     }
 
     /// Writes a decision and, for a review, its pending approval, in one transaction.
@@ -463,7 +487,19 @@ impl Store {
                 report.correction_needed,
                 now_ms,
             ])?;
+        let id = self.conn.last_insert_rowid();
         self.committed()?;
+        self.recent.record_outcome(
+            &action,
+            &target,
+            CachedOutcome {
+                id,
+                created_at: now_ms,
+                status: report.status.as_str().to_owned(),
+                request_id: report.request_id.clone(),
+                description: report.description.clone(),
+            },
+        );
         Ok(())
     }
 
