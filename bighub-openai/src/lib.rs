@@ -13,6 +13,8 @@ mod approval;
 pub mod blocking;
 mod circuit_breaker;
 mod config;
+#[cfg_attr(not(feature = "local"), allow(dead_code))]
+mod digest;
 mod error;
 mod event;
 mod fn_tool;

@@ -3,46 +3,10 @@
 //! same form the local engine's store uses.
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// Lower-case hex SHA-256 of the canonical JSON of `arguments`.
 pub(crate) fn arguments_sha256(arguments: &Value) -> String {
-    let mut text = String::new();
-    write_canonical(arguments, &mut text);
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(item, out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
+    crate::digest::canonical_sha256(arguments)
 }
 
 #[cfg(test)]
@@ -60,12 +24,5 @@ mod tests {
             arguments_sha256(&json!({"user": "alice", "grant": {"b": 2, "a": [1, 2]}}))
         );
         assert_eq!(arguments_sha256(&a).len(), 64);
-    }
-
-    #[cfg(feature = "local")]
-    #[test]
-    fn it_is_the_local_store_fingerprint() {
-        let a = json!({"z": "é", "a": [1.5, null, true], "m": {"y": 1, "x": "\n"}});
-        assert_eq!(arguments_sha256(&a), crate::local::canonical_sha256(&a));
     }
 }

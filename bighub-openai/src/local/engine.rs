@@ -20,11 +20,11 @@ use super::LocalError;
 use super::approvals::{self, ApprovalRecord};
 use super::clock::now_millis;
 use super::config::{deep_merge, default_data, normalize};
-use super::digest::canonical_sha256;
 use super::facts::Classifier;
 use super::input::{History, build_input};
 use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
 use super::store::{DecisionRecord, Store, StoreLocation, describe};
+use crate::digest::canonical_sha256;
 
 /// The embedded local decision engine: Rego policies evaluated in-process, a SQLite store.
 ///

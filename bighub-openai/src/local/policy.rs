@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::LocalError;
 use super::convert::{from_regorus, to_regorus};
-use super::digest::{canonical_json, sha256_hex};
+use crate::digest::{canonical_json, sha256_hex};
 
 /// The shipped default policy for IT actions (package `bighub.policy`).
 pub const DEFAULT_POLICY: &str = include_str!("default_policy.rego");

@@ -11,7 +11,7 @@ use bighub_core::{Decision, ProposedAction, RiskLevel};
 use serde_json::json;
 
 use super::LocalEngine;
-use crate::local::digest::canonical_sha256;
+use crate::digest::canonical_sha256;
 use crate::local::input::build_input;
 use crate::local::store::NewDecision;
 

@@ -1,4 +1,5 @@
-//! Canonical JSON and its SHA-256, the fingerprint of decision inputs, arguments and policies.
+//! Canonical JSON and its SHA-256: the fingerprint of decision inputs, policies, and the
+//! arguments an approval is bound to (the same form in the local store and in a `RunState`).
 //!
 //! Canonical here means: object keys sorted by their UTF-8 bytes at every depth, no
 //! whitespace, serde_json's number and string encoding. Two values that are equal as JSON
