@@ -979,3 +979,33 @@ async fn debug_output_never_shows_keys() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn models_that_do_not_reason_are_asked_without_encrypted_reasoning() {
+    let world = World::start().await;
+    world.decide_all("autonomous");
+    world
+        .openai
+        .push(Turn::new().call("restart_deployment", restart_args()));
+    world.openai.push(Turn::text("Restarted."));
+    world.openai.push(Turn::text("Hello again."));
+    let agent = world.agent().build().unwrap();
+
+    let first = agent.run("Restart checkout", "gpt-4o").await.unwrap();
+    let second = agent.run("Hi", "gpt-4o").await.unwrap();
+
+    assert_eq!(first.output_text(), "Restarted.");
+    assert_eq!(second.output_text(), "Hello again.");
+    let requests = world.model_requests();
+    // The first request is refused (400, param `include`); every later one goes without it.
+    assert_eq!(requests.len(), 4);
+    assert_eq!(
+        requests[0]["include"],
+        json!(["reasoning.encrypted_content"])
+    );
+    assert!(
+        requests[1..].iter().all(|r| r.get("include").is_none()),
+        "{requests:#?}"
+    );
+    assert_eq!(world.openai.responses()[0].status, 400);
+}

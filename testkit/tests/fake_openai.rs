@@ -1045,3 +1045,35 @@ async fn dropping_the_handle_stops_the_server() {
     }
     assert!(refused, "the server still answers after drop");
 }
+
+#[tokio::test]
+async fn models_that_do_not_reason_refuse_encrypted_reasoning() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    for model in ["gpt-4o", "gpt-4.1-mini", "gpt-5-chat-latest"] {
+        let refused = post(
+            &fake,
+            &json!({"model": model, "input": "hi", "store": false,
+                    "include": ["reasoning.encrypted_content"]}),
+        )
+        .await;
+        assert_eq!(refused.0, 400, "{model}: {}", refused.1);
+        assert_eq!(refused.1["error"]["param"], "include");
+        assert_eq!(
+            refused.1["error"]["message"],
+            "Encrypted content is not supported with this model."
+        );
+        let plain = post(
+            &fake,
+            &json!({"model": model, "input": "hi", "store": false}),
+        )
+        .await;
+        assert_eq!(plain.0, 200, "{model}: {}", plain.1);
+    }
+    let reasoning = post(
+        &fake,
+        &json!({"model": "gpt-5.5", "input": "hi", "store": false,
+                "include": ["reasoning.encrypted_content"]}),
+    )
+    .await;
+    assert_eq!(reasoning.0, 200, "{}", reasoning.1);
+}

@@ -331,6 +331,7 @@ impl BighubOpenAIBuilder {
             context: self.states.build(),
             on_decision: self.on_decision,
             config: self.config,
+            plain_models: Default::default(),
         };
         Ok(BighubOpenAI {
             inner: Arc::new(inner),

@@ -84,6 +84,9 @@ pub(crate) struct Inner {
     pub(crate) reporter: Reporter,
     pub(crate) context: ToolContext,
     pub(crate) on_decision: Option<DecisionHook>,
+    /// Models that refused `include: ["reasoning.encrypted_content"]` (models that do not
+    /// reason): asked without it from then on.
+    pub(crate) plain_models: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl fmt::Debug for BighubOpenAI {

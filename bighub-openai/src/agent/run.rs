@@ -295,7 +295,13 @@ impl Inner {
         let provider = self.provider()?;
         loop {
             let request = self.request_body(&ctx.conversation, &ctx.settings, false);
-            let response = provider.create(&request).await?;
+            let response = match provider.create(&request).await {
+                Err(error) if self.learn_plain_model(&error, &ctx.settings.model) => {
+                    let request = self.request_body(&ctx.conversation, &ctx.settings, false);
+                    provider.create(&request).await?
+                }
+                other => other?,
+            };
             match self.after_response(ctx, &response, HashMap::new()).await? {
                 Step::Continue => {}
                 done => return Ok(done),
@@ -401,7 +407,7 @@ impl Inner {
             // async-openai's byot streaming does not set it.
             body.insert("stream".into(), json!(true));
         }
-        if !conversation.store() {
+        if !conversation.store() && !self.is_plain_model(&settings.model) {
             // Reasoning items can only be replayed statelessly with their encrypted content.
             let include = body.entry("include").or_insert_with(|| json!([]));
             if let Some(list) = include.as_array_mut()
@@ -411,6 +417,39 @@ impl Inner {
             }
         }
         Value::Object(body)
+    }
+
+    fn is_plain_model(&self, model: &str) -> bool {
+        self.plain_models
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(model)
+    }
+
+    /// Whether `error` is the API refusing encrypted reasoning for a model that does not
+    /// reason (400, param `include`); if so, remembers the model so the request can be sent
+    /// again without it.
+    pub(crate) fn learn_plain_model(&self, error: &Error, model: &str) -> bool {
+        let Error::Provider { source, .. } = error else {
+            return false;
+        };
+        let async_openai::error::OpenAIError::ApiError(api) = source.as_ref() else {
+            return false;
+        };
+        let refused = api.status_code.as_u16() == 400
+            && api.api_error.param.as_deref() == Some("include")
+            && !self.is_plain_model(model);
+        if refused {
+            tracing::info!(
+                model,
+                "the model does not reason; asking without encrypted reasoning"
+            );
+            self.plain_models
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(model.to_owned());
+        }
+        refused
     }
 
     fn memory_batch(&self, events: &[ExecutionEvent], model: &str, ids: &RunIds) -> MemoryBatch {

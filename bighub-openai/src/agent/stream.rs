@@ -164,7 +164,13 @@ impl Inner {
         let provider = self.provider()?;
         loop {
             let request = self.request_body(&ctx.conversation, &ctx.settings, true);
-            let mut sse = provider.create_stream(&request).await?;
+            let mut sse = match provider.create_stream(&request).await {
+                Err(error) if self.learn_plain_model(&error, &ctx.settings.model) => {
+                    let request = self.request_body(&ctx.conversation, &ctx.settings, true);
+                    provider.create_stream(&request).await?
+                }
+                other => other?,
+            };
             let ids = ctx.ids.clone();
             let (response, early) = self.relay(&mut sse, &ids, tx).await?;
             drop(sse);

@@ -22,6 +22,8 @@
 //!   `encrypted_content`) fail with 404. Reasoning items carry `encrypted_content` only when
 //!   the request includes `reasoning.encrypted_content`; replayed blobs must be ones this fake
 //!   issued.
+//! - Models that do not reason (`gpt-4o*`, `gpt-4.1*`, `*-chat-latest`, ...) refuse
+//!   `include: ["reasoning.encrypted_content"]` with 400 (param `include`), as the real API does.
 //! - The real REST API does not send `output_text` (the Python and JavaScript SDKs compute
 //!   it); the fake omits it unless [`FakeOpenAiBuilder::include_output_text`] is set.
 //! - An invalid request is answered with an error and does not consume a scripted reply.

@@ -90,6 +90,15 @@ pub(crate) fn validate(body: &Value, store: &Store) -> Result<Validated, ApiErro
     let store_flag = optional_bool(obj.get("store"), "store")?.unwrap_or(true);
 
     let include = validate_include(obj.get("include"))?;
+    if include.iter().any(|i| i == INCLUDE_ENCRYPTED_REASONING) && !is_reasoning_model(&model) {
+        // The real API refuses encrypted reasoning for models that do not reason.
+        return Err(ApiError::invalid_request(
+            400,
+            "Encrypted content is not supported with this model.",
+            Some("include"),
+            None,
+        ));
+    }
     let tools = validate_tools(obj.get("tools"))?;
     validate_tool_choice(obj.get("tool_choice"), &tools)?;
 
@@ -174,6 +183,19 @@ fn required_string<'a>(item: &'a Value, field: &str, prefix: &str) -> Result<&'a
         Some(Value::String(s)) => Ok(s),
         Some(other) => Err(ApiError::invalid_type(&param, "a string", other)),
     }
+}
+
+/// Whether `model` reasons, as the real API sees it: the GPT-4o / GPT-4.1 families, GPT-3.5
+/// and the `*-chat-latest` aliases do not; everything else (o-series, gpt-5, test names)
+/// is treated as a reasoning model.
+pub(crate) fn is_reasoning_model(model: &str) -> bool {
+    let m = model.to_ascii_lowercase();
+    !(m.starts_with("gpt-4o")
+        || m.starts_with("gpt-4.1")
+        || m.starts_with("gpt-4-")
+        || m == "gpt-4"
+        || m.starts_with("gpt-3.5")
+        || m.ends_with("-chat-latest"))
 }
 
 fn validate_include(value: Option<&Value>) -> Result<Vec<String>, ApiError> {
