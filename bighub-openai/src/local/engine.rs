@@ -490,10 +490,6 @@ impl LocalEngine {
     }
 }
 
-#[cfg(test)]
-#[path = "profile.rs"]
-mod profile;
-
 fn action_name(action: &ProposedAction) -> &str {
     if action.action.is_empty() {
         &action.tool

@@ -260,15 +260,6 @@ impl PolicySet {
         &self.names
     }
 
-    /// The bytecode's raw answer, for step timing.
-    #[cfg(test)]
-    pub(crate) fn eval_regorus(&self, input: regorus::Value) -> regorus::Value {
-        self.bytecode
-            .as_ref()
-            .and_then(|b| b.eval(input))
-            .unwrap_or(regorus::Value::Undefined)
-    }
-
     /// Evaluates the entry point on `input` and checks that it answered a decision.
     pub(crate) fn evaluate(&self, input: &Value) -> Result<Value, LocalError> {
         let input = to_regorus(input);
