@@ -368,3 +368,31 @@ fn stream_events_serialize_with_the_adapter_type_tags() {
     let back: StreamEvent = serde_json::from_value(value).unwrap();
     assert_eq!(back, event);
 }
+
+#[tokio::test]
+async fn a_stream_longer_than_the_provider_timeout_is_not_cut_while_it_flows() {
+    let world = World::start().await;
+    // About a dozen events, 100 ms apart: more than a second in all, never silent for 300 ms.
+    world.openai.push(
+        Turn::text("A long, slowly streamed answer.")
+            .event_delay(std::time::Duration::from_millis(100)),
+    );
+    let agent = world
+        .agent()
+        .provider_timeout(std::time::Duration::from_millis(300))
+        .provider_max_retries(0)
+        .build()
+        .unwrap();
+
+    let mut stream = agent.run_stream("Tell me slowly", "gpt-test");
+    let mut last = None;
+    while let Some(event) = stream.next().await {
+        last = Some(event.expect("the stream is not cut"));
+    }
+
+    let Some(StreamEvent::FinalResponse { response }) = last else {
+        panic!("no final response")
+    };
+    assert_eq!(response.output_text(), "A long, slowly streamed answer.");
+    assert_eq!(world.openai.request_count(), 1);
+}

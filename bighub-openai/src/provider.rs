@@ -24,7 +24,8 @@ use crate::circuit_breaker::CircuitBreaker;
 /// Retry and resilience settings for calls to the model provider.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderSettings {
-    /// Per-request timeout (default 30 s).
+    /// How long the provider may stay silent (default 30 s): to connect, and between two reads
+    /// of an answer. A long answer that keeps streaming is never cut; one that stops is.
     pub timeout: Duration,
     /// Retries after the first attempt, for 429 / 5xx / timeouts / connection errors (default 2).
     pub max_retries: u32,
@@ -81,7 +82,9 @@ impl Provider {
         settings: ProviderSettings,
     ) -> Result<Self, Error> {
         let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
+            // Not a total deadline: reasoning models may think, and stream, for minutes.
+            .connect_timeout(settings.timeout)
+            .read_timeout(settings.timeout)
             .build()
             .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
         let config = OpenAIConfig::new()

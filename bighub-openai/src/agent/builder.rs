@@ -206,7 +206,8 @@ impl BighubOpenAIBuilder {
         self
     }
 
-    /// Per-request timeout for the model provider (default 30 s).
+    /// How long the model provider may stay silent (default 30 s): to connect, or between two
+    /// reads of its answer. A long streamed answer is not cut while it keeps streaming.
     pub fn provider_timeout(mut self, timeout: Duration) -> Self {
         self.config.provider.timeout = timeout;
         self
