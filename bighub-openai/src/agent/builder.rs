@@ -328,6 +328,12 @@ impl BighubOpenAIBuilder {
             reporter: Reporter::new(Arc::clone(&engine)),
             engine,
             provider,
+            tool_list: self
+                .tools
+                .list_tools()
+                .iter()
+                .map(|t| serde_json::json!(t))
+                .collect(),
             tools: self.tools,
             context: self.states.build(),
             on_decision: self.on_decision,

@@ -79,6 +79,8 @@ pub type AsyncBighubOpenAI = BighubOpenAI;
 pub(crate) struct Inner {
     pub(crate) config: AgentConfig,
     pub(crate) tools: ToolRegistry,
+    /// The tool list sent with every model request, serialized once.
+    pub(crate) tool_list: Vec<Value>,
     pub(crate) engine: Arc<dyn DecisionEngine>,
     pub(crate) provider: Result<Provider, String>,
     pub(crate) reporter: Reporter,

@@ -390,9 +390,8 @@ impl Inner {
         body.insert("model".into(), json!(settings.model));
         body.insert("input".into(), Value::Array(input));
         body.insert("store".into(), json!(conversation.store()));
-        let tools: Vec<Value> = self.tools.list_tools().iter().map(|t| json!(t)).collect();
-        if !tools.is_empty() {
-            body.insert("tools".into(), Value::Array(tools));
+        if !self.tool_list.is_empty() {
+            body.insert("tools".into(), Value::Array(self.tool_list.clone()));
         }
         if let Some(instructions) = &settings.instructions {
             body.insert("instructions".into(), json!(instructions));
