@@ -34,6 +34,7 @@ mod error;
 mod fail_mode;
 mod gate;
 mod normalize;
+mod redact;
 pub mod remote;
 
 pub use action::{ActionContext, ProposedAction, RiskLevel};
@@ -48,4 +49,5 @@ pub use engine::{
 pub use error::Error;
 pub use fail_mode::FailMode;
 pub use gate::{Verdict, Vote};
+pub use redact::{REDACTED, SECRET_ARGS_KEY, redact_named, secret_args};
 pub use remote::{DecisionMode, RemoteBighub, RemoteBighubBuilder};

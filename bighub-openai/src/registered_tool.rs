@@ -14,9 +14,7 @@ use serde_json::{Map, Value};
 use crate::schema::StrictSchema;
 use crate::{Action, ActionMetadata, ToolContext, ToolDefinition, ToolError, ToolOptions};
 
-/// The key of [`ProposedAction::context`]`.metadata` that lists the tool's secret arguments
-/// (an array of argument names), so that whatever stores or sends the action can redact them.
-pub const SECRET_ARGS_KEY: &str = "secret_args";
+pub use bighub_core::SECRET_ARGS_KEY;
 
 /// Arguments read as the action's value when the tool names none, in this order.
 pub const CONVENTIONAL_VALUE_ARGS: [&str; 4] = ["value", "amount", "price", "total"];

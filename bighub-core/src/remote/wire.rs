@@ -103,27 +103,9 @@ fn context(action: &ProposedAction) -> Map<String, Value> {
         }
     }
     out.insert("tool".into(), json!(action.tool));
-    out.insert("arguments".into(), redacted_arguments(action));
+    // A secret never leaves the process.
+    out.insert("arguments".into(), action.redacted_arguments());
     out
-}
-
-/// The arguments, with those the tool marks secret (listed under `secret_args` in the
-/// metadata) replaced: a secret never leaves the process.
-fn redacted_arguments(action: &ProposedAction) -> Value {
-    let mut arguments = action.arguments.clone();
-    let secrets = action
-        .context
-        .metadata
-        .get("secret_args")
-        .and_then(Value::as_array);
-    if let (Some(secrets), Some(object)) = (secrets, arguments.as_object_mut()) {
-        for name in secrets.iter().filter_map(Value::as_str) {
-            if let Some(slot) = object.get_mut(name) {
-                *slot = json!("[REDACTED]");
-            }
-        }
-    }
-    arguments
 }
 
 /// The `POST /outcomes/report` body.

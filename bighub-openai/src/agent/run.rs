@@ -473,12 +473,8 @@ impl Inner {
             .get(&event.tool)
             .map(|t| t.metadata().secret_args.clone())
             .unwrap_or_default();
-        if let Some(arguments) = value.get_mut("arguments").and_then(Value::as_object_mut) {
-            for name in &secrets {
-                if let Some(slot) = arguments.get_mut(name) {
-                    *slot = json!("[REDACTED]");
-                }
-            }
+        if let Some(arguments) = value.get_mut("arguments") {
+            bighub_core::redact_named(arguments, &secrets);
         }
         value
     }

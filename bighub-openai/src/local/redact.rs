@@ -7,8 +7,7 @@
 
 use serde_json::{Map, Value};
 
-/// The text that replaces a redacted value.
-pub const REDACTED: &str = "[REDACTED]";
+pub use bighub_core::{REDACTED, secret_args};
 
 /// Name fragments that make a key secret (compared on the lower-cased key without `-`/`_`).
 const SECRET_FRAGMENTS: &[&str] = &[
@@ -70,18 +69,6 @@ pub fn redact_value(value: &Value, extra: &[String]) -> Value {
         }
         Value::Array(items) => Value::Array(items.iter().map(|v| redact_value(v, &[])).collect()),
         other => other.clone(),
-    }
-}
-
-/// The argument names a tool marked secret in `context.metadata.secret_args`.
-pub fn secret_args(metadata: &Map<String, Value>) -> Vec<String> {
-    match metadata.get("secret_args") {
-        Some(Value::Array(names)) => names
-            .iter()
-            .filter_map(|n| n.as_str().map(str::to_owned))
-            .collect(),
-        Some(Value::String(name)) => vec![name.clone()],
-        _ => Vec::new(),
     }
 }
 

@@ -1,0 +1,57 @@
+//! Arguments a tool marks secret, and how they are hidden before they leave the process or
+//! are stored.
+//!
+//! This module owns the marker (`context.metadata.secret_args`) and the replacement text.
+//! Which other keys count as secret (names that merely look secret) is the local store's
+//! stricter rule, built on these.
+
+use serde_json::{Map, Value};
+
+use crate::ProposedAction;
+
+/// The key of [`ActionContext::metadata`](crate::ActionContext::metadata) that lists the
+/// tool's secret arguments (an array of argument names, or one name).
+pub const SECRET_ARGS_KEY: &str = "secret_args";
+
+/// The text that replaces a redacted value.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// The argument names listed under [`SECRET_ARGS_KEY`] in `metadata`.
+///
+/// ```
+/// use bighub_core::secret_args;
+/// use serde_json::json;
+///
+/// let metadata = json!({"secret_args": ["token", "password"]});
+/// assert_eq!(secret_args(metadata.as_object().unwrap()), ["token", "password"]);
+/// ```
+pub fn secret_args(metadata: &Map<String, Value>) -> Vec<String> {
+    match metadata.get(SECRET_ARGS_KEY) {
+        Some(Value::Array(names)) => names
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(name)) => vec![name.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// Replaces the top-level values of `arguments` named in `names` with [`REDACTED`].
+pub fn redact_named(arguments: &mut Value, names: &[String]) {
+    if let Some(object) = arguments.as_object_mut() {
+        for name in names {
+            if let Some(slot) = object.get_mut(name) {
+                *slot = Value::String(REDACTED.to_owned());
+            }
+        }
+    }
+}
+
+impl ProposedAction {
+    /// The arguments with those the tool marks secret replaced by [`REDACTED`].
+    pub fn redacted_arguments(&self) -> Value {
+        let mut arguments = self.arguments.clone();
+        redact_named(&mut arguments, &secret_args(&self.context.metadata));
+        arguments
+    }
+}
