@@ -5,44 +5,49 @@
 //! whitespace, serde_json's number and string encoding. Two values that are equal as JSON
 //! have the same canonical text whatever order their keys were built in.
 
+use std::io::Write;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The canonical JSON text of `value` (keys sorted at every depth, no whitespace).
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    // serde_json writes UTF-8, and so does everything else here.
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Appends the canonical text of `value` to `out` (writing to a buffer cannot fail).
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
+            out.write_all(b"{").ok();
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",").ok();
                 }
-                // A string always serializes.
-                out.push_str(&serde_json::to_string(k).unwrap_or_default());
-                out.push(':');
+                serde_json::to_writer(&mut *out, k).ok();
+                out.write_all(b":").ok();
                 write_canonical(v, out);
             }
-            out.push('}');
+            out.write_all(b"}").ok();
         }
         Value::Array(items) => {
-            out.push('[');
+            out.write_all(b"[").ok();
             for (i, v) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",").ok();
                 }
                 write_canonical(v, out);
             }
-            out.push(']');
+            out.write_all(b"]").ok();
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => {
+            serde_json::to_writer(&mut *out, scalar).ok();
+        }
     }
 }
 
@@ -69,7 +74,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// assert_ne!(a, canonical_sha256(&json!({"user": "alice", "duration": "48h"})));
 /// ```
 pub fn canonical_sha256(value: &Value) -> String {
-    sha256_hex(canonical_json(value).as_bytes())
+    let mut text = Vec::with_capacity(1024);
+    write_canonical(value, &mut text);
+    sha256_hex(&text)
 }
 
 #[cfg(test)]

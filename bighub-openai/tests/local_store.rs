@@ -235,3 +235,86 @@ async fn engines_sharing_a_file_see_each_others_decisions() {
     assert_eq!(recent[1]["request_id"], second.raw["request_id"]);
     assert_eq!(recent.as_array().unwrap().len(), 3);
 }
+
+/// A store written by the first schema (with its time and approval-status indexes) opens,
+/// keeps its rows and approvals, and is migrated: the two indexes that only cost writes go.
+#[tokio::test]
+async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE decisions (request_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL,
+                tool TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, system TEXT,
+                environment TEXT, risk TEXT, actor TEXT NOT NULL, mode TEXT NOT NULL,
+                risk_score REAL, reason TEXT, arguments TEXT NOT NULL,
+                arguments_sha256 TEXT NOT NULL, decision TEXT NOT NULL);
+             CREATE INDEX decisions_by_action ON decisions (action, target, created_at);
+             CREATE INDEX decisions_by_time ON decisions (created_at);
+             CREATE TABLE outcomes (id INTEGER PRIMARY KEY, request_id TEXT, action TEXT NOT NULL,
+                target TEXT NOT NULL, status TEXT NOT NULL, description TEXT,
+                details TEXT NOT NULL, correction_needed INTEGER NOT NULL,
+                created_at INTEGER NOT NULL);
+             CREATE INDEX outcomes_by_action ON outcomes (action, target, created_at);
+             CREATE INDEX outcomes_by_request ON outcomes (request_id);
+             CREATE TABLE memory_events (id INTEGER PRIMARY KEY, source TEXT NOT NULL,
+                source_version TEXT, actor TEXT, domain TEXT, model TEXT, trace_id TEXT,
+                event TEXT NOT NULL, created_at INTEGER NOT NULL);
+             CREATE TABLE approvals (request_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL,
+                tool TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+                arguments_sha256 TEXT NOT NULL, reason TEXT,
+                status TEXT NOT NULL DEFAULT 'pending', comment TEXT, resolved_by TEXT,
+                resolved_at INTEGER, used INTEGER NOT NULL DEFAULT 0, used_at INTEGER);
+             CREATE INDEX approvals_by_status ON approvals (status, created_at);
+             INSERT INTO decisions VALUES ('loc_old', 1790000000000, 'grant_access',
+                'grant_access', 'okta-admins', 'okta', 'production', 'high', 'cli', 'review',
+                0.9, 'old review', '{\"duration\":\"48h\"}', 'abc', '{\"mode\":\"review\"}');
+             INSERT INTO approvals (request_id, created_at, tool, action, target,
+                arguments_sha256, reason)
+             VALUES ('loc_old', 1790000000000, 'grant_access', 'grant_access', 'okta-admins',
+                'abc', 'old review');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+
+    let engine = LocalEngine::builder().db_path(&path).build().unwrap();
+    let recent = engine.recent_decisions(10).unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].request_id, "loc_old");
+    assert_eq!(recent[0].arguments, json!({"duration": "48h"}));
+    let pending = engine.pending_approvals().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].request_id, "loc_old");
+
+    // New decisions list after the old one, newest first.
+    let d = engine.evaluate(&restart()).await.unwrap();
+    let recent = engine.recent_decisions(10).unwrap();
+    assert_eq!(recent[0].request_id, d.raw["request_id"].as_str().unwrap());
+    assert_eq!(recent[1].request_id, "loc_old");
+    drop(engine);
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "decisions_by_action",
+            "outcomes_by_action",
+            "outcomes_by_request"
+        ]
+    );
+}

@@ -6,11 +6,24 @@
 //! own conversions give: numbers go through the same `Number` types, objects serialize with
 //! sorted keys, sets as sorted arrays (checked in the tests below).
 //!
+//! It also builds JSON objects from owned values ([`object`]): `serde_json::json!` turns
+//! every interpolated value into JSON again through `to_value`, a deep copy of documents
+//! that are already JSON, on every decision.
+//!
 //! This module owns only the conversions; `policy.rs` decides when to use them.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
+
+/// A JSON object of `entries`, in order, taking the values as they are.
+pub(crate) fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    let mut map = Map::with_capacity(N);
+    for (k, v) in entries {
+        map.insert(k.to_owned(), v);
+    }
+    Value::Object(map)
+}
 
 /// `value` as a regorus value, as `regorus::Value::from(value.clone())` would give it.
 pub(crate) fn to_regorus(value: &Value) -> regorus::Value {

@@ -397,9 +397,10 @@ raised contains "destructive" if is_destructive
 risk_score := min({1, base_score + sum([cfg.risk_score_raise[k] | some k in raised])})
 
 # ---------------------------------------------------------------------------
-# Explanations (they never change the mode)
+# The answer
 # ---------------------------------------------------------------------------
 
+# What kind of change this is; the engine words the explanations from it.
 default action_family := "change"
 
 action_family := "destructive_change" if is_destructive
@@ -415,112 +416,17 @@ action_family := "read_only" if {
 	is_read_only
 }
 
-can_run if mode in {"autonomous", "constrained"}
-
-default available := []
-
-available := [{"action": act.name, "target": act.target, "arguments": act.arguments}] if can_run
-
-space(group) := [item | some f in effective; some item in f.action_space[group]]
-
-# Declared versus inferred intent: a mismatch when the user's request names none of the
-# action's words, its target, its system or its subject.
-declared_mentions if {
-	some t in tokens
-	count(t) > 2
-	contains(lower(input.declared_request), t)
-}
-
-declared_mentions if {
-	is_string(act.target)
-	contains(lower(input.declared_request), lower(act.target))
-}
-
-declared_mentions if {
-	count(system) > 2
-	contains(lower(input.declared_request), system)
-}
-
-declared_mentions if {
-	is_string(input.derived.subject)
-	contains(lower(input.declared_request), lower(input.derived.subject))
-}
-
-default mismatch := null
-
-mismatch := false if {
-	is_string(input.declared_request)
-	declared_mentions
-}
-
-mismatch := true if {
-	is_string(input.declared_request)
-	not declared_mentions
-}
-
-default confidence := 0.5
-
-confidence := 0.9 if mismatch == false
-
-confidence := 0.4 if mismatch == true
-
-family_label := replace(action_family, "_", " ")
-
-default can_touch := []
-
-can_touch := [system] if system != ""
-
-default can_verify := []
-
-can_verify := [sprintf("read back %s after the change", [act.target])] if is_string(act.target)
-
-default can_rollback := []
-
-can_rollback := ["revoke the grant"] if action_family == "privilege_escalation"
-
-can_rollback := ["re-apply the previous state"] if action_family == "change"
-
-default cannot_observe := []
-
-cannot_observe := ["which environment the call touches"] if not env_known
-
-default requires_human := []
-
-requires_human := [sprintf("approve %s%s", [act.name, target_text])] if mode == "review"
-
-requires_human := [sprintf("decide whether %s%s may run at all", [act.name, target_text])] if mode == "blocked"
-
+# The engine completes this answer: from `findings` it lists the salient factors, the
+# responsible action space and the rules fired; from `action_family` and the input it
+# words the operational intent, the agent's operational body and the interpretation
+# layer. (A policy may answer any of those fields itself; the engine keeps them.)
 decision := {
 	"mode": mode,
 	"risk": risk_score,
 	"reason": reason,
 	"better_action": better_action,
-	"salient_factors": [f.factor | some f in effective; is_object(f.factor)],
-	"responsible_action_space": {
-		"available": array.concat(available, space("available")),
-		"constrained": space("constrained"),
-		"forbidden": space("forbidden"),
-		"information_gathering": space("information_gathering"),
-	},
-	"operational_intent": {
-		"declared": input.declared_request,
-		"inferred": sprintf("%s: %s%s", [family_label, act.name, target_text]),
-		"confidence": confidence,
-		"mismatch": mismatch,
-	},
-	"agent_operational_body": {
-		"can_touch": can_touch,
-		"can_verify": can_verify,
-		"can_rollback": can_rollback,
-		"cannot_observe": cannot_observe,
-		"requires_human": requires_human,
-	},
-	"action_interpretation_layer": {
-		"raw_action": act.name,
-		"interpreted_action": sprintf("%s%s in %s", [family_label, target_text, env_label]),
-		"action_family": action_family,
-	},
-	"rules_fired": sort({f.rule | some f in effective}),
+	"action_family": action_family,
+	"findings": effective,
 	"deciding_rules": sort({f.rule | some f in winners}),
 	"exempted_rules": sort({f.rule | some f in all_findings; f.rule in exempt}),
 	"overridden": overridden,

@@ -17,9 +17,11 @@ use bighub_core::{
 };
 
 use super::LocalError;
+use super::answer::complete;
 use super::approvals::{self, ApprovalRecord};
 use super::clock::now_millis;
 use super::config::{deep_merge, default_data, normalize};
+use super::convert::object;
 use super::facts::Classifier;
 use super::input::{History, build_input};
 use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
@@ -401,6 +403,12 @@ impl LocalEngine {
         let obj = answer
             .as_object_mut()
             .ok_or_else(|| LocalError::InvalidDecision("not an object".to_owned()))?;
+        let mode = obj
+            .get("mode")
+            .and_then(Value::as_str)
+            .unwrap_or("blocked")
+            .to_owned();
+        complete(obj, &mode, &input, &self.classifier);
         let take = |obj: &mut Map<String, Value>, k: &str| obj.remove(k).unwrap_or(Value::Null);
         let rules_fired = take(obj, "rules_fired");
         let deciding_rules = take(obj, "deciding_rules");
@@ -408,33 +416,29 @@ impl LocalEngine {
         let overridden = take(obj, "overridden");
         obj.remove("invalid_findings");
 
-        let mode = obj
-            .get("mode")
-            .and_then(Value::as_str)
-            .unwrap_or("blocked")
-            .to_owned();
         let risk = obj.get("risk").and_then(Value::as_f64);
-        let request_id = format!("loc_{}", uuid::Uuid::new_v4().simple());
+        // Time-ordered (UUIDv7), so the store's request-id index grows at one end.
+        let request_id = format!("loc_{}", uuid::Uuid::now_v7().simple());
         obj.insert("request_id".into(), json!(request_id));
         add_compat_fields(obj, &mode, risk);
         let input_sha256 = canonical_sha256(&input);
         obj.insert(
             "decision_packet".into(),
-            json!({"input": input, "input_sha256": input_sha256}),
+            object([("input", input), ("input_sha256", json!(input_sha256))]),
         );
         obj.insert(
             "decision_brain".into(),
-            json!({
-                "engine": "bighub-local",
-                "engine_version": env!("CARGO_PKG_VERSION"),
-                "rules_fired": rules_fired,
-                "deciding_rules": deciding_rules,
-                "exempted_rules": exempted,
-                "overridden": overridden,
-                "policy_sha256": self.policy.sha256(),
-                "policy_sources": self.policy.names(),
-                "precedents": precedents,
-            }),
+            object([
+                ("engine", json!("bighub-local")),
+                ("engine_version", json!(env!("CARGO_PKG_VERSION"))),
+                ("rules_fired", rules_fired),
+                ("deciding_rules", deciding_rules),
+                ("exempted_rules", exempted),
+                ("overridden", overridden),
+                ("policy_sha256", json!(self.policy.sha256())),
+                ("policy_sources", json!(self.policy.names())),
+                ("precedents", json!(precedents)),
+            ]),
         );
         Ok(answer)
     }

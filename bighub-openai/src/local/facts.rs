@@ -62,6 +62,12 @@ impl Classifier {
         }
     }
 
+    /// Whether `environment` (lower-cased) names an environment rather than one of the
+    /// names configured to mean "unknown".
+    pub(crate) fn environment_known(&self, environment: &str) -> bool {
+        !environment.is_empty() && !has(&self.unknown_environments, environment)
+    }
+
     /// The facts about one action.
     ///
     /// `tokens` are the action name's words, `system` and `environment` the lower-cased

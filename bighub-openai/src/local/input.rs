@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use bighub_core::ProposedAction;
 
 use super::clock::format_rfc3339;
+use super::convert::object;
 use super::duration::parse_duration;
 use super::facts::Classifier;
 use super::redact::{redact_value, secret_args};
@@ -208,43 +209,66 @@ pub(crate) fn build_input(
         &groups,
         action.target.as_deref(),
     );
-    json!({
-        "action": {
-            "tool": action.tool,
-            "name": name,
-            "tokens": tokens,
-            "normalized_name": tokens.join("_"),
-            "system": system,
-            "risk": action.risk.map(|r| r.as_str()),
-            "environment": environment,
-            "actor": action.actor,
-            "domain": action.domain,
-            "target": action.target,
-            "value": action.value,
-            "arguments": arguments,
-            "context": {
-                "session_id": action.context.session_id,
-                "trajectory_id": action.context.trajectory_id,
-                "objective": action.context.objective,
-                "model_selection": action.context.model_selection,
-                "metadata": metadata,
-            },
-        },
-        "declared_request": declared,
-        "derived": {
-            "duration": derive_duration(args),
-            "groups": groups,
-            "subject": derive_subject(args),
-            "facts": facts,
-        },
-        "now": {"rfc3339": format_rfc3339(now_ms), "unix": now_ms.div_euclid(1000)},
-        "history": {
-            "recent_decisions": history.recent_decisions,
-            "outcomes_24h": history.outcomes_24h,
-            "failures_24h": history.failures_24h,
-            "last_failure": history.last_failure,
-        },
-    })
+    let duration = derive_duration(args);
+    let subject = derive_subject(args);
+    let context = object([
+        ("session_id", json!(action.context.session_id)),
+        ("trajectory_id", json!(action.context.trajectory_id)),
+        ("objective", json!(action.context.objective)),
+        ("model_selection", json!(action.context.model_selection)),
+        ("metadata", metadata),
+    ]);
+    let normalized_name = tokens.join("_");
+    let tokens = tokens.into_iter().map(Value::String).collect();
+    object([
+        (
+            "action",
+            object([
+                ("tool", json!(action.tool)),
+                ("name", json!(name)),
+                ("tokens", Value::Array(tokens)),
+                ("normalized_name", Value::String(normalized_name)),
+                ("system", system),
+                ("risk", json!(action.risk.map(|r| r.as_str()))),
+                ("environment", environment),
+                ("actor", json!(action.actor)),
+                ("domain", json!(action.domain)),
+                ("target", json!(action.target)),
+                ("value", json!(action.value)),
+                ("arguments", arguments),
+                ("context", context),
+            ]),
+        ),
+        ("declared_request", declared),
+        (
+            "derived",
+            object([
+                ("duration", duration),
+                ("groups", Value::Array(groups)),
+                ("subject", subject),
+                ("facts", facts),
+            ]),
+        ),
+        (
+            "now",
+            json!({"rfc3339": format_rfc3339(now_ms), "unix": now_ms.div_euclid(1000)}),
+        ),
+        (
+            "history",
+            object([
+                (
+                    "recent_decisions",
+                    Value::Array(history.recent_decisions.clone()),
+                ),
+                ("outcomes_24h", Value::Object(history.outcomes_24h.clone())),
+                ("failures_24h", json!(history.failures_24h)),
+                (
+                    "last_failure",
+                    history.last_failure.clone().unwrap_or(Value::Null),
+                ),
+            ]),
+        ),
+    ])
 }
 
 #[cfg(test)]

@@ -81,7 +81,8 @@
 //! ```
 //!
 //! To replace the policy entirely, use [`LocalEngineBuilder::without_default_policy`] and
-//! [`LocalEngineBuilder::entrypoint`]; your rule answers an object with at least `mode`.
+//! [`LocalEngineBuilder::entrypoint`]; your rule answers an object with at least `mode`,
+//! and may leave the explanations to the engine (below).
 //!
 //! Policies are compiled and evaluated on sample inputs when the engine is built: syntax
 //! errors, conflicts and answers that are not decisions are reported then, with file and
@@ -106,7 +107,16 @@
 //!
 //! # What the engine adds
 //!
-//! `request_id` (`loc_<uuid>`); the flags `can_run`, `needs_review`, `needs_more_context`,
+//! First it completes the policy's answer. From `findings` (the findings that counted) it
+//! lists `salient_factors`, the `responsible_action_space` (the call itself as `available`
+//! when it may run, then each finding's items) and the rules fired; from `action_family`
+//! and the input it words `operational_intent` (with a mismatch when the user's declared
+//! request names none of the action's words, target, system or subject),
+//! `agent_operational_body` and `action_interpretation_layer`. A policy that answers any
+//! of these fields itself keeps its own; one that answers neither `findings` nor
+//! `action_family` gets only what it answered.
+//!
+//! Then: `request_id` (`loc_` and a time-ordered UUIDv7); the flags `can_run`, `needs_review`, `needs_more_context`,
 //! `should_not_run`; the compatibility fields `recommendation`, `risk_score`,
 //! `enforcement_mode` (`enforced`), `enforced_verdict`, `allowed`, `requires_approval`,
 //! `result` (for needs_context, which has no legacy equivalent: `advisory`, with no
@@ -138,6 +148,7 @@
 //! request id and the SHA-256 of the exact arguments; see [`LocalEngine::verify_approval`]
 //! and [`LocalEngine::consume_approval`].
 
+mod answer;
 mod approvals;
 mod checkpointer;
 mod clock;

@@ -27,7 +27,7 @@ use super::recent_cache::{CachedOutcome, RecentCache, RecentEntry};
 use super::redact::redact_value;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Milliseconds in the failure window the history reports.
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -57,7 +57,6 @@ CREATE TABLE IF NOT EXISTS decisions (
     decision         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS decisions_by_action ON decisions (action, target, created_at);
-CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (created_at);
 CREATE TABLE IF NOT EXISTS outcomes (
     id                INTEGER PRIMARY KEY,
     request_id        TEXT,
@@ -97,7 +96,14 @@ CREATE TABLE IF NOT EXISTS approvals (
     used             INTEGER NOT NULL DEFAULT 0,
     used_at          INTEGER
 );
-CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, created_at);
+";
+
+/// Version 2 keeps only the indexes that reads need, since every index is one more page
+/// written by each decision: recent decisions are listed in insertion order (rowid), and
+/// pending approvals, one per review, are few enough to scan.
+const MIGRATE_V2: &str = "
+DROP INDEX IF EXISTS decisions_by_time;
+DROP INDEX IF EXISTS approvals_by_status;
 ";
 
 /// Where the store lives.
@@ -256,9 +262,12 @@ impl Store {
                 "the store was written by a newer version (schema {version}, this build reads {SCHEMA_VERSION}); upgrade bighub-openai or use another BIGHUB_DB"
             )));
         }
-        if version < 1 {
+        if version < SCHEMA_VERSION {
             let tx = self.conn.transaction()?;
-            tx.execute_batch(SCHEMA_V1)?;
+            if version < 1 {
+                tx.execute_batch(SCHEMA_V1)?;
+            }
+            tx.execute_batch(MIGRATE_V2)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
@@ -539,7 +548,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT request_id, created_at, tool, action, target, system, environment, risk, mode,
                     risk_score, reason, arguments
-             FROM decisions ORDER BY created_at DESC, rowid DESC LIMIT ?1",
+             FROM decisions ORDER BY rowid DESC LIMIT ?1",
         )?;
         let mut out = stmt
             .query_map(params![limit as i64], |r| {
