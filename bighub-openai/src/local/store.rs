@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 use bighub_core::{MemoryBatch, OutcomeReport};
 
 use super::LocalError;
-use super::checkpointer::Checkpointer;
+use super::checkpointer::{self, Checkpointer};
 use super::clock::format_rfc3339;
 use super::input::History;
 use super::recent_cache::{CachedOutcome, RecentCache, RecentEntry};
@@ -236,6 +236,9 @@ impl Store {
             && let Some(c) = Checkpointer::start(path)
         {
             store.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            store
+                .conn
+                .pragma_update(None, "journal_size_limit", checkpointer::LOG_SIZE_LIMIT)?;
             store.checkpointer = Some(c);
         }
         Ok(store)
