@@ -130,14 +130,18 @@
 //! machines; the tree-walking interpreter checks the bytecode on sample inputs when the
 //! engine is built and takes over for any set or input the bytecode cannot run. The
 //! configuration's verb, system, group and environment lists are applied to each action in
-//! Rust (`input.derived.facts`), so the policy combines booleans rather than scanning lists,
-//! and inputs and answers are converted to and from regorus values directly. Recent
+//! Rust (`input.derived.facts`), so the policy combines booleans rather than scanning lists;
+//! the explanations are worded in Rust from the findings (above); inputs and answers are
+//! converted to and from regorus values directly. Recent
 //! decisions and the last 24 hours of outcomes per action and target are kept in memory and
 //! re-read when another connection writes the file (`PRAGMA data_version`). The store runs
 //! in WAL mode with `synchronous = NORMAL`: a decision survives the application crashing,
 //! but a power cut or OS crash may lose the last few commits (never corrupting the file).
 //! WAL checkpoints run on a background connection that polls a commit count, so that no
-//! decision waits for one or is preempted by its wake-up.
+//! decision waits for one or is preempted by its wake-up; under sustained load it also
+//! makes the log start over once it passes 32 MiB, so the log file stays bounded. Each
+//! decision writes a handful of 4 KiB pages (the row, the request-id and action indexes,
+//! and for a review its approval), which is why schema 2 keeps no other index.
 //!
 //! # Store and secrets
 //!
