@@ -1,8 +1,15 @@
 //! Benchmark: one local decision (default policy, evaluate + persist) on one core.
 //!
 //! Prints p50 / p99 latency per decision and decisions per second for a file-backed store
-//! (WAL), and the policy evaluation alone for comparison. Run with
+//! (WAL), decisions made back to back on one thread; then the same with an in-memory store,
+//! and the policy evaluation alone, for comparison. Run with
 //! `cargo bench -p bighub-openai --bench local_engine`.
+//!
+//! The deciding thread is pinned to one core, `BENCH_CORE` (default 0); the store's
+//! checkpoint thread is left free to run on the others. The last line is the same run
+//! unpinned, for comparison: a deciding thread that shares its core with the disk's
+//! interrupts runs the decisions made while a checkpoint syncs the file several times
+//! slower (on a two-core VM whose disk interrupts go to core 1, p99 doubles).
 
 use std::time::{Duration, Instant};
 
@@ -53,38 +60,100 @@ fn report(label: &str, mut samples: Vec<Duration>, wall: Duration) {
     );
 }
 
+/// Decides and stores `ROUNDS` actions back to back (after a warm-up): each one's latency,
+/// and the wall time of all.
+async fn decide_all(engine: &LocalEngine, actions: &[ProposedAction]) -> (Vec<Duration>, Duration) {
+    for i in 0..WARMUP {
+        engine
+            .evaluate(&actions[i % actions.len()])
+            .await
+            .expect("decides");
+    }
+    let mut samples = Vec::with_capacity(ROUNDS);
+    let start = Instant::now();
+    for i in 0..ROUNDS {
+        let t = Instant::now();
+        let d = engine
+            .evaluate(&actions[i % actions.len()])
+            .await
+            .expect("decides");
+        samples.push(t.elapsed());
+        std::hint::black_box(d);
+    }
+    (samples, start.elapsed())
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = LocalEngine::builder()
-        .db_path(dir.path().join("bench.db"))
-        .build()
-        .expect("engine");
+    // Built before the thread is pinned, so that their checkpoint threads are not.
+    let file = |name: &str| {
+        LocalEngine::builder()
+            .db_path(dir.path().join(name))
+            .build()
+            .expect("engine")
+    };
+    let (unpinned, engine) = (file("unpinned.db"), file("bench.db"));
+    let memory = LocalEngine::builder().in_memory().build().expect("engine");
     let actions = actions();
 
-    rt.block_on(async {
-        for i in 0..WARMUP {
-            engine
-                .evaluate(&actions[i % actions.len()])
-                .await
-                .expect("decides");
-        }
-        let mut samples = Vec::with_capacity(ROUNDS);
-        let start = Instant::now();
-        for i in 0..ROUNDS {
-            let t = Instant::now();
-            let d = engine
-                .evaluate(&actions[i % actions.len()])
-                .await
-                .expect("decides");
-            samples.push(t.elapsed());
-            std::hint::black_box(d);
-        }
-        report("evaluate + persist (file, WAL)", samples, start.elapsed());
+    // The comparison runs last, on a thread started before this one is pinned.
+    let (start_unpinned, go) = std::sync::mpsc::channel::<()>();
+    let comparison = std::thread::scope(|scope| {
+        let (unpinned, actions) = (&unpinned, &actions);
+        let handle = scope.spawn(move || {
+            go.recv().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            Some(rt.block_on(decide_all(unpinned, actions)))
+        });
+        pinned_runs(&rt, &engine, &memory, actions);
+        start_unpinned.send(()).ok();
+        handle.join().ok().flatten()
     });
+    if let Some((samples, wall)) = comparison {
+        report("evaluate + persist (file, WAL), any core", samples, wall);
+    }
+}
+
+/// Everything but the comparison, on the pinned thread.
+fn pinned_runs(
+    rt: &tokio::runtime::Runtime,
+    engine: &LocalEngine,
+    memory: &LocalEngine,
+    actions: &[ProposedAction],
+) {
+    let core = std::env::var("BENCH_CORE")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0);
+    let pinned = core_affinity::get_core_ids()
+        .and_then(|ids| ids.into_iter().find(|id| id.id == core))
+        .is_some_and(core_affinity::set_for_current);
+    let on = if pinned {
+        format!("core {core}")
+    } else {
+        "not pinned".to_owned()
+    };
+
+    let (samples, wall) = rt.block_on(decide_all(engine, actions));
+    report(
+        &format!("evaluate + persist (file, WAL), {on}"),
+        samples,
+        wall,
+    );
+
+    // The same with the store in memory: what the file's writes and checkpoints add.
+    let (samples, wall) = rt.block_on(decide_all(memory, actions));
+    report(
+        &format!("evaluate + persist (in-memory), {on}"),
+        samples,
+        wall,
+    );
 
     let none = PreviewHistory::default();
     let mut samples = Vec::with_capacity(ROUNDS);

@@ -321,17 +321,18 @@ exempt contains r if {
 
 all_findings := findings | user_findings
 
-invalid_findings := [f | some f in all_findings; not valid_finding(f)]
+valid_findings := {f | some f in all_findings; valid_finding(f)}
+
+invalid_findings := [f | some f in all_findings - valid_findings]
 
 valid_finding(f) if {
 	is_string(f.rule)
-	f.mode in object.keys(rank)
+	rank[f.mode]
 	is_string(f.reason)
 }
 
 effective := [f |
-	some f in all_findings
-	valid_finding(f)
+	some f in valid_findings
 	not f.rule in exempt
 ]
 

@@ -422,9 +422,10 @@ impl Store {
             d.mode,
             d.risk_score,
             d.reason,
-            d.arguments.to_string(),
+            serde_json::to_string(d.arguments)?,
             d.arguments_sha256,
-            d.decision.to_string(),
+            // Straight into a buffer: `Display` goes through the formatter, token by token.
+            serde_json::to_string(d.decision)?,
         ])?;
         if let Some(reason) = approval_reason {
             tx.prepare_cached(
