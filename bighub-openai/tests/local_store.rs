@@ -237,7 +237,8 @@ async fn engines_sharing_a_file_see_each_others_decisions() {
 }
 
 /// A store written by the first schema (with its time and approval-status indexes) opens,
-/// keeps its rows and approvals, and is migrated: the two indexes that only cost writes go.
+/// keeps its rows and approvals, and is migrated: the two indexes that only cost writes go,
+/// and approvals move to a single b-tree keyed by request id.
 #[tokio::test]
 async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
     let dir = tempfile::tempdir().unwrap();
@@ -317,4 +318,12 @@ async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
             "outcomes_by_request"
         ]
     );
+    let approvals: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'approvals'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(approvals.ends_with("WITHOUT ROWID"), "{approvals}");
 }

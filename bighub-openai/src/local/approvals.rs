@@ -116,7 +116,7 @@ pub(crate) fn get(
 pub(crate) fn pending(conn: &Connection) -> Result<Vec<ApprovalRecord>, LocalError> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM approvals WHERE status = 'pending' ORDER BY created_at, rowid"
+            "SELECT {COLUMNS} FROM approvals WHERE status = 'pending' ORDER BY created_at, request_id"
         ))?
         .query_map([], from_row)?
         .collect::<Result<Vec<_>, _>>()?)

@@ -259,7 +259,6 @@ impl LocalEngineBuilder {
 
 /// Inputs evaluated at build time so that policy errors surface before the first call.
 fn sample_inputs(classifier: &Classifier) -> Vec<Value> {
-    let history = History::default();
     [
         ProposedAction::new("grant_access")
             .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
@@ -277,7 +276,7 @@ fn sample_inputs(classifier: &Classifier) -> Vec<Value> {
         ProposedAction::new("deploy"),
     ]
     .iter()
-    .map(|a| build_input(a, &history, 0, classifier))
+    .map(|a| build_input(a, History::default(), 0, classifier))
     .collect()
 }
 
@@ -334,7 +333,7 @@ impl LocalEngine {
         let target = action.target.as_deref().unwrap_or("");
         let name = action_name(action);
         let (history, precedents) = self.store()?.history(name, target, now)?;
-        let raw = self.decide_raw(action, &history, precedents, now)?;
+        let raw = self.decide_raw(action, history, precedents, now)?;
 
         let mode = raw["mode"].as_str().unwrap_or("blocked");
         let arguments = &raw["decision_packet"]["input"]["action"]["arguments"];
@@ -383,7 +382,7 @@ impl LocalEngine {
         };
         let raw = self.decide_raw(
             action,
-            &h,
+            h,
             history.recent_decisions.len() as u64,
             now_ms.unwrap_or_else(now_millis),
         )?;
@@ -394,7 +393,7 @@ impl LocalEngine {
     fn decide_raw(
         &self,
         action: &ProposedAction,
-        history: &History,
+        history: History,
         precedents: u64,
         now_ms: i64,
     ) -> Result<Value, LocalError> {

@@ -178,7 +178,7 @@ fn derive_subject(args: &Map<String, Value>) -> Value {
 /// Builds the input document for one proposed action.
 pub(crate) fn build_input(
     action: &ProposedAction,
-    history: &History,
+    history: History,
     now_ms: i64,
     classifier: &Classifier,
 ) -> Value {
@@ -256,16 +256,10 @@ pub(crate) fn build_input(
         (
             "history",
             object([
-                (
-                    "recent_decisions",
-                    Value::Array(history.recent_decisions.clone()),
-                ),
-                ("outcomes_24h", Value::Object(history.outcomes_24h.clone())),
+                ("recent_decisions", Value::Array(history.recent_decisions)),
+                ("outcomes_24h", Value::Object(history.outcomes_24h)),
                 ("failures_24h", json!(history.failures_24h)),
-                (
-                    "last_failure",
-                    history.last_failure.clone().unwrap_or(Value::Null),
-                ),
+                ("last_failure", history.last_failure.unwrap_or(Value::Null)),
             ]),
         ),
     ])
@@ -291,7 +285,7 @@ mod tests {
             .system("Okta")
             .risk(RiskLevel::High)
             .environment("Production");
-        let input = build_input(&action, &History::default(), 0, &Classifier::default());
+        let input = build_input(&action, History::default(), 0, &Classifier::default());
         assert_eq!(input["action"]["system"], "okta");
         assert_eq!(input["action"]["environment"], "production");
         assert_eq!(input["action"]["arguments"]["token"], "[REDACTED]");

@@ -472,7 +472,7 @@ mod tests {
                             ..History::default()
                         };
                         let now = if n.is_multiple_of(2) { freeze } else { 0 };
-                        out.push(build_input(&a, &history, now, classifier));
+                        out.push(build_input(&a, history, now, classifier));
                     }
                 }
             }

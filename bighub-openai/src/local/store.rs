@@ -98,12 +98,34 @@ CREATE TABLE IF NOT EXISTS approvals (
 );
 ";
 
-/// Version 2 keeps only the indexes that reads need, since every index is one more page
-/// written by each decision: recent decisions are listed in insertion order (rowid), and
-/// pending approvals, one per review, are few enough to scan.
+/// Version 2 writes fewer pages per decision, since each b-tree a commit touches is one more
+/// page in the log: recent decisions are listed in insertion order (rowid) instead of by a
+/// time index; pending approvals, one per review, are few enough to scan; and approvals
+/// live in a single b-tree keyed by request id (`WITHOUT ROWID`) rather than a table plus
+/// its key's index.
 const MIGRATE_V2: &str = "
 DROP INDEX IF EXISTS decisions_by_time;
 DROP INDEX IF EXISTS approvals_by_status;
+CREATE TABLE approvals_v2 (
+    request_id       TEXT PRIMARY KEY,
+    created_at       INTEGER NOT NULL,
+    tool             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    arguments_sha256 TEXT NOT NULL,
+    reason           TEXT,
+    status           TEXT NOT NULL DEFAULT 'pending',
+    comment          TEXT,
+    resolved_by      TEXT,
+    resolved_at      INTEGER,
+    used             INTEGER NOT NULL DEFAULT 0,
+    used_at          INTEGER
+) WITHOUT ROWID;
+INSERT INTO approvals_v2 SELECT request_id, created_at, tool, action, target,
+    arguments_sha256, reason, status, comment, resolved_by, resolved_at, used, used_at
+    FROM approvals;
+DROP TABLE approvals;
+ALTER TABLE approvals_v2 RENAME TO approvals;
 ";
 
 /// Where the store lives.
