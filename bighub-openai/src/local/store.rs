@@ -38,7 +38,29 @@ const MAX_PRECEDENTS: i64 = 1000;
 /// How many recent decisions the policy sees.
 const RECENT_DECISIONS: i64 = 5;
 
-const SCHEMA_V1: &str = "
+/// The columns of an approval, the same in both schema versions.
+macro_rules! approval_columns {
+    () => {
+        "
+    request_id       TEXT PRIMARY KEY,
+    created_at       INTEGER NOT NULL,
+    tool             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    arguments_sha256 TEXT NOT NULL,
+    reason           TEXT,
+    status           TEXT NOT NULL DEFAULT 'pending',
+    comment          TEXT,
+    resolved_by      TEXT,
+    resolved_at      INTEGER,
+    used             INTEGER NOT NULL DEFAULT 0,
+    used_at          INTEGER
+"
+    };
+}
+
+const SCHEMA_V1: &str = concat!(
+    "
 CREATE TABLE IF NOT EXISTS decisions (
     request_id       TEXT PRIMARY KEY,
     created_at       INTEGER NOT NULL,
@@ -81,52 +103,31 @@ CREATE TABLE IF NOT EXISTS memory_events (
     event          TEXT NOT NULL,
     created_at     INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS approvals (
-    request_id       TEXT PRIMARY KEY,
-    created_at       INTEGER NOT NULL,
-    tool             TEXT NOT NULL,
-    action           TEXT NOT NULL,
-    target           TEXT NOT NULL,
-    arguments_sha256 TEXT NOT NULL,
-    reason           TEXT,
-    status           TEXT NOT NULL DEFAULT 'pending',
-    comment          TEXT,
-    resolved_by      TEXT,
-    resolved_at      INTEGER,
-    used             INTEGER NOT NULL DEFAULT 0,
-    used_at          INTEGER
+CREATE TABLE IF NOT EXISTS approvals (",
+    approval_columns!(),
+    ");
+"
 );
-";
 
 /// Version 2 writes fewer pages per decision, since each b-tree a commit touches is one more
 /// page in the log: recent decisions are listed in insertion order (rowid) instead of by a
 /// time index; pending approvals, one per review, are few enough to scan; and approvals
 /// live in a single b-tree keyed by request id (`WITHOUT ROWID`) rather than a table plus
 /// its key's index.
-const MIGRATE_V2: &str = "
+const MIGRATE_V2: &str = concat!(
+    "
 DROP INDEX IF EXISTS decisions_by_time;
 DROP INDEX IF EXISTS approvals_by_status;
-CREATE TABLE approvals_v2 (
-    request_id       TEXT PRIMARY KEY,
-    created_at       INTEGER NOT NULL,
-    tool             TEXT NOT NULL,
-    action           TEXT NOT NULL,
-    target           TEXT NOT NULL,
-    arguments_sha256 TEXT NOT NULL,
-    reason           TEXT,
-    status           TEXT NOT NULL DEFAULT 'pending',
-    comment          TEXT,
-    resolved_by      TEXT,
-    resolved_at      INTEGER,
-    used             INTEGER NOT NULL DEFAULT 0,
-    used_at          INTEGER
-) WITHOUT ROWID;
+CREATE TABLE approvals_v2 (",
+    approval_columns!(),
+    ") WITHOUT ROWID;
 INSERT INTO approvals_v2 SELECT request_id, created_at, tool, action, target,
     arguments_sha256, reason, status, comment, resolved_by, resolved_at, used, used_at
     FROM approvals;
 DROP TABLE approvals;
 ALTER TABLE approvals_v2 RENAME TO approvals;
-";
+"
+);
 
 /// Where the store lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
