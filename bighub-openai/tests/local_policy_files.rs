@@ -269,3 +269,63 @@ fn a_replacement_policy_with_its_own_entrypoint() {
         .unwrap_err();
     assert!(matches!(err, LocalError::InvalidDecision(_)), "{err}");
 }
+
+/// A replacement policy that answers its findings and the action's family gets the same
+/// explanations the default policy's decisions carry, worded by the engine; what it answers
+/// itself is kept.
+#[test]
+fn a_replacement_policy_may_leave_the_explanations_to_the_engine() {
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .without_default_policy()
+        .entrypoint("data.acme.decide")
+        .policy(
+            "acme.rego",
+            r#"package acme
+import rego.v1
+findings contains {"rule": "acme_deploys", "mode": "constrained", "reason": "Deploys run canaried.",
+    "factor": {"factor": "acme_deploys", "severity": "info", "reason": "deploy"},
+    "action_space": {"constrained": [{"action": input.action.name, "constraints": ["canary=true"]}]}}
+decide := {
+    "mode": "constrained",
+    "reason": "Deploys run canaried.",
+    "findings": [f | some f in findings],
+    "action_family": "change",
+    "agent_operational_body": {"can_touch": ["acme-cluster"]},
+}
+"#,
+        )
+        .build()
+        .unwrap();
+    let raw = engine.decide(&deploy()).unwrap().raw;
+    assert_eq!(raw["mode"], "constrained");
+    assert!(raw.get("findings").is_none() && raw.get("action_family").is_none());
+    assert_eq!(raw["salient_factors"][0]["factor"], "acme_deploys");
+    assert_eq!(
+        raw["decision_brain"]["rules_fired"],
+        json!(["acme_deploys"])
+    );
+    let space = &raw["responsible_action_space"];
+    // The call itself may run (constrained), then the finding's options.
+    assert_eq!(space["available"][0]["action"], "deploy_service");
+    assert_eq!(
+        space["constrained"][0]["constraints"],
+        json!(["canary=true"])
+    );
+    assert_eq!(
+        raw["operational_intent"]["inferred"],
+        "change: deploy_service on payments"
+    );
+    assert_eq!(
+        raw["action_interpretation_layer"]["interpreted_action"],
+        "change on payments in staging"
+    );
+    // Answered by the policy, so kept.
+    assert_eq!(
+        raw["agent_operational_body"],
+        json!({"can_touch": ["acme-cluster"]})
+    );
+    let decision = engine.decide(&deploy()).unwrap();
+    assert_eq!(decision.salient_factors.len(), 1);
+    assert!(decision.operational_intent.is_some());
+}
