@@ -240,33 +240,30 @@ fn a_policy_directory_brings_rego_and_json_data() {
     );
 }
 
-#[test]
-fn a_replacement_policy_with_its_own_entrypoint() {
-    let engine = LocalEngine::builder()
+/// An engine with only `rego` (package `acme`), answering `data.acme.decide`.
+fn acme(rego: &str) -> Result<LocalEngine, LocalError> {
+    LocalEngine::builder()
         .in_memory()
         .without_default_policy()
         .entrypoint("data.acme.decide")
-        .policy(
-            "acme.rego",
-            "package acme\nimport rego.v1\ndefault decide := {\"mode\": \"review\", \"reason\": \"acme reviews everything\"}\n",
-        )
+        .policy("acme.rego", rego)
         .build()
-        .unwrap();
+}
+
+#[test]
+fn a_replacement_policy_with_its_own_entrypoint() {
+    let engine = acme(
+        "package acme\nimport rego.v1\ndefault decide := {\"mode\": \"review\", \"reason\": \"acme reviews everything\"}\n",
+    )
+    .unwrap();
     let raw = engine.decide(&deploy()).unwrap().raw;
     assert_eq!(raw["mode"], "review");
     assert_eq!(raw["reason"], "acme reviews everything");
     assert_eq!(raw["requires_approval"], true);
     // An undefined answer is a build error, not a silent allow.
-    let err = LocalEngine::builder()
-        .in_memory()
-        .without_default_policy()
-        .entrypoint("data.acme.decide")
-        .policy(
-            "acme.rego",
-            "package acme\nimport rego.v1\ndecide := {\"mode\": \"review\"} if input.nothing\n",
-        )
-        .build()
-        .unwrap_err();
+    let err =
+        acme("package acme\nimport rego.v1\ndecide := {\"mode\": \"review\"} if input.nothing\n")
+            .unwrap_err();
     assert!(matches!(err, LocalError::InvalidDecision(_)), "{err}");
 }
 
@@ -275,13 +272,8 @@ fn a_replacement_policy_with_its_own_entrypoint() {
 /// itself is kept.
 #[test]
 fn a_replacement_policy_may_leave_the_explanations_to_the_engine() {
-    let engine = LocalEngine::builder()
-        .in_memory()
-        .without_default_policy()
-        .entrypoint("data.acme.decide")
-        .policy(
-            "acme.rego",
-            r#"package acme
+    let engine = acme(
+        r#"package acme
 import rego.v1
 findings contains {"rule": "acme_deploys", "mode": "constrained", "reason": "Deploys run canaried.",
     "factor": {"factor": "acme_deploys", "severity": "info", "reason": "deploy"},
@@ -294,9 +286,8 @@ decide := {
     "agent_operational_body": {"can_touch": ["acme-cluster"]},
 }
 "#,
-        )
-        .build()
-        .unwrap();
+    )
+    .unwrap();
     let raw = engine.decide(&deploy()).unwrap().raw;
     assert_eq!(raw["mode"], "constrained");
     assert!(raw.get("findings").is_none() && raw.get("action_family").is_none());
