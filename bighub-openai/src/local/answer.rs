@@ -23,6 +23,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::convert::object;
 use super::facts::Classifier;
 
 /// Fills in the fields `answer` leaves out, from its `findings` and `action_family` and the
@@ -53,11 +54,11 @@ fn from_findings(answer: &mut Map<String, Value>, mode: &str, action: &Value, fi
     if !answer.contains_key("responsible_action_space") {
         let mut available = Vec::new();
         if matches!(mode, "autonomous" | "constrained") {
-            available.push(json!({
-                "action": action["name"],
-                "target": action["target"],
-                "arguments": action["arguments"],
-            }));
+            available.push(object([
+                ("action", action["name"].clone()),
+                ("target", action["target"].clone()),
+                ("arguments", action["arguments"].clone()),
+            ]));
         }
         let mut space = Map::new();
         for (group, mut items) in [
@@ -131,12 +132,15 @@ impl<'a> Explained<'a> {
             };
             answer.insert(
                 "operational_intent".into(),
-                json!({
-                    "declared": declared,
-                    "inferred": format!("{label}: {}{}", self.name, self.on_target),
-                    "confidence": confidence,
-                    "mismatch": mismatch,
-                }),
+                object([
+                    ("declared", declared.clone()),
+                    (
+                        "inferred",
+                        Value::String(format!("{label}: {}{}", self.name, self.on_target)),
+                    ),
+                    ("confidence", json!(confidence)),
+                    ("mismatch", json!(mismatch)),
+                ]),
             );
         }
         if !answer.contains_key("agent_operational_body") {

@@ -89,7 +89,7 @@ impl Classifier {
                 .iter()
                 .any(|v| v.contains('_') && normalized.contains(&format!("_{v}_")));
         let environment = environment
-            .filter(|e| !has(&self.unknown_environments, e))
+            .filter(|e| self.environment_known(e))
             .unwrap_or("");
         let target = target.map(str::to_lowercase);
         let admin_group = groups

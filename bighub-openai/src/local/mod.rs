@@ -116,8 +116,8 @@
 //! of these fields itself keeps its own; one that answers neither `findings` nor
 //! `action_family` gets only what it answered.
 //!
-//! Then: `request_id` (`loc_` and a time-ordered UUIDv7); the flags `can_run`, `needs_review`, `needs_more_context`,
-//! `should_not_run`; the compatibility fields `recommendation`, `risk_score`,
+//! Then: `request_id` (`loc_` and a time-ordered UUIDv7); the flags `can_run`,
+//! `needs_review`, `needs_more_context`, `should_not_run`; the compatibility fields `recommendation`, `risk_score`,
 //! `enforcement_mode` (`enforced`), `enforced_verdict`, `allowed`, `requires_approval`,
 //! `result` (for needs_context, which has no legacy equivalent: `advisory`, with no
 //! `recommendation` and no `allowed`, so no legacy reader mistakes it for a block); a

@@ -59,6 +59,8 @@ macro_rules! approval_columns {
     };
 }
 
+/// The tables of version 1, without the two indexes version 2 drops (so that a new store
+/// does not build them only to drop them); `MIGRATE_V2` follows it on every store.
 const SCHEMA_V1: &str = concat!(
     "
 CREATE TABLE IF NOT EXISTS decisions (
