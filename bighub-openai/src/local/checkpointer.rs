@@ -15,9 +15,12 @@
 //! allocate and zero (almost half of a commit's cost). So once the log holds more than
 //! [`RESTART_FRAMES`], the thread follows its passive copy with a `RESTART` checkpoint: it
 //! copies the few frames left and waits (briefly blocking the next commit) until the log
-//! can start over. The store also caps the log's size on disk (`journal_size_limit`).
-//! Per cycle, two commits take milliseconds: the one that waits, and the one that syncs
-//! the restarted log's header.
+//! can start over. The store also caps the log's size on disk (`journal_size_limit`), well
+//! above the size the log reaches in a cycle: a cap below it would cut the file back every
+//! cycle, and every frame written past the cut would again land on fresh pages (under load
+//! the log grows some 20 MB between two looks, so it peaks near 38 MB for a restart at
+//! 17 MB). Per cycle, two commits take milliseconds: the one that waits, and the one that
+//! syncs the restarted log's header.
 //!
 //! The deciding thread never wakes the checkpoint thread: waking it made the woken thread
 //! preempt the waker on its CPU, and the commit that asked for a checkpoint took ~0.7 ms
@@ -39,11 +42,15 @@ use rusqlite::Connection;
 pub(crate) const COMMITS_PER_CHECKPOINT: u32 = 100;
 
 /// Above this many frames (4 KiB pages) in the log, the thread makes the log start over.
-/// At a handful of pages per decision that is once every thousand or so decisions.
-pub(crate) const RESTART_FRAMES: i64 = 8192;
+/// At a handful of pages per decision that is once every seven hundred or so decisions.
+pub(crate) const RESTART_FRAMES: i64 = 4096;
 
-/// The size the log file is cut back to when it starts over (`journal_size_limit`).
-pub(crate) const LOG_SIZE_LIMIT: i64 = 32 * 1024 * 1024;
+/// The size the log file is cut back to when it starts over (`journal_size_limit`): four
+/// times the restart threshold, so that the file keeps the pages a cycle writes.
+pub(crate) const LOG_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+// A frame is a 4 KiB page and its 24-byte header.
+const _: () = assert!(LOG_SIZE_LIMIT >= 3 * RESTART_FRAMES * (4096 + 24));
 
 /// How often the thread looks at the commit count.
 pub(crate) const POLL: Duration = Duration::from_millis(100);

@@ -139,7 +139,8 @@
 //! but a power cut or OS crash may lose the last few commits (never corrupting the file).
 //! WAL checkpoints run on a background connection that polls a commit count, so that no
 //! decision waits for one or is preempted by its wake-up; under sustained load it also
-//! makes the log start over once it passes 32 MiB, so the log file stays bounded. Each
+//! makes the log start over once it passes about 17 MB, and the file is cut back to 64 MiB
+//! at most, so it stays bounded. Each
 //! decision writes a handful of 4 KiB pages (the row, the request-id and action indexes,
 //! and for a review its approval), which is why schema 2 keeps no other index.
 //!
