@@ -18,8 +18,9 @@ pub fn canonical_json(value: &Value) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Appends the canonical text of `value` to `out` (writing to a buffer cannot fail).
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+/// Writes the canonical text of `value` to `out`. Writing to a buffer or a hasher cannot
+/// fail, so errors are ignored.
+fn write_canonical<W: Write>(value: &Value, out: &mut W) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
@@ -53,9 +54,12 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    let mut out = String::with_capacity(2 * digest.len());
+    for &b in digest {
         out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
         out.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
     }
@@ -74,9 +78,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// assert_ne!(a, canonical_sha256(&json!({"user": "alice", "duration": "48h"})));
 /// ```
 pub fn canonical_sha256(value: &Value) -> String {
-    let mut text = Vec::with_capacity(1024);
-    write_canonical(value, &mut text);
-    sha256_hex(&text)
+    // Streamed into the hasher through a small buffer rather than collected in a string
+    // first: a decision's input is a few kilobytes, hashed twice per decision.
+    let mut hasher = std::io::BufWriter::with_capacity(512, Sha256::new());
+    write_canonical(value, &mut hasher);
+    // What is still buffered goes in last (a hasher never fails a write).
+    let (mut hasher, buffered) = hasher.into_parts();
+    if let Ok(rest) = buffered {
+        hasher.update(&rest);
+    }
+    hex(&hasher.finalize())
 }
 
 #[cfg(test)]
@@ -90,6 +101,16 @@ mod tests {
         assert_eq!(
             canonical_json(&v),
             r#"{"a":{"c":"s","z":[3,{"x":null,"y":true}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn the_streamed_hash_is_the_hash_of_the_canonical_text() {
+        // Long enough to pass through the buffer several times.
+        let v = json!({"z": "x".repeat(2000), "a": [1, 2.5, null, {"k": "é\"\n"}]});
+        assert_eq!(
+            canonical_sha256(&v),
+            sha256_hex(canonical_json(&v).as_bytes())
         );
     }
 

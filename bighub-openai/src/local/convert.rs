@@ -72,19 +72,29 @@ pub(crate) fn from_regorus(value: &regorus::Value) -> Result<Value, serde_json::
                 .map(from_regorus)
                 .collect::<Result<Vec<_>, _>>()?,
         ),
-        regorus::Value::Object(fields) => {
-            let mut map = Map::with_capacity(fields.len());
-            for (k, v) in fields.iter_sorted() {
-                let key = match k {
-                    regorus::Value::String(s) => s.to_string(),
-                    other => serde_json::to_string(other)?,
-                };
-                map.insert(key, from_regorus(v)?);
-            }
-            Value::Object(map)
-        }
+        regorus::Value::Object(_) => Value::Object(object_from_regorus(value, 0)?),
         regorus::Value::Undefined => Value::String("<undefined>".to_owned()),
     })
+}
+
+/// `value`, a regorus object, as a JSON object with room for `room` more entries; an empty
+/// object for anything else.
+pub(crate) fn object_from_regorus(
+    value: &regorus::Value,
+    room: usize,
+) -> Result<Map<String, Value>, serde_json::Error> {
+    let regorus::Value::Object(fields) = value else {
+        return Ok(Map::new());
+    };
+    let mut map = Map::with_capacity(fields.len() + room);
+    for (k, v) in fields.iter_sorted() {
+        let key = match k {
+            regorus::Value::String(s) => s.to_string(),
+            other => serde_json::to_string(other)?,
+        };
+        map.insert(key, from_regorus(v)?);
+    }
+    Ok(map)
 }
 
 #[cfg(test)]

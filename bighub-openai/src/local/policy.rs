@@ -17,7 +17,7 @@ use regorus::rvm::vm::RegoVM;
 use serde_json::{Value, json};
 
 use super::LocalError;
-use super::convert::{from_regorus, to_regorus};
+use super::convert::{from_regorus, object_from_regorus, to_regorus};
 use crate::digest::{canonical_json, sha256_hex};
 
 /// The shipped default policy for IT actions (package `bighub.policy`).
@@ -34,6 +34,11 @@ pub(crate) const MODES: [&str; 5] = [
     "needs_context",
     "blocked",
 ];
+
+/// About how many fields the engine adds to a policy's answer (`engine.rs`, `answer.rs`):
+/// the explanations, the flags, the compatibility fields, the request id, the packet and
+/// the brain.
+const ENGINE_FIELDS: usize = 24;
 
 /// One Rego source: a name (a path, or the name given inline) and its text.
 #[derive(Clone)]
@@ -277,7 +282,12 @@ impl PolicySet {
                 self.entrypoint
             )));
         }
-        let out = from_regorus(&out)?;
+        let out = match out {
+            // Made with room for the fields the engine adds, rather than grown (every entry
+            // copied) twice on the way.
+            regorus::Value::Object(_) => Value::Object(object_from_regorus(&out, ENGINE_FIELDS)?),
+            other => from_regorus(&other)?,
+        };
         check_answer(&out)?;
         Ok(out)
     }

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -228,6 +229,10 @@ pub(crate) struct Store {
     recent: RecentCache,
     /// Background WAL checkpoints for a file (none in memory, or when it could not start).
     checkpointer: Option<Checkpointer>,
+    /// The text of the decision being written, reused from one decision to the next: a
+    /// decision is a few kilobytes, and growing a fresh buffer to that size every time
+    /// costs several reallocations.
+    text: Vec<u8>,
 }
 
 impl Store {
@@ -255,6 +260,7 @@ impl Store {
             conn,
             recent: RecentCache::default(),
             checkpointer: None,
+            text: Vec::new(),
         };
         store.migrate()?;
         if let StoreLocation::File(path) = location
@@ -427,6 +433,10 @@ impl Store {
         d: &NewDecision<'_>,
         approval_reason: Option<&str>,
     ) -> Result<(), LocalError> {
+        self.text.clear();
+        serde_json::to_writer(&mut self.text, d.decision)?;
+        // Bound as text as it is: serde_json writes UTF-8.
+        let decision = ToSqlOutput::Borrowed(ValueRef::Text(&self.text));
         let tx = self.conn.transaction()?;
         tx.prepare_cached(
             "INSERT INTO decisions (request_id, created_at, tool, action, target, system,
@@ -449,8 +459,7 @@ impl Store {
             d.reason,
             serde_json::to_string(d.arguments)?,
             d.arguments_sha256,
-            // Straight into a buffer: `Display` goes through the formatter, token by token.
-            serde_json::to_string(d.decision)?,
+            decision,
         ])?;
         if let Some(reason) = approval_reason {
             tx.prepare_cached(
