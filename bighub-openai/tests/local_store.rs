@@ -238,7 +238,8 @@ async fn engines_sharing_a_file_see_each_others_decisions() {
 
 /// A store written by the first schema (with its time and approval-status indexes) opens,
 /// keeps its rows and approvals, and is migrated: the two indexes that only cost writes go,
-/// and approvals move to a single b-tree keyed by request id.
+/// approvals move to a single b-tree keyed by request id, and decisions are keyed by time,
+/// with an index of request ids kept for the old rows only.
 #[tokio::test]
 async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
     let dir = tempfile::tempdir().unwrap();
@@ -284,39 +285,48 @@ async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
     let recent = engine.recent_decisions(10).unwrap();
     assert_eq!(recent.len(), 1);
     assert_eq!(recent[0].request_id, "loc_old");
+    // The old row is still found by its id.
+    engine.report_outcome(&failure("loc_old")).await.unwrap();
+    assert_eq!(engine.recent_decisions(1).unwrap()[0].outcomes.len(), 1);
     assert_eq!(recent[0].arguments, json!({"duration": "48h"}));
     let pending = engine.pending_approvals().unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].request_id, "loc_old");
 
-    // New decisions list after the old one, newest first.
+    // New decisions list after the old one, newest first, and are found by their ids.
     let d = engine.evaluate(&restart()).await.unwrap();
+    let id = d.raw["request_id"].as_str().unwrap();
     let recent = engine.recent_decisions(10).unwrap();
-    assert_eq!(recent[0].request_id, d.raw["request_id"].as_str().unwrap());
+    assert_eq!(recent[0].request_id, id);
     assert_eq!(recent[1].request_id, "loc_old");
+    engine.report_outcome(&failure(id)).await.unwrap();
     drop(engine);
 
     let conn = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
-    let indexes: Vec<String> = conn
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
-        )
+    assert_eq!(version, 3);
+    assert_eq!(
+        indexes(&conn),
+        [
+            "decisions_by_action",
+            "decisions_by_legacy_id",
+            "outcomes_by_action",
+            "outcomes_by_request"
+        ]
+    );
+    // The old row is marked as such; the new one is not, and stays out of that index.
+    let legacy: Vec<(String, Option<i64>)> = conn
+        .prepare("SELECT request_id, legacy FROM decisions ORDER BY id")
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(
-        indexes,
-        [
-            "decisions_by_action",
-            "outcomes_by_action",
-            "outcomes_by_request"
-        ]
+        legacy,
+        [("loc_old".to_owned(), Some(1)), (id.to_owned(), None)]
     );
     let approvals: String = conn
         .query_row(
@@ -326,4 +336,140 @@ async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
         )
         .unwrap();
     assert!(approvals.ends_with("WITHOUT ROWID"), "{approvals}");
+}
+
+/// Every index of the store, by name, including the ones SQLite makes for keys.
+fn indexes(conn: &rusqlite::Connection) -> Vec<String> {
+    conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A store written by schema 2 (decisions keyed by request id) is migrated to keys by time:
+/// rows made in the same millisecond get distinct keys, in the order they were written,
+/// and every old row is still found by its id, whatever that id looks like.
+#[tokio::test]
+async fn a_store_of_the_second_schema_is_keyed_by_time_and_keeps_its_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    // An id of the version-2 form, whose time is not its row's.
+    let v7 = format!("loc_{}", uuid::Uuid::now_v7().simple());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE decisions (request_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL,
+                tool TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, system TEXT,
+                environment TEXT, risk TEXT, actor TEXT NOT NULL, mode TEXT NOT NULL,
+                risk_score REAL, reason TEXT, arguments TEXT NOT NULL,
+                arguments_sha256 TEXT NOT NULL, decision TEXT NOT NULL);
+             CREATE INDEX decisions_by_action ON decisions (action, target, created_at);
+             CREATE TABLE outcomes (id INTEGER PRIMARY KEY, request_id TEXT, action TEXT NOT NULL,
+                target TEXT NOT NULL, status TEXT NOT NULL, description TEXT,
+                details TEXT NOT NULL, correction_needed INTEGER NOT NULL,
+                created_at INTEGER NOT NULL);
+             CREATE INDEX outcomes_by_action ON outcomes (action, target, created_at);
+             CREATE INDEX outcomes_by_request ON outcomes (request_id);
+             CREATE TABLE memory_events (id INTEGER PRIMARY KEY, source TEXT NOT NULL,
+                source_version TEXT, actor TEXT, domain TEXT, model TEXT, trace_id TEXT,
+                event TEXT NOT NULL, created_at INTEGER NOT NULL);
+             CREATE TABLE approvals (request_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL,
+                tool TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+                arguments_sha256 TEXT NOT NULL, reason TEXT,
+                status TEXT NOT NULL DEFAULT 'pending', comment TEXT, resolved_by TEXT,
+                resolved_at INTEGER, used INTEGER NOT NULL DEFAULT 0, used_at INTEGER)
+                WITHOUT ROWID;
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        let mut insert = conn
+            .prepare(
+                "INSERT INTO decisions VALUES (?1, ?2, 'restart_service', 'restart_service',
+                    'payments-api', NULL, 'staging', 'low', 'cli', 'autonomous', 0.1, NULL,
+                    '{}', 'abc', '{}')",
+            )
+            .unwrap();
+        for (id, at) in [
+            ("loc_b", 1_790_000_000_000i64),
+            (v7.as_str(), 1_790_000_000_000),
+            ("loc_a", 1_790_000_000_000),
+            ("loc_c", 1_790_000_000_001),
+        ] {
+            insert.execute(rusqlite::params![id, at]).unwrap();
+        }
+    }
+
+    let engine = LocalEngine::builder().db_path(&path).build().unwrap();
+    let newest_first: Vec<String> = engine
+        .recent_decisions(10)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.request_id)
+        .collect();
+    assert_eq!(newest_first, ["loc_c", "loc_a", v7.as_str(), "loc_b"]);
+    for id in ["loc_a", "loc_b", "loc_c", v7.as_str()] {
+        engine.report_outcome(&failure(id)).await.unwrap();
+    }
+    drop(engine);
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let keys: Vec<(i64, String)> = conn
+        .prepare("SELECT id, request_id FROM decisions ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let ms = 1_790_000_000_000i64 << 20;
+    assert_eq!(
+        keys,
+        [
+            (ms, "loc_b".to_owned()),
+            (ms + 1, v7.clone()),
+            (ms + 2, "loc_a".to_owned()),
+            (ms + (1 << 20), "loc_c".to_owned()),
+        ]
+    );
+    let reported: i64 = conn
+        .query_row("SELECT count(*) FROM outcomes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(reported, 4);
+    assert!(
+        !indexes(&conn)
+            .iter()
+            .any(|i| i.starts_with("sqlite_autoindex_decisions")),
+        "{:?}",
+        indexes(&conn)
+    );
+}
+
+/// Decisions made back to back (several per millisecond in a release build) are each found
+/// by their request id; the store's unit tests pin keys within one millisecond.
+#[tokio::test]
+async fn decisions_made_back_to_back_are_each_found_by_their_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.db");
+    let engine = LocalEngine::builder().db_path(&path).build().unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..200 {
+        let d = engine.evaluate(&restart()).await.unwrap();
+        ids.push(d.raw["request_id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        engine.report_outcome(&failure(id)).await.unwrap();
+    }
+    drop(engine);
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let attributed: i64 = conn
+        .query_row(
+            "SELECT count(DISTINCT request_id) FROM outcomes WHERE request_id IN
+                (SELECT request_id FROM decisions)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(attributed, 200);
 }

@@ -25,6 +25,7 @@ use super::convert::object;
 use super::facts::Classifier;
 use super::input::{History, build_input};
 use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
+use super::request_id::new_request_id;
 use super::store::{DecisionRecord, Store, StoreLocation, describe};
 use crate::digest::canonical_sha256;
 
@@ -416,8 +417,8 @@ impl LocalEngine {
         obj.remove("invalid_findings");
 
         let risk = obj.get("risk").and_then(Value::as_f64);
-        // Time-ordered (UUIDv7), so the store's request-id index grows at one end.
-        let request_id = format!("loc_{}", uuid::Uuid::now_v7().simple());
+        // Carries `now_ms`, the decision's time in the store, which keys its row.
+        let request_id = new_request_id(now_ms);
         obj.insert("request_id".into(), json!(request_id));
         add_compat_fields(obj, &mode, risk);
         let input_sha256 = canonical_sha256(&input);

@@ -141,8 +141,11 @@
 //! decision waits for one or is preempted by its wake-up; under sustained load it also
 //! makes the log start over once it passes about 17 MB, and the file is cut back to 64 MiB
 //! at most, so it stays bounded. Each
-//! decision writes a handful of 4 KiB pages (the row, the request-id and action indexes,
-//! and for a review its approval), which is why schema 2 keeps no other index.
+//! decision writes a handful of 4 KiB pages (its row, the index of actions and targets,
+//! and for a review its approval), which is why the store keeps no other index: rows are
+//! keyed by the millisecond of their decision, which its request id (`loc_` and a UUIDv7)
+//! carries, so an id finds its row without an index of ids (schema 3; older stores are
+//! migrated when they open, their rows keeping their ids).
 //!
 //! # Store and secrets
 //!
@@ -167,6 +170,7 @@ mod input;
 mod policy;
 mod recent_cache;
 mod redact;
+mod request_id;
 mod store;
 
 pub use crate::digest::{canonical_json, canonical_sha256};

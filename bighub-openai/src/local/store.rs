@@ -26,9 +26,16 @@ use super::clock::format_rfc3339;
 use super::input::History;
 use super::recent_cache::{CachedOutcome, RecentCache, RecentEntry};
 use super::redact::redact_value;
+use super::request_id::millis_of;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
+
+/// Row keys per millisecond. A decision's row key (`id`) is the millisecond it was made in
+/// times this, plus its rank among the decisions of that millisecond; its request id carries
+/// the same millisecond (`request_id.rs`), so an id finds its row by key, and the store keeps
+/// no index of request ids (one page fewer in every commit). Keys also sort by time.
+const KEY_SLOTS: i64 = 1 << 20;
 
 /// Milliseconds in the failure window the history reports.
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -131,6 +138,45 @@ DROP TABLE approvals;
 ALTER TABLE approvals_v2 RENAME TO approvals;
 "
 );
+
+/// Version 3 keys decisions by time (see [`KEY_SLOTS`]) instead of by request id, so each
+/// commit updates one index fewer. Rows kept from earlier versions get their key from their
+/// time in the same way, and are marked `legacy`: their request ids do not carry their time,
+/// so a small index, over them only, still finds them by id.
+const MIGRATE_V3: &str = "
+CREATE TABLE decisions_v3 (
+    id               INTEGER PRIMARY KEY,
+    request_id       TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    tool             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    system           TEXT,
+    environment      TEXT,
+    risk             TEXT,
+    actor            TEXT NOT NULL,
+    mode             TEXT NOT NULL,
+    risk_score       REAL,
+    reason           TEXT,
+    arguments        TEXT NOT NULL,
+    arguments_sha256 TEXT NOT NULL,
+    decision         TEXT NOT NULL,
+    legacy           INTEGER
+);
+INSERT INTO decisions_v3 (id, request_id, created_at, tool, action, target, system,
+    environment, risk, actor, mode, risk_score, reason, arguments, arguments_sha256, decision,
+    legacy)
+SELECT created_at * 1048576 + row_number() OVER (PARTITION BY created_at ORDER BY rowid) - 1,
+    request_id, created_at, tool, action, target, system, environment, risk, actor, mode,
+    risk_score, reason, arguments, arguments_sha256, decision, 1
+FROM decisions;
+DROP TABLE decisions;
+ALTER TABLE decisions_v3 RENAME TO decisions;
+CREATE INDEX decisions_by_action ON decisions (action, target, created_at);
+CREATE UNIQUE INDEX decisions_by_legacy_id ON decisions (request_id) WHERE legacy IS NOT NULL;
+";
+
+const _: () = assert!(KEY_SLOTS == 1_048_576, "MIGRATE_V3 spells KEY_SLOTS out");
 
 /// Where the store lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,7 +347,10 @@ impl Store {
             if version < 1 {
                 tx.execute_batch(SCHEMA_V1)?;
             }
-            tx.execute_batch(MIGRATE_V2)?;
+            if version < 2 {
+                tx.execute_batch(MIGRATE_V2)?;
+            }
+            tx.execute_batch(MIGRATE_V3)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
@@ -439,10 +488,13 @@ impl Store {
         let decision = ToSqlOutput::Borrowed(ValueRef::Text(&self.text));
         let tx = self.conn.transaction()?;
         tx.prepare_cached(
-            "INSERT INTO decisions (request_id, created_at, tool, action, target, system,
+            // The next free key of the id's millisecond, taken inside the write.
+            "INSERT INTO decisions (id, request_id, created_at, tool, action, target, system,
                 environment, risk, actor, mode, risk_score, reason, arguments, arguments_sha256,
                 decision)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             VALUES ((SELECT coalesce(max(id) + 1, ?16) FROM decisions
+                      WHERE id BETWEEN ?16 AND ?16 + ?17 - 1),
+                     ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?
         .execute(params![
             d.request_id,
@@ -460,6 +512,8 @@ impl Store {
             serde_json::to_string(d.arguments)?,
             d.arguments_sha256,
             decision,
+            first_key(millis_of(d.request_id).unwrap_or(d.created_at)),
+            KEY_SLOTS,
         ])?;
         if let Some(reason) = approval_reason {
             tx.prepare_cached(
@@ -501,8 +555,8 @@ impl Store {
         let (action, target) = match &report.request_id {
             Some(id) => self
                 .conn
-                .prepare_cached("SELECT action, target FROM decisions WHERE request_id = ?1")?
-                .query_row(params![id], |r| {
+                .prepare_cached(FIND_DECISION)?
+                .query_row(params![id, millis_of(id).map(first_key), KEY_SLOTS], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                 })
                 .optional()?
@@ -627,10 +681,114 @@ impl Store {
     }
 }
 
+/// The action and target of the decision `?1`: by key, from the id's millisecond `?2` times
+/// `?3` ([`KEY_SLOTS`]); rows from before version 3 by their own index.
+const FIND_DECISION: &str = "SELECT action, target FROM decisions
+     WHERE id BETWEEN ?2 AND ?2 + ?3 - 1 AND request_id = ?1
+     UNION ALL
+     SELECT action, target FROM decisions
+     WHERE legacy IS NOT NULL AND request_id = ?1
+     LIMIT 1";
+
+/// The first row key of millisecond `ms`.
+fn first_key(ms: i64) -> i64 {
+    ms.saturating_mul(KEY_SLOTS)
+}
+
 /// The file behind a location, for messages.
 pub(crate) fn describe(location: &StoreLocation) -> String {
     match location {
         StoreLocation::Memory => ":memory:".to_owned(),
         StoreLocation::File(p) => Path::new(p).display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::request_id::new_request_id;
+    use serde_json::json;
+
+    fn row<'a>(request_id: &'a str, at: i64, empty: &'a Value) -> NewDecision<'a> {
+        NewDecision {
+            request_id,
+            created_at: at,
+            tool: "restart_service",
+            action: "restart_service",
+            target: "payments-api",
+            system: None,
+            environment: None,
+            risk: None,
+            actor: "test",
+            mode: "autonomous",
+            risk_score: None,
+            reason: None,
+            arguments: empty,
+            arguments_sha256: "abc",
+            decision: empty,
+        }
+    }
+
+    /// Decisions of one millisecond take its keys in turn; the next millisecond starts its
+    /// own; each id finds its row.
+    #[test]
+    fn keys_follow_time_and_each_id_finds_its_row() {
+        let mut store = Store::open(&StoreLocation::Memory).unwrap();
+        let empty = json!({});
+        let at = 1_790_000_000_000;
+        let ids: Vec<String> = [at, at, at, at + 1, at - 1]
+            .into_iter()
+            .map(new_request_id)
+            .collect();
+        for (id, t) in ids.iter().zip([at, at, at, at + 1, at - 1]) {
+            store.insert_decision(&row(id, t, &empty), None).unwrap();
+        }
+        let keys: Vec<(i64, String)> = store
+            .conn
+            .prepare("SELECT id, request_id FROM decisions ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let k = first_key(at);
+        assert_eq!(
+            keys,
+            [
+                (k - KEY_SLOTS, ids[4].clone()),
+                (k, ids[0].clone()),
+                (k + 1, ids[1].clone()),
+                (k + 2, ids[2].clone()),
+                (k + KEY_SLOTS, ids[3].clone()),
+            ]
+        );
+        for id in &ids {
+            let mut report = OutcomeReport::new(bighub_core::OutcomeStatus::Success);
+            report.request_id = Some(id.clone());
+            store.insert_outcome(&report, at + 5).unwrap();
+        }
+        // Found by key and by the old rows' index, never by reading every row.
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {FIND_DECISION}"))
+            .unwrap()
+            .query_map(params!["x", 0, KEY_SLOTS], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("USING INTEGER PRIMARY KEY"))
+                && plan
+                    .iter()
+                    .any(|p| p.contains("USING INDEX decisions_by_legacy_id"))
+                && !plan.iter().any(|p| p.starts_with("SCAN")),
+            "{plan:?}"
+        );
+        let mut unknown = OutcomeReport::new(bighub_core::OutcomeStatus::Success);
+        unknown.request_id = Some(new_request_id(at));
+        assert!(matches!(
+            store.insert_outcome(&unknown, at + 5),
+            Err(LocalError::DecisionNotFound(_))
+        ));
     }
 }
