@@ -144,8 +144,10 @@
 //! decision writes a handful of 4 KiB pages (its row, the index of actions and targets,
 //! and for a review its approval), which is why the store keeps no other index: rows are
 //! keyed by the millisecond of their decision, which its request id (`loc_` and a UUIDv7)
-//! carries, so an id finds its row without an index of ids (schema 3; older stores are
-//! migrated when they open, their rows keeping their ids).
+//! carries, so an id finds its row without an index of ids (schema 3). An older store is
+//! migrated when it first opens, its rows keeping their ids: that rewrites its decisions
+//! once (100,000 decisions, 420 MB, took 5 s here), and the space of the old table is
+//! reused by later decisions rather than returned to the disk (`VACUUM` returns it).
 //!
 //! # Store and secrets
 //!
