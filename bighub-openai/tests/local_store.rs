@@ -236,24 +236,15 @@ async fn engines_sharing_a_file_see_each_others_decisions() {
     assert_eq!(recent.as_array().unwrap().len(), 3);
 }
 
-/// A store written by the first schema (with its time and approval-status indexes) opens,
-/// keeps its rows and approvals, and is migrated: the two indexes that only cost writes go,
-/// approvals move to a single b-tree keyed by request id, and decisions are keyed by time,
-/// with an index of request ids kept for the old rows only.
-#[tokio::test]
-async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("v1.db");
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE decisions (request_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL,
+/// The tables of schemas 1 and 2, as those versions wrote them; schema 2 made approvals
+/// `WITHOUT ROWID` and dropped two indexes, which the fixtures below add or change.
+const OLD_TABLES: &str =
+    "CREATE TABLE decisions (request_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL,
                 tool TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, system TEXT,
                 environment TEXT, risk TEXT, actor TEXT NOT NULL, mode TEXT NOT NULL,
                 risk_score REAL, reason TEXT, arguments TEXT NOT NULL,
                 arguments_sha256 TEXT NOT NULL, decision TEXT NOT NULL);
              CREATE INDEX decisions_by_action ON decisions (action, target, created_at);
-             CREATE INDEX decisions_by_time ON decisions (created_at);
              CREATE TABLE outcomes (id INTEGER PRIMARY KEY, request_id TEXT, action TEXT NOT NULL,
                 target TEXT NOT NULL, status TEXT NOT NULL, description TEXT,
                 details TEXT NOT NULL, correction_needed INTEGER NOT NULL,
@@ -267,17 +258,54 @@ async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
                 tool TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
                 arguments_sha256 TEXT NOT NULL, reason TEXT,
                 status TEXT NOT NULL DEFAULT 'pending', comment TEXT, resolved_by TEXT,
-                resolved_at INTEGER, used INTEGER NOT NULL DEFAULT 0, used_at INTEGER);
+                resolved_at INTEGER, used INTEGER NOT NULL DEFAULT 0, used_at INTEGER)";
+
+/// `sql`'s rows as pairs.
+fn pairs<A: rusqlite::types::FromSql, B: rusqlite::types::FromSql>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+) -> Vec<(A, B)> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Every index of the store, by name, including the ones SQLite makes for keys.
+fn indexes(conn: &rusqlite::Connection) -> Vec<String> {
+    conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A store written by the first schema (with its time and approval-status indexes) opens,
+/// keeps its rows and approvals, and is migrated: the two indexes that only cost writes go,
+/// approvals move to a single b-tree keyed by request id, and decisions are keyed by time,
+/// with an index of request ids kept for the old rows only.
+#[tokio::test]
+async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "{OLD_TABLES};
+             CREATE INDEX decisions_by_time ON decisions (created_at);
              CREATE INDEX approvals_by_status ON approvals (status, created_at);
              INSERT INTO decisions VALUES ('loc_old', 1790000000000, 'grant_access',
                 'grant_access', 'okta-admins', 'okta', 'production', 'high', 'cli', 'review',
-                0.9, 'old review', '{\"duration\":\"48h\"}', 'abc', '{\"mode\":\"review\"}');
+                0.9, 'old review', '{{\"duration\":\"48h\"}}', 'abc', '{{\"mode\":\"review\"}}');
              INSERT INTO approvals (request_id, created_at, tool, action, target,
                 arguments_sha256, reason)
              VALUES ('loc_old', 1790000000000, 'grant_access', 'grant_access', 'okta-admins',
                 'abc', 'old review');
-             PRAGMA user_version = 1;",
-        )
+             PRAGMA user_version = 1;"
+        ))
         .unwrap();
     }
 
@@ -317,13 +345,10 @@ async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
         ]
     );
     // The old row is marked as such; the new one is not, and stays out of that index.
-    let legacy: Vec<(String, Option<i64>)> = conn
-        .prepare("SELECT request_id, legacy FROM decisions ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let legacy: Vec<(String, Option<i64>)> = pairs(
+        &conn,
+        "SELECT request_id, legacy FROM decisions ORDER BY id",
+    );
     assert_eq!(
         legacy,
         [("loc_old".to_owned(), Some(1)), (id.to_owned(), None)]
@@ -338,16 +363,6 @@ async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
     assert!(approvals.ends_with("WITHOUT ROWID"), "{approvals}");
 }
 
-/// Every index of the store, by name, including the ones SQLite makes for keys.
-fn indexes(conn: &rusqlite::Connection) -> Vec<String> {
-    conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 /// A store written by schema 2 (decisions keyed by request id) is migrated to keys by time:
 /// rows made in the same millisecond get distinct keys, in the order they were written,
 /// and every old row is still found by its id, whatever that id looks like.
@@ -359,30 +374,10 @@ async fn a_store_of_the_second_schema_is_keyed_by_time_and_keeps_its_ids() {
     let v7 = format!("loc_{}", uuid::Uuid::now_v7().simple());
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE decisions (request_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL,
-                tool TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, system TEXT,
-                environment TEXT, risk TEXT, actor TEXT NOT NULL, mode TEXT NOT NULL,
-                risk_score REAL, reason TEXT, arguments TEXT NOT NULL,
-                arguments_sha256 TEXT NOT NULL, decision TEXT NOT NULL);
-             CREATE INDEX decisions_by_action ON decisions (action, target, created_at);
-             CREATE TABLE outcomes (id INTEGER PRIMARY KEY, request_id TEXT, action TEXT NOT NULL,
-                target TEXT NOT NULL, status TEXT NOT NULL, description TEXT,
-                details TEXT NOT NULL, correction_needed INTEGER NOT NULL,
-                created_at INTEGER NOT NULL);
-             CREATE INDEX outcomes_by_action ON outcomes (action, target, created_at);
-             CREATE INDEX outcomes_by_request ON outcomes (request_id);
-             CREATE TABLE memory_events (id INTEGER PRIMARY KEY, source TEXT NOT NULL,
-                source_version TEXT, actor TEXT, domain TEXT, model TEXT, trace_id TEXT,
-                event TEXT NOT NULL, created_at INTEGER NOT NULL);
-             CREATE TABLE approvals (request_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL,
-                tool TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
-                arguments_sha256 TEXT NOT NULL, reason TEXT,
-                status TEXT NOT NULL DEFAULT 'pending', comment TEXT, resolved_by TEXT,
-                resolved_at INTEGER, used INTEGER NOT NULL DEFAULT 0, used_at INTEGER)
-                WITHOUT ROWID;
-             PRAGMA user_version = 2;",
-        )
+        conn.execute_batch(&format!(
+            "{OLD_TABLES} WITHOUT ROWID;
+             PRAGMA user_version = 2;"
+        ))
         .unwrap();
         let mut insert = conn
             .prepare(
@@ -415,13 +410,7 @@ async fn a_store_of_the_second_schema_is_keyed_by_time_and_keeps_its_ids() {
     drop(engine);
 
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let keys: Vec<(i64, String)> = conn
-        .prepare("SELECT id, request_id FROM decisions ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let keys: Vec<(i64, String)> = pairs(&conn, "SELECT id, request_id FROM decisions ORDER BY id");
     let ms = 1_790_000_000_000i64 << 20;
     assert_eq!(
         keys,

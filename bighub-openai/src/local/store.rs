@@ -46,7 +46,28 @@ const MAX_PRECEDENTS: i64 = 1000;
 /// How many recent decisions the policy sees.
 const RECENT_DECISIONS: i64 = 5;
 
-/// The columns of an approval, the same in both schema versions.
+/// The columns of a decision after its key, the same in every schema version.
+macro_rules! decision_columns {
+    () => {
+        "
+    created_at       INTEGER NOT NULL,
+    tool             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    system           TEXT,
+    environment      TEXT,
+    risk             TEXT,
+    actor            TEXT NOT NULL,
+    mode             TEXT NOT NULL,
+    risk_score       REAL,
+    reason           TEXT,
+    arguments        TEXT NOT NULL,
+    arguments_sha256 TEXT NOT NULL,
+    decision         TEXT NOT NULL"
+    };
+}
+
+/// The columns of an approval, the same in every schema version.
 macro_rules! approval_columns {
     () => {
         "
@@ -72,21 +93,9 @@ macro_rules! approval_columns {
 const SCHEMA_V1: &str = concat!(
     "
 CREATE TABLE IF NOT EXISTS decisions (
-    request_id       TEXT PRIMARY KEY,
-    created_at       INTEGER NOT NULL,
-    tool             TEXT NOT NULL,
-    action           TEXT NOT NULL,
-    target           TEXT NOT NULL,
-    system           TEXT,
-    environment      TEXT,
-    risk             TEXT,
-    actor            TEXT NOT NULL,
-    mode             TEXT NOT NULL,
-    risk_score       REAL,
-    reason           TEXT,
-    arguments        TEXT NOT NULL,
-    arguments_sha256 TEXT NOT NULL,
-    decision         TEXT NOT NULL
+    request_id       TEXT PRIMARY KEY,",
+    decision_columns!(),
+    "
 );
 CREATE INDEX IF NOT EXISTS decisions_by_action ON decisions (action, target, created_at);
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -143,24 +152,13 @@ ALTER TABLE approvals_v2 RENAME TO approvals;
 /// commit updates one index fewer. Rows kept from earlier versions get their key from their
 /// time in the same way, and are marked `legacy`: their request ids do not carry their time,
 /// so a small index, over them only, still finds them by id.
-const MIGRATE_V3: &str = "
+const MIGRATE_V3: &str = concat!(
+    "
 CREATE TABLE decisions_v3 (
     id               INTEGER PRIMARY KEY,
-    request_id       TEXT NOT NULL,
-    created_at       INTEGER NOT NULL,
-    tool             TEXT NOT NULL,
-    action           TEXT NOT NULL,
-    target           TEXT NOT NULL,
-    system           TEXT,
-    environment      TEXT,
-    risk             TEXT,
-    actor            TEXT NOT NULL,
-    mode             TEXT NOT NULL,
-    risk_score       REAL,
-    reason           TEXT,
-    arguments        TEXT NOT NULL,
-    arguments_sha256 TEXT NOT NULL,
-    decision         TEXT NOT NULL,
+    request_id       TEXT NOT NULL,",
+    decision_columns!(),
+    ",
     legacy           INTEGER
 );
 INSERT INTO decisions_v3 (id, request_id, created_at, tool, action, target, system,
@@ -174,7 +172,8 @@ DROP TABLE decisions;
 ALTER TABLE decisions_v3 RENAME TO decisions;
 CREATE INDEX decisions_by_action ON decisions (action, target, created_at);
 CREATE UNIQUE INDEX decisions_by_legacy_id ON decisions (request_id) WHERE legacy IS NOT NULL;
-";
+"
+);
 
 const _: () = assert!(KEY_SLOTS == 1_048_576, "MIGRATE_V3 spells KEY_SLOTS out");
 
