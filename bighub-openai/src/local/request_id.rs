@@ -18,8 +18,8 @@ pub(crate) fn new_request_id(now_ms: i64) -> String {
 }
 
 /// The millisecond `request_id` was made in, when it is one of these ids (`loc_` and a
-/// UUIDv7 written as 32 hex digits); `None` for anything else, such as the ids of stores
-/// written before request ids carried their time.
+/// UUIDv7 written as 32 hex digits); `None` for anything else, such as the UUIDv4 ids of
+/// the first stores.
 pub(crate) fn millis_of(request_id: &str) -> Option<i64> {
     let hex = request_id.strip_prefix(PREFIX)?;
     if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -150,8 +150,9 @@ ALTER TABLE approvals_v2 RENAME TO approvals;
 
 /// Version 3 keys decisions by time (see [`KEY_SLOTS`]) instead of by request id, so each
 /// commit updates one index fewer. Rows kept from earlier versions get their key from their
-/// time in the same way, and are marked `legacy`: their request ids do not carry their time,
-/// so a small index, over them only, still finds them by id.
+/// time in the same way, and are marked `legacy`: their request ids do not carry that time
+/// (version 1 ids are random; version 2 ids were timed apart from the row), so a small
+/// index, over them only, still finds them by id.
 const MIGRATE_V3: &str = concat!(
     "
 CREATE TABLE decisions_v3 (
