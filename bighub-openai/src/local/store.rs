@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -334,14 +334,15 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), LocalError> {
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(LocalError::Config(format!(
-                "the store was written by a newer version (schema {version}, this build reads {SCHEMA_VERSION}); upgrade bighub-openai or use another BIGHUB_DB"
-            )));
+        if schema_version(&self.conn)? == SCHEMA_VERSION {
+            return Ok(());
         }
+        // Read again under the write lock: another process opening the same store may have
+        // migrated it meanwhile, and migrating twice would mark its new rows as old.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version = schema_version(&tx)?;
         if version < SCHEMA_VERSION {
             // Moving an older store's decisions to keys by time rewrites them all once:
             // about five seconds per hundred thousand decisions.
@@ -355,7 +356,6 @@ impl Store {
                     "migrating the local store; this rewrites its decisions once"
                 );
             }
-            let tx = self.conn.transaction()?;
             if version < 1 {
                 tx.execute_batch(SCHEMA_V1)?;
             }
@@ -364,8 +364,8 @@ impl Store {
             }
             tx.execute_batch(MIGRATE_V3)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -702,6 +702,17 @@ const FIND_DECISION: &str = "SELECT action, target FROM decisions
      WHERE legacy IS NOT NULL AND request_id = ?1
      LIMIT 1";
 
+/// The store's schema version; an error when a newer build wrote it.
+fn schema_version(conn: &Connection) -> Result<i64, LocalError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(LocalError::Config(format!(
+            "the store was written by a newer version (schema {version}, this build reads {SCHEMA_VERSION}); upgrade bighub-openai or use another BIGHUB_DB"
+        )));
+    }
+    Ok(version)
+}
+
 /// The first row key of millisecond `ms`.
 fn first_key(ms: i64) -> i64 {
     ms.saturating_mul(KEY_SLOTS)
@@ -802,5 +813,49 @@ mod tests {
             store.insert_outcome(&unknown, at + 5),
             Err(LocalError::DecisionNotFound(_))
         ));
+    }
+
+    /// Two processes open the same old store: the one that waited for the other's migration
+    /// reads the version again and leaves the migrated store, and its new rows, as they are.
+    #[test]
+    fn a_store_migrated_meanwhile_is_not_migrated_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute_batch(MIGRATE_V2).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+        }
+        // The other process holds the write lock while this one opens the store.
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let opening = std::thread::spawn({
+            let path = path.clone();
+            move || Store::open(&StoreLocation::File(path)).map(drop)
+        });
+        // Time for the opening to read version 2 and wait for the lock.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        other.execute_batch(MIGRATE_V3).unwrap();
+        other
+            .execute_batch(
+                "INSERT INTO decisions (id, request_id, created_at, tool, action, target, actor,
+                    mode, arguments, arguments_sha256, decision)
+                 VALUES (1, 'loc_new', 0, 'tool', 'tool', '', 'test', 'autonomous', '{}',
+                    'abc', '{}');
+                 PRAGMA user_version = 3;
+                 COMMIT;",
+            )
+            .unwrap();
+        opening.join().unwrap().unwrap();
+        let legacy: Option<i64> = other
+            .query_row(
+                "SELECT legacy FROM decisions WHERE request_id = 'loc_new'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(legacy, None, "the store was migrated a second time");
     }
 }
