@@ -2,7 +2,8 @@
 //!
 //! Prints p50 / p99 latency per decision and decisions per second for a file-backed store
 //! (WAL), decisions made back to back on one thread, over several runs (each run's p99 is
-//! printed too), and what the machine alone adds to a computation as long as a decision;
+//! printed too, then each action's), and what the machine alone adds to a computation as
+//! long as a decision;
 //! then the same with an in-memory store, and the policy evaluation alone, for comparison.
 //! Run with `cargo bench -p bighub-openai --bench local_engine`.
 //!
@@ -192,8 +193,13 @@ fn pinned_runs(
 
     // Several runs back to back: one run's p99 moves with what the host does meanwhile.
     let (mut all, mut wall, mut p99s) = (Vec::new(), Duration::ZERO, Vec::new());
+    let mut by_action = vec![Vec::new(); actions.len()];
     for _ in 0..RUNS {
         let (mut samples, w) = rt.block_on(decide_all(engine, actions));
+        // Decisions cycle through the actions in order.
+        for (i, s) in samples.iter().enumerate() {
+            by_action[i % actions.len()].push(*s);
+        }
         samples.sort_unstable();
         p99s.push(format!(
             "{:.0}",
@@ -208,6 +214,15 @@ fn pinned_runs(
     };
     report(&format!("evaluate + persist (file, WAL), {on}"), all, wall);
     println!("  p99 of each of the {RUNS} runs: {} µs", p99s.join(", "));
+    for (a, mut samples) in actions.iter().zip(by_action) {
+        samples.sort_unstable();
+        println!(
+            "  {:<42} p50 {:>7.1} µs  p99 {:>7.1} µs",
+            a.action,
+            percentile(&samples, 0.50).as_secs_f64() * 1e6,
+            percentile(&samples, 0.99).as_secs_f64() * 1e6,
+        );
+    }
     machine_baseline(median);
 
     // The same with the store in memory: what the file's writes and checkpoints add.
