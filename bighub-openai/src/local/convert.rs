@@ -72,20 +72,16 @@ pub(crate) fn from_regorus(value: &regorus::Value) -> Result<Value, serde_json::
                 .map(from_regorus)
                 .collect::<Result<Vec<_>, _>>()?,
         ),
-        regorus::Value::Object(_) => Value::Object(object_from_regorus(value, 0)?),
+        regorus::Value::Object(fields) => Value::Object(object_from_regorus(fields, 0)?),
         regorus::Value::Undefined => Value::String("<undefined>".to_owned()),
     })
 }
 
-/// `value`, a regorus object, as a JSON object with room for `room` more entries; an empty
-/// object for anything else.
+/// A regorus object as a JSON object with room for `room` more entries.
 pub(crate) fn object_from_regorus(
-    value: &regorus::Value,
+    fields: &regorus::value::Object,
     room: usize,
 ) -> Result<Map<String, Value>, serde_json::Error> {
-    let regorus::Value::Object(fields) = value else {
-        return Ok(Map::new());
-    };
     let mut map = Map::with_capacity(fields.len() + room);
     for (k, v) in fields.iter_sorted() {
         let key = match k {

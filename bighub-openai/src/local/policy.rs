@@ -285,7 +285,9 @@ impl PolicySet {
         let out = match out {
             // Made with room for the fields the engine adds, rather than grown (every entry
             // copied) twice on the way.
-            regorus::Value::Object(_) => Value::Object(object_from_regorus(&out, ENGINE_FIELDS)?),
+            regorus::Value::Object(fields) => {
+                Value::Object(object_from_regorus(&fields, ENGINE_FIELDS)?)
+            }
             other => from_regorus(&other)?,
         };
         check_answer(&out)?;
