@@ -192,11 +192,7 @@ fn print_decision(decision: &Decision) {
             }
         );
     }
-    if let Some(precedents) = decision
-        .decision_brain
-        .as_ref()
-        .and_then(|b| b.get("precedents"))
-    {
+    if let Some(precedents) = decision.decision_brain().and_then(|b| b.get("precedents")) {
         println!("precedents seen: {precedents}");
     }
 }

@@ -136,11 +136,8 @@ async fn a_second_agent_on_the_same_store_sees_the_first_ones_history() {
     );
     let after = second.check_tool("grant_access", args).await.unwrap();
 
-    let precedents = |d: &bighub::Decision| {
-        d.decision_brain.as_ref().unwrap()["precedents"]
-            .as_u64()
-            .unwrap()
-    };
+    let precedents =
+        |d: &bighub::Decision| d.decision_brain().unwrap()["precedents"].as_u64().unwrap();
     assert_eq!(
         precedents(&after.decision),
         precedents(&before.decision) + 1

@@ -217,10 +217,6 @@ pub struct Decision {
     pub agent_operational_body: Option<AgentOperationalBody>,
     /// The operational meaning of the call.
     pub action_interpretation_layer: Option<ActionInterpretationLayer>,
-    /// The structured context the decision was made on.
-    pub decision_packet: Option<Value>,
-    /// The engine's reasoning summary and related signals.
-    pub decision_brain: Option<Value>,
     /// Compatibility: `proceed`, `proceed_with_caution`, `review_recommended`, `do_not_proceed`.
     pub recommendation: Option<String>,
     /// Compatibility: the legacy risk score.
@@ -233,7 +229,49 @@ pub struct Decision {
     pub result: Option<String>,
     /// Compatibility: the legacy approval flag.
     pub requires_approval: Option<bool>,
-    /// The engine's answer, kept whole.
+    /// The engine's answer, kept whole. [`Decision::decision_packet`] and
+    /// [`Decision::decision_brain`] read their parts of it.
     #[serde(default)]
     pub raw: Value,
+}
+
+impl Decision {
+    /// The structured context the decision was made on: the answer's `decision_packet`
+    /// object, read from [`raw`](Decision::raw) (`None` when absent or not an object).
+    ///
+    /// The packet is usually the largest part of an answer (the local engine puts the
+    /// whole policy input in it), so it is read in place rather than kept twice.
+    ///
+    /// ```
+    /// use bighub_core::Decision;
+    /// use serde_json::json;
+    ///
+    /// let d = Decision::from_backend_response(&json!({
+    ///     "mode": "review",
+    ///     "decision_packet": {"system": "okta", "environment": "production"},
+    ///     "decision_brain": "not an object"
+    /// }));
+    /// assert_eq!(d.decision_packet().unwrap()["system"], "okta");
+    /// assert!(d.decision_brain().is_none());
+    /// ```
+    pub fn decision_packet(&self) -> Option<&Map<String, Value>> {
+        self.raw.get("decision_packet").and_then(Value::as_object)
+    }
+
+    /// The engine's reasoning summary and related signals: the answer's `decision_brain`
+    /// object, read from [`raw`](Decision::raw) (`None` when absent or not an object).
+    ///
+    /// ```
+    /// use bighub_core::Decision;
+    /// use serde_json::json;
+    ///
+    /// let d = Decision::from_backend_response(&json!({
+    ///     "mode": "autonomous",
+    ///     "decision_brain": {"rules_fired": ["read_only"], "precedents": 3}
+    /// }));
+    /// assert_eq!(d.decision_brain().unwrap()["precedents"], 3);
+    /// ```
+    pub fn decision_brain(&self) -> Option<&Map<String, Value>> {
+        self.raw.get("decision_brain").and_then(Value::as_object)
+    }
 }

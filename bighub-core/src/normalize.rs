@@ -197,8 +197,6 @@ fn read(raw: &Value) -> Decision {
         agent_operational_body: object(o, "agent_operational_body").map(operational_body),
         action_interpretation_layer: object(o, "action_interpretation_layer")
             .map(interpretation_layer),
-        decision_packet: object(o, "decision_packet").map(|m| Value::Object(m.clone())),
-        decision_brain: object(o, "decision_brain").map(|m| Value::Object(m.clone())),
         recommendation: string(o, "recommendation"),
         risk_score: o.get("risk_score").and_then(number),
         enforcement_mode: string(o, "enforcement_mode"),

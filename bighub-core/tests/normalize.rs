@@ -102,9 +102,9 @@ fn rich_fixture_is_read_field_by_field() {
     assert_eq!(layer.action_family.as_deref(), Some("deployment"));
     assert_eq!(layer.extra["blast_radius"], "service");
 
-    assert_eq!(d.decision_packet.as_ref().unwrap()["system"], "argocd");
+    assert_eq!(d.decision_packet().unwrap()["system"], "argocd");
     assert_eq!(
-        d.decision_brain.as_ref().unwrap()["review_reason"],
+        d.decision_brain().unwrap()["review_reason"],
         "Open incident INC-2211 touches payments-api."
     );
 
@@ -749,8 +749,8 @@ fn non_object_explanatory_fields_are_absent() {
     assert!(d.operational_intent.is_none());
     assert!(d.agent_operational_body.is_none());
     assert!(d.action_interpretation_layer.is_none());
-    assert!(d.decision_packet.is_none());
-    assert!(d.decision_brain.is_none());
+    assert!(d.decision_packet().is_none());
+    assert!(d.decision_brain().is_none());
 }
 
 // --- compatibility fields --------------------------------------------------------------

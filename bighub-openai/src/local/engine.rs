@@ -387,7 +387,7 @@ impl LocalEngine {
             history.recent_decisions.len() as u64,
             now_ms.unwrap_or_else(now_millis),
         )?;
-        Ok(Decision::from_backend_response(&raw))
+        Ok(Decision::from_backend_value(raw))
     }
 
     /// Evaluates the policy and adds the engine's fields.
