@@ -817,6 +817,25 @@ fn serde_round_trip_of_rich_decisions() {
 }
 
 #[test]
+fn packet_and_brain_are_read_from_raw_and_serialized_only_there() {
+    let d = Decision::from_backend_response(&fixture());
+    let v = serde_json::to_value(&d).unwrap();
+    // Kept once, inside `raw`, not beside it.
+    assert!(v.get("decision_packet").is_none() && v.get("decision_brain").is_none());
+    assert_eq!(d.decision_packet(), v["raw"]["decision_packet"].as_object());
+    // A decision serialized when the two were fields of their own still reads back.
+    let mut older = v.clone();
+    older["decision_packet"] = v["raw"]["decision_packet"].clone();
+    older["decision_brain"] = v["raw"]["decision_brain"].clone();
+    let back: Decision = serde_json::from_value(older).unwrap();
+    assert_eq!(back, d);
+    assert_eq!(
+        back.decision_brain().unwrap()["review_reason"],
+        "Open incident INC-2211 touches payments-api."
+    );
+}
+
+#[test]
 fn serialized_decision_uses_wire_names() {
     let v = serde_json::to_value(norm(json!({"mode": "needs_context"}))).unwrap();
     assert_eq!(v["mode"], "needs_context");
