@@ -36,56 +36,79 @@ pub(crate) fn complete(
 ) {
     let action = &input["action"];
     if let Some(Value::Array(findings)) = answer.remove("findings") {
-        from_findings(answer, mode, action, &findings);
+        from_findings(answer, mode, action, findings);
     }
     if let Some(Value::String(family)) = answer.remove("action_family") {
         Explained::new(input, classifier, &family).fill(answer, mode);
     }
 }
 
-fn from_findings(answer: &mut Map<String, Value>, mode: &str, action: &Value, findings: &[Value]) {
-    if !answer.contains_key("salient_factors") {
-        let factors = findings
-            .iter()
-            .filter_map(|f| f.get("factor").filter(|v| v.is_object()).cloned())
-            .collect();
-        answer.insert("salient_factors".into(), Value::Array(factors));
+/// The action-space groups, in the order they are listed.
+const GROUPS: [&str; 4] = [
+    "available",
+    "constrained",
+    "forbidden",
+    "information_gathering",
+];
+
+/// Takes the factors, action-space items and rule names out of `findings` (which the
+/// answer no longer holds), moving them rather than copying.
+fn from_findings(
+    answer: &mut Map<String, Value>,
+    mode: &str,
+    action: &Value,
+    findings: Vec<Value>,
+) {
+    let want_factors = !answer.contains_key("salient_factors");
+    let want_space = !answer.contains_key("responsible_action_space");
+    let want_rules = !answer.contains_key("rules_fired");
+    let mut factors = Vec::new();
+    let mut groups: [Vec<Value>; 4] = Default::default();
+    if want_space && matches!(mode, "autonomous" | "constrained") {
+        groups[0].push(object([
+            ("action", action["name"].clone()),
+            ("target", action["target"].clone()),
+            ("arguments", action["arguments"].clone()),
+        ]));
     }
-    if !answer.contains_key("responsible_action_space") {
-        let mut available = Vec::new();
-        if matches!(mode, "autonomous" | "constrained") {
-            available.push(object([
-                ("action", action["name"].clone()),
-                ("target", action["target"].clone()),
-                ("arguments", action["arguments"].clone()),
-            ]));
+    let mut rules = Vec::new();
+    for finding in findings {
+        let Value::Object(mut f) = finding else {
+            continue;
+        };
+        if want_factors && let Some(factor) = f.remove("factor").filter(Value::is_object) {
+            factors.push(factor);
         }
-        let mut space = Map::new();
-        for (group, mut items) in [
-            ("available", available),
-            ("constrained", Vec::new()),
-            ("forbidden", Vec::new()),
-            ("information_gathering", Vec::new()),
-        ] {
-            for f in findings {
-                match f.get("action_space").and_then(|s| s.get(group)) {
-                    Some(Value::Array(list)) => items.extend(list.iter().cloned()),
-                    Some(Value::Object(map)) => items.extend(map.values().cloned()),
+        if want_space && let Some(Value::Object(mut space)) = f.remove("action_space") {
+            for (group, items) in GROUPS.iter().zip(groups.iter_mut()) {
+                match space.remove(*group) {
+                    Some(Value::Array(list)) => items.extend(list),
+                    Some(Value::Object(map)) => items.extend(map.into_values()),
                     _ => {}
                 }
             }
-            space.insert(group.into(), Value::Array(items));
+        }
+        if want_rules && let Some(Value::String(rule)) = f.remove("rule") {
+            rules.push(rule);
+        }
+    }
+    if want_factors {
+        answer.insert("salient_factors".into(), Value::Array(factors));
+    }
+    if want_space {
+        let mut space = Map::with_capacity(GROUPS.len());
+        for (group, items) in GROUPS.iter().zip(groups) {
+            space.insert((*group).into(), Value::Array(items));
         }
         answer.insert("responsible_action_space".into(), Value::Object(space));
     }
-    if !answer.contains_key("rules_fired") {
-        let mut rules: Vec<&str> = findings
-            .iter()
-            .filter_map(|f| f.get("rule").and_then(Value::as_str))
-            .collect();
+    if want_rules {
         rules.sort_unstable();
         rules.dedup();
-        answer.insert("rules_fired".into(), json!(rules));
+        answer.insert(
+            "rules_fired".into(),
+            Value::Array(rules.into_iter().map(Value::String).collect()),
+        );
     }
 }
 
