@@ -1,10 +1,11 @@
 //! Benchmark: one local decision (default policy, evaluate + persist) on one core.
 //!
 //! Prints p50 / p99 latency per decision and decisions per second for a file-backed store
-//! (WAL), decisions made back to back on one thread, over several runs (each run's p99 is
-//! printed too, then each action's), and what the machine alone adds to a computation as
-//! long as a decision;
-//! then the same with an in-memory store, and the policy evaluation alone, for comparison.
+//! (WAL), decisions made back to back on one thread, over several runs. Each run's p99 is
+//! printed next to the p99 of a loop of plain arithmetic as long as a decision, timed just
+//! after it: what the machine alone adds to the tail at that moment. Then each action's
+//! p50 and p99; then the same with an in-memory store, and the policy evaluation alone,
+//! for comparison.
 //! Run with `cargo bench -p bighub-openai --bench local_engine`.
 //!
 //! The deciding thread is pinned to one core, `BENCH_CORE` (default 0); the store's
@@ -58,45 +59,52 @@ fn percentile(samples: &[Duration], p: f64) -> Duration {
 }
 
 /// What the machine itself adds to the tail, measured in the same run: a loop of plain
-/// arithmetic as long as a median decision, timed as often. Anything that interrupts the
-/// core (timer ticks, the hypervisor) shows in its p99; a decision, which touches far more
-/// memory than this loop, loses more to each interruption.
-fn machine_baseline(target: Duration) {
-    let spin = |n: u64| {
+/// arithmetic as long as a median decision, timed as often, right after each run of
+/// decisions. Anything that interrupts the core (timer ticks, the hypervisor, a neighbour
+/// on the host) shows in its p99; a decision, which touches far more memory than this
+/// loop, loses more to each interruption.
+struct Machine {
+    /// Iterations of the loop that take about as long as a median decision.
+    iterations: u64,
+}
+
+impl Machine {
+    fn spin(n: u64) -> u64 {
         let mut x = 0u64;
         for i in 0..n {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i);
         }
         std::hint::black_box(x)
-    };
-    // Calibrate the iteration count to the decision's median: scale by the fastest of a
-    // few timings, three times over.
-    let mut n = 100_000u64;
-    for _ in 0..3 {
-        let took = (0..20)
+    }
+
+    /// Calibrates the loop to `target`: scales by the fastest of a few timings, three
+    /// times over.
+    fn calibrated(target: Duration) -> Self {
+        let mut n = 100_000u64;
+        for _ in 0..3 {
+            let took = (0..20)
+                .map(|_| {
+                    let t = Instant::now();
+                    Self::spin(n);
+                    t.elapsed()
+                })
+                .min()
+                .unwrap_or(target);
+            n = ((n as f64 * target.as_secs_f64() / took.as_secs_f64().max(1e-9)) as u64).max(1);
+        }
+        Self { iterations: n }
+    }
+
+    /// `ROUNDS` timings of the loop.
+    fn samples(&self) -> Vec<Duration> {
+        (0..ROUNDS)
             .map(|_| {
                 let t = Instant::now();
-                spin(n);
+                Self::spin(self.iterations);
                 t.elapsed()
             })
-            .min()
-            .unwrap_or(target);
-        n = ((n as f64 * target.as_secs_f64() / took.as_secs_f64().max(1e-9)) as u64).max(1);
+            .collect()
     }
-    let mut samples = Vec::with_capacity(ROUNDS);
-    for _ in 0..ROUNDS {
-        let t = Instant::now();
-        spin(n);
-        samples.push(t.elapsed());
-    }
-    samples.sort_unstable();
-    println!(
-        "{:<44} p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs",
-        "  machine: arithmetic as long as a decision",
-        percentile(&samples, 0.50).as_secs_f64() * 1e6,
-        percentile(&samples, 0.99).as_secs_f64() * 1e6,
-        samples[samples.len() - 1].as_secs_f64() * 1e6,
-    );
 }
 
 fn report(label: &str, mut samples: Vec<Duration>, wall: Duration) {
@@ -154,6 +162,9 @@ fn main() {
     // The comparison runs last, on a thread started before this one is pinned.
     let (start_unpinned, go) = std::sync::mpsc::channel::<()>();
     let comparison = std::thread::scope(|scope| {
+        // Owned here, so that a panic below (stdout closed, say) drops it and the waiting
+        // thread ends instead of keeping the scope open forever.
+        let start_unpinned = start_unpinned;
         let (unpinned, actions) = (&unpinned, &actions);
         let handle = scope.spawn(move || {
             go.recv().ok()?;
@@ -191,8 +202,10 @@ fn pinned_runs(
         "not pinned".to_owned()
     };
 
-    // Several runs back to back: one run's p99 moves with what the host does meanwhile.
+    // Several runs back to back, each followed by the machine's own loop for as long: one
+    // run's p99 moves with what the host does meanwhile, and the loop shows how much.
     let (mut all, mut wall, mut p99s) = (Vec::new(), Duration::ZERO, Vec::new());
+    let (mut machine, mut machine_all) = (None, Vec::new());
     let mut by_action = vec![Vec::new(); actions.len()];
     for _ in 0..RUNS {
         let (mut samples, w) = rt.block_on(decide_all(engine, actions));
@@ -201,19 +214,25 @@ fn pinned_runs(
             by_action[i % actions.len()].push(*s);
         }
         samples.sort_unstable();
+        // Calibrated once, on the first run's median, so every run is compared with the
+        // same loop.
+        let machine = machine.get_or_insert_with(|| Machine::calibrated(percentile(&samples, 0.5)));
+        let mut baseline = machine.samples();
+        baseline.sort_unstable();
         p99s.push(format!(
-            "{:.0}",
-            percentile(&samples, 0.99).as_secs_f64() * 1e6
+            "{:.0} ({:.0})",
+            percentile(&samples, 0.99).as_secs_f64() * 1e6,
+            percentile(&baseline, 0.99).as_secs_f64() * 1e6,
         ));
         all.extend(samples);
+        machine_all.extend(baseline);
         wall += w;
     }
-    let median = {
-        all.sort_unstable();
-        percentile(&all, 0.50)
-    };
     report(&format!("evaluate + persist (file, WAL), {on}"), all, wall);
-    println!("  p99 of each of the {RUNS} runs: {} µs", p99s.join(", "));
+    println!(
+        "  p99 of each of the {RUNS} runs (machine's loop just after): {} µs",
+        p99s.join(", ")
+    );
     for (a, mut samples) in actions.iter().zip(by_action) {
         samples.sort_unstable();
         println!(
@@ -223,7 +242,14 @@ fn pinned_runs(
             percentile(&samples, 0.99).as_secs_f64() * 1e6,
         );
     }
-    machine_baseline(median);
+    machine_all.sort_unstable();
+    println!(
+        "{:<44} p50 {:>7.1} µs  p99 {:>7.1} µs  max {:>8.1} µs",
+        "  machine: arithmetic as long as a decision",
+        percentile(&machine_all, 0.50).as_secs_f64() * 1e6,
+        percentile(&machine_all, 0.99).as_secs_f64() * 1e6,
+        machine_all[machine_all.len() - 1].as_secs_f64() * 1e6,
+    );
 
     // The same with the store in memory: what the file's writes and checkpoints add.
     let (samples, wall) = rt.block_on(decide_all(memory, actions));
