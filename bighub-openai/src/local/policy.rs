@@ -546,8 +546,8 @@ mod tests {
     }
 
     /// The bytecode runs a program whose table of rules was slimmed ([`slim`]): `else`
-    /// chains, functions with destructured parameters, partial rules and defaults answer
-    /// exactly as the interpreter does.
+    /// chains, functions with destructured parameters, partial rules, defaults and a package
+    /// read whole answer exactly as the interpreter does.
     #[test]
     fn a_slimmed_program_answers_as_the_interpreter() {
         const POLICY: &str = r#"
@@ -570,12 +570,28 @@ mod tests {
                 "mode": "autonomous",
                 "reason": sprintf("%s %v %v", [tier, sum_pair([input.n, 1]), clamp(input.n, 0, 8)]),
                 "labels": labels,
+                "helpers": data.t.helpers,
             }
         "#;
-        let sources = [Source {
-            name: "t.rego".to_owned(),
-            text: POLICY.to_owned(),
-        }];
+        // Read whole, as a virtual document, through the program's tree of rules.
+        const HELPERS: &str = r#"
+            package t.helpers
+            import rego.v1
+            double := input.n * 2
+            default sign := "zero"
+            sign := "positive" if input.n > 0
+            sign := "negative" if input.n < 0
+        "#;
+        let sources = [
+            Source {
+                name: "t.rego".to_owned(),
+                text: POLICY.to_owned(),
+            },
+            Source {
+                name: "helpers.rego".to_owned(),
+                text: HELPERS.to_owned(),
+            },
+        ];
         let set = PolicySet::compile(&sources, &json!({}), "data.t.decision", &[]).unwrap();
         let bytecode = set.bytecode.as_ref().expect("the set runs as bytecode");
         let rules = &bytecode.program.rule_infos;
@@ -600,6 +616,8 @@ mod tests {
         }
         // Every branch of the chains and of the partial rule was taken somewhere.
         assert_eq!(answers.len(), 18, "{answers:#?}");
+        assert!(answers.iter().all(|a| a.contains(r#""double":"#)));
+        assert!(answers.iter().any(|a| a.contains(r#""sign":"negative""#)));
     }
 
     /// The policy as it was before the engine computed `input.derived.facts` and worded
