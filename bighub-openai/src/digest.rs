@@ -79,7 +79,7 @@ fn hex(digest: &[u8]) -> String {
 /// ```
 pub fn canonical_sha256(value: &Value) -> String {
     // Streamed into the hasher through a small buffer rather than collected in a string
-    // first: a decision's input is a few kilobytes, hashed twice per decision.
+    // first: a decision's input, hashed for its packet, is a few kilobytes.
     let mut hasher = std::io::BufWriter::with_capacity(512, Sha256::new());
     write_canonical(value, &mut hasher);
     // What is still buffered goes in last (a hasher never fails a write).

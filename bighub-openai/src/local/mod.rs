@@ -117,37 +117,39 @@
 //! `action_family` gets only what it answered.
 //!
 //! Then: `request_id` (`loc_` and a time-ordered UUIDv7); the flags `can_run`,
-//! `needs_review`, `needs_more_context`, `should_not_run`; the compatibility fields `recommendation`, `risk_score`,
-//! `enforcement_mode` (`enforced`), `enforced_verdict`, `allowed`, `requires_approval`,
-//! `result` (for needs_context, which has no legacy equivalent: `advisory`, with no
-//! `recommendation` and no `allowed`, so no legacy reader mistakes it for a block); a
-//! `decision_packet` (the input and the SHA-256 of its canonical JSON); and a
-//! `decision_brain` (rules fired, deciding rules, the policy set's SHA-256, precedents).
+//! `needs_review`, `needs_more_context`, `should_not_run`; the compatibility fields
+//! `recommendation`, `risk_score`, `enforcement_mode` (`enforced`), `enforced_verdict`,
+//! `allowed`, `requires_approval`, `result` (for needs_context, which has no legacy
+//! equivalent: `advisory`, with no `recommendation` and no `allowed`, so no legacy reader
+//! mistakes it for a block); a `decision_packet` (the input and the SHA-256 of its
+//! canonical JSON); and a `decision_brain` (rules fired, deciding rules, the policy set's
+//! SHA-256, precedents).
 //!
 //! # Speed and durability
 //!
 //! The policy set is compiled once to regorus bytecode and run on a pool of virtual
-//! machines; the tree-walking interpreter checks the bytecode on sample inputs when the
-//! engine is built and takes over for any set or input the bytecode cannot run. The
-//! configuration's verb, system, group and environment lists are applied to each action in
-//! Rust (`input.derived.facts`), so the policy combines booleans rather than scanning lists;
-//! the explanations are worded in Rust from the findings (above); inputs and answers are
-//! converted to and from regorus values directly. Recent
-//! decisions and the last 24 hours of outcomes per action and target are kept in memory and
-//! re-read when another connection writes the file (`PRAGMA data_version`). The store runs
-//! in WAL mode with `synchronous = NORMAL`: a decision survives the application crashing,
-//! but a power cut or OS crash may lose the last few commits (never corrupting the file).
-//! WAL checkpoints run on a background connection that polls a commit count, so that no
-//! decision waits for one or is preempted by its wake-up; under sustained load it also
-//! makes the log start over once it passes about 17 MB, and the file is cut back to 64 MiB
-//! at most, so it stays bounded. Each
-//! decision writes a handful of 4 KiB pages (its row, the index of actions and targets,
-//! and for a review its approval), which is why the store keeps no other index: rows are
-//! keyed by the millisecond of their decision, which its request id (`loc_` and a UUIDv7)
-//! carries, so an id finds its row without an index of ids (schema 3). An older store is
-//! migrated when it first opens, its rows keeping their ids: that rewrites its decisions
-//! once (100,000 decisions, 420 MB, took 5 s here), and the space of the old table is
-//! reused by later decisions rather than returned to the disk (`VACUUM` returns it).
+//! machines (its table of rules stripped of what the machines never read, which regorus
+//! would otherwise copy on every rule call); the tree-walking interpreter checks the
+//! bytecode on sample inputs when the engine is built and takes over for any set or input
+//! the bytecode cannot run. The configuration's verb, system, group and environment lists
+//! are applied to each action in Rust (`input.derived.facts`), so the policy combines
+//! booleans rather than scanning lists; the explanations are worded in Rust from the
+//! findings (above); inputs and answers are converted to and from regorus values directly.
+//! Recent decisions and the last 24 hours of outcomes per action and target are kept in
+//! memory and re-read when another connection writes the file (`PRAGMA data_version`). The
+//! store runs in WAL mode with `synchronous = NORMAL`: a decision survives the application
+//! crashing, but a power cut or OS crash may lose the last few commits (never corrupting
+//! the file). WAL checkpoints run on a background connection that polls a commit count, so
+//! that no decision waits for one or is preempted by its wake-up; under sustained load it
+//! also makes the log start over once it passes about 17 MB, and the file is cut back to
+//! 64 MiB at most, so it stays bounded. Each decision writes a handful of 4 KiB pages (its
+//! row, the index of actions and targets, and for a review its approval), which is why the
+//! store keeps no other index: rows are keyed by the millisecond of their decision, which
+//! its request id (`loc_` and a UUIDv7) carries, so an id finds its row without an index of
+//! ids (schema 3). An older store is migrated when it first opens, its rows keeping their
+//! ids: that rewrites its decisions once (100,000 decisions, 420 MB, took 5 s on a two-core
+//! machine), and the space of the old table is reused by later decisions rather than
+//! returned to the disk (`VACUUM` returns it).
 //!
 //! # Store and secrets
 //!
