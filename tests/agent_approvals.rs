@@ -366,7 +366,11 @@ async fn with_the_local_engine_approvals_are_bound_and_used_once_in_its_store() 
     let record = store.approval(&request_id).unwrap().unwrap();
     assert!(record.used, "{record:?}");
     // Any process sharing the store now refuses to run it again.
-    assert!(store.verify_approval(&request_id, &grant()).is_err());
+    assert!(
+        store
+            .verify_approval(&request_id, "grant_access", &grant())
+            .is_err()
+    );
     assert!(store.consume_approval(&request_id).is_err());
 
     // A second resume is refused, and nothing runs.

@@ -63,22 +63,24 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
         resolution: &ApprovalResolution,
     ) -> Result<Value, Error>;
 
-    /// Claims an approved approval for one execution of a call with exactly `arguments`.
+    /// Claims an approved approval for one execution of exactly this call: `tool` with
+    /// exactly `arguments`.
     ///
-    /// An engine that keeps approvals checks that `request_id` was approved, for these
-    /// arguments, and was not used yet; then it marks it used (atomically, so that of two
-    /// processes claiming it only one succeeds) and answers [`ApprovalClaim::Claimed`]. It
-    /// refuses with [`Error::ApprovalArgumentsChanged`], [`Error::ApprovalAlreadyUsed`] or
-    /// [`Error::ApprovalNotApproved`].
+    /// An engine that keeps approvals checks that `request_id` was approved, for this tool
+    /// and these arguments, and was not used yet; then it marks it used (atomically, so that
+    /// of two processes claiming it only one succeeds) and answers [`ApprovalClaim::Claimed`].
+    /// It refuses with [`Error::ApprovalToolChanged`], [`Error::ApprovalArgumentsChanged`],
+    /// [`Error::ApprovalAlreadyUsed`] or [`Error::ApprovalNotApproved`].
     ///
     /// The default answers [`ApprovalClaim::NotTracked`]: the engine keeps no approval
     /// records, and the caller binds the approval itself.
     async fn claim_approval(
         &self,
         request_id: &str,
+        tool: &str,
         arguments: &Value,
     ) -> Result<ApprovalClaim, Error> {
-        let _ = (request_id, arguments);
+        let _ = (request_id, tool, arguments);
         Ok(ApprovalClaim::NotTracked)
     }
 

@@ -86,6 +86,19 @@ pub enum Error {
     )]
     ApprovalArgumentsChanged(String),
 
+    /// The approval was granted for another tool than the one about to run.
+    #[error(
+        "approval {request_id} was granted for the tool `{approved}`, not `{requested}`; ask for a new approval for this call"
+    )]
+    ApprovalToolChanged {
+        /// The decision's request id.
+        request_id: String,
+        /// The tool the approval was granted for.
+        approved: String,
+        /// The tool that was about to run.
+        requested: String,
+    },
+
     /// The approval already ran its call once; one approval runs its tool at most once.
     #[error("approval {0} was already used")]
     ApprovalAlreadyUsed(String),

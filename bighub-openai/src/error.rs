@@ -125,6 +125,19 @@ pub enum Error {
         request_id: String,
     },
 
+    /// The approval was granted for another tool than the one about to run.
+    #[error(
+        "approval {request_id} was granted for the tool `{approved}`, not `{requested}`; nothing ran — ask for a new approval for this call"
+    )]
+    ApprovalToolChanged {
+        /// The decision's request id.
+        request_id: String,
+        /// The tool the approval was granted for.
+        approved: String,
+        /// The tool that was about to run.
+        requested: String,
+    },
+
     /// The approval was already acted on; one approval runs its call at most once.
     #[error("approval {request_id} was already acted on; one approval runs its call at most once")]
     ApprovalAlreadyUsed {

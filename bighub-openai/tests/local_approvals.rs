@@ -64,13 +64,13 @@ async fn a_review_creates_a_pending_approval_that_resolves_once() {
 }
 
 #[tokio::test]
-async fn an_approval_is_bound_to_its_arguments_and_used_once() {
+async fn an_approval_is_bound_to_its_tool_and_arguments_and_used_once() {
     let engine = LocalEngine::builder().in_memory().build().unwrap();
     let id = review(&engine).await;
 
     // Not approved yet.
     assert!(matches!(
-        engine.verify_approval(&id, &grant_args()),
+        engine.verify_approval(&id, "grant_access", &grant_args()),
         Err(LocalError::ApprovalNotApproved { ref status, .. }) if status == "pending"
     ));
     assert!(matches!(
@@ -84,10 +84,17 @@ async fn an_approval_is_bound_to_its_arguments_and_used_once() {
 
     // Key order does not matter; a changed value does.
     let reordered = json!({"duration": "48h", "group": "okta-admins", "user_id": "alice"});
-    engine.verify_approval(&id, &reordered).unwrap();
+    engine
+        .verify_approval(&id, "grant_access", &reordered)
+        .unwrap();
+    assert!(matches!(
+        engine.verify_approval(&id, "delete_user", &reordered),
+        Err(LocalError::ApprovalToolChanged { ref approved, ref requested, .. })
+            if approved == "grant_access" && requested == "delete_user"
+    ));
     let changed = json!({"user_id": "alice", "group": "okta-admins", "duration": "480h"});
     assert!(matches!(
-        engine.verify_approval(&id, &changed),
+        engine.verify_approval(&id, "grant_access", &changed),
         Err(LocalError::ApprovalArgumentsChanged(ref r)) if *r == id
     ));
 
@@ -99,7 +106,7 @@ async fn an_approval_is_bound_to_its_arguments_and_used_once() {
         Err(LocalError::ApprovalAlreadyUsed(_))
     ));
     assert!(matches!(
-        engine.verify_approval(&id, &grant_args()),
+        engine.verify_approval(&id, "grant_access", &grant_args()),
         Err(LocalError::ApprovalAlreadyUsed(_))
     ));
 }

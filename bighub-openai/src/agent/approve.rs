@@ -45,6 +45,15 @@ fn refusal(request_id: &str, error: bighub_core::Error) -> Error {
         bighub_core::Error::ApprovalArgumentsChanged(_) => Error::ApprovalArgumentsChanged {
             request_id: request_id.to_owned(),
         },
+        bighub_core::Error::ApprovalToolChanged {
+            approved,
+            requested,
+            ..
+        } => Error::ApprovalToolChanged {
+            request_id: request_id.to_owned(),
+            approved,
+            requested,
+        },
         bighub_core::Error::ApprovalAlreadyUsed(_) => Error::ApprovalAlreadyUsed {
             request_id: request_id.to_owned(),
         },
@@ -94,7 +103,7 @@ impl Inner {
                     .map(|t| t.tool_arguments(arguments.clone()))
                     .unwrap_or_else(|| arguments.clone());
                 self.engine
-                    .claim_approval(request_id, &bound)
+                    .claim_approval(request_id, tool, &bound)
                     .await
                     .map_err(|error| refusal(request_id, error))?;
             }

@@ -156,11 +156,19 @@ pub(crate) fn resolve(
 pub(crate) fn verify(
     conn: &Connection,
     request_id: &str,
+    tool: &str,
     arguments: &Value,
 ) -> Result<ApprovalRecord, LocalError> {
     let record = get(conn, request_id)?
         .ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
     check_usable(&record)?;
+    if record.tool != tool {
+        return Err(LocalError::ApprovalToolChanged {
+            request_id: request_id.to_owned(),
+            approved: record.tool,
+            requested: tool.to_owned(),
+        });
+    }
     if canonical_sha256(arguments) != record.arguments_sha256 {
         return Err(LocalError::ApprovalArgumentsChanged(request_id.to_owned()));
     }

@@ -477,14 +477,16 @@ impl LocalEngine {
         approvals::resolve(&self.store()?.conn, request_id, resolution, now_millis())
     }
 
-    /// Checks that `request_id` is approved, not yet used, and was approved for exactly these
-    /// `arguments` (compared by the SHA-256 of their canonical JSON); refuses otherwise.
+    /// Checks that `request_id` is approved, not yet used, and was approved for exactly this
+    /// `tool` and these `arguments` (compared by the SHA-256 of their canonical JSON);
+    /// refuses otherwise.
     pub fn verify_approval(
         &self,
         request_id: &str,
+        tool: &str,
         arguments: &Value,
     ) -> Result<ApprovalRecord, LocalError> {
-        approvals::verify(&self.store()?.conn, request_id, arguments)
+        approvals::verify(&self.store()?.conn, request_id, tool, arguments)
     }
 
     /// Marks an approved approval used, so its call runs at most once, also across
@@ -595,9 +597,10 @@ impl DecisionEngine for LocalEngine {
     async fn claim_approval(
         &self,
         request_id: &str,
+        tool: &str,
         arguments: &Value,
     ) -> Result<ApprovalClaim, bighub_core::Error> {
-        self.verify_approval(request_id, arguments)?;
+        self.verify_approval(request_id, tool, arguments)?;
         self.consume_approval(request_id)?;
         Ok(ApprovalClaim::Claimed)
     }

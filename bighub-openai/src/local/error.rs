@@ -105,6 +105,17 @@ pub enum LocalError {
     )]
     ApprovalArgumentsChanged(String),
 
+    /// The approval was granted for another tool.
+    #[error("approval {request_id} was granted for the tool `{approved}`, not `{requested}`")]
+    ApprovalToolChanged {
+        /// The review decision's request id.
+        request_id: String,
+        /// The tool the approval was granted for.
+        approved: String,
+        /// The tool that was about to run.
+        requested: String,
+    },
+
     /// The approval was already used once; one approval runs its tool at most once.
     #[error("approval {0} was already used")]
     ApprovalAlreadyUsed(String),
@@ -129,6 +140,15 @@ impl From<LocalError> for bighub_core::Error {
                 Self::ApprovalNotApproved { request_id, status }
             }
             LocalError::ApprovalArgumentsChanged(id) => Self::ApprovalArgumentsChanged(id),
+            LocalError::ApprovalToolChanged {
+                request_id,
+                approved,
+                requested,
+            } => Self::ApprovalToolChanged {
+                request_id,
+                approved,
+                requested,
+            },
             LocalError::ApprovalAlreadyUsed(id) => Self::ApprovalAlreadyUsed(id),
             other => Self::Engine(other.to_string()),
         }

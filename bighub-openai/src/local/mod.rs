@@ -157,7 +157,7 @@
 //! `private_key`, `credential`, ...) or that the tool lists in
 //! `context.metadata.secret_args` are redacted before the policy sees them and before
 //! anything is stored ([`looks_secret`]). A review creates a pending approval bound to the
-//! request id and the SHA-256 of the exact arguments; see [`LocalEngine::verify_approval`]
+//! request id, the tool and the SHA-256 of the exact arguments; see [`LocalEngine::verify_approval`]
 //! and [`LocalEngine::consume_approval`].
 
 mod answer;
