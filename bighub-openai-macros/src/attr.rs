@@ -40,6 +40,8 @@ pub struct ActionAttr {
     /// The parameters whose values are secret.
     #[darling(default)]
     pub secret: ParamNames,
+    /// How long one call may run, like `"30s"`.
+    pub timeout: Option<Str>,
 }
 
 /// A string literal value. Its own type so that a value written without quotes gets a message

@@ -123,11 +123,15 @@ fn metadata(tool: &Tool, private: &TokenStream) -> TokenStream {
         value.as_ref().map(|value| quote!(.#setter(#value)))
     });
     let secrets = &meta.secret;
+    let timeout = meta
+        .timeout_ms
+        .map(|ms| quote!(.timeout(::core::time::Duration::from_millis(#ms))));
     quote! {
         #private::ActionMetadata::new(#system)
             .risk(#private::RiskLevel::#risk)
             #(#setters)*
             #(.secret_arg(#secrets))*
+            #timeout
     }
 }
 

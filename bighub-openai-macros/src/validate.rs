@@ -54,6 +54,8 @@ pub struct Metadata {
     pub target: Option<String>,
     pub value: Option<String>,
     pub secret: Vec<String>,
+    /// How long one call may run, in milliseconds.
+    pub timeout_ms: Option<u64>,
 }
 
 const RISKS: [&str; 4] = ["low", "medium", "high", "critical"];
@@ -286,6 +288,11 @@ fn check_attr(
         secret.extend(name);
     }
 
+    let timeout_ms = attr
+        .timeout
+        .as_deref()
+        .map(|lit| check_timeout(lit, errors));
+
     // A `None` inside any value below means its check recorded an error, and then the tool
     // is never built; `flatten` only drops information in that case.
     let metadata = Metadata {
@@ -298,6 +305,7 @@ fn check_attr(
         target: target.flatten(),
         value: value.flatten(),
         secret,
+        timeout_ms: timeout_ms.flatten(),
     };
     Some((name?, description?, runtime, metadata))
 }
@@ -309,6 +317,48 @@ fn non_empty(lit: &LitStr, key: &str, errors: &mut Errors) -> Option<String> {
         None
     } else {
         Some(value)
+    }
+}
+
+/// A duration written as a whole number and a unit: `500ms`, `30s`, `5m`, `1h`; more than
+/// zero and at most a day.
+fn check_timeout(lit: &LitStr, errors: &mut Errors) -> Option<u64> {
+    let value = lit.value();
+    let text = value.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let scale = match unit.trim() {
+        "ms" => Some(1),
+        "s" => Some(1_000),
+        "m" => Some(60_000),
+        "h" => Some(3_600_000),
+        _ => None,
+    };
+    let ms = match (number.parse::<u64>(), scale) {
+        (Ok(n), Some(scale)) => n.checked_mul(scale),
+        _ => None,
+    };
+    match ms {
+        Some(ms) if ms > 0 && ms <= 86_400_000 => Some(ms),
+        Some(_) => {
+            errors.spanned(
+                lit,
+                format!("timeout `{value}` must be more than zero and at most a day (`24h`)"),
+            );
+            None
+        }
+        None => {
+            errors.spanned(
+                lit,
+                format!(
+                    "invalid timeout `{value}`: write a whole number and a unit, like \
+                     `\"500ms\"`, `\"30s\"`, `\"5m\"` or `\"1h\"`"
+                ),
+            );
+            None
+        }
     }
 }
 

@@ -39,6 +39,8 @@ pub struct ActionMetadata {
     pub value_arg: Option<String>,
     /// Arguments whose values are secret: redacted before anything stores or sends them.
     pub secret_args: Vec<String>,
+    /// How long one call may run; the agent's `tool_timeout` when `None`.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl ActionMetadata {
@@ -95,6 +97,12 @@ impl ActionMetadata {
     /// Marks an argument as secret.
     pub fn secret_arg(mut self, arg: impl Into<String>) -> Self {
         self.secret_args.push(arg.into());
+        self
+    }
+
+    /// Sets how long one call may run before it fails as timed out.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 }

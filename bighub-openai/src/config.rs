@@ -54,6 +54,20 @@ pub struct AgentConfig {
     /// Pause a run when a call needs an approval that nobody answered (default true);
     /// false reports `approval_required` to the model and goes on.
     pub pause_for_approval: bool,
+    /// How long one tool call may run unless the tool says otherwise (default 60 s); a call
+    /// that takes longer is stopped and recorded as a `tool_error`.
+    pub tool_timeout: Duration,
+    /// The most a decision's reason and better action (and each string of its raw answer)
+    /// may add to the conversation and the record, in bytes (default 4 KiB); longer texts
+    /// are cut with a marker.
+    pub max_reason_bytes: usize,
+    /// The most one tool output (or error text) may add to the conversation and the record,
+    /// in bytes of its JSON text (default 64 KiB); a longer output is cut with a marker.
+    pub max_tool_output_bytes: usize,
+    /// How often a background response (`queued`, `in_progress`) is polled (default 1 s).
+    pub background_poll_interval: Duration,
+    /// How many outcome reports and memory batches are sent at once (default 32).
+    pub report_concurrency: usize,
 }
 
 impl Default for AgentConfig {
@@ -77,6 +91,11 @@ impl Default for AgentConfig {
             parallel_tool_execution: true,
             flush_timeout: Duration::from_secs(5),
             pause_for_approval: true,
+            tool_timeout: Duration::from_secs(60),
+            max_reason_bytes: 4 * 1024,
+            max_tool_output_bytes: 64 * 1024,
+            background_poll_interval: Duration::from_secs(1),
+            report_concurrency: 32,
         }
     }
 }
@@ -112,6 +131,28 @@ impl AgentConfig {
         }
         if p.circuit_breaker_failures > 0 && p.circuit_breaker_reset.is_zero() {
             problems.push("provider circuit breaker reset must be greater than zero".to_owned());
+        }
+        for (name, value) in [
+            ("tool_timeout", self.tool_timeout),
+            ("background_poll_interval", self.background_poll_interval),
+        ] {
+            if value.is_zero() {
+                problems.push(format!("{name} must be greater than zero"));
+            }
+        }
+        for (name, value, least) in [
+            ("max_reason_bytes", self.max_reason_bytes, 64),
+            ("max_tool_output_bytes", self.max_tool_output_bytes, 64),
+            ("report_concurrency", self.report_concurrency, 1),
+            (
+                "provider_max_concurrent_requests",
+                self.provider.max_concurrent_requests,
+                1,
+            ),
+        ] {
+            if value < least {
+                problems.push(format!("{name} must be at least {least}"));
+            }
         }
         if self.outcome_reporting_required && !self.outcome_reporting {
             problems.push("outcome_reporting_required needs outcome_reporting".to_owned());

@@ -55,6 +55,41 @@ pub enum Error {
     #[error("unexpected answer from the model provider: {0}")]
     ProviderResponse(String),
 
+    /// The model's response did not complete (`incomplete`, `failed`, `cancelled`): none of
+    /// its calls ran, since their arguments may be cut short.
+    #[error(
+        "the model's response {response_id} ended `{status}` ({reason}); none of its tool calls ran"
+    )]
+    ResponseNotCompleted {
+        /// The response id.
+        response_id: String,
+        /// Its status.
+        status: String,
+        /// Its error or incomplete reason.
+        reason: String,
+    },
+
+    /// The model called a client-side tool whose call this agent can neither run nor answer
+    /// with an error (a `computer_call` must be answered with a screenshot).
+    #[error(
+        "the model sent a `{item_type}` item (call {call_id}), which this agent does not execute and cannot answer; the run stops here"
+    )]
+    UnsupportedCall {
+        /// The item type.
+        item_type: String,
+        /// The call id.
+        call_id: String,
+    },
+
+    /// Arguments for `check_tool` or `resume_after_approval` that the tool cannot take.
+    #[error("invalid arguments for the tool `{tool}`: {message}")]
+    InvalidArguments {
+        /// The tool.
+        tool: String,
+        /// What is wrong.
+        message: String,
+    },
+
     /// The provider circuit breaker is open after repeated failures.
     #[error("the model provider circuit is open after repeated failures; retry in {retry_in:?}")]
     CircuitOpen {
@@ -71,7 +106,7 @@ pub enum Error {
         events: Vec<ExecutionEvent>,
     },
 
-    /// `check_tool` named a tool that is not registered.
+    /// `check_tool` or `resume_after_approval` named a tool that is not registered.
     #[error("unknown tool `{name}`; registered tools: {}", available.join(", "))]
     UnknownTool {
         /// The name asked for.

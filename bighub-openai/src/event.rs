@@ -100,6 +100,33 @@ pub struct ExecutionEvent {
 }
 
 impl ExecutionEvent {
+    /// The record of a call that was never evaluated and did not run.
+    pub(crate) fn not_run(
+        tool: &str,
+        call_id: &str,
+        error: String,
+        trace_id: &str,
+        seq: u64,
+    ) -> Self {
+        Self {
+            tool: tool.to_owned(),
+            call_id: call_id.to_owned(),
+            status: ExecutionStatus::ToolError,
+            decision: None,
+            arguments: Value::Null,
+            output: None,
+            error: Some(error),
+            event_id: uuid::Uuid::new_v4().to_string(),
+            trace_id: trace_id.to_owned(),
+            request_id: None,
+            seq,
+            recommendation: None,
+            risk_score: None,
+            enforcement_mode: None,
+            approval: None,
+        }
+    }
+
     /// The verdict the gate gave, when the call was evaluated.
     pub fn verdict(&self) -> Option<Verdict> {
         self.decision.as_ref().map(Decision::verdict)

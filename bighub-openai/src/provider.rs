@@ -7,6 +7,8 @@
 
 use std::fmt;
 use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_openai::Client;
@@ -15,6 +17,7 @@ use async_openai::error::OpenAIError;
 use async_openai::middleware::ReqwestService;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 use crate::Error;
@@ -39,6 +42,12 @@ pub struct ProviderSettings {
     pub circuit_breaker_failures: u32,
     /// How long an open circuit stays open (default 30 s).
     pub circuit_breaker_reset: Duration,
+    /// Most requests to the provider in flight at once, per agent (default 64); more wait
+    /// for a free connection. A streamed answer holds its connection until it ends.
+    pub max_concurrent_requests: usize,
+    /// Accept a plain `http://` base URL to a host other than this machine (default false).
+    /// Only for a trusted gateway on a private network: the API key travels unencrypted.
+    pub allow_insecure_http: bool,
 }
 
 impl Default for ProviderSettings {
@@ -51,6 +60,8 @@ impl Default for ProviderSettings {
             jitter: Duration::from_millis(100),
             circuit_breaker_failures: 0,
             circuit_breaker_reset: Duration::from_secs(30),
+            max_concurrent_requests: 64,
+            allow_insecure_http: false,
         }
     }
 }
@@ -60,6 +71,7 @@ pub(crate) struct Provider {
     settings: ProviderSettings,
     breaker: Option<CircuitBreaker>,
     base_url: String,
+    connections: Arc<Semaphore>,
 }
 
 impl fmt::Debug for Provider {
@@ -81,10 +93,12 @@ impl Provider {
         base_url: &str,
         settings: ProviderSettings,
     ) -> Result<Self, Error> {
+        check_base_url(base_url, settings.allow_insecure_http)?;
         let http = reqwest::Client::builder()
             // Not a total deadline: reasoning models may think, and stream, for minutes.
             .connect_timeout(settings.timeout)
             .read_timeout(settings.timeout)
+            .pool_max_idle_per_host(settings.max_concurrent_requests)
             .build()
             .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
         let config = OpenAIConfig::new()
@@ -99,17 +113,38 @@ impl Provider {
         });
         Ok(Self {
             client,
+            connections: Arc::new(Semaphore::new(settings.max_concurrent_requests.max(1))),
             settings,
             breaker,
             base_url: base_url.to_owned(),
         })
     }
 
+    /// Waits for a free connection slot.
+    async fn connection(&self) -> OwnedSemaphorePermit {
+        Arc::clone(&self.connections)
+            .acquire_owned()
+            .await
+            .expect("the provider's semaphore is never closed")
+    }
+
     /// `POST /responses`, retried per the settings.
     pub(crate) async fn create(&self, request: &Value) -> Result<ModelResponse, Error> {
         let raw: Value = self
             .with_retries("openai.responses.create", || async {
+                let _connection = self.connection().await;
                 self.client.responses().create_byot(request).await
+            })
+            .await?;
+        ModelResponse::from_raw(raw)
+    }
+
+    /// `GET /responses/{id}`: a background response's current state.
+    pub(crate) async fn retrieve(&self, response_id: &str) -> Result<ModelResponse, Error> {
+        let raw: Value = self
+            .with_retries("openai.responses.retrieve", || async {
+                let _connection = self.connection().await;
+                self.client.responses().retrieve_byot(response_id).await
             })
             .await?;
         ModelResponse::from_raw(raw)
@@ -119,15 +154,16 @@ impl Provider {
     /// as raw JSON. Failures before the first event are retried per the settings; once an
     /// event has arrived, a failure is the caller's (the stream cannot be replayed).
     pub(crate) async fn create_stream(&self, request: &Value) -> Result<ModelStream, Error> {
-        let (first, rest) = self
+        let (first, rest, connection) = self
             .with_retries("openai.responses.create_stream", || async {
+                let connection = self.connection().await;
                 let mut stream = self
                     .client
                     .responses()
                     .create_stream_byot::<_, Value>(request)
                     .await?;
                 match stream.next().await {
-                    Some(Ok(first)) => Ok((first, stream)),
+                    Some(Ok(first)) => Ok((first, stream, connection)),
                     Some(Err(error)) => Err(error),
                     None => Err(OpenAIError::StreamError(Box::new(
                         async_openai::error::StreamError::EventStream(
@@ -137,6 +173,11 @@ impl Provider {
                 }
             })
             .await?;
+        // The stream holds its connection slot until it is dropped.
+        let rest = rest.map(move |event| {
+            let _held = &connection;
+            event
+        });
         Ok(Box::pin(stream::once(async { Ok(first) }).chain(rest)))
     }
 
@@ -194,6 +235,35 @@ impl Provider {
             fastrand::u64(0..=jitter_ms)
         };
         capped + Duration::from_millis(jitter)
+    }
+}
+
+/// `https://`, or `http://` only to this machine unless `allow_insecure_http`: the API key
+/// goes with every request.
+fn check_base_url(base_url: &str, allow_insecure_http: bool) -> Result<(), Error> {
+    let url = reqwest::Url::parse(base_url).map_err(|e| {
+        Error::Config(format!(
+            "the OpenAI base URL {base_url:?} is not a URL: {e}"
+        ))
+    })?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if allow_insecure_http || is_loopback(&url) => Ok(()),
+        "http" => Err(Error::Config(format!(
+            "the OpenAI base URL {base_url:?} uses plain http to a host other than this machine, so the API key would travel unencrypted; use https, or allow_insecure_provider_http(true) for a trusted gateway"
+        ))),
+        other => Err(Error::Config(format!(
+            "the OpenAI base URL {base_url:?} has the scheme `{other}`; use https"
+        ))),
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
     }
 }
 

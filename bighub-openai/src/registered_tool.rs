@@ -82,6 +82,9 @@ impl RegisteredTool {
         if let Some(risk) = options.risk {
             metadata.risk = risk;
         }
+        if options.timeout.is_some() {
+            metadata.timeout = options.timeout;
+        }
         Self {
             name: action.name().to_owned(),
             description: action.description().to_owned(),
@@ -118,6 +121,12 @@ impl RegisteredTool {
     /// The tool's metadata with the registration options applied.
     pub fn metadata(&self) -> &ActionMetadata {
         &self.metadata
+    }
+
+    /// How long one call may run, when the tool or its options say (else the agent's
+    /// `tool_timeout` applies).
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        self.metadata.timeout
     }
 
     /// The registration options.

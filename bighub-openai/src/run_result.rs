@@ -62,8 +62,13 @@ pub struct RunResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approval_loops: Vec<ApprovalLoop>,
     /// Where the run stopped, when it waits for approvals; pass it to
-    /// [`resume`](crate::BighubOpenAI::resume).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// [`resume`](crate::BighubOpenAI::resume). In this result's JSON its secret arguments
+    /// are redacted: carry a paused run with [`RunState::to_json`].
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::run_state::serialize_redacted"
+    )]
     pub paused: Option<RunState>,
 }
 

@@ -4,6 +4,10 @@
 //! This module owns [`RunState`] and its JSON form. It does not resume anything: see
 //! [`BighubOpenAI::resume`](crate::BighubOpenAI::resume).
 
+use std::collections::BTreeMap;
+use std::fmt;
+
+use bighub_core::{REDACTED, redact_named};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -18,8 +22,15 @@ pub const RUN_STATE_VERSION: u32 = 1;
 /// events, the model and the request settings.
 ///
 /// It serializes to JSON, so a run paused by one process can be resumed by another (with an
-/// agent that has the same tools). Each pending call is bound to its decision's request id
-/// and to the SHA-256 of its exact arguments: resuming with changed arguments is refused.
+/// agent that has the same tools). Each pending call is bound to its decision's request id,
+/// its tool and the SHA-256 of its exact arguments: resuming with another tool or changed
+/// arguments is refused.
+///
+/// The state holds the whole conversation, including any argument a tool marks secret that
+/// the model wrote (resuming needs the exact call): store it like a credential. Its `Debug`
+/// shows no conversation text, and the JSON of a [`RunResult`](crate::RunResult) carries
+/// the state with secret arguments redacted (a state read back from there cannot resume a
+/// call with secret arguments; use [`to_json`](Self::to_json) to carry a paused run).
 ///
 /// ```no_run
 /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), Box<dyn std::error::Error>> {
@@ -40,7 +51,7 @@ pub const RUN_STATE_VERSION: u32 = 1;
 /// println!("{}", result.output_text());
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunState {
     pub(crate) version: u32,
     pub(crate) trace_id: String,
@@ -61,6 +72,28 @@ pub struct RunState {
     pub(crate) events: Vec<ExecutionEvent>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) approval_loops: Vec<ApprovalLoop>,
+    /// The secret arguments of the conversation's tools, by tool name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) secret_args: BTreeMap<String, Vec<String>>,
+}
+
+impl fmt::Debug for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let calls: Vec<_> = self
+            .calls
+            .iter()
+            .map(|c| (c.call_id.as_str(), c.tool.as_str(), c.pending))
+            .collect();
+        f.debug_struct("RunState")
+            .field("version", &self.version)
+            .field("trace_id", &self.trace_id)
+            .field("model", &self.model)
+            .field("round", &self.round)
+            .field("calls (call_id, tool, pending)", &calls)
+            .field("events", &self.events.len())
+            .field("conversation_items", &self.conversation.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One call of the paused round.
@@ -134,6 +167,27 @@ impl RunState {
         Ok(state)
     }
 
+    /// This state with every secret argument of the conversation's function calls redacted
+    /// (an argument text that cannot be parsed is replaced whole).
+    pub(crate) fn redacted(&self) -> Self {
+        let mut state = self.clone();
+        if state.secret_args.is_empty() {
+            return state;
+        }
+        let secrets = &self.secret_args;
+        state
+            .conversation
+            .rewrite_function_call_arguments(|tool, arguments| {
+                secrets.get(tool).map(|names| redact_text(arguments, names))
+            });
+        for call in &mut state.calls {
+            if let Some(names) = secrets.get(&call.tool) {
+                call.raw_arguments = redact_text(&call.raw_arguments, names);
+            }
+        }
+        state
+    }
+
     pub(crate) fn check_version(&self) -> Result<(), Error> {
         if self.version != RUN_STATE_VERSION {
             return Err(Error::InvalidRunState(format!(
@@ -143,4 +197,24 @@ impl RunState {
         }
         Ok(())
     }
+}
+
+/// Argument text with the named arguments redacted; replaced whole when it is not a JSON
+/// object (the secret may be anywhere in it).
+fn redact_text(arguments: &str, names: &[String]) -> String {
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(mut value @ Value::Object(_)) => {
+            redact_named(&mut value, names);
+            value.to_string()
+        }
+        _ => REDACTED.to_owned(),
+    }
+}
+
+/// Serializes a result's paused state with its secret arguments redacted.
+pub(crate) fn serialize_redacted<S: serde::Serializer>(
+    state: &Option<RunState>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    state.as_ref().map(RunState::redacted).serialize(serializer)
 }

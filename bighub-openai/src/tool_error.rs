@@ -14,6 +14,10 @@ pub enum ToolErrorKind {
     MissingState,
     /// The tool panicked.
     Panicked,
+    /// The tool did not finish within its timeout.
+    TimedOut,
+    /// The run was cancelled before the tool started.
+    Cancelled,
 }
 
 /// The error of one tool call; it becomes a `tool_error` event, and the run goes on.
@@ -73,6 +77,24 @@ impl ToolError {
         Self {
             kind: ToolErrorKind::Panicked,
             message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A tool that did not finish within `timeout`.
+    pub fn timed_out(timeout: std::time::Duration) -> Self {
+        Self {
+            kind: ToolErrorKind::TimedOut,
+            message: format!("the tool did not finish within {timeout:?}"),
+            field: None,
+        }
+    }
+
+    /// A call whose run was cancelled before the tool started.
+    pub(crate) fn cancelled() -> Self {
+        Self {
+            kind: ToolErrorKind::Cancelled,
+            message: "not started: the run was cancelled".to_owned(),
             field: None,
         }
     }

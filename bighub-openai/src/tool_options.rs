@@ -55,6 +55,9 @@ pub struct ToolOptions {
     pub decision_mode: Option<DecisionMode>,
     /// Whether the model's arguments are constrained to the schema (default `true`).
     pub strict: bool,
+    /// How long one call may run (overrides the tool's own timeout and the agent's
+    /// `tool_timeout`).
+    pub timeout: Option<std::time::Duration>,
     metadata_from_args: Option<MetadataFn>,
     value_from_args: Option<ValueFn>,
     target_from_args: Option<TargetFn>,
@@ -72,6 +75,7 @@ impl Default for ToolOptions {
             parameters_schema: None,
             decision_mode: None,
             strict: true,
+            timeout: None,
             metadata_from_args: None,
             value_from_args: None,
             target_from_args: None,
@@ -140,6 +144,12 @@ impl ToolOptions {
         self
     }
 
+    /// How long one call may run before it fails with a `tool_error` (timed out).
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
     /// Derives decision metadata from the arguments. The closure returns a JSON object:
     /// `system`, `risk` and `environment` (strings) override the tool's; every other key goes
     /// to the action's `context.metadata`; `null` values are skipped.
@@ -196,6 +206,7 @@ impl fmt::Debug for ToolOptions {
             .field("system", &self.system)
             .field("risk", &self.risk)
             .field("environment", &self.environment)
+            .field("timeout", &self.timeout)
             .field(
                 "parameters_schema",
                 &self.parameters_schema.as_ref().map(|_| "<schema>"),

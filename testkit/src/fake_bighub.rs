@@ -11,7 +11,7 @@
 //! | `POST /actions/evaluate` | `action` string; `actor` string if present; `value` number or null; `target`, `domain` string or null; `context` object or null; `dry_run` boolean | [`decision`]`("autonomous", action)` |
 //! | `POST /outcomes/report` | `status` one of [`OUTCOME_STATUSES`]; `request_id` string; `description` string or null; `details` object or null; `correction_needed` boolean | `{"recorded": true, "request_id", "status"}` |
 //! | `POST /actions/memory/ingest` | `source` string; `events` array of objects; `source_version`, `actor`, `domain`, `model`, `trace_id` string or null; `redact` boolean; `redaction_policy` string | `{"accepted": n, "rejected": 0, "source"}` |
-//! | `POST /approvals/{request_id}/resolve` | `resolution` one of [`RESOLUTIONS`]; `comment`, `resolved_by` string or null | `{"request_id", "status", "resolution", "comment", "resolved_by"}` |
+//! | `POST /approvals/{request_id}/resolve` | `resolution` one of [`RESOLUTIONS`]; `comment`, `resolved_by` string or null | `{"request_id", "status", "resolution", "comment", "resolved_by"}`; a second resolution of one request id: 409 `{"detail": {"message", "resolution": <the first>}}` |
 //!
 //! Checks run in the service's order: unknown path → 404 `{"detail": "Not Found"}`; other
 //! method → 405 `{"detail": "Method Not Allowed"}`; missing or wrong `X-API-Key` → 401
@@ -109,6 +109,8 @@ struct ServerState {
     queues: HashMap<Endpoint, VecDeque<Reply>>,
     responders: HashMap<Endpoint, Responder>,
     latency: Duration,
+    /// The resolution each approval got, by request id.
+    resolved: HashMap<String, String>,
 }
 
 impl Shared {
@@ -380,7 +382,28 @@ fn choose_reply(
     // Called without the lock: a responder may take its time.
     match responder {
         Some(f) => f(record),
+        None if endpoint == Endpoint::ResolveApproval => resolve_once(shared, record),
         None => default_reply(endpoint, record),
+    }
+}
+
+/// An approval resolves once: a second resolution is a 409 naming the first.
+fn resolve_once(shared: &Shared, record: &RecordedRequest) -> Reply {
+    let id = record.path_id.clone().unwrap_or_default();
+    let resolution = record.json()["resolution"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let earlier = shared.state().resolved.get(&id).cloned();
+    match earlier {
+        Some(earlier) => Reply::json(
+            409,
+            json!({"detail": {"message": "approval already resolved", "resolution": earlier}}),
+        ),
+        None => {
+            shared.state().resolved.insert(id, resolution);
+            default_reply(Endpoint::ResolveApproval, record)
+        }
     }
 }
 

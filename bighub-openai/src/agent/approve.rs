@@ -1,44 +1,31 @@
 //! Approvals inside and across runs: recording a human's answer with the engine, binding it
 //! to the exact call, running the approved call at most once, and resuming a paused run.
 //!
-//! Binding, per engine:
-//! - an engine that keeps approvals (the local engine) verifies the request id, the SHA-256
-//!   of the exact arguments and the "not used yet" flag, and consumes the approval
-//!   atomically in its store, so an approval runs its call at most once across processes;
-//! - for other engines (the hosted service, custom ones) the binding is the SHA-256 of the
-//!   arguments kept in the [`RunState`] (and the model's own `function_call` item in its
-//!   conversation), and a request id is resumed at most once per process. A state edited
-//!   consistently by someone who can write it, or resumed by two processes, is beyond what
-//!   the runtime alone can refuse: the engine's approval record is the authority there.
+//! An approval binds three things: the decision's request id, the tool name and the SHA-256
+//! of the call's canonical arguments. Every path checks all three before the tool runs:
+//! - the agent's [ledger](super::ledger) knows every review it asked for and refuses another
+//!   tool, other arguments, or a second use;
+//! - an engine that keeps approvals (the local engine) verifies the same binding in its store
+//!   and consumes the approval atomically, so it runs its call at most once across processes;
+//! - a resumed [`RunState`] must agree with the model's own `function_call` item in its
+//!   conversation (same tool, same argument text).
+//!
+//! With an engine that keeps no approvals (the hosted service, custom engines), a state
+//! edited consistently by someone who can write it and resumed in another process is beyond
+//! what the runtime alone can refuse: the engine's approval record is the authority there.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{LazyLock, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use bighub_core::{OutcomeReport, OutcomeStatus, Verdict};
-use serde_json::{Map, Value, json};
+use bighub_core::{ApprovalClaim, Decision, Verdict};
+use serde_json::{Value, json};
 
-use super::binding::arguments_sha256;
-use super::round::{ApprovalState, FunctionCall, Gated, RunIds, approval_loop};
+use super::prepared::{Decided, FunctionCall, Gate, PreparedCall};
+use super::round::{ApprovalState, RunIds};
 use super::run::{RunCtx, RunSettings, Step};
 use super::{BighubOpenAI, Inner};
+use crate::digest::canonical_sha256;
 use crate::{ApprovalAnswer, ApprovalLoop, ApprovalRequest, Error, IntoInput, RunResult, RunState};
-
-/// Request ids whose approval this process has already acted on.
-static ACTED_ON: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(|| Mutex::new(HashSet::new()));
-
-fn mark_acted_on(request_id: &str) -> bool {
-    ACTED_ON
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(request_id.to_owned())
-}
-
-fn unmark_acted_on(request_id: &str) {
-    ACTED_ON
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .remove(request_id);
-}
 
 fn refusal(request_id: &str, error: bighub_core::Error) -> Error {
     match error {
@@ -66,59 +53,133 @@ fn refusal(request_id: &str, error: bighub_core::Error) -> Error {
 
 impl Inner {
     /// Records `answer` with the engine and, for an approval, claims it for one execution
-    /// of `tool` with `arguments`. Returns the engine's record of the resolution.
+    /// of exactly `call`. Returns the engine's record of the resolution.
     pub(crate) async fn settle_approval(
         &self,
         request_id: &str,
-        tool: &str,
-        arguments: &Value,
+        call: &PreparedCall,
         answer: &ApprovalAnswer,
     ) -> Result<Value, Error> {
-        if !mark_acted_on(request_id) {
-            return Err(Error::ApprovalAlreadyUsed {
-                request_id: request_id.to_owned(),
-            });
-        }
+        let Some(decided) = call.decided() else {
+            return Err(Error::InvalidRunState(format!(
+                "the call {} was never decided, so no approval covers it",
+                call.call.call_id
+            )));
+        };
+        let tool = call.call.name.as_str();
+        self.ledger.act_on(request_id, tool, &call.digest)?;
         let settled = async {
-            let record = match self
+            let (record, resolved_before) = match self
                 .engine
                 .resolve_approval(request_id, &answer.to_resolution())
                 .await
             {
-                Ok(record) => record,
+                Ok(record) => (record, false),
                 // Resolved earlier (by a person at a console, or by an earlier attempt) the
                 // same way: the claim below decides whether the call may still run.
                 Err(bighub_core::Error::ApprovalAlreadyResolved { resolution, .. })
                     if resolution == answer.resolution.as_str() =>
                 {
-                    json!({"request_id": request_id, "status": resolution, "already_resolved": true})
+                    let record = json!({"request_id": request_id, "status": resolution, "already_resolved": true});
+                    (record, true)
                 }
                 Err(error) => return Err(refusal(request_id, error)),
             };
             if answer.is_approved() {
                 // The engine saw the arguments in the tool's shape; bind to the same.
-                let bound = self
-                    .tools
-                    .get(tool)
-                    .map(|t| t.tool_arguments(arguments.clone()))
-                    .unwrap_or_else(|| arguments.clone());
-                self.engine
-                    .claim_approval(request_id, tool, &bound)
+                let claim = self
+                    .engine
+                    .claim_approval(request_id, tool, &decided.action.arguments)
                     .await
                     .map_err(|error| refusal(request_id, error))?;
+                if resolved_before && claim == ApprovalClaim::NotTracked {
+                    // Resolved before, by an engine that cannot say whether that approval
+                    // already ran its call: running it again could run it twice.
+                    return Err(Error::ApprovalAlreadyUsed {
+                        request_id: request_id.to_owned(),
+                    });
+                }
             }
             Ok(record)
         }
         .await;
         if settled.is_err() {
             // Nothing ran: a later attempt may try again.
-            unmark_acted_on(request_id);
+            self.ledger.release(request_id);
         }
         settled
     }
 
-    async fn resume(
+    /// The prepared call of a paused call: the model's own `function_call` item, bound to
+    /// the state's tool, digest and decision.
+    fn paused_call(
         &self,
+        ctx: &RunCtx,
+        call: &crate::run_state::PausedCall,
+        request_id: &str,
+    ) -> Result<PreparedCall, Error> {
+        let invalid = |why: String| {
+            Error::InvalidRunState(format!("the paused call {}: {why}", call.call_id))
+        };
+        let item = ctx
+            .conversation
+            .function_call(&call.call_id)
+            .ok_or_else(|| {
+                invalid("the conversation has no function_call with this call id".to_owned())
+            })?;
+        let model_call = FunctionCall {
+            name: item["name"].as_str().unwrap_or_default().to_owned(),
+            call_id: call.call_id.clone(),
+            arguments: item["arguments"].as_str().unwrap_or_default().to_owned(),
+        };
+        if model_call.name != call.tool {
+            return Err(Error::ApprovalToolChanged {
+                request_id: request_id.to_owned(),
+                approved: model_call.name,
+                requested: call.tool.clone(),
+            });
+        }
+        let arguments = match serde_json::from_str::<Value>(&model_call.arguments) {
+            Ok(arguments @ Value::Object(_)) => arguments,
+            _ => {
+                return Err(invalid(
+                    "the model's arguments are not a JSON object".to_owned(),
+                ));
+            }
+        };
+        let digest = canonical_sha256(&arguments);
+        if digest != call.arguments_sha256 || model_call.arguments != call.raw_arguments {
+            return Err(Error::ApprovalArgumentsChanged {
+                request_id: request_id.to_owned(),
+            });
+        }
+        let tool = self.tools.get_shared(&call.tool).ok_or_else(|| {
+            invalid(format!(
+                "it uses the tool `{}`, which this agent does not register",
+                call.tool
+            ))
+        })?;
+        let decision = call
+            .event
+            .decision
+            .clone()
+            .ok_or_else(|| invalid("it has no decision".to_owned()))?;
+        let action = self.proposed_action(&tool, &arguments, &ctx.ids);
+        Ok(PreparedCall {
+            call: model_call,
+            arguments,
+            digest,
+            gate: Gate::Decided(Box::new(Decided {
+                tool,
+                action,
+                decision,
+                verdict: Verdict::RequireApproval,
+            })),
+        })
+    }
+
+    async fn resume(
+        self: &Arc<Self>,
         state: RunState,
         mut answers: HashMap<String, ApprovalAnswer>,
     ) -> Result<RunResult, Error> {
@@ -146,6 +207,7 @@ impl Inner {
             mut calls,
             events,
             approval_loops,
+            secret_args,
             ..
         } = state;
         let settings = RunSettings {
@@ -156,85 +218,48 @@ impl Inner {
         };
         settings.check()?;
         let mut ctx = RunCtx {
+            ids: RunIds {
+                trace_id,
+                model: settings.model.clone(),
+            },
             settings,
-            ids: RunIds { trace_id },
             conversation,
             round,
-            first_new_event: events.len(),
             events,
             approvals: approval_loops,
             policy: self.default_policy(),
         };
+        let events_before = ctx.events.len();
 
         let outcome = async {
-            for call in calls.iter_mut().filter(|c| c.pending) {
+            // Every answered call is checked against its binding before any of them runs.
+            let mut answered = Vec::new();
+            for (index, call) in calls.iter().enumerate().filter(|(_, c)| c.pending) {
                 let Some(request_id) = call.event.request_id.clone() else {
                     continue;
                 };
                 let Some(answer) = answers.remove(&request_id) else {
                     continue;
                 };
-                let arguments = call.event.arguments.clone();
-                let bound_to_model = ctx
-                    .conversation
-                    .function_call(&call.call_id)
-                    .and_then(|item| item["arguments"].as_str())
-                    .and_then(|raw| serde_json::from_str::<Value>(raw).ok())
-                    .map(|args| arguments_sha256(&args));
-                let sha = arguments_sha256(&arguments);
-                if sha != call.arguments_sha256
-                    || bound_to_model
-                        .as_ref()
-                        .is_some_and(|model_sha| *model_sha != sha)
-                {
-                    return Err(Error::ApprovalArgumentsChanged { request_id });
-                }
-                if self.tools.get(&call.tool).is_none() {
-                    return Err(Error::InvalidRunState(format!(
-                        "the paused call {} uses the tool `{}`, which this agent does not register",
-                        call.call_id, call.tool
-                    )));
-                }
-                let decision = call.event.decision.clone().ok_or_else(|| {
-                    Error::InvalidRunState(format!(
-                        "the paused call {} has no decision",
-                        call.call_id
-                    ))
-                })?;
+                let prepared = self.paused_call(&ctx, call, &request_id)?;
+                answered.push((index, request_id, answer, prepared));
+            }
+            for (index, request_id, answer, prepared) in answered {
                 let record = self
-                    .settle_approval(&request_id, &call.tool, &arguments, &answer)
+                    .settle_approval(&request_id, &prepared, &answer)
                     .await?;
-                let result = if answer.is_approved() {
-                    Some(
-                        self.execute(&call.tool, &call.call_id, arguments.clone())
-                            .await,
-                    )
-                } else {
-                    None
-                };
-                ctx.approvals.push(approval_loop(
-                    Some(&decision),
-                    &answer,
-                    record.clone(),
-                    result.as_ref(),
-                ));
-                let function_call = FunctionCall {
-                    name: call.tool.clone(),
-                    call_id: call.call_id.clone(),
-                    arguments: call.raw_arguments.clone(),
-                };
-                let gated = Gated::Decided {
-                    arguments,
-                    decision: Box::new(decision),
-                    verdict: Verdict::RequireApproval,
-                };
                 let approval = ApprovalState::Answered { answer, record };
                 let seq = ctx.events.len() as u64;
-                let event = self.event(&function_call, gated, result, &approval, &ctx.ids, seq);
+                let mut outcome = self
+                    .run_and_record(vec![prepared], vec![approval], &ctx.ids, seq)
+                    .await?;
+                ctx.approvals.append(&mut outcome.approvals);
+                let event = outcome.events.pop().ok_or_else(|| {
+                    Error::ProviderResponse("a resumed call left no record".to_owned())
+                })?;
                 ctx.events.push(event.clone());
-                self.after_event(&event, true).await?;
-                call.event = event;
-                call.pending = false;
+                calls[index].event = event;
+                calls[index].pending = false;
             }
             if calls.iter().any(|c| c.pending) {
                 // Some calls still wait: pause again, with what was resolved now.
@@ -251,6 +276,7 @@ impl Inner {
                     calls: calls.clone(),
                     events: ctx.events.clone(),
                     approval_loops: ctx.approvals.clone(),
+                    secret_args: secret_args.clone(),
                 };
                 return Ok(Step::Paused(response.clone(), Box::new(state)));
             }
@@ -263,7 +289,7 @@ impl Inner {
         .await;
         match outcome {
             // Refused before anything ran: the typed refusal, not an interrupted run.
-            Err(error) if ctx.events.len() == ctx.first_new_event => {
+            Err(error) if ctx.events.len() == events_before => {
                 tracing::warn!(%error, "resume refused");
                 Err(error)
             }
@@ -358,10 +384,11 @@ impl BighubOpenAI {
     }
 
     /// Runs one approved tool call outside a conversation: records `answer` for
-    /// `request_id` with the engine, claims it for exactly `arguments`, runs `tool` when
-    /// approved, and reports the outcome. The same bindings as [`resume`](Self::resume)
-    /// apply, except that without a run state the arguments are checked only by an engine
-    /// that keeps approvals.
+    /// `request_id` with the engine, claims it for exactly `tool` with exactly `arguments`,
+    /// runs it when approved, and records it like any call (hook, outcome report, decision
+    /// memory). The approval must have been asked for that tool and those arguments: this
+    /// agent refuses another tool or other arguments for a review it decided, and so does an
+    /// engine that keeps approvals, for any review it decided.
     ///
     /// ```no_run
     /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
@@ -386,52 +413,49 @@ impl BighubOpenAI {
         answer: ApprovalAnswer,
     ) -> Result<ApprovalLoop, Error> {
         let inner = &self.inner;
-        if inner.tools.get(tool).is_none() {
+        let Some(registered) = inner.tools.get_shared(tool) else {
             return Err(Error::UnknownTool {
                 name: tool.to_owned(),
                 available: inner.tools.names().map(str::to_owned).collect(),
             });
-        }
-        let record = inner
-            .settle_approval(request_id, tool, &arguments, &answer)
-            .await?;
-        let result = if answer.is_approved() {
-            Some(inner.execute(tool, request_id, arguments).await)
-        } else {
-            None
         };
-        let mut approval = approval_loop(None, &answer, record, result.as_ref());
-        approval.request_id = Some(request_id.to_owned());
-        if inner.config.outcome_reporting {
-            let status = match &result {
-                Some(Ok(_)) => OutcomeStatus::Success,
-                Some(Err(_)) => OutcomeStatus::Failure,
-                None => OutcomeStatus::Blocked,
-            };
-            let mut report = OutcomeReport::new(status);
-            report.request_id = Some(request_id.to_owned());
-            report.description = Some(format!("{tool} {}", answer.resolution.as_str()));
-            let mut details = Map::new();
-            details.insert("tool".into(), json!(tool));
-            details.insert("resolution".into(), json!(answer.resolution));
-            if let Some(Err(error)) = &result {
-                details.insert("error".into(), json!(error.to_string()));
-            }
-            report.details = details;
-            report.correction_needed = status == OutcomeStatus::Failure;
-            if inner.config.outcome_reporting_required {
-                inner
-                    .engine
-                    .report_outcome(&report)
-                    .await
-                    .map_err(|source| Error::OutcomeReport {
-                        source,
-                        events: Vec::new(),
-                    })?;
-            } else {
-                inner.reporter.outcome(report);
-            }
+        if !arguments.is_object() {
+            return Err(Error::InvalidArguments {
+                tool: tool.to_owned(),
+                message: "arguments must be a JSON object".to_owned(),
+            });
         }
-        Ok(approval)
+        let ids = RunIds {
+            trace_id: uuid::Uuid::new_v4().to_string(),
+            model: String::new(),
+        };
+        let action = inner.proposed_action(&registered, &arguments, &ids);
+        // The decision itself stays with the engine; the call carries what binds it.
+        let decision =
+            Decision::from_backend_response(&json!({"request_id": request_id, "mode": "review"}));
+        let call = PreparedCall {
+            call: FunctionCall {
+                name: tool.to_owned(),
+                call_id: request_id.to_owned(),
+                arguments: arguments.to_string(),
+            },
+            digest: canonical_sha256(&arguments),
+            arguments,
+            gate: Gate::Decided(Box::new(Decided {
+                tool: registered,
+                action,
+                decision,
+                verdict: Verdict::RequireApproval,
+            })),
+        };
+        let record = inner.settle_approval(request_id, &call, &answer).await?;
+        let approval = ApprovalState::Answered { answer, record };
+        let mut outcome = inner
+            .run_and_record(vec![call], vec![approval], &ids, 0)
+            .await?;
+        outcome
+            .approvals
+            .pop()
+            .ok_or_else(|| Error::ProviderResponse("the approved call left no record".to_owned()))
     }
 }

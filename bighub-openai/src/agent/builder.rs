@@ -240,6 +240,21 @@ impl BighubOpenAIBuilder {
         self
     }
 
+    /// Most requests to the model provider in flight at once (default 64); more wait for a
+    /// free connection, so a burst of runs cannot open connections without bound.
+    pub fn provider_max_concurrent_requests(mut self, requests: usize) -> Self {
+        self.config.provider.max_concurrent_requests = requests;
+        self
+    }
+
+    /// Accepts a plain `http://` OpenAI base URL to a host other than this machine (default
+    /// false: such a URL fails `build()`, since the API key would travel unencrypted). Only
+    /// for a trusted gateway on a private network.
+    pub fn allow_insecure_provider_http(mut self, allow: bool) -> Self {
+        self.config.provider.allow_insecure_http = allow;
+        self
+    }
+
     /// Retries of a failed evaluation before the fail-mode decision (default 2).
     pub fn evaluate_retries(mut self, retries: u32) -> Self {
         self.config.evaluate_retries = retries;
@@ -296,6 +311,40 @@ impl BighubOpenAIBuilder {
         self
     }
 
+    /// How long one tool call may run unless the tool sets its own timeout (default 60 s).
+    /// A call that takes longer is stopped and recorded as a `tool_error`; the model is told.
+    pub fn tool_timeout(mut self, timeout: Duration) -> Self {
+        self.config.tool_timeout = timeout;
+        self
+    }
+
+    /// The most a decision's reason and better action may add to the conversation and the
+    /// record, in bytes (default 4 KiB, at least 64); longer texts are cut with a marker.
+    pub fn max_reason_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_reason_bytes = bytes;
+        self
+    }
+
+    /// The most one tool output may add to the conversation and the record, in bytes of its
+    /// JSON text (default 64 KiB, at least 64); a longer output is cut with a marker.
+    pub fn max_tool_output_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_tool_output_bytes = bytes;
+        self
+    }
+
+    /// How often a background response is polled until it finishes (default 1 s).
+    pub fn background_poll_interval(mut self, interval: Duration) -> Self {
+        self.config.background_poll_interval = interval;
+        self
+    }
+
+    /// How many outcome reports and memory batches are sent to the engine at once
+    /// (default 32, at least 1).
+    pub fn report_concurrency(mut self, concurrency: usize) -> Self {
+        self.config.report_concurrency = concurrency;
+        self
+    }
+
     /// Checks every setting and builds the agent.
     ///
     /// The engine is the one given with [`engine`](Self::engine), else the hosted BIGHUB
@@ -325,7 +374,7 @@ impl BighubOpenAIBuilder {
             )?),
         };
         let inner = Inner {
-            reporter: Reporter::new(Arc::clone(&engine)),
+            reporter: Reporter::new(Arc::clone(&engine), self.config.report_concurrency),
             engine,
             provider,
             tool_list: self
@@ -337,6 +386,7 @@ impl BighubOpenAIBuilder {
             tools: self.tools,
             context: self.states.build(),
             on_decision: self.on_decision,
+            ledger: Default::default(),
             config: self.config,
             plain_models: Default::default(),
         };

@@ -62,6 +62,38 @@ impl Conversation {
         })
     }
 
+    /// How many items the conversation holds.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Replaces the argument text of function calls: `rewrite(tool, arguments)` returns the
+    /// new text, or `None` to keep it.
+    pub(crate) fn rewrite_function_call_arguments(
+        &mut self,
+        rewrite: impl Fn(&str, &str) -> Option<String>,
+    ) {
+        for item in self.items.iter_mut().chain(self.fresh.iter_mut()) {
+            if item.get("type").and_then(Value::as_str) != Some("function_call") {
+                continue;
+            }
+            let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
+            let arguments = item
+                .get("arguments")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if let Some(new) = rewrite(name, arguments) {
+                item["arguments"] = Value::String(new);
+            }
+        }
+    }
+
+    /// Adds an item the agent writes itself (the output of a client-side call).
+    pub(crate) fn add_item(&mut self, item: Value) {
+        self.items.push(item.clone());
+        self.fresh.push(item);
+    }
+
     /// Adds the output of one call.
     pub(crate) fn add_tool_output(&mut self, call_id: &str, output: &Value) {
         let item = json!({

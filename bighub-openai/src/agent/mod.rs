@@ -1,16 +1,19 @@
 //! The guarded agent: `BighubOpenAI` and what one of its runs does.
 //!
 //! `builder.rs` assembles an agent, `run.rs` drives a run, `stream.rs` drives a streamed
-//! one, `round.rs` plays one round of tool calls, `approve.rs` resolves approvals and
-//! resumes paused runs, `binding.rs` fingerprints the arguments an approval is bound to,
-//! `conversation.rs` keeps what is sent back to the model. Decisions come from a
-//! [`DecisionEngine`]; tools from the [`ToolRegistry`].
+//! one, `round.rs` plays one round of tool calls, `prepared.rs` is one call bound to its
+//! decision, `approve.rs` resolves approvals and resumes paused runs, `ledger.rs` remembers
+//! which approvals the agent asked for and acted on, `caps.rs` bounds what decisions and
+//! tools add to the record, `conversation.rs` keeps what is sent back to the model.
+//! Decisions come from a [`DecisionEngine`]; tools from the [`ToolRegistry`].
 
 mod approve;
-mod binding;
 mod builder;
+mod caps;
 mod conversation;
+mod ledger;
 mod model_response;
+mod prepared;
 mod round;
 mod run;
 mod stream;
@@ -86,6 +89,7 @@ pub(crate) struct Inner {
     pub(crate) reporter: Reporter,
     pub(crate) context: ToolContext,
     pub(crate) on_decision: Option<DecisionHook>,
+    pub(crate) ledger: ledger::ApprovalLedger,
     /// Models that refused `include: ["reasoning.encrypted_content"]` (models that do not
     /// reason): asked without it from then on.
     pub(crate) plain_models: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -191,21 +195,33 @@ impl BighubOpenAI {
     /// ```
     pub async fn check_tool(&self, tool: &str, arguments: Value) -> Result<ToolCheck, Error> {
         let inner = &self.inner;
-        let registered = inner.tools.get(tool).ok_or_else(|| Error::UnknownTool {
-            name: tool.to_owned(),
-            available: inner.tools.names().map(str::to_owned).collect(),
-        })?;
+        if inner.tools.get(tool).is_none() {
+            return Err(Error::UnknownTool {
+                name: tool.to_owned(),
+                available: inner.tools.names().map(str::to_owned).collect(),
+            });
+        }
         let ids = round::RunIds {
             trace_id: uuid::Uuid::new_v4().to_string(),
+            model: String::new(),
         };
-        let action = inner.proposed_action(registered, &arguments, &ids);
-        let decision = inner.evaluate(&action).await;
-        let verdict = decision.verdict();
-        Ok(ToolCheck {
-            action,
-            decision,
-            verdict,
-        })
+        let call = prepared::FunctionCall {
+            name: tool.to_owned(),
+            call_id: format!("check_{}", uuid::Uuid::new_v4().simple()),
+            arguments: arguments.to_string(),
+        };
+        let prepared = inner.prepare(call, &ids).await;
+        match prepared.gate {
+            prepared::Gate::Decided(decided) => Ok(ToolCheck {
+                action: decided.action,
+                decision: decided.decision,
+                verdict: decided.verdict,
+            }),
+            prepared::Gate::Rejected { error, .. } => Err(Error::InvalidArguments {
+                tool: tool.to_owned(),
+                message: error,
+            }),
+        }
     }
 
     /// The tool definitions sent to the model.

@@ -1,42 +1,46 @@
-//! One round of the loop: the model's function calls -> proposed actions -> decisions
-//! (all evaluated concurrently) -> the gate -> approvals (asked, paused, or reported) -> the
-//! tools that may run (concurrently unless turned off) -> one execution event per call, in
-//! the model's order.
+//! One round of the loop: the model's function calls -> prepared calls (proposed action,
+//! decision and verdict, all evaluated concurrently) -> approvals (asked, paused, or
+//! reported) -> the tools that may run (concurrently unless turned off) -> one execution
+//! event per call, in the model's order.
 //!
-//! Deciding ([`Inner::decide_call`]) and playing the rest of the round
-//! ([`Inner::play_round`]) are separate steps so that a streamed run can start each decision
-//! as soon as the call's arguments are complete. This module never talks to the model;
-//! `run.rs` and `stream.rs` do.
+//! Deciding ([`Inner::prepare`]) and playing the rest of the round ([`Inner::play_round`])
+//! are separate steps so that a streamed run can start each decision as soon as the call's
+//! arguments are complete. Running and recording happen in a task of their own
+//! ([`Inner::run_and_record`]): once a tool has started, its event reaches the hook, the
+//! outcome report and decision memory even when the caller stops waiting for the run. A
+//! cancelled run starts no further tool. This module never talks to the model; `run.rs`
+//! and `stream.rs` do.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bighub_core::{Decision, OutcomeReport, OutcomeStatus, ProposedAction, Verdict};
+use bighub_core::{Decision, MemoryBatch, OutcomeReport, OutcomeStatus, Verdict};
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use super::Inner;
-use crate::RegisteredTool;
+use super::caps::{cap_decision, cap_output, truncate_text};
+use super::prepared::{
+    Decided, FunctionCall, Gate, PreparedCall, scrub_text, scrub_value, unusable_arguments,
+};
+use crate::config::SOURCE_VERSION;
+use crate::digest::canonical_sha256;
 use crate::{
     ApprovalAnswer, ApprovalLoop, ApprovalRequest, Error, ExecutionEvent, ExecutionStatus,
     ToolError,
 };
 
-/// A function call as the model proposed it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct FunctionCall {
-    pub(crate) name: String,
-    pub(crate) call_id: String,
-    pub(crate) arguments: String,
-}
-
 /// Identifies the run a round belongs to.
 #[derive(Debug, Clone)]
 pub(crate) struct RunIds {
     pub(crate) trace_id: String,
+    /// The model of the run (empty outside a run).
+    pub(crate) model: String,
 }
 
 /// The answer source of `run_with_approval`.
@@ -52,41 +56,6 @@ pub(crate) enum ApprovalPolicy {
     Pause,
     /// Ask the callback; pause when it has no answer.
     Ask(ApprovalCallback),
-}
-
-/// A call after the gate, before (or instead of) execution.
-#[derive(Debug, Clone)]
-pub(crate) enum Gated {
-    /// Never evaluated: unknown tool or unusable arguments.
-    Rejected { arguments: Value, error: String },
-    /// Evaluated; `verdict` says whether it may run.
-    Decided {
-        arguments: Value,
-        decision: Box<Decision>,
-        verdict: Verdict,
-    },
-}
-
-impl Gated {
-    pub(crate) fn verdict(&self) -> Option<Verdict> {
-        match self {
-            Self::Rejected { .. } => None,
-            Self::Decided { verdict, .. } => Some(*verdict),
-        }
-    }
-
-    pub(crate) fn decision(&self) -> Option<&Decision> {
-        match self {
-            Self::Rejected { .. } => None,
-            Self::Decided { decision, .. } => Some(decision),
-        }
-    }
-
-    pub(crate) fn arguments(&self) -> &Value {
-        match self {
-            Self::Rejected { arguments, .. } | Self::Decided { arguments, .. } => arguments,
-        }
-    }
 }
 
 /// Where a call stands with respect to a human approval.
@@ -121,207 +90,304 @@ impl RoundOutcome {
     }
 }
 
+/// Sets the flag when dropped: the run stopped waiting, so no further tool may start.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 impl Inner {
-    /// Everything after the decisions: approvals, execution, events, hooks, reports.
-    pub(crate) async fn play_round(
+    /// Decides one call: finds its tool, parses its arguments, proposes the action and
+    /// asks the engine. Unknown tools and unusable arguments are rejected without asking.
+    pub(crate) async fn prepare(&self, call: FunctionCall, ids: &RunIds) -> PreparedCall {
+        let Some(tool) = self.tools.get_shared(&call.name) else {
+            let mut available: Vec<&str> = self.tools.names().collect();
+            available.sort_unstable();
+            let error = format!(
+                "unknown tool `{}`; available tools: {}",
+                call.name,
+                if available.is_empty() {
+                    "none".to_owned()
+                } else {
+                    available.join(", ")
+                }
+            );
+            let arguments = unusable_arguments(
+                &call.arguments,
+                serde_json::from_str(&call.arguments).ok(),
+                false,
+            );
+            return rejected(call, arguments, None, error);
+        };
+        let has_secrets = !tool.metadata().secret_args.is_empty();
+        let arguments = match serde_json::from_str::<Value>(&call.arguments) {
+            Ok(Value::Object(map)) => Value::Object(map),
+            Ok(other) => {
+                let error = format!("arguments must be a JSON object, got {}", json_type(&other));
+                let arguments = unusable_arguments(&call.arguments, Some(other), has_secrets);
+                return rejected(call, arguments, Some(tool), error);
+            }
+            Err(error) => {
+                // serde_json's message names a position, never the text around it.
+                let error = format!("arguments are not valid JSON: {error}");
+                let arguments = unusable_arguments(&call.arguments, None, has_secrets);
+                return rejected(call, arguments, Some(tool), error);
+            }
+        };
+        let digest = canonical_sha256(&arguments);
+        let action = self.proposed_action(&tool, &arguments, ids);
+        let decision = self.decide(&action, &call.name, &digest).await;
+        let verdict = decision.verdict();
+        PreparedCall {
+            call,
+            arguments,
+            digest,
+            gate: Gate::Decided(Box::new(Decided {
+                tool,
+                action,
+                decision,
+                verdict,
+            })),
+        }
+    }
+
+    /// Evaluates `action` (see [`evaluate`](Self::evaluate)), cuts what the decision may add
+    /// to the record, and enters a review in the approval ledger.
+    pub(crate) async fn decide(
         &self,
-        calls: &[FunctionCall],
-        gated: Vec<Gated>,
+        action: &bighub_core::ProposedAction,
+        tool: &str,
+        digest: &str,
+    ) -> Decision {
+        let mut decision = self.evaluate(action).await;
+        cap_decision(&mut decision, self.config.max_reason_bytes);
+        if decision.verdict() == Verdict::RequireApproval
+            && let Some(request_id) = &decision.request_id
+        {
+            self.ledger.asked(request_id, tool, digest);
+        }
+        decision
+    }
+
+    /// Evaluates with retries; when the engine cannot answer, the fail-mode decision (which
+    /// blocks, whatever the fail mode, unless the engine was merely unavailable).
+    pub(crate) async fn evaluate(&self, action: &bighub_core::ProposedAction) -> Decision {
+        let span =
+            tracing::info_span!("bighub.evaluate", tool = %action.tool, action = %action.action);
+        async {
+            let mut attempt = 0u32;
+            loop {
+                match self.engine.evaluate(action).await {
+                    Ok(decision) => return decision,
+                    Err(error) if error.is_retryable() && attempt < self.config.evaluate_retries => {
+                        attempt += 1;
+                        let delay = Duration::from_millis(50 * (1u64 << attempt.min(5)));
+                        tracing::warn!(%error, attempt, "evaluation failed; retrying");
+                        tokio::time::sleep(delay).await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, fail_mode = %self.config.fail_mode, "evaluation failed; using the fail-mode decision");
+                        return self.config.fail_mode.decision(&error);
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Everything after the decisions: approvals, then running and recording.
+    pub(crate) async fn play_round(
+        self: &Arc<Self>,
+        calls: Vec<PreparedCall>,
         ids: &RunIds,
         first_seq: u64,
         policy: &ApprovalPolicy,
     ) -> Result<RoundOutcome, Error> {
-        // 1. Approvals: ask (one at a time: a person answers them), pause, or report.
+        // Approvals: ask (one at a time: a person answers them), pause, or report.
         let mut approvals = Vec::with_capacity(calls.len());
-        for (call, g) in calls.iter().zip(&gated) {
-            approvals.push(self.approval_for(call, g, policy).await?);
+        for call in &calls {
+            approvals.push(self.approval_for(call, policy).await?);
         }
+        self.run_and_record(calls, approvals, ids, first_seq).await
+    }
 
-        // 2. Run what may run.
-        let runnable: Vec<Option<&Value>> = gated
-            .iter()
-            .zip(&approvals)
-            .map(|(g, approval)| may_run(g, approval).then(|| g.arguments()))
-            .collect();
+    /// Runs the calls that may run and records every call, in a task of its own so that
+    /// the record survives the caller giving up.
+    pub(crate) async fn run_and_record(
+        self: &Arc<Self>,
+        calls: Vec<PreparedCall>,
+        approvals: Vec<ApprovalState>,
+        ids: &RunIds,
+        first_seq: u64,
+    ) -> Result<RoundOutcome, Error> {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let _cancel = CancelOnDrop(Arc::clone(&cancelled));
+        let (tx, rx) = oneshot::channel();
+        let this = Arc::clone(self);
+        let ids = ids.clone();
+        let span = tracing::Span::current();
+        tokio::spawn(
+            async move {
+                let outcome = this
+                    .execute_round(calls, approvals, &ids, first_seq, &cancelled)
+                    .await;
+                let _ = tx.send(outcome);
+            }
+            .instrument(span),
+        );
+        rx.await.unwrap_or_else(|_| {
+            Err(Error::ProviderResponse(
+                "the task running the round's tools stopped unexpectedly".to_owned(),
+            ))
+        })
+    }
+
+    async fn execute_round(
+        &self,
+        calls: Vec<PreparedCall>,
+        approvals: Vec<ApprovalState>,
+        ids: &RunIds,
+        first_seq: u64,
+        cancelled: &AtomicBool,
+    ) -> Result<RoundOutcome, Error> {
         let results: Vec<Option<Result<Value, ToolError>>> = if self.config.parallel_tool_execution
         {
             join_all(
-                runnable
+                calls
                     .iter()
-                    .zip(calls)
-                    .map(|(args, call)| self.execute_opt(call, *args)),
+                    .zip(&approvals)
+                    .map(|(c, a)| self.run_one(c, a, cancelled)),
             )
             .await
         } else {
             let mut results = Vec::with_capacity(calls.len());
-            for (args, call) in runnable.iter().zip(calls) {
-                results.push(self.execute_opt(call, *args).await);
+            for (call, approval) in calls.iter().zip(&approvals) {
+                results.push(self.run_one(call, approval, cancelled).await);
             }
             results
         };
 
-        // 3. Record.
         let mut outcome = RoundOutcome {
             events: Vec::with_capacity(calls.len()),
             pending: Vec::with_capacity(calls.len()),
             approvals: Vec::new(),
         };
-        for (i, (((call, gated), result), approval)) in calls
-            .iter()
-            .zip(gated)
-            .zip(results)
-            .zip(approvals)
-            .enumerate()
+        let mut report_error = None;
+        for (i, ((call, result), approval)) in
+            calls.into_iter().zip(results).zip(approvals).enumerate()
         {
             let pending = matches!(approval, ApprovalState::Pending);
+            let event = self.event(call, result, &approval, ids, first_seq + i as u64);
             if let ApprovalState::Answered { answer, record } = &approval {
-                outcome.approvals.push(approval_loop(
-                    gated.decision(),
-                    answer,
-                    record.clone(),
-                    result.as_ref(),
-                ));
+                outcome
+                    .approvals
+                    .push(approval_loop(&event, answer, record.clone()));
             }
-            let event = self.event(call, gated, result, &approval, ids, first_seq + i as u64);
-            self.after_event(&event, !pending)
-                .await
-                .map_err(|error| match error {
-                    Error::OutcomeReport { source, .. } => {
-                        let mut so_far = outcome.events.clone();
-                        so_far.push(event.clone());
-                        Error::OutcomeReport {
-                            source,
-                            events: so_far,
-                        }
-                    }
-                    other => other,
-                })?;
+            if let Err(error) = self.after_event(&event, !pending).await {
+                report_error.get_or_insert(error);
+            }
             outcome.events.push(event);
             outcome.pending.push(pending);
         }
-        Ok(outcome)
+        self.remember(&outcome.events, ids).await;
+        match report_error {
+            Some(Error::OutcomeReport { source, .. }) => Err(Error::OutcomeReport {
+                source,
+                events: outcome.events,
+            }),
+            Some(other) => Err(other),
+            None => Ok(outcome),
+        }
+    }
+
+    /// Runs one call if it may run and the run was not cancelled; `None` when it may not.
+    async fn run_one(
+        &self,
+        call: &PreparedCall,
+        approval: &ApprovalState,
+        cancelled: &AtomicBool,
+    ) -> Option<Result<Value, ToolError>> {
+        if !may_run(call, approval) {
+            return None;
+        }
+        if cancelled.load(Ordering::SeqCst) {
+            return Some(Err(ToolError::cancelled()));
+        }
+        Some(self.execute(call).await)
     }
 
     async fn approval_for(
         &self,
-        call: &FunctionCall,
-        gated: &Gated,
+        call: &PreparedCall,
         policy: &ApprovalPolicy,
     ) -> Result<ApprovalState, Error> {
-        let Gated::Decided {
-            arguments,
-            decision,
-            verdict: Verdict::RequireApproval,
-        } = gated
-        else {
+        let Some(decided) = call.decided() else {
             return Ok(ApprovalState::None);
         };
+        if decided.verdict != Verdict::RequireApproval {
+            return Ok(ApprovalState::None);
+        }
         let callback = match policy {
             ApprovalPolicy::Report => return Ok(ApprovalState::None),
             ApprovalPolicy::Pause => return Ok(ApprovalState::Pending),
             ApprovalPolicy::Ask(callback) => callback,
         };
-        let Some(request_id) = decision.request_id.clone() else {
+        let Some(request_id) = decided.decision.request_id.clone() else {
             // Without a request id there is nothing to bind an approval to.
-            tracing::warn!(tool = %call.name, "approval required but the decision has no request id; reporting it");
+            tracing::warn!(tool = %call.call.name, "approval required but the decision has no request id; reporting it");
             return Ok(ApprovalState::None);
         };
         let request = ApprovalRequest {
             request_id: request_id.clone(),
-            tool: call.name.clone(),
-            call_id: call.call_id.clone(),
-            arguments: arguments.clone(),
-            decision: (**decision).clone(),
+            tool: call.call.name.clone(),
+            call_id: call.call.call_id.clone(),
+            arguments: call.recorded_arguments(),
+            decision: decided.decision.clone(),
         };
         let Some(answer) = callback(request).await else {
             return Ok(ApprovalState::Pending);
         };
-        let record = self
-            .settle_approval(&request_id, &call.name, arguments, &answer)
-            .await?;
+        let record = self.settle_approval(&request_id, call, &answer).await?;
         Ok(ApprovalState::Answered { answer, record })
     }
 
-    async fn execute_opt(
-        &self,
-        call: &FunctionCall,
-        arguments: Option<&Value>,
-    ) -> Option<Result<Value, ToolError>> {
-        let arguments = arguments?;
-        Some(
-            self.execute(&call.name, &call.call_id, arguments.clone())
-                .await,
-        )
-    }
-
-    /// Runs a tool; a panic becomes a tool error.
-    pub(crate) async fn execute(
-        &self,
-        tool: &str,
-        call_id: &str,
-        arguments: Value,
-    ) -> Result<Value, ToolError> {
-        let Some(registered) = self.tools.get(tool) else {
-            return Err(ToolError::new(format!("unknown tool `{tool}`")));
+    /// Runs the tool of a decided call, within its timeout; a panic becomes a tool error.
+    pub(crate) async fn execute(&self, call: &PreparedCall) -> Result<Value, ToolError> {
+        let Some(decided) = call.decided() else {
+            return Err(ToolError::new(
+                "this call was never decided, so it does not run",
+            ));
         };
-        let span = tracing::info_span!("bighub.tool", tool = %tool, call_id = %call_id);
-        let future = registered.call(arguments, self.context.with_call_id(call_id));
-        let result = AssertUnwindSafe(future)
-            .catch_unwind()
+        let tool = &decided.tool;
+        let timeout = tool.timeout().unwrap_or(self.config.tool_timeout);
+        let span = tracing::info_span!("bighub.tool", tool = %call.call.name, call_id = %call.call.call_id);
+        let future = tool.call(
+            call.arguments.clone(),
+            self.context.with_call_id(&call.call.call_id),
+        );
+        let guarded = AssertUnwindSafe(future).catch_unwind();
+        match tokio::time::timeout(timeout, guarded)
             .instrument(span)
-            .await;
-        result.unwrap_or_else(|panic| Err(ToolError::panicked(panic_message(&panic))))
-    }
-
-    pub(crate) async fn decide_call(&self, call: &FunctionCall, ids: &RunIds) -> Gated {
-        let Some(tool) = self.tools.get(&call.name) else {
-            let mut available: Vec<&str> = self.tools.names().collect();
-            available.sort_unstable();
-            return Gated::Rejected {
-                arguments: parse_or_raw(&call.arguments),
-                error: format!(
-                    "unknown tool `{}`; available tools: {}",
-                    call.name,
-                    if available.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        available.join(", ")
-                    }
-                ),
-            };
-        };
-        let arguments = match serde_json::from_str::<Value>(&call.arguments) {
-            Ok(Value::Object(map)) => Value::Object(map),
-            Ok(other) => {
-                return Gated::Rejected {
-                    error: format!("arguments must be a JSON object, got {}", json_type(&other)),
-                    arguments: other,
-                };
-            }
-            Err(error) => {
-                return Gated::Rejected {
-                    arguments: Value::String(call.arguments.clone()),
-                    error: format!("arguments are not valid JSON: {error}"),
-                };
-            }
-        };
-        let action = self.proposed_action(tool, &arguments, ids);
-        let decision = self.evaluate(&action).await;
-        let verdict = decision.verdict();
-        Gated::Decided {
-            arguments,
-            decision: Box::new(decision),
-            verdict,
+            .await
+        {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => Err(ToolError::panicked(panic_message(&panic))),
+            Err(_) => Err(ToolError::timed_out(timeout)),
         }
     }
 
-    /// The tool's proposed action, completed with the agent's defaults and the run's ids.
+    /// The proposed action of a call of `tool`, completed with the agent's defaults and the
+    /// run's ids.
     pub(crate) fn proposed_action(
         &self,
-        tool: &RegisteredTool,
+        tool: &crate::RegisteredTool,
         arguments: &Value,
         ids: &RunIds,
-    ) -> ProposedAction {
+    ) -> bighub_core::ProposedAction {
         let mut action = tool.proposed_action(arguments);
         if action.actor.trim().is_empty() {
             action.actor = self.config.actor.clone();
@@ -348,36 +414,11 @@ impl Inner {
         action
     }
 
-    /// Evaluates with retries; when the engine cannot answer, the fail-mode decision.
-    pub(crate) async fn evaluate(&self, action: &ProposedAction) -> Decision {
-        let span =
-            tracing::info_span!("bighub.evaluate", tool = %action.tool, action = %action.action);
-        async {
-            let mut attempt = 0u32;
-            loop {
-                match self.engine.evaluate(action).await {
-                    Ok(decision) => return decision,
-                    Err(error) if error.is_retryable() && attempt < self.config.evaluate_retries => {
-                        attempt += 1;
-                        let delay = Duration::from_millis(50 * (1u64 << attempt.min(5)));
-                        tracing::warn!(%error, attempt, "evaluation failed; retrying");
-                        tokio::time::sleep(delay).await;
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, fail_mode = %self.config.fail_mode, "evaluation failed; using the fail-mode decision");
-                        return self.config.fail_mode.decision(&error);
-                    }
-                }
-            }
-        }
-        .instrument(span)
-        .await
-    }
-
+    /// The record of one call: secrets redacted and scrubbed, outputs and errors cut to the
+    /// configured size.
     pub(crate) fn event(
         &self,
-        call: &FunctionCall,
-        gated: Gated,
+        call: PreparedCall,
         result: Option<Result<Value, ToolError>>,
         approval: &ApprovalState,
         ids: &RunIds,
@@ -387,57 +428,44 @@ impl Inner {
             approval,
             ApprovalState::Answered { answer, .. } if !answer.is_approved()
         );
-        let (status, decision, arguments, output, error) = match (gated, result) {
-            (Gated::Rejected { arguments, error }, _) => (
-                ExecutionStatus::ToolError,
-                None,
-                arguments,
-                None,
-                Some(error),
-            ),
-            (
-                Gated::Decided {
-                    arguments,
-                    decision,
-                    ..
-                },
-                Some(Ok(output)),
-            ) => (
-                ExecutionStatus::Executed,
-                Some(*decision),
-                arguments,
-                Some(output),
-                None,
-            ),
-            (
-                Gated::Decided {
-                    arguments,
-                    decision,
-                    ..
-                },
-                Some(Err(error)),
-            ) => (
-                ExecutionStatus::ToolError,
-                Some(*decision),
-                arguments,
-                None,
-                Some(error.to_string()),
-            ),
-            (
-                Gated::Decided {
-                    arguments,
-                    decision,
-                    verdict,
-                },
-                None,
-            ) => {
+        let secrets = call.secret_values();
+        let arguments = call.recorded_arguments();
+        let (status, output, error) = match (&call.gate, result) {
+            (Gate::Rejected { error, .. }, _) => {
+                (ExecutionStatus::ToolError, None, Some(error.clone()))
+            }
+            (Gate::Decided(_), Some(Ok(output))) => (ExecutionStatus::Executed, Some(output), None),
+            (Gate::Decided(_), Some(Err(error)))
+                if error.kind() == crate::ToolErrorKind::Cancelled =>
+            {
+                (ExecutionStatus::Blocked, None, Some(error.to_string()))
+            }
+            (Gate::Decided(_), Some(Err(error))) => {
+                (ExecutionStatus::ToolError, None, Some(error.to_string()))
+            }
+            (Gate::Decided(decided), None) => {
                 let status = if rejected_by_human {
                     ExecutionStatus::Rejected
                 } else {
-                    ExecutionStatus::for_verdict(verdict).unwrap_or(ExecutionStatus::Blocked)
+                    ExecutionStatus::for_verdict(decided.verdict)
+                        .unwrap_or(ExecutionStatus::Blocked)
                 };
-                (status, Some(*decision), arguments, None, None)
+                (status, None, None)
             }
+        };
+        let max = self.config.max_tool_output_bytes;
+        let output = output.map(|mut output| {
+            scrub_value(&mut output, &secrets);
+            cap_output(output, max)
+        });
+        let error = error.map(|mut error| {
+            scrub_text(&mut error, &secrets);
+            truncate_text(&mut error, max);
+            error
+        });
+        let decision = match call.gate {
+            Gate::Decided(decided) => Some(decided.decision),
+            Gate::Rejected { .. } => None,
         };
         let request_id = decision.as_ref().and_then(|d| d.request_id.clone());
         let recommendation = decision.as_ref().and_then(|d| d.recommendation.clone());
@@ -448,8 +476,8 @@ impl Inner {
             _ => None,
         };
         ExecutionEvent {
-            tool: call.name.clone(),
-            call_id: call.call_id.clone(),
+            tool: call.call.name,
+            call_id: call.call.call_id,
             status,
             decision,
             arguments,
@@ -491,9 +519,38 @@ impl Inner {
                     events: Vec::new(),
                 })
         } else {
-            self.reporter.outcome(report);
+            self.reporter.outcome(report).await;
             Ok(())
         }
+    }
+
+    /// Sends `events` to decision memory (when enabled).
+    pub(crate) async fn remember(&self, events: &[ExecutionEvent], ids: &RunIds) {
+        if !self.config.memory_enabled || events.is_empty() {
+            return;
+        }
+        let events = events.iter().map(|event| json!(event)).collect();
+        let mut batch = MemoryBatch::new(self.config.memory_source.clone(), events);
+        batch.source_version = Some(SOURCE_VERSION.to_owned());
+        batch.actor = Some(self.config.actor.clone());
+        batch.domain = Some(self.config.domain.clone());
+        batch.model = Some(ids.model.clone()).filter(|m| !m.is_empty());
+        batch.trace_id = Some(ids.trace_id.clone());
+        self.reporter.memory(batch).await;
+    }
+}
+
+fn rejected(
+    call: FunctionCall,
+    arguments: Value,
+    tool: Option<Arc<crate::RegisteredTool>>,
+    error: String,
+) -> PreparedCall {
+    PreparedCall {
+        call,
+        digest: canonical_sha256(&arguments),
+        arguments,
+        gate: Gate::Rejected { tool, error },
     }
 }
 
@@ -521,8 +578,8 @@ fn outcome_report(event: &ExecutionEvent) -> OutcomeReport {
     report
 }
 
-fn may_run(gated: &Gated, approval: &ApprovalState) -> bool {
-    match (gated.verdict(), approval) {
+fn may_run(call: &PreparedCall, approval: &ApprovalState) -> bool {
+    match (call.verdict(), approval) {
         (Some(Verdict::Execute), _) => true,
         (Some(Verdict::RequireApproval), ApprovalState::Answered { answer, .. }) => {
             answer.is_approved()
@@ -531,28 +588,27 @@ fn may_run(gated: &Gated, approval: &ApprovalState) -> bool {
     }
 }
 
-/// The `approval_loop` record of one answered approval.
+/// The `approval_loop` record of one answered approval, from the call's event.
 pub(crate) fn approval_loop(
-    decision: Option<&Decision>,
+    event: &ExecutionEvent,
     answer: &ApprovalAnswer,
     record: Value,
-    result: Option<&Result<Value, ToolError>>,
 ) -> ApprovalLoop {
+    let ran = matches!(
+        event.status,
+        ExecutionStatus::Executed | ExecutionStatus::ToolError
+    ) && answer.is_approved();
     ApprovalLoop {
         required: true,
         resolved: true,
-        resumed: answer.is_approved() && result.is_some(),
-        request_id: decision.and_then(|d| d.request_id.clone()),
+        resumed: ran,
+        request_id: event.request_id.clone(),
         approval: Some(record),
-        tool_output: result.map(|r| match r {
-            Ok(output) => output.clone(),
-            Err(error) => json!({"error": error.to_string()}),
+        tool_output: ran.then(|| match (&event.output, &event.error) {
+            (Some(output), _) => output.clone(),
+            (None, error) => json!({"error": error}),
         }),
     }
-}
-
-fn parse_or_raw(arguments: &str) -> Value {
-    serde_json::from_str(arguments).unwrap_or_else(|_| Value::String(arguments.to_owned()))
 }
 
 fn json_type(value: &Value) -> &'static str {

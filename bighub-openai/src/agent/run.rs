@@ -1,23 +1,21 @@
 //! A whole run: ask the model, play each round of tool calls, continue the conversation,
 //! until the model answers without calling a tool (or the round budget runs out).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bighub_core::MemoryBatch;
 use futures::future::join_all;
 use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
-use super::binding::arguments_sha256;
 use super::conversation::Conversation;
 use super::model_response::ModelResponse;
-use super::round::{ApprovalCallback, ApprovalPolicy, FunctionCall, Gated, RoundOutcome, RunIds};
+use super::prepared::{FunctionCall, PreparedCall};
+use super::round::{ApprovalCallback, ApprovalPolicy, RoundOutcome, RunIds};
 use super::stream::RunStream;
 use super::{BighubOpenAI, Inner};
-use crate::config::SOURCE_VERSION;
 use crate::run_state::{PausedCall, RUN_STATE_VERSION};
 use crate::{
     ApprovalAnswer, ApprovalLoop, ApprovalRequest, Error, Execution, ExecutionEvent, IntoInput,
@@ -183,8 +181,6 @@ pub(crate) struct RunCtx {
     pub(crate) conversation: Conversation,
     pub(crate) round: u32,
     pub(crate) events: Vec<ExecutionEvent>,
-    /// Events before this index were recorded (and sent to memory) by an earlier call.
-    pub(crate) first_new_event: usize,
     pub(crate) approvals: Vec<ApprovalLoop>,
     pub(crate) policy: ApprovalPolicy,
 }
@@ -234,21 +230,21 @@ impl Inner {
     ) -> Result<RunCtx, Error> {
         settings.check()?;
         Ok(RunCtx {
-            settings,
             ids: RunIds {
                 trace_id: uuid::Uuid::new_v4().to_string(),
+                model: settings.model.clone(),
             },
+            settings,
             conversation: Conversation::new(input, self.config.store),
             round: 0,
             events: Vec::new(),
-            first_new_event: 0,
             approvals: Vec::new(),
             policy,
         })
     }
 
     pub(crate) async fn run(
-        &self,
+        self: &Arc<Self>,
         input: Vec<Value>,
         settings: RunSettings,
         policy: ApprovalPolicy,
@@ -259,18 +255,12 @@ impl Inner {
         self.finish(ctx, outcome)
     }
 
-    /// Turns the loop's last step into the run's result (or error), and sends the events of
-    /// this call to decision memory.
+    /// Turns the loop's last step into the run's result (or error).
     pub(crate) fn finish(
         &self,
         ctx: RunCtx,
         outcome: Result<Step, Error>,
     ) -> Result<RunResult, Error> {
-        let new_events = &ctx.events[ctx.first_new_event.min(ctx.events.len())..];
-        if self.config.memory_enabled && !new_events.is_empty() {
-            self.reporter
-                .memory(self.memory_batch(new_events, &ctx.settings.model, &ctx.ids));
-        }
         let (llm_response, paused) = match outcome {
             Ok(Step::Finished(llm)) => (llm, None),
             Ok(Step::Paused(llm, state)) => (llm, Some(*state)),
@@ -291,41 +281,55 @@ impl Inner {
     }
 
     /// Asks the model and plays rounds until it answers without tools or the run pauses.
-    pub(crate) async fn run_rounds(&self, ctx: &mut RunCtx) -> Result<Step, Error> {
+    pub(crate) async fn run_rounds(self: &Arc<Self>, ctx: &mut RunCtx) -> Result<Step, Error> {
         let provider = self.provider()?;
         loop {
             let request = self.request_body(&ctx.conversation, &ctx.settings, false);
-            let response = match provider.create(&request).await {
+            let mut response = match provider.create(&request).await {
                 Err(error) if self.learn_plain_model(&error, &ctx.settings.model) => {
                     let request = self.request_body(&ctx.conversation, &ctx.settings, false);
                     provider.create(&request).await?
                 }
                 other => other?,
             };
-            match self.after_response(ctx, &response, HashMap::new()).await? {
+            while response.is_pending() {
+                // Background mode: the API works on it; ask again until it ends.
+                tracing::debug!(response_id = %response.id, status = %response.status, "response not finished; polling");
+                tokio::time::sleep(self.config.background_poll_interval).await;
+                response = provider.retrieve(&response.id).await?;
+            }
+            match self.after_response(ctx, &response, Vec::new()).await? {
                 Step::Continue => {}
                 done => return Ok(done),
             }
         }
     }
 
-    /// One response: the final answer, or a round of tool calls (with the decisions already
-    /// made in `early`, by call id; the others are made now).
+    /// One response: the final answer, or a round of tool calls (with the calls already
+    /// prepared in `early` while the response streamed; a call is used from there only when
+    /// the completed response holds exactly that call, else it is decided again).
     pub(crate) async fn after_response(
-        &self,
+        self: &Arc<Self>,
         ctx: &mut RunCtx,
         response: &ModelResponse,
-        mut early: HashMap<String, Gated>,
+        mut early: Vec<PreparedCall>,
     ) -> Result<Step, Error> {
+        if response.status != "completed" {
+            // Calls of an unfinished response may be cut short: none of them runs.
+            return Err(Error::ResponseNotCompleted {
+                response_id: response.id.clone(),
+                status: response.status.clone(),
+                reason: response.end_reason(),
+            });
+        }
         let raw_output = response
             .raw
             .get("output")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let calls = response.calls.clone();
         let llm = llm_response(response, raw_output.clone());
-        if calls.is_empty() {
+        if response.calls.is_empty() && response.client_calls.is_empty() {
             return Ok(Step::Finished(llm));
         }
         if ctx.round >= self.config.max_tool_rounds {
@@ -337,23 +341,33 @@ impl Inner {
         ctx.round += 1;
         ctx.conversation.record_response(&response.id, &raw_output);
 
-        let late = join_all(
-            calls
-                .iter()
-                .filter(|c| !early.contains_key(&c.call_id))
-                .map(|c| async { (c.call_id.clone(), self.decide_call(c, &ctx.ids).await) }),
-        )
-        .await;
-        early.extend(late);
-        let gated: Vec<Gated> = calls
+        let reused: Vec<Option<PreparedCall>> = response
+            .calls
             .iter()
-            .map(|c| early.remove(&c.call_id))
-            .collect::<Option<_>>()
-            .ok_or_else(|| Error::ProviderResponse("a call was not decided".to_owned()))?;
+            .map(|call| {
+                let at = early.iter().position(|p| p.is_for(call))?;
+                Some(early.swap_remove(at))
+            })
+            .collect();
+        for stale in &early {
+            tracing::warn!(call_id = %stale.call.call_id, tool = %stale.call.name,
+                "a call decided while streaming is not in the completed response as streamed; it does not run");
+        }
+        let ids = &ctx.ids;
+        let prepared: Vec<PreparedCall> = join_all(response.calls.iter().zip(reused).map(
+            |(call, reused)| async move {
+                match reused {
+                    Some(prepared) => prepared,
+                    None => self.prepare(call.clone(), ids).await,
+                }
+            },
+        ))
+        .await;
 
         let first_seq = ctx.events.len() as u64;
+        let digests: Vec<String> = prepared.iter().map(|p| p.digest.clone()).collect();
         let outcome = match self
-            .play_round(&calls, gated, &ctx.ids, first_seq, &ctx.policy)
+            .play_round(prepared, &ctx.ids, first_seq, &ctx.policy)
             .await
         {
             Ok(outcome) => outcome,
@@ -366,17 +380,81 @@ impl Inner {
             }
         };
         ctx.approvals.extend(outcome.approvals.iter().cloned());
-        if outcome.is_paused() {
-            ctx.events.extend(outcome.events.iter().cloned());
-            let state = paused_state(ctx, &llm, &calls, outcome);
+        let paused = outcome.is_paused();
+        if !paused {
+            // A paused round's outputs are added when it resumes.
+            for event in &outcome.events {
+                ctx.conversation
+                    .add_tool_output(&event.call_id, &event.model_output());
+            }
+        }
+        ctx.events.extend(outcome.events.iter().cloned());
+        self.answer_client_calls(ctx, response).await?;
+        if paused {
+            let state = paused_state(
+                ctx,
+                &llm,
+                &response.calls,
+                &digests,
+                outcome,
+                self.secret_args_by_tool(),
+            );
             return Ok(Step::Paused(llm, Box::new(state)));
         }
-        for event in &outcome.events {
-            ctx.conversation
-                .add_tool_output(&event.call_id, &event.model_output());
-        }
-        ctx.events.extend(outcome.events);
         Ok(Step::Continue)
+    }
+
+    /// The secret argument names of the tools that have any, by tool.
+    fn secret_args_by_tool(&self) -> BTreeMap<String, Vec<String>> {
+        self.tools
+            .names()
+            .filter_map(|name| {
+                let secrets = &self.tools.get(name)?.metadata().secret_args;
+                (!secrets.is_empty()).then(|| (name.to_owned(), secrets.clone()))
+            })
+            .collect()
+    }
+
+    /// Records each client-side call the agent does not execute and answers it with an
+    /// error, so the model learns it did not run and the conversation stays valid. A call
+    /// whose output cannot carry an error ends the run.
+    async fn answer_client_calls(
+        &self,
+        ctx: &mut RunCtx,
+        response: &ModelResponse,
+    ) -> Result<(), Error> {
+        let mut unanswerable = None;
+        let mut recorded = Vec::new();
+        for call in &response.client_calls {
+            let error = format!(
+                "`{}` calls are not executed by this agent: only its registered function tools run",
+                call.item_type
+            );
+            let event = ExecutionEvent::not_run(
+                &call.tool,
+                &call.call_id,
+                error.clone(),
+                &ctx.ids.trace_id,
+                ctx.events.len() as u64,
+            );
+            self.after_event(&event, false).await?;
+            match call.error_output(&error) {
+                Some(item) => ctx.conversation.add_item(item),
+                None => {
+                    unanswerable.get_or_insert_with(|| call.clone());
+                }
+            }
+            recorded.push(event.clone());
+            ctx.events.push(event);
+        }
+        self.remember(&recorded, &ctx.ids).await;
+        match unanswerable {
+            Some(call) => Err(Error::UnsupportedCall {
+                item_type: call.item_type,
+                call_id: call.call_id,
+            }),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn request_body(
@@ -450,34 +528,6 @@ impl Inner {
         }
         refused
     }
-
-    fn memory_batch(&self, events: &[ExecutionEvent], model: &str, ids: &RunIds) -> MemoryBatch {
-        let events = events
-            .iter()
-            .map(|event| self.memory_event(event))
-            .collect();
-        let mut batch = MemoryBatch::new(self.config.memory_source.clone(), events);
-        batch.source_version = Some(SOURCE_VERSION.to_owned());
-        batch.actor = Some(self.config.actor.clone());
-        batch.domain = Some(self.config.domain.clone());
-        batch.model = Some(model.to_owned());
-        batch.trace_id = Some(ids.trace_id.clone());
-        batch
-    }
-
-    /// An event as stored in decision memory: arguments the tool marks secret are redacted.
-    fn memory_event(&self, event: &ExecutionEvent) -> Value {
-        let mut value = json!(event);
-        let secrets = self
-            .tools
-            .get(&event.tool)
-            .map(|t| t.metadata().secret_args.clone())
-            .unwrap_or_default();
-        if let Some(arguments) = value.get_mut("arguments") {
-            bighub_core::redact_named(arguments, &secrets);
-        }
-        value
-    }
 }
 
 /// The state of a run paused at the round of `calls`.
@@ -485,17 +535,20 @@ pub(crate) fn paused_state(
     ctx: &RunCtx,
     llm: &LlmResponse,
     calls: &[FunctionCall],
+    digests: &[String],
     outcome: RoundOutcome,
+    secret_args: BTreeMap<String, Vec<String>>,
 ) -> RunState {
     let paused_calls = calls
         .iter()
+        .zip(digests)
         .zip(outcome.events)
         .zip(outcome.pending)
-        .map(|((call, event), pending)| PausedCall {
+        .map(|(((call, digest), event), pending)| PausedCall {
             call_id: call.call_id.clone(),
             tool: call.name.clone(),
             raw_arguments: call.arguments.clone(),
-            arguments_sha256: arguments_sha256(&event.arguments),
+            arguments_sha256: digest.clone(),
             event,
             pending,
         })
@@ -513,6 +566,7 @@ pub(crate) fn paused_state(
         calls: paused_calls,
         events: ctx.events.clone(),
         approval_loops: ctx.approvals.clone(),
+        secret_args,
     }
 }
 

@@ -11,7 +11,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use async_openai::types::responses::ResponseStreamEvent;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use serde_json::Value;
@@ -21,7 +20,8 @@ use tracing::Instrument;
 
 use super::Inner;
 use super::model_response::ModelResponse;
-use super::round::{ApprovalPolicy, FunctionCall, Gated, RunIds};
+use super::prepared::{FunctionCall, PreparedCall};
+use super::round::{ApprovalPolicy, RunIds};
 use super::run::{RunCtx, RunSettings, Step};
 use crate::{Error, StreamEvent};
 
@@ -146,8 +146,22 @@ struct Announced {
     name: String,
 }
 
+fn text(raw: &Value, key: &str) -> String {
+    raw.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn index(raw: &Value) -> u32 {
+    raw.get("output_index")
+        .and_then(Value::as_u64)
+        .and_then(|i| u32::try_from(i).ok())
+        .unwrap_or_default()
+}
+
 impl Inner {
-    async fn stream_run(&self, mut ctx: RunCtx, tx: &Sender) {
+    async fn stream_run(self: &Arc<Self>, mut ctx: RunCtx, tx: &Sender) {
         let span = tracing::info_span!("bighub.run_stream", trace_id = %ctx.ids.trace_id, model = %ctx.settings.model);
         let outcome = self.stream_rounds(&mut ctx, tx).instrument(span).await;
         if matches!(outcome, Err(Error::Cancelled)) {
@@ -160,7 +174,7 @@ impl Inner {
         let _ = tx.send(last).await;
     }
 
-    async fn stream_rounds(&self, ctx: &mut RunCtx, tx: &Sender) -> Result<Step, Error> {
+    async fn stream_rounds(self: &Arc<Self>, ctx: &mut RunCtx, tx: &Sender) -> Result<Step, Error> {
         let provider = self.provider()?;
         loop {
             let request = self.request_body(&ctx.conversation, &ctx.settings, true);
@@ -187,22 +201,22 @@ impl Inner {
     }
 
     /// Relays one response's stream and decides its calls as their arguments complete;
-    /// returns the completed response and the decisions, by call id.
+    /// returns the completed response (read by the same lenient reader as a non-streamed
+    /// answer) and the calls prepared on the way.
     async fn relay(
         &self,
         sse: &mut crate::provider::ModelStream,
         ids: &RunIds,
         tx: &Sender,
-    ) -> Result<(ModelResponse, HashMap<String, Gated>), Error> {
+    ) -> Result<(ModelResponse, Vec<PreparedCall>), Error> {
         let mut announced: HashMap<String, Announced> = HashMap::new();
-        let mut deciding: FuturesUnordered<BoxFuture<'_, (FunctionCall, Gated)>> =
-            FuturesUnordered::new();
-        let mut decided: HashMap<String, Gated> = HashMap::new();
+        let mut deciding: FuturesUnordered<BoxFuture<'_, PreparedCall>> = FuturesUnordered::new();
+        let mut decided: Vec<PreparedCall> = Vec::new();
         let mut completed = None;
         while completed.is_none() {
             tokio::select! {
-                Some((call, gated)) = deciding.next(), if !deciding.is_empty() => {
-                    self.decision_landed(call, gated, &mut decided, tx).await?;
+                Some(prepared) = deciding.next(), if !deciding.is_empty() => {
+                    self.decision_landed(prepared, &mut decided, tx).await?;
                 }
                 item = sse.next() => {
                     let raw = match item {
@@ -216,12 +230,9 @@ impl Inner {
                             ));
                         }
                     };
-                    let Ok(event) = serde_json::from_value::<ResponseStreamEvent>(raw.clone()) else {
-                        tracing::debug!(event = %raw["type"], "stream event not understood; skipped");
-                        continue;
-                    };
-                    match event {
-                        ResponseStreamEvent::ResponseOutputItemAdded(e) => {
+                    let kind = raw.get("type").and_then(Value::as_str).unwrap_or_default();
+                    match kind {
+                        "response.output_item.added" => {
                             let item = raw.get("item").cloned().unwrap_or(Value::Null);
                             if item["type"] == "function_call"
                                 && let (Some(item_id), Some(call_id), Some(name)) =
@@ -232,46 +243,57 @@ impl Inner {
                                     name: name.to_owned(),
                                 });
                             }
-                            emit(tx, StreamEvent::OutputItemAdded { item, output_index: e.output_index }).await?;
+                            emit(tx, StreamEvent::OutputItemAdded { item, output_index: index(&raw) }).await?;
                         }
-                        ResponseStreamEvent::ResponseOutputTextDelta(e) => {
-                            emit(tx, StreamEvent::LlmDelta { delta: e.delta, item_id: e.item_id, output_index: e.output_index }).await?;
+                        "response.output_text.delta" => {
+                            emit(tx, StreamEvent::LlmDelta { delta: text(&raw, "delta"), item_id: text(&raw, "item_id"), output_index: index(&raw) }).await?;
                         }
-                        ResponseStreamEvent::ResponseOutputTextDone(e) => {
-                            emit(tx, StreamEvent::LlmTextDone { text: e.text, item_id: e.item_id, output_index: e.output_index }).await?;
+                        "response.output_text.done" => {
+                            emit(tx, StreamEvent::LlmTextDone { text: text(&raw, "text"), item_id: text(&raw, "item_id"), output_index: index(&raw) }).await?;
                         }
-                        ResponseStreamEvent::ResponseRefusalDelta(e) => {
-                            emit(tx, StreamEvent::RefusalDelta { delta: e.delta, item_id: e.item_id }).await?;
+                        "response.refusal.delta" => {
+                            emit(tx, StreamEvent::RefusalDelta { delta: text(&raw, "delta"), item_id: text(&raw, "item_id") }).await?;
                         }
-                        ResponseStreamEvent::ResponseFunctionCallArgumentsDelta(e) => {
-                            let call_id = announced.get(&e.item_id).map(|a| a.call_id.clone());
-                            emit(tx, StreamEvent::FunctionCallArgsDelta { delta: e.delta, item_id: e.item_id, call_id, output_index: e.output_index }).await?;
+                        "response.function_call_arguments.delta" => {
+                            let item_id = text(&raw, "item_id");
+                            let call_id = announced.get(&item_id).map(|a| a.call_id.clone());
+                            emit(tx, StreamEvent::FunctionCallArgsDelta { delta: text(&raw, "delta"), item_id, call_id, output_index: index(&raw) }).await?;
                         }
-                        ResponseStreamEvent::ResponseFunctionCallArgumentsDone(e) => {
-                            let known = announced.get(&e.item_id);
-                            let name = e.name.clone().or_else(|| known.map(|a| a.name.clone())).unwrap_or_default();
+                        "response.function_call_arguments.done" => {
+                            let item_id = text(&raw, "item_id");
+                            let arguments = text(&raw, "arguments");
+                            let known = announced.get(&item_id);
+                            let name = raw.get("name").and_then(Value::as_str).map(str::to_owned)
+                                .or_else(|| known.map(|a| a.name.clone()))
+                                .unwrap_or_default();
                             let call_id = known.map(|a| a.call_id.clone());
                             if let Some(call_id) = &call_id {
-                                // Decide now, while the model goes on.
-                                let call = FunctionCall { name: name.clone(), call_id: call_id.clone(), arguments: e.arguments.clone() };
-                                deciding.push(Box::pin(async move {
-                                    let gated = self.decide_call(&call, ids).await;
-                                    (call, gated)
-                                }));
+                                // Decide now, while the model goes on; used only if the
+                                // completed response holds exactly this call.
+                                let call = FunctionCall { name: name.clone(), call_id: call_id.clone(), arguments: arguments.clone() };
+                                deciding.push(Box::pin(self.prepare(call, ids)));
                             }
-                            emit(tx, StreamEvent::FunctionCallArgsDone { name, arguments: e.arguments, item_id: e.item_id, call_id, output_index: e.output_index }).await?;
+                            emit(tx, StreamEvent::FunctionCallArgsDone { name, arguments, item_id, call_id, output_index: index(&raw) }).await?;
                         }
-                        ResponseStreamEvent::ResponseCompleted(e) => {
+                        "response.completed" => {
                             let raw_response = raw.get("response").cloned().unwrap_or(Value::Null);
                             emit(tx, StreamEvent::ResponseDone { response: raw_response.clone() }).await?;
-                            completed = Some(ModelResponse::from_typed(raw_response, e.response));
+                            completed = Some(ModelResponse::from_raw(raw_response)?);
                         }
-                        ResponseStreamEvent::ResponseFailed(_)
-                        | ResponseStreamEvent::ResponseIncomplete(_)
-                        | ResponseStreamEvent::ResponseError(_) => {
-                            let response = raw.get("response").cloned().unwrap_or_else(|| raw.clone());
+                        "response.failed" | "response.incomplete" | "response.cancelled" => {
+                            let raw_response = raw.get("response").cloned().unwrap_or_else(|| raw.clone());
+                            emit(tx, StreamEvent::ResponseFailed { response: raw_response.clone() }).await?;
+                            let ended = ModelResponse::from_raw(raw_response)?;
+                            let status = kind.trim_start_matches("response.");
+                            return Err(Error::ResponseNotCompleted {
+                                response_id: ended.id.clone(),
+                                status: if ended.status == "completed" { status.to_owned() } else { ended.status.clone() },
+                                reason: ended.end_reason(),
+                            });
+                        }
+                        "error" => {
                             let why = failure_text(&raw);
-                            emit(tx, StreamEvent::ResponseFailed { response }).await?;
+                            emit(tx, StreamEvent::ResponseFailed { response: raw.clone() }).await?;
                             return Err(Error::ProviderResponse(why));
                         }
                         _ => {}
@@ -280,8 +302,8 @@ impl Inner {
             }
         }
         // The response is complete; the last decisions may still be on their way.
-        while let Some((call, gated)) = deciding.next().await {
-            self.decision_landed(call, gated, &mut decided, tx).await?;
+        while let Some(prepared) = deciding.next().await {
+            self.decision_landed(prepared, &mut decided, tx).await?;
         }
         let response = completed.ok_or_else(|| {
             Error::ProviderResponse("the response stream ended without a response".to_owned())
@@ -291,42 +313,32 @@ impl Inner {
 
     async fn decision_landed(
         &self,
-        call: FunctionCall,
-        gated: Gated,
-        decided: &mut HashMap<String, Gated>,
+        prepared: PreparedCall,
+        decided: &mut Vec<PreparedCall>,
         tx: &Sender,
     ) -> Result<(), Error> {
-        if let (Some(decision), Some(verdict)) = (gated.decision(), gated.verdict()) {
+        if let Some(d) = prepared.decided() {
             emit(
                 tx,
                 StreamEvent::Decision {
-                    tool: call.name.clone(),
-                    call_id: call.call_id.clone(),
-                    verdict,
-                    decision: Box::new(decision.clone()),
+                    tool: prepared.call.name.clone(),
+                    call_id: prepared.call.call_id.clone(),
+                    verdict: d.verdict,
+                    decision: Box::new(d.decision.clone()),
                 },
             )
             .await?;
         }
-        decided.insert(call.call_id, gated);
+        decided.push(prepared);
         Ok(())
     }
 }
 
-/// A one-line reason for a failed, incomplete or error event.
+/// A one-line reason for an `error` event.
 fn failure_text(raw: &Value) -> String {
-    let kind = raw["type"].as_str().unwrap_or("error");
-    let error = if raw["response"].is_object() {
-        &raw["response"]["error"]
-    } else {
-        raw
-    };
-    let message = error["message"]
-        .as_str()
-        .or_else(|| raw["response"]["incomplete_details"]["reason"].as_str())
-        .unwrap_or("no details");
-    match error["code"].as_str() {
-        Some(code) => format!("the model's response ended with `{kind}`: {code}: {message}"),
-        None => format!("the model's response ended with `{kind}`: {message}"),
+    let message = raw["message"].as_str().unwrap_or("no details");
+    match raw["code"].as_str() {
+        Some(code) => format!("the model's response stream failed: {code}: {message}"),
+        None => format!("the model's response stream failed: {message}"),
     }
 }

@@ -1,0 +1,203 @@
+//! One tool call from the moment it is decided to the moment it is recorded.
+//!
+//! A [`PreparedCall`] binds the call exactly as the model sent it (name, call id, argument
+//! text) to what was decided for it: the registered tool, the parsed arguments and their
+//! canonical digest, the proposed action, the decision and the verdict. Execution takes only
+//! a prepared call, so nothing between the decision and the tool can swap the tool or the
+//! arguments. This module also owns the one redaction rule for what a call leaves on the
+//! record (events, memory, results): arguments the tool marks secret are replaced, an
+//! argument text that cannot be parsed is replaced whole, and secret values are scrubbed
+//! from error texts and outputs.
+
+use std::sync::Arc;
+
+use bighub_core::{Decision, ProposedAction, REDACTED, Verdict, redact_named};
+use serde_json::Value;
+
+use crate::RegisteredTool;
+
+/// A function call as the model proposed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FunctionCall {
+    pub(crate) name: String,
+    pub(crate) call_id: String,
+    pub(crate) arguments: String,
+}
+
+/// A call after the gate, before (or instead of) execution.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedCall {
+    /// The call exactly as the model sent it.
+    pub(crate) call: FunctionCall,
+    /// The parsed arguments (for a call that was never evaluated: what could be read of
+    /// them, already redacted when the tool has secret arguments).
+    pub(crate) arguments: Value,
+    /// Lower-case hex SHA-256 of the canonical JSON of `arguments`.
+    pub(crate) digest: String,
+    pub(crate) gate: Gate,
+}
+
+/// What the gate made of a call.
+#[derive(Debug, Clone)]
+pub(crate) enum Gate {
+    /// Never evaluated: an unknown tool or unusable arguments. Nothing runs.
+    Rejected {
+        /// The tool, when the name is registered (its secrets still apply).
+        tool: Option<Arc<RegisteredTool>>,
+        error: String,
+    },
+    /// Evaluated; `verdict` says whether it may run.
+    Decided(Box<Decided>),
+}
+
+/// The decision a call is bound to.
+#[derive(Debug, Clone)]
+pub(crate) struct Decided {
+    pub(crate) tool: Arc<RegisteredTool>,
+    pub(crate) action: ProposedAction,
+    pub(crate) decision: Decision,
+    pub(crate) verdict: Verdict,
+}
+
+impl PreparedCall {
+    pub(crate) fn decided(&self) -> Option<&Decided> {
+        match &self.gate {
+            Gate::Decided(decided) => Some(decided),
+            Gate::Rejected { .. } => None,
+        }
+    }
+
+    pub(crate) fn verdict(&self) -> Option<Verdict> {
+        self.decided().map(|d| d.verdict)
+    }
+
+    /// Whether this was prepared for exactly `call`: same id, tool name and argument text.
+    pub(crate) fn is_for(&self, call: &FunctionCall) -> bool {
+        self.call == *call
+    }
+
+    fn tool(&self) -> Option<&RegisteredTool> {
+        match &self.gate {
+            Gate::Decided(decided) => Some(&decided.tool),
+            Gate::Rejected { tool, .. } => tool.as_deref(),
+        }
+    }
+
+    /// The names of the arguments the tool marks secret.
+    pub(crate) fn secret_names(&self) -> &[String] {
+        self.tool()
+            .map(|t| t.metadata().secret_args.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// The arguments as they may be recorded: secret ones replaced by [`REDACTED`].
+    pub(crate) fn recorded_arguments(&self) -> Value {
+        let mut arguments = self.arguments.clone();
+        redact_named(&mut arguments, self.secret_names());
+        arguments
+    }
+
+    /// The values of the secret arguments, to scrub from texts the tool produces.
+    pub(crate) fn secret_values(&self) -> Vec<String> {
+        let mut values = Vec::new();
+        for name in self.secret_names() {
+            if let Some(value) = self.arguments.get(name) {
+                collect_strings(value, &mut values);
+            }
+        }
+        values.retain(|v| v.chars().count() >= MIN_SCRUBBED_LEN);
+        // Longest first, so a secret that contains another is replaced whole.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values
+    }
+}
+
+/// Secret values shorter than this are not scrubbed from texts: they would mangle ordinary
+/// words and carry too little to be worth hiding.
+const MIN_SCRUBBED_LEN: usize = 4;
+
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
+/// Replaces every occurrence of each of `secrets` in `text` with [`REDACTED`].
+pub(crate) fn scrub_text(text: &mut String, secrets: &[String]) {
+    for secret in secrets {
+        if text.contains(secret.as_str()) {
+            *text = text.replace(secret.as_str(), REDACTED);
+        }
+    }
+}
+
+/// [`scrub_text`] on every string inside `value` (keys included).
+pub(crate) fn scrub_value(value: &mut Value, secrets: &[String]) {
+    if secrets.is_empty() {
+        return;
+    }
+    match value {
+        Value::String(s) => scrub_text(s, secrets),
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, secrets)),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (mut key, mut v) in entries {
+                scrub_text(&mut key, secrets);
+                scrub_value(&mut v, secrets);
+                map.insert(key, v);
+            }
+        }
+        Value::Bool(_) | Value::Null | Value::Number(_) => {}
+    }
+}
+
+/// What is kept of argument text that is not a JSON object: nothing at all when the tool
+/// has secret arguments (the secret may be anywhere in it), else what could be parsed, or
+/// the text itself.
+pub(crate) fn unusable_arguments(raw: &str, parsed: Option<Value>, has_secrets: bool) -> Value {
+    if has_secrets {
+        return Value::String(REDACTED.to_owned());
+    }
+    parsed.unwrap_or_else(|| Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scrubbing_replaces_every_occurrence_and_longest_first() {
+        let secrets = vec!["hunter2-long".to_owned(), "hunter2".to_owned()];
+        let mut text = "auth failed for hunter2-long (hunter2)".to_owned();
+        scrub_text(&mut text, &secrets);
+        assert_eq!(text, "auth failed for [REDACTED] ([REDACTED])");
+
+        let mut value = json!({"log": ["token hunter2 rejected"], "hunter2": 1});
+        scrub_value(&mut value, &secrets);
+        assert_eq!(
+            value,
+            json!({"log": ["token [REDACTED] rejected"], "[REDACTED]": 1})
+        );
+    }
+
+    #[test]
+    fn unusable_text_of_a_tool_with_secrets_is_replaced_whole() {
+        assert_eq!(
+            unusable_arguments("{\"token\": \"abc", None, true),
+            json!(REDACTED)
+        );
+        assert_eq!(
+            unusable_arguments("not json", None, false),
+            json!("not json")
+        );
+        assert_eq!(
+            unusable_arguments("[1]", Some(json!([1])), false),
+            json!([1])
+        );
+    }
+}
