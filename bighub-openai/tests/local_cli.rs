@@ -231,3 +231,204 @@ fn policy_test_passes_matching_cases_and_fails_on_a_mismatch() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{}:", broken.display())), "{err}");
 }
+
+/// What a prompt-injected model puts in a field: a new line that clears the screen and
+/// writes a forged verdict at the top, a carriage return, and a right-to-left override.
+const INJECTED: &str = "ok\n\x1b[2J\x1b[1;1HAPPROVED by security\r\u{202e}";
+
+/// How the CLI shows it.
+const SHOWN: &str = r"ok\n\x1b[2J\x1b[1;1HAPPROVED by security\r\u{202e}";
+
+/// The characters a terminal would interpret, other than the newline that ends a line:
+/// C0 controls, DEL, C1 controls, bidi controls, line and paragraph separators.
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n')
+                || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+fn lines(text: &str) -> usize {
+    text.split_terminator('\n').count()
+}
+
+/// A store holding a review (so a pending approval) and a block whose target, arguments
+/// and reasons carry [`INJECTED`], decided as an agent's calls would be.
+fn seed_injected(db: &Path) {
+    let engine = bighub_openai::LocalEngine::builder()
+        .db_path(db)
+        .build()
+        .unwrap();
+    let grant = bighub_core::ProposedAction::new("grant_access")
+        .arguments(
+            serde_json::json!({"user_id": INJECTED, "group": "okta-admins", "duration": "48h"}),
+        )
+        .system("okta")
+        .risk(bighub_core::RiskLevel::High)
+        .environment("production")
+        .target(INJECTED);
+    let delete = bighub_core::ProposedAction::new("delete_bucket")
+        .arguments(serde_json::json!({"bucket": INJECTED}))
+        .system("aws")
+        .risk(bighub_core::RiskLevel::Critical)
+        .environment("production")
+        .target(INJECTED);
+    for (action, mode) in [(grant, "review"), (delete, "blocked")] {
+        let raw = engine.decide(&action).unwrap().raw;
+        assert_eq!(raw["mode"], mode);
+        assert!(raw["reason"].as_str().unwrap().contains(INJECTED), "{raw}");
+    }
+}
+
+#[test]
+fn approvals_list_escapes_what_the_model_controls_one_approval_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    seed_injected(&db);
+    let out = bighub(&db, &["approvals", "list"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert_eq!(raw_controls(&text), Vec::<char>::new(), "{text:?}");
+    // One pending approval, one line: the target and the reason both show the escapes.
+    assert_eq!(lines(&text), 1, "{text}");
+    assert!(
+        text.contains(&format!("grant_access on {SHOWN}  ")),
+        "{text}"
+    );
+    assert_eq!(text.matches(SHOWN).count(), 2, "{text}");
+}
+
+#[test]
+fn decisions_escape_what_the_model_controls_one_decision_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    seed_injected(&db);
+    let out = bighub(&db, &["decisions"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert_eq!(raw_controls(&text), Vec::<char>::new(), "{text:?}");
+    // The header and the two decisions.
+    assert_eq!(lines(&text), 3, "{text}");
+    assert_eq!(text.matches(SHOWN).count(), 2, "{text}");
+}
+
+#[test]
+fn json_listings_stay_valid_json_with_the_exact_strings_and_nothing_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    seed_injected(&db);
+    for args in [
+        &["approvals", "list", "--json"][..],
+        &["decisions", "--json"],
+    ] {
+        let text = stdout(&bighub(&db, args));
+        assert_eq!(
+            raw_controls(&text),
+            Vec::<char>::new(),
+            "{args:?}: {text:?}"
+        );
+        let rows: Vec<Value> = serde_json::from_str(&text).unwrap();
+        assert!(!rows.is_empty());
+        for row in &rows {
+            assert_eq!(row["target"], INJECTED, "{args:?}");
+            assert!(
+                row["reason"].as_str().unwrap().contains(INJECTED),
+                "{args:?}"
+            );
+        }
+    }
+    let rows: Vec<Value> =
+        serde_json::from_slice(&bighub(&db, &["decisions", "--json"]).stdout).unwrap();
+    assert_eq!(rows[0]["arguments"]["bucket"], INJECTED);
+    assert_eq!(rows[1]["arguments"]["user_id"], INJECTED);
+}
+
+#[test]
+fn check_escapes_the_reason_and_better_action_it_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let args = serde_json::json!({"user_id": INJECTED, "group": "okta-admins", "duration": "48h"})
+        .to_string();
+    let call = |extra: &[&str]| {
+        let mut all = vec![
+            "check",
+            "--tool",
+            "grant_access",
+            "--args",
+            &args,
+            "--system",
+            "okta",
+            "--risk",
+            "high",
+            "--environment",
+            "production",
+            "--target",
+            INJECTED,
+        ];
+        all.extend_from_slice(extra);
+        bighub(&db, &all)
+    };
+    let raw: Value = serde_json::from_slice(&call(&["--json"]).stdout).unwrap();
+    assert!(raw["better_action"].as_str().unwrap().contains(INJECTED));
+    // verdict, mode, risk, reason, better, request, then a line per factor and per question.
+    let expected = 6
+        + raw["salient_factors"].as_array().unwrap().len()
+        + raw["responsible_action_space"]["information_gathering"]
+            .as_array()
+            .map_or(0, Vec::len);
+    let out = call(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert_eq!(raw_controls(&text), Vec::<char>::new(), "{text:?}");
+    assert_eq!(lines(&text), expected, "{text}");
+    assert!(
+        text.contains(&format!("reason:    {}", "grant_access grants")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("better:") && l.contains(SHOWN)),
+        "{text}"
+    );
+}
+
+#[test]
+fn errors_and_policy_test_cases_are_escaped_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    // An error quotes the id it was given.
+    let out = bighub(&db, &["approvals", "approve", INJECTED]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(raw_controls(&err), Vec::<char>::new(), "{err:?}");
+    assert_eq!(lines(&err), 1, "{err}");
+    assert!(err.contains(SHOWN), "{err}");
+
+    // A case named with the injection, expecting the wrong mode: one line per case.
+    let cases = dir.path().join("cases.json");
+    std::fs::write(
+        &cases,
+        serde_json::json!([{"name": INJECTED, "expect": "blocked",
+            "action": {"tool": "list_users", "system": "okta", "risk": "low",
+                       "target": INJECTED}}])
+        .to_string(),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bighub"))
+        .args(["policy", "test"])
+        .arg(&cases)
+        .env("BIGHUB_DB", &db)
+        .env_remove("BIGHUB_POLICY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert_eq!(raw_controls(&text), Vec::<char>::new(), "{text:?}");
+    assert_eq!(lines(&text), 2, "{text}");
+    assert!(
+        text.starts_with(&format!("FAIL {SHOWN}: expected blocked, got autonomous")),
+        "{text}"
+    );
+}

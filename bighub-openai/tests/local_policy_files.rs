@@ -68,8 +68,175 @@ fn a_policy_that_fails_at_evaluation_is_rejected_at_build() {
         )
         .build()
         .unwrap_err();
+    let LocalError::Policy { file, message } = &err else {
+        panic!("expected a policy error, got {err}");
+    };
+    assert_eq!(file, "conflict.rego");
+    assert!(message.contains("data.bighub.ext.override"), "{message}");
+}
+
+/// Two complete definitions of `override` that conflict only for the payments service:
+/// the engine builds (no sample input is about payments), and only those calls fail.
+/// Either definition would block; dropping the rule would let the deploy run.
+const PAYMENTS_CONFLICT: &str = r#"package bighub.ext
+import rego.v1
+
+override := {"mode": "blocked", "reason": "Payments is frozen."} if input.action.target == "payments"
+
+override := {"mode": "blocked", "reason": "Payments is in maintenance."} if input.action.target == "payments"
+"#;
+
+/// `PAYMENTS_CONFLICT` in a file of its own, and an engine that loads it.
+fn payments_conflict(dir: &std::path::Path) -> (std::path::PathBuf, LocalEngine) {
+    let path = dir.join("payments.rego");
+    std::fs::write(&path, PAYMENTS_CONFLICT).unwrap();
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy_file(&path)
+        .build()
+        .unwrap();
+    (path, engine)
+}
+
+#[test]
+fn a_user_rule_that_errors_fails_closed_naming_file_and_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, engine) = payments_conflict(dir.path());
+    let err = engine.decide(&deploy()).unwrap_err();
+    let text = err.to_string();
+    let LocalError::PolicyEvaluation {
+        file,
+        rule,
+        message,
+    } = &err
+    else {
+        panic!("expected an evaluation error, got {err}");
+    };
+    assert_eq!(file, &path.display().to_string());
+    assert_eq!(rule, "data.bighub.ext.override");
+    // The second definition, on line 6, is the one that conflicts.
     assert!(
-        matches!(err, LocalError::Policy { .. } | LocalError::PolicyEval(_)),
+        message.starts_with(&format!("{}:6:", path.display())),
+        "{message}"
+    );
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("data.bighub.ext.override"), "{text}");
+    assert!(text.contains("blocked"), "{text}");
+
+    // What the runtime gets from the engine: an engine error with the same text, which
+    // its fail mode turns into a block.
+    let core = bighub_core::Error::from(err);
+    assert!(
+        matches!(&core, bighub_core::Error::Engine(t) if *t == text),
+        "{core:?}"
+    );
+    let via_trait = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(bighub_core::DecisionEngine::evaluate(&engine, &deploy()))
+        .unwrap_err();
+    assert!(
+        matches!(&via_trait, bighub_core::Error::Engine(t) if t.contains("data.bighub.ext.override")),
+        "{via_trait:?}"
+    );
+
+    // A what-if evaluation (policy tests) fails the same way.
+    let err = engine
+        .preview(&deploy(), &Default::default(), None)
+        .unwrap_err();
+    assert!(
+        matches!(err, LocalError::PolicyEvaluation { ref rule, .. } if rule == "data.bighub.ext.override"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_call_whose_policy_errors_leaves_no_decision_or_approval_in_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, engine) = payments_conflict(dir.path());
+    // A review-worthy call, so that a decision made anyway would also leave an approval.
+    let risky = deploy().risk(RiskLevel::High).environment("production");
+    assert!(engine.decide(&risky).is_err());
+    assert!(engine.decide(&deploy()).is_err());
+    assert_eq!(engine.recent_decisions(10).unwrap(), vec![]);
+    assert_eq!(engine.pending_approvals().unwrap(), vec![]);
+}
+
+#[test]
+fn an_input_that_does_not_trigger_the_error_still_decides_normally() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, engine) = payments_conflict(dir.path());
+    assert!(engine.decide(&deploy()).is_err());
+    let search = deploy().target("search");
+    let raw = engine.decide(&search).unwrap().raw;
+    assert_eq!(raw["mode"], "autonomous");
+    let stored = engine.recent_decisions(10).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].target, "search");
+    assert_eq!(stored[0].request_id, raw["request_id"].as_str().unwrap());
+}
+
+#[test]
+fn a_user_finding_whose_builtin_call_fails_blocks_the_call_instead_of_being_skipped() {
+    // The target comes from the model; a target that is not a number makes `to_number`
+    // fail, and the finding that would have blocked must not silently disappear.
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "team/quota.rego",
+            r#"package bighub.ext
+import rego.v1
+
+findings contains {"rule": "quota", "mode": "blocked", "reason": "Over quota."} if {
+    input.action.system == "argocd"
+    to_number(input.action.target) > 100
+}
+"#,
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        engine.decide(&deploy().target("500")).unwrap().raw["mode"],
+        "blocked"
+    );
+    let err = engine.decide(&deploy()).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            LocalError::PolicyEvaluation { file, rule, message }
+                if file == "team/quota.rego"
+                    && rule == "data.bighub.ext.findings"
+                    && message.starts_with("team/quota.rego:6:")
+        ),
+        "{err}"
+    );
+    assert_eq!(engine.recent_decisions(10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_replacement_policy_rule_that_errors_fails_closed() {
+    // The entry point reads a helper that conflicts for one actor.
+    let engine = acme(
+        r#"package acme
+import rego.v1
+
+default tier := "low"
+tier := "low" if input.action.actor == "ops-agent"
+tier := "high" if input.action.actor == "ops-agent"
+
+default decide := {"mode": "blocked", "reason": "unknown tier"}
+decide := {"mode": "autonomous", "reason": "low tier"} if tier == "low"
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        engine.decide(&deploy().actor("other")).unwrap().raw["mode"],
+        "autonomous"
+    );
+    let err = engine.decide(&deploy()).unwrap_err();
+    assert!(
+        matches!(&err, LocalError::PolicyEvaluation { file, rule, .. }
+            if file == "acme.rego" && rule == "data.acme.tier"),
         "{err}"
     );
 }

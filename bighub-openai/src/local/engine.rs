@@ -209,13 +209,16 @@ impl LocalEngineBuilder {
     /// Loads and compiles the policy set, checks it on sample inputs, and opens the store.
     ///
     /// Every policy error (syntax, compile, a failing evaluation, an answer that is not a
-    /// decision, bad configuration) is reported here, with the file and line.
+    /// decision, bad configuration) is reported here, with the file and line, except a rule
+    /// that fails only on inputs the sample inputs do not cover: that fails those calls
+    /// ([`LocalError::PolicyEvaluation`]).
     pub fn build(self) -> Result<LocalEngine, LocalError> {
         let mut sources = Vec::new();
         if self.include_default {
             sources.push(Source {
                 name: "bighub/default_policy.rego".to_owned(),
                 text: DEFAULT_POLICY.to_owned(),
+                shipped: true,
             });
         }
         let mut file_data = Vec::new();
@@ -223,7 +226,11 @@ impl LocalEngineBuilder {
             read_path(path, &mut sources, &mut file_data)?;
         }
         for (name, text) in self.inline {
-            sources.push(Source { name, text });
+            sources.push(Source {
+                name,
+                text,
+                shipped: false,
+            });
         }
         let mut data = default_data();
         for (_, d) in file_data {
@@ -329,6 +336,9 @@ impl LocalEngine {
     }
 
     /// Decides `action` and records the decision (and, for a review, a pending approval).
+    ///
+    /// A policy rule that fails on this call is [`LocalError::PolicyEvaluation`]: nothing is
+    /// decided from the rest of the policy, and nothing is recorded.
     pub fn decide(&self, action: &ProposedAction) -> Result<Decision, LocalError> {
         let now = now_millis();
         let target = action.target.as_deref().unwrap_or("");

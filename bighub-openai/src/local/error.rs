@@ -8,7 +8,8 @@ use std::path::PathBuf;
 /// Everything that can go wrong in the local decision engine.
 ///
 /// Policy errors carry the file and line of the offending Rego; they are raised when the
-/// engine is built, never at the first tool call.
+/// engine is built, never at the first tool call, except a rule that fails only on some
+/// inputs, which fails that call ([`PolicyEvaluation`](Self::PolicyEvaluation)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LocalError {
@@ -21,9 +22,18 @@ pub enum LocalError {
         message: String,
     },
 
-    /// The policy set compiled but evaluating it failed (a conflict, a bad built-in call, ...).
-    #[error("policy evaluation failed: {0}")]
-    PolicyEval(String),
+    /// A rule failed while deciding a call (two values for a complete rule, a built-in
+    /// called with the wrong arguments, ...). Nothing is decided from the rest of the
+    /// policy and no decision is recorded: the call is blocked.
+    #[error("policy rule {rule} in {file} failed to evaluate, so the call is blocked: {message}")]
+    PolicyEvaluation {
+        /// The policy's file name (or the name given to [`policy`](crate::local::LocalEngineBuilder::policy)).
+        file: String,
+        /// The rule's path, e.g. `data.bighub.ext.override`.
+        rule: String,
+        /// What failed, starting with `file:line:column`.
+        message: String,
+    },
 
     /// The policy answered something that is not a decision object.
     #[error("the policy answered an invalid decision: {0}")]

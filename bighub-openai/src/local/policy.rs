@@ -45,6 +45,10 @@ const ENGINE_FIELDS: usize = 24;
 pub(crate) struct Source {
     pub name: String,
     pub text: String,
+    /// The crate's own policy, written so that no input makes a rule fail, so it may run
+    /// as bytecode ([`Bytecode`]); every other source runs on the interpreter, which
+    /// reports errors.
+    pub shipped: bool,
 }
 
 /// Reads `path`: a `.rego` file, a `.json` data file, or a directory of both (not recursive
@@ -89,6 +93,7 @@ pub(crate) fn read_path(
         rego.push(Source {
             name: path.display().to_string(),
             text,
+            shipped: false,
         });
     }
     Ok(())
@@ -96,11 +101,14 @@ pub(crate) fn read_path(
 
 /// A compiled policy set, ready to evaluate many inputs.
 ///
-/// Compilation happens once. Each evaluation runs the set's bytecode on a virtual machine
-/// ([`Bytecode`]), about five times faster than walking the syntax tree; the tree-walking
-/// interpreter remains the reference: it checks the bytecode's answers on the sample
-/// inputs at build time, and takes over for a set the bytecode cannot run or any input
-/// it fails on (so errors keep their file and line).
+/// Compilation happens once. The shipped default policy (with any data) runs as bytecode
+/// on a virtual machine ([`Bytecode`]), about five times faster than walking the syntax
+/// tree. A set with any other Rego runs on the tree-walking interpreter, because the
+/// machine reads a rule that fails (two values for a complete rule, a built-in called
+/// with the wrong arguments) as undefined and decides on without it, where the
+/// interpreter reports the error, and a broken rule must not loosen a decision. The
+/// interpreter is also the reference: it checks the bytecode's answers on the sample
+/// inputs at build time, and takes over for any input the machine fails on.
 pub(crate) struct PolicySet {
     compiled: regorus::CompiledPolicy,
     bytecode: Option<Bytecode>,
@@ -121,7 +129,7 @@ struct Bytecode {
     idle: Mutex<Vec<RegoVM>>,
 }
 
-/// The bytecode interpreter's default budget (25 000 instructions) is sized for small
+/// The virtual machine's default budget (25 000 instructions) is sized for small
 /// policies; the tree-walking interpreter has none. A generous budget keeps large data sets
 /// on the fast path; a set that exceeds it falls back to the interpreter for that call.
 const MAX_INSTRUCTIONS: usize = 50_000_000;
@@ -230,6 +238,8 @@ impl PolicySet {
         samples: &[Value],
     ) -> Result<Self, LocalError> {
         let mut engine = regorus::Engine::new();
+        // A built-in called with the wrong arguments is an error, never undefined.
+        engine.set_strict_builtin_errors(true);
         for s in sources {
             engine
                 .add_policy(s.name.clone(), s.text.clone())
@@ -250,7 +260,11 @@ impl PolicySet {
             hasher_input.push('\0');
         }
         hasher_input.push_str(&canonical_json(data));
-        let bytecode = Bytecode::compile(&compiled, entrypoint, data);
+        let bytecode = if sources.iter().all(|s| s.shipped) {
+            Bytecode::compile(&compiled, entrypoint, data)
+        } else {
+            None
+        };
         let mut set = Self {
             compiled,
             bytecode: None,
@@ -263,10 +277,16 @@ impl PolicySet {
         let mut agrees = bytecode.is_some();
         for sample in samples {
             let expected = set.evaluate(sample).map_err(|e| match e {
-                LocalError::PolicyEval(message) => policy_error(
-                    sources,
-                    &format!("evaluating {entrypoint} on a sample input failed: {message}"),
-                ),
+                LocalError::PolicyEvaluation {
+                    file,
+                    rule,
+                    message,
+                } => LocalError::Policy {
+                    file,
+                    message: format!(
+                        "evaluating {entrypoint} on a sample input failed in rule {rule}: {message}"
+                    ),
+                },
                 other => other,
             })?;
             if let Some(b) = &bytecode {
@@ -293,6 +313,9 @@ impl PolicySet {
     }
 
     /// Evaluates the entry point on `input` and checks that it answered a decision.
+    ///
+    /// A rule that fails is an error naming its file and rule: nothing is decided from
+    /// the rest of the set.
     pub(crate) fn evaluate(&self, input: &Value) -> Result<Value, LocalError> {
         let input = to_regorus(input);
         let fast = self.bytecode.as_ref().and_then(|b| b.eval(input.clone()));
@@ -301,7 +324,7 @@ impl PolicySet {
             None => self
                 .compiled
                 .eval_with_input(input)
-                .map_err(|e| LocalError::PolicyEval(e.to_string()))?,
+                .map_err(|e| self.evaluation_error(&e.to_string()))?,
         };
         if out == regorus::Value::Undefined {
             return Err(LocalError::InvalidDecision(format!(
@@ -320,6 +343,53 @@ impl PolicySet {
         check_answer(&out)?;
         Ok(out)
     }
+
+    /// The error for a failed evaluation, naming the file and the rule regorus points at
+    /// (`--> file:line:col`), or the entry point when it points nowhere.
+    fn evaluation_error(&self, text: &str) -> LocalError {
+        let text = text.trim();
+        let at = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("--> "))
+            .and_then(parse_location);
+        let what = text
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("error: "))
+            .map(str::to_owned)
+            .unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "));
+        let Some((file, line, col)) = at else {
+            return LocalError::PolicyEvaluation {
+                file: "policy set".to_owned(),
+                rule: self.entrypoint.clone(),
+                message: what,
+            };
+        };
+        // Rules do not overlap, so the last one starting at or before the error holds it;
+        // of the paths a nested head (`a.b.c := ...`) defines, the longest names it.
+        let rule = self
+            .compiled
+            .get_rules()
+            .iter()
+            .flat_map(|(path, rules)| rules.iter().map(move |r| (path, r.span())))
+            .filter(|(_, span)| span.source.file() == file && (span.line, span.col) <= (line, col))
+            .max_by_key(|(path, span)| (span.line, span.col, path.len()))
+            .map_or_else(|| self.entrypoint.clone(), |(path, _)| path.clone());
+        LocalError::PolicyEvaluation {
+            message: format!("{file}:{line}:{col}: {what}"),
+            file: file.to_owned(),
+            rule,
+        }
+    }
+}
+
+/// `file:line:col` (a file name may itself hold colons).
+fn parse_location(text: &str) -> Option<(&str, u32, u32)> {
+    let mut parts = text.trim().rsplitn(3, ':');
+    let col = parts.next()?.parse().ok()?;
+    let line = parts.next()?.parse().ok()?;
+    let file = parts.next()?;
+    Some((file, line, col))
 }
 
 /// Checks the policy's answer: an object whose `mode` is known and whose findings are valid.
@@ -400,13 +470,16 @@ mod tests {
 
     fn compile(policy: &str, data: &Value) -> PolicySet {
         let sources = [
+            // Both as if shipped, so that the machine runs them and can be compared.
             Source {
                 name: "default.rego".to_owned(),
                 text: policy.to_owned(),
+                shipped: true,
             },
             Source {
                 name: "ext.rego".to_owned(),
                 text: EXT.to_owned(),
+                shipped: true,
             },
         ];
         PolicySet::compile(&sources, data, DEFAULT_ENTRYPOINT, &[]).unwrap()
@@ -583,13 +656,16 @@ mod tests {
             sign := "negative" if input.n < 0
         "#;
         let sources = [
+            // As if shipped, so that the machine runs them.
             Source {
                 name: "t.rego".to_owned(),
                 text: POLICY.to_owned(),
+                shipped: true,
             },
             Source {
                 name: "helpers.rego".to_owned(),
                 text: HELPERS.to_owned(),
+                shipped: true,
             },
         ];
         let set = PolicySet::compile(&sources, &json!({}), "data.t.decision", &[]).unwrap();

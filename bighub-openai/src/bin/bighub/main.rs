@@ -11,9 +11,17 @@
 //! Every command honours `BIGHUB_DB` (store path) and `BIGHUB_POLICY` (extra policy files),
 //! and `--db` / `--policy` on the command line.
 //!
+//! What the store and the policy hold came from models, tools and policies, so every string
+//! of it (and every error message, which may quote it) is printed escaped: control, bidi
+//! and line-separator characters show as `\n`, `\x1b`, `\u{202e}`, ..., so each record
+//! keeps to its line and the terminal interprets nothing. `--json` prints valid JSON whose
+//! strings hold none of those characters raw either (JSON's escapes, `\uXXXX`).
+//!
 //! Exit codes of `check`: 0 execute, 2 require approval, 3 need context, 4 block; 1 for an
 //! error (bad arguments, a policy error). `policy test` exits 0 when every case matches,
 //! 1 otherwise.
+
+mod escape;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +31,8 @@ use bighub_openai::local::{LocalEngineBuilder, PreviewHistory};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use escape::escape;
 
 /// Decide IT actions locally with Rego policies, and manage the local decision store.
 #[derive(Debug, Parser)]
@@ -146,7 +156,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("bighub: {message}");
+            eprintln!("bighub: {}", escape(&message));
             ExitCode::from(1)
         }
     }
@@ -181,17 +191,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         r.outcomes.iter().map(|o| o.status.as_str()).collect();
                     println!(
                         "{:<38} {:<24} {:<24} {:<20} {:<13} {:>5}  {}",
-                        r.request_id,
-                        r.created_at,
-                        r.action,
-                        r.target,
-                        r.mode,
+                        escape(&r.request_id),
+                        escape(&r.created_at),
+                        escape(&r.action),
+                        escape(&r.target),
+                        escape(&r.mode),
                         r.risk_score
                             .map_or_else(|| "-".to_owned(), |s| format!("{s:.2}")),
                         if outcomes.is_empty() {
                             "-".to_owned()
                         } else {
-                            outcomes.join(",")
+                            escape(&outcomes.join(",")).into_owned()
                         }
                     );
                 }
@@ -211,15 +221,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         for r in rows {
                             println!(
                                 "{}  {}  {}{}  {}",
-                                r.request_id,
-                                r.created_at,
-                                r.action,
+                                escape(&r.request_id),
+                                escape(&r.created_at),
+                                escape(&r.action),
                                 if r.target.is_empty() {
                                     String::new()
                                 } else {
-                                    format!(" on {}", r.target)
+                                    format!(" on {}", escape(&r.target))
                                 },
-                                r.reason.unwrap_or_default()
+                                escape(r.reason.as_deref().unwrap_or_default())
                             );
                         }
                     }
@@ -248,12 +258,12 @@ fn resolve(
         .ok()
         .or_else(|| Some("cli".to_owned()));
     let record = engine.resolve(id, &resolution).map_err(|e| e.to_string())?;
-    println!("{} {}", record.request_id, record.status.as_str());
+    println!("{} {}", escape(&record.request_id), record.status.as_str());
     Ok(())
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, String> {
-    serde_json::to_string_pretty(value).map_err(|e| e.to_string())
+    escape::json(value).map_err(|e| e.to_string())
 }
 
 /// The documented exit code of each verdict.
@@ -303,7 +313,8 @@ fn check(global: &Global, args: CheckArgs) -> Result<ExitCode, String> {
 
 fn print_decision(decision: &Decision, verdict: Verdict) {
     let raw = &decision.raw;
-    let s = |k: &str| raw[k].as_str().unwrap_or("-").to_owned();
+    let s = |k: &str| escape(raw[k].as_str().unwrap_or("-")).into_owned();
+    let field = |v: &Value| escape(v.as_str().unwrap_or("-")).into_owned();
     println!("verdict:   {}", verdict_name(verdict));
     println!("mode:      {}", s("mode"));
     println!(
@@ -314,15 +325,15 @@ fn print_decision(decision: &Decision, verdict: Verdict) {
     );
     println!("reason:    {}", s("reason"));
     if let Some(b) = raw["better_action"].as_str() {
-        println!("better:    {b}");
+        println!("better:    {}", escape(b));
     }
     if let Some(factors) = raw["salient_factors"].as_array() {
         for f in factors {
             println!(
                 "factor:    {} ({}): {}",
-                f["factor"].as_str().unwrap_or("-"),
-                f["severity"].as_str().unwrap_or("-"),
-                f["reason"].as_str().unwrap_or("-")
+                field(&f["factor"]),
+                field(&f["severity"]),
+                field(&f["reason"])
             );
         }
     }
@@ -332,7 +343,7 @@ fn print_decision(decision: &Decision, verdict: Verdict) {
                 .as_str()
                 .or(i["description"].as_str())
                 .unwrap_or("-");
-            println!("gather:    {text}");
+            println!("gather:    {}", escape(text));
         }
     }
     println!("request:   {}", s("request_id"));
@@ -390,19 +401,23 @@ fn policy_test(global: &Global, file: &PathBuf) -> Result<ExitCode, String> {
         let case: Case = match serde_json::from_value(raw_case) {
             Ok(c) => c,
             Err(e) => {
-                println!("FAIL case {}: invalid case: {e}", i + 1);
+                println!(
+                    "FAIL case {}: invalid case: {}",
+                    i + 1,
+                    escape(&e.to_string())
+                );
                 failed += 1;
                 continue;
             }
         };
-        let label = case
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("case {}", i + 1));
+        let label = case.name.as_deref().map_or_else(
+            || format!("case {}", i + 1),
+            |name| escape(name).into_owned(),
+        );
         let now_ms = match case.now.as_deref().map(parse_now) {
             Some(Ok(ms)) => Some(ms),
             Some(Err(e)) => {
-                println!("FAIL {label}: {e}");
+                println!("FAIL {label}: {}", escape(&e));
                 failed += 1;
                 continue;
             }
@@ -412,19 +427,20 @@ fn policy_test(global: &Global, file: &PathBuf) -> Result<ExitCode, String> {
             Ok(d) => {
                 let got = d.raw["mode"].as_str().unwrap_or("-");
                 if got == case.expect {
-                    println!("ok   {label}: {got}");
+                    println!("ok   {label}: {}", escape(got));
                     passed += 1;
                 } else {
                     println!(
-                        "FAIL {label}: expected {}, got {got} ({})",
-                        case.expect,
-                        d.raw["reason"].as_str().unwrap_or("")
+                        "FAIL {label}: expected {}, got {} ({})",
+                        escape(&case.expect),
+                        escape(got),
+                        escape(d.raw["reason"].as_str().unwrap_or(""))
                     );
                     failed += 1;
                 }
             }
             Err(e) => {
-                println!("FAIL {label}: {e}");
+                println!("FAIL {label}: {}", escape(&e.to_string()));
                 failed += 1;
             }
         }
