@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::types::responses::{
-    CreateResponseArgs, OutputItem, Response, ResponseStreamEvent,
+    CreateResponseArgs, OutputItem, Response, ResponseStreamEvent, Status,
 };
 use bighub_testkit::fake_openai::{
     EXHAUSTED_REPLY_TEXT, FakeOpenAi, Gate, Reply, RequestView, Turn,
@@ -757,6 +757,122 @@ async fn a_scripted_failure_ends_the_stream_with_response_failed() {
     assert!(
         fake.stored_response_ids().is_empty(),
         "failed responses are not stored"
+    );
+}
+
+#[tokio::test]
+async fn an_incomplete_turn_answers_status_incomplete_with_its_truncated_call() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(
+        Turn::new()
+            .message("Looking the user up.")
+            .call("lookup_user", r#"{"user_id": "al"#)
+            .incomplete("max_output_tokens"),
+    );
+    let (status, body) = post(
+        &fake,
+        &json!({"model": MODEL, "input": "who is al?", "max_output_tokens": 16}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "incomplete");
+    assert_eq!(
+        body["incomplete_details"],
+        json!({"reason": "max_output_tokens"})
+    );
+    assert!(body["error"].is_null() && body["completed_at"].is_null());
+    assert_eq!(body["output"][0]["status"], "completed");
+    let call = &body["output"][1];
+    assert_eq!(call["arguments"], r#"{"user_id": "al"#);
+    assert_eq!(
+        call["status"], "incomplete",
+        "the item cut off is incomplete"
+    );
+    let response: Response = serde_json::from_value(body.clone()).expect("async-openai Response");
+    assert_eq!(response.status, Status::Incomplete);
+    assert_eq!(
+        response.incomplete_details.unwrap().reason,
+        "max_output_tokens"
+    );
+    // An incomplete response is stored and can be continued.
+    assert_eq!(
+        fake.stored_response_ids(),
+        vec![body["id"].as_str().unwrap().to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn an_incomplete_stream_ends_with_response_incomplete() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(
+        Turn::function_call("lookup_user", r#"{"user_id": "al"#).incomplete("max_output_tokens"),
+    );
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true, "store": false}),
+    )
+    .await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(!names.contains(&"response.completed"), "{names:?}");
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "response.incomplete");
+    let event: ResponseStreamEvent = serde_json::from_value(data.clone()).unwrap();
+    let ResponseStreamEvent::ResponseIncomplete(incomplete) = event else {
+        panic!("expected response.incomplete")
+    };
+    assert_eq!(incomplete.response.status, Status::Incomplete);
+    assert_eq!(
+        incomplete.response.incomplete_details.unwrap().reason,
+        "max_output_tokens"
+    );
+    let done = events
+        .iter()
+        .find(|(n, _)| n == "response.function_call_arguments.done")
+        .unwrap();
+    assert_eq!(done.1["arguments"], r#"{"user_id": "al"#);
+    assert_eq!(
+        fake.last_response().unwrap().body.unwrap()["status"],
+        "incomplete"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_turn_answers_status_cancelled_and_its_stream_has_no_terminal_event() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(Turn::text("Starting the deploy").cancelled());
+    fake.push(Turn::text("Starting the deploy").cancelled());
+
+    let (status, body) = post(&fake, &json!({"model": MODEL, "input": "x"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "cancelled");
+    assert_eq!(
+        body["output"][0]["content"][0]["text"],
+        "Starting the deploy"
+    );
+    let response: Response = serde_json::from_value(body).unwrap();
+    assert_eq!(response.status, Status::Cancelled);
+
+    // The streaming API has no `response.cancelled` event: the stream just ends, cleanly.
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true}),
+    )
+    .await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names.last(),
+        Some(&"response.output_item.done"),
+        "{names:?}"
+    );
+    for (_, data) in &events {
+        let _: ResponseStreamEvent = serde_json::from_value(data.clone()).unwrap();
+    }
+    let recorded = fake.last_response().unwrap();
+    assert!(!recorded.dropped);
+    assert_eq!(recorded.body.unwrap()["status"], "cancelled");
+    assert!(
+        fake.stored_response_ids().is_empty(),
+        "cancelled responses are not continued"
     );
 }
 

@@ -26,6 +26,10 @@
 //!   `include: ["reasoning.encrypted_content"]` with 400 (param `include`), as the real API does.
 //! - The real REST API does not send `output_text` (the Python and JavaScript SDKs compute
 //!   it); the fake omits it unless [`FakeOpenAiBuilder::include_output_text`] is set.
+//! - A turn ends `completed` unless it says [`Turn::incomplete`], [`Turn::failed`] or
+//!   [`Turn::cancelled`]: that is the response's `status`, and when streaming its terminal
+//!   event (`response.incomplete`, `response.failed`; a cancelled stream just ends). Failed
+//!   and cancelled responses are not stored, as there is nothing to continue.
 //! - An invalid request is answered with an error and does not consume a scripted reply.
 //! - When the script is exhausted and no responder is set, the fake answers with one
 //!   assistant message whose text is [`EXHAUSTED_REPLY_TEXT`].

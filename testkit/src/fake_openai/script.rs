@@ -41,6 +41,38 @@ pub enum OutputSpec {
     },
 }
 
+/// How a turn's response ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum TurnEnd {
+    /// `completed`.
+    #[default]
+    Completed,
+    /// `incomplete`, with `incomplete_details.reason`.
+    Incomplete { reason: String },
+    /// `failed`, with `error.code` and `error.message`.
+    Failed { code: String, message: String },
+    /// `cancelled`.
+    Cancelled,
+}
+
+impl TurnEnd {
+    /// The response's `status`.
+    pub(crate) fn status(&self) -> &'static str {
+        match self {
+            TurnEnd::Completed => "completed",
+            TurnEnd::Incomplete { .. } => "incomplete",
+            TurnEnd::Failed { .. } => "failed",
+            TurnEnd::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether `store: true` keeps the response for `previous_response_id` (failed and
+    /// cancelled responses cannot be continued).
+    pub(crate) fn is_continuable(&self) -> bool {
+        matches!(self, TurnEnd::Completed | TurnEnd::Incomplete { .. })
+    }
+}
+
 /// How long the reply is held before it completes (before `response.completed` when
 /// streaming, before the body when not).
 #[derive(Debug, Clone)]
@@ -65,7 +97,7 @@ pub enum Hold {
 #[derive(Debug, Clone, Default)]
 pub struct Turn {
     items: Vec<OutputSpec>,
-    failure: Option<(String, String)>,
+    end: TurnEnd,
     hold: Option<Hold>,
     event_delay: Option<Duration>,
     cut_stream_after: Option<usize>,
@@ -138,8 +170,55 @@ impl Turn {
     /// Makes the response fail with this error code and message: status `failed` in the JSON
     /// body, and `response.failed` instead of `response.completed` when streaming. The items
     /// already added are still produced first.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::text("partial").failed("server_error", "The model crashed.");
+    /// # let _ = turn;
+    /// ```
     pub fn failed(mut self, code: impl Into<String>, message: impl Into<String>) -> Self {
-        self.failure = Some((code.into(), message.into()));
+        self.end = TurnEnd::Failed {
+            code: code.into(),
+            message: message.into(),
+        };
+        self
+    }
+
+    /// Makes the response end as `incomplete` with `incomplete_details.reason` set to
+    /// `reason` (the real API says `max_output_tokens` or `content_filter`): status
+    /// `incomplete` in the JSON body, and `response.incomplete` instead of
+    /// `response.completed` when streaming. The items already added are produced first, and
+    /// the last of them, being cut off, has status `incomplete`; give a function call
+    /// truncated arguments to model a call cut mid-way.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// // The model ran out of output tokens in the middle of the arguments.
+    /// let turn = Turn::function_call("lookup_user", r#"{"user_id": "al"#).incomplete("max_output_tokens");
+    /// # let _ = turn;
+    /// ```
+    pub fn incomplete(mut self, reason: impl Into<String>) -> Self {
+        self.end = TurnEnd::Incomplete {
+            reason: reason.into(),
+        };
+        self
+    }
+
+    /// Makes the response end as `cancelled`: status `cancelled` in the JSON body (and in the
+    /// background poll that finishes it). The streaming API has no event for a cancelled
+    /// response (`response.cancelled` exists only as a webhook), so a streamed cancelled turn
+    /// sends its items and then closes the stream cleanly with no terminal event.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::text("Starting the deploy").cancelled();
+    /// # let _ = turn;
+    /// ```
+    pub fn cancelled(mut self) -> Self {
+        self.end = TurnEnd::Cancelled;
         self
     }
 
@@ -172,8 +251,8 @@ impl Turn {
         &self.items
     }
 
-    pub(crate) fn failure(&self) -> Option<&(String, String)> {
-        self.failure.as_ref()
+    pub(crate) fn end(&self) -> &TurnEnd {
+        &self.end
     }
 
     pub(crate) fn hold(&self) -> Option<&Hold> {

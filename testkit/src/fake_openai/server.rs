@@ -25,9 +25,9 @@ use super::error::ApiError;
 use super::ids::new_id;
 use super::listener::ConnKill;
 use super::record::{Headers, RecordedRequest, RecordedResponse};
-use super::response::{ResponseMeta, build_items, response_json};
+use super::response::{Phase, ResponseMeta, build_items, response_json};
 use super::script::{EXHAUSTED_REPLY_TEXT, Reply, ReplyAction, Turn};
-use super::sse::{build_events, frame};
+use super::sse::{StreamPlan, build_events, frame};
 use super::store::Store;
 use super::validate::{INCLUDE_ENCRYPTED_REASONING, validate};
 use super::view::RequestView;
@@ -302,6 +302,7 @@ fn prepare(shared: &Shared, view: &RequestView, turn: &Turn) -> (ResponseMeta, V
         view.body().clone(),
         validated.clone(),
         shared.settings.include_output_text,
+        false,
     );
     (meta, items)
 }
@@ -319,18 +320,23 @@ fn store_if_asked(shared: &Shared, meta: &ResponseMeta, items: &[Value], body: &
         .insert(meta.id.clone(), context, body.clone());
 }
 
+/// Holds a streamed response at its end, then stores it when it may be continued.
+async fn finish(shared: &Shared, meta: &ResponseMeta, turn: &Turn, items: &[Value], body: &Value) {
+    if let Some(hold) = turn.hold() {
+        hold.wait().await;
+    }
+    if turn.end().is_continuable() {
+        store_if_asked(shared, meta, items, body);
+    }
+}
+
 async fn json_turn(shared: Arc<Shared>, index: usize, view: RequestView, turn: Turn) -> Response {
     let (meta, items) = prepare(&shared, &view, &turn);
     if let Some(hold) = turn.hold() {
         hold.wait().await;
     }
-    let status = if turn.failure().is_some() {
-        "failed"
-    } else {
-        "completed"
-    };
-    let body = response_json(&meta, status, &items, turn.failure());
-    if turn.failure().is_none() {
+    let body = response_json(&meta, Phase::Finished(turn.end()), &items);
+    if turn.end().is_continuable() {
         store_if_asked(&shared, &meta, &items, &body);
     }
     shared.record_response(RecordedResponse {
@@ -353,7 +359,7 @@ fn stream_turn(
     turn: Turn,
 ) -> Response {
     let (meta, items) = prepare(&shared, &view, &turn);
-    let events = build_events(&meta, &items, turn.failure(), shared.settings.delta_chunks);
+    let plan = build_events(&meta, &items, turn.end(), shared.settings.delta_chunks);
     let record = shared.record_response(RecordedResponse {
         request_index: index,
         status: 200,
@@ -371,23 +377,31 @@ fn stream_turn(
     let task_shared = Arc::clone(&shared);
     let task = tokio::spawn(async move {
         let shared = task_shared;
-        let last = events.len() - 1;
-        for (i, event) in events.into_iter().enumerate() {
-            if turn.cut_after() == Some(i) {
-                conn.kill();
-                shared.lock().responses[record].dropped = true;
-                let _ = tx
-                    .send(Err(io::Error::other("stream cut by the fake")))
-                    .await;
+        let StreamPlan {
+            events,
+            terminal,
+            response,
+        } = plan;
+        let cut = async |sent: usize| {
+            if turn.cut_after() != Some(sent) {
+                return false;
+            }
+            conn.kill();
+            shared.lock().responses[record].dropped = true;
+            let _ = tx
+                .send(Err(io::Error::other("stream cut by the fake")))
+                .await;
+            true
+        };
+        let finish_at = events.len();
+        let has_terminal = terminal.is_some();
+        for (i, event) in events.into_iter().chain(terminal).enumerate() {
+            if cut(i).await {
                 return;
             }
-            if i == last {
-                if let Some(hold) = turn.hold() {
-                    hold.wait().await;
-                }
-                if turn.failure().is_none() {
-                    store_if_asked(&shared, &meta, &items, &event["response"]);
-                }
+            if i == finish_at {
+                // Every item is out: the response finishes before its terminal event.
+                finish(&shared, &meta, &turn, &items, &response).await;
             }
             if i > 0 && !delay.is_zero() {
                 tokio::time::sleep(delay).await;
@@ -396,13 +410,16 @@ fn stream_turn(
                 // The client went away; nothing left to send to.
                 return;
             }
-            let mut state = shared.lock();
-            let recorded = &mut state.responses[record];
-            if i == last {
-                recorded.body = Some(event["response"].clone());
-            }
-            recorded.events.push(event);
+            shared.lock().responses[record].events.push(event);
         }
+        if !has_terminal {
+            // A cancelled response has no terminal event: the stream just ends.
+            if cut(finish_at).await {
+                return;
+            }
+            finish(&shared, &meta, &turn, &items, &response).await;
+        }
+        shared.lock().responses[record].body = Some(response);
     });
     {
         let mut state = shared.lock();

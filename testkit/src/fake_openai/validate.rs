@@ -63,6 +63,8 @@ pub(crate) struct Validated {
     pub model: String,
     pub stream: bool,
     pub store: bool,
+    /// `background: true`: answered at once as `queued`, finished by later polls.
+    pub background: bool,
     pub include: Vec<String>,
     pub previous_response_id: Option<String>,
     /// This request's input items, normalised (string input becomes a user message;
@@ -88,6 +90,7 @@ pub(crate) fn validate(body: &Value, store: &Store) -> Result<Validated, ApiErro
     let stream = optional_bool(obj.get("stream"), "stream")?.unwrap_or(false);
     // The real API stores responses unless told otherwise.
     let store_flag = optional_bool(obj.get("store"), "store")?.unwrap_or(true);
+    let background = optional_bool(obj.get("background"), "background")?.unwrap_or(false);
 
     let include = validate_include(obj.get("include"))?;
     if include.iter().any(|i| i == INCLUDE_ENCRYPTED_REASONING) && !is_reasoning_model(&model) {
@@ -160,6 +163,7 @@ pub(crate) fn validate(body: &Value, store: &Store) -> Result<Validated, ApiErro
         model,
         stream,
         store: store_flag,
+        background,
         include,
         previous_response_id,
         input,
