@@ -877,6 +877,71 @@ async fn a_cancelled_turn_answers_status_cancelled_and_its_stream_has_no_termina
 }
 
 #[tokio::test]
+async fn a_response_can_come_without_status() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(Turn::text("Done.").omit_status());
+    fake.push(Turn::text("Done.").omit_status());
+
+    let (status, body) = post(&fake, &json!({"model": MODEL, "input": "x"})).await;
+    assert_eq!(status, 200);
+    assert!(body.get("status").is_none(), "{body}");
+    assert_eq!(body["output"][0]["content"][0]["text"], "Done.");
+    assert!(body["usage"].is_object());
+    let parsed = serde_json::from_value::<Response>(body);
+    assert!(
+        parsed.unwrap_err().to_string().contains("status"),
+        "async-openai requires status"
+    );
+
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true}),
+    )
+    .await;
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "response.completed");
+    assert!(data["response"].get("status").is_none(), "{data}");
+    assert!(serde_json::from_value::<ResponseStreamEvent>(data.clone()).is_err());
+    // Only the finished response lacks it.
+    assert_eq!(events[0].1["response"]["status"], "in_progress");
+}
+
+#[tokio::test]
+async fn raw_output_items_are_sent_as_given() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    let raw = json!({"type": "telemetry_blip", "id": "tb_1", "status": "completed", "level": 3});
+    fake.push(Turn::new().raw_item(raw.clone()).message("Done."));
+    fake.push(Turn::new().raw_item(raw.clone()).message("Done."));
+
+    let (status, body) = post(&fake, &json!({"model": MODEL, "input": "x"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["output"][0], raw);
+    assert_eq!(body["output"][1]["type"], "message");
+    assert!(
+        serde_json::from_value::<Response>(body).is_err(),
+        "async-openai's typed Response cannot parse an unknown item type"
+    );
+
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true}),
+    )
+    .await;
+    let for_raw: Vec<&(String, Value)> = events
+        .iter()
+        .filter(|(_, data)| data["output_index"] == 0)
+        .collect();
+    assert_eq!(for_raw.len(), 2, "{for_raw:?}");
+    assert_eq!(for_raw[0].0, "response.output_item.added");
+    assert_eq!(for_raw[1].0, "response.output_item.done");
+    assert_eq!(for_raw[0].1["item"], raw);
+    assert_eq!(for_raw[1].1["item"], raw);
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "response.completed");
+    assert_eq!(data["response"]["output"][0], raw);
+}
+
+#[tokio::test]
 async fn async_openai_client_talks_to_the_fake() {
     let fake = FakeOpenAi::start().await.unwrap();
     fake.push(Turn::text("Hello from the fake."));

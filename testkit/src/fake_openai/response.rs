@@ -1,9 +1,11 @@
 //! JSON builders for the `Response` object and its output items, in the real REST shape.
 //!
-//! Owns the item shapes (`message`, `function_call`, `reasoning`) and the response envelope
-//! (echoed request settings, `usage`, `status`, `error`, `incomplete_details`). The real REST
-//! API does not send the SDK-only `output_text` convenience field; it is added only when
-//! configured. Does not send anything (see the server and `sse`).
+//! Owns the item shapes (`message`, `function_call`, `reasoning`; raw items pass through as
+//! given) and the response envelope (echoed request settings, `usage`, `status`, `error`,
+//! `incomplete_details`). The real REST API does not send the SDK-only `output_text`
+//! convenience field; it is added only when configured. A turn built with
+//! [`Turn::omit_status`](super::Turn::omit_status) has no `status` field once finished.
+//! Does not send anything (see the server and `sse`).
 //!
 //! | phase | `status` | `output` | `usage` | set only here |
 //! |---|---|---|---|---|
@@ -59,7 +61,8 @@ pub(crate) fn now_secs() -> u64 {
         .unwrap_or_default()
 }
 
-/// Completed output items for `turn`, and the encrypted blobs issued for them.
+/// Completed output items for `turn` (one per [`OutputSpec`], in order; raw items as given),
+/// and the encrypted blobs issued for them.
 pub(crate) fn build_items(turn: &Turn, include_encrypted: bool) -> (Vec<Value>, Vec<String>) {
     let mut issued = Vec::new();
     let mut items: Vec<Value> = turn
@@ -101,10 +104,12 @@ pub(crate) fn build_items(turn: &Turn, include_encrypted: bool) -> (Vec<Value>, 
                 }
                 item
             }
+            OutputSpec::Raw(item) => item.clone(),
         })
         .collect();
     // The item being generated when the response was cut off is itself incomplete.
     if matches!(turn.end(), TurnEnd::Incomplete { .. })
+        && !matches!(turn.items().last(), Some(OutputSpec::Raw(_)))
         && let Some(last) = items.last_mut().and_then(Value::as_object_mut)
         && last.contains_key("status")
     {

@@ -39,6 +39,9 @@ pub enum OutputSpec {
         /// Summary parts, one `summary_text` each.
         summary: Vec<String>,
     },
+    /// Any output item, sent exactly as given (in `response.output_item.added` and `.done`
+    /// too), whether or not a typed client can parse it.
+    Raw(Value),
 }
 
 /// How a turn's response ends.
@@ -98,6 +101,7 @@ pub enum Hold {
 pub struct Turn {
     items: Vec<OutputSpec>,
     end: TurnEnd,
+    omit_status: bool,
     hold: Option<Hold>,
     event_delay: Option<Duration>,
     cut_stream_after: Option<usize>,
@@ -222,6 +226,40 @@ impl Turn {
         self
     }
 
+    /// Adds an output item sent exactly as given, e.g. one of a type the client does not know,
+    /// or one missing fields its typed model requires (async-openai's `Response` then fails
+    /// to parse the whole response).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    /// use serde_json::json;
+    ///
+    /// let turn = Turn::new()
+    ///     .raw_item(json!({"type": "telemetry_blip", "id": "tb_1", "status": "completed"}))
+    ///     .message("Done.");
+    /// assert_eq!(turn.items().len(), 2);
+    /// ```
+    pub fn raw_item(mut self, item: Value) -> Self {
+        self.items.push(OutputSpec::Raw(item));
+        self
+    }
+
+    /// Leaves the `status` field out of the finished response object: the non-streamed body,
+    /// the terminal event's `response`, the background poll that finishes it. Everything
+    /// else is as usual; a client that requires `status` (async-openai's `Response` does)
+    /// fails to parse it.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::text("Done.").omit_status();
+    /// # let _ = turn;
+    /// ```
+    pub fn omit_status(mut self) -> Self {
+        self.omit_status = true;
+        self
+    }
+
     /// Holds the reply until `gate` is released.
     pub fn hold_until(mut self, gate: &Gate) -> Self {
         self.hold = Some(Hold::Gate(gate.clone()));
@@ -253,6 +291,10 @@ impl Turn {
 
     pub(crate) fn end(&self) -> &TurnEnd {
         &self.end
+    }
+
+    pub(crate) fn omits_status(&self) -> bool {
+        self.omit_status
     }
 
     pub(crate) fn hold(&self) -> Option<&Hold> {

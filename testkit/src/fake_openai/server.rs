@@ -302,7 +302,7 @@ fn prepare(shared: &Shared, view: &RequestView, turn: &Turn) -> (ResponseMeta, V
         view.body().clone(),
         validated.clone(),
         shared.settings.include_output_text,
-        false,
+        turn.omits_status(),
     );
     (meta, items)
 }
@@ -359,7 +359,7 @@ fn stream_turn(
     turn: Turn,
 ) -> Response {
     let (meta, items) = prepare(&shared, &view, &turn);
-    let plan = build_events(&meta, &items, turn.end(), shared.settings.delta_chunks);
+    let plan = build_events(&meta, &items, &turn, shared.settings.delta_chunks);
     let record = shared.record_response(RecordedResponse {
         request_index: index,
         status: 200,

@@ -3,7 +3,8 @@
 //! Owns the order and shape of events: `response.created` (then `response.queued` for a
 //! background response), `response.in_progress`, then per output item
 //! `response.output_item.added`, its content events (text parts and deltas, function-call
-//! argument deltas, reasoning summary parts and deltas), `response.output_item.done`, and
+//! argument deltas, reasoning summary parts and deltas; none for a raw item, announced and
+//! done exactly as given), `response.output_item.done`, and
 //! finally the terminal event of the turn's end:
 //!
 //! | turn ends | last event | its `response.status` |
@@ -18,7 +19,7 @@
 use serde_json::{Value, json};
 
 use super::response::{Phase, ResponseMeta, in_progress_item, output_text_part, response_json};
-use super::script::TurnEnd;
+use super::script::{OutputSpec, Turn, TurnEnd};
 
 /// The events of one streamed response.
 #[derive(Debug, Clone)]
@@ -36,9 +37,10 @@ pub(crate) struct StreamPlan {
 pub(crate) fn build_events(
     meta: &ResponseMeta,
     items: &[Value],
-    end: &TurnEnd,
+    turn: &Turn,
     delta_chunks: usize,
 ) -> StreamPlan {
+    let end = turn.end();
     let mut seq = Sequencer::default();
     let created_phase = if meta.validated.background {
         Phase::Queued
@@ -60,7 +62,14 @@ pub(crate) fn build_events(
         json!({"response": response_json(meta, Phase::InProgress, &[])}),
     ));
     for (index, item) in items.iter().enumerate() {
-        item_events(&mut seq, &mut events, index, item, delta_chunks);
+        if let Some(OutputSpec::Raw(_)) = turn.items().get(index) {
+            // Sent as given: announced and done, with nothing in between.
+            for kind in ["response.output_item.added", "response.output_item.done"] {
+                events.push(seq.event(kind, json!({"output_index": index, "item": item})));
+            }
+        } else {
+            item_events(&mut seq, &mut events, index, item, delta_chunks);
+        }
     }
     let response = response_json(meta, Phase::Finished(end), items);
     let terminal = match end {
