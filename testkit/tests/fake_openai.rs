@@ -1008,6 +1008,222 @@ async fn async_openai_client_talks_to_the_fake() {
     assert!(error.to_string().contains("invalid_api_key"), "{error}");
 }
 
+// ---------------------------------------------------------------- background mode
+
+async fn get_response(fake: &FakeOpenAi, id: &str) -> (u16, Value) {
+    let response = http()
+        .get(format!("{}/responses/{id}", fake.base_url()))
+        .bearer_auth(fake.api_key())
+        .send()
+        .await
+        .expect("request reaches the fake");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+#[tokio::test]
+async fn background_mode_needs_store() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    let refused = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "background": true, "store": false}),
+    )
+    .await;
+    assert_error(&refused, 400, None, Some("background"));
+    assert_eq!(
+        message(&refused),
+        "Background mode requires `store` to be true."
+    );
+    let not_bool = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "background": "yes"}),
+    )
+    .await;
+    assert_error(&not_bool, 400, Some("invalid_type"), Some("background"));
+    // `store` defaults to true, so background alone is fine.
+    let accepted = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "background": true}),
+    )
+    .await;
+    assert_eq!(accepted.0, 200, "{}", accepted.1);
+}
+
+#[tokio::test]
+async fn a_background_response_is_queued_then_polled_to_its_end() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(Turn::function_call(
+        "grant_role",
+        r#"{"user":"ana","role":"admin"}"#,
+    ));
+    let (status, queued) = post(
+        &fake,
+        &json!({"model": MODEL, "input": "make ana admin", "background": true, "tools": [grant_tool()]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{queued}");
+    assert_eq!(queued["status"], "queued");
+    assert_eq!(queued["background"], true);
+    assert_eq!(queued["output"], json!([]));
+    assert!(queued["usage"].is_null());
+    let id = queued["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        serde_json::from_value::<Response>(queued).unwrap().status,
+        Status::Queued
+    );
+    assert!(
+        fake.stored_response_ids().is_empty(),
+        "not continuable before it finishes"
+    );
+
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let (status, body) = get_response(&fake, &id).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["id"], id.as_str());
+        let response: Response = serde_json::from_value(body.clone()).unwrap();
+        let completed = response.status == Status::Completed;
+        statuses.push(response.status);
+        if !completed {
+            assert_eq!(body["output"], json!([]));
+        } else {
+            assert_eq!(body["output"][0]["type"], "function_call");
+            assert_eq!(body["output"][0]["name"], "grant_role");
+            assert!(body["usage"].is_object());
+        }
+    }
+    assert_eq!(
+        statuses,
+        [
+            Status::Queued,
+            Status::InProgress,
+            Status::Completed,
+            Status::Completed
+        ]
+    );
+    assert_eq!(fake.poll_count(&id), 4);
+    assert_eq!(fake.poll_count("resp_other"), 0);
+    let polls: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .collect();
+    assert_eq!(polls.len(), 4);
+    assert_eq!(polls[0].path, format!("/v1/responses/{id}"));
+    // Finished and stored: it can be continued now.
+    assert_eq!(fake.stored_response_ids(), vec![id]);
+}
+
+#[tokio::test]
+async fn background_polls_are_configurable_and_end_as_the_turn_ends() {
+    let fake = FakeOpenAi::builder()
+        .background_polls(0)
+        .start()
+        .await
+        .unwrap();
+    fake.push(Turn::text("partial").failed("server_error", "The model crashed."));
+    fake.push(
+        Turn::function_call("lookup_user", r#"{"user_id": "al"#)
+            .incomplete("max_output_tokens")
+            .background_polls(1),
+    );
+    fake.push(Turn::text("stopped").cancelled());
+    let body = json!({"model": MODEL, "input": "x", "background": true});
+
+    let failed = post(&fake, &body).await.1;
+    let (_, polled) = get_response(&fake, failed["id"].as_str().unwrap()).await;
+    assert_eq!(
+        polled["status"], "failed",
+        "no pending poll: finished at once"
+    );
+    assert_eq!(polled["error"]["message"], "The model crashed.");
+
+    let incomplete = post(&fake, &body).await.1;
+    let id = incomplete["id"].as_str().unwrap();
+    assert_eq!(get_response(&fake, id).await.1["status"], "queued");
+    let (_, polled) = get_response(&fake, id).await;
+    assert_eq!(polled["status"], "incomplete");
+    assert_eq!(polled["incomplete_details"]["reason"], "max_output_tokens");
+    assert_eq!(polled["output"][0]["arguments"], r#"{"user_id": "al"#);
+
+    fake.set_background_polls(3);
+    let cancelled = post(&fake, &body).await.1;
+    let id = cancelled["id"].as_str().unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(get_response(&fake, id).await.1["status"].clone());
+    }
+    assert_eq!(
+        seen,
+        [
+            json!("queued"),
+            json!("in_progress"),
+            json!("in_progress"),
+            json!("cancelled")
+        ]
+    );
+    assert_eq!(fake.poll_count(id), 4);
+    // Of the three, only the incomplete one can be continued.
+    assert_eq!(
+        fake.stored_response_ids(),
+        vec![incomplete["id"].as_str().unwrap().to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn a_background_stream_starts_queued_and_stays_retrievable() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(Turn::text("streamed in the background"));
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true, "background": true}),
+    )
+    .await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names[..3],
+        [
+            "response.created",
+            "response.queued",
+            "response.in_progress"
+        ]
+    );
+    assert_eq!(events[0].1["response"]["status"], "queued");
+    assert_eq!(events[0].1["response"]["background"], true);
+    for (_, data) in &events {
+        let _: ResponseStreamEvent = serde_json::from_value(data.clone()).unwrap();
+    }
+    let id = events[0].1["response"]["id"].as_str().unwrap();
+    let (status, body) = get_response(&fake, id).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "completed");
+    assert_eq!(
+        body["output"][0]["content"][0]["text"],
+        "streamed in the background"
+    );
+}
+
+#[tokio::test]
+async fn retrieving_an_unknown_response_answers_404() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    let unknown = get_response(&fake, "resp_nowhere").await;
+    assert_error(&unknown, 404, None, None);
+    assert_eq!(
+        message(&unknown),
+        "Response with id 'resp_nowhere' not found."
+    );
+    assert_eq!(unknown.1["error"]["type"], "invalid_request_error");
+
+    // Same auth as creating one.
+    let no_key = http()
+        .get(format!("{}/responses/resp_nowhere", fake.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_key.status().as_u16(), 401);
+    assert_eq!(fake.poll_count("resp_nowhere"), 2);
+}
+
 // ---------------------------------------------------------------- script and responder
 
 #[tokio::test]

@@ -30,6 +30,12 @@
 //!   [`Turn::cancelled`]: that is the response's `status`, and when streaming its terminal
 //!   event (`response.incomplete`, `response.failed`; a cancelled stream just ends). Failed
 //!   and cancelled responses are not stored, as there is nothing to continue.
+//! - `background: true` needs `store` true (400 otherwise, param `background`). The request
+//!   is answered at once with the response `queued` and no output; `GET /v1/responses/{id}`
+//!   then answers `queued`, `in_progress` for [`FakeOpenAiBuilder::background_polls`] polls
+//!   in all, and then the finished response, as the turn ends. [`FakeOpenAi::poll_count`]
+//!   counts the polls. A background stream starts `queued` (`response.created`,
+//!   `response.queued`) and is retrievable once finished. An unknown id answers 404.
 //! - An invalid request is answered with an error and does not consume a scripted reply.
 //! - When the script is exhausted and no responder is set, the fake answers with one
 //!   assistant message whose text is [`EXHAUSTED_REPLY_TEXT`].
@@ -109,6 +115,10 @@ use server::{ServerState, Settings, Shared};
 
 /// The API key the fake accepts unless another is configured.
 pub const DEFAULT_API_KEY: &str = "sk-fake-openai-test-key";
+
+/// Polls a background response answers as pending (`queued`, then `in_progress`) before its
+/// finished response, unless configured otherwise.
+pub const DEFAULT_BACKGROUND_POLLS: usize = 2;
 
 /// A running fake OpenAI Responses API server.
 ///
@@ -225,6 +235,33 @@ impl FakeOpenAi {
         self
     }
 
+    /// How many polls a background response answers as pending before its finished response,
+    /// from now on (a turn's own [`Turn::background_polls`] wins).
+    pub fn set_background_polls(&self, polls: usize) -> &Self {
+        self.shared.lock().background_polls = polls;
+        self
+    }
+
+    /// Number of `GET /v1/responses/{response_id}` requests received so far (answered or
+    /// refused), e.g. to count how often a client polled a background response.
+    ///
+    /// ```no_run
+    /// # async fn demo(fake: bighub_testkit::fake_openai::FakeOpenAi) {
+    /// // ...after the client created a background response and polled it to its end...
+    /// let id = fake.last_response().unwrap().response_id.unwrap();
+    /// assert_eq!(fake.poll_count(&id), 3); // queued, in_progress, completed
+    /// # }
+    /// ```
+    pub fn poll_count(&self, response_id: &str) -> usize {
+        let path = format!("/v1/responses/{response_id}");
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count()
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()
@@ -298,6 +335,7 @@ pub struct FakeOpenAiBuilder {
     event_delay: Duration,
     include_output_text: bool,
     delta_chunks: usize,
+    background_polls: usize,
     script: Vec<Reply>,
 }
 
@@ -309,6 +347,7 @@ impl Default for FakeOpenAiBuilder {
             event_delay: Duration::ZERO,
             include_output_text: false,
             delta_chunks: 3,
+            background_polls: DEFAULT_BACKGROUND_POLLS,
             script: Vec::new(),
         }
     }
@@ -322,6 +361,7 @@ impl fmt::Debug for FakeOpenAiBuilder {
             .field("event_delay", &self.event_delay)
             .field("include_output_text", &self.include_output_text)
             .field("delta_chunks", &self.delta_chunks)
+            .field("background_polls", &self.background_polls)
             .field("script", &self.script.len())
             .finish()
     }
@@ -360,6 +400,23 @@ impl FakeOpenAiBuilder {
         self
     }
 
+    /// How many polls (`GET /v1/responses/{id}`) a background response answers as pending —
+    /// the first `queued`, later ones `in_progress` — before its finished response (default
+    /// [`DEFAULT_BACKGROUND_POLLS`]; a turn's own [`Turn::background_polls`] wins).
+    ///
+    /// ```no_run
+    /// use bighub_testkit::fake_openai::FakeOpenAi;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The first poll already answers the finished response.
+    /// let fake = FakeOpenAi::builder().background_polls(0).start().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn background_polls(mut self, polls: usize) -> Self {
+        self.background_polls = polls;
+        self
+    }
+
     /// Initial script of replies.
     pub fn script<I, R>(mut self, replies: I) -> Self
     where
@@ -380,6 +437,7 @@ impl FakeOpenAiBuilder {
             script: self.script.into(),
             latency: self.latency,
             event_delay: self.event_delay,
+            background_polls: self.background_polls,
             ..ServerState::default()
         };
         let shared = Arc::new(Shared {

@@ -102,6 +102,7 @@ pub struct Turn {
     items: Vec<OutputSpec>,
     end: TurnEnd,
     omit_status: bool,
+    background_polls: Option<usize>,
     hold: Option<Hold>,
     event_delay: Option<Duration>,
     cut_stream_after: Option<usize>,
@@ -260,7 +261,25 @@ impl Turn {
         self
     }
 
-    /// Holds the reply until `gate` is released.
+    /// When the request asks for `background: true`, `GET /v1/responses/{id}` answers this
+    /// many polls as still pending (the first `queued`, later ones `in_progress`) before the
+    /// finished response; overrides [`FakeOpenAiBuilder::background_polls`](super::FakeOpenAiBuilder::background_polls).
+    /// No effect on other requests.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// // Polled: queued, in_progress, in_progress, then the completed text.
+    /// let turn = Turn::text("Report ready.").background_polls(3);
+    /// # let _ = turn;
+    /// ```
+    pub fn background_polls(mut self, polls: usize) -> Self {
+        self.background_polls = Some(polls);
+        self
+    }
+
+    /// Holds the reply until `gate` is released. (A background request is answered `queued` at
+    /// once; its polls are not held.)
     pub fn hold_until(mut self, gate: &Gate) -> Self {
         self.hold = Some(Hold::Gate(gate.clone()));
         self
@@ -295,6 +314,10 @@ impl Turn {
 
     pub(crate) fn omits_status(&self) -> bool {
         self.omit_status
+    }
+
+    pub(crate) fn background_polls_override(&self) -> Option<usize> {
+        self.background_polls
     }
 
     pub(crate) fn hold(&self) -> Option<&Hold> {

@@ -5,6 +5,14 @@
 //! answer`. Validation failures do not consume a scripted reply. Does not define the rules
 //! (see `validate`), the JSON shapes (see `response`, `sse`) or the public handle (see the
 //! module root).
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /v1/responses` | the next reply: a fault status, a dropped connection, or the turn as JSON (finished), as events (`stream: true`), or `queued` at once (`background: true`) |
+//! | `GET /v1/responses/{id}` | what the store answers for `id` (pending or finished background response, stored response), else 404 |
+//! | anything else | 404 `Invalid URL (<method> <path>)` |
+//!
+//! Every request is recorded first; the two API routes then need the bearer key (401 otherwise).
 
 use std::collections::VecDeque;
 use std::io;
@@ -28,7 +36,7 @@ use super::record::{Headers, RecordedRequest, RecordedResponse};
 use super::response::{Phase, ResponseMeta, build_items, response_json};
 use super::script::{EXHAUSTED_REPLY_TEXT, Reply, ReplyAction, Turn};
 use super::sse::{StreamPlan, build_events, frame};
-use super::store::Store;
+use super::store::{BackgroundResponse, Store};
 use super::validate::{INCLUDE_ENCRYPTED_REASONING, validate};
 use super::view::RequestView;
 
@@ -53,6 +61,8 @@ pub(crate) struct ServerState {
     pub responses: Vec<RecordedResponse>,
     pub latency: Duration,
     pub event_delay: Duration,
+    /// Polls a background response answers as pending, unless its turn says otherwise.
+    pub background_polls: usize,
     pub stream_tasks: Vec<AbortHandle>,
 }
 
@@ -195,8 +205,8 @@ async fn retrieve_response(
     if let Err(error) = check_auth(&headers, &shared.settings.api_key) {
         return shared.error_reply(index, error, None);
     }
-    let stored = shared.lock().store.response(&id).map(|r| r.body.clone());
-    match stored {
+    let answer = shared.lock().store.retrieve(&id);
+    match answer {
         Some(body) => {
             shared.record_response(RecordedResponse {
                 request_index: index,
@@ -281,6 +291,9 @@ async fn create_response(
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
         ReplyAction::Turn(turn) if view.is_stream() => stream_turn(shared, conn, index, view, turn),
+        ReplyAction::Turn(turn) if view.validated().background => {
+            background_turn(&shared, index, &view, &turn)
+        }
         ReplyAction::Turn(turn) => json_turn(shared, index, view, turn).await,
     }
 }
@@ -320,7 +333,8 @@ fn store_if_asked(shared: &Shared, meta: &ResponseMeta, items: &[Value], body: &
         .insert(meta.id.clone(), context, body.clone());
 }
 
-/// Holds a streamed response at its end, then stores it when it may be continued.
+/// Holds a streamed response at its end, then stores it when it may be continued; a
+/// background one stays retrievable whatever its end.
 async fn finish(shared: &Shared, meta: &ResponseMeta, turn: &Turn, items: &[Value], body: &Value) {
     if let Some(hold) = turn.hold() {
         hold.wait().await;
@@ -328,6 +342,58 @@ async fn finish(shared: &Shared, meta: &ResponseMeta, turn: &Turn, items: &[Valu
     if turn.end().is_continuable() {
         store_if_asked(shared, meta, items, body);
     }
+    if meta.validated.background {
+        let response = BackgroundResponse {
+            pending_polls: 0,
+            queued: Value::Null,
+            in_progress: Value::Null,
+            finished: body.clone(),
+            context: None,
+            served: 0,
+        };
+        shared
+            .lock()
+            .store
+            .insert_background(meta.id.clone(), response);
+    }
+}
+
+/// Answers a background request at once with the response `queued`; polls finish it.
+fn background_turn(shared: &Shared, index: usize, view: &RequestView, turn: &Turn) -> Response {
+    let (meta, items) = prepare(shared, view, turn);
+    let queued = response_json(&meta, Phase::Queued, &[]);
+    let finished = response_json(&meta, Phase::Finished(turn.end()), &items);
+    // `store` is true here: validation refuses background mode without it.
+    let context = turn.end().is_continuable().then(|| {
+        let mut context = meta.validated.context.clone();
+        context.extend(items.iter().cloned());
+        context
+    });
+    {
+        let mut state = shared.lock();
+        let pending_polls = turn
+            .background_polls_override()
+            .unwrap_or(state.background_polls);
+        let response = BackgroundResponse {
+            pending_polls,
+            queued: queued.clone(),
+            in_progress: response_json(&meta, Phase::InProgress, &[]),
+            finished,
+            context,
+            served: 0,
+        };
+        state.store.insert_background(meta.id.clone(), response);
+    }
+    shared.record_response(RecordedResponse {
+        request_index: index,
+        status: 200,
+        body: Some(queued.clone()),
+        response_id: Some(meta.id.clone()),
+        streamed: false,
+        events: Vec::new(),
+        dropped: false,
+    });
+    json_response(StatusCode::OK, &queued)
 }
 
 async fn json_turn(shared: Arc<Shared>, index: usize, view: RequestView, turn: Turn) -> Response {

@@ -1,7 +1,8 @@
 //! Validation of a `POST /v1/responses` body, with the real API's statuses, codes and
 //! messages.
 //!
-//! Owns the rules: required `model`; `input` as a string or an array of supported items
+//! Owns the rules: required `model`; `background: true` only with `store` true; `input` as a
+//! string or an array of supported items
 //! (`message`, `function_call`, `function_call_output`, `reasoning`, `item_reference`);
 //! Responses-shaped function tools with unique names and strict-compliant schemas when
 //! `strict: true`; `previous_response_id` naming a stored response; items replayed by id only
@@ -91,6 +92,15 @@ pub(crate) fn validate(body: &Value, store: &Store) -> Result<Validated, ApiErro
     // The real API stores responses unless told otherwise.
     let store_flag = optional_bool(obj.get("store"), "store")?.unwrap_or(true);
     let background = optional_bool(obj.get("background"), "background")?.unwrap_or(false);
+    if background && !store_flag {
+        // A background response lives on the server until it is polled: it must be stored.
+        return Err(ApiError::invalid_request(
+            400,
+            "Background mode requires `store` to be true.",
+            Some("background"),
+            None,
+        ));
+    }
 
     let include = validate_include(obj.get("include"))?;
     if include.iter().any(|i| i == INCLUDE_ENCRYPTED_REASONING) && !is_reasoning_model(&model) {
