@@ -1008,6 +1008,133 @@ async fn async_openai_client_talks_to_the_fake() {
     assert!(error.to_string().contains("invalid_api_key"), "{error}");
 }
 
+// ---------------------------------------------------------------- client-side calls
+
+fn client_side_turn() -> Turn {
+    Turn::new()
+        .computer_call(json!({"type": "click", "button": "left", "x": 10, "y": 20}))
+        .local_shell_call(["kubectl", "delete", "ns", "prod"])
+        .shell_call(["terraform apply -auto-approve"])
+        .with_call_id("call_shell")
+        .apply_patch_call(json!({"type": "update_file", "path": "main.tf", "diff": "-a\n+b\n"}))
+        .custom_tool_call("run_sql", "DROP TABLE users;")
+}
+
+#[tokio::test]
+async fn client_side_calls_come_in_the_real_shapes() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(client_side_turn());
+    let (status, body) = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "store": false}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let output = body["output"].as_array().unwrap();
+    let expected = [
+        ("computer_call", "cu_"),
+        ("local_shell_call", "lsh_"),
+        ("shell_call", "sh_"),
+        ("apply_patch_call", "apc_"),
+        ("custom_tool_call", "ctc_"),
+    ];
+    assert_eq!(output.len(), expected.len());
+    for (item, (kind, prefix)) in output.iter().zip(expected) {
+        assert_eq!(item["type"], kind);
+        assert!(item["id"].as_str().unwrap().starts_with(prefix), "{item}");
+        assert!(
+            item["call_id"].as_str().unwrap().starts_with("call_"),
+            "{item}"
+        );
+        assert_eq!(item["status"], "completed");
+    }
+    assert_eq!(output[0]["action"]["type"], "click");
+    assert_eq!(output[0]["pending_safety_checks"], json!([]));
+    assert_eq!(output[1]["action"]["type"], "exec");
+    assert_eq!(
+        output[1]["action"]["command"],
+        json!(["kubectl", "delete", "ns", "prod"])
+    );
+    assert_eq!(output[2]["call_id"], "call_shell");
+    assert_eq!(
+        output[2]["action"]["commands"],
+        json!(["terraform apply -auto-approve"])
+    );
+    assert_eq!(output[3]["operation"]["path"], "main.tf");
+    assert_eq!(output[4]["name"], "run_sql");
+    assert_eq!(output[4]["input"], "DROP TABLE users;");
+
+    let response: Response = serde_json::from_value(body.clone()).expect("async-openai Response");
+    assert!(matches!(&response.output[0], OutputItem::ComputerCall(_)));
+    assert!(
+        matches!(&response.output[1], OutputItem::LocalShellCall(c) if c.action.command.len() == 4)
+    );
+    assert!(matches!(&response.output[2], OutputItem::ShellCall(c) if c.call_id == "call_shell"));
+    assert!(matches!(&response.output[3], OutputItem::ApplyPatchCall(_)));
+    assert!(matches!(&response.output[4], OutputItem::CustomToolCall(c) if c.name == "run_sql"));
+
+    // Cut off mid-call: an apply_patch_call has no `incomplete` status, so it stays in progress.
+    fake.push(
+        Turn::new()
+            .apply_patch_call(json!({"type": "delete_file", "path": "main.tf"}))
+            .incomplete("max_output_tokens"),
+    );
+    let (_, body) = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "store": false}),
+    )
+    .await;
+    assert_eq!(body["output"][0]["status"], "in_progress");
+    let response: Response = serde_json::from_value(body).expect("async-openai Response");
+    assert!(matches!(&response.output[0], OutputItem::ApplyPatchCall(_)));
+}
+
+#[tokio::test]
+async fn client_side_calls_stream_as_items_added_and_done() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(client_side_turn());
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true, "store": false}),
+    )
+    .await;
+    let mut input = String::new();
+    for (name, data) in &events {
+        let event: ResponseStreamEvent = serde_json::from_value(data.clone())
+            .unwrap_or_else(|e| panic!("event {name} does not deserialize: {e}\n{data}"));
+        match event {
+            ResponseStreamEvent::ResponseCustomToolCallInputDelta(d) => input.push_str(&d.delta),
+            ResponseStreamEvent::ResponseCustomToolCallInputDone(d) => {
+                assert_eq!(d.input, "DROP TABLE users;");
+                assert_eq!(d.output_index, 4);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(input, "DROP TABLE users;");
+    let added: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "response.output_item.added")
+        .map(|(_, d)| &d["item"])
+        .collect();
+    let done: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "response.output_item.done")
+        .map(|(_, d)| &d["item"])
+        .collect();
+    assert_eq!(added.len(), 5);
+    assert_eq!(done.len(), 5);
+    for (added, done) in added.iter().zip(&done) {
+        assert_eq!(added["status"], "in_progress");
+        assert_eq!(done["status"], "completed");
+        assert_eq!(added["id"], done["id"]);
+        assert_eq!(added["call_id"], done["call_id"]);
+    }
+    assert_eq!(added[4]["input"], "");
+    let completed = &events.last().unwrap().1["response"];
+    assert_eq!(completed["output"].as_array().unwrap().len(), 5);
+}
+
 // ---------------------------------------------------------------- background mode
 
 async fn get_response(fake: &FakeOpenAi, id: &str) -> (u16, Value) {

@@ -1,7 +1,8 @@
 //! JSON builders for the `Response` object and its output items, in the real REST shape.
 //!
-//! Owns the item shapes (`message`, `function_call`, `reasoning`; raw items pass through as
-//! given) and the response envelope (echoed request settings, `usage`, `status`, `error`,
+//! Owns the item shapes (`message`, `function_call`, `reasoning`, the client-side calls
+//! `computer_call`, `local_shell_call`, `shell_call`, `apply_patch_call`, `custom_tool_call`;
+//! raw items pass through as given) and the response envelope (echoed request settings, `usage`, `status`, `error`,
 //! `incomplete_details`). The real REST API does not send the SDK-only `output_text`
 //! convenience field; it is added only when configured. A turn built with
 //! [`Turn::omit_status`](super::Turn::omit_status) has no `status` field once finished.
@@ -104,16 +105,70 @@ pub(crate) fn build_items(turn: &Turn, include_encrypted: bool) -> (Vec<Value>, 
                 }
                 item
             }
+            OutputSpec::ComputerCall { action, call_id } => json!({
+                "type": "computer_call",
+                "id": new_id("cu"),
+                "call_id": call_id.clone().unwrap_or_else(new_call_id),
+                "action": action,
+                "pending_safety_checks": [],
+                "status": "completed",
+            }),
+            OutputSpec::LocalShellCall { command, call_id } => json!({
+                "type": "local_shell_call",
+                "id": new_id("lsh"),
+                "call_id": call_id.clone().unwrap_or_else(new_call_id),
+                "action": {
+                    "type": "exec",
+                    "command": command,
+                    "env": {},
+                    "timeout_ms": null,
+                    "user": null,
+                    "working_directory": null,
+                },
+                "status": "completed",
+            }),
+            OutputSpec::ShellCall { commands, call_id } => json!({
+                "type": "shell_call",
+                "id": new_id("sh"),
+                "call_id": call_id.clone().unwrap_or_else(new_call_id),
+                "action": {"commands": commands, "timeout_ms": null, "max_output_length": null},
+                "status": "completed",
+                "environment": null,
+            }),
+            OutputSpec::ApplyPatchCall { operation, call_id } => json!({
+                "type": "apply_patch_call",
+                "id": new_id("apc"),
+                "call_id": call_id.clone().unwrap_or_else(new_call_id),
+                "status": "completed",
+                "operation": operation,
+            }),
+            OutputSpec::CustomToolCall {
+                name,
+                input,
+                call_id,
+            } => json!({
+                "type": "custom_tool_call",
+                "id": new_id("ctc"),
+                "call_id": call_id.clone().unwrap_or_else(new_call_id),
+                "name": name,
+                "input": input,
+                "status": "completed",
+            }),
             OutputSpec::Raw(item) => item.clone(),
         })
         .collect();
-    // The item being generated when the response was cut off is itself incomplete.
+    // The item being generated when the response was cut off is itself unfinished:
+    // `incomplete`, or `in_progress` for apply_patch_call, whose status has no `incomplete`.
     if matches!(turn.end(), TurnEnd::Incomplete { .. })
         && !matches!(turn.items().last(), Some(OutputSpec::Raw(_)))
         && let Some(last) = items.last_mut().and_then(Value::as_object_mut)
         && last.contains_key("status")
     {
-        last.insert("status".into(), json!("incomplete"));
+        let unfinished = match last.get("type").and_then(Value::as_str) {
+            Some("apply_patch_call") => "in_progress",
+            _ => "incomplete",
+        };
+        last.insert("status".into(), json!(unfinished));
     }
     (items, issued)
 }
@@ -123,7 +178,7 @@ pub(crate) fn output_text_part(text: &str) -> Value {
 }
 
 /// The item as first announced in a stream (`response.output_item.added`): in progress, with
-/// empty text, arguments or summary.
+/// empty text, arguments, input or summary.
 pub(crate) fn in_progress_item(item: &Value) -> Value {
     let mut item = item.clone();
     match item.get("type").and_then(Value::as_str) {
@@ -134,6 +189,13 @@ pub(crate) fn in_progress_item(item: &Value) -> Value {
         Some("function_call") => {
             item["status"] = json!("in_progress");
             item["arguments"] = json!("");
+        }
+        Some("custom_tool_call") => {
+            item["status"] = json!("in_progress");
+            item["input"] = json!("");
+        }
+        Some("computer_call" | "local_shell_call" | "shell_call" | "apply_patch_call") => {
+            item["status"] = json!("in_progress");
         }
         Some("reasoning") => {
             item["summary"] = json!([]);

@@ -3,6 +3,23 @@
 //!
 //! Owns the test-facing vocabulary ([`Turn`], [`Reply`], [`Gate`]). Does not build wire JSON
 //! (see `response` and `sse`) nor decide which reply a request gets (see the server).
+//!
+//! | [`Turn`] builder | output item | answered in the next request by |
+//! |---|---|---|
+//! | [`message`](Turn::message), [`text`](Turn::text) | `message` (assistant, one `output_text`) | |
+//! | [`call`](Turn::call), [`call_json`](Turn::call_json), [`call_with_id`](Turn::call_with_id), [`function_call`](Turn::function_call) | `function_call` | `function_call_output` |
+//! | [`reasoning`](Turn::reasoning) | `reasoning` | |
+//! | [`computer_call`](Turn::computer_call) | `computer_call` | `computer_call_output` |
+//! | [`local_shell_call`](Turn::local_shell_call) | `local_shell_call` | `local_shell_call_output` |
+//! | [`shell_call`](Turn::shell_call) | `shell_call` | `shell_call_output` |
+//! | [`apply_patch_call`](Turn::apply_patch_call) | `apply_patch_call` | `apply_patch_call_output` |
+//! | [`custom_tool_call`](Turn::custom_tool_call) | `custom_tool_call` | `custom_tool_call_output` |
+//! | [`raw_item`](Turn::raw_item) | the JSON given, as is | |
+//!
+//! [`with_call_id`](Turn::with_call_id) fixes the call id of the call added last. How the
+//! response ends: completed by default, or [`incomplete`](Turn::incomplete),
+//! [`failed`](Turn::failed), [`cancelled`](Turn::cancelled); [`omit_status`](Turn::omit_status)
+//! leaves `status` out of the finished response.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +34,7 @@ pub const EXHAUSTED_REPLY_TEXT: &str = "(fake OpenAI: no scripted turn left)";
 
 /// One output item the scripted model produces.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum OutputSpec {
     /// An assistant message with one `output_text` part.
     Message {
@@ -38,6 +56,47 @@ pub enum OutputSpec {
     Reasoning {
         /// Summary parts, one `summary_text` each.
         summary: Vec<String>,
+    },
+    /// A `computer_call` (computer use): the fake generates the item id (`cu_...`) and, when
+    /// `call_id` is `None`, the call id; `pending_safety_checks` is empty.
+    ComputerCall {
+        /// The action, e.g. `{"type": "click", "button": "left", "x": 10, "y": 20}`.
+        action: Value,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
+    },
+    /// A `local_shell_call` (item id `lsh_...`): an `exec` action running `command`, with an
+    /// empty `env` and no timeout, user or working directory.
+    LocalShellCall {
+        /// The command and its arguments.
+        command: Vec<String>,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
+    },
+    /// A `shell_call` (item id `sh_...`): an action of `commands`, with no timeout or output
+    /// limit.
+    ShellCall {
+        /// The shell commands, in order.
+        commands: Vec<String>,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
+    },
+    /// An `apply_patch_call` (item id `apc_...`).
+    ApplyPatchCall {
+        /// The operation, e.g. `{"type": "update_file", "path": "main.tf", "diff": "..."}`
+        /// (`create_file` and `update_file` carry a diff, `delete_file` only a path).
+        operation: Value,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
+    },
+    /// A `custom_tool_call` (item id `ctc_...`): free-form input to a custom tool.
+    CustomToolCall {
+        /// Tool name.
+        name: String,
+        /// The input, as the model wrote it.
+        input: String,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
     },
     /// Any output item, sent exactly as given (in `response.output_item.added` and `.done`
     /// too), whether or not a typed client can parse it.
@@ -224,6 +283,127 @@ impl Turn {
     /// ```
     pub fn cancelled(mut self) -> Self {
         self.end = TurnEnd::Cancelled;
+        self
+    }
+
+    /// Adds a `computer_call` with this action (a client-side call: the client is to perform
+    /// it and answer with a `computer_call_output` holding a screenshot).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    /// use serde_json::json;
+    ///
+    /// let turn = Turn::new().computer_call(json!({"type": "click", "button": "left", "x": 10, "y": 20}));
+    /// # let _ = turn;
+    /// ```
+    pub fn computer_call(mut self, action: Value) -> Self {
+        self.items.push(OutputSpec::ComputerCall {
+            action,
+            call_id: None,
+        });
+        self
+    }
+
+    /// Adds a `local_shell_call` running `command` (answered with a
+    /// `local_shell_call_output`).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::new().local_shell_call(["kubectl", "delete", "ns", "prod"]);
+    /// # let _ = turn;
+    /// ```
+    pub fn local_shell_call<I, S>(mut self, command: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.items.push(OutputSpec::LocalShellCall {
+            command: command.into_iter().map(Into::into).collect(),
+            call_id: None,
+        });
+        self
+    }
+
+    /// Adds a `shell_call` running these commands (answered with a `shell_call_output`).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::new().shell_call(["terraform apply -auto-approve"]);
+    /// # let _ = turn;
+    /// ```
+    pub fn shell_call<I, S>(mut self, commands: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.items.push(OutputSpec::ShellCall {
+            commands: commands.into_iter().map(Into::into).collect(),
+            call_id: None,
+        });
+        self
+    }
+
+    /// Adds an `apply_patch_call` with this operation (answered with an
+    /// `apply_patch_call_output`).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    /// use serde_json::json;
+    ///
+    /// let turn = Turn::new().apply_patch_call(json!({
+    ///     "type": "update_file", "path": "main.tf", "diff": "@@\n-count = 1\n+count = 0\n"
+    /// }));
+    /// # let _ = turn;
+    /// ```
+    pub fn apply_patch_call(mut self, operation: Value) -> Self {
+        self.items.push(OutputSpec::ApplyPatchCall {
+            operation,
+            call_id: None,
+        });
+        self
+    }
+
+    /// Adds a `custom_tool_call` of tool `name` with free-form `input` (answered with a
+    /// `custom_tool_call_output`).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::new().custom_tool_call("run_sql", "DROP TABLE users;");
+    /// # let _ = turn;
+    /// ```
+    pub fn custom_tool_call(mut self, name: impl Into<String>, input: impl Into<String>) -> Self {
+        self.items.push(OutputSpec::CustomToolCall {
+            name: name.into(),
+            input: input.into(),
+            call_id: None,
+        });
+        self
+    }
+
+    /// Gives the call added last (a function call or any client-side call) this call id
+    /// instead of a generated one; no effect when the last item is not a call.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::new().shell_call(["ls"]).with_call_id("call_ls");
+    /// # let _ = turn;
+    /// ```
+    pub fn with_call_id(mut self, id: impl Into<String>) -> Self {
+        if let Some(
+            OutputSpec::FunctionCall { call_id, .. }
+            | OutputSpec::ComputerCall { call_id, .. }
+            | OutputSpec::LocalShellCall { call_id, .. }
+            | OutputSpec::ShellCall { call_id, .. }
+            | OutputSpec::ApplyPatchCall { call_id, .. }
+            | OutputSpec::CustomToolCall { call_id, .. },
+        ) = self.items.last_mut()
+        {
+            *call_id = Some(id.into());
+        }
         self
     }
 

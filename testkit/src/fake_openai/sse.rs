@@ -3,8 +3,9 @@
 //! Owns the order and shape of events: `response.created` (then `response.queued` for a
 //! background response), `response.in_progress`, then per output item
 //! `response.output_item.added`, its content events (text parts and deltas, function-call
-//! argument deltas, reasoning summary parts and deltas; none for a raw item, announced and
-//! done exactly as given), `response.output_item.done`, and
+//! argument deltas, custom-tool input deltas, reasoning summary parts and deltas; none for
+//! the other client-side calls, nor for a raw item, announced and done exactly as given),
+//! `response.output_item.done`, and
 //! finally the terminal event of the turn's end:
 //!
 //! | turn ends | last event | its `response.status` |
@@ -156,6 +157,20 @@ fn item_events(
             events.push(seq.event(
                 "response.function_call_arguments.done",
                 merge(&at, json!({"arguments": arguments, "name": item["name"]})),
+            ));
+        }
+        Some("custom_tool_call") => {
+            let input = item["input"].as_str().unwrap_or_default();
+            let at = json!({"item_id": id, "output_index": index});
+            for delta in split(input, delta_chunks) {
+                events.push(seq.event(
+                    "response.custom_tool_call_input.delta",
+                    merge(&at, json!({"delta": delta})),
+                ));
+            }
+            events.push(seq.event(
+                "response.custom_tool_call_input.done",
+                merge(&at, json!({"input": input})),
             ));
         }
         Some("reasoning") => {
