@@ -1135,6 +1135,389 @@ async fn client_side_calls_stream_as_items_added_and_done() {
     assert_eq!(completed["output"].as_array().unwrap().len(), 5);
 }
 
+/// An output item of `kind` answering `call_id`, in a shape the real API accepts.
+fn output_for(kind: &str, call_id: &str) -> Value {
+    match kind {
+        "computer_call" => json!({"type": "computer_call_output", "call_id": call_id,
+            "output": {"type": "computer_screenshot", "image_url": "data:image/png;base64,AAAA"},
+            "acknowledged_safety_checks": []}),
+        "local_shell_call" => json!({"type": "local_shell_call_output", "id": call_id,
+            "call_id": call_id, "output": "{\"stdout\": \"\", \"exit_code\": 1}"}),
+        "shell_call" => json!({"type": "shell_call_output", "call_id": call_id,
+            "output": [{"stdout": "", "stderr": "blocked", "outcome": {"type": "exit", "exit_code": 1}},
+                       {"stdout": "", "stderr": "", "outcome": {"type": "timeout"}}],
+            "max_output_length": 4096}),
+        "apply_patch_call" => json!({"type": "apply_patch_call_output", "call_id": call_id,
+            "status": "failed", "output": "not applied: blocked by policy"}),
+        "custom_tool_call" => json!({"type": "custom_tool_call_output", "call_id": call_id,
+            "output": [{"type": "input_text", "text": "blocked by policy"}]}),
+        _ => json!({"type": "function_call_output", "call_id": call_id, "output": "ok"}),
+    }
+}
+
+#[tokio::test]
+async fn client_side_calls_replay_statelessly_with_their_outputs() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(client_side_turn());
+    let first = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "store": false}),
+    )
+    .await;
+    let calls = first.1["output"].as_array().unwrap().clone();
+
+    let mut input = vec![json!({"role": "user", "content": "x"})];
+    for call in &calls {
+        input.push(call.clone());
+        input.push(output_for(
+            call["type"].as_str().unwrap(),
+            call["call_id"].as_str().unwrap(),
+        ));
+    }
+    let replay = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": input}),
+    )
+    .await;
+    assert_eq!(replay.0, 200, "{}", replay.1);
+
+    // A local shell call may also be answered by a function_call_output.
+    let shell = calls[1].clone();
+    let answered_as_function = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": [
+            shell, output_for("function_call", shell["call_id"].as_str().unwrap())
+        ]}),
+    )
+    .await;
+    assert_eq!(answered_as_function.0, 200, "{}", answered_as_function.1);
+}
+
+#[tokio::test]
+async fn every_client_side_call_needs_its_output_and_every_output_its_call() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(client_side_turn().with_call_id("call_sql"));
+    let first = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "store": false}),
+    )
+    .await;
+    let calls = first.1["output"].as_array().unwrap().clone();
+    let spelled = [
+        ("computer call", "computer call output"),
+        ("local shell call", "local shell call output"),
+        ("shell call", "shell call output"),
+        ("apply patch call", "apply patch call output"),
+        ("custom tool call", "custom tool call output"),
+    ];
+    for (call, (call_noun, output_noun)) in calls.iter().zip(spelled) {
+        let kind = call["type"].as_str().unwrap();
+        let call_id = call["call_id"].as_str().unwrap();
+
+        let unanswered = post(
+            &fake,
+            &json!({"model": MODEL, "store": false, "input": [{"role": "user", "content": "x"}, call]}),
+        )
+        .await;
+        assert_error(&unanswered, 400, None, Some("input"));
+        assert_eq!(
+            message(&unanswered),
+            format!("No tool output found for {call_noun} {call_id}.")
+        );
+
+        let orphan = post(
+            &fake,
+            &json!({"model": MODEL, "store": false, "input": [output_for(kind, "call_nowhere")]}),
+        )
+        .await;
+        assert_error(&orphan, 400, None, Some("input"));
+        assert_eq!(
+            message(&orphan),
+            format!("No tool call found for {output_noun} with call_id call_nowhere.")
+        );
+    }
+
+    // An output of another type does not answer a call: the call is reported first.
+    let wrong_type = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": [
+            calls[4], output_for("function_call", "call_sql")
+        ]}),
+    )
+    .await;
+    assert_error(&wrong_type, 400, None, Some("input"));
+    assert_eq!(
+        message(&wrong_type),
+        "No tool output found for custom tool call call_sql."
+    );
+
+    // The rule holds over the stored context of previous_response_id too.
+    fake.push(Turn::new().shell_call(["ls"]).with_call_id("call_ls"));
+    let stored = post(&fake, &json!({"model": MODEL, "input": "x"})).await;
+    let id = stored.1["id"].as_str().unwrap();
+    let forgot = post(
+        &fake,
+        &json!({"model": MODEL, "previous_response_id": id, "input": "and?"}),
+    )
+    .await;
+    assert_eq!(
+        message(&forgot),
+        "No tool output found for shell call call_ls."
+    );
+    let answered = post(
+        &fake,
+        &json!({"model": MODEL, "previous_response_id": id, "input": [output_for("shell_call", "call_ls")]}),
+    )
+    .await;
+    assert_eq!(answered.0, 200, "{}", answered.1);
+}
+
+#[tokio::test]
+async fn client_side_call_items_are_validated_as_the_api_does() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    let call = |kind: &str| -> Value {
+        match kind {
+            "computer_call" => json!({"type": "computer_call", "id": "cu_1", "call_id": "call_1",
+                "action": {"type": "screenshot"}, "pending_safety_checks": [], "status": "completed"}),
+            "local_shell_call" => {
+                json!({"type": "local_shell_call", "id": "lsh_1", "call_id": "call_1",
+                "action": {"type": "exec", "command": ["ls"], "env": {}}, "status": "completed"})
+            }
+            "shell_call" => json!({"type": "shell_call", "id": "sh_1", "call_id": "call_1",
+                "action": {"commands": ["ls"]}, "status": "completed"}),
+            "apply_patch_call" => {
+                json!({"type": "apply_patch_call", "id": "apc_1", "call_id": "call_1",
+                "status": "completed", "operation": {"type": "delete_file", "path": "main.tf"}})
+            }
+            _ => json!({"type": "custom_tool_call", "id": "ctc_1", "call_id": "call_1",
+                "name": "run_sql", "input": "SELECT 1"}),
+        }
+    };
+    let with = |mut item: Value, field: &str, value: Value| {
+        match value {
+            Value::Null => {
+                item.as_object_mut().unwrap().remove(field);
+            }
+            value => item[field] = value,
+        }
+        item
+    };
+    // (call type, output item, expected code, expected param)
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        (
+            "computer_call",
+            with(
+                output_for("computer_call", "call_1"),
+                "output",
+                json!("png"),
+            ),
+            "invalid_type",
+            "input[1].output",
+        ),
+        (
+            "computer_call",
+            with(
+                output_for("computer_call", "call_1"),
+                "output",
+                json!({"type": "screenshot", "image_url": "data:,"}),
+            ),
+            "invalid_value",
+            "input[1].output.type",
+        ),
+        (
+            "computer_call",
+            with(output_for("computer_call", "call_1"), "output", Value::Null),
+            "missing_required_parameter",
+            "input[1].output",
+        ),
+        (
+            "computer_call",
+            with(
+                output_for("computer_call", "call_1"),
+                "acknowledged_safety_checks",
+                json!([{"code": "malicious_instructions"}]),
+            ),
+            "missing_required_parameter",
+            "input[1].acknowledged_safety_checks[0].id",
+        ),
+        (
+            "local_shell_call",
+            with(
+                output_for("local_shell_call", "call_1"),
+                "output",
+                json!({"stdout": ""}),
+            ),
+            "invalid_type",
+            "input[1].output",
+        ),
+        (
+            "local_shell_call",
+            with(
+                output_for("local_shell_call", "call_1"),
+                "call_id",
+                Value::Null,
+            ),
+            "missing_required_parameter",
+            "input[1].call_id",
+        ),
+        (
+            "local_shell_call",
+            with(output_for("local_shell_call", "call_1"), "id", Value::Null),
+            "missing_required_parameter",
+            "input[1].id",
+        ),
+        (
+            "shell_call",
+            with(output_for("shell_call", "call_1"), "output", json!("done")),
+            "invalid_type",
+            "input[1].output",
+        ),
+        (
+            "shell_call",
+            with(
+                output_for("shell_call", "call_1"),
+                "output",
+                json!([{"stdout": "", "outcome": {"type": "exit", "exit_code": 0}}]),
+            ),
+            "missing_required_parameter",
+            "input[1].output[0].stderr",
+        ),
+        (
+            "shell_call",
+            with(
+                output_for("shell_call", "call_1"),
+                "output",
+                json!([{"stdout": "", "stderr": "", "outcome": {"type": "crashed"}}]),
+            ),
+            "invalid_value",
+            "input[1].output[0].outcome.type",
+        ),
+        (
+            "shell_call",
+            with(
+                output_for("shell_call", "call_1"),
+                "output",
+                json!([{"stdout": "", "stderr": "", "outcome": {"type": "exit"}}]),
+            ),
+            "missing_required_parameter",
+            "input[1].output[0].outcome.exit_code",
+        ),
+        (
+            "apply_patch_call",
+            with(
+                output_for("apply_patch_call", "call_1"),
+                "status",
+                json!("done"),
+            ),
+            "invalid_value",
+            "input[1].status",
+        ),
+        (
+            "apply_patch_call",
+            with(
+                output_for("apply_patch_call", "call_1"),
+                "status",
+                Value::Null,
+            ),
+            "missing_required_parameter",
+            "input[1].status",
+        ),
+        (
+            "apply_patch_call",
+            with(
+                output_for("apply_patch_call", "call_1"),
+                "output",
+                json!(["log"]),
+            ),
+            "invalid_type",
+            "input[1].output",
+        ),
+        (
+            "custom_tool_call",
+            with(output_for("custom_tool_call", "call_1"), "output", json!(7)),
+            "invalid_type",
+            "input[1].output",
+        ),
+        (
+            "custom_tool_call",
+            with(
+                output_for("custom_tool_call", "call_1"),
+                "output",
+                json!([{"type": "output_text", "text": "x"}]),
+            ),
+            "invalid_value",
+            "input[1].output[0].type",
+        ),
+    ];
+    for (kind, output, code, param) in cases {
+        let reply = post(
+            &fake,
+            &json!({"model": MODEL, "store": false, "input": [call(kind), output]}),
+        )
+        .await;
+        assert_error(&reply, 400, Some(code), Some(param));
+    }
+    let apply_patch_without_diff = json!({"type": "apply_patch_call", "call_id": "call_1",
+        "status": "completed", "operation": {"type": "update_file", "path": "main.tf"}});
+    let bad_calls: Vec<(Value, &str, &str)> = vec![
+        (
+            with(call("shell_call"), "action", Value::Null),
+            "missing_required_parameter",
+            "input[0].action",
+        ),
+        (
+            with(call("shell_call"), "action", json!({"commands": [1]})),
+            "invalid_type",
+            "input[0].action.commands[0]",
+        ),
+        (
+            with(call("computer_call"), "pending_safety_checks", Value::Null),
+            "missing_required_parameter",
+            "input[0].pending_safety_checks",
+        ),
+        (
+            with(call("custom_tool_call"), "input", json!({"sql": "x"})),
+            "invalid_type",
+            "input[0].input",
+        ),
+        (
+            apply_patch_without_diff,
+            "missing_required_parameter",
+            "input[0].operation.diff",
+        ),
+        (
+            with(call("local_shell_call"), "call_id", json!(1)),
+            "invalid_type",
+            "input[0].call_id",
+        ),
+    ];
+    for (bad, code, param) in bad_calls {
+        let kind = bad["type"].as_str().unwrap().to_owned();
+        let reply = post(
+            &fake,
+            &json!({"model": MODEL, "store": false, "input": [bad, output_for(&kind, "call_1")]}),
+        )
+        .await;
+        assert_error(&reply, 400, Some(code), Some(param));
+    }
+    // The good shapes pass, every one.
+    for kind in [
+        "computer_call",
+        "local_shell_call",
+        "shell_call",
+        "apply_patch_call",
+        "custom_tool_call",
+    ] {
+        let reply = post(
+            &fake,
+            &json!({"model": MODEL, "store": false, "input": [call(kind), output_for(kind, "call_1")]}),
+        )
+        .await;
+        assert_eq!(reply.0, 200, "{kind}: {}", reply.1);
+    }
+    assert_eq!(fake.pending_replies(), 0);
+}
+
 // ---------------------------------------------------------------- background mode
 
 async fn get_response(fake: &FakeOpenAi, id: &str) -> (u16, Value) {

@@ -8,11 +8,14 @@
 //! stops by itself when the handle is dropped.
 //!
 //! What this module owns: the public handle ([`FakeOpenAi`]) and its builder. The rest is
-//! split by concept: `script` (turns, fault replies, gates), `validate` and `schema` (the
-//! rules), `store` (what `store: true` persists), `response` and `sse` (wire JSON and event
-//! sequence), `server` and `listener` (HTTP), `record` and `view` (what tests inspect).
-//! It does not model anything but function tools in depth, nor token counts precisely
-//! (`usage` is an estimate).
+//! split by concept: `script` (turns, fault replies, gates), `validate`, `calls` and `schema`
+//! (the rules; `calls` pairs every tool call with its output), `store` (what `store: true`
+//! and background mode persist), `response` and `sse` (wire JSON and event sequence),
+//! `server` and `listener` (HTTP), `record` and `view` (what tests inspect).
+//! It does not model anything but function tools in depth (the client-side calls a model may
+//! make — computer, local shell, shell, apply patch, custom tool — are emitted, and their
+//! outputs validated and paired, but no such tool is checked in `tools`), nor token counts
+//! precisely (`usage` is an estimate).
 //!
 //! Behaviour worth knowing:
 //! - `store` defaults to `true`, as in the real API. A response is stored once it completes;
@@ -84,6 +87,7 @@
 //! # }
 //! ```
 
+mod calls;
 mod error;
 mod ids;
 mod listener;

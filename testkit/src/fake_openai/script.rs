@@ -10,7 +10,7 @@
 //! | [`call`](Turn::call), [`call_json`](Turn::call_json), [`call_with_id`](Turn::call_with_id), [`function_call`](Turn::function_call) | `function_call` | `function_call_output` |
 //! | [`reasoning`](Turn::reasoning) | `reasoning` | |
 //! | [`computer_call`](Turn::computer_call) | `computer_call` | `computer_call_output` |
-//! | [`local_shell_call`](Turn::local_shell_call) | `local_shell_call` | `local_shell_call_output` |
+//! | [`local_shell_call`](Turn::local_shell_call) | `local_shell_call` | `local_shell_call_output` (or `function_call_output`) |
 //! | [`shell_call`](Turn::shell_call) | `shell_call` | `shell_call_output` |
 //! | [`apply_patch_call`](Turn::apply_patch_call) | `apply_patch_call` | `apply_patch_call_output` |
 //! | [`custom_tool_call`](Turn::custom_tool_call) | `custom_tool_call` | `custom_tool_call_output` |
