@@ -18,8 +18,9 @@
 //! precisely (`usage` is an estimate).
 //!
 //! Behaviour worth knowing:
-//! - `store` defaults to `true`, as in the real API. A response is stored once it completes;
-//!   `previous_response_id` then prepends its whole context (input and output items).
+//! - `store` defaults to `true`, as in the real API. A response is stored once it finishes
+//!   completed or incomplete; `previous_response_id` then prepends its whole context (input
+//!   and output items).
 //! - Under `store: false`, `previous_response_id` fails with `previous_response_not_found`,
 //!   and items replayed only by id (an `item_reference`, or a `reasoning` item without its
 //!   `encrypted_content`) fail with 404. Reasoning items carry `encrypted_content` only when
@@ -35,10 +36,17 @@
 //!   and cancelled responses are not stored, as there is nothing to continue.
 //! - `background: true` needs `store` true (400 otherwise, param `background`). The request
 //!   is answered at once with the response `queued` and no output; `GET /v1/responses/{id}`
-//!   then answers `queued`, `in_progress` for [`FakeOpenAiBuilder::background_polls`] polls
-//!   in all, and then the finished response, as the turn ends. [`FakeOpenAi::poll_count`]
-//!   counts the polls. A background stream starts `queued` (`response.created`,
-//!   `response.queued`) and is retrievable once finished. An unknown id answers 404.
+//!   then answers [`FakeOpenAiBuilder::background_polls`] polls as pending (the first
+//!   `queued`, later ones `in_progress`), and every later poll the finished response, as the
+//!   turn ends. [`FakeOpenAi::poll_count`] counts the polls. A background stream starts
+//!   `queued` (`response.created`, `response.queued`) and is retrievable once finished. An
+//!   unknown id answers 404.
+//! - Every call in the replayed context — function calls and the client-side calls
+//!   ([`Turn::computer_call`], [`Turn::local_shell_call`], [`Turn::shell_call`],
+//!   [`Turn::apply_patch_call`], [`Turn::custom_tool_call`]) — needs its output item in the
+//!   same request, and every output its call; output items are checked field by field.
+//! - [`Turn::omit_status`] and [`Turn::raw_item`] make responses that are legal on the wire
+//!   but that async-openai's typed `Response` cannot parse.
 //! - An invalid request is answered with an error and does not consume a scripted reply.
 //! - When the script is exhausted and no responder is set, the fake answers with one
 //!   assistant message whose text is [`EXHAUSTED_REPLY_TEXT`].
