@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::types::responses::{
-    CreateResponseArgs, OutputItem, Response, ResponseStreamEvent,
+    CreateResponseArgs, OutputItem, Response, ResponseStreamEvent, Status,
 };
 use bighub_testkit::fake_openai::{
     EXHAUSTED_REPLY_TEXT, FakeOpenAi, Gate, Reply, RequestView, Turn,
@@ -761,6 +761,187 @@ async fn a_scripted_failure_ends_the_stream_with_response_failed() {
 }
 
 #[tokio::test]
+async fn an_incomplete_turn_answers_status_incomplete_with_its_truncated_call() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(
+        Turn::new()
+            .message("Looking the user up.")
+            .call("lookup_user", r#"{"user_id": "al"#)
+            .incomplete("max_output_tokens"),
+    );
+    let (status, body) = post(
+        &fake,
+        &json!({"model": MODEL, "input": "who is al?", "max_output_tokens": 16}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "incomplete");
+    assert_eq!(
+        body["incomplete_details"],
+        json!({"reason": "max_output_tokens"})
+    );
+    assert!(body["error"].is_null() && body["completed_at"].is_null());
+    assert_eq!(body["output"][0]["status"], "completed");
+    let call = &body["output"][1];
+    assert_eq!(call["arguments"], r#"{"user_id": "al"#);
+    assert_eq!(
+        call["status"], "incomplete",
+        "the item cut off is incomplete"
+    );
+    let response: Response = serde_json::from_value(body.clone()).expect("async-openai Response");
+    assert_eq!(response.status, Status::Incomplete);
+    assert_eq!(
+        response.incomplete_details.unwrap().reason,
+        "max_output_tokens"
+    );
+    // An incomplete response is stored and can be continued.
+    assert_eq!(
+        fake.stored_response_ids(),
+        vec![body["id"].as_str().unwrap().to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn an_incomplete_stream_ends_with_response_incomplete() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(
+        Turn::function_call("lookup_user", r#"{"user_id": "al"#).incomplete("max_output_tokens"),
+    );
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true, "store": false}),
+    )
+    .await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(!names.contains(&"response.completed"), "{names:?}");
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "response.incomplete");
+    let event: ResponseStreamEvent = serde_json::from_value(data.clone()).unwrap();
+    let ResponseStreamEvent::ResponseIncomplete(incomplete) = event else {
+        panic!("expected response.incomplete")
+    };
+    assert_eq!(incomplete.response.status, Status::Incomplete);
+    assert_eq!(
+        incomplete.response.incomplete_details.unwrap().reason,
+        "max_output_tokens"
+    );
+    let done = events
+        .iter()
+        .find(|(n, _)| n == "response.function_call_arguments.done")
+        .unwrap();
+    assert_eq!(done.1["arguments"], r#"{"user_id": "al"#);
+    assert_eq!(
+        fake.last_response().unwrap().body.unwrap()["status"],
+        "incomplete"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_turn_answers_status_cancelled_and_its_stream_has_no_terminal_event() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(Turn::text("Starting the deploy").cancelled());
+    fake.push(Turn::text("Starting the deploy").cancelled());
+
+    let (status, body) = post(&fake, &json!({"model": MODEL, "input": "x"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "cancelled");
+    assert_eq!(
+        body["output"][0]["content"][0]["text"],
+        "Starting the deploy"
+    );
+    let response: Response = serde_json::from_value(body).unwrap();
+    assert_eq!(response.status, Status::Cancelled);
+
+    // The streaming API has no `response.cancelled` event: the stream just ends, cleanly.
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true}),
+    )
+    .await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names.last(),
+        Some(&"response.output_item.done"),
+        "{names:?}"
+    );
+    for (_, data) in &events {
+        let _: ResponseStreamEvent = serde_json::from_value(data.clone()).unwrap();
+    }
+    let recorded = fake.last_response().unwrap();
+    assert!(!recorded.dropped);
+    assert_eq!(recorded.body.unwrap()["status"], "cancelled");
+    assert!(
+        fake.stored_response_ids().is_empty(),
+        "cancelled responses are not continued"
+    );
+}
+
+#[tokio::test]
+async fn a_response_can_come_without_status() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(Turn::text("Done.").omit_status());
+    fake.push(Turn::text("Done.").omit_status());
+
+    let (status, body) = post(&fake, &json!({"model": MODEL, "input": "x"})).await;
+    assert_eq!(status, 200);
+    assert!(body.get("status").is_none(), "{body}");
+    assert_eq!(body["output"][0]["content"][0]["text"], "Done.");
+    assert!(body["usage"].is_object());
+    let parsed = serde_json::from_value::<Response>(body);
+    assert!(
+        parsed.unwrap_err().to_string().contains("status"),
+        "async-openai requires status"
+    );
+
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true}),
+    )
+    .await;
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "response.completed");
+    assert!(data["response"].get("status").is_none(), "{data}");
+    assert!(serde_json::from_value::<ResponseStreamEvent>(data.clone()).is_err());
+    // Only the finished response lacks it.
+    assert_eq!(events[0].1["response"]["status"], "in_progress");
+}
+
+#[tokio::test]
+async fn raw_output_items_are_sent_as_given() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    let raw = json!({"type": "telemetry_blip", "id": "tb_1", "status": "completed", "level": 3});
+    fake.push(Turn::new().raw_item(raw.clone()).message("Done."));
+    fake.push(Turn::new().raw_item(raw.clone()).message("Done."));
+
+    let (status, body) = post(&fake, &json!({"model": MODEL, "input": "x"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["output"][0], raw);
+    assert_eq!(body["output"][1]["type"], "message");
+    assert!(
+        serde_json::from_value::<Response>(body).is_err(),
+        "async-openai's typed Response cannot parse an unknown item type"
+    );
+
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true}),
+    )
+    .await;
+    let for_raw: Vec<&(String, Value)> = events
+        .iter()
+        .filter(|(_, data)| data["output_index"] == 0)
+        .collect();
+    assert_eq!(for_raw.len(), 2, "{for_raw:?}");
+    assert_eq!(for_raw[0].0, "response.output_item.added");
+    assert_eq!(for_raw[1].0, "response.output_item.done");
+    assert_eq!(for_raw[0].1["item"], raw);
+    assert_eq!(for_raw[1].1["item"], raw);
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "response.completed");
+    assert_eq!(data["response"]["output"][0], raw);
+}
+
+#[tokio::test]
 async fn async_openai_client_talks_to_the_fake() {
     let fake = FakeOpenAi::start().await.unwrap();
     fake.push(Turn::text("Hello from the fake."));
@@ -825,6 +1006,732 @@ async fn async_openai_client_talks_to_the_fake() {
         .unwrap();
     let error = wrong_key.responses().create(request).await.unwrap_err();
     assert!(error.to_string().contains("invalid_api_key"), "{error}");
+}
+
+// ---------------------------------------------------------------- client-side calls
+
+fn client_side_turn() -> Turn {
+    Turn::new()
+        .computer_call(json!({"type": "click", "button": "left", "x": 10, "y": 20}))
+        .local_shell_call(["kubectl", "delete", "ns", "prod"])
+        .shell_call(["terraform apply -auto-approve"])
+        .with_call_id("call_shell")
+        .apply_patch_call(json!({"type": "update_file", "path": "main.tf", "diff": "-a\n+b\n"}))
+        .custom_tool_call("run_sql", "DROP TABLE users;")
+}
+
+#[tokio::test]
+async fn client_side_calls_come_in_the_real_shapes() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(client_side_turn());
+    let (status, body) = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "store": false}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let output = body["output"].as_array().unwrap();
+    let expected = [
+        ("computer_call", "cu_"),
+        ("local_shell_call", "lsh_"),
+        ("shell_call", "sh_"),
+        ("apply_patch_call", "apc_"),
+        ("custom_tool_call", "ctc_"),
+    ];
+    assert_eq!(output.len(), expected.len());
+    for (item, (kind, prefix)) in output.iter().zip(expected) {
+        assert_eq!(item["type"], kind);
+        assert!(item["id"].as_str().unwrap().starts_with(prefix), "{item}");
+        assert!(
+            item["call_id"].as_str().unwrap().starts_with("call_"),
+            "{item}"
+        );
+        assert_eq!(item["status"], "completed");
+    }
+    assert_eq!(output[0]["action"]["type"], "click");
+    assert_eq!(output[0]["pending_safety_checks"], json!([]));
+    assert_eq!(output[1]["action"]["type"], "exec");
+    assert_eq!(
+        output[1]["action"]["command"],
+        json!(["kubectl", "delete", "ns", "prod"])
+    );
+    assert_eq!(output[2]["call_id"], "call_shell");
+    assert_eq!(
+        output[2]["action"]["commands"],
+        json!(["terraform apply -auto-approve"])
+    );
+    assert_eq!(output[3]["operation"]["path"], "main.tf");
+    assert_eq!(output[4]["name"], "run_sql");
+    assert_eq!(output[4]["input"], "DROP TABLE users;");
+
+    let response: Response = serde_json::from_value(body.clone()).expect("async-openai Response");
+    assert!(matches!(&response.output[0], OutputItem::ComputerCall(_)));
+    assert!(
+        matches!(&response.output[1], OutputItem::LocalShellCall(c) if c.action.command.len() == 4)
+    );
+    assert!(matches!(&response.output[2], OutputItem::ShellCall(c) if c.call_id == "call_shell"));
+    assert!(matches!(&response.output[3], OutputItem::ApplyPatchCall(_)));
+    assert!(matches!(&response.output[4], OutputItem::CustomToolCall(c) if c.name == "run_sql"));
+
+    // Cut off mid-call: an apply_patch_call has no `incomplete` status, so it stays in progress.
+    fake.push(
+        Turn::new()
+            .apply_patch_call(json!({"type": "delete_file", "path": "main.tf"}))
+            .incomplete("max_output_tokens"),
+    );
+    let (_, body) = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "store": false}),
+    )
+    .await;
+    assert_eq!(body["output"][0]["status"], "in_progress");
+    let response: Response = serde_json::from_value(body).expect("async-openai Response");
+    assert!(matches!(&response.output[0], OutputItem::ApplyPatchCall(_)));
+}
+
+#[tokio::test]
+async fn client_side_calls_stream_as_items_added_and_done() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(client_side_turn());
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true, "store": false}),
+    )
+    .await;
+    let mut input = String::new();
+    for (name, data) in &events {
+        let event: ResponseStreamEvent = serde_json::from_value(data.clone())
+            .unwrap_or_else(|e| panic!("event {name} does not deserialize: {e}\n{data}"));
+        match event {
+            ResponseStreamEvent::ResponseCustomToolCallInputDelta(d) => input.push_str(&d.delta),
+            ResponseStreamEvent::ResponseCustomToolCallInputDone(d) => {
+                assert_eq!(d.input, "DROP TABLE users;");
+                assert_eq!(d.output_index, 4);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(input, "DROP TABLE users;");
+    let added: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "response.output_item.added")
+        .map(|(_, d)| &d["item"])
+        .collect();
+    let done: Vec<&Value> = events
+        .iter()
+        .filter(|(n, _)| n == "response.output_item.done")
+        .map(|(_, d)| &d["item"])
+        .collect();
+    assert_eq!(added.len(), 5);
+    assert_eq!(done.len(), 5);
+    for (added, done) in added.iter().zip(&done) {
+        assert_eq!(added["status"], "in_progress");
+        assert_eq!(done["status"], "completed");
+        assert_eq!(added["id"], done["id"]);
+        assert_eq!(added["call_id"], done["call_id"]);
+    }
+    assert_eq!(added[4]["input"], "");
+    let completed = &events.last().unwrap().1["response"];
+    assert_eq!(completed["output"].as_array().unwrap().len(), 5);
+}
+
+/// An output item of `kind` answering `call_id`, in a shape the real API accepts.
+fn output_for(kind: &str, call_id: &str) -> Value {
+    match kind {
+        "computer_call" => json!({"type": "computer_call_output", "call_id": call_id,
+            "output": {"type": "computer_screenshot", "image_url": "data:image/png;base64,AAAA"},
+            "acknowledged_safety_checks": []}),
+        "local_shell_call" => json!({"type": "local_shell_call_output", "id": call_id,
+            "call_id": call_id, "output": "{\"stdout\": \"\", \"exit_code\": 1}"}),
+        "shell_call" => json!({"type": "shell_call_output", "call_id": call_id,
+            "output": [{"stdout": "", "stderr": "blocked", "outcome": {"type": "exit", "exit_code": 1}},
+                       {"stdout": "", "stderr": "", "outcome": {"type": "timeout"}}],
+            "max_output_length": 4096}),
+        "apply_patch_call" => json!({"type": "apply_patch_call_output", "call_id": call_id,
+            "status": "failed", "output": "not applied: blocked by policy"}),
+        "custom_tool_call" => json!({"type": "custom_tool_call_output", "call_id": call_id,
+            "output": [{"type": "input_text", "text": "blocked by policy"}]}),
+        _ => json!({"type": "function_call_output", "call_id": call_id, "output": "ok"}),
+    }
+}
+
+#[tokio::test]
+async fn client_side_calls_replay_statelessly_with_their_outputs() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(client_side_turn());
+    let first = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "store": false}),
+    )
+    .await;
+    let calls = first.1["output"].as_array().unwrap().clone();
+
+    let mut input = vec![json!({"role": "user", "content": "x"})];
+    for call in &calls {
+        input.push(call.clone());
+        input.push(output_for(
+            call["type"].as_str().unwrap(),
+            call["call_id"].as_str().unwrap(),
+        ));
+    }
+    let replay = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": input}),
+    )
+    .await;
+    assert_eq!(replay.0, 200, "{}", replay.1);
+
+    // A local shell call may also be answered by a function_call_output.
+    let shell = calls[1].clone();
+    let answered_as_function = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": [
+            shell, output_for("function_call", shell["call_id"].as_str().unwrap())
+        ]}),
+    )
+    .await;
+    assert_eq!(answered_as_function.0, 200, "{}", answered_as_function.1);
+}
+
+#[tokio::test]
+async fn every_client_side_call_needs_its_output_and_every_output_its_call() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(client_side_turn().with_call_id("call_sql"));
+    let first = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "store": false}),
+    )
+    .await;
+    let calls = first.1["output"].as_array().unwrap().clone();
+    let spelled = [
+        ("computer call", "computer call output"),
+        ("local shell call", "local shell call output"),
+        ("shell call", "shell call output"),
+        ("apply patch call", "apply patch call output"),
+        ("custom tool call", "custom tool call output"),
+    ];
+    for (call, (call_noun, output_noun)) in calls.iter().zip(spelled) {
+        let kind = call["type"].as_str().unwrap();
+        let call_id = call["call_id"].as_str().unwrap();
+
+        let unanswered = post(
+            &fake,
+            &json!({"model": MODEL, "store": false, "input": [{"role": "user", "content": "x"}, call]}),
+        )
+        .await;
+        assert_error(&unanswered, 400, None, Some("input"));
+        assert_eq!(
+            message(&unanswered),
+            format!("No tool output found for {call_noun} {call_id}.")
+        );
+
+        let orphan = post(
+            &fake,
+            &json!({"model": MODEL, "store": false, "input": [output_for(kind, "call_nowhere")]}),
+        )
+        .await;
+        assert_error(&orphan, 400, None, Some("input"));
+        assert_eq!(
+            message(&orphan),
+            format!("No tool call found for {output_noun} with call_id call_nowhere.")
+        );
+    }
+
+    // An output of another type does not answer a call: the call is reported first.
+    let wrong_type = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": [
+            calls[4], output_for("function_call", "call_sql")
+        ]}),
+    )
+    .await;
+    assert_error(&wrong_type, 400, None, Some("input"));
+    assert_eq!(
+        message(&wrong_type),
+        "No tool output found for custom tool call call_sql."
+    );
+
+    // The rule holds over the stored context of previous_response_id too.
+    fake.push(Turn::new().shell_call(["ls"]).with_call_id("call_ls"));
+    let stored = post(&fake, &json!({"model": MODEL, "input": "x"})).await;
+    let id = stored.1["id"].as_str().unwrap();
+    let forgot = post(
+        &fake,
+        &json!({"model": MODEL, "previous_response_id": id, "input": "and?"}),
+    )
+    .await;
+    assert_eq!(
+        message(&forgot),
+        "No tool output found for shell call call_ls."
+    );
+    let answered = post(
+        &fake,
+        &json!({"model": MODEL, "previous_response_id": id, "input": [output_for("shell_call", "call_ls")]}),
+    )
+    .await;
+    assert_eq!(answered.0, 200, "{}", answered.1);
+}
+
+#[tokio::test]
+async fn client_side_call_items_are_validated_as_the_api_does() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    let call = |kind: &str| -> Value {
+        match kind {
+            "computer_call" => json!({"type": "computer_call", "id": "cu_1", "call_id": "call_1",
+                "action": {"type": "screenshot"}, "pending_safety_checks": [], "status": "completed"}),
+            "local_shell_call" => {
+                json!({"type": "local_shell_call", "id": "lsh_1", "call_id": "call_1",
+                "action": {"type": "exec", "command": ["ls"], "env": {}}, "status": "completed"})
+            }
+            "shell_call" => json!({"type": "shell_call", "id": "sh_1", "call_id": "call_1",
+                "action": {"commands": ["ls"]}, "status": "completed"}),
+            "apply_patch_call" => {
+                json!({"type": "apply_patch_call", "id": "apc_1", "call_id": "call_1",
+                "status": "completed", "operation": {"type": "delete_file", "path": "main.tf"}})
+            }
+            _ => json!({"type": "custom_tool_call", "id": "ctc_1", "call_id": "call_1",
+                "name": "run_sql", "input": "SELECT 1"}),
+        }
+    };
+    let with = |mut item: Value, field: &str, value: Value| {
+        match value {
+            Value::Null => {
+                item.as_object_mut().unwrap().remove(field);
+            }
+            value => item[field] = value,
+        }
+        item
+    };
+    // (call type, output item, expected code, expected param)
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
+        (
+            "computer_call",
+            with(
+                output_for("computer_call", "call_1"),
+                "output",
+                json!("png"),
+            ),
+            "invalid_type",
+            "input[1].output",
+        ),
+        (
+            "computer_call",
+            with(
+                output_for("computer_call", "call_1"),
+                "output",
+                json!({"type": "screenshot", "image_url": "data:,"}),
+            ),
+            "invalid_value",
+            "input[1].output.type",
+        ),
+        (
+            "computer_call",
+            with(output_for("computer_call", "call_1"), "output", Value::Null),
+            "missing_required_parameter",
+            "input[1].output",
+        ),
+        (
+            "computer_call",
+            with(
+                output_for("computer_call", "call_1"),
+                "acknowledged_safety_checks",
+                json!([{"code": "malicious_instructions"}]),
+            ),
+            "missing_required_parameter",
+            "input[1].acknowledged_safety_checks[0].id",
+        ),
+        (
+            "local_shell_call",
+            with(
+                output_for("local_shell_call", "call_1"),
+                "output",
+                json!({"stdout": ""}),
+            ),
+            "invalid_type",
+            "input[1].output",
+        ),
+        (
+            "local_shell_call",
+            with(
+                output_for("local_shell_call", "call_1"),
+                "call_id",
+                Value::Null,
+            ),
+            "missing_required_parameter",
+            "input[1].call_id",
+        ),
+        (
+            "local_shell_call",
+            with(output_for("local_shell_call", "call_1"), "id", Value::Null),
+            "missing_required_parameter",
+            "input[1].id",
+        ),
+        (
+            "shell_call",
+            with(output_for("shell_call", "call_1"), "output", json!("done")),
+            "invalid_type",
+            "input[1].output",
+        ),
+        (
+            "shell_call",
+            with(
+                output_for("shell_call", "call_1"),
+                "output",
+                json!([{"stdout": "", "outcome": {"type": "exit", "exit_code": 0}}]),
+            ),
+            "missing_required_parameter",
+            "input[1].output[0].stderr",
+        ),
+        (
+            "shell_call",
+            with(
+                output_for("shell_call", "call_1"),
+                "output",
+                json!([{"stdout": "", "stderr": "", "outcome": {"type": "crashed"}}]),
+            ),
+            "invalid_value",
+            "input[1].output[0].outcome.type",
+        ),
+        (
+            "shell_call",
+            with(
+                output_for("shell_call", "call_1"),
+                "output",
+                json!([{"stdout": "", "stderr": "", "outcome": {"type": "exit"}}]),
+            ),
+            "missing_required_parameter",
+            "input[1].output[0].outcome.exit_code",
+        ),
+        (
+            "apply_patch_call",
+            with(
+                output_for("apply_patch_call", "call_1"),
+                "status",
+                json!("done"),
+            ),
+            "invalid_value",
+            "input[1].status",
+        ),
+        (
+            "apply_patch_call",
+            with(
+                output_for("apply_patch_call", "call_1"),
+                "status",
+                Value::Null,
+            ),
+            "missing_required_parameter",
+            "input[1].status",
+        ),
+        (
+            "apply_patch_call",
+            with(
+                output_for("apply_patch_call", "call_1"),
+                "output",
+                json!(["log"]),
+            ),
+            "invalid_type",
+            "input[1].output",
+        ),
+        (
+            "custom_tool_call",
+            with(output_for("custom_tool_call", "call_1"), "output", json!(7)),
+            "invalid_type",
+            "input[1].output",
+        ),
+        (
+            "custom_tool_call",
+            with(
+                output_for("custom_tool_call", "call_1"),
+                "output",
+                json!([{"type": "output_text", "text": "x"}]),
+            ),
+            "invalid_value",
+            "input[1].output[0].type",
+        ),
+    ];
+    for (kind, output, code, param) in cases {
+        let reply = post(
+            &fake,
+            &json!({"model": MODEL, "store": false, "input": [call(kind), output]}),
+        )
+        .await;
+        assert_error(&reply, 400, Some(code), Some(param));
+    }
+    let apply_patch_without_diff = json!({"type": "apply_patch_call", "call_id": "call_1",
+        "status": "completed", "operation": {"type": "update_file", "path": "main.tf"}});
+    let bad_calls: Vec<(Value, &str, &str)> = vec![
+        (
+            with(call("shell_call"), "action", Value::Null),
+            "missing_required_parameter",
+            "input[0].action",
+        ),
+        (
+            with(call("shell_call"), "action", json!({"commands": [1]})),
+            "invalid_type",
+            "input[0].action.commands[0]",
+        ),
+        (
+            with(call("computer_call"), "pending_safety_checks", Value::Null),
+            "missing_required_parameter",
+            "input[0].pending_safety_checks",
+        ),
+        (
+            with(call("custom_tool_call"), "input", json!({"sql": "x"})),
+            "invalid_type",
+            "input[0].input",
+        ),
+        (
+            apply_patch_without_diff,
+            "missing_required_parameter",
+            "input[0].operation.diff",
+        ),
+        (
+            with(call("local_shell_call"), "call_id", json!(1)),
+            "invalid_type",
+            "input[0].call_id",
+        ),
+    ];
+    for (bad, code, param) in bad_calls {
+        let kind = bad["type"].as_str().unwrap().to_owned();
+        let reply = post(
+            &fake,
+            &json!({"model": MODEL, "store": false, "input": [bad, output_for(&kind, "call_1")]}),
+        )
+        .await;
+        assert_error(&reply, 400, Some(code), Some(param));
+    }
+    // The good shapes pass, every one.
+    for kind in [
+        "computer_call",
+        "local_shell_call",
+        "shell_call",
+        "apply_patch_call",
+        "custom_tool_call",
+    ] {
+        let reply = post(
+            &fake,
+            &json!({"model": MODEL, "store": false, "input": [call(kind), output_for(kind, "call_1")]}),
+        )
+        .await;
+        assert_eq!(reply.0, 200, "{kind}: {}", reply.1);
+    }
+    assert_eq!(fake.pending_replies(), 0);
+}
+
+// ---------------------------------------------------------------- background mode
+
+async fn get_response(fake: &FakeOpenAi, id: &str) -> (u16, Value) {
+    let response = http()
+        .get(format!("{}/responses/{id}", fake.base_url()))
+        .bearer_auth(fake.api_key())
+        .send()
+        .await
+        .expect("request reaches the fake");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON body"))
+}
+
+#[tokio::test]
+async fn background_mode_needs_store() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    let refused = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "background": true, "store": false}),
+    )
+    .await;
+    assert_error(&refused, 400, None, Some("background"));
+    assert_eq!(
+        message(&refused),
+        "Background mode requires `store` to be true."
+    );
+    let not_bool = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "background": "yes"}),
+    )
+    .await;
+    assert_error(&not_bool, 400, Some("invalid_type"), Some("background"));
+    // `store` defaults to true, so background alone is fine.
+    let accepted = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "background": true}),
+    )
+    .await;
+    assert_eq!(accepted.0, 200, "{}", accepted.1);
+}
+
+#[tokio::test]
+async fn a_background_response_is_queued_then_polled_to_its_end() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(Turn::function_call(
+        "grant_role",
+        r#"{"user":"ana","role":"admin"}"#,
+    ));
+    let (status, queued) = post(
+        &fake,
+        &json!({"model": MODEL, "input": "make ana admin", "background": true, "tools": [grant_tool()]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{queued}");
+    assert_eq!(queued["status"], "queued");
+    assert_eq!(queued["background"], true);
+    assert_eq!(queued["output"], json!([]));
+    assert!(queued["usage"].is_null());
+    let id = queued["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        serde_json::from_value::<Response>(queued).unwrap().status,
+        Status::Queued
+    );
+    assert!(
+        fake.stored_response_ids().is_empty(),
+        "not continuable before it finishes"
+    );
+
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let (status, body) = get_response(&fake, &id).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["id"], id.as_str());
+        let response: Response = serde_json::from_value(body.clone()).unwrap();
+        let completed = response.status == Status::Completed;
+        statuses.push(response.status);
+        if !completed {
+            assert_eq!(body["output"], json!([]));
+        } else {
+            assert_eq!(body["output"][0]["type"], "function_call");
+            assert_eq!(body["output"][0]["name"], "grant_role");
+            assert!(body["usage"].is_object());
+        }
+    }
+    assert_eq!(
+        statuses,
+        [
+            Status::Queued,
+            Status::InProgress,
+            Status::Completed,
+            Status::Completed
+        ]
+    );
+    assert_eq!(fake.poll_count(&id), 4);
+    assert_eq!(fake.poll_count("resp_other"), 0);
+    let polls: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .collect();
+    assert_eq!(polls.len(), 4);
+    assert_eq!(polls[0].path, format!("/v1/responses/{id}"));
+    // Finished and stored: it can be continued now.
+    assert_eq!(fake.stored_response_ids(), vec![id]);
+}
+
+#[tokio::test]
+async fn background_polls_are_configurable_and_end_as_the_turn_ends() {
+    let fake = FakeOpenAi::builder()
+        .background_polls(0)
+        .start()
+        .await
+        .unwrap();
+    fake.push(Turn::text("partial").failed("server_error", "The model crashed."));
+    fake.push(
+        Turn::function_call("lookup_user", r#"{"user_id": "al"#)
+            .incomplete("max_output_tokens")
+            .background_polls(1),
+    );
+    fake.push(Turn::text("stopped").cancelled());
+    let body = json!({"model": MODEL, "input": "x", "background": true});
+
+    let failed = post(&fake, &body).await.1;
+    let (_, polled) = get_response(&fake, failed["id"].as_str().unwrap()).await;
+    assert_eq!(
+        polled["status"], "failed",
+        "no pending poll: finished at once"
+    );
+    assert_eq!(polled["error"]["message"], "The model crashed.");
+
+    let incomplete = post(&fake, &body).await.1;
+    let id = incomplete["id"].as_str().unwrap();
+    assert_eq!(get_response(&fake, id).await.1["status"], "queued");
+    let (_, polled) = get_response(&fake, id).await;
+    assert_eq!(polled["status"], "incomplete");
+    assert_eq!(polled["incomplete_details"]["reason"], "max_output_tokens");
+    assert_eq!(polled["output"][0]["arguments"], r#"{"user_id": "al"#);
+
+    fake.set_background_polls(3);
+    let cancelled = post(&fake, &body).await.1;
+    let id = cancelled["id"].as_str().unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(get_response(&fake, id).await.1["status"].clone());
+    }
+    assert_eq!(
+        seen,
+        [
+            json!("queued"),
+            json!("in_progress"),
+            json!("in_progress"),
+            json!("cancelled")
+        ]
+    );
+    assert_eq!(fake.poll_count(id), 4);
+    // Of the three, only the incomplete one can be continued.
+    assert_eq!(
+        fake.stored_response_ids(),
+        vec![incomplete["id"].as_str().unwrap().to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn a_background_stream_starts_queued_and_stays_retrievable() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(Turn::text("streamed in the background"));
+    let (_, events) = post_stream(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "stream": true, "background": true}),
+    )
+    .await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names[..3],
+        [
+            "response.created",
+            "response.queued",
+            "response.in_progress"
+        ]
+    );
+    assert_eq!(events[0].1["response"]["status"], "queued");
+    assert_eq!(events[0].1["response"]["background"], true);
+    for (_, data) in &events {
+        let _: ResponseStreamEvent = serde_json::from_value(data.clone()).unwrap();
+    }
+    let id = events[0].1["response"]["id"].as_str().unwrap();
+    let (status, body) = get_response(&fake, id).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "completed");
+    assert_eq!(
+        body["output"][0]["content"][0]["text"],
+        "streamed in the background"
+    );
+}
+
+#[tokio::test]
+async fn retrieving_an_unknown_response_answers_404() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    let unknown = get_response(&fake, "resp_nowhere").await;
+    assert_error(&unknown, 404, None, None);
+    assert_eq!(
+        message(&unknown),
+        "Response with id 'resp_nowhere' not found."
+    );
+    assert_eq!(unknown.1["error"]["type"], "invalid_request_error");
+
+    // Same auth as creating one.
+    let no_key = http()
+        .get(format!("{}/responses/resp_nowhere", fake.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_key.status().as_u16(), 401);
+    assert_eq!(fake.poll_count("resp_nowhere"), 2);
 }
 
 // ---------------------------------------------------------------- script and responder

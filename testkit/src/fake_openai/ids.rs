@@ -1,5 +1,6 @@
-//! Identifiers the fake hands out: `resp_...`, `msg_...`, `fc_...`, `rs_...`, `call_...`, and
-//! opaque `encrypted_content` blobs.
+//! Identifiers the fake hands out: `resp_...`, `msg_...`, `fc_...`, `rs_...`, the client-side
+//! calls' `cu_...`, `lsh_...`, `sh_...`, `apc_...`, `ctc_...`, `call_...`, and opaque
+//! `encrypted_content` blobs.
 //!
 //! Owns their format only; which ids are stored or valid is the server state's business.
 

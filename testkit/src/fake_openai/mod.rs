@@ -8,15 +8,19 @@
 //! stops by itself when the handle is dropped.
 //!
 //! What this module owns: the public handle ([`FakeOpenAi`]) and its builder. The rest is
-//! split by concept: `script` (turns, fault replies, gates), `validate` and `schema` (the
-//! rules), `store` (what `store: true` persists), `response` and `sse` (wire JSON and event
-//! sequence), `server` and `listener` (HTTP), `record` and `view` (what tests inspect).
-//! It does not model anything but function tools in depth, nor token counts precisely
-//! (`usage` is an estimate).
+//! split by concept: `script` (turns, fault replies, gates), `validate`, `calls` and `schema`
+//! (the rules; `calls` pairs every tool call with its output), `store` (what `store: true`
+//! and background mode persist), `response` and `sse` (wire JSON and event sequence),
+//! `server` and `listener` (HTTP), `record` and `view` (what tests inspect).
+//! It does not model anything but function tools in depth (the client-side calls a model may
+//! make — computer, local shell, shell, apply patch, custom tool — are emitted, and their
+//! outputs validated and paired, but no such tool is checked in `tools`), nor token counts
+//! precisely (`usage` is an estimate).
 //!
 //! Behaviour worth knowing:
-//! - `store` defaults to `true`, as in the real API. A response is stored once it completes;
-//!   `previous_response_id` then prepends its whole context (input and output items).
+//! - `store` defaults to `true`, as in the real API. A response is stored once it finishes
+//!   completed or incomplete; `previous_response_id` then prepends its whole context (input
+//!   and output items).
 //! - Under `store: false`, `previous_response_id` fails with `previous_response_not_found`,
 //!   and items replayed only by id (an `item_reference`, or a `reasoning` item without its
 //!   `encrypted_content`) fail with 404. Reasoning items carry `encrypted_content` only when
@@ -26,6 +30,23 @@
 //!   `include: ["reasoning.encrypted_content"]` with 400 (param `include`), as the real API does.
 //! - The real REST API does not send `output_text` (the Python and JavaScript SDKs compute
 //!   it); the fake omits it unless [`FakeOpenAiBuilder::include_output_text`] is set.
+//! - A turn ends `completed` unless it says [`Turn::incomplete`], [`Turn::failed`] or
+//!   [`Turn::cancelled`]: that is the response's `status`, and when streaming its terminal
+//!   event (`response.incomplete`, `response.failed`; a cancelled stream just ends). Failed
+//!   and cancelled responses are not stored, as there is nothing to continue.
+//! - `background: true` needs `store` true (400 otherwise, param `background`). The request
+//!   is answered at once with the response `queued` and no output; `GET /v1/responses/{id}`
+//!   then answers [`FakeOpenAiBuilder::background_polls`] polls as pending (the first
+//!   `queued`, later ones `in_progress`), and every later poll the finished response, as the
+//!   turn ends. [`FakeOpenAi::poll_count`] counts the polls. A background stream starts
+//!   `queued` (`response.created`, `response.queued`) and is retrievable once finished. An
+//!   unknown id answers 404.
+//! - Every call in the replayed context — function calls and the client-side calls
+//!   ([`Turn::computer_call`], [`Turn::local_shell_call`], [`Turn::shell_call`],
+//!   [`Turn::apply_patch_call`], [`Turn::custom_tool_call`]) — needs its output item in the
+//!   same request, and every output its call; output items are checked field by field.
+//! - [`Turn::omit_status`] and [`Turn::raw_item`] make responses that are legal on the wire
+//!   but that async-openai's typed `Response` cannot parse.
 //! - An invalid request is answered with an error and does not consume a scripted reply.
 //! - When the script is exhausted and no responder is set, the fake answers with one
 //!   assistant message whose text is [`EXHAUSTED_REPLY_TEXT`].
@@ -74,6 +95,7 @@
 //! # }
 //! ```
 
+mod calls;
 mod error;
 mod ids;
 mod listener;
@@ -105,6 +127,10 @@ use server::{ServerState, Settings, Shared};
 
 /// The API key the fake accepts unless another is configured.
 pub const DEFAULT_API_KEY: &str = "sk-fake-openai-test-key";
+
+/// Polls a background response answers as pending (`queued`, then `in_progress`) before its
+/// finished response, unless configured otherwise.
+pub const DEFAULT_BACKGROUND_POLLS: usize = 2;
 
 /// A running fake OpenAI Responses API server.
 ///
@@ -221,6 +247,33 @@ impl FakeOpenAi {
         self
     }
 
+    /// How many polls a background response answers as pending before its finished response,
+    /// from now on (a turn's own [`Turn::background_polls`] wins).
+    pub fn set_background_polls(&self, polls: usize) -> &Self {
+        self.shared.lock().background_polls = polls;
+        self
+    }
+
+    /// Number of `GET /v1/responses/{response_id}` requests received so far (answered or
+    /// refused), e.g. to count how often a client polled a background response.
+    ///
+    /// ```no_run
+    /// # async fn demo(fake: bighub_testkit::fake_openai::FakeOpenAi) {
+    /// // ...after the client created a background response and polled it to its end...
+    /// let id = fake.last_response().unwrap().response_id.unwrap();
+    /// assert_eq!(fake.poll_count(&id), 3); // queued, in_progress, completed
+    /// # }
+    /// ```
+    pub fn poll_count(&self, response_id: &str) -> usize {
+        let path = format!("/v1/responses/{response_id}");
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count()
+    }
+
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()
@@ -294,6 +347,7 @@ pub struct FakeOpenAiBuilder {
     event_delay: Duration,
     include_output_text: bool,
     delta_chunks: usize,
+    background_polls: usize,
     script: Vec<Reply>,
 }
 
@@ -305,6 +359,7 @@ impl Default for FakeOpenAiBuilder {
             event_delay: Duration::ZERO,
             include_output_text: false,
             delta_chunks: 3,
+            background_polls: DEFAULT_BACKGROUND_POLLS,
             script: Vec::new(),
         }
     }
@@ -318,6 +373,7 @@ impl fmt::Debug for FakeOpenAiBuilder {
             .field("event_delay", &self.event_delay)
             .field("include_output_text", &self.include_output_text)
             .field("delta_chunks", &self.delta_chunks)
+            .field("background_polls", &self.background_polls)
             .field("script", &self.script.len())
             .finish()
     }
@@ -356,6 +412,23 @@ impl FakeOpenAiBuilder {
         self
     }
 
+    /// How many polls (`GET /v1/responses/{id}`) a background response answers as pending —
+    /// the first `queued`, later ones `in_progress` — before its finished response (default
+    /// [`DEFAULT_BACKGROUND_POLLS`]; a turn's own [`Turn::background_polls`] wins).
+    ///
+    /// ```no_run
+    /// use bighub_testkit::fake_openai::FakeOpenAi;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// // The first poll already answers the finished response.
+    /// let fake = FakeOpenAi::builder().background_polls(0).start().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn background_polls(mut self, polls: usize) -> Self {
+        self.background_polls = polls;
+        self
+    }
+
     /// Initial script of replies.
     pub fn script<I, R>(mut self, replies: I) -> Self
     where
@@ -376,6 +449,7 @@ impl FakeOpenAiBuilder {
             script: self.script.into(),
             latency: self.latency,
             event_delay: self.event_delay,
+            background_polls: self.background_polls,
             ..ServerState::default()
         };
         let shared = Arc::new(Shared {

@@ -78,8 +78,9 @@ pub struct RecordedResponse {
     pub request_index: usize,
     /// HTTP status sent (for a dropped connection: the status that was never sent, 0).
     pub status: u16,
-    /// JSON body: the `Response` object, or the error envelope. For a stream, the final
-    /// response object (from `response.completed` / `response.failed`) once it was sent.
+    /// JSON body: the `Response` object (as `queued` for a background request, as it stood
+    /// for a poll), or the error envelope. For a stream, the finished response object (from
+    /// the terminal event, or the cancelled response once its stream closed) once it was sent.
     pub body: Option<Value>,
     /// The `response.*` id, when the reply is a model response.
     pub response_id: Option<String>,

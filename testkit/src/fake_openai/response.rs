@@ -1,16 +1,28 @@
 //! JSON builders for the `Response` object and its output items, in the real REST shape.
 //!
-//! Owns the item shapes (`message`, `function_call`, `reasoning`) and the response envelope
-//! (echoed request settings, `usage`, `status`, `error`). The real REST API does not send the
-//! SDK-only `output_text` convenience field; it is added only when configured. Does not send
-//! anything (see the server and `sse`).
+//! Owns the item shapes (`message`, `function_call`, `reasoning`, the client-side calls
+//! `computer_call`, `local_shell_call`, `shell_call`, `apply_patch_call`, `custom_tool_call`;
+//! raw items pass through as given) and the response envelope (echoed request settings, `usage`, `status`, `error`,
+//! `incomplete_details`). The real REST API does not send the SDK-only `output_text`
+//! convenience field; it is added only when configured. A turn built with
+//! [`Turn::omit_status`](super::Turn::omit_status) has no `status` field once finished.
+//! Does not send anything (see the server and `sse`).
+//!
+//! | phase | `status` | `output` | `usage` | set only here |
+//! |---|---|---|---|---|
+//! | background, not started | `queued` | `[]` | null | |
+//! | being generated | `in_progress` | `[]` | null | |
+//! | finished, completed | `completed` | the turn's items | estimate | `completed_at` |
+//! | finished, [`Turn::incomplete`](super::Turn::incomplete) | `incomplete` | the items, the last one `incomplete` | estimate | `incomplete_details.reason` |
+//! | finished, [`Turn::failed`](super::Turn::failed) | `failed` | the turn's items | estimate | `error.code`, `error.message` |
+//! | finished, [`Turn::cancelled`](super::Turn::cancelled) | `cancelled` | the turn's items | estimate | |
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
 use super::ids::{new_call_id, new_encrypted_content, new_id};
-use super::script::{OutputSpec, Turn};
+use super::script::{OutputSpec, Turn, TurnEnd};
 use super::validate::Validated;
 
 /// The fixed parts of one response: id, creation time, and what the request asked for.
@@ -21,16 +33,24 @@ pub(crate) struct ResponseMeta {
     pub body: Value,
     pub validated: Validated,
     pub include_output_text: bool,
+    /// The finished response object has no `status` field.
+    pub omit_status: bool,
 }
 
 impl ResponseMeta {
-    pub(crate) fn new(body: Value, validated: Validated, include_output_text: bool) -> Self {
+    pub(crate) fn new(
+        body: Value,
+        validated: Validated,
+        include_output_text: bool,
+        omit_status: bool,
+    ) -> Self {
         Self {
             id: new_id("resp"),
             created_at: now_secs(),
             body,
             validated,
             include_output_text,
+            omit_status,
         }
     }
 }
@@ -42,10 +62,11 @@ pub(crate) fn now_secs() -> u64 {
         .unwrap_or_default()
 }
 
-/// Completed output items for `turn`, and the encrypted blobs issued for them.
+/// Completed output items for `turn` (one per [`OutputSpec`], in order; raw items as given),
+/// and the encrypted blobs issued for them.
 pub(crate) fn build_items(turn: &Turn, include_encrypted: bool) -> (Vec<Value>, Vec<String>) {
     let mut issued = Vec::new();
-    let items = turn
+    let mut items: Vec<Value> = turn
         .items()
         .iter()
         .map(|spec| match spec {
@@ -84,8 +105,71 @@ pub(crate) fn build_items(turn: &Turn, include_encrypted: bool) -> (Vec<Value>, 
                 }
                 item
             }
+            OutputSpec::ComputerCall { action, call_id } => json!({
+                "type": "computer_call",
+                "id": new_id("cu"),
+                "call_id": call_id.clone().unwrap_or_else(new_call_id),
+                "action": action,
+                "pending_safety_checks": [],
+                "status": "completed",
+            }),
+            OutputSpec::LocalShellCall { command, call_id } => json!({
+                "type": "local_shell_call",
+                "id": new_id("lsh"),
+                "call_id": call_id.clone().unwrap_or_else(new_call_id),
+                "action": {
+                    "type": "exec",
+                    "command": command,
+                    "env": {},
+                    "timeout_ms": null,
+                    "user": null,
+                    "working_directory": null,
+                },
+                "status": "completed",
+            }),
+            OutputSpec::ShellCall { commands, call_id } => json!({
+                "type": "shell_call",
+                "id": new_id("sh"),
+                "call_id": call_id.clone().unwrap_or_else(new_call_id),
+                "action": {"commands": commands, "timeout_ms": null, "max_output_length": null},
+                "status": "completed",
+                "environment": null,
+            }),
+            OutputSpec::ApplyPatchCall { operation, call_id } => json!({
+                "type": "apply_patch_call",
+                "id": new_id("apc"),
+                "call_id": call_id.clone().unwrap_or_else(new_call_id),
+                "status": "completed",
+                "operation": operation,
+            }),
+            OutputSpec::CustomToolCall {
+                name,
+                input,
+                call_id,
+            } => json!({
+                "type": "custom_tool_call",
+                "id": new_id("ctc"),
+                "call_id": call_id.clone().unwrap_or_else(new_call_id),
+                "name": name,
+                "input": input,
+                "status": "completed",
+            }),
+            OutputSpec::Raw(item) => item.clone(),
         })
         .collect();
+    // The item being generated when the response was cut off is itself unfinished:
+    // `incomplete`, or `in_progress` for apply_patch_call, whose status has no `incomplete`.
+    if matches!(turn.end(), TurnEnd::Incomplete { .. })
+        && !matches!(turn.items().last(), Some(OutputSpec::Raw(_)))
+        && let Some(last) = items.last_mut().and_then(Value::as_object_mut)
+        && last.contains_key("status")
+    {
+        let unfinished = match last.get("type").and_then(Value::as_str) {
+            Some("apply_patch_call") => "in_progress",
+            _ => "incomplete",
+        };
+        last.insert("status".into(), json!(unfinished));
+    }
     (items, issued)
 }
 
@@ -94,7 +178,7 @@ pub(crate) fn output_text_part(text: &str) -> Value {
 }
 
 /// The item as first announced in a stream (`response.output_item.added`): in progress, with
-/// empty text, arguments or summary.
+/// empty text, arguments, input or summary.
 pub(crate) fn in_progress_item(item: &Value) -> Value {
     let mut item = item.clone();
     match item.get("type").and_then(Value::as_str) {
@@ -105,6 +189,13 @@ pub(crate) fn in_progress_item(item: &Value) -> Value {
         Some("function_call") => {
             item["status"] = json!("in_progress");
             item["arguments"] = json!("");
+        }
+        Some("custom_tool_call") => {
+            item["status"] = json!("in_progress");
+            item["input"] = json!("");
+        }
+        Some("computer_call" | "local_shell_call" | "shell_call" | "apply_patch_call") => {
+            item["status"] = json!("in_progress");
         }
         Some("reasoning") => {
             item["summary"] = json!([]);
@@ -130,17 +221,38 @@ fn estimate_tokens(items: &[Value]) -> u64 {
     chars.div_ceil(4) as u64
 }
 
-/// The `Response` object. `status` is `in_progress`, `completed` or `failed`; `error` is
-/// `(code, message)` for a failed response.
-pub(crate) fn response_json(
-    meta: &ResponseMeta,
-    status: &str,
-    output: &[Value],
-    error: Option<&(String, String)>,
-) -> Value {
+/// Where a response is in its life, as one response object shows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Phase<'a> {
+    /// Accepted in background mode, not started: `queued`, no output, no usage.
+    Queued,
+    /// Being generated: `in_progress`, no usage.
+    InProgress,
+    /// Finished the way the turn ends.
+    Finished(&'a TurnEnd),
+}
+
+impl Phase<'_> {
+    fn status(&self) -> &'static str {
+        match self {
+            Phase::Queued => "queued",
+            Phase::InProgress => "in_progress",
+            Phase::Finished(end) => end.status(),
+        }
+    }
+}
+
+/// The `Response` object in `phase`, with these output items. A finished response carries
+/// `usage`, `error` (failed) or `incomplete_details` (incomplete), and `completed_at`
+/// (completed); it has no `status` field at all when the turn says so.
+pub(crate) fn response_json(meta: &ResponseMeta, phase: Phase<'_>, output: &[Value]) -> Value {
     let body = &meta.body;
-    let finished = status != "in_progress";
-    let usage = if finished {
+    let status = phase.status();
+    let end = match phase {
+        Phase::Finished(end) => Some(end),
+        Phase::Queued | Phase::InProgress => None,
+    };
+    let usage = if end.is_some() {
         let input_tokens = estimate_tokens(&meta.validated.context);
         let output_tokens = estimate_tokens(output);
         let reasoning_tokens = output
@@ -162,8 +274,10 @@ pub(crate) fn response_json(
     obj.insert("id".into(), json!(meta.id));
     obj.insert("object".into(), json!("response"));
     obj.insert("created_at".into(), json!(meta.created_at));
-    obj.insert("status".into(), json!(status));
-    obj.insert("background".into(), json!(false));
+    if !(end.is_some() && meta.omit_status) {
+        obj.insert("status".into(), json!(status));
+    }
+    obj.insert("background".into(), json!(meta.validated.background));
     obj.insert(
         "completed_at".into(),
         if status == "completed" {
@@ -174,12 +288,18 @@ pub(crate) fn response_json(
     );
     obj.insert(
         "error".into(),
-        match error {
-            Some((code, message)) => json!({"code": code, "message": message}),
-            None => Value::Null,
+        match end {
+            Some(TurnEnd::Failed { code, message }) => json!({"code": code, "message": message}),
+            _ => Value::Null,
         },
     );
-    obj.insert("incomplete_details".into(), Value::Null);
+    obj.insert(
+        "incomplete_details".into(),
+        match end {
+            Some(TurnEnd::Incomplete { reason }) => json!({"reason": reason}),
+            _ => Value::Null,
+        },
+    );
     obj.insert(
         "instructions".into(),
         echo(body, "instructions", Value::Null),

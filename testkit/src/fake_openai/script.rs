@@ -3,6 +3,23 @@
 //!
 //! Owns the test-facing vocabulary ([`Turn`], [`Reply`], [`Gate`]). Does not build wire JSON
 //! (see `response` and `sse`) nor decide which reply a request gets (see the server).
+//!
+//! | [`Turn`] builder | output item | answered in the next request by |
+//! |---|---|---|
+//! | [`message`](Turn::message), [`text`](Turn::text) | `message` (assistant, one `output_text`) | |
+//! | [`call`](Turn::call), [`call_json`](Turn::call_json), [`call_with_id`](Turn::call_with_id), [`function_call`](Turn::function_call) | `function_call` | `function_call_output` |
+//! | [`reasoning`](Turn::reasoning) | `reasoning` | |
+//! | [`computer_call`](Turn::computer_call) | `computer_call` | `computer_call_output` |
+//! | [`local_shell_call`](Turn::local_shell_call) | `local_shell_call` | `local_shell_call_output` (or `function_call_output`) |
+//! | [`shell_call`](Turn::shell_call) | `shell_call` | `shell_call_output` |
+//! | [`apply_patch_call`](Turn::apply_patch_call) | `apply_patch_call` | `apply_patch_call_output` |
+//! | [`custom_tool_call`](Turn::custom_tool_call) | `custom_tool_call` | `custom_tool_call_output` |
+//! | [`raw_item`](Turn::raw_item) | the JSON given, as is | |
+//!
+//! [`with_call_id`](Turn::with_call_id) fixes the call id of the call added last. How the
+//! response ends: completed by default, or [`incomplete`](Turn::incomplete),
+//! [`failed`](Turn::failed), [`cancelled`](Turn::cancelled); [`omit_status`](Turn::omit_status)
+//! leaves `status` out of the finished response.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +34,7 @@ pub const EXHAUSTED_REPLY_TEXT: &str = "(fake OpenAI: no scripted turn left)";
 
 /// One output item the scripted model produces.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum OutputSpec {
     /// An assistant message with one `output_text` part.
     Message {
@@ -39,6 +57,82 @@ pub enum OutputSpec {
         /// Summary parts, one `summary_text` each.
         summary: Vec<String>,
     },
+    /// A `computer_call` (computer use): the fake generates the item id (`cu_...`) and, when
+    /// `call_id` is `None`, the call id; `pending_safety_checks` is empty.
+    ComputerCall {
+        /// The action, e.g. `{"type": "click", "button": "left", "x": 10, "y": 20}`.
+        action: Value,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
+    },
+    /// A `local_shell_call` (item id `lsh_...`): an `exec` action running `command`, with an
+    /// empty `env` and no timeout, user or working directory.
+    LocalShellCall {
+        /// The command and its arguments.
+        command: Vec<String>,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
+    },
+    /// A `shell_call` (item id `sh_...`): an action of `commands`, with no timeout or output
+    /// limit.
+    ShellCall {
+        /// The shell commands, in order.
+        commands: Vec<String>,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
+    },
+    /// An `apply_patch_call` (item id `apc_...`).
+    ApplyPatchCall {
+        /// The operation, e.g. `{"type": "update_file", "path": "main.tf", "diff": "..."}`
+        /// (`create_file` and `update_file` carry a diff, `delete_file` only a path).
+        operation: Value,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
+    },
+    /// A `custom_tool_call` (item id `ctc_...`): free-form input to a custom tool.
+    CustomToolCall {
+        /// Tool name.
+        name: String,
+        /// The input, as the model wrote it.
+        input: String,
+        /// Call id to use instead of a generated one.
+        call_id: Option<String>,
+    },
+    /// Any output item, sent exactly as given (in `response.output_item.added` and `.done`
+    /// too), whether or not a typed client can parse it.
+    Raw(Value),
+}
+
+/// How a turn's response ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum TurnEnd {
+    /// `completed`.
+    #[default]
+    Completed,
+    /// `incomplete`, with `incomplete_details.reason`.
+    Incomplete { reason: String },
+    /// `failed`, with `error.code` and `error.message`.
+    Failed { code: String, message: String },
+    /// `cancelled`.
+    Cancelled,
+}
+
+impl TurnEnd {
+    /// The response's `status`.
+    pub(crate) fn status(&self) -> &'static str {
+        match self {
+            TurnEnd::Completed => "completed",
+            TurnEnd::Incomplete { .. } => "incomplete",
+            TurnEnd::Failed { .. } => "failed",
+            TurnEnd::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether `store: true` keeps the response for `previous_response_id` (failed and
+    /// cancelled responses cannot be continued).
+    pub(crate) fn is_continuable(&self) -> bool {
+        matches!(self, TurnEnd::Completed | TurnEnd::Incomplete { .. })
+    }
 }
 
 /// How long the reply is held before it completes (before `response.completed` when
@@ -65,7 +159,9 @@ pub enum Hold {
 #[derive(Debug, Clone, Default)]
 pub struct Turn {
     items: Vec<OutputSpec>,
-    failure: Option<(String, String)>,
+    end: TurnEnd,
+    omit_status: bool,
+    background_polls: Option<usize>,
     hold: Option<Hold>,
     event_delay: Option<Duration>,
     cut_stream_after: Option<usize>,
@@ -138,12 +234,232 @@ impl Turn {
     /// Makes the response fail with this error code and message: status `failed` in the JSON
     /// body, and `response.failed` instead of `response.completed` when streaming. The items
     /// already added are still produced first.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::text("partial").failed("server_error", "The model crashed.");
+    /// # let _ = turn;
+    /// ```
     pub fn failed(mut self, code: impl Into<String>, message: impl Into<String>) -> Self {
-        self.failure = Some((code.into(), message.into()));
+        self.end = TurnEnd::Failed {
+            code: code.into(),
+            message: message.into(),
+        };
         self
     }
 
-    /// Holds the reply until `gate` is released.
+    /// Makes the response end as `incomplete` with `incomplete_details.reason` set to
+    /// `reason` (the real API says `max_output_tokens` or `content_filter`): status
+    /// `incomplete` in the JSON body, and `response.incomplete` instead of
+    /// `response.completed` when streaming. The items already added are produced first, and
+    /// the last of them, being cut off, has status `incomplete`; give a function call
+    /// truncated arguments to model a call cut mid-way.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// // The model ran out of output tokens in the middle of the arguments.
+    /// let turn = Turn::function_call("lookup_user", r#"{"user_id": "al"#).incomplete("max_output_tokens");
+    /// # let _ = turn;
+    /// ```
+    pub fn incomplete(mut self, reason: impl Into<String>) -> Self {
+        self.end = TurnEnd::Incomplete {
+            reason: reason.into(),
+        };
+        self
+    }
+
+    /// Makes the response end as `cancelled`: status `cancelled` in the JSON body (and in the
+    /// background poll that finishes it). The streaming API has no event for a cancelled
+    /// response (`response.cancelled` exists only as a webhook), so a streamed cancelled turn
+    /// sends its items and then closes the stream cleanly with no terminal event.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::text("Starting the deploy").cancelled();
+    /// # let _ = turn;
+    /// ```
+    pub fn cancelled(mut self) -> Self {
+        self.end = TurnEnd::Cancelled;
+        self
+    }
+
+    /// Adds a `computer_call` with this action (a client-side call: the client is to perform
+    /// it and answer with a `computer_call_output` holding a screenshot).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    /// use serde_json::json;
+    ///
+    /// let turn = Turn::new().computer_call(json!({"type": "click", "button": "left", "x": 10, "y": 20}));
+    /// # let _ = turn;
+    /// ```
+    pub fn computer_call(mut self, action: Value) -> Self {
+        self.items.push(OutputSpec::ComputerCall {
+            action,
+            call_id: None,
+        });
+        self
+    }
+
+    /// Adds a `local_shell_call` running `command` (answered with a
+    /// `local_shell_call_output`).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::new().local_shell_call(["kubectl", "delete", "ns", "prod"]);
+    /// # let _ = turn;
+    /// ```
+    pub fn local_shell_call<I, S>(mut self, command: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.items.push(OutputSpec::LocalShellCall {
+            command: command.into_iter().map(Into::into).collect(),
+            call_id: None,
+        });
+        self
+    }
+
+    /// Adds a `shell_call` running these commands (answered with a `shell_call_output`).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::new().shell_call(["terraform apply -auto-approve"]);
+    /// # let _ = turn;
+    /// ```
+    pub fn shell_call<I, S>(mut self, commands: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.items.push(OutputSpec::ShellCall {
+            commands: commands.into_iter().map(Into::into).collect(),
+            call_id: None,
+        });
+        self
+    }
+
+    /// Adds an `apply_patch_call` with this operation (answered with an
+    /// `apply_patch_call_output`).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    /// use serde_json::json;
+    ///
+    /// let turn = Turn::new().apply_patch_call(json!({
+    ///     "type": "update_file", "path": "main.tf", "diff": "@@\n-count = 1\n+count = 0\n"
+    /// }));
+    /// # let _ = turn;
+    /// ```
+    pub fn apply_patch_call(mut self, operation: Value) -> Self {
+        self.items.push(OutputSpec::ApplyPatchCall {
+            operation,
+            call_id: None,
+        });
+        self
+    }
+
+    /// Adds a `custom_tool_call` of tool `name` with free-form `input` (answered with a
+    /// `custom_tool_call_output`).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::new().custom_tool_call("run_sql", "DROP TABLE users;");
+    /// # let _ = turn;
+    /// ```
+    pub fn custom_tool_call(mut self, name: impl Into<String>, input: impl Into<String>) -> Self {
+        self.items.push(OutputSpec::CustomToolCall {
+            name: name.into(),
+            input: input.into(),
+            call_id: None,
+        });
+        self
+    }
+
+    /// Gives the call added last (a function call or any client-side call) this call id
+    /// instead of a generated one; no effect when the last item is not a call.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::new().shell_call(["ls"]).with_call_id("call_ls");
+    /// # let _ = turn;
+    /// ```
+    pub fn with_call_id(mut self, id: impl Into<String>) -> Self {
+        if let Some(
+            OutputSpec::FunctionCall { call_id, .. }
+            | OutputSpec::ComputerCall { call_id, .. }
+            | OutputSpec::LocalShellCall { call_id, .. }
+            | OutputSpec::ShellCall { call_id, .. }
+            | OutputSpec::ApplyPatchCall { call_id, .. }
+            | OutputSpec::CustomToolCall { call_id, .. },
+        ) = self.items.last_mut()
+        {
+            *call_id = Some(id.into());
+        }
+        self
+    }
+
+    /// Adds an output item sent exactly as given, e.g. one of a type the client does not know,
+    /// or one missing fields its typed model requires (async-openai's `Response` then fails
+    /// to parse the whole response).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    /// use serde_json::json;
+    ///
+    /// let turn = Turn::new()
+    ///     .raw_item(json!({"type": "telemetry_blip", "id": "tb_1", "status": "completed"}))
+    ///     .message("Done.");
+    /// assert_eq!(turn.items().len(), 2);
+    /// ```
+    pub fn raw_item(mut self, item: Value) -> Self {
+        self.items.push(OutputSpec::Raw(item));
+        self
+    }
+
+    /// Leaves the `status` field out of the finished response object: the non-streamed body,
+    /// the terminal event's `response`, the background poll that finishes it. Everything
+    /// else is as usual; a client that requires `status` (async-openai's `Response` does)
+    /// fails to parse it.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::text("Done.").omit_status();
+    /// # let _ = turn;
+    /// ```
+    pub fn omit_status(mut self) -> Self {
+        self.omit_status = true;
+        self
+    }
+
+    /// When the request asks for `background: true`, `GET /v1/responses/{id}` answers this
+    /// many polls as still pending (the first `queued`, later ones `in_progress`) before the
+    /// finished response; overrides [`FakeOpenAiBuilder::background_polls`](super::FakeOpenAiBuilder::background_polls).
+    /// No effect on other requests.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// // Polled: queued, in_progress, in_progress, then the completed text.
+    /// let turn = Turn::text("Report ready.").background_polls(3);
+    /// # let _ = turn;
+    /// ```
+    pub fn background_polls(mut self, polls: usize) -> Self {
+        self.background_polls = Some(polls);
+        self
+    }
+
+    /// Holds the reply until `gate` is released. (A background request is answered `queued` at
+    /// once; its polls are not held.)
     pub fn hold_until(mut self, gate: &Gate) -> Self {
         self.hold = Some(Hold::Gate(gate.clone()));
         self
@@ -172,8 +488,16 @@ impl Turn {
         &self.items
     }
 
-    pub(crate) fn failure(&self) -> Option<&(String, String)> {
-        self.failure.as_ref()
+    pub(crate) fn end(&self) -> &TurnEnd {
+        &self.end
+    }
+
+    pub(crate) fn omits_status(&self) -> bool {
+        self.omit_status
+    }
+
+    pub(crate) fn background_polls_override(&self) -> Option<usize> {
+        self.background_polls
     }
 
     pub(crate) fn hold(&self) -> Option<&Hold> {

@@ -5,6 +5,14 @@
 //! answer`. Validation failures do not consume a scripted reply. Does not define the rules
 //! (see `validate`), the JSON shapes (see `response`, `sse`) or the public handle (see the
 //! module root).
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /v1/responses` | the next reply: a fault status, a dropped connection, or the turn as JSON (finished), as events (`stream: true`), or `queued` at once (`background: true`) |
+//! | `GET /v1/responses/{id}` | what the store answers for `id` (pending or finished background response, stored response), else 404 |
+//! | anything else | 404 `Invalid URL (<method> <path>)` |
+//!
+//! Every request is recorded first; the two API routes then need the bearer key (401 otherwise).
 
 use std::collections::VecDeque;
 use std::io;
@@ -25,10 +33,10 @@ use super::error::ApiError;
 use super::ids::new_id;
 use super::listener::ConnKill;
 use super::record::{Headers, RecordedRequest, RecordedResponse};
-use super::response::{ResponseMeta, build_items, response_json};
+use super::response::{Phase, ResponseMeta, build_items, response_json};
 use super::script::{EXHAUSTED_REPLY_TEXT, Reply, ReplyAction, Turn};
-use super::sse::{build_events, frame};
-use super::store::Store;
+use super::sse::{StreamPlan, build_events, frame};
+use super::store::{BackgroundResponse, Store};
 use super::validate::{INCLUDE_ENCRYPTED_REASONING, validate};
 use super::view::RequestView;
 
@@ -53,6 +61,8 @@ pub(crate) struct ServerState {
     pub responses: Vec<RecordedResponse>,
     pub latency: Duration,
     pub event_delay: Duration,
+    /// Polls a background response answers as pending, unless its turn says otherwise.
+    pub background_polls: usize,
     pub stream_tasks: Vec<AbortHandle>,
 }
 
@@ -195,8 +205,8 @@ async fn retrieve_response(
     if let Err(error) = check_auth(&headers, &shared.settings.api_key) {
         return shared.error_reply(index, error, None);
     }
-    let stored = shared.lock().store.response(&id).map(|r| r.body.clone());
-    match stored {
+    let answer = shared.lock().store.retrieve(&id);
+    match answer {
         Some(body) => {
             shared.record_response(RecordedResponse {
                 request_index: index,
@@ -281,6 +291,9 @@ async fn create_response(
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
         ReplyAction::Turn(turn) if view.is_stream() => stream_turn(shared, conn, index, view, turn),
+        ReplyAction::Turn(turn) if view.validated().background => {
+            background_turn(&shared, index, &view, &turn)
+        }
         ReplyAction::Turn(turn) => json_turn(shared, index, view, turn).await,
     }
 }
@@ -302,6 +315,7 @@ fn prepare(shared: &Shared, view: &RequestView, turn: &Turn) -> (ResponseMeta, V
         view.body().clone(),
         validated.clone(),
         shared.settings.include_output_text,
+        turn.omits_status(),
     );
     (meta, items)
 }
@@ -319,18 +333,76 @@ fn store_if_asked(shared: &Shared, meta: &ResponseMeta, items: &[Value], body: &
         .insert(meta.id.clone(), context, body.clone());
 }
 
+/// Holds a streamed response at its end, then stores it when it may be continued; a
+/// background one stays retrievable whatever its end.
+async fn finish(shared: &Shared, meta: &ResponseMeta, turn: &Turn, items: &[Value], body: &Value) {
+    if let Some(hold) = turn.hold() {
+        hold.wait().await;
+    }
+    if turn.end().is_continuable() {
+        store_if_asked(shared, meta, items, body);
+    }
+    if meta.validated.background {
+        let response = BackgroundResponse {
+            pending_polls: 0,
+            queued: Value::Null,
+            in_progress: Value::Null,
+            finished: body.clone(),
+            context: None,
+            served: 0,
+        };
+        shared
+            .lock()
+            .store
+            .insert_background(meta.id.clone(), response);
+    }
+}
+
+/// Answers a background request at once with the response `queued`; polls finish it.
+fn background_turn(shared: &Shared, index: usize, view: &RequestView, turn: &Turn) -> Response {
+    let (meta, items) = prepare(shared, view, turn);
+    let queued = response_json(&meta, Phase::Queued, &[]);
+    let finished = response_json(&meta, Phase::Finished(turn.end()), &items);
+    // `store` is true here: validation refuses background mode without it.
+    let context = turn.end().is_continuable().then(|| {
+        let mut context = meta.validated.context.clone();
+        context.extend(items.iter().cloned());
+        context
+    });
+    {
+        let mut state = shared.lock();
+        let pending_polls = turn
+            .background_polls_override()
+            .unwrap_or(state.background_polls);
+        let response = BackgroundResponse {
+            pending_polls,
+            queued: queued.clone(),
+            in_progress: response_json(&meta, Phase::InProgress, &[]),
+            finished,
+            context,
+            served: 0,
+        };
+        state.store.insert_background(meta.id.clone(), response);
+    }
+    shared.record_response(RecordedResponse {
+        request_index: index,
+        status: 200,
+        body: Some(queued.clone()),
+        response_id: Some(meta.id.clone()),
+        streamed: false,
+        events: Vec::new(),
+        dropped: false,
+    });
+    json_response(StatusCode::OK, &queued)
+}
+
 async fn json_turn(shared: Arc<Shared>, index: usize, view: RequestView, turn: Turn) -> Response {
     let (meta, items) = prepare(&shared, &view, &turn);
     if let Some(hold) = turn.hold() {
         hold.wait().await;
     }
-    let status = if turn.failure().is_some() {
-        "failed"
-    } else {
-        "completed"
-    };
-    let body = response_json(&meta, status, &items, turn.failure());
-    if turn.failure().is_none() {
+    let body = response_json(&meta, Phase::Finished(turn.end()), &items);
+    if turn.end().is_continuable() {
         store_if_asked(&shared, &meta, &items, &body);
     }
     shared.record_response(RecordedResponse {
@@ -353,7 +425,7 @@ fn stream_turn(
     turn: Turn,
 ) -> Response {
     let (meta, items) = prepare(&shared, &view, &turn);
-    let events = build_events(&meta, &items, turn.failure(), shared.settings.delta_chunks);
+    let plan = build_events(&meta, &items, &turn, shared.settings.delta_chunks);
     let record = shared.record_response(RecordedResponse {
         request_index: index,
         status: 200,
@@ -371,23 +443,31 @@ fn stream_turn(
     let task_shared = Arc::clone(&shared);
     let task = tokio::spawn(async move {
         let shared = task_shared;
-        let last = events.len() - 1;
-        for (i, event) in events.into_iter().enumerate() {
-            if turn.cut_after() == Some(i) {
-                conn.kill();
-                shared.lock().responses[record].dropped = true;
-                let _ = tx
-                    .send(Err(io::Error::other("stream cut by the fake")))
-                    .await;
+        let StreamPlan {
+            events,
+            terminal,
+            response,
+        } = plan;
+        let cut = async |sent: usize| {
+            if turn.cut_after() != Some(sent) {
+                return false;
+            }
+            conn.kill();
+            shared.lock().responses[record].dropped = true;
+            let _ = tx
+                .send(Err(io::Error::other("stream cut by the fake")))
+                .await;
+            true
+        };
+        let finish_at = events.len();
+        let has_terminal = terminal.is_some();
+        for (i, event) in events.into_iter().chain(terminal).enumerate() {
+            if cut(i).await {
                 return;
             }
-            if i == last {
-                if let Some(hold) = turn.hold() {
-                    hold.wait().await;
-                }
-                if turn.failure().is_none() {
-                    store_if_asked(&shared, &meta, &items, &event["response"]);
-                }
+            if i == finish_at {
+                // Every item is out: the response finishes before its terminal event.
+                finish(&shared, &meta, &turn, &items, &response).await;
             }
             if i > 0 && !delay.is_zero() {
                 tokio::time::sleep(delay).await;
@@ -396,13 +476,16 @@ fn stream_turn(
                 // The client went away; nothing left to send to.
                 return;
             }
-            let mut state = shared.lock();
-            let recorded = &mut state.responses[record];
-            if i == last {
-                recorded.body = Some(event["response"].clone());
-            }
-            recorded.events.push(event);
+            shared.lock().responses[record].events.push(event);
         }
+        if !has_terminal {
+            // A cancelled response has no terminal event: the stream just ends.
+            if cut(finish_at).await {
+                return;
+            }
+            finish(&shared, &meta, &turn, &items, &response).await;
+        }
+        shared.lock().responses[record].body = Some(response);
     });
     {
         let mut state = shared.lock();

@@ -1,48 +1,90 @@
 //! The server-sent event sequence of a streamed response, and its wire framing.
 //!
-//! Owns the order and shape of events: `response.created`, `response.in_progress`, then per
-//! output item `response.output_item.added`, its content events (text parts and deltas,
-//! function-call argument deltas, reasoning summary parts and deltas),
-//! `response.output_item.done`, and finally `response.completed` or `response.failed`. Every
-//! event carries a `sequence_number`. Does not pace or send them (see the server).
+//! Owns the order and shape of events: `response.created` (then `response.queued` for a
+//! background response), `response.in_progress`, then per output item
+//! `response.output_item.added`, its content events (text parts and deltas, function-call
+//! argument deltas, custom-tool input deltas, reasoning summary parts and deltas; none for
+//! the other client-side calls, nor for a raw item, announced and done exactly as given),
+//! `response.output_item.done`, and
+//! finally the terminal event of the turn's end:
+//!
+//! | turn ends | last event | its `response.status` |
+//! |---|---|---|
+//! | completed (default) | `response.completed` | `completed` |
+//! | [`Turn::incomplete`](super::Turn::incomplete) | `response.incomplete` | `incomplete` |
+//! | [`Turn::failed`](super::Turn::failed) | `response.failed` | `failed` |
+//! | [`Turn::cancelled`](super::Turn::cancelled) | none: the stream closes cleanly | (`cancelled`) |
+//!
+//! Every event carries a `sequence_number`. Does not pace or send them (see the server).
 
 use serde_json::{Value, json};
 
-use super::response::{ResponseMeta, in_progress_item, output_text_part, response_json};
+use super::response::{Phase, ResponseMeta, in_progress_item, output_text_part, response_json};
+use super::script::{OutputSpec, Turn, TurnEnd};
 
-/// Builds every event of the stream, in order; the last one is the terminal event.
+/// The events of one streamed response.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamPlan {
+    /// Every event up to the last `response.output_item.done`.
+    pub events: Vec<Value>,
+    /// The terminal event (`response.completed`, `response.incomplete` or `response.failed`);
+    /// none for a cancelled response, whose stream just ends.
+    pub terminal: Option<Value>,
+    /// The finished response object (also the terminal event's `response`).
+    pub response: Value,
+}
+
+/// Builds every event of the stream, in order.
 pub(crate) fn build_events(
     meta: &ResponseMeta,
     items: &[Value],
-    failure: Option<&(String, String)>,
+    turn: &Turn,
     delta_chunks: usize,
-) -> Vec<Value> {
+) -> StreamPlan {
+    let end = turn.end();
     let mut seq = Sequencer::default();
-    let mut events = vec![
-        seq.event(
-            "response.created",
-            json!({"response": response_json(meta, "in_progress", &[], None)}),
-        ),
-        seq.event(
-            "response.in_progress",
-            json!({"response": response_json(meta, "in_progress", &[], None)}),
-        ),
-    ];
-    for (index, item) in items.iter().enumerate() {
-        item_events(&mut seq, &mut events, index, item, delta_chunks);
-    }
-    let terminal = match failure {
-        None => seq.event(
-            "response.completed",
-            json!({"response": response_json(meta, "completed", items, None)}),
-        ),
-        Some(error) => seq.event(
-            "response.failed",
-            json!({"response": response_json(meta, "failed", items, Some(error))}),
-        ),
+    let created_phase = if meta.validated.background {
+        Phase::Queued
+    } else {
+        Phase::InProgress
     };
-    events.push(terminal);
-    events
+    let mut events = vec![seq.event(
+        "response.created",
+        json!({"response": response_json(meta, created_phase, &[])}),
+    )];
+    if meta.validated.background {
+        events.push(seq.event(
+            "response.queued",
+            json!({"response": response_json(meta, Phase::Queued, &[])}),
+        ));
+    }
+    events.push(seq.event(
+        "response.in_progress",
+        json!({"response": response_json(meta, Phase::InProgress, &[])}),
+    ));
+    for (index, item) in items.iter().enumerate() {
+        if let Some(OutputSpec::Raw(_)) = turn.items().get(index) {
+            // Sent as given: announced and done, with nothing in between.
+            for kind in ["response.output_item.added", "response.output_item.done"] {
+                events.push(seq.event(kind, json!({"output_index": index, "item": item})));
+            }
+        } else {
+            item_events(&mut seq, &mut events, index, item, delta_chunks);
+        }
+    }
+    let response = response_json(meta, Phase::Finished(end), items);
+    let terminal = match end {
+        TurnEnd::Completed => Some("response.completed"),
+        TurnEnd::Incomplete { .. } => Some("response.incomplete"),
+        TurnEnd::Failed { .. } => Some("response.failed"),
+        TurnEnd::Cancelled => None,
+    }
+    .map(|kind| seq.event(kind, json!({"response": response})));
+    StreamPlan {
+        events,
+        terminal,
+        response,
+    }
 }
 
 /// `event: <type>\ndata: <json>\n\n`.
@@ -115,6 +157,20 @@ fn item_events(
             events.push(seq.event(
                 "response.function_call_arguments.done",
                 merge(&at, json!({"arguments": arguments, "name": item["name"]})),
+            ));
+        }
+        Some("custom_tool_call") => {
+            let input = item["input"].as_str().unwrap_or_default();
+            let at = json!({"item_id": id, "output_index": index});
+            for delta in split(input, delta_chunks) {
+                events.push(seq.event(
+                    "response.custom_tool_call_input.delta",
+                    merge(&at, json!({"delta": delta})),
+                ));
+            }
+            events.push(seq.event(
+                "response.custom_tool_call_input.done",
+                merge(&at, json!({"input": input})),
             ));
         }
         Some("reasoning") => {

@@ -1,18 +1,21 @@
 //! Validation of a `POST /v1/responses` body, with the real API's statuses, codes and
 //! messages.
 //!
-//! Owns the rules: required `model`; `input` as a string or an array of supported items
-//! (`message`, `function_call`, `function_call_output`, `reasoning`, `item_reference`);
+//! Owns the rules: required `model`; `background: true` only with `store` true; `input` as a
+//! string or an array of supported items (`message`, `reasoning`, `item_reference`, and the
+//! call and output items of `calls`: `function_call`, `computer_call`, `local_shell_call`,
+//! `shell_call`, `apply_patch_call`, `custom_tool_call` and their `*_output`s);
 //! Responses-shaped function tools with unique names and strict-compliant schemas when
 //! `strict: true`; `previous_response_id` naming a stored response; items replayed by id only
-//! when stored (reasoning needs its `encrypted_content` otherwise); every `function_call` in
-//! the full context paired with a `function_call_output` and vice versa.
+//! when stored (reasoning needs its `encrypted_content` otherwise); every call in the full
+//! context paired with its output and vice versa (the table is in `calls`).
 //! Does not produce replies (see `response`) and does not mutate the store.
 
 use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
+use super::calls::{check_pairing, is_call_item, validate_call_item};
 use super::error::ApiError;
 use super::schema::check_strict;
 use super::store::Store;
@@ -22,6 +25,16 @@ const ITEM_TYPES: &[&str] = &[
     "message",
     "function_call",
     "function_call_output",
+    "computer_call",
+    "computer_call_output",
+    "local_shell_call",
+    "local_shell_call_output",
+    "shell_call",
+    "shell_call_output",
+    "apply_patch_call",
+    "apply_patch_call_output",
+    "custom_tool_call",
+    "custom_tool_call_output",
     "reasoning",
     "item_reference",
 ];
@@ -63,6 +76,8 @@ pub(crate) struct Validated {
     pub model: String,
     pub stream: bool,
     pub store: bool,
+    /// `background: true`: answered at once as `queued`, finished by later polls.
+    pub background: bool,
     pub include: Vec<String>,
     pub previous_response_id: Option<String>,
     /// This request's input items, normalised (string input becomes a user message;
@@ -88,6 +103,16 @@ pub(crate) fn validate(body: &Value, store: &Store) -> Result<Validated, ApiErro
     let stream = optional_bool(obj.get("stream"), "stream")?.unwrap_or(false);
     // The real API stores responses unless told otherwise.
     let store_flag = optional_bool(obj.get("store"), "store")?.unwrap_or(true);
+    let background = optional_bool(obj.get("background"), "background")?.unwrap_or(false);
+    if background && !store_flag {
+        // A background response lives on the server until it is polled: it must be stored.
+        return Err(ApiError::invalid_request(
+            400,
+            "Background mode requires `store` to be true.",
+            Some("background"),
+            None,
+        ));
+    }
 
     let include = validate_include(obj.get("include"))?;
     if include.iter().any(|i| i == INCLUDE_ENCRYPTED_REASONING) && !is_reasoning_model(&model) {
@@ -160,6 +185,7 @@ pub(crate) fn validate(body: &Value, store: &Store) -> Result<Validated, ApiErro
         model,
         stream,
         store: store_flag,
+        background,
         include,
         previous_response_id,
         input,
@@ -373,23 +399,9 @@ fn validate_item(
     };
     match kind {
         "message" => validate_message(item, &prefix),
-        "function_call" => {
-            required_string(item, "call_id", &prefix)?;
-            required_string(item, "name", &prefix)?;
-            required_string(item, "arguments", &prefix)?;
+        kind if is_call_item(kind) => {
+            validate_call_item(kind, item, &prefix)?;
             Ok(item.clone())
-        }
-        "function_call_output" => {
-            required_string(item, "call_id", &prefix)?;
-            match item.get("output") {
-                None | Some(Value::Null) => Err(ApiError::missing(&format!("{prefix}.output"))),
-                Some(Value::String(_) | Value::Array(_)) => Ok(item.clone()),
-                Some(other) => Err(ApiError::invalid_type(
-                    &format!("{prefix}.output"),
-                    "a string or an array",
-                    other,
-                )),
-            }
         }
         "reasoning" => validate_reasoning(item, &prefix, store, store_flag),
         "item_reference" => {
@@ -505,33 +517,4 @@ fn validate_reasoning(
             other,
         )),
     }
-}
-
-fn check_pairing(context: &[Value]) -> Result<(), ApiError> {
-    let call_ids_of = |kind: &str| -> Vec<&str> {
-        context
-            .iter()
-            .filter(|item| item.get("type").and_then(Value::as_str) == Some(kind))
-            .filter_map(|item| item.get("call_id").and_then(Value::as_str))
-            .collect()
-    };
-    let calls = call_ids_of("function_call");
-    let outputs = call_ids_of("function_call_output");
-    if let Some(call_id) = calls.iter().find(|id| !outputs.contains(id)) {
-        return Err(ApiError::invalid_request(
-            400,
-            format!("No tool output found for function call {call_id}."),
-            Some("input"),
-            None,
-        ));
-    }
-    if let Some(call_id) = outputs.iter().find(|id| !calls.contains(id)) {
-        return Err(ApiError::invalid_request(
-            400,
-            format!("No tool call found for function call output with call_id {call_id}."),
-            Some("input"),
-            None,
-        ));
-    }
-    Ok(())
 }
