@@ -58,9 +58,11 @@ impl ClientCall {
     pub(crate) fn error_output(&self, error: &str) -> Option<Value> {
         let call_id = &self.call_id;
         Some(match self.item_type.as_str() {
+            // `id` is the call's id too, as the API documents it; newer APIs link by `call_id`.
             "local_shell_call" => json!({
                 "type": "local_shell_call_output",
                 "id": call_id,
+                "call_id": call_id,
                 "output": json!({"error": error}).to_string(),
             }),
             "shell_call" => json!({

@@ -159,6 +159,8 @@ pub enum Hold {
 #[derive(Debug, Clone, Default)]
 pub struct Turn {
     items: Vec<OutputSpec>,
+    /// Calls streamed otherwise than completed: call id -> (name, arguments).
+    streamed_as: Vec<(String, String, String)>,
     end: TurnEnd,
     omit_status: bool,
     background_polls: Option<usize>,
@@ -268,6 +270,45 @@ impl Turn {
             reason: reason.into(),
         };
         self
+    }
+
+    /// Streams the function call `call_id` as a call of `name` with `arguments`, while the
+    /// completed response keeps the turn's own call: a server whose stream disagrees with
+    /// its `response.completed` (the real API streams what it completes; a hostile or broken
+    /// gateway need not).
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::new()
+    ///     .call_with_id("delete_user", r#"{"user_id": "alice"}"#, "call_1")
+    ///     .streamed_as("call_1", "lookup_user", r#"{"user_id": "alice"}"#);
+    /// assert_eq!(turn.items().len(), 1);
+    /// ```
+    pub fn streamed_as(
+        mut self,
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        self.streamed_as
+            .push((call_id.into(), name.into(), arguments.into()));
+        self
+    }
+
+    /// The item as streamed: `item` itself unless [`streamed_as`](Self::streamed_as) names
+    /// its call id.
+    pub(crate) fn streamed_item(&self, item: &Value) -> Value {
+        let mut item = item.clone();
+        if let Some((_, name, arguments)) = self
+            .streamed_as
+            .iter()
+            .find(|(id, _, _)| item.get("call_id").and_then(Value::as_str) == Some(id))
+        {
+            item["name"] = Value::String(name.clone());
+            item["arguments"] = Value::String(arguments.clone());
+        }
+        item
     }
 
     /// Makes the response end as `cancelled`: status `cancelled` in the JSON body (and in the

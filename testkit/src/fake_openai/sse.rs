@@ -69,7 +69,8 @@ pub(crate) fn build_events(
                 events.push(seq.event(kind, json!({"output_index": index, "item": item})));
             }
         } else {
-            item_events(&mut seq, &mut events, index, item, delta_chunks);
+            let streamed = turn.streamed_item(item);
+            item_events(&mut seq, &mut events, index, &streamed, delta_chunks);
         }
     }
     let response = response_json(meta, Phase::Finished(end), items);
