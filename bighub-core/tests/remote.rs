@@ -485,19 +485,40 @@ async fn a_refused_connection_is_a_network_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_success_that_is_not_an_object_is_an_invalid_response() {
     let fake = FakeBighub::start().await;
-    fake.enqueue_many(
-        Endpoint::Evaluate,
-        [
-            Reply::text(200, "text/html", "<html>maintenance</html>"),
-            Reply::ok(json!(["not", "an", "object"])),
-        ],
-    );
+    // A decision is only ever read from a JSON object; none of these may become one.
+    let replies = [
+        Reply::text(200, "text/html", "<html>maintenance</html>"),
+        Reply::text(200, "application/json", "<!DOCTYPE html><p>Sign in</p>"),
+        Reply::ok(json!(["not", "an", "object"])),
+        Reply::ok(json!([])),
+        Reply::ok(json!("autonomous")),
+        Reply::ok(json!(true)),
+        Reply::ok(json!(1)),
+        Reply::ok(Value::Null),
+        Reply::text(200, "application/json", ""),
+        Reply::text(200, "application/json", "  \n"),
+        Reply::text(204, "application/json", ""),
+        Reply::text(
+            200,
+            "application/json",
+            r#"{"mode": "autonomous"} trailing"#,
+        ),
+    ];
+    let n = replies.len();
+    fake.enqueue_many(Endpoint::Evaluate, replies);
     let bighub = client_for(&fake).build().unwrap();
-    for _ in 0..2 {
+    for i in 0..n {
         let err = bighub.evaluate(&grant_access()).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidResponse(_)), "{err:?}");
+        assert!(
+            matches!(err, Error::InvalidResponse(_)),
+            "reply {i}: {err:?}"
+        );
     }
-    assert_eq!(fake.count(EVALUATE), 2);
+    assert_eq!(
+        fake.count(EVALUATE),
+        n,
+        "an unreadable answer is not retried"
+    );
 }
 
 #[test]
