@@ -113,8 +113,8 @@ impl fmt::Display for Verdict {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vote {
-    /// The signal, for example `mode=review`, `should_not_run` or
-    /// `enforcement_mode=enforced/enforced_verdict=blocked`.
+    /// The signal, for example `mode=review`, `should_not_run`,
+    /// `should_not_run=non-boolean` or `enforcement_mode=enforced/enforced_verdict=blocked`.
     pub signal: String,
     /// Its verdict.
     pub verdict: Verdict,
@@ -329,8 +329,7 @@ const GATING_FLAGS: [&str; 8] = [
 ];
 
 /// Votes for the explicit flags the service sent, and against flags sent in another type;
-/// returns whether it sent `can_run: false`
-/// (voted last, once every other pause is known).
+/// returns whether it sent `can_run: false` (voted last, once every other pause is known).
 fn raw_flag_votes<'a>(
     raw: Option<&'a serde_json::Map<String, Value>>,
     cast: &mut impl FnMut(Signal<'a>, Verdict),
