@@ -178,8 +178,10 @@ pub struct ActionInterpretationLayer {
 /// [`Decision::from_backend_value`] to move the answer in); ask the gate what to do with
 /// [`Decision::verdict`] and why with [`Decision::votes`]. The flags `can_run`,
 /// `needs_review`, `needs_more_context` and `should_not_run` are derived from `mode`
-/// ([`Decision::set_mode`] keeps them consistent). When the engine cannot be reached,
-/// [`Decision::fail_closed`] / [`Decision::fail_open`] stand in for its answer. The explanatory
+/// ([`Decision::set_mode`] keeps them consistent). When the engine fails,
+/// [`FailMode::decision_for`](crate::FailMode::decision_for) stands in for its answer (the
+/// fail mode for an outage, a block for anything else); [`Decision::fail_closed`] /
+/// [`Decision::fail_open`] are its two outage decisions. The explanatory
 /// fields (`responsible_action_space`, `salient_factors`, `operational_intent`,
 /// `agent_operational_body`, `action_interpretation_layer`) never change the verdict.
 ///

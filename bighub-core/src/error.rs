@@ -124,4 +124,31 @@ impl Error {
             _ => false,
         }
     }
+
+    /// Whether the service could not answer at all: a timeout, a network failure, a rate
+    /// limit, or HTTP 408, 429 or 5xx (each after the client's retries).
+    ///
+    /// Only these may turn into an open [`FailMode`](crate::FailMode) decision
+    /// ([`FailMode::decision_for`](crate::FailMode::decision_for)): a service that answered
+    /// and said no, or said something unreadable, is not unavailable, so a wrong key or a
+    /// broken proxy never lets calls through.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bighub_core::Error;
+    ///
+    /// assert!(Error::Timeout(Duration::from_secs(5)).is_unavailable());
+    /// assert!(Error::Status { status: 503, body: "overloaded".into() }.is_unavailable());
+    /// assert!(!Error::Auth { status: 401, message: "Invalid API key".into() }.is_unavailable());
+    /// assert!(!Error::InvalidResponse("<html>".into()).is_unavailable());
+    /// // Retried, but a conflict is an answer, not an outage.
+    /// assert!(!Error::Status { status: 409, body: "conflict".into() }.is_unavailable());
+    /// ```
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Timeout(_) | Self::Network(_) | Self::RateLimited { .. } => true,
+            Self::Status { status, .. } => matches!(status, 408 | 429 | 500..=599),
+            _ => false,
+        }
+    }
 }

@@ -12,6 +12,7 @@
 //! | `mode=review` | require approval |
 //! | `mode=needs_context` | need context |
 //! | `mode=blocked`, `mode=shadow`, `mode=dry_run`, `mode=none` (no mode) | block |
+//! | any gating flag sent as something other than a JSON boolean (see below) | block, signal `<flag>=non-boolean` |
 //! | `should_not_run` (raw `true`) | block |
 //! | `needs_review` (raw `true`) | require approval |
 //! | `needs_more_context` (raw `true`) | need context |
@@ -23,6 +24,13 @@
 //! | `result=…` | `allowed`, `limited` execute; `blocked`, `denied` block; `requires_approval` require approval; unknown values do not vote |
 //! | `requires_approval` (`true`) | require approval |
 //! | `allowed=true` / `allowed=false` | execute / like `can_run=false`: the most restrictive other non-execute vote, else block |
+//!
+//! The gating flags are `should_not_run`, `can_run`, `needs_review`, `needs_more_context`,
+//! `allowed`, `requires_approval`, `human_review` and `dry_run`. Each counts only as a JSON
+//! boolean: a string (`"true"`, `"false"`, `""`), a number (`0`, `1`), a list or an object in
+//! one of them is a stop vote, because a service that sent a stop signal in the wrong type
+//! must not be read as having sent none. JSON `null` counts as absent, the way services
+//! serialize an unset optional.
 //!
 //! The mode always votes, so a call executes only when its decision's mode allows running
 //! (`can_run`) *and* no other signal objects. An answer without a mode blocks, whatever its
@@ -105,8 +113,8 @@ impl fmt::Display for Verdict {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vote {
-    /// The signal, for example `mode=review`, `should_not_run` or
-    /// `enforcement_mode=enforced/enforced_verdict=blocked`.
+    /// The signal, for example `mode=review`, `should_not_run`,
+    /// `should_not_run=non-boolean` or `enforcement_mode=enforced/enforced_verdict=blocked`.
     pub signal: String,
     /// Its verdict.
     pub verdict: Verdict,
@@ -125,6 +133,8 @@ enum Signal<'a> {
     /// A typed flag that disagrees with the mode (hand-built decisions only).
     TypedFlag(&'static str),
     RawFlag(&'static str),
+    /// A gating flag whose value is neither a boolean nor null.
+    NonBoolean(&'static str),
     Enforced(Option<&'a str>),
     EnforcementReview(Option<&'a str>),
     UnknownEnforcement(&'a str),
@@ -142,6 +152,7 @@ impl fmt::Display for Signal<'_> {
             Self::Mode(None) => f.write_str("mode=none"),
             Self::TypedFlag(name) => write!(f, "decision.{name}"),
             Self::RawFlag(name) => f.write_str(name),
+            Self::NonBoolean(name) => write!(f, "{name}=non-boolean"),
             Self::Enforced(v) => write!(
                 f,
                 "enforcement_mode=enforced/enforced_verdict={}",
@@ -184,6 +195,13 @@ impl Decision {
     ///     "should_not_run": true
     /// }));
     /// assert_eq!(contradictory.verdict(), Verdict::Block);
+    ///
+    /// // A stop flag sent in the wrong type still stops.
+    /// let stringly = Decision::from_backend_response(&json!({
+    ///     "mode": "autonomous",
+    ///     "should_not_run": "true"
+    /// }));
+    /// assert_eq!(stringly.verdict(), Verdict::Block);
     ///
     /// // Legacy enforced answers follow their enforced verdict.
     /// let legacy = Decision::from_backend_response(&json!({
@@ -298,8 +316,20 @@ fn typed_flag_votes<'a>(d: &'a Decision, cast: &mut impl FnMut(Signal<'a>, Verdi
     }
 }
 
-/// Votes for the explicit flags the service sent; returns whether it sent `can_run: false`
-/// (voted last, once every other pause is known).
+/// The raw fields that only count as JSON booleans; any other non-null value stops the call.
+const GATING_FLAGS: [&str; 8] = [
+    "should_not_run",
+    "can_run",
+    "needs_review",
+    "needs_more_context",
+    "allowed",
+    "requires_approval",
+    "human_review",
+    "dry_run",
+];
+
+/// Votes for the explicit flags the service sent, and against flags sent in another type;
+/// returns whether it sent `can_run: false` (voted last, once every other pause is known).
 fn raw_flag_votes<'a>(
     raw: Option<&'a serde_json::Map<String, Value>>,
     cast: &mut impl FnMut(Signal<'a>, Verdict),
@@ -314,6 +344,14 @@ fn raw_flag_votes<'a>(
     }
     if flag("needs_more_context") == Some(true) {
         cast(Signal::RawFlag("needs_more_context"), Verdict::NeedContext);
+    }
+    for key in GATING_FLAGS {
+        if raw
+            .get(key)
+            .is_some_and(|v| !v.is_boolean() && !v.is_null())
+        {
+            cast(Signal::NonBoolean(key), Verdict::Block);
+        }
     }
     flag("can_run") == Some(false)
 }

@@ -13,6 +13,10 @@
 //!   the wrong kind are dropped;
 //! - inside the typed explanatory objects, a known field with the wrong type is dropped
 //!   (it stays in `raw`) and unknown fields go to `extra`;
+//! - the boolean flags (`dry_run`, `needs_more_context`, `human_review`,
+//!   `requires_approval`, `allowed`, ...) count only as JSON booleans: `"true"`, `1` and
+//!   the like never set a mode or a compatibility flag here (the gate counts them as a
+//!   stop, see `gate.rs`);
 //! - nothing panics and nothing fails: a non-object answer gives a decision with no mode.
 
 use serde_json::{Map, Value};

@@ -192,6 +192,19 @@ fn answer() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// Any JSON value but a boolean or null: what a gating flag must never be read as "go" from.
+fn non_boolean() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<i64>().prop_map(Value::from),
+        (0.0f64..=1.0).prop_map(Value::from),
+        prop::sample::select(WORDS).prop_map(Value::from),
+        ".{0,12}".prop_map(Value::String),
+        prop::collection::vec(json(), 0..4).prop_map(Value::Array),
+        prop::collection::vec((key(), json()), 0..4)
+            .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+    ]
+}
+
 fn raw_flag(raw: &Value, key: &str) -> Option<bool> {
     raw.get(key).and_then(Value::as_bool)
 }
@@ -235,5 +248,24 @@ proptest! {
         for risk in [d.risk, d.risk_score].into_iter().flatten() {
             prop_assert!(risk.is_finite());
         }
+    }
+
+    #[test]
+    fn a_gating_flag_of_any_other_type_beside_an_autonomous_mode_never_executes(
+        others in prop::collection::vec(entry(), 0..6),
+        flag in prop::sample::select(FLAG_KEYS),
+        value in non_boolean(),
+    ) {
+        let mut raw: Map<String, Value> = others.into_iter().collect();
+        raw.insert("mode".into(), Value::from("autonomous"));
+        raw.insert(flag.into(), value);
+        let d = Decision::from_backend_value(Value::Object(raw));
+
+        prop_assert_ne!(d.verdict(), Verdict::Execute);
+        let signal = format!("{flag}=non-boolean");
+        prop_assert!(
+            d.votes().iter().any(|v| v.signal == signal && v.verdict == Verdict::Block),
+            "no {} vote in {:?}", signal, d.votes()
+        );
     }
 }

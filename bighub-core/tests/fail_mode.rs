@@ -1,7 +1,21 @@
-//! Fail mode: parsing, display, and the synthetic decisions used when the service is down.
+//! Fail mode: parsing, display, the synthetic decisions used when the service is down, and
+//! the blocked decisions used for every other engine error.
 
-use bighub_core::{Decision, Error, FailMode, Mode, Verdict};
-use serde_json::json;
+use std::time::Duration;
+
+use bighub_core::remote::RemoteBighub;
+use bighub_core::{Decision, DecisionEngine, Error, FailMode, Mode, ProposedAction, Verdict};
+use bighub_testkit::fake_bighub::{Endpoint, FakeBighub, Reply};
+use serde_json::{Value, json};
+
+/// `d` without its request id, which is unique per synthetic decision.
+fn without_request_id(mut d: Decision) -> Decision {
+    d.request_id = None;
+    if let Some(raw) = d.raw.as_object_mut() {
+        raw.remove("request_id");
+    }
+    d
+}
 
 #[test]
 fn parses_trimmed_and_case_insensitive() {
@@ -42,7 +56,10 @@ fn default_display_and_serde() {
 #[test]
 fn failing_closed_blocks_and_says_why() {
     let d = Decision::fail_closed(&"connection refused");
-    assert_eq!(d, FailMode::Closed.decision(&"connection refused"));
+    assert_eq!(
+        without_request_id(d.clone()),
+        without_request_id(FailMode::Closed.decision(&"connection refused"))
+    );
     assert_eq!(d.mode, Some(Mode::Blocked));
     assert!(d.should_not_run && !d.can_run);
     assert_eq!(d.recommendation.as_deref(), Some("do_not_proceed"));
@@ -60,7 +77,10 @@ fn failing_closed_blocks_and_says_why() {
 fn failing_open_executes_and_says_why() {
     let cause = Error::Timeout(std::time::Duration::from_secs(5));
     let d = Decision::fail_open(&cause);
-    assert_eq!(d, FailMode::Open.decision(&cause));
+    assert_eq!(
+        without_request_id(d.clone()),
+        without_request_id(FailMode::Open.decision(&cause))
+    );
     assert_eq!(d.mode, Some(Mode::Autonomous));
     assert!(d.can_run && !d.should_not_run);
     assert_eq!(d.recommendation.as_deref(), Some("proceed"));
@@ -100,4 +120,334 @@ fn real_answers_are_not_fail_mode_decisions() {
             .fail_mode(),
         None
     );
+}
+
+// --- request ids -----------------------------------------------------------------------
+
+/// Asserts `id` is `synthetic_` followed by a UUID v4 in simple form.
+fn assert_synthetic_id(id: &str) {
+    let uuid = id
+        .strip_prefix("synthetic_")
+        .unwrap_or_else(|| panic!("{id} lacks the synthetic_ prefix"));
+    assert_eq!(uuid.len(), 32, "{id} is not a simple-form UUID");
+    assert!(
+        uuid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        "{id}"
+    );
+    let parsed = uuid::Uuid::parse_str(uuid).unwrap();
+    assert_eq!(parsed.get_version_num(), 4, "{id}");
+}
+
+#[test]
+fn every_synthetic_decision_carries_its_own_request_id() {
+    let auth = Error::Auth {
+        status: 401,
+        message: "Invalid API key".into(),
+    };
+    let decisions = [
+        FailMode::Closed.decision(&"dns"),
+        FailMode::Open.decision(&"dns"),
+        Decision::fail_closed(&"reset"),
+        Decision::fail_open(&"reset"),
+        FailMode::Open.decision_for(&Error::Network("reset".into())),
+        FailMode::Open.decision_for(&auth),
+        FailMode::Closed.decision_for(&auth),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for d in &decisions {
+        let id = d
+            .request_id
+            .as_deref()
+            .expect("a synthetic decision has a request id");
+        assert_synthetic_id(id);
+        assert_eq!(d.raw["request_id"], id, "raw records the same id");
+        // Normalising raw again gives the same request id (and the same decision).
+        assert_eq!(
+            Decision::from_backend_response(&d.raw)
+                .request_id
+                .as_deref(),
+            Some(id)
+        );
+        assert_eq!(&Decision::from_backend_response(&d.raw), d);
+        assert!(seen.insert(id.to_owned()), "{id} was given twice");
+    }
+}
+
+// --- availability versus every other error ---------------------------------------------
+
+fn unavailable_errors() -> Vec<Error> {
+    vec![
+        Error::Timeout(Duration::from_secs(5)),
+        Error::Network("connection refused".into()),
+        Error::RateLimited { retry_after: None },
+        Error::RateLimited {
+            retry_after: Some(Duration::from_secs(3)),
+        },
+        Error::Status {
+            status: 408,
+            body: "request timeout".into(),
+        },
+        Error::Status {
+            status: 429,
+            body: "slow down".into(),
+        },
+        Error::Status {
+            status: 500,
+            body: "oops".into(),
+        },
+        Error::Status {
+            status: 503,
+            body: "maintenance".into(),
+        },
+        Error::Status {
+            status: 599,
+            body: "".into(),
+        },
+    ]
+}
+
+/// Every error that is not unavailability, with the class its decision records.
+fn refusals() -> Vec<(Error, &'static str)> {
+    let status = |status: u16| Error::Status {
+        status,
+        body: "no".into(),
+    };
+    vec![
+        (
+            Error::Auth {
+                status: 401,
+                message: "Invalid API key".into(),
+            },
+            "auth",
+        ),
+        (
+            Error::Auth {
+                status: 403,
+                message: "missing scope".into(),
+            },
+            "auth",
+        ),
+        (
+            Error::Validation {
+                message: "body.action: field required".into(),
+                detail: json!([]),
+            },
+            "rejected_request",
+        ),
+        (status(302), "rejected_request"),
+        (status(400), "rejected_request"),
+        (status(404), "rejected_request"),
+        (status(409), "rejected_request"),
+        (status(425), "rejected_request"),
+        (status(600), "rejected_request"),
+        (
+            Error::InvalidResponse("body is not JSON: <html>".into()),
+            "invalid_response",
+        ),
+        (Error::InvalidConfig("no key".into()), "invalid_config"),
+        (Error::Engine("store is locked".into()), "engine"),
+        (Error::ApprovalNotFound("req_1".into()), "approval"),
+        (Error::ApprovalAlreadyUsed("req_1".into()), "approval"),
+        (Error::ApprovalArgumentsChanged("req_1".into()), "approval"),
+        (
+            Error::ApprovalAlreadyResolved {
+                request_id: "req_1".into(),
+                resolution: "rejected".into(),
+            },
+            "approval",
+        ),
+        (
+            Error::ApprovalNotApproved {
+                request_id: "req_1".into(),
+                status: "pending".into(),
+            },
+            "approval",
+        ),
+        (
+            Error::ApprovalToolChanged {
+                request_id: "req_1".into(),
+                approved: "a".into(),
+                requested: "b".into(),
+            },
+            "approval",
+        ),
+    ]
+}
+
+#[test]
+fn only_timeouts_network_failures_rate_limits_and_408_429_5xx_are_unavailability() {
+    for error in unavailable_errors() {
+        assert!(error.is_unavailable(), "{error:?}");
+    }
+    for (error, _) in refusals() {
+        assert!(!error.is_unavailable(), "{error:?}");
+    }
+}
+
+#[test]
+fn an_unavailable_service_gets_the_fail_mode_decision() {
+    for error in unavailable_errors() {
+        for mode in [FailMode::Closed, FailMode::Open] {
+            let d = mode.decision_for(&error);
+            assert_eq!(
+                without_request_id(d.clone()),
+                without_request_id(mode.decision(&error)),
+                "{mode} {error:?}"
+            );
+            assert_eq!(d.fail_mode(), Some(mode));
+            let expected = match mode {
+                FailMode::Closed => Verdict::Block,
+                FailMode::Open => Verdict::Execute,
+            };
+            assert_eq!(d.verdict(), expected, "{mode} {error:?}");
+        }
+    }
+}
+
+#[test]
+fn every_other_error_blocks_whatever_the_fail_mode() {
+    for (error, class) in refusals() {
+        for mode in [FailMode::Closed, FailMode::Open] {
+            let d = mode.decision_for(&error);
+            assert_eq!(d.verdict(), Verdict::Block, "{mode} {error:?}");
+            assert_eq!(d.mode, Some(Mode::Blocked));
+            assert_eq!(d.recommendation.as_deref(), Some("do_not_proceed"));
+            assert_eq!(d.fail_mode(), Some(FailMode::Closed), "{mode} {error:?}");
+            assert_eq!(d.raw["error"], error.to_string());
+            assert_eq!(d.raw["error_class"], class, "{error:?}");
+            assert_eq!(d.raw["configured_fail_mode"], mode.as_str());
+            let reason = d.reason.as_deref().unwrap();
+            assert!(
+                reason.ends_with(&format!(" ({error}); blocking whatever the fail mode")),
+                "{reason}"
+            );
+            assert_eq!(d.raw["reason"], reason);
+            assert_eq!(&Decision::from_backend_response(&d.raw), &d);
+        }
+    }
+}
+
+#[test]
+fn a_refusal_reason_names_its_cause() {
+    let cases = [
+        (
+            Error::Auth {
+                status: 401,
+                message: "Invalid API key".into(),
+            },
+            "the decision service rejected the API key (BIGHUB rejected the API key (HTTP 401): \
+             Invalid API key; check BIGHUB_API_KEY); blocking whatever the fail mode",
+        ),
+        (
+            Error::Status {
+                status: 404,
+                body: "Not Found".into(),
+            },
+            "the decision service rejected the request (BIGHUB answered HTTP 404: Not Found); \
+             blocking whatever the fail mode",
+        ),
+        (
+            Error::InvalidResponse("expected a JSON object, got an array: []".into()),
+            "the decision service sent an unreadable answer (BIGHUB sent an unreadable answer: \
+             expected a JSON object, got an array: []); blocking whatever the fail mode",
+        ),
+        (
+            Error::InvalidConfig("no key".into()),
+            "the decision engine is misconfigured (invalid configuration: no key); blocking \
+             whatever the fail mode",
+        ),
+        (
+            Error::Engine("store is locked".into()),
+            "the decision engine failed (decision engine error: store is locked); blocking \
+             whatever the fail mode",
+        ),
+        (
+            Error::ApprovalNotFound("req_1".into()),
+            "the approval cannot be used (no approval is pending for request req_1); blocking \
+             whatever the fail mode",
+        ),
+    ];
+    for (error, reason) in cases {
+        assert_eq!(
+            FailMode::Open.decision_for(&error).reason.as_deref(),
+            Some(reason)
+        );
+    }
+}
+
+// --- end to end, against the fake service ----------------------------------------------
+
+fn client(fake: &FakeBighub, key: &str) -> RemoteBighub {
+    RemoteBighub::builder()
+        .api_key(key)
+        .base_url(fake.base_url())
+        .timeout(Duration::from_secs(5))
+        .max_retries(1)
+        .backoff(Duration::from_millis(1), Duration::from_millis(2))
+        .build()
+        .unwrap()
+}
+
+/// What failing open decides for one evaluation against `fake`.
+async fn fail_open_decision(bighub: &RemoteBighub) -> Decision {
+    let error = bighub
+        .evaluate(&ProposedAction::new("restart_deployment"))
+        .await
+        .expect_err("the fake is scripted to fail");
+    FailMode::Open.decision_for(&error)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failing_open_never_runs_a_call_the_service_refused_the_key_for() {
+    let fake = FakeBighub::start().await;
+    let d = fail_open_decision(&client(&fake, "bh_wrong_key")).await;
+    assert_eq!(d.verdict(), Verdict::Block);
+    assert_eq!(d.fail_mode(), Some(FailMode::Closed));
+    assert_eq!(d.raw["error_class"], "auth");
+    assert!(d.reason.unwrap().contains("HTTP 401"));
+
+    fake.enqueue(Endpoint::Evaluate, Reply::error(403, "missing scope"));
+    let d = fail_open_decision(&client(&fake, fake.api_key())).await;
+    assert_eq!(d.verdict(), Verdict::Block);
+    assert_eq!(d.raw["error_class"], "auth");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failing_open_never_runs_a_call_on_an_unreadable_answer() {
+    let fake = FakeBighub::start().await;
+    let bighub = client(&fake, fake.api_key());
+    let bodies = [
+        Reply::text(
+            200,
+            "text/html",
+            "<html><body>Sign in to the proxy</body></html>",
+        ),
+        Reply::ok(json!([])),
+        Reply::ok(json!("autonomous")),
+        Reply::ok(Value::Null),
+        Reply::text(200, "application/json", ""),
+    ];
+    for reply in bodies {
+        let shown = format!("{reply:?}");
+        fake.enqueue(Endpoint::Evaluate, reply);
+        let d = fail_open_decision(&bighub).await;
+        assert_eq!(d.verdict(), Verdict::Block, "{shown}");
+        assert_eq!(d.raw["error_class"], "invalid_response", "{shown}");
+        assert_eq!(d.fail_mode(), Some(FailMode::Closed));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failing_open_still_runs_a_call_when_the_service_is_down() {
+    let fake = FakeBighub::start().await;
+    fake.on_evaluate(|_| Reply::status(503));
+    let d = fail_open_decision(&client(&fake, fake.api_key())).await;
+    assert_eq!(d.verdict(), Verdict::Execute);
+    assert_eq!(d.fail_mode(), Some(FailMode::Open));
+    assert!(
+        d.reason
+            .unwrap()
+            .starts_with("decision service unavailable (")
+    );
+    assert_eq!(fake.count("/actions/evaluate"), 2, "1 try + 1 retry");
 }

@@ -135,15 +135,146 @@ fn explicit_flags_override_an_autonomous_mode() {
 }
 
 #[test]
-fn false_or_non_boolean_flags_do_not_vote() {
-    for raw in [
-        json!({"mode": "autonomous", "should_not_run": false, "needs_review": false,
-               "needs_more_context": false, "can_run": true}),
-        json!({"mode": "autonomous", "should_not_run": "false", "can_run": "no"}),
-    ] {
-        assert_eq!(gate(raw.clone()), Execute, "{raw}");
-        assert_eq!(votes(raw).len(), 1);
+fn false_flags_do_not_vote() {
+    let raw = json!({"mode": "autonomous", "should_not_run": false, "needs_review": false,
+                     "needs_more_context": false, "can_run": true});
+    assert_eq!(gate(raw.clone()), Execute, "{raw}");
+    assert_eq!(votes(raw).len(), 1);
+}
+
+// --- gating flags in the wrong type ----------------------------------------------------
+
+/// Every field the gate reads as a boolean.
+const GATING_FLAGS: [&str; 8] = [
+    "should_not_run",
+    "can_run",
+    "needs_review",
+    "needs_more_context",
+    "allowed",
+    "requires_approval",
+    "human_review",
+    "dry_run",
+];
+
+/// `{"mode": "autonomous", flag: value}`: runnable but for the flag.
+fn autonomous_with(flag: &str, value: Value) -> Value {
+    json!({"mode": "autonomous", flag: value})
+}
+
+/// Asserts that `flag` sent as `value` blocks, with its own `<flag>=non-boolean` vote.
+fn assert_non_boolean_blocks(flag: &str, value: Value) {
+    let raw = autonomous_with(flag, value);
+    assert_eq!(gate(raw.clone()), Block, "{raw}");
+    assert!(
+        votes(raw.clone()).contains(&vote(&format!("{flag}=non-boolean"), Block)),
+        "{raw}: {:?}",
+        votes(raw.clone())
+    );
+}
+
+#[test]
+fn a_stop_signal_sent_as_a_string_blocks() {
+    assert_non_boolean_blocks("should_not_run", json!("true"));
+    assert_eq!(
+        votes(autonomous_with("should_not_run", json!("true"))),
+        [
+            vote("mode=autonomous", Execute),
+            vote("should_not_run=non-boolean", Block)
+        ]
+    );
+    let d = Decision::from_backend_response(&autonomous_with("should_not_run", json!("true")));
+    let explained: Vec<String> = d.votes().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        explained,
+        [
+            "mode=autonomous -> execute",
+            "should_not_run=non-boolean -> block"
+        ]
+    );
+}
+
+#[test]
+fn can_run_sent_as_a_string_blocks() {
+    // Neither spelling is a go: only `true` may let a call run.
+    assert_non_boolean_blocks("can_run", json!("false"));
+    assert_non_boolean_blocks("can_run", json!("true"));
+}
+
+#[test]
+fn needs_review_sent_as_a_string_blocks() {
+    assert_non_boolean_blocks("needs_review", json!("true"));
+}
+
+#[test]
+fn needs_more_context_sent_as_a_string_blocks() {
+    assert_non_boolean_blocks("needs_more_context", json!("true"));
+}
+
+#[test]
+fn allowed_sent_as_a_string_blocks() {
+    assert_non_boolean_blocks("allowed", json!("false"));
+    assert_non_boolean_blocks("allowed", json!("true"));
+}
+
+#[test]
+fn requires_approval_sent_as_a_string_blocks() {
+    assert_non_boolean_blocks("requires_approval", json!("true"));
+}
+
+#[test]
+fn human_review_sent_as_a_string_blocks() {
+    assert_non_boolean_blocks("human_review", json!("true"));
+}
+
+#[test]
+fn dry_run_sent_as_a_string_blocks() {
+    assert_non_boolean_blocks("dry_run", json!("true"));
+}
+
+#[test]
+fn gating_flags_sent_as_numbers_lists_objects_or_empty_strings_block_but_null_is_absent() {
+    for flag in GATING_FLAGS {
+        for value in [
+            json!(0),
+            json!(1),
+            json!(0.5),
+            json!(""),
+            json!("false"),
+            json!([]),
+            json!([true]),
+            json!({}),
+            json!({"value": false}),
+        ] {
+            assert_non_boolean_blocks(flag, value);
+        }
+        // Services serialize unset optionals as null: that is no signal at all.
+        let unset = autonomous_with(flag, Value::Null);
+        assert_eq!(
+            votes(unset.clone()),
+            [vote("mode=autonomous", Execute)],
+            "{unset}"
+        );
     }
+}
+
+#[test]
+fn a_non_boolean_flag_outranks_every_pause() {
+    // The flag is a stop, not "not now": it blocks a review or a context request too.
+    assert_eq!(
+        gate(json!({"mode": "review", "needs_more_context": "yes"})),
+        Block
+    );
+    assert_eq!(
+        gate(json!({"mode": "needs_context", "requires_approval": 1})),
+        Block
+    );
+    // And `can_run: false` sent beside it agrees with the stop.
+    assert_eq!(
+        votes(json!({"mode": "review", "human_review": "true", "can_run": false}))
+            .last()
+            .cloned(),
+        Some(vote("can_run=false", Block))
+    );
 }
 
 #[test]

@@ -485,19 +485,40 @@ async fn a_refused_connection_is_a_network_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_success_that_is_not_an_object_is_an_invalid_response() {
     let fake = FakeBighub::start().await;
-    fake.enqueue_many(
-        Endpoint::Evaluate,
-        [
-            Reply::text(200, "text/html", "<html>maintenance</html>"),
-            Reply::ok(json!(["not", "an", "object"])),
-        ],
-    );
+    // A decision is only ever read from a JSON object; none of these may become one.
+    let replies = [
+        Reply::text(200, "text/html", "<html>maintenance</html>"),
+        Reply::text(200, "application/json", "<!DOCTYPE html><p>Sign in</p>"),
+        Reply::ok(json!(["not", "an", "object"])),
+        Reply::ok(json!([])),
+        Reply::ok(json!("autonomous")),
+        Reply::ok(json!(true)),
+        Reply::ok(json!(1)),
+        Reply::ok(Value::Null),
+        Reply::text(200, "application/json", ""),
+        Reply::text(200, "application/json", "  \n"),
+        Reply::text(204, "application/json", ""),
+        Reply::text(
+            200,
+            "application/json",
+            r#"{"mode": "autonomous"} trailing"#,
+        ),
+    ];
+    let n = replies.len();
+    fake.enqueue_many(Endpoint::Evaluate, replies);
     let bighub = client_for(&fake).build().unwrap();
-    for _ in 0..2 {
+    for i in 0..n {
         let err = bighub.evaluate(&grant_access()).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidResponse(_)), "{err:?}");
+        assert!(
+            matches!(err, Error::InvalidResponse(_)),
+            "reply {i}: {err:?}"
+        );
     }
-    assert_eq!(fake.count(EVALUATE), 2);
+    assert_eq!(
+        fake.count(EVALUATE),
+        n,
+        "an unreadable answer is not retried"
+    );
 }
 
 #[test]
@@ -718,6 +739,9 @@ fn debug_never_shows_the_api_key() {
         assert!(text.contains("<redacted>"), "{text}");
     }
     assert!(client_debug.contains("https://api.bighub.io"));
+    for text in [&builder_debug, &client_debug] {
+        assert!(text.contains("max_concurrent_requests: 64"), "{text}");
+    }
 }
 
 #[test]
@@ -744,4 +768,79 @@ fn decision_modes_parse_from_configuration() {
         DecisionMode::Submit
     );
     assert_eq!(DecisionMode::default(), DecisionMode::Submit);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_evaluations_never_opens_more_connections_than_allowed() {
+    let fake = FakeBighub::start().await;
+    fake.set_latency(ms(50));
+    let bighub = client_for(&fake)
+        .max_concurrent_requests(8)
+        .build()
+        .unwrap();
+    assert_eq!(bighub.max_concurrent_requests(), 8);
+
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let bighub = bighub.clone();
+        calls.spawn(async move {
+            let action = ProposedAction::new("restart_pod").target(format!("pod-{i}"));
+            bighub.evaluate(&action).await
+        });
+    }
+    let mut decided = 0;
+    while let Some(done) = calls.join_next().await {
+        let decision = done.unwrap().unwrap();
+        assert_eq!(decision.raw["mode"], "autonomous");
+        decided += 1;
+    }
+    assert_eq!(decided, 200);
+    assert_eq!(fake.count(EVALUATE), 200, "no call was retried or lost");
+    assert!(
+        fake.peak_open_connections() <= 8,
+        "{} connections were open at once",
+        fake.peak_open_connections()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_backoff_gives_its_slot_to_a_waiting_call() {
+    let fake = FakeBighub::start().await;
+    fake.enqueue(Endpoint::Evaluate, Reply::status(503));
+    // One slot, and a backoff long enough that the waiting call goes first unless the
+    // backing-off call keeps the slot while it sleeps.
+    let bighub = client_for(&fake)
+        .max_concurrent_requests(1)
+        .backoff(Duration::from_secs(30), Duration::from_secs(30))
+        .build()
+        .unwrap();
+
+    let mut first = tokio::spawn({
+        let bighub = bighub.clone();
+        async move {
+            bighub
+                .evaluate(&ProposedAction::new("restart_pod").target("first"))
+                .await
+        }
+    });
+    let mut polls = 0;
+    while fake.count(EVALUATE) == 0 {
+        polls += 1;
+        assert!(polls < 2_000, "the first call never reached the service");
+        tokio::time::sleep(ms(5)).await;
+    }
+
+    let action = ProposedAction::new("restart_pod").target("second");
+    let second = bighub.evaluate(&action);
+    tokio::select! {
+        decided = second => assert_eq!(decided.unwrap().raw["mode"], "autonomous"),
+        _ = &mut first => panic!("the first call's retry ran before the waiting call got the slot"),
+    }
+    let targets: Vec<Value> = fake
+        .requests_to(EVALUATE)
+        .iter()
+        .map(|r| r.json()["target"].clone())
+        .collect();
+    assert_eq!(targets, [json!("first"), json!("second")]);
+    first.abort();
 }

@@ -22,6 +22,15 @@
 //! ([`FakeBighub::enqueue`], first in first out per endpoint) or, when none is queued, the
 //! endpoint's responder ([`FakeBighub::on_evaluate`], [`FakeBighub::respond_with`]).
 //!
+//! A reply may be any JSON ([`Reply::json`], [`Reply::ok`], [`Reply::error`]) or any raw body
+//! with any content type ([`Reply::text`]), late ([`Reply::delay`],
+//! [`FakeBighub::set_latency`]) or never ([`Reply::drop_connection`]).
+//!
+//! Besides every request ([`FakeBighub::requests`]), the server counts client connections:
+//! how many are open now ([`FakeBighub::open_connections`]), the most that were open at once
+//! ([`FakeBighub::peak_open_connections`]) and how many it accepted
+//! ([`FakeBighub::connections_accepted`]), so a test can check a client's connection pool.
+//!
 //! # Example
 //!
 //! ```
@@ -84,7 +93,7 @@ pub use record::RecordedRequest;
 pub use reply::Reply;
 pub use validate::{OUTCOME_STATUSES, RESOLUTIONS};
 
-use conn::{ConnectionCutter, CuttableListener};
+use conn::{ConnectionCutter, ConnectionStats, CuttableListener};
 
 /// Computes the reply to a valid request.
 type Responder = Arc<dyn Fn(&RecordedRequest) -> Reply + Send + Sync>;
@@ -99,6 +108,7 @@ pub struct FakeBighub {
 
 struct Shared {
     api_key: String,
+    connections: Arc<ConnectionStats>,
     shutdown: watch::Receiver<bool>,
     state: Mutex<ServerState>,
 }
@@ -155,8 +165,10 @@ impl FakeBighub {
             .local_addr()
             .expect("fake BIGHUB: bound socket has no address");
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let connections = Arc::new(ConnectionStats::default());
         let shared = Arc::new(Shared {
             api_key: api_key.into(),
+            connections: connections.clone(),
             shutdown: shutdown_rx,
             state: Mutex::new(ServerState::default()),
         });
@@ -164,7 +176,11 @@ impl FakeBighub {
         let task = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<ConnectionCutter>();
             // Serving only ends when the task is aborted.
-            let _ = axum::serve(CuttableListener(listener), service).await;
+            let listener = CuttableListener {
+                listener,
+                stats: connections,
+            };
+            let _ = axum::serve(listener, service).await;
         });
         Self {
             addr,
@@ -275,6 +291,22 @@ impl FakeBighub {
     /// The latest request, if any.
     pub fn last_request(&self) -> Option<RecordedRequest> {
         self.shared.state().requests.last().cloned()
+    }
+
+    /// How many client connections are open right now.
+    pub fn open_connections(&self) -> usize {
+        self.shared.connections.open()
+    }
+
+    /// The most client connections that were open at the same time since the start: how
+    /// far a client's connection pool really went.
+    pub fn peak_open_connections(&self) -> usize {
+        self.shared.connections.peak()
+    }
+
+    /// How many client connections the server accepted since the start.
+    pub fn connections_accepted(&self) -> usize {
+        self.shared.connections.accepted()
     }
 
     /// Forgets the recorded requests (queues and responders stay).

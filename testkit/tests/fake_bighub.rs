@@ -333,3 +333,34 @@ async fn dropping_the_fake_stops_the_server() {
         .await;
     assert!(refused.is_err(), "server still answering after drop");
 }
+
+/// Waits (bounded) until `done` holds.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..2_000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_are_counted_now_at_their_peak_and_in_total() {
+    let fake = FakeBighub::start().await;
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(tokio::net::TcpStream::connect(fake.addr()).await.unwrap());
+    }
+    eventually("3 open", || fake.open_connections() == 3).await;
+    drop(sockets);
+    eventually("all closed", || fake.open_connections() == 0).await;
+    assert_eq!(fake.peak_open_connections(), 3);
+    assert_eq!(fake.connections_accepted(), 3);
+
+    // One more, after the others closed: counted in total, not above the peak.
+    let _late = tokio::net::TcpStream::connect(fake.addr()).await.unwrap();
+    eventually("1 open", || fake.open_connections() == 1).await;
+    assert_eq!(fake.connections_accepted(), 4);
+    assert_eq!(fake.peak_open_connections(), 3, "the peak is kept");
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
+use tokio::sync::Semaphore;
 use url::{Host, Url};
 
 use super::DecisionMode;
@@ -27,6 +28,8 @@ pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// The longest `Retry-After` the client waits for, unless configured.
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+/// How many HTTP requests one client has in flight at most, unless configured.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 64;
 
 /// The environment variable holding the API key.
 pub const ENV_API_KEY: &str = "BIGHUB_API_KEY";
@@ -44,6 +47,7 @@ pub const ENV_BASE_URL: &str = "BIGHUB_BASE_URL";
 /// | `max_retries` | 2 (so at most 3 requests) |
 /// | `backoff` | 200 ms, doubling, capped at 2 s, with jitter |
 /// | `max_retry_after` | 10 s |
+/// | `max_concurrent_requests` | 64 |
 /// | `decision_mode` | [`DecisionMode::Submit`] |
 ///
 /// ```
@@ -55,9 +59,11 @@ pub const ENV_BASE_URL: &str = "BIGHUB_BASE_URL";
 ///     .timeout(Duration::from_secs(5))
 ///     .max_retries(3)
 ///     .backoff(Duration::from_millis(100), Duration::from_secs(1))
+///     .max_concurrent_requests(16)
 ///     .decision_mode(DecisionMode::SubmitPayload)
 ///     .build()?;
 /// assert_eq!(bighub.base_url(), "https://api.bighub.io");
+/// assert_eq!(bighub.max_concurrent_requests(), 16);
 /// assert!(!format!("{bighub:?}").contains("bh_live_example"));
 ///
 /// // Plain http is refused except on this machine: the key would travel in clear.
@@ -75,6 +81,7 @@ pub struct RemoteBighubBuilder {
     base_url: Option<String>,
     timeout: Duration,
     retry: RetryPolicy,
+    max_concurrent_requests: usize,
     decision_mode: DecisionMode,
     user_agent: Option<String>,
 }
@@ -91,6 +98,7 @@ impl Default for RemoteBighubBuilder {
                 max_backoff: DEFAULT_MAX_BACKOFF,
                 max_retry_after: DEFAULT_MAX_RETRY_AFTER,
             },
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             decision_mode: DecisionMode::default(),
             user_agent: None,
         }
@@ -107,6 +115,7 @@ impl fmt::Debug for RemoteBighubBuilder {
             .field("initial_backoff", &self.retry.initial_backoff)
             .field("max_backoff", &self.retry.max_backoff)
             .field("max_retry_after", &self.retry.max_retry_after)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("decision_mode", &self.decision_mode)
             .finish()
     }
@@ -169,6 +178,19 @@ impl RemoteBighubBuilder {
         self
     }
 
+    /// Sets how many HTTP requests this client (and its clones) has in flight at most;
+    /// further requests wait for a slot, so a burst of tool calls cannot open a connection
+    /// each and overrun the service or the machine's sockets.
+    ///
+    /// A slot is held for one attempt, from sending to the last byte of the answer, and
+    /// given back during the backoff before a retry. Time spent waiting for a slot does not
+    /// count toward the [`timeout`](Self::timeout). At most this many idle connections are
+    /// kept for reuse. Must be at least 1.
+    pub fn max_concurrent_requests(mut self, n: usize) -> Self {
+        self.max_concurrent_requests = n;
+        self
+    }
+
     /// Sets the default body shape for actions that do not choose one.
     pub fn decision_mode(mut self, mode: DecisionMode) -> Self {
         self.decision_mode = mode;
@@ -187,7 +209,8 @@ impl RemoteBighubBuilder {
     ///
     /// [`Error::InvalidConfig`] when the API key is missing, empty or not a valid header
     /// value, the base URL is not a usable `https://` URL (or a local `http://` one), the
-    /// timeout is zero, or the backoff's initial value exceeds its maximum.
+    /// timeout is zero, the backoff's initial value exceeds its maximum, or
+    /// `max_concurrent_requests` is zero (or beyond what a semaphore can count).
     pub fn build(self) -> Result<RemoteBighub, Error> {
         let key = self.api_key.as_deref().map(str::trim).unwrap_or_default();
         if key.is_empty() {
@@ -219,6 +242,21 @@ impl RemoteBighubBuilder {
             )));
         }
 
+        if self.max_concurrent_requests == 0 {
+            return Err(Error::InvalidConfig(
+                "BIGHUB max_concurrent_requests must be at least 1 (0 would never send a \
+                 request)"
+                    .to_owned(),
+            ));
+        }
+        if self.max_concurrent_requests > Semaphore::MAX_PERMITS {
+            return Err(Error::InvalidConfig(format!(
+                "BIGHUB max_concurrent_requests is {}, above the largest supported value {}",
+                self.max_concurrent_requests,
+                Semaphore::MAX_PERMITS
+            )));
+        }
+
         let user_agent = self
             .user_agent
             .unwrap_or_else(|| concat!("bighub-core/", env!("CARGO_PKG_VERSION")).to_owned());
@@ -228,6 +266,8 @@ impl RemoteBighubBuilder {
             .user_agent(user_agent)
             // A redirect would re-send `X-API-Key` to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
+            // Idle connections beyond the in-flight limit would never be reused at once.
+            .pool_max_idle_per_host(self.max_concurrent_requests)
             .build()
             .map_err(|e| Error::InvalidConfig(format!("cannot build the HTTP client: {e}")))?;
 
@@ -240,6 +280,8 @@ impl RemoteBighubBuilder {
                 api_key,
                 timeout: self.timeout,
                 retry: self.retry,
+                slots: Semaphore::new(self.max_concurrent_requests),
+                max_concurrent_requests: self.max_concurrent_requests,
                 decision_mode: self.decision_mode,
             }),
         })
@@ -373,6 +415,28 @@ mod tests {
         ] {
             assert!(matches!(builder.build(), Err(Error::InvalidConfig(_))));
         }
+    }
+
+    #[test]
+    fn zero_concurrent_requests_is_refused() {
+        let b = RemoteBighub::builder().api_key("k");
+        match b.clone().max_concurrent_requests(0).build() {
+            Err(Error::InvalidConfig(m)) => assert!(m.contains("max_concurrent_requests"), "{m}"),
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+        assert!(
+            b.clone()
+                .max_concurrent_requests(usize::MAX)
+                .build()
+                .is_err()
+        );
+        assert_eq!(
+            b.max_concurrent_requests(1)
+                .build()
+                .unwrap()
+                .max_concurrent_requests(),
+            1
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::header::{ACCEPT, HeaderValue, RETRY_AFTER};
 use serde_json::Value;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 use url::Url;
 
@@ -54,6 +55,10 @@ const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// [`Error::ApprovalAlreadyResolved`], neither retried. Redirects are not followed (they
 /// would carry the API key elsewhere): a 3xx answer is an [`Error::Status`].
 ///
+/// At most [`max_concurrent_requests`](RemoteBighubBuilder::max_concurrent_requests)
+/// requests (default 64) are in flight at once across the client and its clones; the rest
+/// wait for a slot.
+///
 /// The client is cheap to clone (an [`Arc`] inside) and is meant to be shared. Its `Debug`
 /// output and its `tracing` spans (`bighub.request`, with `method`, `path`, `attempt`)
 /// never contain the API key.
@@ -93,6 +98,9 @@ pub(crate) struct Inner {
     pub(crate) api_key: HeaderValue,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    /// One permit per request in flight; see `max_concurrent_requests`.
+    pub(crate) slots: Semaphore,
+    pub(crate) max_concurrent_requests: usize,
     pub(crate) decision_mode: DecisionMode,
 }
 
@@ -105,6 +113,7 @@ impl fmt::Debug for RemoteBighub {
             .field("decision_mode", &inner.decision_mode)
             .field("timeout", &inner.timeout)
             .field("max_retries", &inner.retry.max_retries)
+            .field("max_concurrent_requests", &inner.max_concurrent_requests)
             .finish()
     }
 }
@@ -143,6 +152,11 @@ impl RemoteBighub {
     /// How many times a transient failure is retried.
     pub fn max_retries(&self) -> u32 {
         self.inner.retry.max_retries
+    }
+
+    /// How many HTTP requests this client and its clones have in flight at most.
+    pub fn max_concurrent_requests(&self) -> usize {
+        self.inner.max_concurrent_requests
     }
 
     /// The URL of `segments` under the base URL; each segment is percent-encoded.
@@ -199,7 +213,8 @@ impl RemoteBighub {
         }
     }
 
-    /// One attempt: send, then read the answer.
+    /// One attempt: wait for a slot, send, then read the answer; the slot is given back
+    /// when the attempt ends, so a retry's backoff holds none.
     async fn attempt(
         &self,
         op: Op<'_>,
@@ -208,6 +223,12 @@ impl RemoteBighub {
         idempotency_key: Option<&HeaderValue>,
     ) -> Answer {
         let inner = &self.inner;
+        let Ok(_slot) = inner.slots.acquire().await else {
+            // The semaphore is never closed; this only keeps the code panic-free.
+            return Answer::Done(Err(Error::Engine(
+                "the BIGHUB client's request slots are closed".to_owned(),
+            )));
+        };
         let mut request = inner
             .http
             .post(url.clone())

@@ -1,13 +1,15 @@
-//! Connections the fake server can cut on purpose, to play a server that stops answering.
+//! Connections the fake server can cut on purpose, to play a server that stops answering,
+//! and counts, to show how many a client keeps open at once.
 //!
 //! This file owns the listener and stream wrappers that make [`Reply::drop_connection`]
-//! (super::Reply::drop_connection) possible; everything else about serving is axum's.
+//! (super::Reply::drop_connection) possible, and the connection counters; everything else
+//! about serving is axum's.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,8 +18,43 @@ use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-/// A TCP listener whose connections can be cut from a handler.
-pub(crate) struct CuttableListener(pub(crate) TcpListener);
+/// How many connections are open now, and the most that were open at once.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionStats {
+    open: AtomicUsize,
+    peak: AtomicUsize,
+    accepted: AtomicUsize,
+}
+
+impl ConnectionStats {
+    fn opened(&self) {
+        self.accepted.fetch_add(1, Ordering::SeqCst);
+        let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn closed(&self) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn open(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+/// A TCP listener whose connections can be cut from a handler, and are counted.
+pub(crate) struct CuttableListener {
+    pub(crate) listener: TcpListener,
+    pub(crate) stats: Arc<ConnectionStats>,
+}
 
 impl Listener for CuttableListener {
     type Io = CuttableStream;
@@ -25,12 +62,14 @@ impl Listener for CuttableListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            match self.0.accept().await {
+            match self.listener.accept().await {
                 Ok((stream, addr)) => {
                     let _ = stream.set_nodelay(true);
+                    self.stats.opened();
                     let stream = CuttableStream {
                         inner: stream,
                         cut: Arc::new(AtomicBool::new(false)),
+                        stats: self.stats.clone(),
                     };
                     return (stream, addr);
                 }
@@ -41,15 +80,23 @@ impl Listener for CuttableListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
+        self.listener.local_addr()
     }
 }
 
 /// A TCP stream that, once cut, reads end-of-file and refuses every write, so the HTTP
-/// server drops the connection without sending a byte of its answer.
+/// server drops the connection without sending a byte of its answer. Dropping it counts
+/// the connection as closed.
 pub(crate) struct CuttableStream {
     inner: TcpStream,
     cut: Arc<AtomicBool>,
+    stats: Arc<ConnectionStats>,
+}
+
+impl Drop for CuttableStream {
+    fn drop(&mut self) {
+        self.stats.closed();
+    }
 }
 
 impl CuttableStream {

@@ -74,7 +74,19 @@ impl Reply {
         Self::error(status, reason)
     }
 
-    /// A non-JSON answer (`text/html` from a proxy, plain text, ...).
+    /// A body sent exactly as given with `content_type`: a page from a proxy, plain text,
+    /// an empty body, or broken JSON labelled as JSON.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_bighub::Reply;
+    ///
+    /// // A captive portal answering 200 in place of the service.
+    /// let portal = Reply::text(200, "text/html", "<html><body>Sign in</body></html>");
+    /// // A success with nothing in it.
+    /// let empty = Reply::text(200, "application/json", "");
+    /// assert_eq!(portal.status_code(), 200);
+    /// assert!(empty.json_body().is_none());
+    /// ```
     pub fn text(status: u16, content_type: impl Into<String>, text: impl Into<String>) -> Self {
         Self {
             body: ReplyBody::Raw {
