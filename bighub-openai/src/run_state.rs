@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use bighub_core::{REDACTED, redact_named};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -178,11 +177,13 @@ impl RunState {
         state
             .conversation
             .rewrite_function_call_arguments(|tool, arguments| {
-                secrets.get(tool).map(|names| redact_text(arguments, names))
+                secrets
+                    .get(tool)
+                    .map(|names| crate::agent::redact_argument_text(arguments, names))
             });
         for call in &mut state.calls {
             if let Some(names) = secrets.get(&call.tool) {
-                call.raw_arguments = redact_text(&call.raw_arguments, names);
+                call.raw_arguments = crate::agent::redact_argument_text(&call.raw_arguments, names);
             }
         }
         state
@@ -196,18 +197,6 @@ impl RunState {
             )));
         }
         Ok(())
-    }
-}
-
-/// Argument text with the named arguments redacted; replaced whole when it is not a JSON
-/// object (the secret may be anywhere in it).
-fn redact_text(arguments: &str, names: &[String]) -> String {
-    match serde_json::from_str::<Value>(arguments) {
-        Ok(mut value @ Value::Object(_)) => {
-            redact_named(&mut value, names);
-            value.to_string()
-        }
-        _ => REDACTED.to_owned(),
     }
 }
 

@@ -19,8 +19,11 @@ impl Runs {
     pub fn count(&self) -> usize {
         self.0.load(Ordering::SeqCst)
     }
-    fn hit(&self) {
+    pub fn hit(&self) {
         self.0.fetch_add(1, Ordering::SeqCst);
+    }
+    pub fn reset(&self) {
+        self.0.store(0, Ordering::SeqCst);
     }
 }
 

@@ -28,6 +28,7 @@ use serde_json::Value;
 pub use builder::BighubOpenAIBuilder;
 pub(crate) use conversation::Conversation;
 pub(crate) use model_response::ModelResponse;
+pub(crate) use prepared::redact_argument_text;
 pub use run::RunRequest;
 pub use stream::RunStream;
 

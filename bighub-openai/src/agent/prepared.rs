@@ -165,6 +165,18 @@ pub(crate) fn unusable_arguments(raw: &str, parsed: Option<Value>, has_secrets: 
     parsed.unwrap_or_else(|| Value::String(raw.to_owned()))
 }
 
+/// Argument text as the model wrote it, with the named arguments redacted; replaced whole
+/// when it is not a JSON object (the secret may be anywhere in it).
+pub(crate) fn redact_argument_text(arguments: &str, names: &[String]) -> String {
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(mut value @ Value::Object(_)) => {
+            redact_named(&mut value, names);
+            value.to_string()
+        }
+        _ => REDACTED.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,7 +190,7 @@ impl Inner {
                     }
                     Err(error) => {
                         tracing::warn!(%error, fail_mode = %self.config.fail_mode, "evaluation failed; using the fail-mode decision");
-                        return self.config.fail_mode.decision(&error);
+                        return self.config.fail_mode.decision_for(&error);
                     }
                 }
             }

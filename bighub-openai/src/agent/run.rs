@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::conversation::Conversation;
 use super::model_response::ModelResponse;
-use super::prepared::{FunctionCall, PreparedCall};
+use super::prepared::{FunctionCall, PreparedCall, redact_argument_text};
 use super::round::{ApprovalCallback, ApprovalPolicy, RoundOutcome, RunIds};
 use super::stream::RunStream;
 use super::{BighubOpenAI, Inner};
@@ -328,7 +328,7 @@ impl Inner {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let llm = llm_response(response, raw_output.clone());
+        let llm = self.llm_response(response, raw_output.clone());
         if response.calls.is_empty() && response.client_calls.is_empty() {
             return Ok(Step::Finished(llm));
         }
@@ -402,6 +402,30 @@ impl Inner {
             return Ok(Step::Paused(llm, Box::new(state)));
         }
         Ok(Step::Continue)
+    }
+
+    /// The model's final answer as the result keeps it: function calls of tools with secret
+    /// arguments have them redacted.
+    fn llm_response(&self, response: &ModelResponse, mut output: Vec<Value>) -> LlmResponse {
+        let secrets = self.secret_args_by_tool();
+        for item in &mut output {
+            if item.get("type").and_then(Value::as_str) != Some("function_call") {
+                continue;
+            }
+            let names = item
+                .get("name")
+                .and_then(Value::as_str)
+                .and_then(|name| secrets.get(name));
+            let arguments = item.get("arguments").and_then(Value::as_str);
+            if let (Some(names), Some(arguments)) = (names, arguments) {
+                item["arguments"] = Value::String(redact_argument_text(arguments, names));
+            }
+        }
+        LlmResponse {
+            response_id: response.id.clone(),
+            output_text: response.output_text.clone().unwrap_or_default(),
+            output,
+        }
     }
 
     /// The secret argument names of the tools that have any, by tool.
@@ -567,14 +591,5 @@ pub(crate) fn paused_state(
         events: ctx.events.clone(),
         approval_loops: ctx.approvals.clone(),
         secret_args,
-    }
-}
-
-pub(crate) fn llm_response(response: &ModelResponse, output: Vec<Value>) -> LlmResponse {
-    let output_text = response.output_text.clone().unwrap_or_default();
-    LlmResponse {
-        response_id: response.id.clone(),
-        output_text,
-        output,
     }
 }
