@@ -716,7 +716,8 @@ async fn a_hanging_tool_is_stopped_at_its_timeout_and_the_run_goes_on() {
     world.openai.push(
         Turn::new()
             .call_with_id("hanging_check", json!({"cluster": "eu"}).to_string(), "c1")
-            .call_with_id("restart_deployment", restart("web"), "c2"),
+            .call_with_id("restart_deployment", restart("web"), "c2")
+            .call_with_id("slow_probe", json!({"host": "eu-1"}).to_string(), "c3"),
     );
     world.openai.push(Turn::text("eu did not answer."));
     let agent = agent(&world)
@@ -1096,6 +1097,34 @@ async fn connections_to_the_decision_service_stay_bounded_under_a_burst() {
         world.bighub.peak_open_connections() <= 64,
         "{}",
         world.bighub.peak_open_connections()
+    );
+}
+
+#[tokio::test]
+async fn requests_to_the_model_provider_stay_bounded_under_a_burst() {
+    let world = World::start().await;
+    world.decide_all("autonomous");
+    world.openai.set_latency(Duration::from_millis(20));
+    world.openai.respond_with(|_| Turn::text("ok"));
+    let agent = world
+        .agent()
+        .provider_max_concurrent_requests(4)
+        .build()
+        .unwrap();
+    let runs = (0..40).map(|i| {
+        let agent = agent.clone();
+        async move { agent.run(format!("hello {i}"), MODEL).await.unwrap() }
+    });
+    futures::future::join_all(runs).await;
+    assert_eq!(world.openai.request_count(), 40);
+    assert!(
+        world.openai.peak_concurrent_requests() <= 4,
+        "{}",
+        world.openai.peak_concurrent_requests()
+    );
+    assert!(
+        world.openai.peak_concurrent_requests() >= 2,
+        "the runs did overlap"
     );
 }
 

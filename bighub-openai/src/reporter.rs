@@ -100,12 +100,13 @@ impl Reporter {
 
     /// Queues an outcome report, waiting for room when the queue is full.
     pub(crate) async fn outcome(&self, report: OutcomeReport) {
-        self.enqueue(Job::Outcome(report)).await;
+        self.enqueue(|| Job::Outcome(report)).await;
     }
 
-    /// Queues a memory batch, waiting for room when the queue is full.
-    pub(crate) async fn memory(&self, batch: MemoryBatch) {
-        self.enqueue(Job::Memory(batch)).await;
+    /// Queues the memory batch `build` makes, waiting for room when the queue is full. The
+    /// batch is built only once there is room, so a caller waiting for room holds no copy.
+    pub(crate) async fn memory(&self, build: impl FnOnce() -> MemoryBatch) {
+        self.enqueue(|| Job::Memory(build())).await;
     }
 
     /// Waits until everything queued before this call was handled, or the deadline passes.
@@ -141,12 +142,15 @@ impl Reporter {
         }
     }
 
-    async fn enqueue(&self, job: Job) {
+    async fn enqueue(&self, job: impl FnOnce() -> Job) {
         self.start_worker();
         self.counters.queued.fetch_add(1, Ordering::SeqCst);
-        if self.tx.send(job).await.is_err() {
-            self.counters.count(&self.counters.dropped);
-            tracing::warn!("the report worker is gone; dropping a report");
+        match self.tx.reserve().await {
+            Ok(slot) => slot.send(job()),
+            Err(_) => {
+                self.counters.count(&self.counters.dropped);
+                tracing::warn!("the report worker is gone; dropping a report");
+            }
         }
     }
 

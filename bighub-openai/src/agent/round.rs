@@ -529,14 +529,18 @@ impl Inner {
         if !self.config.memory_enabled || events.is_empty() {
             return;
         }
-        let events = events.iter().map(|event| json!(event)).collect();
-        let mut batch = MemoryBatch::new(self.config.memory_source.clone(), events);
-        batch.source_version = Some(SOURCE_VERSION.to_owned());
-        batch.actor = Some(self.config.actor.clone());
-        batch.domain = Some(self.config.domain.clone());
-        batch.model = Some(ids.model.clone()).filter(|m| !m.is_empty());
-        batch.trace_id = Some(ids.trace_id.clone());
-        self.reporter.memory(batch).await;
+        self.reporter
+            .memory(|| {
+                let events = events.iter().map(|event| json!(event)).collect();
+                let mut batch = MemoryBatch::new(self.config.memory_source.clone(), events);
+                batch.source_version = Some(SOURCE_VERSION.to_owned());
+                batch.actor = Some(self.config.actor.clone());
+                batch.domain = Some(self.config.domain.clone());
+                batch.model = Some(ids.model.clone()).filter(|m| !m.is_empty());
+                batch.trace_id = Some(ids.trace_id.clone());
+                batch
+            })
+            .await;
     }
 }
 

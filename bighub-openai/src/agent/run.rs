@@ -380,17 +380,10 @@ impl Inner {
             }
         };
         ctx.approvals.extend(outcome.approvals.iter().cloned());
-        let paused = outcome.is_paused();
-        if !paused {
+        if outcome.is_paused() {
             // A paused round's outputs are added when it resumes.
-            for event in &outcome.events {
-                ctx.conversation
-                    .add_tool_output(&event.call_id, &event.model_output());
-            }
-        }
-        ctx.events.extend(outcome.events.iter().cloned());
-        self.answer_client_calls(ctx, response).await?;
-        if paused {
+            ctx.events.extend(outcome.events.iter().cloned());
+            self.answer_client_calls(ctx, response).await?;
             let state = paused_state(
                 ctx,
                 &llm,
@@ -401,6 +394,12 @@ impl Inner {
             );
             return Ok(Step::Paused(llm, Box::new(state)));
         }
+        for event in &outcome.events {
+            ctx.conversation
+                .add_tool_output(&event.call_id, &event.model_output());
+        }
+        ctx.events.extend(outcome.events);
+        self.answer_client_calls(ctx, response).await?;
         Ok(Step::Continue)
     }
 

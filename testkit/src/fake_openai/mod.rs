@@ -284,6 +284,15 @@ impl FakeOpenAi {
         self.shared.lock().requests.len()
     }
 
+    /// The most non-streamed `POST /v1/responses` requests that were being answered at
+    /// once (latency included): how many connections a client kept busy in parallel.
+    pub fn peak_concurrent_requests(&self) -> usize {
+        self.shared
+            .in_flight
+            .peak
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The most recent request.
     pub fn last_request(&self) -> Option<RecordedRequest> {
         self.shared.lock().requests.last().cloned()
@@ -459,6 +468,7 @@ impl FakeOpenAiBuilder {
                 delta_chunks: self.delta_chunks,
             },
             state: Mutex::new(state),
+            in_flight: Default::default(),
         });
         let app =
             server::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnKill>();

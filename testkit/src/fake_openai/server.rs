@@ -69,6 +69,36 @@ pub(crate) struct ServerState {
 pub(crate) struct Shared {
     pub settings: Settings,
     pub state: Mutex<ServerState>,
+    /// Non-streamed `POST /v1/responses` being answered now, and the most at once.
+    pub in_flight: InFlight,
+}
+
+/// A count of requests being answered, with its peak.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    now: std::sync::atomic::AtomicUsize,
+    pub peak: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts one request as being answered until dropped.
+struct Answering(Arc<Shared>);
+
+impl Answering {
+    fn new(shared: &Arc<Shared>) -> Self {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = shared.in_flight.now.fetch_add(1, SeqCst) + 1;
+        shared.in_flight.peak.fetch_max(now, SeqCst);
+        Self(Arc::clone(shared))
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        let in_flight = &self.0.in_flight;
+        in_flight
+            .now
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -240,6 +270,7 @@ async fn create_response(
     body: Bytes,
 ) -> Response {
     let index = shared.record_request(&method, &uri, &headers, &body);
+    let _answering = Answering::new(&shared);
     if let Err(error) = check_auth(&headers, &shared.settings.api_key) {
         return shared.error_reply(index, error, None);
     }
