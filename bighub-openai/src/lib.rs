@@ -150,13 +150,14 @@ pub use stream_event::StreamEvent;
 /// | `target` | parameter name | the parameter whose value is the action's target |
 /// | `value` | parameter name | the parameter whose numeric value is the action's value |
 /// | `secret` | parameter name, or a list: `["token", "password"]` | values redacted before anything stores or sends them |
+/// | `timeout` | a whole number and a unit: `"500ms"`, `"30s"`, `"5m"`, `"1h"` (at most a day) | how long one call may run; the agent's `tool_timeout` otherwise |
 /// | `crate` | path | where the runtime crate is, when the macro cannot find it (see below) |
 ///
 /// Every mistake is a compile error pointing at the token to fix, and one build reports all of
 /// them: a missing `system`, an unknown or repeated key (`enviroment` suggests `environment`),
-/// a risk outside the list (`"hgh"` suggests `"high"`), a `target`, `value` or `secret` that
-/// names no parameter (`"grup"` suggests `"group"`), an invalid tool name, a tool with neither
-/// a doc comment nor a `description`.
+/// a risk outside the list (`"hgh"` suggests `"high"`), a `timeout` that is not a duration, a
+/// `target`, `value` or `secret` that names no parameter (`"grup"` suggests `"group"`), an
+/// invalid tool name, a tool with neither a doc comment nor a `description`.
 ///
 /// # Parameters
 ///
@@ -215,7 +216,9 @@ pub use stream_event::StreamEvent;
 /// Arguments that do not fit the parameters (a wrong type, a missing or unknown property)
 /// fail the call with a [`ToolErrorKind::InvalidArguments`] error whose
 /// [`field`](ToolError::field) is the JSON path of the bad value, such as
-/// `spec.resources.cpu`, so the model can correct its call.
+/// `spec.resources.cpu`, and whose message says what was expected and which JSON type came
+/// (`expected u16, got a string`), so the model can correct its call. The message never
+/// quotes the value itself: it may be a secret.
 ///
 /// # Renamed dependency
 ///

@@ -283,12 +283,16 @@ impl Inner {
                         "response.failed" | "response.incomplete" | "response.cancelled" => {
                             let raw_response = raw.get("response").cloned().unwrap_or_else(|| raw.clone());
                             emit(tx, StreamEvent::ResponseFailed { response: raw_response.clone() }).await?;
-                            let ended = ModelResponse::from_raw(raw_response)?;
-                            let status = kind.trim_start_matches("response.");
+                            // The event names the end even when its response is partial.
+                            let ended = ModelResponse::from_raw(raw_response.clone()).ok();
+                            let status = ended.as_ref()
+                                .map(|e| e.status.clone())
+                                .filter(|s| s != "completed")
+                                .unwrap_or_else(|| kind.trim_start_matches("response.").to_owned());
                             return Err(Error::ResponseNotCompleted {
-                                response_id: ended.id.clone(),
-                                status: if ended.status == "completed" { status.to_owned() } else { ended.status.clone() },
-                                reason: ended.end_reason(),
+                                response_id: text(&raw_response, "id"),
+                                status,
+                                reason: ended.map_or_else(|| "no details".to_owned(), |e| e.end_reason()),
                             });
                         }
                         "error" => {

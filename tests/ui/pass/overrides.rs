@@ -13,6 +13,7 @@ use bighub::{Action, RiskLevel};
     target = "payment_id",
     value = "amount",
     secret = ["api_key", "otp"],
+    timeout = "1500ms",
 )]
 fn refund(payment_id: String, amount: f64, api_key: String, otp: String) -> bool {
     let _ = (payment_id, amount, api_key, otp);
@@ -39,6 +40,8 @@ fn main() {
     assert_eq!(meta.target_arg.as_deref(), Some("payment_id"));
     assert_eq!(meta.value_arg.as_deref(), Some("amount"));
     assert_eq!(meta.secret_args, ["api_key", "otp"]);
+    assert_eq!(meta.timeout, Some(std::time::Duration::from_millis(1500)));
     assert_eq!(ListPayments.name(), "list_payments");
     assert_eq!(ListPayments.metadata().secret_args, ["api_key"]);
+    assert_eq!(ListPayments.metadata().timeout, None, "the agent's tool_timeout applies");
 }
