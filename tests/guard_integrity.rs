@@ -12,7 +12,7 @@ use bighub::{
     ApprovalAnswer, BighubOpenAI, Error, ExecutionEvent, ExecutionStatus, FailMode, LocalEngine,
     RunState, State, StreamEvent, ToolError, ToolOptions,
 };
-use bighub_testkit::fake_bighub::{Endpoint, Reply, decision};
+use bighub_testkit::fake_bighub::{Reply, decision};
 use bighub_testkit::fake_openai::Turn;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -905,49 +905,10 @@ async fn a_fail_closed_decision_is_reported_with_a_request_id() {
 
 // --- Fail-open is for availability only; odd answers stop --------------------------------
 
-#[tokio::test]
-async fn failing_open_never_runs_a_call_on_a_refused_key_or_an_unreadable_answer() {
-    let refusals = [
-        Reply::json(401, json!({"detail": "Invalid API key"})),
-        Reply::json(403, json!({"detail": "Forbidden"})),
-        Reply::text(200, "text/html", "<html><body>Sign in</body></html>"),
-        Reply::json(200, json!([])),
-    ];
-    for reply in refusals {
-        let world = World::start().await;
-        let status = reply.status_code();
-        world.bighub.enqueue(Endpoint::Evaluate, reply);
-        world
-            .openai
-            .push(Turn::function_call("restart_deployment", restart("web")));
-        world.openai.push(Turn::text("ok"));
-        let agent = world
-            .agent()
-            .fail_mode(FailMode::Open)
-            .evaluate_retries(0)
-            .build()
-            .unwrap();
-        let result = agent.run("Restart", MODEL).await.unwrap();
-        let event = result.last().unwrap();
-        assert_eq!(event.status, ExecutionStatus::Blocked, "HTTP {status}");
-        assert!(
-            event
-                .decision
-                .as_ref()
-                .unwrap()
-                .reason
-                .as_deref()
-                .unwrap()
-                .contains("whatever the fail mode"),
-            "HTTP {status}: {:?}",
-            event.decision
-        );
-        assert_eq!(world.runs.count(), 0, "HTTP {status}");
-    }
-
-    // Unavailable: fail-open proceeds, as configured.
+/// One restart call against a decision service that answers `reply` first.
+async fn restart_failing_open(reply: Reply) -> (World, bighub::RunResult) {
     let world = World::start().await;
-    world.bighub.on_evaluate(|_| Reply::status(503));
+    world.bighub.on_evaluate(move |_| reply.clone());
     world
         .openai
         .push(Turn::function_call("restart_deployment", restart("web")));
@@ -959,7 +920,36 @@ async fn failing_open_never_runs_a_call_on_a_refused_key_or_an_unreadable_answer
         .build()
         .unwrap();
     let result = agent.run("Restart", MODEL).await.unwrap();
+    (world, result)
+}
+
+#[tokio::test]
+async fn failing_open_never_runs_a_call_on_a_refused_key_or_an_unreadable_answer() {
+    let refusals = [
+        Reply::json(401, json!({"detail": "Invalid API key"})),
+        Reply::json(403, json!({"detail": "Forbidden"})),
+        Reply::text(200, "text/html", "<html><body>Sign in</body></html>"),
+        Reply::json(200, json!([])),
+    ];
+    for reply in refusals {
+        let status = reply.status_code();
+        let (world, result) = restart_failing_open(reply).await;
+        let event = result.last().unwrap();
+        assert_eq!(event.status, ExecutionStatus::Blocked, "HTTP {status}");
+        let reason = event.decision.as_ref().and_then(|d| d.reason.clone());
+        assert!(
+            reason
+                .as_deref()
+                .is_some_and(|r| r.contains("whatever the fail mode")),
+            "HTTP {status}: {reason:?}"
+        );
+        assert_eq!(world.runs.count(), 0, "HTTP {status}");
+    }
+
+    // Unavailable: fail-open proceeds, as configured.
+    let (world, result) = restart_failing_open(Reply::status(503)).await;
     assert_eq!(result.last().unwrap().status, ExecutionStatus::Executed);
+    assert_eq!(world.runs.count(), 1);
 }
 
 #[tokio::test]

@@ -26,12 +26,7 @@ pub fn parse_arguments<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolE
         Value::Null => Value::Object(serde_json::Map::new()),
         Value::Object(object) => Value::Object(object),
         other => {
-            let kind = match other {
-                Value::Bool(_) => "a boolean",
-                Value::Number(_) => "a number",
-                Value::String(_) => "a string",
-                _ => "an array",
-            };
+            let kind = crate::tool_error::json_kind(&other);
             return Err(ToolError::invalid_arguments(
                 None,
                 format!("expected an object of named arguments, got {kind}"),
@@ -63,23 +58,12 @@ fn without_value(message: &str, actual: Option<&Value>) -> String {
         return message.to_owned();
     }
     let got = match actual {
-        Some(value) => format!(", got {}", json_kind(value)),
+        Some(value) => format!(", got {}", crate::tool_error::json_kind(value)),
         None => String::new(),
     };
     match message.rsplit_once(", expected ") {
         Some((_, expected)) => format!("expected {expected}{got}"),
         None => format!("the value does not fit this parameter{got}"),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -126,7 +126,10 @@ impl Inner {
         let arguments = match serde_json::from_str::<Value>(&call.arguments) {
             Ok(Value::Object(map)) => Value::Object(map),
             Ok(other) => {
-                let error = format!("arguments must be a JSON object, got {}", json_type(&other));
+                let error = format!(
+                    "arguments must be a JSON object, got {}",
+                    crate::tool_error::json_kind(&other)
+                );
                 let arguments = unusable_arguments(&call.arguments, Some(other), has_secrets);
                 return rejected(call, arguments, Some(tool), error);
             }
@@ -612,17 +615,6 @@ pub(crate) fn approval_loop(
             (Some(output), _) => output.clone(),
             (None, error) => json!({"error": error}),
         }),
-    }
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
