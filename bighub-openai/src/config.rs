@@ -39,7 +39,8 @@ pub struct AgentConfig {
     pub outcome_reporting: bool,
     /// Make a failed outcome report an error of the run (default false).
     pub outcome_reporting_required: bool,
-    /// Send each run's events to decision memory (default true).
+    /// Send the events of each round to decision memory, one batch per round, as soon as
+    /// the round is recorded (default true).
     pub memory_enabled: bool,
     /// The `source` of memory batches (default `openai_adapter`).
     pub memory_source: String,

@@ -273,7 +273,8 @@ impl BighubOpenAIBuilder {
         self
     }
 
-    /// Send each run's events to decision memory (default true).
+    /// Send the events of each round to decision memory, one batch per round, as soon as
+    /// the round is recorded (default true).
     pub fn memory_enabled(mut self, enabled: bool) -> Self {
         self.config.memory_enabled = enabled;
         self
