@@ -29,6 +29,7 @@
 
 mod action;
 mod decision;
+pub mod digest;
 mod engine;
 mod error;
 mod fail_mode;

@@ -13,14 +13,13 @@ mod approval;
 pub mod blocking;
 mod circuit_breaker;
 mod config;
-#[cfg_attr(not(feature = "local"), allow(dead_code))]
-mod digest;
 mod error;
 mod event;
 mod fn_tool;
 mod input;
+/// The embedded local decision engine (the `bighub-local` crate): see its docs.
 #[cfg(feature = "local")]
-pub mod local;
+pub use bighub_local as local;
 mod provider;
 mod registered_tool;
 mod registry;

@@ -24,8 +24,8 @@ use super::prepared::{Decided, FunctionCall, Gate, PreparedCall};
 use super::round::{ApprovalState, RunIds};
 use super::run::{RunCtx, RunSettings, Step};
 use super::{BighubOpenAI, Inner};
-use crate::digest::canonical_sha256;
 use crate::{ApprovalAnswer, ApprovalLoop, ApprovalRequest, Error, IntoInput, RunResult, RunState};
+use bighub_core::digest::canonical_sha256;
 
 fn refusal(request_id: &str, error: bighub_core::Error) -> Error {
     match error {

@@ -29,11 +29,11 @@ use super::prepared::{
     Decided, FunctionCall, Gate, PreparedCall, scrub_text, scrub_value, unusable_arguments,
 };
 use crate::config::SOURCE_VERSION;
-use crate::digest::canonical_sha256;
 use crate::{
     ApprovalAnswer, ApprovalLoop, ApprovalRequest, Error, ExecutionEvent, ExecutionStatus,
     ToolError,
 };
+use bighub_core::digest::canonical_sha256;
 
 /// Identifies the run a round belongs to.
 #[derive(Debug, Clone)]

@@ -257,7 +257,7 @@ fn lines(text: &str) -> usize {
 /// A store holding a review (so a pending approval) and a block whose target, arguments
 /// and reasons carry [`INJECTED`], decided as an agent's calls would be.
 fn seed_injected(db: &Path) {
-    let engine = bighub_openai::LocalEngine::builder()
+    let engine = bighub_local::LocalEngine::builder()
         .db_path(db)
         .build()
         .unwrap();

@@ -4,7 +4,7 @@
 //! derived from the arguments (a requested duration, groups, the subject) and the
 //! configuration (`facts`, from `facts.rs`), the user's
 //! declared request, the time, and the history of this action and target from the store.
-//! Policies read it as `input`; the shape is documented on [`crate::local`].
+//! Policies read it as `input`; the shape is documented in [the crate docs](crate).
 //!
 //! It does not read the store (`store.rs` produces the [`History`]) and decides nothing.
 

@@ -32,7 +32,7 @@ const SECRET_FRAGMENTS: &[&str] = &[
 /// Whether a key's name looks like it holds a secret.
 ///
 /// ```
-/// use bighub_openai::local::looks_secret;
+/// use bighub_local::looks_secret;
 ///
 /// assert!(looks_secret("password"));
 /// assert!(looks_secret("GITHUB_TOKEN"));

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::LocalError;
 use super::convert::{from_regorus, object_from_regorus, to_regorus};
-use crate::digest::{canonical_json, sha256_hex};
+use bighub_core::digest::{canonical_json, sha256_hex};
 
 /// The shipped default policy for IT actions (package `bighub.policy`).
 pub const DEFAULT_POLICY: &str = include_str!("default_policy.rego");
@@ -422,9 +422,9 @@ fn check_answer(out: &Value) -> Result<(), LocalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::config::{deep_merge, default_data, normalize};
-    use crate::local::facts::Classifier;
-    use crate::local::input::{History, build_input};
+    use crate::config::{deep_merge, default_data, normalize};
+    use crate::facts::Classifier;
+    use crate::input::{History, build_input};
     use bighub_core::{ProposedAction, RiskLevel};
 
     const EXT: &str = r#"
@@ -706,7 +706,7 @@ mod tests {
         let mut answer = set.evaluate(input).unwrap();
         let obj = answer.as_object_mut().unwrap();
         let mode = obj["mode"].as_str().unwrap().to_owned();
-        crate::local::answer::complete(obj, &mode, input, classifier);
+        crate::answer::complete(obj, &mode, input, classifier);
         answer
     }
 

@@ -1,8 +1,8 @@
 //! The default policy, rule by rule.
 
 use bighub_core::{ProposedAction, RiskLevel};
-use bighub_openai::LocalEngine;
-use bighub_openai::local::{LocalEngineBuilder, PreviewHistory, parse_timestamp};
+use bighub_local::LocalEngine;
+use bighub_local::{LocalEngineBuilder, PreviewHistory, parse_timestamp};
 use serde_json::{Value, json};
 
 fn engine() -> LocalEngine {
@@ -478,7 +478,7 @@ fn the_decision_packet_holds_the_input_and_its_hash() {
     assert_eq!(packet["input"]["action"]["name"], "grant_access");
     assert_eq!(
         packet["input_sha256"],
-        bighub_openai::local::canonical_sha256(&packet["input"])
+        bighub_local::canonical_sha256(&packet["input"])
     );
     let brain = &raw["decision_brain"];
     assert_eq!(brain["policy_sha256"].as_str().unwrap().len(), 64);

@@ -14,7 +14,7 @@ use bighub_core::ApprovalResolution;
 
 use super::LocalError;
 use super::clock::format_rfc3339;
-use crate::digest::canonical_sha256;
+use bighub_core::digest::canonical_sha256;
 
 /// Where an approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -21,13 +21,15 @@
 //! error (bad arguments, a policy error). `policy test` exits 0 when every case matches,
 //! 1 otherwise.
 
+#![forbid(unsafe_code)]
+
 mod escape;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bighub_core::{ApprovalResolution, Decision, ProposedAction, RiskLevel, Verdict};
-use bighub_openai::local::{LocalEngineBuilder, PreviewHistory};
+use bighub_local::{LocalEngineBuilder, PreviewHistory};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -250,7 +252,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 }
 
 fn resolve(
-    engine: &bighub_openai::LocalEngine,
+    engine: &bighub_local::LocalEngine,
     id: &str,
     mut resolution: ApprovalResolution,
 ) -> Result<(), String> {
@@ -465,7 +467,7 @@ fn default_action_fields(a: &mut Map<String, Value>) {
 
 /// RFC 3339 (e.g. 2026-12-24T10:00:00Z) to unix milliseconds.
 fn parse_now(text: &str) -> Result<i64, String> {
-    bighub_openai::local::parse_timestamp(text)
+    bighub_local::parse_timestamp(text)
         .map(|secs| secs * 1000)
         .map_err(|e| e.to_string())
 }

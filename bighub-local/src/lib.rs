@@ -5,8 +5,11 @@
 //! It is the default engine when no BIGHUB API key is configured, so a new user's first run
 //! decides with it, offline. The `bighub` command-line tool reads and writes the same store.
 //!
-//! This module owns the local engine. It does not run tools or gate decisions: the runtime
-//! does, with the same [`Decision`](bighub_core::Decision) it gets from the hosted service.
+//! This crate owns the local engine: the policy set, the default policy and its data, the
+//! store and the approvals. It depends on `bighub-core` only. It does not run tools or gate
+//! decisions: the runtime (`bighub-openai`, which re-exports this crate as
+//! `bighub_openai::local`) does, with the same [`Decision`](bighub_core::Decision) it gets
+//! from the hosted service.
 //!
 //! # The default policy
 //!
@@ -170,6 +173,9 @@
 //! request id, the tool and the SHA-256 of the exact arguments; see [`LocalEngine::verify_approval`]
 //! and [`LocalEngine::consume_approval`].
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod answer;
 mod approvals;
 mod checkpointer;
@@ -187,8 +193,8 @@ mod redact;
 mod request_id;
 mod store;
 
-pub use crate::digest::{canonical_json, canonical_sha256};
 pub use approvals::{ApprovalRecord, ApprovalStatus};
+pub use bighub_core::digest::{canonical_json, canonical_sha256};
 pub use clock::parse_rfc3339 as parse_timestamp;
 pub use config::DEFAULT_DATA;
 pub use duration::{format_duration, parse_duration};

@@ -1,5 +1,6 @@
 //! Canonical JSON and its SHA-256: the fingerprint of decision inputs, policies, and the
-//! arguments an approval is bound to (the same form in the local store and in a `RunState`).
+//! arguments an approval is bound to (the same form in every engine's store and in a paused
+//! run's state).
 //!
 //! Canonical here means: object keys sorted by their UTF-8 bytes at every depth, no
 //! whitespace, serde_json's number and string encoding. Two values that are equal as JSON
@@ -69,7 +70,7 @@ fn hex(digest: &[u8]) -> String {
 /// SHA-256 of the canonical JSON of `value`.
 ///
 /// ```
-/// use bighub_openai::local::canonical_sha256;
+/// use bighub_core::digest::canonical_sha256;
 /// use serde_json::json;
 ///
 /// let a = canonical_sha256(&json!({"user": "alice", "duration": "2h"}));

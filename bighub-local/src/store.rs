@@ -729,7 +729,7 @@ pub(crate) fn describe(location: &StoreLocation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::request_id::new_request_id;
+    use crate::request_id::new_request_id;
     use serde_json::json;
 
     fn row<'a>(request_id: &'a str, at: i64, empty: &'a Value) -> NewDecision<'a> {

@@ -4,8 +4,8 @@
 use bighub_core::{
     DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel,
 };
-use bighub_openai::LocalEngine;
-use bighub_openai::local::LocalError;
+use bighub_local::LocalEngine;
+use bighub_local::LocalError;
 use serde_json::json;
 
 fn restart() -> ProposedAction {

@@ -27,7 +27,7 @@ use super::input::{History, build_input};
 use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
 use super::request_id::new_request_id;
 use super::store::{DecisionRecord, Store, StoreLocation, describe};
-use crate::digest::canonical_sha256;
+use bighub_core::digest::canonical_sha256;
 
 /// The embedded local decision engine: Rego policies evaluated in-process, a SQLite store.
 ///
@@ -37,7 +37,7 @@ use crate::digest::canonical_sha256;
 ///
 /// ```
 /// use bighub_core::{DecisionEngine, ProposedAction, RiskLevel, Verdict};
-/// use bighub_openai::LocalEngine;
+/// use bighub_local::LocalEngine;
 /// use serde_json::json;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -87,7 +87,7 @@ impl fmt::Debug for LocalEngine {
 /// Builds a [`LocalEngine`]: where the store lives, which policies and data to load.
 ///
 /// ```
-/// use bighub_openai::LocalEngine;
+/// use bighub_local::LocalEngine;
 /// use serde_json::json;
 ///
 /// let engine = LocalEngine::builder()
@@ -291,7 +291,7 @@ fn sample_inputs(classifier: &Classifier) -> Vec<Value> {
 /// The history a [`LocalEngine::preview`] decides with (the store's is used otherwise).
 ///
 /// ```
-/// use bighub_openai::local::PreviewHistory;
+/// use bighub_local::PreviewHistory;
 ///
 /// let history = PreviewHistory { failures_24h: 3, ..PreviewHistory::default() };
 /// assert_eq!(history.failures_24h, 3);

@@ -1,8 +1,8 @@
 //! Local approvals: resolved once, bound to the exact arguments, used at most once.
 
 use bighub_core::{ApprovalResolution, DecisionEngine, Error, ProposedAction, RiskLevel};
-use bighub_openai::LocalEngine;
-use bighub_openai::local::{ApprovalStatus, LocalError};
+use bighub_local::LocalEngine;
+use bighub_local::{ApprovalStatus, LocalError};
 use serde_json::{Value, json};
 
 fn grant_args() -> Value {
@@ -34,7 +34,7 @@ async fn a_review_creates_a_pending_approval_that_resolves_once() {
     assert_eq!(pending[0].status, ApprovalStatus::Pending);
     assert_eq!(
         pending[0].arguments_sha256,
-        bighub_openai::local::canonical_sha256(&grant_args())
+        bighub_local::canonical_sha256(&grant_args())
     );
 
     let mut yes = ApprovalResolution::approved(Some("2h would do, but ok".to_owned()));

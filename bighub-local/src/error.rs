@@ -16,7 +16,7 @@ pub enum LocalError {
     /// A Rego file failed to parse or compile; the message starts with `file:line:column`.
     #[error("policy error in {file}: {message}")]
     Policy {
-        /// The policy's file name (or the name given to [`policy`](crate::local::LocalEngineBuilder::policy)).
+        /// The policy's file name (or the name given to [`policy`](crate::LocalEngineBuilder::policy)).
         file: String,
         /// The Rego compiler's message, with the line and column it points at.
         message: String,
@@ -27,7 +27,7 @@ pub enum LocalError {
     /// policy and no decision is recorded: the call is blocked.
     #[error("policy rule {rule} in {file} failed to evaluate, so the call is blocked: {message}")]
     PolicyEvaluation {
-        /// The policy's file name (or the name given to [`policy`](crate::local::LocalEngineBuilder::policy)).
+        /// The policy's file name (or the name given to [`policy`](crate::LocalEngineBuilder::policy)).
         file: String,
         /// The rule's path, e.g. `data.bighub.ext.override`.
         rule: String,

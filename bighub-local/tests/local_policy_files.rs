@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use bighub_core::{ProposedAction, RiskLevel};
-use bighub_openai::LocalEngine;
-use bighub_openai::local::LocalError;
+use bighub_local::LocalEngine;
+use bighub_local::LocalError;
 use serde_json::json;
 
 fn deploy() -> ProposedAction {

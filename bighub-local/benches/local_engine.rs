@@ -17,8 +17,8 @@
 use std::time::{Duration, Instant};
 
 use bighub_core::{DecisionEngine, ProposedAction, RiskLevel};
-use bighub_openai::LocalEngine;
-use bighub_openai::local::PreviewHistory;
+use bighub_local::LocalEngine;
+use bighub_local::PreviewHistory;
 use serde_json::json;
 
 const WARMUP: usize = 300;
