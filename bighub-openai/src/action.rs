@@ -9,7 +9,7 @@ use serde_json::Value;
 
 pub use bighub_core::RiskLevel;
 
-use crate::{ToolContext, ToolError};
+use crate::{StateType, ToolContext, ToolError};
 
 /// The decision metadata of a tool: which system it touches, how risky it is, where.
 ///
@@ -133,4 +133,11 @@ pub trait Action: Send + Sync + 'static {
         arguments: Value,
         context: ToolContext,
     ) -> BoxFuture<'static, Result<Value, ToolError>>;
+
+    /// The shared state types the tool reads from its [`ToolContext`]; the agent's `build()`
+    /// refuses a tool whose state was never registered. `#[bighub::action]` lists its
+    /// `State<T>` parameters here; the default is none.
+    fn required_states(&self) -> Vec<StateType> {
+        Vec::new()
+    }
 }

@@ -34,6 +34,17 @@ pub enum Error {
         source: SchemaError,
     },
 
+    /// A tool reads a shared state that was never registered on the agent.
+    #[error(
+        "the tool `{tool}` needs the shared state `{state}`; register it on the builder with `.state(...)` or `.shared_state(...)`"
+    )]
+    MissingState {
+        /// The tool.
+        tool: String,
+        /// The state's type name.
+        state: String,
+    },
+
     /// A setting that cannot work; the message names each problem.
     #[error("invalid configuration: {0}")]
     Config(String),

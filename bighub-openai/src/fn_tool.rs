@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::__private::{parse_arguments, schema_for, value_output};
-use crate::{Action, ActionMetadata, ToolContext, ToolError};
+use crate::{Action, ActionMetadata, StateType, ToolContext, ToolError};
 
 /// An async closure over typed arguments, as an [`Action`].
 ///
@@ -113,6 +113,124 @@ where
     ) -> BoxFuture<'static, Result<Value, ToolError>> {
         let future = parse_arguments::<Args>(arguments).map(&self.f);
         Box::pin(async move { finish(future?.await) })
+    }
+}
+
+/// An async closure over typed arguments and the call's [`ToolContext`], so that it can
+/// read shared state (`context.state::<OktaClient>()?`) and know which call it serves
+/// (`context.call_id()`): what [`ToolRegistry::register_fn_with_context`](crate::ToolRegistry::register_fn_with_context)
+/// builds. Declare the states it reads with [`needs_state`](Self::needs_state), so that the
+/// agent's `build()` refuses to start without them.
+///
+/// ```
+/// use bighub_openai::{Action, FnToolWithContext, ToolContext, ToolError};
+/// use serde_json::json;
+///
+/// struct Pager { service: String }
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Page { message: String }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let tool = FnToolWithContext::new("page", "Page the on-call engineer.", |args: Page, context: ToolContext| async move {
+///     let pager = context.state::<Pager>()?;
+///     Ok::<_, ToolError>(json!({"paged": pager.service, "message": args.message}))
+/// })
+/// .needs_state::<Pager>();
+/// assert_eq!(tool.required_states().len(), 1);
+///
+/// let context = ToolContext::builder().state(Pager { service: "db".into() }).build();
+/// let out = tool.call(json!({"message": "disk full"}), context).await.unwrap();
+/// assert_eq!(out["paged"], "db");
+/// # }
+/// ```
+pub struct FnToolWithContext<Args, F> {
+    name: String,
+    description: String,
+    metadata: ActionMetadata,
+    states: Vec<StateType>,
+    f: F,
+    _args: PhantomData<fn(Args)>,
+}
+
+impl<Args, F> FnToolWithContext<Args, F> {
+    /// A tool named `name` that runs `f` on the parsed arguments and the call's context.
+    pub fn new(name: impl Into<String>, description: impl Into<String>, f: F) -> Self {
+        Self {
+            name: name.into(),
+            description: description.into(),
+            metadata: ActionMetadata::default(),
+            states: Vec::new(),
+            f,
+            _args: PhantomData,
+        }
+    }
+
+    /// Sets the decision metadata (system, risk, environment, ...).
+    pub fn with_metadata(mut self, metadata: ActionMetadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// Declares that the closure reads the shared state `T`.
+    pub fn needs_state<T: Send + Sync + 'static>(self) -> Self {
+        self.with_state(StateType::of::<T>())
+    }
+
+    /// Declares that the closure reads the shared state `state`.
+    pub fn with_state(mut self, state: StateType) -> Self {
+        self.states.push(state);
+        self
+    }
+}
+
+impl<Args, F> fmt::Debug for FnToolWithContext<Args, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnToolWithContext")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("metadata", &self.metadata)
+            .field("states", &self.states)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Args, F, Fut, T, E> Action for FnToolWithContext<Args, F>
+where
+    Args: DeserializeOwned + JsonSchema + Send + 'static,
+    F: Fn(Args, ToolContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + Send + 'static,
+    T: Serialize,
+    E: Into<ToolError>,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn parameters_schema(&self) -> Value {
+        schema_for::<Args>()
+    }
+
+    fn metadata(&self) -> ActionMetadata {
+        self.metadata.clone()
+    }
+
+    fn call(
+        &self,
+        arguments: Value,
+        context: ToolContext,
+    ) -> BoxFuture<'static, Result<Value, ToolError>> {
+        let future = parse_arguments::<Args>(arguments).map(|args| (self.f)(args, context));
+        Box::pin(async move { finish(future?.await) })
+    }
+
+    fn required_states(&self) -> Vec<StateType> {
+        self.states.clone()
     }
 }
 

@@ -226,12 +226,12 @@ pub use stream_event::StreamEvent;
 /// through a re-export, say where: `#[bighub::action(system = "okta", crate = "my_sdk::bighub")]`.
 pub use bighub_openai_macros::action;
 pub use error::Error;
-pub use fn_tool::{FnTool, RawTool};
+pub use fn_tool::{FnTool, FnToolWithContext, RawTool};
 #[cfg(feature = "local")]
 pub use local::LocalEngine;
 pub use registered_tool::{CONVENTIONAL_VALUE_ARGS, RegisteredTool, SECRET_ARGS_KEY};
 pub use registry::{MAX_TOOL_NAME_LEN, ToolRegistry};
-pub use state::{State, ToolContext, ToolContextBuilder};
+pub use state::{State, StateType, ToolContext, ToolContextBuilder};
 pub use tool_definition::ToolDefinition;
 pub use tool_error::{ToolError, ToolErrorKind};
 pub use tool_options::ToolOptions;

@@ -129,6 +129,11 @@ impl RegisteredTool {
         self.metadata.timeout
     }
 
+    /// The shared state types the tool reads (see [`Action::required_states`]).
+    pub fn required_states(&self) -> Vec<crate::StateType> {
+        self.action.required_states()
+    }
+
     /// The registration options.
     pub fn options(&self) -> &ToolOptions {
         &self.options

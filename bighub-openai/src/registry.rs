@@ -9,7 +9,6 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use async_openai::types::responses::Tool;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -18,7 +17,8 @@ use serde_json::Value;
 use crate::registered_tool::StrictSchemaOrLoose;
 use crate::schema::{SchemaError, StrictSchema};
 use crate::{
-    Action, Error, FnTool, RawTool, RegisteredTool, ToolDefinition, ToolError, ToolOptions,
+    Action, Error, FnTool, FnToolWithContext, RawTool, RegisteredTool, StateType, ToolContext,
+    ToolDefinition, ToolError, ToolOptions,
 };
 
 /// Longest tool name the OpenAI API accepts.
@@ -132,6 +132,44 @@ impl ToolRegistry {
         self.register_with(FnTool::new(name, description, f), options)
     }
 
+    /// Registers an async closure over typed arguments and the call's [`ToolContext`]
+    /// (shared state, call id); list the states it reads in `states`, so that the agent's
+    /// `build()` refuses to start without them (see [`FnToolWithContext`]).
+    pub fn register_fn_with_context<Args, F, Fut, T, E>(
+        &mut self,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        states: impl IntoIterator<Item = StateType>,
+        f: F,
+        options: ToolOptions,
+    ) -> Result<&RegisteredTool, Error>
+    where
+        Args: DeserializeOwned + JsonSchema + Send + 'static,
+        F: Fn(Args, ToolContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+        T: Serialize,
+        E: Into<ToolError>,
+    {
+        let tool = states.into_iter().fold(
+            FnToolWithContext::new(name, description, f),
+            |tool, state| tool.with_state(state),
+        );
+        self.register_with(tool, options)
+    }
+
+    /// Adds every tool of `other`; a name registered in both is an error and nothing of
+    /// `other` is added.
+    pub fn merge(&mut self, other: ToolRegistry) -> Result<(), Error> {
+        if let Some(clash) = other.names().find(|name| self.contains(name)) {
+            return Err(Error::DuplicateTool(clash.to_owned()));
+        }
+        for tool in other.tools {
+            self.index.insert(tool.name().to_owned(), self.tools.len());
+            self.tools.push(tool);
+        }
+        Ok(())
+    }
+
     /// Registers a plain (synchronous) closure over typed arguments. It runs when the call
     /// is awaited, on the caller's task: keep it short, or use
     /// [`register_fn`](Self::register_fn) with `spawn_blocking` for blocking work.
@@ -240,11 +278,6 @@ impl ToolRegistry {
     /// The tool definitions for the Responses API, in registration order.
     pub fn list_tools(&self) -> Vec<ToolDefinition> {
         self.iter().map(RegisteredTool::definition).collect()
-    }
-
-    /// The tool definitions as async-openai Responses tools.
-    pub fn openai_tools(&self) -> Vec<Tool> {
-        self.iter().map(|t| t.definition().into()).collect()
     }
 }
 

@@ -46,6 +46,36 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for State<T> {
     }
 }
 
+/// A shared state type a tool needs: see [`Action::required_states`](crate::Action::required_states).
+///
+/// ```
+/// use bighub_openai::StateType;
+///
+/// struct OktaClient;
+/// let needed = StateType::of::<OktaClient>();
+/// assert!(needed.name().ends_with("OktaClient"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StateType {
+    id: TypeId,
+    name: &'static str,
+}
+
+impl StateType {
+    /// The state type `T`.
+    pub fn of<T: Send + Sync + 'static>() -> Self {
+        Self {
+            id: TypeId::of::<T>(),
+            name: type_name::<T>(),
+        }
+    }
+
+    /// The type's name, as Rust spells it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
 /// What a tool call can reach besides its arguments: shared state, and which call it is.
 #[derive(Clone, Default)]
 pub struct ToolContext {
@@ -76,6 +106,11 @@ impl ToolContext {
             .and_then(|any| Arc::clone(any).downcast::<T>().ok())
             .map(State)
             .ok_or_else(|| ToolError::missing_state(type_name::<T>()))
+    }
+
+    /// Whether the context holds a state of this type.
+    pub fn has(&self, state: StateType) -> bool {
+        self.states.contains_key(&state.id)
     }
 
     /// The model's id for this call, when the call came from a model.

@@ -1,6 +1,5 @@
-//! `ToolDefinition`: a tool as the Responses API declares it, and its async-openai form.
+//! `ToolDefinition`: a tool as the Responses API declares it.
 
-use async_openai::types::responses::{FunctionTool, Tool};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -20,8 +19,6 @@ use serde_json::Value;
 ///     strict: true,
 /// };
 /// assert_eq!(serde_json::to_value(&def).unwrap()["type"], "function");
-/// let tool: async_openai::types::responses::Tool = def.into();
-/// assert!(matches!(tool, async_openai::types::responses::Tool::Function(_)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename = "function")]
@@ -36,20 +33,30 @@ pub struct ToolDefinition {
     pub strict: bool,
 }
 
-impl From<ToolDefinition> for FunctionTool {
-    fn from(def: ToolDefinition) -> Self {
-        FunctionTool {
-            name: def.name,
-            parameters: Some(def.parameters),
-            strict: Some(def.strict),
-            description: (!def.description.is_empty()).then_some(def.description),
-            ..FunctionTool::default()
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_openai::types::responses::{FunctionTool, Tool};
+    use serde_json::json;
 
-impl From<ToolDefinition> for Tool {
-    fn from(def: ToolDefinition) -> Self {
-        Tool::Function(def.into())
+    #[test]
+    fn a_definition_serializes_as_the_typed_responses_tool_does() {
+        let def = ToolDefinition {
+            name: "restart_service".into(),
+            description: "Restart a service".into(),
+            parameters: json!({"type": "object", "properties": {}, "required": [], "additionalProperties": false}),
+            strict: true,
+        };
+        let typed = Tool::Function(FunctionTool {
+            name: def.name.clone(),
+            parameters: Some(def.parameters.clone()),
+            strict: Some(def.strict),
+            description: Some(def.description.clone()),
+            ..FunctionTool::default()
+        });
+        assert_eq!(
+            serde_json::to_value(&def).unwrap(),
+            serde_json::to_value(typed).unwrap()
+        );
     }
 }

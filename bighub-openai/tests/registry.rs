@@ -330,9 +330,6 @@ fn list_tools_has_the_exact_responses_shape() {
             .unwrap()
             .starts_with(r#"{"type":"function","name":"sync_argocd_app","#)
     );
-    // async-openai's Responses tool serializes to the same JSON.
-    let via_openai = serde_json::to_value(tools.openai_tools()).unwrap();
-    assert_eq!(via_openai, listed);
     // And a definition reads back.
     let back: Vec<bighub_openai::ToolDefinition> = serde_json::from_value(listed).unwrap();
     assert_eq!(back, tools.list_tools());

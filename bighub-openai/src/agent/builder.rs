@@ -139,9 +139,12 @@ impl BighubOpenAIBuilder {
         self
     }
 
-    /// Uses these tools (replacing any registered so far).
+    /// Adds every tool of `tools` to those registered so far; a name registered twice is
+    /// an error at [`build`](Self::build).
     pub fn tools(mut self, tools: ToolRegistry) -> Self {
-        self.tools = tools;
+        if let Err(error) = self.tools.merge(tools) {
+            self.errors.push(error);
+        }
         self
     }
 
@@ -362,6 +365,19 @@ impl BighubOpenAIBuilder {
         if !problems.is_empty() {
             return Err(Error::Config(problems.join("; ")));
         }
+        let context = std::mem::take(&mut self.states).build();
+        for tool in self.tools.iter() {
+            if let Some(missing) = tool
+                .required_states()
+                .into_iter()
+                .find(|s| !context.has(*s))
+            {
+                return Err(Error::MissingState {
+                    tool: tool.name().to_owned(),
+                    state: missing.name().to_owned(),
+                });
+            }
+        }
         let engine = match self.engine.take() {
             Some(engine) => engine,
             None => self.default_engine()?,
@@ -385,7 +401,7 @@ impl BighubOpenAIBuilder {
                 .map(|t| serde_json::json!(t))
                 .collect(),
             tools: self.tools,
-            context: self.states.build(),
+            context,
             on_decision: self.on_decision,
             ledger: Default::default(),
             config: self.config,
