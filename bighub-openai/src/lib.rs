@@ -52,7 +52,7 @@ pub use bighub_core::{
 pub use config::{AgentConfig, SOURCE_VERSION};
 pub use event::{ExecutionEvent, ExecutionStatus};
 pub use input::{IntoInput, Message, Role};
-pub use provider::ProviderSettings;
+pub use provider::{ProviderError, ProviderSettings};
 pub use reporter::ReportStats;
 pub use run_result::{Execution, LlmResponse, RunResult};
 pub use run_state::{RUN_STATE_VERSION, RunState};

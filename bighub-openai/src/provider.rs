@@ -211,7 +211,7 @@ impl Provider {
                     if !retryable || opened || attempts > self.settings.max_retries {
                         return Err(Error::Provider {
                             attempts,
-                            source: Box::new(error),
+                            source: error.into(),
                         });
                     }
                     let delay = self.backoff(attempts);
@@ -235,6 +235,100 @@ impl Provider {
             fastrand::u64(0..=jitter_ms)
         };
         capped + Duration::from_millis(jitter)
+    }
+}
+
+/// What the model provider answered, or why it could not be reached: the source of
+/// [`Error::Provider`](crate::Error::Provider).
+///
+/// ```
+/// use bighub_openai::ProviderError;
+///
+/// let refused = ProviderError::api(400, Some("invalid_request_error"), Some("include"), None, "not supported");
+/// assert_eq!(refused.status, Some(400));
+/// assert_eq!(refused.to_string(), "HTTP 400 invalid_request_error (param `include`): not supported");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProviderError {
+    /// The HTTP status, when the provider answered.
+    pub status: Option<u16>,
+    /// The API's error `type` (`invalid_request_error`, `insufficient_quota`, ...).
+    pub error_type: Option<String>,
+    /// The request parameter the API named.
+    pub param: Option<String>,
+    /// The API's error `code`.
+    pub code: Option<String>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ProviderError {
+    /// An error answer of the API.
+    pub fn api(
+        status: u16,
+        error_type: Option<&str>,
+        param: Option<&str>,
+        code: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status: Some(status),
+            error_type: error_type.map(str::to_owned),
+            param: param.map(str::to_owned),
+            code: code.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// A failure without an answer (connection, timeout, broken stream, unreadable body).
+    pub fn transport(message: impl Into<String>) -> Self {
+        Self {
+            status: None,
+            error_type: None,
+            param: None,
+            code: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(status) = self.status {
+            write!(f, "HTTP {status} ")?;
+        }
+        if let Some(kind) = &self.error_type {
+            write!(f, "{kind} ")?;
+        }
+        if let Some(param) = &self.param {
+            write!(f, "(param `{param}`)")?;
+        }
+        if self.error_type.is_some() || self.param.is_some() {
+            f.write_str(": ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(code) = &self.code {
+            write!(f, " (code `{code}`)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
+impl From<OpenAIError> for ProviderError {
+    fn from(error: OpenAIError) -> Self {
+        match error {
+            OpenAIError::ApiError(api) => ProviderError::api(
+                api.status_code.as_u16(),
+                api.api_error.r#type.as_deref(),
+                api.api_error.param.as_deref(),
+                api.api_error.code.as_deref(),
+                api.api_error.message,
+            ),
+            other => ProviderError::transport(other.to_string()),
+        }
     }
 }
 

@@ -533,11 +533,8 @@ impl Inner {
         let Error::Provider { source, .. } = error else {
             return false;
         };
-        let async_openai::error::OpenAIError::ApiError(api) = source.as_ref() else {
-            return false;
-        };
-        let refused = api.status_code.as_u16() == 400
-            && api.api_error.param.as_deref() == Some("include")
+        let refused = source.status == Some(400)
+            && source.param.as_deref() == Some("include")
             && !self.is_plain_model(model);
         if refused {
             tracing::info!(

@@ -222,7 +222,7 @@ impl Inner {
                     let raw = match item {
                         Some(Ok(raw)) => raw,
                         Some(Err(error)) => {
-                            return Err(Error::Provider { attempts: 1, source: Box::new(error) });
+                            return Err(Error::Provider { attempts: 1, source: error.into() });
                         }
                         None => {
                             return Err(Error::ProviderResponse(
