@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod action;
+mod backoff;
 mod decision;
 pub mod digest;
 mod engine;
@@ -39,6 +40,7 @@ mod redact;
 pub mod remote;
 
 pub use action::{ActionContext, ProposedAction, RiskLevel};
+pub use backoff::Backoff;
 pub use decision::{
     ActionInterpretationLayer, AgentOperationalBody, Decision, Mode, OperationalIntent,
     ResponsibleActionSpace, SalientFactor,

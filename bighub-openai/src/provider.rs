@@ -36,8 +36,6 @@ pub struct ProviderSettings {
     pub backoff: Duration,
     /// Largest backoff delay (default 2 s).
     pub max_backoff: Duration,
-    /// Random extra delay added to each backoff, up to this much (default 100 ms).
-    pub jitter: Duration,
     /// Open the circuit after this many consecutive failed attempts (0 = no breaker).
     pub circuit_breaker_failures: u32,
     /// How long an open circuit stays open (default 30 s).
@@ -57,7 +55,6 @@ impl Default for ProviderSettings {
             max_retries: 2,
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(2),
-            jitter: Duration::from_millis(100),
             circuit_breaker_failures: 0,
             circuit_breaker_reset: Duration::from_secs(30),
             max_concurrent_requests: 64,
@@ -223,18 +220,8 @@ impl Provider {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .settings
-            .backoff
-            .saturating_mul(1u32 << (attempt - 1).min(16));
-        let capped = exp.min(self.settings.max_backoff);
-        let jitter_ms = self.settings.jitter.as_millis() as u64;
-        let jitter = if jitter_ms == 0 {
-            0
-        } else {
-            fastrand::u64(0..=jitter_ms)
-        };
-        capped + Duration::from_millis(jitter)
+        bighub_core::Backoff::new(self.settings.backoff, self.settings.max_backoff)
+            .delay(attempt.saturating_sub(1))
     }
 }
 

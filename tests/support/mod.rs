@@ -111,7 +111,6 @@ impl World {
             .bighub_base_url(self.bighub.base_url())
             .actor("ops-agent")
             .provider_backoff(Duration::from_millis(1), Duration::from_millis(5))
-            .provider_jitter(Duration::ZERO)
             .flush_timeout(Duration::from_secs(5))
             .action(GrantAccess)
             .action(RestartDeployment)

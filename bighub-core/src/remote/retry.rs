@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crate::Backoff;
+
 /// Retry settings of one [`RemoteBighub`](super::RemoteBighub).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RetryPolicy {
@@ -25,20 +27,9 @@ impl RetryPolicy {
         matches!(status, 408 | 409 | 425 | 429 | 500..=599)
     }
 
-    /// The wait before retry number `retry` (0 for the first retry).
-    ///
-    /// The ceiling doubles from `initial_backoff` up to `max_backoff`; the wait is drawn
-    /// uniformly from the upper half of the ceiling ("equal jitter"), so concurrent
-    /// clients spread out while each still waits at least half the ceiling.
+    /// The wait before retry number `retry` (0 for the first retry): see [`Backoff`].
     pub(crate) fn backoff(&self, retry: u32) -> Duration {
-        let factor = 1u32 << retry.min(20);
-        let ceiling = self
-            .initial_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff);
-        let half = ceiling / 2;
-        let spread = u64::try_from((ceiling - half).as_nanos()).unwrap_or(u64::MAX);
-        half + Duration::from_nanos(fastrand::u64(0..=spread))
+        Backoff::new(self.initial_backoff, self.max_backoff).delay(retry)
     }
 }
 

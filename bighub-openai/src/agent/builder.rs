@@ -222,16 +222,11 @@ impl BighubOpenAIBuilder {
         self
     }
 
-    /// Backoff between provider retries: first delay and cap (default 250 ms, 2 s).
+    /// Backoff between provider retries: first delay and cap (default 250 ms, 2 s), with
+    /// jitter ([`Backoff`](bighub_core::Backoff): each wait in the upper half of its ceiling).
     pub fn provider_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.config.provider.backoff = initial;
         self.config.provider.max_backoff = max;
-        self
-    }
-
-    /// Random extra delay per provider retry, up to this much (default 100 ms).
-    pub fn provider_jitter(mut self, jitter: Duration) -> Self {
-        self.config.provider.jitter = jitter;
         self
     }
 

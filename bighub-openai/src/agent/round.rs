@@ -90,6 +90,10 @@ impl RoundOutcome {
     }
 }
 
+/// Between two evaluations of one call: 50 ms doubling up to 1.6 s, with jitter.
+const EVALUATE_BACKOFF: bighub_core::Backoff =
+    bighub_core::Backoff::new(Duration::from_millis(50), Duration::from_millis(1600));
+
 /// Sets the flag when dropped: the run stopped waiting, so no further tool may start.
 struct CancelOnDrop(Arc<AtomicBool>);
 
@@ -186,8 +190,8 @@ impl Inner {
                 match self.engine.evaluate(action).await {
                     Ok(decision) => return decision,
                     Err(error) if error.is_retryable() && attempt < self.config.evaluate_retries => {
+                        let delay = EVALUATE_BACKOFF.delay(attempt);
                         attempt += 1;
-                        let delay = Duration::from_millis(50 * (1u64 << attempt.min(5)));
                         tracing::warn!(%error, attempt, "evaluation failed; retrying");
                         tokio::time::sleep(delay).await;
                     }
