@@ -20,7 +20,7 @@ use super::LocalError;
 use super::answer::complete;
 use super::approvals::{self, ApprovalRecord};
 use super::clock::now_millis;
-use super::config::{deep_merge, default_data, normalize};
+use super::config::{PolicyConfig, resolve};
 use super::convert::object;
 use super::facts::Classifier;
 use super::input::{History, build_input};
@@ -70,6 +70,7 @@ use bighub_core::digest::canonical_sha256;
 /// than through `spawn_blocking`, whose hand-off costs more than the work it would move.
 pub struct LocalEngine {
     policy: PolicySet,
+    config: PolicyConfig,
     classifier: Classifier,
     store: Mutex<Store>,
     location: StoreLocation,
@@ -177,16 +178,19 @@ impl LocalEngineBuilder {
         self
     }
 
-    /// Merges a JSON document into the Rego `data` (objects merge key by key).
+    /// Merges a JSON document into the Rego `data` (objects merge key by key). Its
+    /// `bighub.config`, if any, is checked as [`config`](Self::config) is (named
+    /// `builder data` in errors); keep your own policies' data elsewhere, such as under
+    /// `bighub.ext` or your own package's name.
     pub fn data(mut self, data: Value) -> Self {
         self.data.push(data);
         self
     }
 
-    /// Merges settings into the default policy's configuration (`data.bighub.config`):
-    /// `max_privilege_duration`, `read_only_verbs`, `destructive_verbs`, `privilege_verbs`,
-    /// `identity_systems`, `admin_group_patterns`, `production_environments`,
-    /// `freeze_windows`, `kill_switch`, `failure_threshold`, `risk_matrix`, `risk_scores`.
+    /// Merges settings into the default policy's configuration (`data.bighub.config`),
+    /// objects key by key; the keys are those of [`PolicyConfig`]. An unknown key or a
+    /// wrong value is reported by [`build`](Self::build) as
+    /// [`LocalError::InvalidConfig`] from `builder config`.
     pub fn config(mut self, config: Value) -> Self {
         self.config.push(config);
         self
@@ -232,17 +236,21 @@ impl LocalEngineBuilder {
                 shipped: false,
             });
         }
-        let mut data = default_data();
-        for (_, d) in file_data {
-            deep_merge(&mut data, d);
-        }
-        for d in self.data {
-            deep_merge(&mut data, d);
-        }
-        for c in self.config {
-            deep_merge(&mut data, json!({"bighub": {"config": c}}));
-        }
-        normalize(&mut data)?;
+        let layers = file_data
+            .into_iter()
+            .map(|(path, d)| (path.display().to_string(), d))
+            .chain(
+                self.data
+                    .into_iter()
+                    .map(|d| ("builder data".to_owned(), d)),
+            )
+            .chain(self.config.into_iter().map(|c| {
+                (
+                    "builder config".to_owned(),
+                    json!({"bighub": {"config": c}}),
+                )
+            }));
+        let (data, config) = resolve(layers)?;
 
         let classifier = Classifier::from_data(&data);
         let policy = PolicySet::compile(
@@ -258,6 +266,7 @@ impl LocalEngineBuilder {
         let store = Store::open(&location)?;
         Ok(LocalEngine {
             policy,
+            config,
             classifier,
             store: Mutex::new(store),
             location,
@@ -324,6 +333,12 @@ impl LocalEngine {
     /// SHA-256 of the policy set (sources and data); it is in every decision's brain.
     pub fn policy_sha256(&self) -> &str {
         self.policy.sha256()
+    }
+
+    /// The default policy's configuration in effect: the shipped defaults with every
+    /// source of configuration merged over them, names lower-cased.
+    pub fn policy_config(&self) -> &PolicyConfig {
+        &self.config
     }
 
     /// The names of the loaded policy sources, in order.
