@@ -133,6 +133,27 @@
 //! is blocked; the runtime gets it as an engine error, which its fail mode turns into a
 //! block by default). Other inputs decide as usual.
 //!
+//! # Testing policies
+//!
+//! [`LocalEngineBuilder::run_policy_tests`] runs Rego tests as `opa test` does: the
+//! `test_*` rules of the `*_test.rego` files under the paths given, loaded beside the
+//! policy set and its data; a test passes when its rule is `true`. Tests may call
+//! `bighub.input(action)` for the input document the engine would decide a proposed
+//! action on (now, no history), and evaluate the policy on it `with input as` that
+//! document. The facts in `input.derived` are computed from the configuration when the
+//! input is built, so a test that changes the configuration `with data.bighub.config...`
+//! does not change them; configure through a `.json` policy file instead. The CLI runs
+//! them with `bighub policy test`.
+//!
+//! # Replaying decisions
+//!
+//! [`LocalEngine::replay`] decides the recorded decisions again under the engine's
+//! policy set, without writing anything, and reports the ones whose mode changes, with
+//! the rules that decide them now ([`ReplayReport`]; the CLI's `bighub policy replay`).
+//! Each decision is replayed on the input it was decided on, which every decision keeps in
+//! `decision_packet.input` (the store's `decision` column): the proposed action with its
+//! secrets redacted, the history of that action and target then, and the time.
+//!
 //! # The input document
 //!
 //! ```text
@@ -222,8 +243,10 @@ mod error;
 mod facts;
 mod input;
 mod policy;
+mod policy_tests;
 mod recent_cache;
 mod redact;
+mod replay;
 mod request_id;
 mod store;
 
@@ -238,5 +261,9 @@ pub use duration::{format_duration, parse_duration};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory};
 pub use error::LocalError;
 pub use policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
+pub use policy_tests::{PolicyTestOutcome, PolicyTestResult};
 pub use redact::{REDACTED, looks_secret, redact_value};
+pub use replay::{
+    ModeTransition, ReplayChange, ReplayError, ReplayOptions, ReplayReport, RuleCount,
+};
 pub use store::{DecisionRecord, OutcomeRecord, StoreLocation};
