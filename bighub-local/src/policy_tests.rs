@@ -21,6 +21,7 @@ use super::policy::Source;
 
 /// The result of one test rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PolicyTestResult {
     /// The rule's path, e.g. `data.bighub.ext_test.test_argocd_syncs_wait`.
     pub rule: String,
@@ -44,6 +45,7 @@ impl PolicyTestResult {
 /// How a test rule ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome", content = "message")]
+#[non_exhaustive]
 pub enum PolicyTestOutcome {
     /// It evaluated to `true`.
     Pass,

@@ -39,6 +39,7 @@ pub struct ReplayOptions {
 
 /// What replaying recorded decisions under the current policy set found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ReplayReport {
     /// How many recorded decisions were decided again (including those in `errors`).
     pub decided: usize,
@@ -58,6 +59,7 @@ pub struct ReplayReport {
 
 /// A recorded decision whose mode changes under the current policy set.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ReplayChange {
     /// The recorded decision's request id.
     pub request_id: String,
@@ -84,6 +86,7 @@ pub struct ReplayChange {
 
 /// A recorded decision the current policy set fails to decide.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ReplayError {
     /// The recorded decision's request id.
     pub request_id: String,
@@ -97,6 +100,7 @@ pub struct ReplayError {
 
 /// How many decisions went from `before` to `after`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ModeTransition {
     /// The mode recorded.
     pub before: String,
@@ -108,6 +112,7 @@ pub struct ModeTransition {
 
 /// How many replayed decisions a rule newly fired on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RuleCount {
     /// The rule.
     pub rule: String,
