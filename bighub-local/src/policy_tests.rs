@@ -179,13 +179,34 @@ pub(crate) fn run(
         .map_err(|e| LocalError::Config(e.to_string()))?;
     // Compiling needs an entry point: the first test rule the texts show. The compiled
     // set then lists every rule with where it is written.
-    let Some(compiled) = tests
+    let entries: Vec<String> = tests
         .iter()
         .flat_map(|(_, package, text)| {
             test_names(text).map(move |name| format!("{package}.{name}"))
         })
-        .find_map(|entry| engine.compile_with_entrypoint(&entry.into()).ok())
-    else {
+        .collect();
+    let mut compiled = None;
+    for entry in entries {
+        match engine.compile_with_entrypoint(&entry.into()) {
+            Ok(c) => {
+                compiled = Some(c);
+                break;
+            }
+            // A name that only looked like a rule's.
+            Err(e) if e.to_string().contains("not a valid rule path") => {}
+            Err(e) => {
+                let message = e.to_string();
+                let file = tests
+                    .iter()
+                    .map(|(name, ..)| name)
+                    .chain(sources.iter().map(|s| &s.name))
+                    .find(|name| message.contains(&format!("{name}:")))
+                    .map_or("policy set", String::as_str);
+                return Err(compile_err(file, &message));
+            }
+        }
+    }
+    let Some(compiled) = compiled else {
         return Ok(Vec::new());
     };
     // Each test file's test rules: `data.<package>.test_<name>`, at the line it starts.
@@ -214,7 +235,9 @@ pub(crate) fn run(
         }
     }
     rules.sort();
-    rules.dedup_by(|a, b| a.2 == b.2);
+    // A rule defined in two test files of one package runs once, with the first.
+    let mut seen = std::collections::HashSet::new();
+    rules.retain(|r| seen.insert(r.2.clone()));
 
     let mut results = Vec::with_capacity(rules.len());
     for (_, line, rule, file) in rules {

@@ -175,3 +175,39 @@ fn a_test_file_that_does_not_compile_names_its_file_and_other_paths_are_refused(
             .is_empty()
     );
 }
+
+#[test]
+fn an_unsafe_test_is_a_policy_error_and_an_unknown_function_an_erring_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad_test.rego");
+    let name = file.display().to_string();
+    std::fs::write(
+        &file,
+        "package bad_test\nimport rego.v1\ntest_u if { x == 1 }\n",
+    )
+    .unwrap();
+    let err = LocalEngine::builder()
+        .run_policy_tests(&[&file])
+        .unwrap_err();
+    let LocalError::Policy { file: at, message } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(at, &name);
+    assert!(
+        message.contains("use of undefined variable `x` is unsafe"),
+        "{message}"
+    );
+
+    std::fs::write(
+        &file,
+        "package bad_test\nimport rego.v1\ntest_f if { no_such_function(1) }\n",
+    )
+    .unwrap();
+    let results = LocalEngine::builder().run_policy_tests(&[&file]).unwrap();
+    assert_eq!(
+        results[0].outcome,
+        PolicyTestOutcome::Error(format!(
+            "{name}:3:29: could not find function no_such_function"
+        ))
+    );
+}
