@@ -5,7 +5,10 @@
 //!     --system okta --risk high --environment production --target okta-admins
 //! bighub decisions --limit 20 [--json]
 //! bighub approvals list | approve ID [--comment TEXT] | reject ID [--comment TEXT]
-//! bighub policy test cases.json
+//! bighub policy test [PATH ...]
+//! bighub policy eval --input action.json [--json]
+//! bighub policy replay [--since 7d] [--limit N] [--json]
+//! bighub policy cases cases.json
 //! ```
 //!
 //! Every command honours `BIGHUB_DB` (store path) and `BIGHUB_POLICY` (extra policy files),
@@ -18,18 +21,57 @@
 //! strings hold none of those characters raw either (JSON's escapes, `\uXXXX`).
 //!
 //! Exit codes of `check`: 0 execute, 2 require approval, 3 need context, 4 block; 1 for an
-//! error (bad arguments, a policy error). `policy test` exits 0 when every case matches,
-//! 1 otherwise.
+//! error (bad arguments, a policy error). `policy test` exits 0 when every test passes, 1
+//! when one fails or errs (or none is found); `policy cases` exits 0 when every case
+//! matches, 1 otherwise; `policy eval` and `policy replay` exit 0 when they could decide,
+//! whatever they decided, 1 on an error.
+//!
+//! # Policy workflow
+//!
+//! `policy test` runs Rego tests as `opa test` does: the `test_*` rules of the
+//! `*_test.rego` files under the paths given (files or directories, recursively; default
+//! `.`), loaded with the default policy and the policy files (`--policy`,
+//! `BIGHUB_POLICY`). A test passes when its rule is `true`; tests may build realistic
+//! inputs with `bighub.input(action)` (see `bighub_local::LocalEngineBuilder::run_policy_tests`).
+//! One line per test, then the totals:
+//!
+//! ```text
+//! PASS: data.bighub.ext_test.test_argocd_syncs_are_reviewed (0.4ms)
+//! FAIL: data.bighub.ext_test.test_argocd_syncs_run (0.3ms)
+//! ERROR: data.bighub.ext_test.test_a_builtin_error (0.1ms): ext_test.rego:27:16: could not parse string as number
+//! PASS: 1/3
+//! FAIL: 1/3
+//! ERROR: 1/3
+//! ```
+//!
+//! `policy eval --input FILE` prints the decision for one proposed action (JSON in the
+//! shape `check` builds: `{"tool", "action"?, "arguments"?, "system"?, "risk"?,
+//! "environment"?, "target"?, "actor"?, ...}`; `-` reads standard input), decided now with
+//! no history, without reading or writing the store.
+//!
+//! `policy replay` decides the decisions recorded in the store again under the current
+//! policy set, writing nothing, and prints each one whose mode changes, then the totals:
+//!
+//! ```text
+//! loc_0192…  grant_access: review -> blocked (okta_changes_blocked)
+//! decided: 9
+//! changed: 1
+//!   review -> blocked: 1
+//! newly fired:
+//!   okta_changes_blocked: 1
+//! ```
+//!
+//! `policy cases FILE` checks the decided modes of sample calls written as JSON cases.
 
 #![forbid(unsafe_code)]
 
 mod escape;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bighub_core::{ApprovalResolution, Decision, ProposedAction, RiskLevel, Verdict};
-use bighub_local::{LocalEngineBuilder, PreviewHistory};
+use bighub_local::{LocalEngineBuilder, PolicyTestOutcome, PreviewHistory, ReplayOptions};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -142,12 +184,45 @@ enum ApprovalCommand {
 
 #[derive(Debug, Subcommand)]
 enum PolicyCommand {
+    /// Run the Rego tests (test_* rules of *_test.rego files) against the policy set.
+    ///
+    /// The test files under PATH (files or directories, recursively; default .) are
+    /// loaded with the default policy and the policy files (--policy, BIGHUB_POLICY). A
+    /// test passes when its rule evaluates to true. Exits 1 when a test fails or errs.
+    Test {
+        /// Test files or directories.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+    },
+    /// Print the decision for one proposed action, without touching the store.
+    Eval {
+        /// The proposed action as JSON ({"tool", "arguments", "system", "risk",
+        /// "environment", "target", ...}); - reads standard input.
+        #[arg(long)]
+        input: PathBuf,
+        /// Print the whole decision as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decide the recorded decisions again under the current policy set, and print what
+    /// would change; writes nothing.
+    Replay {
+        /// Only decisions made within this long (30m, 24h, 7d, ...).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many decisions, the newest first.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Evaluate the policy set on sample cases and compare the modes with the expected ones.
     ///
     /// FILE is JSON: a list of cases (or {"cases": [...]}), each
     /// {"name", "action": {tool, arguments, system, risk, environment, target, ...},
     ///  "expect": "review", "history"?: {"failures_24h": 3}, "now"?: "2026-12-24T10:00:00Z"}.
-    Test {
+    Cases {
         /// The cases file.
         file: PathBuf,
     },
@@ -245,9 +320,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Policy {
-            command: PolicyCommand::Test { file },
-        } => policy_test(&cli.global, &file),
+        Command::Policy { command } => match command {
+            PolicyCommand::Test { paths } => policy_test(&cli.global, &paths),
+            PolicyCommand::Eval { input, json } => policy_eval(&cli.global, &input, json),
+            PolicyCommand::Replay { since, limit, json } => {
+                policy_replay(&cli.global, since.as_deref(), limit, json)
+            }
+            PolicyCommand::Cases { file } => policy_cases(&cli.global, &file),
+        },
     }
 }
 
@@ -360,7 +440,7 @@ fn verdict_name(v: Verdict) -> &'static str {
     }
 }
 
-/// One case of `policy test`.
+/// One case of `policy cases`.
 #[derive(Debug, Deserialize)]
 struct Case {
     #[serde(default)]
@@ -380,7 +460,7 @@ enum CaseFile {
     Wrapped { cases: Vec<Value> },
 }
 
-fn policy_test(global: &Global, file: &PathBuf) -> Result<ExitCode, String> {
+fn policy_cases(global: &Global, file: &PathBuf) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let cases: CaseFile = serde_json::from_str(&text)
@@ -388,7 +468,7 @@ fn policy_test(global: &Global, file: &PathBuf) -> Result<ExitCode, String> {
     let cases = match cases {
         CaseFile::List(c) | CaseFile::Wrapped { cases: c } => c,
     };
-    // Policy tests never touch the user's store.
+    // Policy cases never touch the user's store.
     let engine = builder(global)
         .in_memory()
         .build()
@@ -453,6 +533,165 @@ fn policy_test(global: &Global, file: &PathBuf) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn policy_test(global: &Global, paths: &[PathBuf]) -> Result<ExitCode, String> {
+    // Case files moved to `policy cases`; say so rather than "not a Rego file".
+    if let Some(json) = paths
+        .iter()
+        .find(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"))
+    {
+        return Err(format!(
+            "{} is a JSON file: case files run with `bighub policy cases {}`; `policy test` runs test_* rules of *_test.rego files",
+            json.display(),
+            json.display()
+        ));
+    }
+    let results = builder(global)
+        .run_policy_tests(paths)
+        .map_err(|e| e.to_string())?;
+    if results.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(format!(
+            "no test rules (test_*) found in *_test.rego files under {}",
+            shown.join(", ")
+        ));
+    }
+    let (mut passed, mut failed, mut errors) = (0usize, 0usize, 0usize);
+    for r in &results {
+        let ms = r.duration.as_secs_f64() * 1000.0;
+        let rule = escape(&r.rule);
+        match &r.outcome {
+            PolicyTestOutcome::Pass => {
+                passed += 1;
+                println!("PASS: {rule} ({ms:.1}ms)");
+            }
+            PolicyTestOutcome::Fail => {
+                failed += 1;
+                println!("FAIL: {rule} ({ms:.1}ms)");
+            }
+            PolicyTestOutcome::Error(message) => {
+                errors += 1;
+                println!("ERROR: {rule} ({ms:.1}ms): {}", escape(message));
+            }
+            // A kind of outcome this build does not know counts against the run.
+            _ => {
+                errors += 1;
+                println!("ERROR: {rule} ({ms:.1}ms)");
+            }
+        }
+    }
+    let total = results.len();
+    println!("PASS: {passed}/{total}");
+    if failed > 0 {
+        println!("FAIL: {failed}/{total}");
+    }
+    if errors > 0 {
+        println!("ERROR: {errors}/{total}");
+    }
+    Ok(if failed + errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn policy_eval(global: &Global, input: &Path, json: bool) -> Result<ExitCode, String> {
+    let text = if input == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| format!("cannot read standard input: {e}"))?
+    } else {
+        std::fs::read_to_string(input)
+            .map_err(|e| format!("cannot read {}: {e}", input.display()))?
+    };
+    let mut value: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", input.display()))?;
+    let Some(fields) = value.as_object_mut() else {
+        return Err(format!(
+            "{}: expected a proposed action object, such as {{\"tool\": \"deploy\"}}",
+            input.display()
+        ));
+    };
+    default_action_fields(fields);
+    let action: ProposedAction = serde_json::from_value(value)
+        .map_err(|e| format!("{}: not a proposed action: {e}", input.display()))?;
+    // Evaluation never touches the user's store.
+    let engine = builder(global)
+        .in_memory()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let decision = engine
+        .preview(&action, &PreviewHistory::default(), None)
+        .map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", to_json(&decision.raw)?);
+    } else {
+        print_decision(&decision, decision.verdict());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn policy_replay(
+    global: &Global,
+    since: Option<&str>,
+    limit: Option<usize>,
+    json: bool,
+) -> Result<ExitCode, String> {
+    let since = since
+        .map(|s| bighub_local::parse_duration(s).map_err(|e| format!("--since: {e}")))
+        .transpose()?;
+    let engine = builder(global).build().map_err(|e| e.to_string())?;
+    let report = engine
+        .replay(&ReplayOptions { since, limit })
+        .map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", to_json(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for c in &report.changes {
+        let rules = if c.deciding_rules.is_empty() {
+            "-".to_owned()
+        } else {
+            c.deciding_rules.join(", ")
+        };
+        println!(
+            "{} {}: {} -> {} ({})",
+            escape(&c.request_id),
+            escape(&c.tool),
+            escape(&c.mode_before),
+            escape(&c.mode_after),
+            escape(&rules)
+        );
+    }
+    for e in &report.errors {
+        println!(
+            "{} {}: {} -> error: {}",
+            escape(&e.request_id),
+            escape(&e.tool),
+            escape(&e.mode_before),
+            escape(&e.message)
+        );
+    }
+    println!("decided: {}", report.decided);
+    println!("changed: {}", report.changed);
+    for t in &report.transitions {
+        println!(
+            "  {} -> {}: {}",
+            escape(&t.before),
+            escape(&t.after),
+            t.count
+        );
+    }
+    if !report.errors.is_empty() {
+        println!("failed: {}", report.errors.len());
+    }
+    if !report.newly_fired.is_empty() {
+        println!("newly fired:");
+        for r in &report.newly_fired {
+            println!("  {}: {}", escape(&r.rule), r.count);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn default_action_fields(a: &mut Map<String, Value>) {

@@ -171,7 +171,7 @@ const CASES: &str = r#"{"cases": [
 ]}"#;
 
 #[test]
-fn policy_test_passes_matching_cases_and_fails_on_a_mismatch() {
+fn policy_cases_pass_matching_cases_and_fail_on_a_mismatch() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("never-created.db");
     let policy_dir = dir.path().join("policies");
@@ -185,7 +185,7 @@ fn policy_test_passes_matching_cases_and_fails_on_a_mismatch() {
     std::fs::write(&cases, CASES).unwrap();
 
     let out = Command::new(env!("CARGO_BIN_EXE_bighub"))
-        .args(["policy", "test"])
+        .args(["policy", "cases"])
         .arg(&cases)
         .env("BIGHUB_DB", &db)
         .env("BIGHUB_POLICY", &policy_dir)
@@ -198,11 +198,11 @@ fn policy_test_passes_matching_cases_and_fails_on_a_mismatch() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("4 passed, 0 failed"), "{text}");
-    assert!(!db.exists(), "policy test must not write the store");
+    assert!(!db.exists(), "policy cases must not write the store");
 
     // Without the freeze data, the freeze case fails and the exit code says so.
     let out = Command::new(env!("CARGO_BIN_EXE_bighub"))
-        .args(["policy", "test"])
+        .args(["policy", "cases"])
         .arg(&cases)
         .env("BIGHUB_DB", &db)
         .env_remove("BIGHUB_POLICY")
@@ -220,7 +220,7 @@ fn policy_test_passes_matching_cases_and_fails_on_a_mismatch() {
     let broken = dir.path().join("broken.rego");
     std::fs::write(&broken, "package bighub.ext\nimport rego.v1\nx := \n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_bighub"))
-        .args(["policy", "test"])
+        .args(["policy", "cases"])
         .arg(&cases)
         .arg("--policy")
         .arg(&broken)
@@ -395,7 +395,7 @@ fn check_escapes_the_reason_and_better_action_it_prints() {
 }
 
 #[test]
-fn errors_and_policy_test_cases_are_escaped_too() {
+fn errors_and_policy_cases_are_escaped_too() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.db");
     // An error quotes the id it was given.
@@ -417,7 +417,7 @@ fn errors_and_policy_test_cases_are_escaped_too() {
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_bighub"))
-        .args(["policy", "test"])
+        .args(["policy", "cases"])
         .arg(&cases)
         .env("BIGHUB_DB", &db)
         .env_remove("BIGHUB_POLICY")
@@ -431,4 +431,459 @@ fn errors_and_policy_test_cases_are_escaped_too() {
         text.starts_with(&format!("FAIL {SHOWN}: expected blocked, got autonomous")),
         "{text}"
     );
+}
+
+/// `bighub` with a store and extra arguments, run in `cwd`, with no `BIGHUB_POLICY`.
+fn bighub_in(cwd: &Path, db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bighub"))
+        .args(args)
+        .current_dir(cwd)
+        .env("BIGHUB_DB", db)
+        .env_remove("BIGHUB_POLICY")
+        .output()
+        .expect("the bighub binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `PREFIX: RULE (N.Nms)`, the line `opa test` prints per test.
+fn is_test_line(line: &str, prefix: &str, rule: &str) -> bool {
+    line.strip_prefix(&format!("{prefix}: {rule} ("))
+        .and_then(|rest| rest.strip_suffix("ms)"))
+        .is_some_and(|ms| ms.parse::<f64>().is_ok())
+}
+
+const EXT: &str = r#"package bighub.ext
+import rego.v1
+
+findings contains {"rule": "argocd_syncs_wait", "mode": "review", "reason": "Argo CD syncs wait."} if {
+    input.action.system == "argocd"
+}
+"#;
+
+const PASSING_TEST: &str = r#"package bighub.ext_test
+import rego.v1
+
+sync := bighub.input({"tool": "sync_app", "system": "argocd", "risk": "low"})
+
+test_argocd_syncs_are_reviewed if {
+    data.bighub.policy.decision.mode == "review" with input as sync
+}
+"#;
+
+const FAILING_TEST: &str = r#"package bighub.more_test
+import rego.v1
+
+test_syncs_run if {
+    call := bighub.input({"tool": "sync_app", "system": "argocd", "risk": "low"})
+    data.bighub.policy.decision.mode == "autonomous" with input as call
+}
+
+test_numbers if {
+    to_number("ten") == 10
+}
+"#;
+
+#[test]
+fn policy_test_runs_test_rules_and_exits_1_on_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never-created.db");
+    let ext = dir.path().join("ext.rego");
+    std::fs::write(&ext, EXT).unwrap();
+    let tests = dir.path().join("tests");
+    std::fs::create_dir(&tests).unwrap();
+    std::fs::write(tests.join("ext_test.rego"), PASSING_TEST).unwrap();
+    let ext_arg = ext.display().to_string();
+
+    // The default path is the current directory, searched recursively.
+    let out = bighub_in(dir.path(), &db, &["policy", "test", "--policy", &ext_arg]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        is_test_line(
+            lines[0],
+            "PASS",
+            "data.bighub.ext_test.test_argocd_syncs_are_reviewed"
+        ),
+        "{text}"
+    );
+    assert_eq!(lines[1], "PASS: 1/1");
+    assert!(!db.exists(), "policy test must not write the store");
+
+    // Without the policy under test, the test fails, and the exit code says so.
+    let out = bighub_in(dir.path(), &db, &["policy", "test", "tests"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(
+        is_test_line(
+            text.lines().next().unwrap(),
+            "FAIL",
+            "data.bighub.ext_test.test_argocd_syncs_are_reviewed"
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("PASS: 0/1\nFAIL: 1/1\n"), "{text}");
+
+    // A failing and an erring test in another file, given as a file.
+    let more = dir.path().join("more_test.rego");
+    std::fs::write(&more, FAILING_TEST).unwrap();
+    let more_arg = more.display().to_string();
+    let out = bighub_in(
+        dir.path(),
+        &db,
+        &["policy", "test", "tests", &more_arg, "--policy", &ext_arg],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    assert!(
+        is_test_line(
+            lines[0],
+            "PASS",
+            "data.bighub.ext_test.test_argocd_syncs_are_reviewed"
+        ),
+        "{text}"
+    );
+    assert!(
+        is_test_line(lines[1], "FAIL", "data.bighub.more_test.test_syncs_run"),
+        "{text}"
+    );
+    let error = format!(
+        "ms): {}:10:16: could not parse string as number",
+        more.display()
+    );
+    assert!(
+        lines[2].starts_with("ERROR: data.bighub.more_test.test_numbers (")
+            && lines[2].ends_with(&error),
+        "{text}"
+    );
+    assert_eq!(&lines[3..], ["PASS: 1/3", "FAIL: 1/3", "ERROR: 1/3"]);
+}
+
+#[test]
+fn policy_test_explains_what_it_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    // No test files.
+    let out = bighub_in(dir.path(), &db, &["policy", "test"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no test rules (test_*) found"),
+        "{}",
+        stderr(&out)
+    );
+    // A JSON case file points to `policy cases`.
+    std::fs::write(dir.path().join("cases.json"), CASES).unwrap();
+    let out = bighub_in(dir.path(), &db, &["policy", "test", "cases.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("case files run with `bighub policy cases cases.json`"),
+        "{}",
+        stderr(&out)
+    );
+    // A test file that does not compile is named with its line.
+    std::fs::write(
+        dir.path().join("broken_test.rego"),
+        "package broken_test\nimport rego.v1\ntest_x if {\n",
+    )
+    .unwrap();
+    let out = bighub_in(dir.path(), &db, &["policy", "test"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("broken_test.rego:"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn policy_eval_prints_the_decision_for_an_input_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never-created.db");
+    let input = dir.path().join("grant.json");
+    std::fs::write(
+        &input,
+        r#"{"tool": "grant_access", "system": "okta", "risk": "high",
+            "environment": "production", "target": "okta-admins",
+            "arguments": {"user_id": "alice", "group": "okta-admins", "duration": "48h"}}"#,
+    )
+    .unwrap();
+    let input_arg = input.display().to_string();
+    let out = bighub_in(dir.path(), &db, &["policy", "eval", "--input", &input_arg]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(
+        text.starts_with("verdict:   require approval\nmode:      review\n"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("better:") && l.contains("2h instead of 48h")),
+        "{text}"
+    );
+
+    let out = bighub_in(
+        dir.path(),
+        &db,
+        &["policy", "eval", "--input", &input_arg, "--json"],
+    );
+    let raw: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(raw["mode"], "review");
+    assert_eq!(
+        raw["decision_brain"]["deciding_rules"],
+        serde_json::json!(["privilege_duration", "risk_tier"])
+    );
+    assert!(!db.exists(), "policy eval must not write the store");
+
+    // The user's policy files count; what the input holds is printed escaped.
+    let ext = dir.path().join("ext.rego");
+    std::fs::write(&ext, EXT).unwrap();
+    let sync = dir.path().join("sync.json");
+    std::fs::write(
+        &sync,
+        serde_json::json!({"tool": "sync_app", "system": "argocd", "risk": "low", "target": INJECTED})
+            .to_string(),
+    )
+    .unwrap();
+    let out = bighub_in(
+        dir.path(),
+        &db,
+        &[
+            "policy",
+            "eval",
+            "--input",
+            &sync.display().to_string(),
+            "--policy",
+            &ext.display().to_string(),
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert_eq!(raw_controls(&text), Vec::<char>::new(), "{text:?}");
+    assert!(text.contains("mode:      review\n"), "{text}");
+    assert!(text.contains("reason:    Argo CD syncs wait."), "{text}");
+
+    // Not a proposed action.
+    std::fs::write(&input, r#"{"system": "okta"}"#).unwrap();
+    let out = bighub_in(dir.path(), &db, &["policy", "eval", "--input", &input_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not a proposed action"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A store with decisions recorded by `check`: an admin grant in staging (review), a
+/// read (autonomous), a sync (autonomous).
+fn record_with_check(dir: &Path, db: &Path) {
+    for (args, code) in [
+        (
+            &[
+                "check",
+                "--tool",
+                "grant_access",
+                "--args",
+                r#"{"user_id":"alice","group":"okta-admins","duration":"48h"}"#,
+                "--system",
+                "okta",
+                "--risk",
+                "high",
+                "--environment",
+                "staging",
+                "--target",
+                "okta-admins",
+            ][..],
+            2,
+        ),
+        (
+            &[
+                "check",
+                "--tool",
+                "list_users",
+                "--system",
+                "okta",
+                "--risk",
+                "low",
+            ],
+            0,
+        ),
+        (
+            &[
+                "check", "--tool", "sync_app", "--system", "argocd", "--risk", "low",
+            ],
+            0,
+        ),
+    ] {
+        let out = bighub_in(dir, db, args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn policy_replay_shows_what_an_added_policy_changes_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    record_with_check(dir.path(), &db);
+    let decisions = |dir: &Path| stdout(&bighub_in(dir, &db, &["decisions", "--json"]));
+    let approvals = |dir: &Path| stdout(&bighub_in(dir, &db, &["approvals", "list", "--json"]));
+    let (before, pending) = (decisions(dir.path()), approvals(dir.path()));
+    let ids: Vec<String> = serde_json::from_str::<Vec<Value>>(&before)
+        .unwrap()
+        .iter()
+        .map(|r| r["request_id"].as_str().unwrap().to_owned())
+        .collect();
+
+    // Under the policy it was recorded with, nothing changes.
+    let out = bighub_in(dir.path(), &db, &["policy", "replay"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "decided: 3\nchanged: 0\n");
+
+    // A policy file added since: syncs wait for review.
+    let ext = dir.path().join("ext.rego");
+    std::fs::write(&ext, EXT).unwrap();
+    let ext_arg = ext.display().to_string();
+    let out = bighub_in(
+        dir.path(),
+        &db,
+        &["policy", "replay", "--since", "1h", "--policy", &ext_arg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{} sync_app: autonomous -> review (argocd_syncs_wait)\n\
+             decided: 3\n\
+             changed: 1\n  autonomous -> review: 1\n\
+             newly fired:\n  argocd_syncs_wait: 1\n",
+            ids[0]
+        )
+    );
+    // As JSON, the same report.
+    let out = bighub_in(
+        dir.path(),
+        &db,
+        &["policy", "replay", "--json", "--policy", &ext_arg],
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["decided"], 3);
+    assert_eq!(report["changed"], 1);
+    assert_eq!(report["changes"][0]["request_id"], ids[0].as_str());
+    assert_eq!(report["changes"][0]["mode_before"], "autonomous");
+    assert_eq!(report["changes"][0]["mode_after"], "review");
+    assert_eq!(
+        report["transitions"],
+        serde_json::json!([{"before": "autonomous", "after": "review", "count": 1}])
+    );
+    assert_eq!(
+        report["newly_fired"],
+        serde_json::json!([{"rule": "argocd_syncs_wait", "count": 1}])
+    );
+    // --limit takes the newest.
+    let out = bighub_in(
+        dir.path(),
+        &db,
+        &["policy", "replay", "--limit", "2", "--policy", &ext_arg],
+    );
+    assert!(
+        stdout(&out).contains("decided: 2\nchanged: 1\n"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A config file added since: longer grants are fine, so the grant would run.
+    let config = dir.path().join("grants.json");
+    std::fs::write(
+        &config,
+        r#"{"bighub": {"config": {"max_privilege_duration": "72h"}}}"#,
+    )
+    .unwrap();
+    let out = bighub_in(
+        dir.path(),
+        &db,
+        &[
+            "policy",
+            "replay",
+            "--policy",
+            &config.display().to_string(),
+        ],
+    );
+    assert!(
+        stdout(&out).starts_with(&format!(
+            "{} grant_access: review -> constrained (risk_tier)\n",
+            ids[2]
+        )),
+        "{}",
+        stdout(&out)
+    );
+
+    // Nothing was written.
+    assert_eq!(decisions(dir.path()), before);
+    assert_eq!(approvals(dir.path()), pending);
+
+    // A bad --since is an error.
+    let out = bighub_in(dir.path(), &db, &["policy", "replay", "--since", "lately"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--since"), "{}", stderr(&out));
+}
+
+#[test]
+fn policy_replay_escapes_what_the_store_and_the_policy_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    seed_injected(&db);
+    // A rule whose name carries the injection, firing on both recorded calls.
+    let ext = dir.path().join("ext.rego");
+    std::fs::write(
+        &ext,
+        format!(
+            "package bighub.ext\nimport rego.v1\nfindings contains {{\"rule\": {}, \"mode\": \"blocked\", \"reason\": \"r\"}} if input.action.target != \"\"\n",
+            serde_json::to_string(INJECTED).unwrap()
+        ),
+    )
+    .unwrap();
+    let out = bighub_in(
+        dir.path(),
+        &db,
+        &["policy", "replay", "--policy", &ext.display().to_string()],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert_eq!(raw_controls(&text), Vec::<char>::new(), "{text:?}");
+    // The review became a block; the block stays one. Then the totals.
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].ends_with(&format!("grant_access: review -> blocked ({SHOWN})")),
+        "{text}"
+    );
+    assert_eq!(
+        &lines[1..],
+        [
+            "decided: 2",
+            "changed: 1",
+            "  review -> blocked: 1",
+            "newly fired:",
+            &format!("  {SHOWN}: 2"),
+        ]
+    );
+    let out = bighub_in(
+        dir.path(),
+        &db,
+        &[
+            "policy",
+            "replay",
+            "--json",
+            "--policy",
+            &ext.display().to_string(),
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(raw_controls(&text), Vec::<char>::new(), "{text:?}");
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["newly_fired"][0]["rule"], INJECTED);
 }

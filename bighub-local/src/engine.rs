@@ -5,7 +5,7 @@
 //! lives in `policy.rs`, the schema in `store.rs`, approval rules in `approvals.rs`.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -20,11 +20,13 @@ use super::LocalError;
 use super::answer::complete;
 use super::approvals::{self, ApprovalRecord};
 use super::clock::now_millis;
-use super::config::{deep_merge, default_data, normalize};
+use super::config::{PolicyConfig, resolve};
 use super::convert::object;
 use super::facts::Classifier;
 use super::input::{History, build_input};
 use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
+use super::policy_tests::{self, PolicyTestResult};
+use super::replay::{self, ReplayOptions, ReplayReport};
 use super::request_id::new_request_id;
 use super::store::{DecisionRecord, Store, StoreLocation, describe};
 use bighub_core::digest::canonical_sha256;
@@ -70,6 +72,7 @@ use bighub_core::digest::canonical_sha256;
 /// than through `spawn_blocking`, whose hand-off costs more than the work it would move.
 pub struct LocalEngine {
     policy: PolicySet,
+    config: PolicyConfig,
     classifier: Classifier,
     store: Mutex<Store>,
     location: StoreLocation,
@@ -177,16 +180,19 @@ impl LocalEngineBuilder {
         self
     }
 
-    /// Merges a JSON document into the Rego `data` (objects merge key by key).
+    /// Merges a JSON document into the Rego `data` (objects merge key by key). Its
+    /// `bighub.config`, if any, is checked as [`config`](Self::config) is (named
+    /// `builder data` in errors); keep your own policies' data elsewhere, such as under
+    /// `bighub.ext` or your own package's name.
     pub fn data(mut self, data: Value) -> Self {
         self.data.push(data);
         self
     }
 
-    /// Merges settings into the default policy's configuration (`data.bighub.config`):
-    /// `max_privilege_duration`, `read_only_verbs`, `destructive_verbs`, `privilege_verbs`,
-    /// `identity_systems`, `admin_group_patterns`, `production_environments`,
-    /// `freeze_windows`, `kill_switch`, `failure_threshold`, `risk_matrix`, `risk_scores`.
+    /// Merges settings into the default policy's configuration (`data.bighub.config`),
+    /// objects key by key; the keys are those of [`PolicyConfig`]. An unknown key or a
+    /// wrong value is reported by [`build`](Self::build) as
+    /// [`LocalError::InvalidConfig`] from `builder config`.
     pub fn config(mut self, config: Value) -> Self {
         self.config.push(config);
         self
@@ -213,37 +219,7 @@ impl LocalEngineBuilder {
     /// that fails only on inputs the sample inputs do not cover: that fails those calls
     /// ([`LocalError::PolicyEvaluation`]).
     pub fn build(self) -> Result<LocalEngine, LocalError> {
-        let mut sources = Vec::new();
-        if self.include_default {
-            sources.push(Source {
-                name: "bighub/default_policy.rego".to_owned(),
-                text: DEFAULT_POLICY.to_owned(),
-                shipped: true,
-            });
-        }
-        let mut file_data = Vec::new();
-        for path in &self.paths {
-            read_path(path, &mut sources, &mut file_data)?;
-        }
-        for (name, text) in self.inline {
-            sources.push(Source {
-                name,
-                text,
-                shipped: false,
-            });
-        }
-        let mut data = default_data();
-        for (_, d) in file_data {
-            deep_merge(&mut data, d);
-        }
-        for d in self.data {
-            deep_merge(&mut data, d);
-        }
-        for c in self.config {
-            deep_merge(&mut data, json!({"bighub": {"config": c}}));
-        }
-        normalize(&mut data)?;
-
+        let (sources, data, config) = self.load()?;
         let classifier = Classifier::from_data(&data);
         let policy = PolicySet::compile(
             &sources,
@@ -258,10 +234,96 @@ impl LocalEngineBuilder {
         let store = Store::open(&location)?;
         Ok(LocalEngine {
             policy,
+            config,
             classifier,
             store: Mutex::new(store),
             location,
         })
+    }
+
+    /// Runs the Rego tests under `paths` against this builder's policy set: the `test_*`
+    /// rules of the `*_test.rego` files in those directories (recursively, hidden entries
+    /// skipped) and of the `.rego` files named outright, loaded beside the default policy,
+    /// the policy files and inline policies, with the same data. A test passes when its
+    /// rule evaluates to `true`. Opens no store.
+    ///
+    /// Tests may call `bighub.input(action)`, which builds the input document the engine
+    /// would decide `action` (a proposed action as JSON, as `bighub policy eval` reads it)
+    /// on, now and with no history, so that a test can evaluate the default policy on a
+    /// realistic call:
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("grants_test.rego");
+    /// std::fs::write(&path, r#"
+    ///     package grants_test
+    ///     import rego.v1
+    ///
+    ///     test_a_long_admin_grant_is_reviewed if {
+    ///         call := bighub.input({"tool": "grant_access", "system": "okta", "risk": "high",
+    ///             "environment": "production", "target": "okta-admins",
+    ///             "arguments": {"user_id": "alice", "group": "okta-admins", "duration": "48h"}})
+    ///         decision := data.bighub.policy.decision with input as call
+    ///         decision.mode == "review"
+    ///     }
+    /// "#).unwrap();
+    ///
+    /// let results = bighub_local::LocalEngine::builder().run_policy_tests(&[&path]).unwrap();
+    /// assert_eq!(results.len(), 1);
+    /// assert_eq!(results[0].rule, "data.grants_test.test_a_long_admin_grant_is_reviewed");
+    /// assert!(results[0].passed());
+    /// ```
+    ///
+    /// A policy or test file that does not compile is an error ([`LocalError::Policy`]);
+    /// a test rule that fails to evaluate is a result with
+    /// [`PolicyTestOutcome::Error`](crate::PolicyTestOutcome::Error).
+    pub fn run_policy_tests<P: AsRef<Path>>(
+        &self,
+        paths: &[P],
+    ) -> Result<Vec<PolicyTestResult>, LocalError> {
+        let (sources, data, _) = self.load()?;
+        let files = policy_tests::discover(paths)?;
+        policy_tests::run(&sources, &data, &files)
+    }
+
+    /// The policy sources and the Rego data this builder names, the configuration read
+    /// from every source and checked.
+    fn load(&self) -> Result<(Vec<Source>, Value, PolicyConfig), LocalError> {
+        let mut sources = Vec::new();
+        if self.include_default {
+            sources.push(Source {
+                name: "bighub/default_policy.rego".to_owned(),
+                text: DEFAULT_POLICY.to_owned(),
+                shipped: true,
+            });
+        }
+        let mut file_data = Vec::new();
+        for path in &self.paths {
+            read_path(path, &mut sources, &mut file_data)?;
+        }
+        for (name, text) in &self.inline {
+            sources.push(Source {
+                name: name.clone(),
+                text: text.clone(),
+                shipped: false,
+            });
+        }
+        let layers = file_data
+            .into_iter()
+            .map(|(path, d)| (path.display().to_string(), d))
+            .chain(
+                self.data
+                    .iter()
+                    .map(|d| ("builder data".to_owned(), d.clone())),
+            )
+            .chain(self.config.iter().map(|c| {
+                (
+                    "builder config".to_owned(),
+                    json!({"bighub": {"config": c}}),
+                )
+            }));
+        let (data, config) = resolve(layers)?;
+        Ok((sources, data, config))
     }
 }
 
@@ -326,12 +388,18 @@ impl LocalEngine {
         self.policy.sha256()
     }
 
+    /// The default policy's configuration in effect: the shipped defaults with every
+    /// source of configuration merged over them, names lower-cased.
+    pub fn policy_config(&self) -> &PolicyConfig {
+        &self.config
+    }
+
     /// The names of the loaded policy sources, in order.
     pub fn policy_sources(&self) -> &[String] {
         self.policy.names()
     }
 
-    fn store(&self) -> Result<MutexGuard<'_, Store>, LocalError> {
+    pub(crate) fn store(&self) -> Result<MutexGuard<'_, Store>, LocalError> {
         self.store.lock().map_err(|_| LocalError::Poisoned)
     }
 
@@ -401,7 +469,7 @@ impl LocalEngine {
     }
 
     /// Evaluates the policy and adds the engine's fields.
-    fn decide_raw(
+    pub(crate) fn decide_raw(
         &self,
         action: &ProposedAction,
         history: History,
@@ -451,6 +519,43 @@ impl LocalEngine {
             ]),
         );
         Ok(answer)
+    }
+
+    /// Decides the recorded decisions again under this engine's policy set, and reports
+    /// which would get another mode, and why: for finding out what a policy change would
+    /// do to real traffic before shipping it. Writes nothing.
+    ///
+    /// Each decision is decided on the input it was recorded with (its
+    /// `decision_packet.input`: the proposed action, secrets redacted as they were then,
+    /// the history of that action and target at the time, and the time), with the facts
+    /// the configuration derives computed again; a decision recorded without that input
+    /// is decided from its row (tool, action, arguments, system, environment, risk,
+    /// target, actor) with no history. The newest are read first, in pages, so a long
+    /// replay holds the store only for moments.
+    ///
+    /// ```
+    /// use bighub_core::{ProposedAction, RiskLevel};
+    /// use bighub_local::{LocalEngine, ReplayOptions};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = dir.path().join("decisions.db");
+    /// let before = LocalEngine::builder().db_path(&db).build().unwrap();
+    /// let sync = ProposedAction::new("sync_app").system("argocd").risk(RiskLevel::Low);
+    /// assert_eq!(before.decide(&sync).unwrap().raw["mode"], "autonomous");
+    ///
+    /// let after = LocalEngine::builder()
+    ///     .db_path(&db)
+    ///     .config(serde_json::json!({"kill_switch": {"systems": ["argocd"]}}))
+    ///     .build()
+    ///     .unwrap();
+    /// let report = after.replay(&ReplayOptions::default()).unwrap();
+    /// assert_eq!((report.decided, report.changed), (1, 1));
+    /// assert_eq!(report.changes[0].mode_after, "blocked");
+    /// assert_eq!(report.changes[0].deciding_rules, ["kill_switch"]);
+    /// assert_eq!(after.recent_decisions(10).unwrap().len(), 1);
+    /// ```
+    pub fn replay(&self, options: &ReplayOptions) -> Result<ReplayReport, LocalError> {
+        replay::run(self, options)
     }
 
     /// Records an outcome; later decisions on the same action and target see it.

@@ -53,6 +53,21 @@ pub enum LocalError {
     #[error("invalid policy configuration: {0}")]
     Config(String),
 
+    /// A key of the policy configuration (`data.bighub.config`) is unknown, or its value
+    /// has the wrong type or is invalid.
+    #[error("invalid policy configuration in {origin}: {key}: {message}")]
+    InvalidConfig {
+        /// Where the configuration came from: a `.json` file's path, `builder config`,
+        /// `builder data`.
+        origin: String,
+        /// The key's full path, e.g. `data.bighub.config.max_privilege_duration` or
+        /// `data.bighub.config.freeze_windows[0].start`.
+        key: String,
+        /// What is wrong: `unknown key; did you mean `...`?`, or the type or value
+        /// expected.
+        message: String,
+    },
+
     /// A duration could not be read ("48h", "2 days", "PT48H", "90m" are understood).
     #[error("cannot read duration `{0}`: use forms like 48h, 90m, 2 days or PT48H")]
     Duration(String),

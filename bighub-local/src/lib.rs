@@ -37,9 +37,10 @@
 //!
 //! # Configuring it with data
 //!
-//! The policy reads `data.bighub.config` ([`DEFAULT_DATA`] holds the defaults). Change it
-//! without Rego through [`LocalEngineBuilder::config`], or a `.json` file in
-//! `BIGHUB_POLICY` holding `{"bighub": {"config": {...}}}`:
+//! The policy reads `data.bighub.config`, typed as [`PolicyConfig`] ([`DEFAULT_DATA`] holds
+//! the defaults). Change it without Rego through [`LocalEngineBuilder::config`], or a
+//! `.json` file in `BIGHUB_POLICY` (or given to [`LocalEngineBuilder::policy_file`] or the
+//! CLI's `--policy`) holding `{"bighub": {"config": {...}}}`:
 //!
 //! ```json
 //! {"bighub": {"config": {
@@ -52,11 +53,44 @@
 //! }}}
 //! ```
 //!
-//! Other keys: `read_only_verbs`, `destructive_verbs`, `privilege_verbs`,
-//! `identity_systems`, `admin_group_patterns` (fragments of group names, e.g. `admin`),
-//! `unknown_environments`,
-//! `risk_matrix`, `risk_scores`, `read_only_risk_score`, `risk_score_raise`. Bad values are
-//! reported when the engine is built, naming the key.
+//! A source holds only the keys it changes. Sources merge over the defaults in this order:
+//! `.json` policy files (in the order given, a directory's files by name), then
+//! [`LocalEngineBuilder::data`], then [`LocalEngineBuilder::config`]; objects merge key by
+//! key (`{"risk_matrix": {"high": {"production": "blocked"}}}` changes one cell), anything
+//! else replaces what was there (a list is replaced, not appended to).
+//!
+//! | key | type | default | meaning |
+//! |---|---|---|---|
+//! | `max_privilege_duration` | duration: text (`"4h"`, `"90m"`, `"2 days"`, `"PT4H"`) or whole seconds | `"2h"` | the longest privilege escalation that runs without review |
+//! | `read_only_verbs` | list of strings | `get`, `list`, `describe`, `read`, `show`, `check`, `view`, `search`, `query`, `fetch`, `inspect`, `status`, `plan`, `diff`, `validate`, ... | an action whose first word is one of these is a read |
+//! | `destructive_verbs` | list of strings | `delete`, `destroy`, `drop`, `terminate`, `purge`, `wipe`, `force-push`, `truncate`, `erase` | an action with one of these words is destructive (a multi-word verb matches inside the name) |
+//! | `privilege_verbs` | list of strings | `grant`, `assume`, `elevate`, `escalate`, `assign`, `promote`, `impersonate`, `sudo`, `add` | verbs of privilege escalation |
+//! | `identity_systems` | list of strings | `okta`, `iam`, `aws_iam`, `gcp_iam`, `entra`, `entra_id`, `azure_ad`, `active_directory`, `keycloak`, `auth0`, ... | systems that hold identities and their privileges |
+//! | `admin_group_patterns` | list of non-empty strings | `admin`, `root`, `owner`, `superuser`, `sudo`, `wheel`, `privileged`, `breakglass`, `break-glass` | fragments of admin group names, matched inside groups and targets |
+//! | `production_environments` | list of strings | `production`, `prod`, `prd`, `live` | environment names that mean production |
+//! | `unknown_environments` | list of strings | `unknown`, `none`, `n/a`, `unspecified` | environment names that mean "not known" |
+//! | `freeze_windows` | list of `{name?: string, start: RFC 3339, end: RFC 3339 (after start), systems?: [strings], environments?: [strings]}` | `[]` | no change runs inside a window on the systems and environments it names (all when a list is empty or absent) |
+//! | `kill_switch` | `true`/`false`, or `{global?: bool, systems?: [strings]}` | `{"global": false, "systems": []}` | blocks everything (global) or every action on the listed systems, reads too |
+//! | `failure_threshold` | positive whole number | `3` | this many `FAILURE` outcomes in 24 hours for the same action and target send the next call to review |
+//! | `risk_matrix` | `{low, medium, high, critical}`, each `{production: mode, other: mode}` | low: autonomous / autonomous; medium: constrained / autonomous; high: review / constrained; critical: review / review | the mode of a change by declared risk, in production and elsewhere; a mode is `autonomous`, `constrained`, `review`, `needs_context` or `blocked` |
+//! | `risk_scores` | `{low, medium, high, critical}`, numbers from 0 to 1 | 0.1, 0.3, 0.55, 0.75 | the base risk score of a change by declared risk |
+//! | `read_only_risk_score` | number from 0 to 1 | `0.05` | the base risk score of a read |
+//! | `risk_score_raise` | `{production, excess_duration, recent_failures, destructive}`, numbers from 0 to 1 | 0.1 each | what each aggravating fact adds to the risk score (capped at 1) |
+//!
+//! Names in lists are compared lower-cased. Every source is checked on its own when the
+//! engine is built: a key that is not in this table (at any depth), a value of the wrong
+//! type, or an invalid value (a duration or timestamp that does not parse, a window that
+//! ends before it starts, a score outside 0 to 1) is [`LocalError::InvalidConfig`], naming
+//! the key, the source (the file's path, `builder config` or `builder data`) and, for a
+//! misspelt key, the closest known one:
+//!
+//! ```text
+//! invalid policy configuration in policies/limits.json: data.bighub.config.max_privelege_duration: unknown key; did you mean `max_privilege_duration`?
+//! invalid policy configuration in builder config: data.bighub.config.max_privilege_duration: cannot read "a while": expected a duration such as "2h", "90m", "2 days" or "PT4H", or whole seconds
+//! ```
+//!
+//! Data for your own policies belongs elsewhere in `data` (for example under
+//! `bighub.ext`, or your own package's name), not in `bighub.config`.
 //!
 //! # Extending or overriding it with Rego
 //!
@@ -98,6 +132,27 @@
 //! [`LocalError::PolicyEvaluation`], naming the file and the rule (its text says the call
 //! is blocked; the runtime gets it as an engine error, which its fail mode turns into a
 //! block by default). Other inputs decide as usual.
+//!
+//! # Testing policies
+//!
+//! [`LocalEngineBuilder::run_policy_tests`] runs Rego tests as `opa test` does: the
+//! `test_*` rules of the `*_test.rego` files under the paths given, loaded beside the
+//! policy set and its data; a test passes when its rule is `true`. Tests may call
+//! `bighub.input(action)` for the input document the engine would decide a proposed
+//! action on (now, no history), and evaluate the policy on it `with input as` that
+//! document. The facts in `input.derived` are computed from the configuration when the
+//! input is built, so a test that changes the configuration `with data.bighub.config...`
+//! does not change them; configure through a `.json` policy file instead. The CLI runs
+//! them with `bighub policy test`.
+//!
+//! # Replaying decisions
+//!
+//! [`LocalEngine::replay`] decides the recorded decisions again under the engine's
+//! policy set, without writing anything, and reports the ones whose mode changes, with
+//! the rules that decide them now ([`ReplayReport`]; the CLI's `bighub policy replay`).
+//! Each decision is replayed on the input it was decided on, which every decision keeps in
+//! `decision_packet.input` (the store's `decision` column): the proposed action with its
+//! secrets redacted, the history of that action and target then, and the time.
 //!
 //! # The input document
 //!
@@ -188,18 +243,27 @@ mod error;
 mod facts;
 mod input;
 mod policy;
+mod policy_tests;
 mod recent_cache;
 mod redact;
+mod replay;
 mod request_id;
 mod store;
 
 pub use approvals::{ApprovalRecord, ApprovalStatus};
 pub use bighub_core::digest::{canonical_json, canonical_sha256};
 pub use clock::parse_rfc3339 as parse_timestamp;
-pub use config::DEFAULT_DATA;
+pub use config::{
+    DEFAULT_DATA, FreezeWindow, KillSwitch, PolicyConfig, RiskMatrix, RiskRow, RiskScoreRaise,
+    RiskScores,
+};
 pub use duration::{format_duration, parse_duration};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory};
 pub use error::LocalError;
 pub use policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
+pub use policy_tests::{PolicyTestOutcome, PolicyTestResult};
 pub use redact::{REDACTED, looks_secret, redact_value};
+pub use replay::{
+    ModeTransition, ReplayChange, ReplayError, ReplayOptions, ReplayReport, RuleCount,
+};
 pub use store::{DecisionRecord, OutcomeRecord, StoreLocation};

@@ -693,6 +693,72 @@ impl Store {
     }
 }
 
+/// A decision row as [`Store::decisions_before`] reads it, for replaying.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredDecision {
+    /// The row key (time-ordered).
+    pub key: i64,
+    pub request_id: String,
+    pub created_at: i64,
+    pub tool: String,
+    pub action: String,
+    pub target: String,
+    pub system: Option<String>,
+    pub environment: Option<String>,
+    pub risk: Option<String>,
+    pub actor: String,
+    pub mode: String,
+    /// The redacted arguments, as JSON text.
+    pub arguments: String,
+    /// The whole decision, as JSON text; its `decision_packet.input` is the input it was
+    /// decided on.
+    pub decision: String,
+}
+
+impl Store {
+    /// Up to `limit` decisions made at or after `since_ms` and keyed before `before` (all
+    /// when `None`), newest first: pages of the store, read by key alone.
+    pub(crate) fn decisions_before(
+        &self,
+        since_ms: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<StoredDecision>, LocalError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, request_id, created_at, tool, action, target, system, environment, risk,
+                    actor, mode, arguments, decision
+             FROM decisions WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![
+                    first_key(since_ms.max(0)),
+                    before.unwrap_or(i64::MAX),
+                    limit as i64
+                ],
+                |r| {
+                    Ok(StoredDecision {
+                        key: r.get(0)?,
+                        request_id: r.get(1)?,
+                        created_at: r.get(2)?,
+                        tool: r.get(3)?,
+                        action: r.get(4)?,
+                        target: r.get(5)?,
+                        system: r.get(6)?,
+                        environment: r.get(7)?,
+                        risk: r.get(8)?,
+                        actor: r.get(9)?,
+                        mode: r.get(10)?,
+                        arguments: r.get(11)?,
+                        decision: r.get(12)?,
+                    })
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
 /// The action and target of the decision `?1`: by key, from the id's millisecond `?2` times
 /// `?3` ([`KEY_SLOTS`]); rows from before version 3 by their own index.
 const FIND_DECISION: &str = "SELECT action, target FROM decisions
