@@ -87,8 +87,13 @@ impl Errors {
     }
 }
 
-/// Checks everything and builds the [`Tool`], or returns every error found.
-pub fn validate(attr: darling::Result<ActionAttr>, mut item: ItemFn) -> syn::Result<Tool> {
+/// Checks everything and builds the [`Tool`], or returns every error found, parsing's
+/// included. `attr` holds the keys that could be read (`None` when there were none at all).
+pub fn validate(
+    attr: Option<ActionAttr>,
+    attr_errors: Option<darling::Error>,
+    mut item: ItemFn,
+) -> syn::Result<Tool> {
     // Attribute errors first, then the signature's: the order they appear in the source.
     let mut errors = Errors::default();
     let mut signature_errors = Errors::default();
@@ -111,15 +116,9 @@ pub fn validate(attr: darling::Result<ActionAttr>, mut item: ItemFn) -> syn::Res
         rejected: &rejected,
     };
 
-    // Without a parsed attribute, the checks below would only repeat darling's errors
-    // (a misspelled `sytem` would also read as a missing `system`).
-    let attr = match attr {
-        Ok(attr) => Some(attr),
-        Err(error) => {
-            errors.push(error.into());
-            None
-        }
-    };
+    if let Some(error) = attr_errors {
+        errors.push(error.into());
+    }
     let checked = attr.map(|attr| check_attr(attr, &item, &names, &mut errors));
     errors.extend(signature_errors);
 
@@ -211,6 +210,7 @@ fn check_attr(
 ) -> Option<Checked> {
     let system = match attr.system.as_deref() {
         Some(system) => non_empty(system, "system", errors),
+        None if attr.is_unread("system") => None,
         None => {
             errors.at(
                 Span::call_site(),
@@ -235,6 +235,7 @@ fn check_attr(
         Some(description) => non_empty(description, "description", errors),
         None => match doc_text(&item.attrs) {
             Some(text) => Some(text),
+            None if attr.is_unread("description") => None,
             None => {
                 errors.spanned(
                     &item.sig.ident,
@@ -278,7 +279,7 @@ fn check_attr(
         .as_deref()
         .map(|lit| param_ref(lit, "value", params, errors));
     let mut secret = Vec::new();
-    for lit in &attr.secret.0 {
+    for lit in attr.secret.iter().flat_map(|names| &names.0) {
         let name = param_ref(lit, "secret", params, errors);
         if let Some(name) = &name
             && secret.contains(name)
