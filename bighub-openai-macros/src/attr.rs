@@ -18,10 +18,11 @@ use syn::{Expr, ExprLit, Lit, LitStr, Meta};
 use crate::suggest::closest;
 
 /// Every key, in the order the documentation lists them.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 14] = [
     "system",
     "risk",
     "environment",
+    "environment_arg",
     "name",
     "description",
     "action_name",
@@ -41,8 +42,10 @@ pub struct ActionAttr {
     pub system: Option<Str>,
     /// `low`, `medium`, `high` or `critical`.
     pub risk: Option<Str>,
-    /// The environment the tool touches.
+    /// The environment the tool touches, as a fixed value.
     pub environment: Option<Str>,
+    /// The parameter whose value is the environment the call touches.
+    pub environment_arg: Option<Str>,
     /// The tool name the model sees, instead of the function's name.
     pub name: Option<Str>,
     /// The description the model sees, instead of the function's doc comment.
@@ -170,6 +173,7 @@ pub fn parse(tokens: TokenStream) -> (Option<ActionAttr>, Option<darling::Error>
             "system" => reader.read(&key, item, &mut attr.system),
             "risk" => reader.read(&key, item, &mut attr.risk),
             "environment" => reader.read(&key, item, &mut attr.environment),
+            "environment_arg" => reader.read(&key, item, &mut attr.environment_arg),
             "name" => reader.read(&key, item, &mut attr.name),
             "description" => reader.read(&key, item, &mut attr.description),
             "action_name" => reader.read(&key, item, &mut attr.action_name),
@@ -289,7 +293,7 @@ mod tests {
                 "duplicate key `risk`: each key can be given once",
                 "expected a string in double quotes: `\"5\"`",
                 "unknown key `bogus`: the keys are `system`, `risk`, `environment`, \
-                 `name`, `description`, `action_name`, `domain`, `actor`, \
+                 `environment_arg`, `name`, `description`, `action_name`, `domain`, `actor`, \
                  `target`, `value`, `secret`, `timeout`, `crate`",
                 "`actor` needs a value: `actor = \"...\"`",
             ]

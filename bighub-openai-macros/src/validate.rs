@@ -48,6 +48,8 @@ pub struct Metadata {
     /// `Low`, `Medium`, `High` or `Critical`: the `RiskLevel` variant.
     pub risk: Ident,
     pub environment: Option<String>,
+    /// The parameter whose value is the environment, at call time.
+    pub environment_arg: Option<String>,
     pub action_name: Option<String>,
     pub domain: Option<String>,
     pub actor: Option<String>,
@@ -270,6 +272,21 @@ fn check_attr(
     let domain = optional(attr.domain.as_deref(), "domain", errors);
     let actor = optional(attr.actor.as_deref(), "actor", errors);
 
+    let environment_arg = attr
+        .environment_arg
+        .as_deref()
+        .map(|lit| param_ref(lit, "environment_arg", params, errors));
+    if let (Some(literal), Some(arg)) = (&attr.environment, &attr.environment_arg) {
+        for lit in [literal, arg] {
+            errors.spanned(
+                &**lit,
+                "`environment` and `environment_arg` cannot both be set: `environment` is the \
+                 environment itself, `environment_arg` names the parameter that holds it; \
+                 keep one",
+            );
+        }
+    }
+
     let target = attr
         .target
         .as_deref()
@@ -300,6 +317,7 @@ fn check_attr(
         system: system?,
         risk: risk?,
         environment: environment.flatten(),
+        environment_arg: environment_arg.flatten(),
         action_name: action_name.flatten(),
         domain: domain.flatten(),
         actor: actor.flatten(),
@@ -418,14 +436,15 @@ fn check_name(
     None
 }
 
-/// The parameter names `target`, `value` and `secret` may refer to.
+/// The parameter names `environment_arg`, `target`, `value` and `secret` may refer to.
 struct ParamNames<'a> {
     params: &'a [ToolParam],
     /// Names of parameters already reported as invalid.
     rejected: &'a [String],
 }
 
-/// Resolves a parameter named in `target`, `value` or `secret` to a model argument.
+/// Resolves a parameter named in `environment_arg`, `target`, `value` or `secret` to a model
+/// argument.
 fn param_ref(
     lit: &LitStr,
     key: &str,
