@@ -1,9 +1,12 @@
 //! `#[bighub::action]` at run time: JSON arguments in, typed call, JSON output out; the
-//! schema, the metadata, and every way a call can fail.
+//! schema, the metadata, every way a call can fail, and what the decision engine is told.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bighub::{Action, RiskLevel, State, ToolContext, ToolError, ToolErrorKind};
+use bighub::{Action, BighubOpenAI, RiskLevel, State, ToolContext, ToolError, ToolErrorKind};
+use bighub_testkit::FakeBighub;
+use bighub_testkit::fake_bighub::{Reply, decision};
+use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -87,6 +90,16 @@ fn page(pager: State<PagerClient>, message: String) -> usize {
 #[bighub::action(system = "pagerduty", risk = "low")]
 fn list_incidents() -> Vec<String> {
     vec!["INC-1".to_owned()]
+}
+
+/// Restart a deployment in the namespace the model names.
+#[bighub::action(
+    system = "kubernetes",
+    environment_arg = "namespace",
+    target = "deployment"
+)]
+fn restart_in(deployment: String, namespace: String) -> String {
+    format!("{namespace}/{deployment}")
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -325,4 +338,65 @@ fn tool_types_are_plain_values() {
     let names: Vec<&str> = tools.iter().map(|tool| tool.name()).collect();
     assert_eq!(names, ["grant_access", "page-oncall"]);
     assert_eq!(format!("{:?}", GrantAccess), "GrantAccess");
+}
+
+#[tokio::test]
+async fn each_call_is_decided_in_the_environment_its_argument_names() {
+    let openai = FakeOpenAi::start().await.expect("fake OpenAI starts");
+    let bighub = FakeBighub::start().await;
+    bighub.on_evaluate(|body| {
+        Reply::ok(decision(
+            "autonomous",
+            body["action"].as_str().unwrap_or_default(),
+        ))
+    });
+    let arguments = |namespace: &str| json!({"deployment": "checkout", "namespace": namespace});
+    openai.push(
+        Turn::new()
+            .call_with_id("restart_in", arguments("prod-eu").to_string(), "call_1")
+            .call_with_id("restart_in", arguments("staging").to_string(), "call_2"),
+    );
+    openai.push(Turn::text("Restarted in both."));
+    let agent = BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .bighub_api_key(bighub.api_key())
+        .bighub_base_url(bighub.base_url())
+        .action(RestartIn)
+        .build()
+        .unwrap();
+
+    let result = agent.run("Restart checkout", "gpt-test").await.unwrap();
+
+    let mut outputs: Vec<Value> = result
+        .execution
+        .events
+        .iter()
+        .filter_map(|event| event.output.clone())
+        .collect();
+    outputs.sort_by_key(Value::to_string);
+    assert_eq!(
+        outputs,
+        [json!("prod-eu/checkout"), json!("staging/checkout")]
+    );
+    // Evaluated concurrently: compare in a fixed order.
+    let mut seen: Vec<(Value, Value)> = bighub
+        .requests_to("/actions/evaluate")
+        .into_iter()
+        .filter_map(|request| request.body)
+        .map(|body| {
+            (
+                body["context"]["environment"].clone(),
+                body["target"].clone(),
+            )
+        })
+        .collect();
+    seen.sort_by_key(|(environment, _)| environment.to_string());
+    assert_eq!(
+        seen,
+        [
+            (json!("prod-eu"), json!("checkout")),
+            (json!("staging"), json!("checkout"))
+        ]
+    );
 }

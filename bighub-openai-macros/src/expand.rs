@@ -111,6 +111,7 @@ fn metadata(tool: &Tool, private: &TokenStream) -> TokenStream {
     let risk = &meta.risk;
     let setters = [
         ("environment", &meta.environment),
+        ("environment_arg", &meta.environment_arg),
         ("action_name", &meta.action_name),
         ("domain", &meta.domain),
         ("actor", &meta.actor),

@@ -27,8 +27,8 @@ pub fn action(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
         Err(error) => return error.into_compile_error().into(),
     };
-    let parsed = attr::parse(attr.into());
-    match validate::validate(parsed, item.clone()) {
+    let (attr, attr_errors) = attr::parse(attr.into());
+    match validate::validate(attr, attr_errors, item.clone()) {
         Ok(tool) => expand::expand(tool).into(),
         Err(errors) => {
             let mut tokens = errors.into_compile_error();

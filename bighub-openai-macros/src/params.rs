@@ -43,8 +43,8 @@ pub struct StateParam {
 pub struct Rejection {
     /// The error to report.
     pub error: syn::Error,
-    /// The parameter's name, when it has one: `target`, `value` and `secret` may still name
-    /// it without a second, misleading "no such parameter" error.
+    /// The parameter's name, when it has one: `environment_arg`, `target`, `value` and
+    /// `secret` may still name it without a second, misleading "no such parameter" error.
     pub ident: Option<Ident>,
 }
 

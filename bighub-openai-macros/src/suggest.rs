@@ -1,6 +1,6 @@
 //! "Did you mean ...?": the closest known word to a misspelled one.
 //!
-//! Used for risk levels and parameter names; darling suggests attribute keys by itself.
+//! Used for attribute keys, risk levels and parameter names.
 
 /// The candidate closest to `word`, when it is close enough to be a likely typo.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

@@ -48,6 +48,8 @@ pub struct Metadata {
     /// `Low`, `Medium`, `High` or `Critical`: the `RiskLevel` variant.
     pub risk: Ident,
     pub environment: Option<String>,
+    /// The parameter whose value is the environment, at call time.
+    pub environment_arg: Option<String>,
     pub action_name: Option<String>,
     pub domain: Option<String>,
     pub actor: Option<String>,
@@ -87,8 +89,13 @@ impl Errors {
     }
 }
 
-/// Checks everything and builds the [`Tool`], or returns every error found.
-pub fn validate(attr: darling::Result<ActionAttr>, mut item: ItemFn) -> syn::Result<Tool> {
+/// Checks everything and builds the [`Tool`], or returns every error found, parsing's
+/// included. `attr` holds the keys that could be read (`None` when there were none at all).
+pub fn validate(
+    attr: Option<ActionAttr>,
+    attr_errors: Option<darling::Error>,
+    mut item: ItemFn,
+) -> syn::Result<Tool> {
     // Attribute errors first, then the signature's: the order they appear in the source.
     let mut errors = Errors::default();
     let mut signature_errors = Errors::default();
@@ -111,15 +118,9 @@ pub fn validate(attr: darling::Result<ActionAttr>, mut item: ItemFn) -> syn::Res
         rejected: &rejected,
     };
 
-    // Without a parsed attribute, the checks below would only repeat darling's errors
-    // (a misspelled `sytem` would also read as a missing `system`).
-    let attr = match attr {
-        Ok(attr) => Some(attr),
-        Err(error) => {
-            errors.push(error.into());
-            None
-        }
-    };
+    if let Some(error) = attr_errors {
+        errors.push(error.into());
+    }
     let checked = attr.map(|attr| check_attr(attr, &item, &names, &mut errors));
     errors.extend(signature_errors);
 
@@ -211,6 +212,7 @@ fn check_attr(
 ) -> Option<Checked> {
     let system = match attr.system.as_deref() {
         Some(system) => non_empty(system, "system", errors),
+        None if attr.is_unread("system") => None,
         None => {
             errors.at(
                 Span::call_site(),
@@ -235,6 +237,7 @@ fn check_attr(
         Some(description) => non_empty(description, "description", errors),
         None => match doc_text(&item.attrs) {
             Some(text) => Some(text),
+            None if attr.is_unread("description") => None,
             None => {
                 errors.spanned(
                     &item.sig.ident,
@@ -269,6 +272,21 @@ fn check_attr(
     let domain = optional(attr.domain.as_deref(), "domain", errors);
     let actor = optional(attr.actor.as_deref(), "actor", errors);
 
+    let environment_arg = attr
+        .environment_arg
+        .as_deref()
+        .map(|lit| param_ref(lit, "environment_arg", params, errors));
+    if let (Some(literal), Some(arg)) = (&attr.environment, &attr.environment_arg) {
+        for lit in [literal, arg] {
+            errors.spanned(
+                &**lit,
+                "`environment` and `environment_arg` cannot both be set: `environment` is the \
+                 environment itself, `environment_arg` names the parameter that holds it; \
+                 keep one",
+            );
+        }
+    }
+
     let target = attr
         .target
         .as_deref()
@@ -278,7 +296,7 @@ fn check_attr(
         .as_deref()
         .map(|lit| param_ref(lit, "value", params, errors));
     let mut secret = Vec::new();
-    for lit in &attr.secret.0 {
+    for lit in attr.secret.iter().flat_map(|names| &names.0) {
         let name = param_ref(lit, "secret", params, errors);
         if let Some(name) = &name
             && secret.contains(name)
@@ -299,6 +317,7 @@ fn check_attr(
         system: system?,
         risk: risk?,
         environment: environment.flatten(),
+        environment_arg: environment_arg.flatten(),
         action_name: action_name.flatten(),
         domain: domain.flatten(),
         actor: actor.flatten(),
@@ -417,14 +436,15 @@ fn check_name(
     None
 }
 
-/// The parameter names `target`, `value` and `secret` may refer to.
+/// The parameter names `environment_arg`, `target`, `value` and `secret` may refer to.
 struct ParamNames<'a> {
     params: &'a [ToolParam],
     /// Names of parameters already reported as invalid.
     rejected: &'a [String],
 }
 
-/// Resolves a parameter named in `target`, `value` or `secret` to a model argument.
+/// Resolves a parameter named in `environment_arg`, `target`, `value` or `secret` to a model
+/// argument.
 fn param_ref(
     lit: &LitStr,
     key: &str,

@@ -25,8 +25,12 @@ pub struct ActionMetadata {
     pub system: Option<String>,
     /// The declared risk; `medium` unless said otherwise.
     pub risk: RiskLevel,
-    /// The environment it touches (`production`, `staging`, ...).
+    /// The environment it touches (`production`, `staging`, ...), when it is the same for
+    /// every call.
     pub environment: Option<String>,
+    /// The argument whose value is the environment a call touches (for example `namespace`),
+    /// when the model chooses it; a call without a string there falls back to `environment`.
+    pub environment_arg: Option<String>,
     /// The action name sent to the decision engine, when it differs from the tool name.
     pub action_name: Option<String>,
     /// The decision domain, when it differs from the agent's.
@@ -61,6 +65,12 @@ impl ActionMetadata {
     /// Sets the environment.
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
         self.environment = Some(environment.into());
+        self
+    }
+
+    /// Names the argument that holds the environment.
+    pub fn environment_arg(mut self, arg: impl Into<String>) -> Self {
+        self.environment_arg = Some(arg.into());
         self
     }
 

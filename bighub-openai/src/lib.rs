@@ -140,7 +140,8 @@ pub use stream_event::StreamEvent;
 /// |---|---|---|
 /// | `system` | string | **required**: the system the tool touches (`"okta"`, `"terraform"`, ...) |
 /// | `risk` | `"low"`, `"medium"`, `"high"`, `"critical"` | declared risk; `"medium"` by default |
-/// | `environment` | string | the environment it touches (`"production"`, ...) |
+/// | `environment` | string | the environment it touches, the same for every call (`"production"`, ...); a fixed value, never read from a parameter |
+/// | `environment_arg` | parameter name | the parameter whose value (a string) is the environment each call touches, like `"namespace"`; not together with `environment` |
 /// | `name` | string | the tool name, instead of the function's; must match `^[a-zA-Z0-9_-]{1,64}$` |
 /// | `description` | string | the description, instead of the doc comment |
 /// | `action_name` | string | the action name sent to the decision engine |
@@ -152,11 +153,40 @@ pub use stream_event::StreamEvent;
 /// | `timeout` | a whole number and a unit: `"500ms"`, `"30s"`, `"5m"`, `"1h"` (at most a day) | how long one call may run; the agent's `tool_timeout` otherwise |
 /// | `crate` | path | where the runtime crate is, when the macro cannot find it (see below) |
 ///
+/// `environment = "namespace"` means the environment called `namespace`. When the model
+/// chooses the environment through an argument, name that parameter with `environment_arg`:
+///
+/// ```
+/// # extern crate bighub_openai as bighub;
+/// use bighub::ToolRegistry;
+/// use serde_json::json;
+///
+/// /// Restart a deployment.
+/// #[bighub::action(system = "kubernetes", environment_arg = "namespace", target = "deployment")]
+/// fn restart(deployment: String, namespace: String) -> String {
+///     format!("{namespace}/{deployment}")
+/// }
+///
+/// let mut tools = ToolRegistry::new();
+/// let tool = tools.register(Restart)?;
+/// let action = tool.proposed_action(&json!({"deployment": "checkout", "namespace": "prod-eu"}));
+/// assert_eq!(action.environment.as_deref(), Some("prod-eu"));
+/// assert_eq!(action.target.as_deref(), Some("checkout"));
+/// # Ok::<(), bighub::Error>(())
+/// ```
+///
+/// The parameter can be a `String`, or an enum of unit variants to hold the model to the
+/// environments you list. A call whose argument is not a string (an absent `Option`, say) has
+/// no environment, unless the registration gives one ([`ToolOptions::environment`], which
+/// replaces the tool's).
+///
 /// Every mistake is a compile error pointing at the token to fix, and one build reports all of
 /// them: a missing `system`, an unknown or repeated key (`enviroment` suggests `environment`),
-/// a risk outside the list (`"hgh"` suggests `"high"`), a `timeout` that is not a duration, a
-/// `target`, `value` or `secret` that names no parameter (`"grup"` suggests `"group"`), an
-/// invalid tool name, a tool with neither a doc comment nor a `description`.
+/// a value that is not a string, a risk outside the list (`"hgh"` suggests `"high"`), a
+/// `timeout` that is not a duration, an `environment_arg`, `target`, `value` or `secret` that
+/// names no parameter (`"grup"` suggests `"group"`) or names a [`State<T>`] parameter, both
+/// `environment` and `environment_arg`, an invalid tool name, a tool with neither a doc comment
+/// nor a `description`, and every problem of the signature below.
 ///
 /// # Parameters
 ///

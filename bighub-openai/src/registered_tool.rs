@@ -79,6 +79,10 @@ impl RegisteredTool {
                 field.clone_from(value);
             }
         }
+        if options.environment.is_some() {
+            // The registration's environment replaces the tool's, fixed or read from an argument.
+            metadata.environment_arg = None;
+        }
         if let Some(risk) = options.risk {
             metadata.risk = risk;
         }
@@ -176,7 +180,9 @@ impl RegisteredTool {
     /// - `action`: the `action_name` option, else the tool's, else the tool name.
     /// - `system`, `risk`, `environment`: the tool's metadata, overridden by the options,
     ///   overridden by string values of the same keys returned by `metadata_from_args`
-    ///   (a `risk` that is not a known level is kept in `context.metadata` instead).
+    ///   (a `risk` that is not a known level is kept in `context.metadata` instead). The
+    ///   tool's environment is the string in its `environment_arg` argument when it names one
+    ///   (a JSON pointer when it starts with `/`), else its fixed `environment`.
     /// - `context.metadata`: every other non-null key of `metadata_from_args`, plus
     ///   [`SECRET_ARGS_KEY`] listing the secret arguments when there are any.
     /// - `target`: `target_from_args` when set; else the argument named by the tool's
@@ -197,7 +203,13 @@ impl RegisteredTool {
             )
             .risk(meta.risk);
         action.system = meta.system.clone();
-        action.environment = meta.environment.clone();
+        action.environment = meta
+            .environment_arg
+            .as_deref()
+            .and_then(|arg| argument(&arguments, arg))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| meta.environment.clone());
         action.domain = meta.domain.clone();
         action.actor = meta.actor.clone().unwrap_or_default();
         action.decision_mode = self.options.decision_mode;

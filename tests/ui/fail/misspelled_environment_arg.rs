@@ -1,0 +1,13 @@
+/// Restart a deployment.
+#[bighub::action(system = "kubernetes", environment_arg = "namespce")]
+fn restart(deployment: String, namespace: String) -> String {
+    format!("{namespace}/{deployment}")
+}
+
+/// Restart every deployment.
+#[bighub::action(system = "kubernetes", environment_arg = "namespace")]
+fn restart_all() -> String {
+    String::new()
+}
+
+fn main() {}
