@@ -106,6 +106,17 @@ async fn a_tool_whose_state_was_never_registered_stops_build() {
     );
     assert!(error.to_string().contains(".state("), "{error}");
 
+    // A `#[bighub::action]` tool with a `State<T>` parameter says so too.
+    let error = bighub::BighubOpenAI::builder()
+        .engine(bighub::LocalEngine::builder().in_memory().build().unwrap())
+        .action(GrantAccess)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::MissingState { tool, state } if tool == "grant_access" && state.ends_with("Runs")),
+        "{error}"
+    );
+
     // The same with a tool built by hand.
     let tool = FnToolWithContext::new(
         "page_again",

@@ -38,6 +38,10 @@ pub fn expand(tool: Tool) -> TokenStream {
     let args_struct = args_struct(&tool, &private, &args_ident);
     let metadata = metadata(&tool, &private);
     let call = call_body(&tool, &private, &args_ident);
+    let states = tool.params.iter().filter_map(|param| match param {
+        ToolParam::State(state) => Some(&state.inner),
+        ToolParam::Model(_) => None,
+    });
 
     quote! {
         #item
@@ -77,6 +81,10 @@ pub fn expand(tool: Tool) -> TokenStream {
                     ::core::result::Result<#private::serde_json::Value, #private::ToolError>,
                 > {
                     #call
+                }
+
+                fn required_states(&self) -> ::std::vec::Vec<#private::StateType> {
+                    ::std::vec![#(#private::StateType::of::<#states>()),*]
                 }
             }
         };

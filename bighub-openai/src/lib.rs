@@ -197,8 +197,10 @@ pub use stream_event::StreamEvent;
 /// fine.
 ///
 /// A parameter of type [`State<T>`] is not the model's: it is injected from the shared state
-/// registered on the agent (see [`ToolContext::state`]) and left out of the schema. A call for
-/// a tool whose state was never registered fails with a [`ToolErrorKind::MissingState`] error.
+/// registered on the agent (see [`ToolContext::state`]) and left out of the schema. The tool
+/// lists those types in [`Action::required_states`], so the agent's `build()` refuses a tool
+/// whose state was never registered (a call made outside an agent without it fails with a
+/// [`ToolErrorKind::MissingState`] error).
 ///
 /// ```
 /// # extern crate bighub_openai as bighub;

@@ -14,7 +14,7 @@ pub use schemars;
 pub use serde;
 pub use serde_json;
 
-pub use crate::{Action, ActionMetadata, RiskLevel, State, ToolContext, ToolError};
+pub use crate::{Action, ActionMetadata, RiskLevel, State, StateType, ToolContext, ToolError};
 
 /// Deserializes the model's arguments, naming the offending field on failure.
 ///
