@@ -430,7 +430,7 @@ async fn resume_after_approval_runs_one_approved_call_once() {
     let db = dir.path().join("bighub.db");
     let world = World::start().await;
     let agent = world.agent().engine(local_engine(&db)).build().unwrap();
-    let check = agent.check_tool("grant_access", grant()).await.unwrap();
+    let check = agent.decide_tool("grant_access", grant()).await.unwrap();
     let id = check.decision.request_id.clone().unwrap();
 
     let done = agent

@@ -123,7 +123,7 @@ async fn a_second_agent_on_the_same_store_sees_the_first_ones_history() {
         &runs,
     );
     let before = first
-        .check_tool("grant_access", args.clone())
+        .decide_tool("grant_access", args.clone())
         .await
         .unwrap();
     first.close().await.unwrap();
@@ -142,4 +142,47 @@ async fn a_second_agent_on_the_same_store_sees_the_first_ones_history() {
         precedents(&after.decision),
         precedents(&before.decision) + 1
     );
+}
+
+#[tokio::test]
+async fn check_tool_previews_and_records_nothing_while_decide_tool_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("decisions.db");
+    let openai = FakeOpenAi::start().await.unwrap();
+    let runs = Arc::new(Runs::default());
+    let agent = agent(
+        &openai,
+        LocalEngine::builder().db_path(&db).build().unwrap(),
+        &runs,
+    );
+    let args = json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"});
+    let store = LocalEngine::builder().db_path(&db).build().unwrap();
+
+    let check = agent
+        .check_tool("grant_access", args.clone())
+        .await
+        .unwrap();
+    assert_eq!(check.verdict, Verdict::RequireApproval);
+    assert!(store.pending_approvals().unwrap().is_empty());
+    assert!(store.recent_decisions(10).unwrap().is_empty());
+
+    let missing = agent
+        .check_tool("grant_access", json!({"user_id": "alice"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&missing, bighub::Error::InvalidArguments { tool, .. } if tool == "grant_access"),
+        "{missing}"
+    );
+
+    let decided = agent.decide_tool("grant_access", args).await.unwrap();
+    assert_eq!(decided.verdict, Verdict::RequireApproval);
+    let pending = store.pending_approvals().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        Some(&pending[0].request_id),
+        decided.decision.request_id.as_ref()
+    );
+    assert_eq!(store.recent_decisions(10).unwrap().len(), 1);
+    assert_eq!(runs.count(), 0);
 }

@@ -314,7 +314,7 @@ async fn resume_after_approval_refuses_another_tool_with_the_same_arguments() {
             );
         }
         let agent = builder.build().unwrap();
-        let check = agent.check_tool("grant_access", grant()).await.unwrap();
+        let check = agent.decide_tool("grant_access", grant()).await.unwrap();
         let request_id = check.decision.request_id.clone().unwrap();
         let error = agent
             .resume_after_approval(

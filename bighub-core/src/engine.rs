@@ -50,6 +50,18 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
     /// Decides one proposed action.
     async fn evaluate(&self, action: &ProposedAction) -> Result<Decision, Error>;
 
+    /// Decides `action` as [`evaluate`](Self::evaluate) would, without acting on it: no
+    /// decision is recorded and no approval is opened, so nothing can later run under it.
+    /// For previews and policy what-ifs.
+    ///
+    /// The default calls `evaluate`, which is right for an engine that records nothing; an
+    /// engine that keeps decisions and approvals overrides it (the local engine does). The
+    /// hosted service has no preview in its contract: [`RemoteBighub`](crate::RemoteBighub)
+    /// evaluates, and the service logs that evaluation like any other.
+    async fn preview(&self, action: &ProposedAction) -> Result<Decision, Error> {
+        self.evaluate(action).await
+    }
+
     /// Records what happened after a decision (executed, failed, blocked).
     async fn report_outcome(&self, report: &OutcomeReport) -> Result<(), Error>;
 

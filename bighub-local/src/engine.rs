@@ -439,6 +439,19 @@ impl LocalEngine {
         Ok(Decision::from_backend_value(raw))
     }
 
+    /// Decides `action` as [`decide`](Self::decide) would, from the store's history, without
+    /// writing anything: no decision row, no pending approval.
+    pub fn decide_without_recording(
+        &self,
+        action: &ProposedAction,
+    ) -> Result<Decision, LocalError> {
+        let now = now_millis();
+        let target = action.target.as_deref().unwrap_or("");
+        let (history, precedents) = self.store()?.history(action_name(action), target, now)?;
+        let raw = self.decide_raw(action, history, precedents, now)?;
+        Ok(Decision::from_backend_value(raw))
+    }
+
     /// Decides `action` with the given history and time, without reading or writing the
     /// store: for policy tests and what-if questions. `now_ms` defaults to the current time.
     pub fn preview(
@@ -687,6 +700,11 @@ fn add_compat_fields(obj: &mut Map<String, Value>, mode: &str, risk: Option<f64>
 impl DecisionEngine for LocalEngine {
     async fn evaluate(&self, action: &ProposedAction) -> Result<Decision, bighub_core::Error> {
         Ok(self.decide(action)?)
+    }
+
+    /// Decides from the store's history and records nothing.
+    async fn preview(&self, action: &ProposedAction) -> Result<Decision, bighub_core::Error> {
+        Ok(self.decide_without_recording(action)?)
     }
 
     async fn report_outcome(&self, report: &OutcomeReport) -> Result<(), bighub_core::Error> {

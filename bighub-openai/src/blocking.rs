@@ -52,6 +52,12 @@ impl BighubOpenAI {
             .block_on(self.agent.check_tool(tool, arguments))
     }
 
+    /// See [`crate::BighubOpenAI::decide_tool`].
+    pub fn decide_tool(&self, tool: &str, arguments: Value) -> Result<ToolCheck, Error> {
+        self.runtime
+            .block_on(self.agent.decide_tool(tool, arguments))
+    }
+
     /// See [`crate::BighubOpenAI::list_tools`].
     pub fn list_tools(&self) -> Vec<ToolDefinition> {
         self.agent.list_tools()

@@ -153,6 +153,17 @@ impl RegisteredTool {
         }
     }
 
+    /// Whether `arguments` fit the tool's strict schema (types, required and unknown
+    /// properties, enums); a non-strict tool accepts any object.
+    pub fn fits_schema(&self, arguments: &Value) -> bool {
+        match &self.schema {
+            StrictSchemaOrLoose::Strict(strict) => {
+                crate::schema::fits(strict.schema(), strict.schema(), arguments)
+            }
+            StrictSchemaOrLoose::Loose(_) => arguments.is_object(),
+        }
+    }
+
     /// The model's arguments as the tool sees them: for strict tools, map entry arrays
     /// become objects and `null`s of formerly optional fields are removed.
     pub fn tool_arguments(&self, model_arguments: Value) -> Value {

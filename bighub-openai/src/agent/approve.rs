@@ -396,7 +396,7 @@ impl BighubOpenAI {
     /// use serde_json::json;
     ///
     /// let args = json!({"user_id": "alice", "group": "okta-admins", "duration": "2h"});
-    /// let check = agent.check_tool("grant_access", args.clone()).await?;
+    /// let check = agent.decide_tool("grant_access", args.clone()).await?;
     /// if let Some(id) = &check.decision.request_id {
     ///     let done = agent
     ///         .resume_after_approval("grant_access", args, id, ApprovalAnswer::approved("ok"))

@@ -183,7 +183,14 @@ impl BighubOpenAI {
         RunRequest::new(self, input, model)
     }
 
-    /// Decides a call of `tool` with `arguments` without running anything.
+    /// Previews the decision for a call of `tool` with `arguments`: runs nothing and
+    /// records nothing (no decision row, no pending approval, so no approval can later run
+    /// under it). Arguments that do not fit the tool's strict schema are an
+    /// [`Error::InvalidArguments`]. Use [`decide_tool`](Self::decide_tool) to decide and
+    /// record, for example to open an approval.
+    ///
+    /// With the hosted service there is no preview in the wire contract: the service logs
+    /// the evaluation like any other (see [`DecisionEngine::preview`]).
     ///
     /// ```no_run
     /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
@@ -195,34 +202,30 @@ impl BighubOpenAI {
     /// # Ok(()) }
     /// ```
     pub async fn check_tool(&self, tool: &str, arguments: Value) -> Result<ToolCheck, Error> {
-        let inner = &self.inner;
-        if inner.tools.get(tool).is_none() {
-            return Err(Error::UnknownTool {
-                name: tool.to_owned(),
-                available: inner.tools.names().map(str::to_owned).collect(),
-            });
-        }
-        let ids = round::RunIds {
-            trace_id: uuid::Uuid::new_v4().to_string(),
-            model: String::new(),
-        };
-        let call = prepared::FunctionCall {
-            name: tool.to_owned(),
-            call_id: format!("check_{}", uuid::Uuid::new_v4().simple()),
-            arguments: arguments.to_string(),
-        };
-        let prepared = inner.prepare(call, &ids).await;
-        match prepared.gate {
-            prepared::Gate::Decided(decided) => Ok(ToolCheck {
-                action: decided.action,
-                decision: decided.decision,
-                verdict: decided.verdict,
-            }),
-            prepared::Gate::Rejected { error, .. } => Err(Error::InvalidArguments {
-                tool: tool.to_owned(),
-                message: error,
-            }),
-        }
+        self.inner.check(tool, arguments, false).await
+    }
+
+    /// Decides a call of `tool` with `arguments` and records the decision, without running
+    /// anything: a review opens an approval bound to this tool and these arguments, which
+    /// [`resume_after_approval`](Self::resume_after_approval) can later run once.
+    ///
+    /// ```no_run
+    /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
+    /// use bighub_openai::ApprovalAnswer;
+    /// use serde_json::json;
+    ///
+    /// let args = json!({"user_id": "alice", "group": "okta-admins", "duration": "2h"});
+    /// let decided = agent.decide_tool("grant_access", args.clone()).await?;
+    /// if let Some(id) = &decided.decision.request_id {
+    ///     let done = agent
+    ///         .resume_after_approval("grant_access", args, id, ApprovalAnswer::approved("ok"))
+    ///         .await?;
+    ///     println!("{:?}", done.tool_output);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn decide_tool(&self, tool: &str, arguments: Value) -> Result<ToolCheck, Error> {
+        self.inner.check(tool, arguments, true).await
     }
 
     /// The tool definitions sent to the model.
@@ -260,6 +263,39 @@ impl BighubOpenAI {
 }
 
 impl Inner {
+    /// A decision for `tool` with `arguments` outside a run: recorded (and entered in the
+    /// approval ledger) or only previewed.
+    async fn check(&self, tool: &str, arguments: Value, record: bool) -> Result<ToolCheck, Error> {
+        let Some(registered) = self.tools.get_shared(tool) else {
+            return Err(Error::UnknownTool {
+                name: tool.to_owned(),
+                available: self.tools.names().map(str::to_owned).collect(),
+            });
+        };
+        if !arguments.is_object() || !registered.fits_schema(&arguments) {
+            return Err(Error::InvalidArguments {
+                tool: tool.to_owned(),
+                message: "the arguments do not fit the tool's parameters schema".to_owned(),
+            });
+        }
+        let ids = round::RunIds {
+            trace_id: uuid::Uuid::new_v4().to_string(),
+            model: String::new(),
+        };
+        let action = self.proposed_action(&registered, &arguments, &ids);
+        let decision = if record {
+            let digest = bighub_core::digest::canonical_sha256(&arguments);
+            self.decide(&action, tool, &digest).await
+        } else {
+            self.preview(&action).await
+        };
+        Ok(ToolCheck {
+            verdict: decision.verdict(),
+            action,
+            decision,
+        })
+    }
+
     pub(crate) fn provider(&self) -> Result<&Provider, Error> {
         self.provider
             .as_ref()

@@ -179,6 +179,17 @@ impl Inner {
         decision
     }
 
+    /// The engine's preview of `action` (nothing recorded, no ledger entry), cut like any
+    /// decision; when the engine cannot answer, the fail-mode decision.
+    pub(crate) async fn preview(&self, action: &bighub_core::ProposedAction) -> Decision {
+        let mut decision = match self.engine.preview(action).await {
+            Ok(decision) => decision,
+            Err(error) => self.config.fail_mode.decision_for(&error),
+        };
+        cap_decision(&mut decision, self.config.max_reason_bytes);
+        decision
+    }
+
     /// Evaluates with retries; when the engine cannot answer, the fail-mode decision (which
     /// blocks, whatever the fail mode, unless the engine was merely unavailable).
     pub(crate) async fn evaluate(&self, action: &bighub_core::ProposedAction) -> Decision {

@@ -30,3 +30,5 @@ pub use error::SchemaError;
 pub use reshape::Reshape;
 pub use strict::{StrictSchema, strict};
 pub use validate::validate_strict;
+
+pub(crate) use instance::fits;
