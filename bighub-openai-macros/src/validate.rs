@@ -306,6 +306,31 @@ fn check_attr(
         secret.extend(name);
     }
 
+    // A secret named as the target, value or environment would travel as that field.
+    for (key, named, lit) in [
+        ("target", &target, attr.target.as_deref()),
+        ("value", &value, attr.value.as_deref()),
+        (
+            "environment_arg",
+            &environment_arg,
+            attr.environment_arg.as_deref(),
+        ),
+    ] {
+        if let (Some(Some(name)), Some(lit)) = (named, lit)
+            && secret.contains(name)
+        {
+            errors.spanned(
+                lit,
+                format!(
+                    "`{key}` names `{name}`, which is listed in `secret`: its value would be \
+                     sent to the decision engine as the action's {}; name another parameter, \
+                     or drop `{name}` from `secret`",
+                    key.trim_end_matches("_arg")
+                ),
+            );
+        }
+    }
+
     let timeout_ms = attr
         .timeout
         .as_deref()

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::schema::StrictSchema;
 use crate::{Action, ActionMetadata, ToolContext, ToolDefinition, ToolError, ToolOptions};
 
+use bighub_core::REDACTED;
 pub use bighub_core::SECRET_ARGS_KEY;
 
 /// Arguments read as the action's value when the tool names none, in this order.
@@ -201,6 +202,10 @@ impl RegisteredTool {
     /// - `value`: `value_from_args` when set; else the `value_arg` argument; else the first of
     ///   `value`, `amount`, `price`, `total` that holds a number or a numeric string. Most
     ///   actions have none: `None` is normal.
+    /// - An argument the tool marks secret never becomes the target, value or environment:
+    ///   `target_arg` / `environment_arg` naming one give `"[REDACTED]"`, `value_arg` (or a
+    ///   conventional value argument) naming one gives no value (`#[bighub::action]` refuses
+    ///   such a tool at compile time).
     /// - `domain`, `actor`, `decision_mode`: the options, else the tool's metadata; unset
     ///   values stay `None` (an empty `actor`) and the agent fills in its defaults.
     pub fn proposed_action(&self, arguments: &Value) -> ProposedAction {
@@ -213,13 +218,20 @@ impl RegisteredTool {
                     .unwrap_or_else(|| self.name.clone()),
             )
             .risk(meta.risk);
+        let secret = |arg: &str| meta.secret_args.iter().any(|s| s == arg);
         action.system = meta.system.clone();
         action.environment = meta
             .environment_arg
             .as_deref()
-            .and_then(|arg| argument(&arguments, arg))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+            .and_then(|arg| argument(&arguments, arg).map(|v| (arg, v)))
+            .and_then(|(arg, v)| v.as_str().map(|env| (arg, env)))
+            .map(|(arg, env)| {
+                if secret(arg) {
+                    REDACTED.to_owned()
+                } else {
+                    env.to_owned()
+                }
+            })
             .or_else(|| meta.environment.clone());
         action.domain = meta.domain.clone();
         action.actor = meta.actor.clone().unwrap_or_default();
@@ -237,17 +249,23 @@ impl RegisteredTool {
 
         action.target = match self.options.target_for(&arguments) {
             Some(target) => target,
-            None => meta
-                .target_arg
-                .as_deref()
-                .and_then(|arg| target_of(&arguments, arg)),
+            None => meta.target_arg.as_deref().and_then(|arg| {
+                let target = target_of(&arguments, arg)?;
+                Some(if secret(arg) {
+                    REDACTED.to_owned()
+                } else {
+                    target
+                })
+            }),
         };
         action.value = match self.options.value_for(&arguments) {
             Some(value) => value.filter(|v| v.is_finite()),
             None => match meta.value_arg.as_deref() {
+                Some(arg) if secret(arg) => None,
                 Some(arg) => argument(&arguments, arg).and_then(number_of),
                 None => CONVENTIONAL_VALUE_ARGS
                     .iter()
+                    .filter(|arg| !secret(arg))
                     .find_map(|arg| arguments.get(*arg).and_then(number_of)),
             },
         };

@@ -727,3 +727,41 @@ fn options_debug_does_not_print_closures() {
     );
     assert!(text.contains("value_from_args: None"), "{text}");
 }
+
+#[test]
+fn a_secret_argument_never_becomes_the_target_value_or_environment() {
+    let mut tools = ToolRegistry::new();
+    let tool = bighub_openai::RawTool::new(
+        "rotate2",
+        "Rotate a token",
+        json!({
+            "type": "object",
+            "properties": {"token": {"type": "string"}, "amount": {"type": "number"}, "env": {"type": "string"}},
+            "required": ["token", "amount", "env"],
+            "additionalProperties": false
+        }),
+        |_: serde_json::Value| async { Ok::<_, bighub_openai::ToolError>(json!({})) },
+    )
+    .with_metadata(
+        bighub_openai::ActionMetadata::new("vault")
+            .target_arg("token")
+            .value_arg("amount")
+            .environment_arg("env")
+            .secret_arg("token")
+            .secret_arg("amount")
+            .secret_arg("env"),
+    );
+    tools.register(tool).unwrap();
+    let action = tools
+        .get("rotate2")
+        .unwrap()
+        .proposed_action(&json!({"token": "hunter2-secret", "amount": 42, "env": "prod-secret"}));
+    assert_eq!(action.target.as_deref(), Some("[REDACTED]"));
+    assert_eq!(action.environment.as_deref(), Some("[REDACTED]"));
+    assert_eq!(action.value, None);
+    assert!(
+        !serde_json::to_string(&action.redacted_arguments())
+            .unwrap()
+            .contains("hunter2")
+    );
+}
