@@ -62,6 +62,11 @@ enum Answer {
 
 #[tokio::main]
 async fn main() {
+    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args: Vec<String> = std::env::args().collect();
     let json_output = args.iter().any(|a| a == "--json");
     let answer = if args.iter().any(|a| a == "--approve") {

@@ -33,6 +33,11 @@ const PROMPT: &str = "Sync checkout-service in Argo CD production";
 
 #[tokio::main]
 async fn main() {
+    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let json_output = std::env::args().any(|a| a == "--json");
     if let Err(error) = run(json_output).await {
         eprintln!("error: {error}");

@@ -51,6 +51,11 @@ struct RotateCredentialsArgs {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let mut tools = ToolRegistry::new();
 
     // 1. A `#[bighub::action]` function, with the target taken from its `group` argument.
