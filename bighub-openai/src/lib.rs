@@ -1,6 +1,6 @@
-//! # bighub-openai
-//!
-//! Run an OpenAI agent whose risky tool calls are decided before they execute.
+// The README is the front page; its snippets, written with the `bighub` name users give this
+// crate, compile as doctests of the workspace package.
+#![cfg_attr(not(doctest), doc = include_str!("../../README.md"))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
