@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bighub::{
-    ApprovalResolution, BighubOpenAI, Decision, DecisionEngine, MemoryBatch, OutcomeReport,
-    ProposedAction, RemoteBighub, ToolError,
+    BighubOpenAI, Decision, ToolError,
+    engine::{
+        ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, ProposedAction,
+        RemoteBighub,
+    },
 };
 use bighub_testkit::FakeBighub;
 use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
@@ -33,22 +36,22 @@ struct AllowAll;
 
 #[async_trait]
 impl DecisionEngine for AllowAll {
-    async fn evaluate(&self, _: &ProposedAction) -> Result<Decision, bighub::core::Error> {
+    async fn evaluate(&self, _: &ProposedAction) -> Result<Decision, bighub::engine::Error> {
         Ok(Decision::from_backend_response(
             &json!({"mode": "autonomous", "request_id": "r"}),
         ))
     }
-    async fn report_outcome(&self, _: &OutcomeReport) -> Result<(), bighub::core::Error> {
+    async fn report_outcome(&self, _: &OutcomeReport) -> Result<(), bighub::engine::Error> {
         Ok(())
     }
-    async fn ingest_memory(&self, _: &MemoryBatch) -> Result<(), bighub::core::Error> {
+    async fn ingest_memory(&self, _: &MemoryBatch) -> Result<(), bighub::engine::Error> {
         Ok(())
     }
     async fn resolve_approval(
         &self,
         _: &str,
         _: &ApprovalResolution,
-    ) -> Result<Value, bighub::core::Error> {
+    ) -> Result<Value, bighub::engine::Error> {
         Ok(Value::Null)
     }
 }

@@ -57,7 +57,7 @@ fn peak_rss_mib() -> f64 {
 struct Figures {
     wall: Duration,
     close: Duration,
-    stats: bighub::ReportStats,
+    stats: bighub::run::ReportStats,
     received_outcomes: u64,
     peak_connections: usize,
     peak_fds: usize,

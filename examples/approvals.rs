@@ -16,7 +16,7 @@
 
 use std::io::{BufRead, Write};
 
-use bighub::{ApprovalAnswer, ApprovalRequest, BighubOpenAI, Decision, ToolError};
+use bighub::{ApprovalAnswer, BighubOpenAI, Decision, ToolError, run::ApprovalRequest};
 use serde::Serialize;
 use serde_json::json;
 

@@ -6,8 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use bighub::core::{DecisionMode, RiskLevel};
-use bighub::{ActionMetadata, FnTool, ToolError, ToolOptions, ToolRegistry};
+use bighub::engine::DecisionMode;
+use bighub::tool::RiskLevel;
+use bighub::{
+    ToolError, ToolOptions,
+    tool::{ActionMetadata, FnTool, ToolRegistry},
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};

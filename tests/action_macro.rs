@@ -3,7 +3,10 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bighub::{Action, BighubOpenAI, RiskLevel, State, ToolContext, ToolError, ToolErrorKind};
+use bighub::{
+    Action, BighubOpenAI, State, ToolError,
+    tool::{RiskLevel, ToolContext, ToolErrorKind},
+};
 use bighub_testkit::FakeBighub;
 use bighub_testkit::fake_bighub::{Reply, decision};
 use bighub_testkit::fake_openai::{FakeOpenAi, Turn};

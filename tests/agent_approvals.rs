@@ -7,7 +7,9 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bighub::{ApprovalAnswer, Error, ExecutionStatus, LocalEngine, Resolution, RunState};
+use bighub::{
+    ApprovalAnswer, Error, ExecutionStatus, RunState, engine::Resolution, local::LocalEngine,
+};
 use bighub_testkit::fake_bighub::{Reply, decision};
 use bighub_testkit::fake_openai::Turn;
 use serde_json::{Value, json};

@@ -4,7 +4,8 @@
 mod support;
 
 use bighub::{
-    Error, FnToolWithContext, StateType, ToolContext, ToolError, ToolOptions, ToolRegistry,
+    Error, ToolError, ToolOptions,
+    tool::{FnToolWithContext, StateType, ToolContext, ToolRegistry},
 };
 use bighub_testkit::fake_openai::Turn;
 use serde_json::json;
@@ -108,7 +109,12 @@ async fn a_tool_whose_state_was_never_registered_stops_build() {
 
     // A `#[bighub::action]` tool with a `State<T>` parameter says so too.
     let error = bighub::BighubOpenAI::builder()
-        .engine(bighub::LocalEngine::builder().in_memory().build().unwrap())
+        .engine(
+            bighub::local::LocalEngine::builder()
+                .in_memory()
+                .build()
+                .unwrap(),
+        )
         .action(GrantAccess)
         .build()
         .unwrap_err();
@@ -128,7 +134,12 @@ async fn a_tool_whose_state_was_never_registered_stops_build() {
     )
     .needs_state::<Pager>();
     let error = bighub::BighubOpenAI::builder()
-        .engine(bighub::LocalEngine::builder().in_memory().build().unwrap())
+        .engine(
+            bighub::local::LocalEngine::builder()
+                .in_memory()
+                .build()
+                .unwrap(),
+        )
         .action_with(tool, ToolOptions::new().system("pagerduty"))
         .build()
         .unwrap_err();

@@ -5,7 +5,7 @@ mod support;
 
 use std::sync::Arc;
 
-use bighub::{BighubOpenAI, ExecutionStatus, LocalEngine, Mode, Verdict};
+use bighub::{BighubOpenAI, ExecutionStatus, Verdict, engine::Mode, local::LocalEngine};
 use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
 use serde_json::json;
 use support::{Runs, TerraformApply};

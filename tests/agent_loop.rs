@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bighub::{Error, ExecutionStatus, FailMode, Mode, RemoteBighub, Verdict};
+use bighub::{
+    Error, ExecutionStatus, Verdict,
+    engine::{FailMode, Mode, RemoteBighub},
+};
 use bighub_testkit::fake_bighub::{Endpoint, Reply, decision};
 use bighub_testkit::fake_openai::{Reply as ModelReply, Turn};
 use serde_json::{Value, json};

@@ -27,7 +27,7 @@ fn script(world: &World) {
 }
 
 /// Every item of a streamed run, until the end (errors included).
-async fn collect(mut stream: bighub::RunStream) -> Vec<Result<StreamEvent, Error>> {
+async fn collect(mut stream: bighub::run::RunStream) -> Vec<Result<StreamEvent, Error>> {
     let mut items = Vec::new();
     while let Some(item) = stream.next().await {
         items.push(item);
@@ -183,7 +183,7 @@ async fn a_streamed_run_relays_the_model_and_ends_with_what_run_returns() {
         let mut r = r.clone();
         r.as_object_mut().unwrap().remove("stream");
         let fake = RunResult {
-            llm_response: bighub::LlmResponse {
+            llm_response: bighub::run::LlmResponse {
                 response_id: String::new(),
                 output_text: String::new(),
                 output: vec![r],

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bighub::{
-    ApprovalAnswer, BighubOpenAI, Error, ExecutionEvent, ExecutionStatus, FailMode, LocalEngine,
-    RunState, State, StreamEvent, ToolError, ToolOptions,
+    ApprovalAnswer, BighubOpenAI, Error, ExecutionEvent, ExecutionStatus, RunState, State,
+    StreamEvent, ToolError, ToolOptions, engine::FailMode, local::LocalEngine,
 };
 use bighub_testkit::fake_bighub::{Reply, decision};
 use bighub_testkit::fake_openai::Turn;
@@ -277,7 +277,10 @@ async fn a_paused_state_edited_to_name_another_tool_is_refused_by_the_local_stor
     let first = agent(&world).engine(local()).build().unwrap();
     let (json, request_id) = paused_grant(&world, &first).await;
     local()
-        .resolve(&request_id, &bighub::ApprovalResolution::approved(None))
+        .resolve(
+            &request_id,
+            &bighub::engine::ApprovalResolution::approved(None),
+        )
         .unwrap();
 
     let mut edited = json.clone();
@@ -722,7 +725,7 @@ async fn a_hanging_tool_is_stopped_at_its_timeout_and_the_run_goes_on() {
     world.openai.push(Turn::text("eu did not answer."));
     let agent = agent(&world)
         .action_with(
-            bighub::FnTool::new(
+            bighub::tool::FnTool::new(
                 "slow_probe",
                 "Probe a host (never answers).",
                 |_: Probe| async {

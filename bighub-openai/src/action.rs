@@ -9,12 +9,15 @@ use serde_json::Value;
 
 pub use bighub_core::RiskLevel;
 
-use crate::{StateType, ToolContext, ToolError};
+use crate::{
+    ToolError,
+    tool::{StateType, ToolContext},
+};
 
 /// The decision metadata of a tool: which system it touches, how risky it is, where.
 ///
 /// ```
-/// use bighub_openai::{ActionMetadata, RiskLevel};
+/// use bighub_openai::{tool::{ActionMetadata, RiskLevel}};
 ///
 /// let meta = ActionMetadata::new("okta").risk(RiskLevel::High).environment("production");
 /// assert_eq!(meta.system.as_deref(), Some("okta"));
@@ -120,7 +123,7 @@ impl ActionMetadata {
 /// A guarded tool: a name, a description, an argument schema, decision metadata and a call.
 ///
 /// You rarely implement this by hand: `#[bighub::action]` does it for a function, and
-/// [`ToolRegistry`](crate::ToolRegistry) does it for closures and raw JSON tools.
+/// [`ToolRegistry`](crate::tool::ToolRegistry) does it for closures and raw JSON tools.
 ///
 /// `call` receives the model's JSON arguments and returns the tool's JSON output or a
 /// [`ToolError`]; the future is `'static` so that tools of one round can run concurrently.

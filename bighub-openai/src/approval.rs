@@ -2,7 +2,7 @@
 //! records about it.
 //!
 //! This module owns the public vocabulary ([`ApprovalRequest`], [`ApprovalAnswer`],
-//! [`ApprovalLoop`], [`PendingApproval`]). Resolving approvals with the engine and running
+//! [`ApprovalLoop`]). Resolving approvals with the engine and running
 //! the approved calls is the agent's job (`agent/approve.rs`); pausing a run is
 //! [`RunState`](crate::RunState)'s.
 
@@ -11,7 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A call that waits for a human: what the `on_approval_required` callback of
-/// [`BighubOpenAI::run_with_approval`](crate::BighubOpenAI::run_with_approval) receives.
+/// [`BighubOpenAI::run_with_approval`](crate::BighubOpenAI::run_with_approval) receives, and
+/// what a paused run's [`pending_approvals`](crate::RunState::pending_approvals) lists.
+///
+/// Arguments the tool marks secret are redacted here: a person approves the call without
+/// seeing them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApprovalRequest {
     /// The decision's request id; the approval is bound to it.
@@ -29,7 +33,7 @@ pub struct ApprovalRequest {
 /// A human's answer to an [`ApprovalRequest`].
 ///
 /// ```
-/// use bighub_openai::{ApprovalAnswer, Resolution};
+/// use bighub_openai::{ApprovalAnswer, engine::Resolution};
 ///
 /// let yes = ApprovalAnswer::approved("approved by on-call");
 /// assert_eq!(yes.resolution, Resolution::Approved);
@@ -103,31 +107,4 @@ pub struct ApprovalLoop {
     pub approval: Option<Value>,
     /// What the tool returned (or its error), when it ran.
     pub tool_output: Option<Value>,
-}
-
-/// An approval a paused run waits for: see [`RunState::pending_approvals`](crate::RunState::pending_approvals).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PendingApproval {
-    /// The decision's request id: answer with it in [`resume`](crate::BighubOpenAI::resume).
-    pub request_id: String,
-    /// The tool.
-    pub tool: String,
-    /// The model's id for the call.
-    pub call_id: String,
-    /// The exact arguments.
-    pub arguments: Value,
-    /// The decision that asked for the review.
-    pub decision: Decision,
-}
-
-impl From<PendingApproval> for ApprovalRequest {
-    fn from(p: PendingApproval) -> Self {
-        Self {
-            request_id: p.request_id,
-            tool: p.tool,
-            call_id: p.call_id,
-            arguments: p.arguments,
-            decision: p.decision,
-        }
-    }
 }

@@ -7,7 +7,7 @@
 //! ```no_run
 //! use bighub_openai::blocking;
 //!
-//! # fn demo(tools: bighub_openai::ToolRegistry) -> Result<(), bighub_openai::Error> {
+//! # fn demo(tools: bighub_openai::tool::ToolRegistry) -> Result<(), bighub_openai::Error> {
 //! let agent = blocking::BighubOpenAI::new(bighub_openai::BighubOpenAI::from_env().tools(tools))?;
 //! let result = agent.run("Sync checkout-service in Argo CD staging", "gpt-5.5")?;
 //! println!("{}", result.output_text());
@@ -18,7 +18,9 @@
 use serde_json::Value;
 
 use crate::{
-    BighubOpenAIBuilder, Error, IntoInput, ReportStats, RunResult, ToolCheck, ToolDefinition,
+    BighubOpenAIBuilder, Error, RunResult,
+    run::{IntoInput, ReportStats, ToolCheck},
+    tool::ToolDefinition,
 };
 
 /// The blocking twin of [`crate::BighubOpenAI`].

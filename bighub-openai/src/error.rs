@@ -59,7 +59,7 @@ pub enum Error {
         /// How many requests were sent.
         attempts: u32,
         /// What the last attempt got.
-        source: crate::ProviderError,
+        source: crate::run::ProviderError,
     },
 
     /// The model provider answered with something that is not a Responses API response.

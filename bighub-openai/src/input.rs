@@ -23,7 +23,7 @@ pub enum Role {
 /// One message of the conversation.
 ///
 /// ```
-/// use bighub_openai::Message;
+/// use bighub_openai::run::Message;
 ///
 /// let messages = vec![
 ///     Message::developer("Only grant access for the shortest useful time."),

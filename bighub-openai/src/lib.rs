@@ -9,10 +9,10 @@ extern crate self as bighub_openai;
 
 mod action;
 mod agent;
+mod agent_config;
 mod approval;
 pub mod blocking;
 mod circuit_breaker;
-mod config;
 mod error;
 mod event;
 mod fn_tool;
@@ -37,26 +37,51 @@ mod tool_options;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use action::{Action, ActionMetadata, RiskLevel};
-pub use agent::{
-    AsyncBighubOpenAI, BighubOpenAI, BighubOpenAIBuilder, GuardedOpenAI, RunRequest, RunStream,
-    ToolCheck,
-};
-pub use approval::{ApprovalAnswer, ApprovalLoop, ApprovalRequest, PendingApproval};
-pub use bighub_core as core;
-pub use bighub_core::{
-    ApprovalClaim, ApprovalResolution, Decision, DecisionEngine, DecisionMode, FailMode,
-    MemoryBatch, Mode, OutcomeReport, OutcomeStatus, ProposedAction, RemoteBighub, Resolution,
-    Verdict,
-};
-pub use config::{AgentConfig, SOURCE_VERSION};
+pub use action::Action;
+pub use agent::{BighubOpenAI, BighubOpenAIBuilder, GuardedOpenAI};
+pub use approval::ApprovalAnswer;
+pub use bighub_core::{Decision, Verdict};
 pub use event::{ExecutionEvent, ExecutionStatus};
-pub use input::{IntoInput, Message, Role};
-pub use provider::{ProviderError, ProviderSettings};
-pub use reporter::ReportStats;
-pub use run_result::{Execution, LlmResponse, RunResult};
-pub use run_state::{RUN_STATE_VERSION, RunState};
+pub use run_result::RunResult;
+pub use run_state::RunState;
 pub use stream_event::StreamEvent;
+
+/// Tools: what a guarded tool is, how it is registered, what a call can reach.
+pub mod tool {
+    pub use crate::action::{ActionMetadata, RiskLevel};
+    pub use crate::fn_tool::{FnTool, FnToolWithContext, RawTool};
+    pub use crate::registered_tool::{CONVENTIONAL_VALUE_ARGS, RegisteredTool, SECRET_ARGS_KEY};
+    pub use crate::registry::{MAX_TOOL_NAME_LEN, ToolRegistry};
+    pub use crate::state::{StateType, ToolContext, ToolContextBuilder};
+    pub use crate::tool_definition::ToolDefinition;
+    pub use crate::tool_error::ToolErrorKind;
+}
+
+/// Runs: requests, streams, results, approvals and what the model is given.
+pub mod run {
+    pub use crate::agent::{RunRequest, RunStream, ToolCheck};
+    pub use crate::approval::{ApprovalLoop, ApprovalRequest};
+    pub use crate::input::{IntoInput, Message, Role};
+    pub use crate::provider::ProviderError;
+    pub use crate::reporter::ReportStats;
+    pub use crate::run_result::{Execution, LlmResponse};
+    pub use crate::run_state::RUN_STATE_VERSION;
+}
+
+/// Decision engines: the contract, the hosted service's client, and what flows to them.
+pub mod engine {
+    pub use bighub_core::remote::{DecisionMode, RemoteBighub, RemoteBighubBuilder};
+    pub use bighub_core::{
+        ActionContext, ApprovalClaim, ApprovalResolution, Backoff, DecisionEngine, Error, FailMode,
+        MemoryBatch, Mode, OutcomeReport, OutcomeStatus, ProposedAction, Resolution, Vote, digest,
+    };
+}
+
+/// The agent's settings, as [`BighubOpenAI::config`] reports them.
+pub mod config {
+    pub use crate::agent_config::{AgentConfig, SOURCE_VERSION};
+    pub use crate::provider::ProviderSettings;
+}
 
 /// Turns a function into a guarded tool: `#[bighub::action(system = "...", ...)]`.
 ///
@@ -77,7 +102,7 @@ pub use stream_event::StreamEvent;
 ///
 /// ```
 /// # extern crate bighub_openai as bighub;
-/// use bighub::{Action, RiskLevel, ToolContext, ToolError};
+/// use bighub::{Action, ToolError, tool::{RiskLevel, ToolContext}};
 /// use serde::Serialize;
 /// use serde_json::json;
 ///
@@ -158,7 +183,7 @@ pub use stream_event::StreamEvent;
 ///
 /// ```
 /// # extern crate bighub_openai as bighub;
-/// use bighub::ToolRegistry;
+/// use bighub::tool::ToolRegistry;
 /// use serde_json::json;
 ///
 /// /// Restart a deployment.
@@ -197,14 +222,14 @@ pub use stream_event::StreamEvent;
 /// fine.
 ///
 /// A parameter of type [`State<T>`] is not the model's: it is injected from the shared state
-/// registered on the agent (see [`ToolContext::state`]) and left out of the schema. The tool
+/// registered on the agent (see [`ToolContext::state`](tool::ToolContext::state)) and left out of the schema. The tool
 /// lists those types in [`Action::required_states`], so the agent's `build()` refuses a tool
 /// whose state was never registered (a call made outside an agent without it fails with a
-/// [`ToolErrorKind::MissingState`] error).
+/// [`ToolErrorKind::MissingState`](tool::ToolErrorKind::MissingState) error).
 ///
 /// ```
 /// # extern crate bighub_openai as bighub;
-/// use bighub::{Action, State, ToolContext};
+/// use bighub::{Action, State, tool::ToolContext};
 /// use serde_json::json;
 ///
 /// struct PagerClient { service: String }
@@ -245,7 +270,7 @@ pub use stream_event::StreamEvent;
 /// # Arguments at run time
 ///
 /// Arguments that do not fit the parameters (a wrong type, a missing or unknown property)
-/// fail the call with a [`ToolErrorKind::InvalidArguments`] error whose
+/// fail the call with a [`ToolErrorKind::InvalidArguments`](tool::ToolErrorKind::InvalidArguments) error whose
 /// [`field`](ToolError::field) is the JSON path of the bad value, such as
 /// `spec.resources.cpu`, and whose message says what was expected and which JSON type came
 /// (`expected u16, got a string`), so the model can correct its call. The message never
@@ -258,12 +283,6 @@ pub use stream_event::StreamEvent;
 /// through a re-export, say where: `#[bighub::action(system = "okta", crate = "my_sdk::bighub")]`.
 pub use bighub_openai_macros::action;
 pub use error::Error;
-pub use fn_tool::{FnTool, FnToolWithContext, RawTool};
-#[cfg(feature = "local")]
-pub use local::LocalEngine;
-pub use registered_tool::{CONVENTIONAL_VALUE_ARGS, RegisteredTool, SECRET_ARGS_KEY};
-pub use registry::{MAX_TOOL_NAME_LEN, ToolRegistry};
-pub use state::{State, StateType, ToolContext, ToolContextBuilder};
-pub use tool_definition::ToolDefinition;
-pub use tool_error::{ToolError, ToolErrorKind};
+pub use state::State;
+pub use tool_error::ToolError;
 pub use tool_options::ToolOptions;

@@ -14,7 +14,10 @@ pub use schemars;
 pub use serde;
 pub use serde_json;
 
-pub use crate::{Action, ActionMetadata, RiskLevel, State, StateType, ToolContext, ToolError};
+pub use crate::{
+    Action, State, ToolError,
+    tool::{ActionMetadata, RiskLevel, StateType, ToolContext},
+};
 
 /// Deserializes the model's arguments, naming the offending field on failure.
 ///

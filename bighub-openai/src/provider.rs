@@ -229,7 +229,7 @@ impl Provider {
 /// [`Error::Provider`](crate::Error::Provider).
 ///
 /// ```
-/// use bighub_openai::ProviderError;
+/// use bighub_openai::run::ProviderError;
 ///
 /// let refused = ProviderError::api(400, Some("invalid_request_error"), Some("include"), None, "not supported");
 /// assert_eq!(refused.status, Some(400));

@@ -12,7 +12,10 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use crate::schema::StrictSchema;
-use crate::{Action, ActionMetadata, ToolContext, ToolDefinition, ToolError, ToolOptions};
+use crate::{
+    Action, ToolError, ToolOptions,
+    tool::{ActionMetadata, ToolContext, ToolDefinition},
+};
 
 use bighub_core::REDACTED;
 pub use bighub_core::SECRET_ARGS_KEY;
@@ -20,11 +23,11 @@ pub use bighub_core::SECRET_ARGS_KEY;
 /// Arguments read as the action's value when the tool names none, in this order.
 pub const CONVENTIONAL_VALUE_ARGS: [&str; 4] = ["value", "amount", "price", "total"];
 
-/// A tool in a [`ToolRegistry`](crate::ToolRegistry): what the agent loop lists, describes to
+/// A tool in a [`ToolRegistry`](crate::tool::ToolRegistry): what the agent loop lists, describes to
 /// the decision engine and calls.
 ///
 /// ```
-/// use bighub_openai::{ToolError, ToolOptions, ToolRegistry};
+/// use bighub_openai::{ToolError, ToolOptions, tool::ToolRegistry};
 /// use serde_json::json;
 ///
 /// #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -135,7 +138,7 @@ impl RegisteredTool {
     }
 
     /// The shared state types the tool reads (see [`Action::required_states`]).
-    pub fn required_states(&self) -> Vec<crate::StateType> {
+    pub fn required_states(&self) -> Vec<crate::tool::StateType> {
         self.action.required_states()
     }
 

@@ -17,8 +17,10 @@ use serde_json::Value;
 use crate::registered_tool::StrictSchemaOrLoose;
 use crate::schema::{SchemaError, StrictSchema};
 use crate::{
-    Action, Error, FnTool, FnToolWithContext, RawTool, RegisteredTool, StateType, ToolContext,
-    ToolDefinition, ToolError, ToolOptions,
+    Action, Error, ToolError, ToolOptions,
+    tool::{
+        FnTool, FnToolWithContext, RawTool, RegisteredTool, StateType, ToolContext, ToolDefinition,
+    },
 };
 
 /// Longest tool name the OpenAI API accepts.
@@ -36,7 +38,7 @@ pub const MAX_TOOL_NAME_LEN: usize = 64;
 /// Cloning is cheap (the tools are shared), and the registry is `Send + Sync`.
 ///
 /// ```
-/// use bighub_openai::{ToolError, ToolOptions, ToolRegistry};
+/// use bighub_openai::{ToolError, ToolOptions, tool::ToolRegistry};
 /// use serde_json::{json, Value};
 ///
 /// #[derive(serde::Deserialize, schemars::JsonSchema)]

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{ApprovalLoop, ExecutionEvent, ExecutionStatus, PendingApproval, RunState};
+use crate::{
+    ExecutionEvent, ExecutionStatus, RunState,
+    run::{ApprovalLoop, ApprovalRequest},
+};
 
 /// The model's final answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,7 +92,7 @@ impl RunResult {
     }
 
     /// The approvals the paused run waits for (none when it finished).
-    pub fn pending_approvals(&self) -> Vec<PendingApproval> {
+    pub fn pending_approvals(&self) -> Vec<ApprovalRequest> {
         self.paused
             .as_ref()
             .map(RunState::pending_approvals)

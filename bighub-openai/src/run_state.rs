@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::agent::Conversation;
-use crate::{ApprovalLoop, Decision, Error, ExecutionEvent, LlmResponse, PendingApproval};
+use crate::{
+    Decision, Error, ExecutionEvent,
+    run::{ApprovalLoop, ApprovalRequest, LlmResponse},
+};
 
 /// The version of the [`RunState`] JSON format this crate writes and reads.
 pub const RUN_STATE_VERSION: u32 = 1;
@@ -111,12 +114,12 @@ pub(crate) struct PausedCall {
 
 impl RunState {
     /// The approvals this run waits for, in call order.
-    pub fn pending_approvals(&self) -> Vec<PendingApproval> {
+    pub fn pending_approvals(&self) -> Vec<ApprovalRequest> {
         self.calls
             .iter()
             .filter(|c| c.pending)
             .filter_map(|c| {
-                Some(PendingApproval {
+                Some(ApprovalRequest {
                     request_id: c.event.request_id.clone()?,
                     tool: c.tool.clone(),
                     call_id: c.call_id.clone(),

@@ -15,7 +15,7 @@ use crate::ToolError;
 /// A shared resource injected into a tool.
 ///
 /// ```
-/// use bighub_openai::{State, ToolContext};
+/// use bighub_openai::{State, tool::ToolContext};
 ///
 /// struct OktaClient { base_url: String }
 ///
@@ -49,7 +49,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for State<T> {
 /// A shared state type a tool needs: see [`Action::required_states`](crate::Action::required_states).
 ///
 /// ```
-/// use bighub_openai::StateType;
+/// use bighub_openai::tool::StateType;
 ///
 /// struct OktaClient;
 /// let needed = StateType::of::<OktaClient>();

@@ -9,7 +9,7 @@ use serde_json::Value;
 /// the Responses shape (not Chat Completions' `{"type": "function", "function": {...}}`).
 ///
 /// ```
-/// use bighub_openai::ToolDefinition;
+/// use bighub_openai::tool::ToolDefinition;
 /// use serde_json::json;
 ///
 /// let def = ToolDefinition {

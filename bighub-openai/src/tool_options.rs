@@ -13,14 +13,15 @@ type TargetFn = Arc<dyn Fn(&Value) -> Option<String> + Send + Sync>;
 /// Per-tool options: how a call of this tool is described to the decision engine, and how its
 /// schema is sent to the model.
 ///
-/// Every setting overrides the tool's own [`ActionMetadata`](crate::ActionMetadata); the
+/// Every setting overrides the tool's own [`ActionMetadata`](crate::tool::ActionMetadata); the
 /// `*_from_args` closures receive the call's arguments (after reshaping, as the tool sees
-/// them) and override both. See [`RegisteredTool::proposed_action`](crate::RegisteredTool::proposed_action)
+/// them) and override both. See [`RegisteredTool::proposed_action`](crate::tool::RegisteredTool::proposed_action)
 /// for the exact rules.
 ///
 /// ```
 /// use bighub_openai::ToolOptions;
-/// use bighub_openai::core::{DecisionMode, RiskLevel};
+/// use bighub_openai::engine::DecisionMode;
+/// use bighub_openai::tool::RiskLevel;
 /// use serde_json::json;
 ///
 /// let options = ToolOptions::new()

@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bighub_openai::core::{DecisionMode, RiskLevel};
+use bighub_openai::engine::DecisionMode;
 use bighub_openai::schema::SchemaError;
+use bighub_openai::tool::RiskLevel;
 use bighub_openai::{
-    Action, ActionMetadata, Error, SECRET_ARGS_KEY, ToolContext, ToolError, ToolErrorKind,
-    ToolOptions, ToolRegistry,
+    Action, Error, ToolError, ToolOptions,
+    tool::{ActionMetadata, SECRET_ARGS_KEY, ToolContext, ToolErrorKind, ToolRegistry},
 };
 use futures::future::BoxFuture;
 use schemars::JsonSchema;
@@ -331,7 +332,7 @@ fn list_tools_has_the_exact_responses_shape() {
             .starts_with(r#"{"type":"function","name":"sync_argocd_app","#)
     );
     // And a definition reads back.
-    let back: Vec<bighub_openai::ToolDefinition> = serde_json::from_value(listed).unwrap();
+    let back: Vec<bighub_openai::tool::ToolDefinition> = serde_json::from_value(listed).unwrap();
     assert_eq!(back, tools.list_tools());
 }
 
@@ -731,7 +732,7 @@ fn options_debug_does_not_print_closures() {
 #[test]
 fn a_secret_argument_never_becomes_the_target_value_or_environment() {
     let mut tools = ToolRegistry::new();
-    let tool = bighub_openai::RawTool::new(
+    let tool = bighub_openai::tool::RawTool::new(
         "rotate2",
         "Rotate a token",
         json!({
@@ -743,7 +744,7 @@ fn a_secret_argument_never_becomes_the_target_value_or_environment() {
         |_: serde_json::Value| async { Ok::<_, bighub_openai::ToolError>(json!({})) },
     )
     .with_metadata(
-        bighub_openai::ActionMetadata::new("vault")
+        bighub_openai::tool::ActionMetadata::new("vault")
             .target_arg("token")
             .value_arg("amount")
             .environment_arg("env")

@@ -24,7 +24,10 @@ use super::prepared::{Decided, FunctionCall, Gate, PreparedCall};
 use super::round::{ApprovalState, RunIds};
 use super::run::{RunCtx, RunSettings, Step};
 use super::{BighubOpenAI, Inner};
-use crate::{ApprovalAnswer, ApprovalLoop, ApprovalRequest, Error, IntoInput, RunResult, RunState};
+use crate::{
+    ApprovalAnswer, Error, RunResult, RunState,
+    run::{ApprovalLoop, ApprovalRequest, IntoInput},
+};
 use bighub_core::digest::canonical_sha256;
 
 fn refusal(request_id: &str, error: bighub_core::Error) -> Error {

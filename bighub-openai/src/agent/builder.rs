@@ -10,7 +10,9 @@ use super::{BighubOpenAI, DecisionHook, Inner};
 use crate::provider::Provider;
 use crate::reporter::Reporter;
 use crate::{
-    Action, AgentConfig, Error, ExecutionEvent, ToolContextBuilder, ToolOptions, ToolRegistry,
+    Action, Error, ExecutionEvent, ToolOptions,
+    config::AgentConfig,
+    tool::{ToolContextBuilder, ToolRegistry},
 };
 
 const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
@@ -347,7 +349,7 @@ impl BighubOpenAIBuilder {
     /// Checks every setting and builds the agent.
     ///
     /// The engine is the one given with [`engine`](Self::engine), else the hosted BIGHUB
-    /// service when a BIGHUB API key is set, else the embedded [`LocalEngine`](crate::LocalEngine)
+    /// service when a BIGHUB API key is set, else the embedded [`LocalEngine`](crate::local::LocalEngine)
     /// (policies from `BIGHUB_POLICY`, store at `BIGHUB_DB` or the platform data directory). Without OpenAI credentials (`OPENAI_API_KEY`
     /// or `OPENAI_BASE_URL`) the agent still builds, so that
     /// [`check_tool`](BighubOpenAI::check_tool) works; `run` then fails with
@@ -425,7 +427,7 @@ impl BighubOpenAIBuilder {
 
     #[cfg(feature = "local")]
     fn local_engine() -> Result<Arc<dyn DecisionEngine>, Error> {
-        Ok(Arc::new(crate::LocalEngine::from_env()?))
+        Ok(Arc::new(crate::local::LocalEngine::from_env()?))
     }
 
     #[cfg(not(feature = "local"))]

@@ -3,7 +3,7 @@
 //! A decision's reason and better action reach the model, the result and the stores; so does
 //! a tool's output. Both are model- or server-controlled and may be of any size, so each is
 //! cut to a configured number of bytes with a marker that says how much there was. This
-//! module owns the cutting; the limits are [`AgentConfig`](crate::AgentConfig) settings.
+//! module owns the cutting; the limits are [`AgentConfig`](crate::config::AgentConfig) settings.
 
 use bighub_core::Decision;
 use serde_json::Value;

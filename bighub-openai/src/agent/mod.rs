@@ -35,8 +35,10 @@ pub use stream::RunStream;
 use crate::provider::Provider;
 use crate::reporter::{ReportStats, Reporter};
 use crate::{
-    AgentConfig, Error, ExecutionEvent, IntoInput, RunResult, ToolContext, ToolDefinition,
-    ToolRegistry,
+    Error, ExecutionEvent, RunResult,
+    config::AgentConfig,
+    run::IntoInput,
+    tool::{ToolContext, ToolDefinition, ToolRegistry},
 };
 
 type DecisionHook = Arc<dyn Fn(&ExecutionEvent) + Send + Sync>;
@@ -75,10 +77,9 @@ pub struct BighubOpenAI {
     inner: Arc<Inner>,
 }
 
-/// The name the Python adapter also answers to.
+/// The Python adapter's name for the agent: the same type as [`BighubOpenAI`], kept so
+/// that code ported from Python reads the same.
 pub type GuardedOpenAI = BighubOpenAI;
-/// The async agent (all of `BighubOpenAI` is async; see [`crate::blocking`] for sync code).
-pub type AsyncBighubOpenAI = BighubOpenAI;
 
 pub(crate) struct Inner {
     pub(crate) config: AgentConfig,
@@ -131,7 +132,7 @@ impl BighubOpenAI {
         BighubOpenAIBuilder::from_env()
     }
 
-    /// Runs a conversation: `input` is a string (one user message), [`Message`](crate::Message)s
+    /// Runs a conversation: `input` is a string (one user message), [`Message`](crate::run::Message)s
     /// or raw Responses API items.
     ///
     /// When a call needs a human's approval and no answer is available, the run pauses at

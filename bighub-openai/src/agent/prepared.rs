@@ -14,7 +14,7 @@ use std::sync::Arc;
 use bighub_core::{Decision, ProposedAction, REDACTED, Verdict, redact_named};
 use serde_json::Value;
 
-use crate::RegisteredTool;
+use crate::tool::RegisteredTool;
 
 /// A function call as the model proposed it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,8 +30,8 @@ use super::prepared::{
 };
 use crate::config::SOURCE_VERSION;
 use crate::{
-    ApprovalAnswer, ApprovalLoop, ApprovalRequest, Error, ExecutionEvent, ExecutionStatus,
-    ToolError,
+    ApprovalAnswer, Error, ExecutionEvent, ExecutionStatus, ToolError,
+    run::{ApprovalLoop, ApprovalRequest},
 };
 use bighub_core::digest::canonical_sha256;
 
@@ -402,7 +402,7 @@ impl Inner {
     /// run's ids.
     pub(crate) fn proposed_action(
         &self,
-        tool: &crate::RegisteredTool,
+        tool: &crate::tool::RegisteredTool,
         arguments: &Value,
         ids: &RunIds,
     ) -> bighub_core::ProposedAction {
@@ -454,7 +454,7 @@ impl Inner {
             }
             (Gate::Decided(_), Some(Ok(output))) => (ExecutionStatus::Executed, Some(output), None),
             (Gate::Decided(_), Some(Err(error)))
-                if error.kind() == crate::ToolErrorKind::Cancelled =>
+                if error.kind() == crate::tool::ToolErrorKind::Cancelled =>
             {
                 (ExecutionStatus::Blocked, None, Some(error.to_string()))
             }
@@ -565,7 +565,7 @@ impl Inner {
 fn rejected(
     call: FunctionCall,
     arguments: Value,
-    tool: Option<Arc<crate::RegisteredTool>>,
+    tool: Option<Arc<crate::tool::RegisteredTool>>,
     error: String,
 ) -> PreparedCall {
     PreparedCall {

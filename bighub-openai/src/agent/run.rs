@@ -18,8 +18,8 @@ use super::stream::RunStream;
 use super::{BighubOpenAI, Inner};
 use crate::run_state::{PausedCall, RUN_STATE_VERSION};
 use crate::{
-    ApprovalAnswer, ApprovalLoop, ApprovalRequest, Error, Execution, ExecutionEvent, IntoInput,
-    LlmResponse, RunResult, RunState,
+    ApprovalAnswer, Error, ExecutionEvent, RunResult, RunState,
+    run::{ApprovalLoop, ApprovalRequest, Execution, IntoInput, LlmResponse},
 };
 
 /// One run, with its optional settings; `.send().await` (or `.await`) runs it.

@@ -1,4 +1,4 @@
-use bighub::{Action, ToolOptions, ToolRegistry};
+use bighub::{Action, ToolOptions, tool::ToolRegistry};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;

@@ -1,4 +1,4 @@
-use bighub::{Action, RiskLevel};
+use bighub::{Action, tool::RiskLevel};
 
 /// This doc comment is not what the model sees.
 #[bighub::action(

@@ -1,6 +1,6 @@
 use std::fmt;
 
-use bighub::{Action, ToolContext, ToolError};
+use bighub::{Action, ToolError, tool::ToolContext};
 
 /// Flush a cache.
 #[bighub::action(system = "redis")]

@@ -1,4 +1,4 @@
-use bighub::{Action, ToolContext};
+use bighub::{Action, tool::ToolContext};
 
 /// Read a config value.
 #[bighub::action(system = "consul", risk = "low")]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bighub_core::{DecisionMode, FailMode};
 
-use crate::ProviderSettings;
+use crate::config::ProviderSettings;
 
 /// The version this crate reports to the decision service as `source_version`.
 pub const SOURCE_VERSION: &str = concat!("bighub-openai-rs@", env!("CARGO_PKG_VERSION"));
