@@ -218,6 +218,7 @@ impl LocalEngineBuilder {
             sources.push(Source {
                 name: "bighub/default_policy.rego".to_owned(),
                 text: DEFAULT_POLICY.to_owned(),
+                shipped: true,
             });
         }
         let mut file_data = Vec::new();
@@ -225,7 +226,11 @@ impl LocalEngineBuilder {
             read_path(path, &mut sources, &mut file_data)?;
         }
         for (name, text) in self.inline {
-            sources.push(Source { name, text });
+            sources.push(Source {
+                name,
+                text,
+                shipped: false,
+            });
         }
         let mut data = default_data();
         for (_, d) in file_data {

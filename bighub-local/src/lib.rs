@@ -87,17 +87,43 @@
 //! [`LocalEngineBuilder::entrypoint`]; your rule answers an object with at least `mode`,
 //! and may leave the explanations to the engine (below).
 //!
-//! Policies are compiled and evaluated on sample inputs when the engine is built: syntax
-//! errors, conflicts and answers that are not decisions are reported then, with file and
-//! line, never at the first tool call.
+//! # Mistakes caught at build, and at decision time
 //!
-//! A rule that fails only on some inputs (two different values of a complete rule for one
-//! input, a built-in called with arguments it rejects, such as `to_number` on a target that
-//! is not a number) fails closed: that call is not decided from the rest of the policy,
-//! nothing is recorded for it, and [`LocalEngine::decide`] returns
-//! [`LocalError::PolicyEvaluation`], naming the file and the rule (its text says the call
-//! is blocked; the runtime gets it as an engine error, which its fail mode turns into a
-//! block by default). Other inputs decide as usual.
+//! When the engine is built, policies are compiled, read, and evaluated on sample inputs.
+//! These are reported then, as [`LocalError::Policy`] naming the file (and, for Rego, the
+//! line), never at the first tool call:
+//!
+//! - syntax and compile errors;
+//! - a `.rego` file whose package the policy set never reads: from the entry point's
+//!   package, a package is read when a package already read imports it or refers to it or
+//!   to something in it (the default policy reads `bighub.ext`, whose `findings`, `exempt`
+//!   and `override` it consults, and `bighub.policy`, its own); a helper package is fine as
+//!   long as a read package imports it or calls into it. The error names the file and the
+//!   package and lists the packages that are read, e.g. `team.rego:1:1: package
+//!   bighub.extension is never read: from its entry point data.bighub.policy.decision the
+//!   policy set reads only the packages bighub.ext, bighub.policy`;
+//! - a mode written as a literal string in an object (`"mode": "block"`, in a finding, an
+//!   override or an answer) that is not one of `autonomous`, `constrained`, `review`,
+//!   `needs_context`, `blocked`, whether or not any input reaches it: `bad.rego:4:42:
+//!   "block" is not a mode: a finding, an override or an answer has one of the modes
+//!   autonomous, constrained, review, needs_context, blocked`;
+//! - bad configuration data, naming the key;
+//! - whatever the sample inputs reach: a conflict, a built-in that rejects its arguments,
+//!   an answer that is not a decision, a computed mode that is not a mode.
+//!
+//! Only at decision time, for the inputs that reach them:
+//!
+//! - a rule that fails (two different values of a complete rule for one input, a built-in
+//!   called with arguments it rejects, such as `to_number` on a target that is not a
+//!   number) fails closed: that call is not decided from the rest of the policy, nothing is
+//!   recorded for it, and [`LocalEngine::decide`] returns [`LocalError::PolicyEvaluation`],
+//!   naming the file and the rule (its text says the call is blocked; the runtime gets it
+//!   as an engine error, which its fail mode turns into a block by default);
+//! - a finding whose mode is computed and is not a mode, or that lacks a string `rule` or
+//!   `reason`, and an entry point that is undefined for the input, fail that call the same
+//!   way with [`LocalError::InvalidDecision`], which shows the finding.
+//!
+//! Other inputs decide as usual.
 //!
 //! # The input document
 //!
@@ -188,6 +214,7 @@ mod error;
 mod facts;
 mod input;
 mod policy;
+mod policy_check;
 mod recent_cache;
 mod redact;
 mod request_id;

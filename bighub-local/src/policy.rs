@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::LocalError;
 use super::convert::{from_regorus, object_from_regorus, to_regorus};
+use super::policy_check;
 use bighub_core::digest::{canonical_json, sha256_hex};
 
 /// The shipped default policy for IT actions (package `bighub.policy`).
@@ -20,6 +21,9 @@ pub const DEFAULT_POLICY: &str = include_str!("default_policy.rego");
 
 /// The rule the default policy answers with.
 pub const DEFAULT_ENTRYPOINT: &str = "data.bighub.policy.decision";
+
+/// The package whose `findings`, `exempt` and `override` the default policy consults.
+pub(crate) const EXTENSION_PACKAGE: &str = "bighub.ext";
 
 /// The modes a policy may answer.
 pub(crate) const MODES: [&str; 5] = [
@@ -40,6 +44,8 @@ const ENGINE_FIELDS: usize = 24;
 pub(crate) struct Source {
     pub name: String,
     pub text: String,
+    /// The crate's own policy, which the checks for a user's mistakes skip.
+    pub shipped: bool,
 }
 
 /// Reads `path`: a `.rego` file, a `.json` data file, or a directory of both (not recursive
@@ -84,6 +90,7 @@ pub(crate) fn read_path(
         rego.push(Source {
             name: path.display().to_string(),
             text,
+            shipped: false,
         });
     }
     Ok(())
@@ -127,7 +134,8 @@ fn policy_error(sources: &[Source], err: &dyn fmt::Display) -> LocalError {
 }
 
 impl PolicySet {
-    /// Compiles `sources` with `data` and checks the set by evaluating `samples`.
+    /// Compiles `sources` with `data`, checks the user's sources (`policy_check.rs`), and
+    /// checks the set by evaluating `samples`.
     pub(crate) fn compile(
         sources: &[Source],
         data: &Value,
@@ -148,6 +156,7 @@ impl PolicySet {
         let compiled = engine
             .compile_with_entrypoint(&entrypoint.into())
             .map_err(|e| policy_error(sources, &e))?;
+        policy_check::check(&compiled, sources, entrypoint, data)?;
 
         let mut hasher_input = String::new();
         for s in sources {
