@@ -168,12 +168,12 @@ fn an_input_that_does_not_trigger_the_error_still_decides_normally() {
     let (_, engine) = payments_conflict(dir.path());
     assert!(engine.decide(&deploy()).is_err());
     let search = deploy().target("search");
-    let raw = engine.decide(&search).unwrap().raw;
-    assert_eq!(raw["mode"], "autonomous");
+    let d = engine.decide(&search).unwrap();
+    assert_eq!(d.mode, Some(Mode::Autonomous));
     let stored = engine.recent_decisions(10).unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].target, "search");
-    assert_eq!(stored[0].request_id, raw["request_id"].as_str().unwrap());
+    assert_eq!(stored[0].request_id, d.request_id.as_deref().unwrap());
 }
 
 #[test]
@@ -196,8 +196,8 @@ findings contains {"rule": "quota", "mode": "blocked", "reason": "Over quota."} 
         .build()
         .unwrap();
     assert_eq!(
-        engine.decide(&deploy().target("500")).unwrap().raw["mode"],
-        "blocked"
+        engine.decide(&deploy().target("500")).unwrap().mode,
+        Some(Mode::Blocked)
     );
     let err = engine.decide(&deploy()).unwrap_err();
     assert!(
@@ -230,8 +230,8 @@ decide := {"mode": "autonomous", "reason": "low tier"} if tier == "low"
     )
     .unwrap();
     assert_eq!(
-        engine.decide(&deploy().actor("other")).unwrap().raw["mode"],
-        "autonomous"
+        engine.decide(&deploy().actor("other")).unwrap().mode,
+        Some(Mode::Autonomous)
     );
     let err = engine.decide(&deploy()).unwrap_err();
     assert!(
@@ -512,23 +512,21 @@ findings contains {
         )
         .build()
         .unwrap();
-    let raw = engine.decide(&deploy()).unwrap().raw;
-    assert_eq!(raw["mode"], "review");
+    let d = engine.decide(&deploy()).unwrap();
+    assert_eq!(d.mode, Some(Mode::Review));
     assert_eq!(
-        raw["decision_brain"]["deciding_rules"],
+        d.decision_brain().unwrap()["deciding_rules"],
         json!(["payments_need_review"])
     );
     assert!(
-        raw["salient_factors"]
-            .as_array()
-            .unwrap()
+        d.salient_factors
             .iter()
-            .any(|f| f["factor"] == "payments")
+            .any(|f| f.factor.as_deref() == Some("payments"))
     );
     // The built-in rules still apply elsewhere.
     assert_eq!(
-        engine.decide(&deploy().target("search")).unwrap().raw["mode"],
-        "autonomous"
+        engine.decide(&deploy().target("search")).unwrap().mode,
+        Some(Mode::Autonomous)
     );
 }
 
@@ -557,13 +555,13 @@ exempt contains "privilege_duration" if input.action.actor == "break-glass"
         engine
             .decide(&grant.clone().actor("ops-agent"))
             .unwrap()
-            .raw["mode"],
-        "review"
+            .mode,
+        Some(Mode::Review)
     );
-    let raw = engine.decide(&grant.actor("break-glass")).unwrap().raw;
-    assert_eq!(raw["mode"], "constrained");
+    let d = engine.decide(&grant.actor("break-glass")).unwrap();
+    assert_eq!(d.mode, Some(Mode::Constrained));
     assert_eq!(
-        raw["decision_brain"]["exempted_rules"],
+        d.decision_brain().unwrap()["exempted_rules"],
         json!(["privilege_duration"])
     );
 }
@@ -583,12 +581,12 @@ override := {"mode": "blocked", "reason": "ArgoCD is in maintenance."} if input.
         )
         .build()
         .unwrap();
-    let raw = engine.decide(&deploy()).unwrap().raw;
-    assert_eq!(raw["mode"], "blocked");
-    assert_eq!(raw["reason"], "ArgoCD is in maintenance.");
-    assert_eq!(raw["decision_brain"]["overridden"], true);
+    let d = engine.decide(&deploy()).unwrap();
+    assert_eq!(d.mode, Some(Mode::Blocked));
+    assert_eq!(d.reason.as_deref(), Some("ArgoCD is in maintenance."));
+    assert_eq!(d.decision_brain().unwrap()["overridden"], true);
     let other = deploy().system("terraform");
-    assert_eq!(engine.decide(&other).unwrap().raw["mode"], "autonomous");
+    assert_eq!(engine.decide(&other).unwrap().mode, Some(Mode::Autonomous));
 }
 
 #[test]
@@ -611,13 +609,12 @@ fn a_policy_directory_brings_rego_and_json_data() {
         .unwrap();
     assert_eq!(engine.policy_sources().len(), 2);
     // Staging is now production: a medium-risk change there is constrained.
-    let raw = engine
+    let d = engine
         .decide(&deploy().risk(RiskLevel::Medium).system("k8s"))
-        .unwrap()
-        .raw;
-    assert_eq!(raw["mode"], "constrained");
+        .unwrap();
+    assert_eq!(d.mode, Some(Mode::Constrained));
     assert_eq!(
-        engine.decide(&deploy()).unwrap().raw["decision_brain"]["deciding_rules"],
+        engine.decide(&deploy()).unwrap().decision_brain().unwrap()["deciding_rules"],
         json!(["team"])
     );
 }
@@ -638,10 +635,10 @@ fn a_replacement_policy_with_its_own_entrypoint() {
         "package acme\nimport rego.v1\ndefault decide := {\"mode\": \"review\", \"reason\": \"acme reviews everything\"}\n",
     )
     .unwrap();
-    let raw = engine.decide(&deploy()).unwrap().raw;
-    assert_eq!(raw["mode"], "review");
-    assert_eq!(raw["reason"], "acme reviews everything");
-    assert_eq!(raw["requires_approval"], true);
+    let d = engine.decide(&deploy()).unwrap();
+    assert_eq!(d.mode, Some(Mode::Review));
+    assert_eq!(d.reason.as_deref(), Some("acme reviews everything"));
+    assert_eq!(d.requires_approval, Some(true));
     // An undefined answer is a build error, not a silent allow.
     let err =
         acme("package acme\nimport rego.v1\ndecide := {\"mode\": \"review\"} if input.nothing\n")
@@ -670,35 +667,34 @@ decide := {
 "#,
     )
     .unwrap();
-    let raw = engine.decide(&deploy()).unwrap().raw;
-    assert_eq!(raw["mode"], "constrained");
-    assert!(raw.get("findings").is_none() && raw.get("action_family").is_none());
-    assert_eq!(raw["salient_factors"][0]["factor"], "acme_deploys");
+    let d = engine.decide(&deploy()).unwrap();
+    assert_eq!(d.mode, Some(Mode::Constrained));
+    // What the engine used up is not in the answer.
+    assert!(d.raw.get("findings").is_none() && d.raw.get("action_family").is_none());
+    assert_eq!(d.salient_factors[0].factor.as_deref(), Some("acme_deploys"));
     assert_eq!(
-        raw["decision_brain"]["rules_fired"],
+        d.decision_brain().unwrap()["rules_fired"],
         json!(["acme_deploys"])
     );
-    let space = &raw["responsible_action_space"];
+    let space = &d.responsible_action_space;
     // The call itself may run (constrained), then the finding's options.
-    assert_eq!(space["available"][0]["action"], "deploy_service");
+    assert_eq!(space.available[0]["action"], "deploy_service");
+    assert_eq!(space.constrained[0]["constraints"], json!(["canary=true"]));
     assert_eq!(
-        space["constrained"][0]["constraints"],
-        json!(["canary=true"])
+        d.operational_intent.as_ref().unwrap().inferred.as_deref(),
+        Some("change: deploy_service on payments")
     );
     assert_eq!(
-        raw["operational_intent"]["inferred"],
-        "change: deploy_service on payments"
-    );
-    assert_eq!(
-        raw["action_interpretation_layer"]["interpreted_action"],
-        "change on payments in staging"
+        d.action_interpretation_layer
+            .as_ref()
+            .unwrap()
+            .interpreted_action
+            .as_deref(),
+        Some("change on payments in staging")
     );
     // Answered by the policy, so kept.
-    assert_eq!(
-        raw["agent_operational_body"],
-        json!({"can_touch": ["acme-cluster"]})
-    );
-    let decision = engine.decide(&deploy()).unwrap();
-    assert_eq!(decision.salient_factors.len(), 1);
-    assert!(decision.operational_intent.is_some());
+    let body = d.agent_operational_body.as_ref().unwrap();
+    assert_eq!(body.can_touch, ["acme-cluster"]);
+    assert!(body.can_verify.is_empty() && body.requires_human.is_empty());
+    assert_eq!(d.salient_factors.len(), 1);
 }
