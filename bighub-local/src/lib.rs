@@ -74,14 +74,20 @@
 //! package bighub.ext
 //! import rego.v1
 //!
-//! findings contains {"rule": "no_weekend_deploys", "mode": "review",
-//!                    "reason": "Deploys wait for a weekday."} if {
+//! findings contains {"rule": "payments_deploys_wait", "mode": "review",
+//!                    "reason": "Payments deploys need a second pair of eyes."} if {
 //!     "deploy" in input.action.tokens
-//!     time.weekday(input.now.unix * 1000000000) in {"Saturday", "Sunday"}
+//!     startswith(input.action.target, "payments")
 //! }
 //!
 //! exempt contains "privilege_duration" if input.action.actor == "break-glass"
 //! ```
+//!
+//! Policies may call regorus' core built-ins: comparisons, numbers, aggregates, arrays,
+//! sets, objects, strings, conversions, types, bits, `json.*` and units. The `time.*`,
+//! `regex.*`, `glob.*`, `net.*`, `uuid.*`, `semver.*`, `http.*`, `base64.*`, `hex.*`,
+//! `urlquery.*` and `yaml.*` families are not compiled in: a call to one fails like any
+//! failing rule (`could not find function`), at build when a sample input reaches it.
 //!
 //! To replace the policy entirely, use [`LocalEngineBuilder::without_default_policy`] and
 //! [`LocalEngineBuilder::entrypoint`]; your rule answers an object with at least `mode`,
@@ -164,16 +170,16 @@
 //!
 //! # Speed and durability
 //!
-//! The default policy is compiled once to regorus bytecode and run on a pool of virtual
-//! machines (its table of rules stripped of what the machines never read, which regorus
-//! would otherwise copy on every rule call); the tree-walking interpreter checks the
-//! bytecode on sample inputs when the engine is built and takes over for any input the
-//! bytecode cannot run. A set with your own Rego runs on the interpreter, about five times
-//! slower to evaluate: the virtual machine reads a rule that fails as undefined and decides
-//! on without it, where the interpreter reports the error (above). The configuration's verb, system, group and environment lists
-//! are applied to each action in Rust (`input.derived.facts`), so the policy combines
-//! booleans rather than scanning lists; the explanations are worded in Rust from the
-//! findings (above); inputs and answers are converted to and from regorus values directly.
+//! The policy set is compiled once, when the engine is built. Each decision evaluates the
+//! entry point with regorus' interpreter on the compiled policy, which shares the compiled
+//! rules and data between calls and threads (no lock, no pool of engines) and keeps only
+//! that call's state; the per-call set-up is small next to the evaluation. Evaluating a rule
+//! costs far more than reading a value, so the default policy reads the facts about the
+//! action where it uses them and gives each value with a fallback one rule with an `else`.
+//! The configuration's verb, system, group and environment lists are applied to each action
+//! in Rust (`input.derived.facts`), so the policy combines booleans rather than scanning
+//! lists; the explanations are worded in Rust from the findings (above); inputs and answers
+//! are converted to and from regorus values directly.
 //! Recent decisions and the last 24 hours of outcomes per action and target are kept in
 //! memory and re-read when another connection writes the file (`PRAGMA data_version`). The
 //! store runs in WAL mode with `synchronous = NORMAL`: a decision survives the application
