@@ -4,13 +4,14 @@
 //! Both read the syntax tree regorus keeps of the compiled policy
 //! ([`regorus::CompiledPolicy::get_modules`]), so they hold for every input, where the
 //! evaluation of the sample inputs (`policy.rs`) only finds what those inputs reach. They
-//! skip the shipped default policy.
+//! skip the shipped default policy. regorus exports the tree's types as `unstable`: they may
+//! change with its minor version, which the workspace pins.
 //!
-//! A package is read when the entry point's package, or a package already read, imports
-//! it or refers to it or to something in it or above it (`data.bighub.ext.findings` reads
-//! `bighub.ext`; `data.bighub.ext` reads `bighub.ext` and every package under it). A
-//! reference whose path is computed (`data[name]`) reads everything under the part that
-//! is written.
+//! A package is read when it is the entry point's package, or when a package already read
+//! imports it or refers to it, to something in it or to something above it
+//! (`data.bighub.ext.findings` reads `bighub.ext`; `data.bighub.ext` reads `bighub.ext` and
+//! every package under it). A reference whose path is computed (`data[name]`) reads
+//! everything under the part that is written.
 
 use std::collections::BTreeSet;
 
