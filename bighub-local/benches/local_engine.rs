@@ -6,7 +6,7 @@
 //! after it: what the machine alone adds to the tail at that moment. Then each action's
 //! p50 and p99; then the same with an in-memory store, and the policy evaluation alone,
 //! for comparison.
-//! Run with `cargo bench -p bighub-openai --bench local_engine`.
+//! Run with `cargo bench -p bighub-local --bench local_engine`.
 //!
 //! The deciding thread is pinned to one core, `BENCH_CORE` (default 0); the store's
 //! checkpoint thread is left free to run on the others. The last line is the same run

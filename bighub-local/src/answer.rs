@@ -15,9 +15,8 @@
 //!   observe, what needs a human) and `action_interpretation_layer`.
 //!
 //! A field the policy answers itself is kept as it is; `findings` and `action_family` are
-//! removed from the decision once used. Wording them in Rust keeps the same text the default
-//! policy used to produce (checked against that policy in the tests) at a fraction of the
-//! cost of building them in the policy on every call.
+//! removed from the decision once used. Wording them in Rust costs a fraction of building
+//! them in the policy on every call; the golden decisions (`tests/golden/`) pin the text.
 //!
 //! This module decides nothing and reads no store; `engine.rs` adds the other engine fields.
 

@@ -20,9 +20,10 @@ import rego.v1
 
 cfg := data.bighub.config
 
-act := input.action
-
-tokens := act.tokens
+# The proposed action is input.action; facts about it are input.derived.facts (below).
+# Evaluating a rule costs far more than reading a value, so small facts are read where
+# they are used rather than given rules of their own, and a value with a fallback is one
+# rule with an `else` rather than a default and a rule.
 
 # ---------------------------------------------------------------------------
 # Facts about the call
@@ -33,76 +34,57 @@ modes := ["autonomous", "constrained", "review", "needs_context", "blocked"]
 rank := {"autonomous": 0, "constrained": 1, "review": 2, "needs_context": 3, "blocked": 4}
 
 # An undeclared risk is treated as the configured default (medium).
-default risk_tier := "medium"
-
-risk_tier := act.risk if is_string(act.risk)
+risk_tier := input.action.risk if is_string(input.action.risk) else := "medium"
 
 # "" when the environment is missing or one of the names that mean "unknown".
-default environment := ""
-
-environment := act.environment if {
-	is_string(act.environment)
-	not act.environment in cfg.unknown_environments
-}
-
-env_known if environment != ""
+environment := input.action.environment if {
+	is_string(input.action.environment)
+	not input.action.environment in cfg.unknown_environments
+} else := ""
 
 # The engine applies the configuration's lists to the action before evaluating and passes
 # the results as input.derived.facts (booleans): the verb lists to the action's words, the
 # identity systems to its system, the admin group patterns to its groups and target, the
 # production environments to its environment. The rules below combine them.
+#
+#   facts.destructive       a destructive verb among the action's words, or a multi-word
+#                           verb (force_push) inside its normalized name
+#   facts.privilege_verb    a privilege verb (grant, assume, elevate, ...)
+#   facts.identity_system   the system is an identity system (okta, iam, ...)
+#   facts.admin_group       a group (or the target) contains an admin fragment
+#   facts.read_only_verb    the first word is a read verb
+#   facts.production        the environment is a production one
 facts := input.derived.facts
 
-is_production if facts.production
+env_class := "production" if facts.production else := "other"
 
-default env_class := "other"
+env_label := environment if environment != "" else := "an unknown environment"
 
-env_class := "production" if is_production
+system := input.action.system if is_string(input.action.system) else := ""
 
-default env_label := "an unknown environment"
-
-env_label := environment if env_known
-
-default system := ""
-
-system := act.system if is_string(act.system)
-
-default target_text := ""
-
-target_text := sprintf(" on %s", [act.target]) if is_string(act.target)
-
-# Destructive: a destructive verb among the action's words, or a multi-word verb
-# (force_push) inside its normalized name.
-is_destructive if facts.destructive
-
-has_privilege_verb if facts.privilege_verb
-
-identity_system if facts.identity_system
-
-# An admin group: a group (or the target) containing one of the configured fragments.
-has_admin_group if facts.admin_group
+target_text := sprintf(" on %s", [input.action.target]) if is_string(input.action.target) else := ""
 
 # Read-only: the first word is a read verb and nothing else in the name changes state.
 is_read_only if {
 	facts.read_only_verb
-	not is_destructive
-	not has_privilege_verb
+	not facts.destructive
+	not facts.privilege_verb
 }
 
 # Privilege escalation: any two of (a privilege verb, an identity system, an admin group).
 privilege_escalation if {
-	has_privilege_verb
-	identity_system
+	facts.privilege_verb
+	facts.identity_system
 }
 
 privilege_escalation if {
-	has_privilege_verb
-	has_admin_group
+	facts.privilege_verb
+	facts.admin_group
 }
 
 privilege_escalation if {
-	identity_system
-	has_admin_group
+	facts.identity_system
+	facts.admin_group
 	not is_read_only
 }
 
@@ -113,18 +95,14 @@ excess_duration if {
 
 recent_failures if input.history.failures_24h >= cfg.failure_threshold
 
-default grant_subject := ""
+grant_subject := sprintf(" to %s", [input.derived.subject]) if is_string(input.derived.subject) else := ""
 
-grant_subject := sprintf(" to %s", [input.derived.subject]) if is_string(input.derived.subject)
-
-default grant_scope := "the access"
-
-grant_scope := sprintf("scoped %s access", [concat(", ", input.derived.groups)]) if count(input.derived.groups) > 0
-
-grant_scope := sprintf("scoped %s access", [act.target]) if {
+grant_scope := sprintf("scoped %s access", [concat(", ", input.derived.groups)]) if {
+	count(input.derived.groups) > 0
+} else := sprintf("scoped %s access", [input.action.target]) if {
 	count(input.derived.groups) == 0
-	is_string(act.target)
-}
+	is_string(input.action.target)
+} else := "the access"
 
 # ---------------------------------------------------------------------------
 # Rules (each adds a finding)
@@ -165,7 +143,7 @@ findings contains f if {
 		"mode": "blocked",
 		"reason": sprintf("Change freeze %s is in effect until %s.", [w.name, w.end]),
 		"factor": {"factor": "change_freeze", "severity": "critical", "reason": sprintf("%s: %s to %s", [w.name, w.start, w.end])},
-		"better_action": sprintf("Schedule %s%s after %s", [act.name, target_text, w.end]),
+		"better_action": sprintf("Schedule %s%s after %s", [input.action.name, target_text, w.end]),
 	}
 }
 
@@ -175,20 +153,20 @@ scope_matches(list, value) if value in list
 
 # Destructive changes in production are blocked; plan, dry-run and inspect remain.
 findings contains f if {
-	is_destructive
-	is_production
+	facts.destructive
+	facts.production
 	f := {
 		"rule": "destructive_in_production",
 		"mode": "blocked",
-		"reason": sprintf("%s%s is destructive and targets production.", [act.name, target_text]),
+		"reason": sprintf("%s%s is destructive and targets production.", [input.action.name, target_text]),
 		"factor": {"factor": "destructive_in_production", "severity": "critical", "reason": "destructive verb in production"},
-		"better_action": sprintf("Plan or dry-run %s%s first, and have a human apply it", [act.name, target_text]),
+		"better_action": sprintf("Plan or dry-run %s%s first, and have a human apply it", [input.action.name, target_text]),
 		"action_space": {
-			"forbidden": [{"action": act.name, "target": act.target, "reason": "destructive in production"}],
-			"constrained": [{"action": act.name, "target": act.target, "constraints": ["dry_run=true"]}],
+			"forbidden": [{"action": input.action.name, "target": input.action.target, "reason": "destructive in production"}],
+			"constrained": [{"action": input.action.name, "target": input.action.target, "constraints": ["dry_run=true"]}],
 			"information_gathering": [
-				{"action": "plan", "description": sprintf("Plan %s%s and review the diff", [act.name, target_text])},
-				{"action": "dry_run", "description": sprintf("Dry-run %s%s", [act.name, target_text])},
+				{"action": "plan", "description": sprintf("Plan %s%s and review the diff", [input.action.name, target_text])},
+				{"action": "dry_run", "description": sprintf("Dry-run %s%s", [input.action.name, target_text])},
 				{"action": "inspect", "description": sprintf("Inspect%s and what depends on it", [target_text])},
 			],
 		},
@@ -215,8 +193,8 @@ findings contains f if {
 	f := {
 		"rule": "read_only",
 		"mode": "autonomous",
-		"reason": sprintf("%s only reads.", [act.name]),
-		"factor": {"factor": "read_only", "severity": "info", "reason": sprintf("%s is a read verb", [tokens[0]])},
+		"reason": sprintf("%s only reads.", [input.action.name]),
+		"factor": {"factor": "read_only", "severity": "info", "reason": sprintf("%s is a read verb", [input.action.tokens[0]])},
 	}
 }
 
@@ -224,22 +202,22 @@ findings contains f if {
 findings contains f if {
 	not is_read_only
 	risk_tier in {"high", "critical"}
-	not env_known
+	environment == ""
 	f := {
 		"rule": "missing_environment",
 		"mode": "needs_context",
-		"reason": sprintf("%s is %s risk but its environment is unknown; confirm it before deciding.", [act.name, risk_tier]),
+		"reason": sprintf("%s is %s risk but its environment is unknown; confirm it before deciding.", [input.action.name, risk_tier]),
 		"factor": {"factor": "unknown_environment", "severity": "warning", "reason": "no environment declared"},
 		"action_space": {"information_gathering": array.concat(
-			[{"action": "confirm_environment", "question": sprintf("Which environment does %s%s touch (production, staging, ...)?", [act.name, target_text])}],
+			[{"action": "confirm_environment", "question": sprintf("Which environment does %s%s touch (production, staging, ...)?", [input.action.name, target_text])}],
 			target_questions,
 		)},
 	}
 }
 
-default target_questions := []
-
-target_questions := [{"action": "confirm_target", "question": sprintf("Which resource does %s act on?", [act.name])}] if not is_string(act.target)
+target_questions := [{"action": "confirm_target", "question": sprintf("Which resource does %s act on?", [input.action.name])}] if {
+	not is_string(input.action.target)
+} else := []
 
 # Privilege escalation for longer than the maximum: review, offering the shorter grant.
 findings contains f if {
@@ -249,7 +227,7 @@ findings contains f if {
 	f := {
 		"rule": "privilege_duration",
 		"mode": "review",
-		"reason": sprintf("%s grants %s%s for %s; privilege grants longer than %s need a human review.", [act.name, grant_scope, grant_subject, d.text, max_text]),
+		"reason": sprintf("%s grants %s%s for %s; privilege grants longer than %s need a human review.", [input.action.name, grant_scope, grant_subject, d.text, max_text]),
 		"factor": {
 			"factor": "excessive_duration",
 			"severity": "warning",
@@ -259,8 +237,8 @@ findings contains f if {
 		},
 		"better_action": sprintf("Grant %s%s for %s instead of %s", [grant_scope, grant_subject, max_text, d.text]),
 		"action_space": {
-			"constrained": [{"action": act.name, "arguments_patch": {d.argument: max_text}, "constraints": [sprintf("%s <= %s", [d.argument, max_text])]}],
-			"forbidden": [{"action": act.name, "reason": sprintf("privilege for %s", [d.text])}],
+			"constrained": [{"action": input.action.name, "arguments_patch": {d.argument: max_text}, "constraints": [sprintf("%s <= %s", [d.argument, max_text])]}],
+			"forbidden": [{"action": input.action.name, "reason": sprintf("privilege for %s", [d.text])}],
 		},
 	}
 }
@@ -268,13 +246,13 @@ findings contains f if {
 # Admin privilege with no end: review, offering a time-boxed grant.
 findings contains f if {
 	privilege_escalation
-	has_admin_group
+	facts.admin_group
 	input.derived.duration == null
 	max_text := cfg.max_privilege_duration_text
 	f := {
 		"rule": "unbounded_privilege",
 		"mode": "review",
-		"reason": sprintf("%s grants %s%s with no end date.", [act.name, grant_scope, grant_subject]),
+		"reason": sprintf("%s grants %s%s with no end date.", [input.action.name, grant_scope, grant_subject]),
 		"factor": {"factor": "unbounded_privilege", "severity": "warning", "reason": "admin access without a duration"},
 		"better_action": sprintf("Grant %s%s for %s", [grant_scope, grant_subject, max_text]),
 	}
@@ -288,9 +266,9 @@ findings contains f if {
 	f := {
 		"rule": "unreadable_duration",
 		"mode": "needs_context",
-		"reason": sprintf("The duration \"%s\" of %s cannot be read.", [d.text, act.name]),
+		"reason": sprintf("The duration \"%s\" of %s cannot be read.", [d.text, input.action.name]),
 		"factor": {"factor": "unreadable_duration", "severity": "warning", "reason": d.text},
-		"action_space": {"information_gathering": [{"action": "confirm_duration", "question": sprintf("How long should %s last (e.g. 2h)?", [act.name])}]},
+		"action_space": {"information_gathering": [{"action": "confirm_duration", "question": sprintf("How long should %s last (e.g. 2h)?", [input.action.name])}]},
 	}
 }
 
@@ -301,9 +279,9 @@ findings contains f if {
 	f := {
 		"rule": "recent_failures",
 		"mode": "review",
-		"reason": sprintf("%s%s failed %v times in the last 24h.", [act.name, target_text, n]),
+		"reason": sprintf("%s%s failed %v times in the last 24h.", [input.action.name, target_text, n]),
 		"factor": {"factor": "recent_failures", "severity": "warning", "reason": sprintf("%v failures in 24h (threshold %v)", [n, cfg.failure_threshold])},
-		"action_space": {"information_gathering": [{"action": "inspect_failures", "description": sprintf("Read why %s%s failed before retrying", [act.name, target_text])}]},
+		"action_space": {"information_gathering": [{"action": "inspect_failures", "description": sprintf("Read why %s%s failed before retrying", [input.action.name, target_text])}]},
 	}
 }
 
@@ -311,25 +289,21 @@ findings contains f if {
 # Combining
 # ---------------------------------------------------------------------------
 
-user_findings contains f if {
-	some f in data.bighub.ext.findings
-}
-
 exempt contains r if {
 	some r in data.bighub.ext.exempt
 }
 
-all_findings := findings | user_findings
+all_findings := findings | {f | some f in data.bighub.ext.findings}
 
-valid_findings := {f | some f in all_findings; valid_finding(f)}
-
-invalid_findings := [f | some f in all_findings - valid_findings]
-
-valid_finding(f) if {
+# A finding needs a string rule, a known mode and a string reason.
+valid_findings := {f |
+	some f in all_findings
 	is_string(f.rule)
 	rank[f.mode]
 	is_string(f.reason)
 }
+
+invalid_findings := [f | some f in all_findings - valid_findings]
 
 effective := [f |
 	some f in valid_findings
@@ -340,41 +314,31 @@ top_rank := max({rank[f.mode] | some f in effective} | {0})
 
 winners := [f | some f in effective; rank[f.mode] == top_rank]
 
-default overridden := false
+overridden := true if is_string(data.bighub.ext.override.mode) else := false
 
-overridden if is_string(data.bighub.ext.override.mode)
+mode := data.bighub.ext.override.mode if overridden else := modes[top_rank]
 
-computed_mode := modes[top_rank]
+reason := data.bighub.ext.override.reason if {
+	overridden
+	is_string(data.bighub.ext.override.reason)
+} else := "Decided by a policy override." if {
+	overridden
+} else := concat(" ", [f.reason | some f in winners]) if {
+	count(winners) > 0
+} else := "No rule restricts this action."
 
-mode := data.bighub.ext.override.mode if overridden
-
-mode := computed_mode if not overridden
-
-default computed_reason := "No rule restricts this action."
-
-computed_reason := concat(" ", [f.reason | some f in winners]) if count(winners) > 0
-
-default override_reason := "Decided by a policy override."
-
-override_reason := data.bighub.ext.override.reason if is_string(data.bighub.ext.override.reason)
-
-reason := override_reason if overridden
-
-reason := computed_reason if not overridden
-
-winner_better := [b | some f in winners; b := f.better_action; is_string(b)]
-
-other_better := [b | some f in effective; b := f.better_action; is_string(b)]
-
+# The override's, else the first of the winners', else the first of any finding's.
 default better_action := null
 
 better_action := data.bighub.ext.override.better_action if {
 	overridden
 	is_string(data.bighub.ext.override.better_action)
-} else := winner_better[0] if {
-	count(winner_better) > 0
-} else := other_better[0] if {
-	count(other_better) > 0
+} else := offered[0] if {
+	offered := [b | some f in winners; b := f.better_action; is_string(b)]
+	count(offered) > 0
+} else := offered[0] if {
+	offered := [b | some f in effective; b := f.better_action; is_string(b)]
+	count(offered) > 0
 }
 
 # ---------------------------------------------------------------------------
@@ -387,13 +351,13 @@ base_score := cfg.read_only_risk_score if is_read_only
 
 base_score := cfg.risk_scores[risk_tier] if not is_read_only
 
-raised contains "production" if is_production
+raised contains "production" if facts.production
 
 raised contains "excess_duration" if excess_duration
 
 raised contains "recent_failures" if recent_failures
 
-raised contains "destructive" if is_destructive
+raised contains "destructive" if facts.destructive
 
 risk_score := min({1, base_score + sum([cfg.risk_score_raise[k] | some k in raised])})
 
@@ -402,20 +366,13 @@ risk_score := min({1, base_score + sum([cfg.risk_score_raise[k] | some k in rais
 # ---------------------------------------------------------------------------
 
 # What kind of change this is; the engine words the explanations from it.
-default action_family := "change"
-
-action_family := "destructive_change" if is_destructive
-
-action_family := "privilege_escalation" if {
-	not is_destructive
+action_family := "destructive_change" if {
+	facts.destructive
+} else := "privilege_escalation" if {
 	privilege_escalation
-}
-
-action_family := "read_only" if {
-	not is_destructive
-	not privilege_escalation
+} else := "read_only" if {
 	is_read_only
-}
+} else := "change"
 
 # The engine completes this answer: from `findings` it lists the salient factors, the
 # responsible action space and the rules fired; from `action_family` and the input it

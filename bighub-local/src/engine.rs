@@ -38,7 +38,7 @@ use bighub_core::digest::canonical_sha256;
 /// policy errors are reported by `build`, with their file and line.
 ///
 /// ```
-/// use bighub_core::{DecisionEngine, ProposedAction, RiskLevel, Verdict};
+/// use bighub_core::{DecisionEngine, Mode, ProposedAction, RiskLevel};
 /// use bighub_local::LocalEngine;
 /// use serde_json::json;
 ///
@@ -53,13 +53,13 @@ use bighub_core::digest::canonical_sha256;
 ///     .environment("production")
 ///     .target("okta-admins");
 /// let decision = engine.evaluate(&grant).await?;
-/// assert_eq!(decision.raw["mode"], "review");
-/// assert!(decision.raw["better_action"].as_str().unwrap().contains("2h instead of 48h"));
+/// assert_eq!(decision.mode, Some(Mode::Review));
+/// assert!(decision.better_action.as_deref().unwrap().contains("2h instead of 48h"));
 ///
 /// // A review leaves a pending approval bound to these exact arguments.
-/// let id = decision.raw["request_id"].as_str().unwrap();
-/// assert_eq!(engine.pending_approvals()?.len(), 1);
-/// # let _ = id;
+/// let pending = engine.pending_approvals()?;
+/// assert_eq!(pending.len(), 1);
+/// assert_eq!(Some(&pending[0].request_id), decision.request_id.as_ref());
 /// # Ok(())
 /// # }
 /// ```

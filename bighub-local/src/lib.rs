@@ -108,30 +108,62 @@
 //! package bighub.ext
 //! import rego.v1
 //!
-//! findings contains {"rule": "no_weekend_deploys", "mode": "review",
-//!                    "reason": "Deploys wait for a weekday."} if {
+//! findings contains {"rule": "payments_deploys_wait", "mode": "review",
+//!                    "reason": "Payments deploys need a second pair of eyes."} if {
 //!     "deploy" in input.action.tokens
-//!     time.weekday(input.now.unix * 1000000000) in {"Saturday", "Sunday"}
+//!     startswith(input.action.target, "payments")
 //! }
 //!
 //! exempt contains "privilege_duration" if input.action.actor == "break-glass"
 //! ```
 //!
+//! Policies may call regorus' core built-ins: comparisons, numbers, aggregates, arrays,
+//! sets, objects, strings, conversions, types, bits, `json.*` and units. The `time.*`,
+//! `regex.*`, `glob.*`, `net.*`, `uuid.*`, `semver.*`, `http.*`, `base64.*`, `hex.*`,
+//! `urlquery.*` and `yaml.*` families are not compiled in: a call to one fails like any
+//! failing rule (`could not find function`), at build when a sample input reaches it.
+//!
 //! To replace the policy entirely, use [`LocalEngineBuilder::without_default_policy`] and
 //! [`LocalEngineBuilder::entrypoint`]; your rule answers an object with at least `mode`,
 //! and may leave the explanations to the engine (below).
 //!
-//! Policies are compiled and evaluated on sample inputs when the engine is built: syntax
-//! errors, conflicts and answers that are not decisions are reported then, with file and
-//! line, never at the first tool call.
+//! # Mistakes caught at build, and at decision time
 //!
-//! A rule that fails only on some inputs (two different values of a complete rule for one
-//! input, a built-in called with arguments it rejects, such as `to_number` on a target that
-//! is not a number) fails closed: that call is not decided from the rest of the policy,
-//! nothing is recorded for it, and [`LocalEngine::decide`] returns
-//! [`LocalError::PolicyEvaluation`], naming the file and the rule (its text says the call
-//! is blocked; the runtime gets it as an engine error, which its fail mode turns into a
-//! block by default). Other inputs decide as usual.
+//! When the engine is built, policies are compiled, read, and evaluated on sample inputs.
+//! These are reported then, as [`LocalError::Policy`] naming the file (and, for Rego, the
+//! line), never at the first tool call:
+//!
+//! - syntax and compile errors;
+//! - a `.rego` file whose package the policy set never reads: from the entry point's
+//!   package, a package is read when a package already read imports it or refers to it or
+//!   to something in it (the default policy reads `bighub.ext`, whose `findings`, `exempt`
+//!   and `override` it consults, and `bighub.policy`, its own); a helper package is fine as
+//!   long as a read package imports it or calls into it. The error names the file and the
+//!   package and lists the packages that are read, e.g. `team.rego:1:1: package
+//!   bighub.extension is never read: from its entry point data.bighub.policy.decision the
+//!   policy set reads only the packages bighub.ext, bighub.policy`;
+//! - a mode written as a literal string in an object (`"mode": "block"`, in a finding, an
+//!   override or an answer) that is not one of `autonomous`, `constrained`, `review`,
+//!   `needs_context`, `blocked`, whether or not any input reaches it: `bad.rego:4:42:
+//!   "block" is not a mode: a finding, an override or an answer has one of the modes
+//!   autonomous, constrained, review, needs_context, blocked`;
+//! - bad configuration data, naming the key;
+//! - whatever the sample inputs reach: a conflict, a built-in that rejects its arguments,
+//!   an answer that is not a decision, a computed mode that is not a mode.
+//!
+//! Only at decision time, for the inputs that reach them:
+//!
+//! - a rule that fails (two different values of a complete rule for one input, a built-in
+//!   called with arguments it rejects, such as `to_number` on a target that is not a
+//!   number) fails closed: that call is not decided from the rest of the policy, nothing is
+//!   recorded for it, and [`LocalEngine::decide`] returns [`LocalError::PolicyEvaluation`],
+//!   naming the file and the rule (its text says the call is blocked; the runtime gets it
+//!   as an engine error, which its fail mode turns into a block by default);
+//! - a finding whose mode is computed and is not a mode, or that lacks a string `rule` or
+//!   `reason`, and an entry point that is undefined for the input, fail that call the same
+//!   way with [`LocalError::InvalidDecision`], which shows the finding.
+//!
+//! Other inputs decide as usual.
 //!
 //! # Testing policies
 //!
@@ -193,16 +225,16 @@
 //!
 //! # Speed and durability
 //!
-//! The default policy is compiled once to regorus bytecode and run on a pool of virtual
-//! machines (its table of rules stripped of what the machines never read, which regorus
-//! would otherwise copy on every rule call); the tree-walking interpreter checks the
-//! bytecode on sample inputs when the engine is built and takes over for any input the
-//! bytecode cannot run. A set with your own Rego runs on the interpreter, about five times
-//! slower to evaluate: the virtual machine reads a rule that fails as undefined and decides
-//! on without it, where the interpreter reports the error (above). The configuration's verb, system, group and environment lists
-//! are applied to each action in Rust (`input.derived.facts`), so the policy combines
-//! booleans rather than scanning lists; the explanations are worded in Rust from the
-//! findings (above); inputs and answers are converted to and from regorus values directly.
+//! The policy set is compiled once, when the engine is built. Each decision evaluates the
+//! entry point with regorus' interpreter on the compiled policy, which shares the compiled
+//! rules and data between calls and threads (no lock, no pool of engines) and keeps only
+//! that call's state; the per-call set-up is small next to the evaluation. Evaluating a rule
+//! costs far more than reading a value, so the default policy reads the facts about the
+//! action where it uses them and gives each value with a fallback one rule with an `else`.
+//! The configuration's verb, system, group and environment lists are applied to each action
+//! in Rust (`input.derived.facts`), so the policy combines booleans rather than scanning
+//! lists; the explanations are worded in Rust from the findings (above); inputs and answers
+//! are converted to and from regorus values directly.
 //! Recent decisions and the last 24 hours of outcomes per action and target are kept in
 //! memory and re-read when another connection writes the file (`PRAGMA data_version`). The
 //! store runs in WAL mode with `synchronous = NORMAL`: a decision survives the application
@@ -243,6 +275,7 @@ mod error;
 mod facts;
 mod input;
 mod policy;
+mod policy_check;
 mod policy_tests;
 mod recent_cache;
 mod redact;

@@ -1,6 +1,6 @@
 //! Local approvals: resolved once, bound to the exact arguments, used at most once.
 
-use bighub_core::{ApprovalResolution, DecisionEngine, Error, ProposedAction, RiskLevel};
+use bighub_core::{ApprovalResolution, DecisionEngine, Error, Mode, ProposedAction, RiskLevel};
 use bighub_local::LocalEngine;
 use bighub_local::{ApprovalStatus, LocalError};
 use serde_json::{Value, json};
@@ -20,8 +20,8 @@ fn grant() -> ProposedAction {
 
 async fn review(engine: &LocalEngine) -> String {
     let d = engine.evaluate(&grant()).await.unwrap();
-    assert_eq!(d.raw["mode"], "review");
-    d.raw["request_id"].as_str().unwrap().to_owned()
+    assert_eq!(d.mode, Some(Mode::Review));
+    d.request_id.as_deref().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -161,7 +161,7 @@ async fn decisions_that_are_not_reviews_leave_no_approval() {
         .unwrap();
     assert!(
         engine
-            .approval(d.raw["request_id"].as_str().unwrap())
+            .approval(d.request_id.as_deref().unwrap())
             .unwrap()
             .is_none()
     );

@@ -1,6 +1,6 @@
 //! The default policy, rule by rule.
 
-use bighub_core::{ProposedAction, RiskLevel};
+use bighub_core::{Decision, Mode, ProposedAction, RiskLevel};
 use bighub_local::LocalEngine;
 use bighub_local::{LocalEngineBuilder, PreviewHistory, parse_timestamp};
 use serde_json::{Value, json};
@@ -20,17 +20,30 @@ fn engine_with(config: Value) -> LocalEngine {
         .expect("configured policy builds")
 }
 
-fn decide(engine: &LocalEngine, action: &ProposedAction) -> Value {
-    engine.decide(action).expect("decides").raw
+fn decide(engine: &LocalEngine, action: &ProposedAction) -> Decision {
+    engine.decide(action).expect("decides")
 }
 
-fn factors(raw: &Value) -> Vec<String> {
-    raw["salient_factors"]
-        .as_array()
-        .unwrap()
+fn factors(d: &Decision) -> Vec<String> {
+    d.salient_factors
         .iter()
-        .map(|f| f["factor"].as_str().unwrap().to_owned())
+        .map(|f| f.factor.clone().expect("a factor's name"))
         .collect()
+}
+
+fn better(d: &Decision) -> &str {
+    d.better_action.as_deref().expect("a better action")
+}
+
+fn family(d: &Decision) -> &str {
+    d.action_interpretation_layer
+        .as_ref()
+        .and_then(|l| l.action_family.as_deref())
+        .expect("an action family")
+}
+
+fn brain(d: &Decision, key: &str) -> Value {
+    d.decision_brain().expect("a decision brain")[key].clone()
 }
 
 fn seed_grant() -> ProposedAction {
@@ -45,30 +58,27 @@ fn seed_grant() -> ProposedAction {
 
 #[test]
 fn seed_example_48h_okta_admin_in_production_goes_to_review_with_a_2h_better_action() {
-    let raw = decide(&engine(), &seed_grant());
-    assert_eq!(raw["mode"], "review");
-    let better = raw["better_action"].as_str().unwrap();
+    let d = decide(&engine(), &seed_grant());
+    assert_eq!(d.mode, Some(Mode::Review));
+    let better = better(&d);
     assert!(better.contains("2h instead of 48h"), "{better}");
     assert!(better.contains("okta-admins"), "{better}");
-    assert!(factors(&raw).contains(&"excessive_duration".to_owned()));
+    assert!(factors(&d).contains(&"excessive_duration".to_owned()));
+    assert_eq!(family(&d), "privilege_escalation");
     assert_eq!(
-        raw["action_interpretation_layer"]["action_family"],
-        "privilege_escalation"
-    );
-    assert_eq!(
-        raw["responsible_action_space"]["constrained"][0]["arguments_patch"]["duration"],
+        d.responsible_action_space.constrained[0]["arguments_patch"]["duration"],
         "2h"
     );
     // Compatibility fields agree with the mode.
-    assert_eq!(raw["recommendation"], "review_recommended");
-    assert_eq!(raw["requires_approval"], true);
-    assert_eq!(raw["allowed"], false);
-    assert_eq!(raw["enforcement_mode"], "enforced");
-    assert!(raw["request_id"].as_str().unwrap().starts_with("loc_"));
+    assert_eq!(d.recommendation.as_deref(), Some("review_recommended"));
+    assert_eq!(d.requires_approval, Some(true));
+    assert_eq!(d.allowed, Some(false));
+    assert_eq!(d.enforcement_mode.as_deref(), Some("enforced"));
+    assert!(d.request_id.as_deref().unwrap().starts_with("loc_"));
     // Risk: high tier, raised by production and the excess duration, within 0..=1.
-    let risk = raw["risk"].as_f64().unwrap();
+    let risk = d.risk.unwrap();
     assert!(risk > 0.55 && risk <= 1.0, "{risk}");
-    assert_eq!(raw["risk_score"], raw["risk"]);
+    assert_eq!(d.risk_score, d.risk);
 }
 
 #[test]
@@ -77,46 +87,36 @@ fn every_duration_form_is_read_and_short_grants_pass_the_duration_rule() {
     for text in ["2 days", "PT48H", "P2D", "1 week"] {
         let a = seed_grant()
             .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": text}));
-        let raw = decide(&e, &a);
+        let d = decide(&e, &a);
         assert!(
-            factors(&raw).contains(&"excessive_duration".to_owned()),
+            factors(&d).contains(&"excessive_duration".to_owned()),
             "{text}"
         );
-        assert!(
-            raw["better_action"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("instead of {text}"))
-        );
+        assert!(better(&d).contains(&format!("instead of {text}")));
     }
     // 90 minutes is under the 2h maximum: no duration finding, only the tier.
     let a = seed_grant()
         .environment("staging")
         .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "90m"}));
-    let raw = decide(&e, &a);
-    assert!(!factors(&raw).contains(&"excessive_duration".to_owned()));
-    assert_eq!(raw["mode"], "constrained");
+    let d = decide(&e, &a);
+    assert!(!factors(&d).contains(&"excessive_duration".to_owned()));
+    assert_eq!(d.mode, Some(Mode::Constrained));
 }
 
 #[test]
 fn the_maximum_privilege_duration_is_configurable_as_data() {
     let e = engine_with(json!({"max_privilege_duration": "72h"}));
-    let raw = decide(&e, &seed_grant().environment("staging"));
-    assert!(!factors(&raw).contains(&"excessive_duration".to_owned()));
-    assert_eq!(raw["mode"], "constrained");
+    let d = decide(&e, &seed_grant().environment("staging"));
+    assert!(!factors(&d).contains(&"excessive_duration".to_owned()));
+    assert_eq!(d.mode, Some(Mode::Constrained));
 
     let e = engine_with(json!({"max_privilege_duration": "PT1H"}));
     let a = seed_grant()
         .environment("staging")
         .arguments(json!({"user_id": "bob", "group": "okta-admins", "duration": "90m"}));
-    let raw = decide(&e, &a);
-    assert_eq!(raw["mode"], "review");
-    assert!(
-        raw["better_action"]
-            .as_str()
-            .unwrap()
-            .contains("1h instead of 90m")
-    );
+    let d = decide(&e, &a);
+    assert_eq!(d.mode, Some(Mode::Review));
+    assert!(better(&d).contains("1h instead of 90m"));
 }
 
 #[test]
@@ -127,17 +127,17 @@ fn admin_grants_without_an_end_and_with_an_unreadable_duration() {
         .system("iam")
         .risk(RiskLevel::Medium)
         .environment("staging");
-    let raw = decide(&e, &a);
-    assert_eq!(raw["mode"], "review");
-    assert!(factors(&raw).contains(&"unbounded_privilege".to_owned()));
-    assert!(raw["better_action"].as_str().unwrap().contains("for 2h"));
+    let d = decide(&e, &a);
+    assert_eq!(d.mode, Some(Mode::Review));
+    assert!(factors(&d).contains(&"unbounded_privilege".to_owned()));
+    assert!(better(&d).contains("for 2h"));
 
     let a = seed_grant()
         .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "until friday"}));
-    let raw = decide(&e, &a);
-    assert_eq!(raw["mode"], "needs_context");
+    let d = decide(&e, &a);
+    assert_eq!(d.mode, Some(Mode::NeedsContext));
     assert_eq!(
-        raw["responsible_action_space"]["information_gathering"][0]["action"],
+        d.responsible_action_space.information_gathering[0]["action"],
         "confirm_duration"
     );
 }
@@ -157,18 +157,17 @@ fn read_only_actions_run_autonomously_even_when_declared_risky() {
             .system("kubernetes")
             .risk(RiskLevel::Critical)
             .environment("production");
-        let raw = decide(&e, &a);
-        assert_eq!(raw["mode"], "autonomous", "{name}: {}", raw["reason"]);
+        let d = decide(&e, &a);
         assert_eq!(
-            raw["action_interpretation_layer"]["action_family"],
-            "read_only"
+            d.mode,
+            Some(Mode::Autonomous),
+            "{name}: {}",
+            d.reason.as_deref().unwrap_or_default()
         );
-        assert_eq!(raw["recommendation"], "proceed");
-        assert_eq!(raw["allowed"], true);
-        assert_eq!(
-            raw["responsible_action_space"]["available"][0]["action"],
-            name
-        );
+        assert_eq!(family(&d), "read_only");
+        assert_eq!(d.recommendation.as_deref(), Some("proceed"));
+        assert_eq!(d.allowed, Some(true));
+        assert_eq!(d.responsible_action_space.available[0]["action"], name);
     }
 }
 
@@ -176,15 +175,15 @@ fn read_only_actions_run_autonomously_even_when_declared_risky() {
 fn risk_by_environment_matrix() {
     let e = engine();
     let cases = [
-        (RiskLevel::Low, "production", "autonomous"),
-        (RiskLevel::Low, "staging", "autonomous"),
-        (RiskLevel::Medium, "staging", "autonomous"),
-        (RiskLevel::Medium, "production", "constrained"),
-        (RiskLevel::High, "staging", "constrained"),
-        (RiskLevel::High, "production", "review"),
-        (RiskLevel::Critical, "staging", "review"),
-        (RiskLevel::Critical, "production", "review"),
-        (RiskLevel::Medium, "prod", "constrained"),
+        (RiskLevel::Low, "production", Mode::Autonomous),
+        (RiskLevel::Low, "staging", Mode::Autonomous),
+        (RiskLevel::Medium, "staging", Mode::Autonomous),
+        (RiskLevel::Medium, "production", Mode::Constrained),
+        (RiskLevel::High, "staging", Mode::Constrained),
+        (RiskLevel::High, "production", Mode::Review),
+        (RiskLevel::Critical, "staging", Mode::Review),
+        (RiskLevel::Critical, "production", Mode::Review),
+        (RiskLevel::Medium, "prod", Mode::Constrained),
     ];
     for (risk, env, want) in cases {
         let a = ProposedAction::new("deploy_service")
@@ -192,12 +191,14 @@ fn risk_by_environment_matrix() {
             .risk(risk)
             .environment(env)
             .target("payments");
-        let raw = decide(&e, &a);
-        assert_eq!(raw["mode"], want, "{risk} in {env}: {}", raw["reason"]);
+        let d = decide(&e, &a);
         assert_eq!(
-            raw["decision_brain"]["deciding_rules"],
-            json!(["risk_tier"])
+            d.mode,
+            Some(want),
+            "{risk} in {env}: {}",
+            d.reason.as_deref().unwrap_or_default()
         );
+        assert_eq!(brain(&d, "deciding_rules"), json!(["risk_tier"]));
     }
     // Scores rise with the tier and with production.
     let score = |risk, env: &str| {
@@ -205,7 +206,7 @@ fn risk_by_environment_matrix() {
             .risk(risk)
             .environment(env)
             .target("x");
-        decide(&e, &a)["risk"].as_f64().unwrap()
+        decide(&e, &a).risk.unwrap()
     };
     assert!(score(RiskLevel::Low, "staging") < score(RiskLevel::Medium, "staging"));
     assert!(score(RiskLevel::High, "staging") < score(RiskLevel::High, "production"));
@@ -229,33 +230,30 @@ fn destructive_verbs_in_production_are_blocked_with_safer_options() {
             .risk(RiskLevel::Medium)
             .environment("production")
             .target("prod-data");
-        let raw = decide(&e, &a);
-        assert_eq!(raw["mode"], "blocked", "{name}");
-        assert!(factors(&raw).contains(&"destructive_in_production".to_owned()));
-        let gather: Vec<&str> = raw["responsible_action_space"]["information_gathering"]
-            .as_array()
-            .unwrap()
+        let d = decide(&e, &a);
+        assert_eq!(d.mode, Some(Mode::Blocked), "{name}");
+        assert!(factors(&d).contains(&"destructive_in_production".to_owned()));
+        let gather: Vec<&str> = d
+            .responsible_action_space
+            .information_gathering
             .iter()
             .map(|i| i["action"].as_str().unwrap())
             .collect();
         assert_eq!(gather, ["plan", "dry_run", "inspect"], "{name}");
-        assert_eq!(
-            raw["responsible_action_space"]["forbidden"][0]["action"],
-            name
-        );
-        assert_eq!(raw["recommendation"], "do_not_proceed");
-        assert_eq!(raw["allowed"], false);
+        assert_eq!(d.responsible_action_space.forbidden[0]["action"], name);
+        assert_eq!(d.recommendation.as_deref(), Some("do_not_proceed"));
+        assert_eq!(d.allowed, Some(false));
     }
     // Outside production the same verb follows the risk tier.
     let a = ProposedAction::new("delete_bucket")
         .risk(RiskLevel::Medium)
         .environment("staging");
-    assert_eq!(decide(&e, &a)["mode"], "autonomous");
+    assert_eq!(decide(&e, &a).mode, Some(Mode::Autonomous));
     // Critical and destructive in production: blocked, not merely reviewed.
     let a = ProposedAction::new("destroy_cluster")
         .risk(RiskLevel::Critical)
         .environment("production");
-    assert_eq!(decide(&e, &a)["mode"], "blocked");
+    assert_eq!(decide(&e, &a).mode, Some(Mode::Blocked));
 }
 
 #[test]
@@ -265,28 +263,26 @@ fn high_risk_without_an_environment_needs_context() {
         let a = ProposedAction::new("rotate_credentials")
             .system("vault")
             .risk(risk);
-        let raw = decide(&e, &a);
-        assert_eq!(raw["mode"], "needs_context", "{risk}");
-        let items = raw["responsible_action_space"]["information_gathering"]
-            .as_array()
-            .unwrap();
+        let d = decide(&e, &a);
+        assert_eq!(d.mode, Some(Mode::NeedsContext), "{risk}");
+        let items = &d.responsible_action_space.information_gathering;
         assert_eq!(items[0]["action"], "confirm_environment");
         assert_eq!(items[1]["action"], "confirm_target");
-        assert!(factors(&raw).contains(&"unknown_environment".to_owned()));
+        assert!(factors(&d).contains(&"unknown_environment".to_owned()));
         // needs_context has no enforced legacy verdict, so no legacy reader blocks it.
-        assert_eq!(raw["enforcement_mode"], "advisory");
-        assert!(raw.get("allowed").is_none());
-        assert!(raw.get("recommendation").is_none());
-        assert_eq!(raw["needs_more_context"], true);
-        assert_eq!(raw["can_run"], false);
+        assert_eq!(d.enforcement_mode.as_deref(), Some("advisory"));
+        assert_eq!(d.allowed, None);
+        assert_eq!(d.recommendation, None);
+        assert!(d.needs_more_context);
+        assert!(!d.can_run);
     }
     // "unknown" counts as no environment; medium risk does not need context.
     let a = ProposedAction::new("rotate_credentials")
         .risk(RiskLevel::High)
         .environment("unknown");
-    assert_eq!(decide(&e, &a)["mode"], "needs_context");
+    assert_eq!(decide(&e, &a).mode, Some(Mode::NeedsContext));
     let a = ProposedAction::new("rotate_credentials").risk(RiskLevel::Medium);
-    assert_eq!(decide(&e, &a)["mode"], "autonomous");
+    assert_eq!(decide(&e, &a).mode, Some(Mode::Autonomous));
 }
 
 #[test]
@@ -302,31 +298,26 @@ fn freeze_windows_block_changes_but_not_reads() {
         .environment("production");
     let none = PreviewHistory::default();
 
-    let raw = e.preview(&change, &none, inside).unwrap().raw;
-    assert_eq!(raw["mode"], "blocked");
-    assert!(factors(&raw).contains(&"change_freeze".to_owned()));
-    assert!(
-        raw["better_action"]
-            .as_str()
-            .unwrap()
-            .contains("after 2027-01-04T00:00:00Z")
-    );
+    let d = e.preview(&change, &none, inside).unwrap();
+    assert_eq!(d.mode, Some(Mode::Blocked));
+    assert!(factors(&d).contains(&"change_freeze".to_owned()));
+    assert!(better(&d).contains("after 2027-01-04T00:00:00Z"));
 
     assert_eq!(
-        e.preview(&change, &none, after).unwrap().raw["mode"],
-        "autonomous"
+        e.preview(&change, &none, after).unwrap().mode,
+        Some(Mode::Autonomous)
     );
     let staging = change.clone().environment("staging");
     assert_eq!(
-        e.preview(&staging, &none, inside).unwrap().raw["mode"],
-        "autonomous"
+        e.preview(&staging, &none, inside).unwrap().mode,
+        Some(Mode::Autonomous)
     );
     let read = ProposedAction::new("get_deployment")
         .risk(RiskLevel::Low)
         .environment("production");
     assert_eq!(
-        e.preview(&read, &none, inside).unwrap().raw["mode"],
-        "autonomous"
+        e.preview(&read, &none, inside).unwrap().mode,
+        Some(Mode::Autonomous)
     );
 }
 
@@ -355,7 +346,7 @@ fn a_freeze_window_around_now_blocks_a_real_decision() {
         .system("terraform")
         .risk(RiskLevel::Low)
         .environment("dev");
-    assert_eq!(decide(&e, &a)["mode"], "blocked");
+    assert_eq!(decide(&e, &a).mode, Some(Mode::Blocked));
 }
 
 fn civil(z: i64) -> (i64, i64, i64) {
@@ -382,17 +373,17 @@ fn kill_switch_global_and_per_system() {
         .environment("staging");
 
     let e = engine_with(json!({"kill_switch": {"systems": ["ArgoCD"]}}));
-    let raw = decide(&e, &read);
-    assert_eq!(raw["mode"], "blocked");
-    assert!(factors(&raw).contains(&"kill_switch".to_owned()));
-    assert_eq!(decide(&e, &other)["mode"], "autonomous");
+    let d = decide(&e, &read);
+    assert_eq!(d.mode, Some(Mode::Blocked));
+    assert!(factors(&d).contains(&"kill_switch".to_owned()));
+    assert_eq!(decide(&e, &other).mode, Some(Mode::Autonomous));
 
     let e = engine_with(json!({"kill_switch": {"global": true}}));
-    assert_eq!(decide(&e, &read)["mode"], "blocked");
-    assert_eq!(decide(&e, &other)["mode"], "blocked");
+    assert_eq!(decide(&e, &read).mode, Some(Mode::Blocked));
+    assert_eq!(decide(&e, &other).mode, Some(Mode::Blocked));
 
     let e = engine_with(json!({"kill_switch": true}));
-    assert_eq!(decide(&e, &other)["mode"], "blocked");
+    assert_eq!(decide(&e, &other).mode, Some(Mode::Blocked));
 }
 
 #[test]
@@ -410,42 +401,35 @@ fn three_failures_in_a_day_turn_the_call_to_review() {
         failures_24h: 3,
         ..Default::default()
     };
-    assert_eq!(e.preview(&a, &two, None).unwrap().raw["mode"], "autonomous");
-    let raw = e.preview(&a, &three, None).unwrap().raw;
-    assert_eq!(raw["mode"], "review");
-    assert!(factors(&raw).contains(&"recent_failures".to_owned()));
-    let calm = e.preview(&a, &two, None).unwrap().raw["risk"]
-        .as_f64()
-        .unwrap();
-    assert!(raw["risk"].as_f64().unwrap() > calm);
+    assert_eq!(
+        e.preview(&a, &two, None).unwrap().mode,
+        Some(Mode::Autonomous)
+    );
+    let d = e.preview(&a, &three, None).unwrap();
+    assert_eq!(d.mode, Some(Mode::Review));
+    assert!(factors(&d).contains(&"recent_failures".to_owned()));
+    let calm = e.preview(&a, &two, None).unwrap().risk.unwrap();
+    assert!(d.risk.unwrap() > calm);
 
     let e = engine_with(json!({"failure_threshold": 5}));
     assert_eq!(
-        e.preview(&a, &three, None).unwrap().raw["mode"],
-        "autonomous"
+        e.preview(&a, &three, None).unwrap().mode,
+        Some(Mode::Autonomous)
     );
 }
 
 #[test]
 fn most_restrictive_rule_wins_and_every_rule_is_explained() {
     let e = engine_with(json!({"kill_switch": {"systems": ["okta"]}}));
-    let raw = decide(&e, &seed_grant());
-    assert_eq!(raw["mode"], "blocked");
+    let d = decide(&e, &seed_grant());
+    assert_eq!(d.mode, Some(Mode::Blocked));
+    assert_eq!(brain(&d, "deciding_rules"), json!(["kill_switch"]));
     assert_eq!(
-        raw["decision_brain"]["deciding_rules"],
-        json!(["kill_switch"])
-    );
-    assert_eq!(
-        raw["decision_brain"]["rules_fired"],
+        brain(&d, "rules_fired"),
         json!(["kill_switch", "privilege_duration", "risk_tier"])
     );
     // The shorter grant is still offered although the winner is the kill switch.
-    assert!(
-        raw["better_action"]
-            .as_str()
-            .unwrap()
-            .contains("2h instead of 48h")
-    );
+    assert!(better(&d).contains("2h instead of 48h"));
 }
 
 #[test]
@@ -456,31 +440,34 @@ fn declared_request_feeds_the_operational_intent() {
         "declared_request".into(),
         json!("Give Alice Okta admin for a day"),
     );
-    let raw = decide(&e, &a);
+    let d = decide(&e, &a);
     assert_eq!(
-        raw["operational_intent"]["declared"],
-        "Give Alice Okta admin for a day"
+        d.operational_intent.as_ref().unwrap().declared.as_deref(),
+        Some("Give Alice Okta admin for a day")
     );
-    assert_eq!(raw["operational_intent"]["mismatch"], false);
+    assert_eq!(d.operational_intent.as_ref().unwrap().mismatch, Some(false));
 
     let mut a = seed_grant();
     a.context.metadata.insert(
         "declared_request".into(),
         json!("Summarise yesterday's incidents"),
     );
-    assert_eq!(decide(&e, &a)["operational_intent"]["mismatch"], true);
+    assert_eq!(
+        decide(&e, &a).operational_intent.unwrap().mismatch,
+        Some(true)
+    );
 }
 
 #[test]
 fn the_decision_packet_holds_the_input_and_its_hash() {
-    let raw = decide(&engine(), &seed_grant());
-    let packet = &raw["decision_packet"];
+    let d = decide(&engine(), &seed_grant());
+    let packet = d.decision_packet().unwrap();
     assert_eq!(packet["input"]["action"]["name"], "grant_access");
     assert_eq!(
         packet["input_sha256"],
         bighub_local::canonical_sha256(&packet["input"])
     );
-    let brain = &raw["decision_brain"];
+    let brain = d.decision_brain().unwrap();
     assert_eq!(brain["policy_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(brain["precedents"], 0);
 }

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use bighub_core::{ProposedAction, RiskLevel};
+use bighub_core::{Mode, ProposedAction, RiskLevel};
 use bighub_local::LocalEngine;
 use bighub_local::LocalError;
 use serde_json::json;
@@ -168,12 +168,12 @@ fn an_input_that_does_not_trigger_the_error_still_decides_normally() {
     let (_, engine) = payments_conflict(dir.path());
     assert!(engine.decide(&deploy()).is_err());
     let search = deploy().target("search");
-    let raw = engine.decide(&search).unwrap().raw;
-    assert_eq!(raw["mode"], "autonomous");
+    let d = engine.decide(&search).unwrap();
+    assert_eq!(d.mode, Some(Mode::Autonomous));
     let stored = engine.recent_decisions(10).unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].target, "search");
-    assert_eq!(stored[0].request_id, raw["request_id"].as_str().unwrap());
+    assert_eq!(stored[0].request_id, d.request_id.as_deref().unwrap());
 }
 
 #[test]
@@ -196,8 +196,8 @@ findings contains {"rule": "quota", "mode": "blocked", "reason": "Over quota."} 
         .build()
         .unwrap();
     assert_eq!(
-        engine.decide(&deploy().target("500")).unwrap().raw["mode"],
-        "blocked"
+        engine.decide(&deploy().target("500")).unwrap().mode,
+        Some(Mode::Blocked)
     );
     let err = engine.decide(&deploy()).unwrap_err();
     assert!(
@@ -230,8 +230,8 @@ decide := {"mode": "autonomous", "reason": "low tier"} if tier == "low"
     )
     .unwrap();
     assert_eq!(
-        engine.decide(&deploy().actor("other")).unwrap().raw["mode"],
-        "autonomous"
+        engine.decide(&deploy().actor("other")).unwrap().mode,
+        Some(Mode::Autonomous)
     );
     let err = engine.decide(&deploy()).unwrap_err();
     assert!(
@@ -241,19 +241,234 @@ decide := {"mode": "autonomous", "reason": "low tier"} if tier == "low"
     );
 }
 
+/// The modes a policy may answer, as the build errors list them.
+const VALID_MODES: &str = "autonomous, constrained, review, needs_context, blocked";
+
+/// The message of the policy error `err` is, for `file`.
+fn policy_message(err: &LocalError, file: &str) -> String {
+    match err {
+        LocalError::Policy { file: f, message } if f == file => message.clone(),
+        other => panic!("expected a policy error in {file}, got {other}"),
+    }
+}
+
 #[test]
-fn a_finding_with_an_unknown_mode_is_rejected_at_build() {
+fn a_finding_with_an_unknown_literal_mode_is_rejected_at_build_even_if_it_never_fires() {
+    // No input ever reaches this finding, so only reading the policy finds the mistake.
     let err = LocalEngine::builder()
         .in_memory()
         .policy(
             "bad_mode.rego",
-            "package bighub.ext\nimport rego.v1\nfindings contains {\"rule\": \"x\", \"mode\": \"maybe\", \"reason\": \"r\"} if true\n",
+            "package bighub.ext\nimport rego.v1\n\nfindings contains {\"rule\": \"x\", \"mode\": \"block\", \"reason\": \"r\"} if false\n",
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        policy_message(&err, "bad_mode.rego"),
+        format!(
+            "bad_mode.rego:4:42: \"block\" is not a mode: a finding, an override or an answer \
+             has one of the modes {VALID_MODES}"
+        )
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "policy error in bad_mode.rego: bad_mode.rego:4:42: \"block\" is not a mode: a \
+             finding, an override or an answer has one of the modes {VALID_MODES}"
+        )
+    );
+}
+
+#[test]
+fn a_literal_mode_is_checked_wherever_the_object_is_written() {
+    // In a rule body, in an override, and in a replacement policy's answer.
+    let body = r#"package bighub.ext
+import rego.v1
+
+findings contains f if {
+    input.action.system == "okta"
+    f := {"rule": "okta", "reason": "Okta waits.", "mode": "Review"}
+}
+"#;
+    let err = LocalEngine::builder()
+        .in_memory()
+        .policy("body.rego", body)
+        .build()
+        .unwrap_err();
+    assert!(
+        policy_message(&err, "body.rego").starts_with("body.rego:6:61: \"Review\" is not a mode"),
+        "{err}"
+    );
+
+    let err = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "override.rego",
+            "package bighub.ext\nimport rego.v1\noverride := {\"mode\": \"deny\", \"reason\": \"no\"} if input.action.target == \"x\"\n",
         )
         .build()
         .unwrap_err();
     assert!(
-        matches!(err, LocalError::InvalidDecision(ref m) if m.contains("maybe")),
+        policy_message(&err, "override.rego").contains("\"deny\" is not a mode"),
         "{err}"
+    );
+
+    let err = acme(
+        "package acme\nimport rego.v1\ndefault decide := {\"mode\": \"review\"}\ndecide := {\"mode\": \"allow\"} if input.action.actor == \"root\"\n",
+    )
+    .unwrap_err();
+    assert!(
+        policy_message(&err, "acme.rego").starts_with("acme.rego:4:21: \"allow\" is not a mode"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_computed_mode_that_is_not_a_mode_fails_the_call_that_computes_it() {
+    // Not a literal, and no sample input reaches it: the build cannot see it, so the call
+    // that makes the finding fails, showing the finding, and nothing is recorded.
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "computed.rego",
+            r#"package bighub.ext
+import rego.v1
+
+findings contains {"rule": "computed", "mode": concat("", ["blo", "ck"]), "reason": "r"} if {
+    input.action.target == "payments"
+}
+"#,
+        )
+        .build()
+        .unwrap();
+    let err = engine.decide(&deploy()).unwrap_err();
+    assert!(
+        matches!(&err, LocalError::InvalidDecision(m) if m.contains(r#""mode":"block""#) && m.contains(r#""rule":"computed""#)),
+        "{err}"
+    );
+    assert_eq!(engine.recent_decisions(10).unwrap(), vec![]);
+    assert_eq!(
+        engine.decide(&deploy().target("search")).unwrap().mode,
+        Some(Mode::Autonomous)
+    );
+}
+
+#[test]
+fn a_file_in_a_package_the_policy_never_reads_is_rejected_at_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("team.rego");
+    std::fs::write(
+        &path,
+        "package bighub.extension\nimport rego.v1\n\nfindings contains {\"rule\": \"t\", \"mode\": \"review\", \"reason\": \"r\"} if true\n",
+    )
+    .unwrap();
+    let err = LocalEngine::builder()
+        .in_memory()
+        .policy_file(&path)
+        .build()
+        .unwrap_err();
+    let file = path.display().to_string();
+    assert_eq!(
+        policy_message(&err, &file),
+        format!(
+            "{file}:1:1: package bighub.extension is never read: from its entry point \
+             data.bighub.policy.decision the policy set reads only the packages bighub.ext, \
+             bighub.policy"
+        )
+    );
+}
+
+#[test]
+fn the_packages_read_are_listed_and_a_subpackage_is_not_read_unless_referred_to() {
+    let ext = "package bighub.ext\nimport rego.v1\nexempt contains \"risk_tier\" if input.action.actor == \"root\"\n";
+    let helpers = "package bighub.ext.helpers\nimport rego.v1\nis_payments if input.action.target == \"payments\"\n";
+    let err = LocalEngine::builder()
+        .in_memory()
+        .policy("ext.rego", ext)
+        .policy("helpers.rego", helpers)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        policy_message(&err, "helpers.rego"),
+        "helpers.rego:1:1: package bighub.ext.helpers is never read: from its entry point \
+         data.bighub.policy.decision the policy set reads only the packages bighub.ext, \
+         bighub.policy"
+    );
+}
+
+#[test]
+fn helper_packages_that_a_read_package_imports_or_refers_to_are_read() {
+    let imported = r#"package bighub.ext
+import rego.v1
+import data.team.lib
+
+findings contains {"rule": "payments", "mode": "review", "reason": "Payments wait."} if {
+    lib.is_payments
+}
+"#;
+    let referred = r#"package bighub.ext
+import rego.v1
+
+exempt contains "risk_tier" if data.team.people.is_oncall(input.action.actor)
+"#;
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy("ext.rego", imported)
+        .policy("ext_exempt.rego", referred)
+        .policy(
+            "lib.rego",
+            "package team.lib\nimport rego.v1\nis_payments if input.action.target == \"payments\"\n",
+        )
+        .policy(
+            "people.rego",
+            "package team.people\nimport rego.v1\nis_oncall(actor) if actor == \"ops-agent\"\n",
+        )
+        .build()
+        .unwrap();
+    let decision = engine.decide(&deploy()).unwrap();
+    assert_eq!(decision.mode, Some(Mode::Review));
+    assert_eq!(
+        decision.decision_brain().unwrap()["exempted_rules"],
+        json!(["risk_tier"])
+    );
+}
+
+#[test]
+fn a_replacement_policy_reads_its_own_package_and_what_it_refers_to() {
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .without_default_policy()
+        .entrypoint("data.acme.decide")
+        .policy(
+            "acme.rego",
+            "package acme\nimport rego.v1\ndefault decide := {\"mode\": \"review\", \"reason\": \"r\"}\ndecide := data.acme.tiers.low if input.action.risk == \"low\"\n",
+        )
+        .policy(
+            "tiers.rego",
+            "package acme.tiers\nimport rego.v1\nlow := {\"mode\": \"autonomous\", \"reason\": \"low\"}\n",
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        engine.decide(&deploy()).unwrap().mode,
+        Some(Mode::Autonomous)
+    );
+
+    let err = LocalEngine::builder()
+        .in_memory()
+        .without_default_policy()
+        .entrypoint("data.acme.decide")
+        .policy(
+            "acme.rego",
+            "package acme\nimport rego.v1\ndefault decide := {\"mode\": \"review\", \"reason\": \"r\"}\n",
+        )
+        .policy("stray.rego", "package bighub.ext\nimport rego.v1\nexempt contains \"x\"\n")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        policy_message(&err, "stray.rego"),
+        "stray.rego:1:1: package bighub.ext is never read: from its entry point \
+         data.acme.decide the policy set reads only the package acme"
     );
 }
 
@@ -297,23 +512,21 @@ findings contains {
         )
         .build()
         .unwrap();
-    let raw = engine.decide(&deploy()).unwrap().raw;
-    assert_eq!(raw["mode"], "review");
+    let d = engine.decide(&deploy()).unwrap();
+    assert_eq!(d.mode, Some(Mode::Review));
     assert_eq!(
-        raw["decision_brain"]["deciding_rules"],
+        d.decision_brain().unwrap()["deciding_rules"],
         json!(["payments_need_review"])
     );
     assert!(
-        raw["salient_factors"]
-            .as_array()
-            .unwrap()
+        d.salient_factors
             .iter()
-            .any(|f| f["factor"] == "payments")
+            .any(|f| f.factor.as_deref() == Some("payments"))
     );
     // The built-in rules still apply elsewhere.
     assert_eq!(
-        engine.decide(&deploy().target("search")).unwrap().raw["mode"],
-        "autonomous"
+        engine.decide(&deploy().target("search")).unwrap().mode,
+        Some(Mode::Autonomous)
     );
 }
 
@@ -342,13 +555,13 @@ exempt contains "privilege_duration" if input.action.actor == "break-glass"
         engine
             .decide(&grant.clone().actor("ops-agent"))
             .unwrap()
-            .raw["mode"],
-        "review"
+            .mode,
+        Some(Mode::Review)
     );
-    let raw = engine.decide(&grant.actor("break-glass")).unwrap().raw;
-    assert_eq!(raw["mode"], "constrained");
+    let d = engine.decide(&grant.actor("break-glass")).unwrap();
+    assert_eq!(d.mode, Some(Mode::Constrained));
     assert_eq!(
-        raw["decision_brain"]["exempted_rules"],
+        d.decision_brain().unwrap()["exempted_rules"],
         json!(["privilege_duration"])
     );
 }
@@ -368,12 +581,12 @@ override := {"mode": "blocked", "reason": "ArgoCD is in maintenance."} if input.
         )
         .build()
         .unwrap();
-    let raw = engine.decide(&deploy()).unwrap().raw;
-    assert_eq!(raw["mode"], "blocked");
-    assert_eq!(raw["reason"], "ArgoCD is in maintenance.");
-    assert_eq!(raw["decision_brain"]["overridden"], true);
+    let d = engine.decide(&deploy()).unwrap();
+    assert_eq!(d.mode, Some(Mode::Blocked));
+    assert_eq!(d.reason.as_deref(), Some("ArgoCD is in maintenance."));
+    assert_eq!(d.decision_brain().unwrap()["overridden"], true);
     let other = deploy().system("terraform");
-    assert_eq!(engine.decide(&other).unwrap().raw["mode"], "autonomous");
+    assert_eq!(engine.decide(&other).unwrap().mode, Some(Mode::Autonomous));
 }
 
 #[test]
@@ -396,13 +609,12 @@ fn a_policy_directory_brings_rego_and_json_data() {
         .unwrap();
     assert_eq!(engine.policy_sources().len(), 2);
     // Staging is now production: a medium-risk change there is constrained.
-    let raw = engine
+    let d = engine
         .decide(&deploy().risk(RiskLevel::Medium).system("k8s"))
-        .unwrap()
-        .raw;
-    assert_eq!(raw["mode"], "constrained");
+        .unwrap();
+    assert_eq!(d.mode, Some(Mode::Constrained));
     assert_eq!(
-        engine.decide(&deploy()).unwrap().raw["decision_brain"]["deciding_rules"],
+        engine.decide(&deploy()).unwrap().decision_brain().unwrap()["deciding_rules"],
         json!(["team"])
     );
 }
@@ -423,10 +635,10 @@ fn a_replacement_policy_with_its_own_entrypoint() {
         "package acme\nimport rego.v1\ndefault decide := {\"mode\": \"review\", \"reason\": \"acme reviews everything\"}\n",
     )
     .unwrap();
-    let raw = engine.decide(&deploy()).unwrap().raw;
-    assert_eq!(raw["mode"], "review");
-    assert_eq!(raw["reason"], "acme reviews everything");
-    assert_eq!(raw["requires_approval"], true);
+    let d = engine.decide(&deploy()).unwrap();
+    assert_eq!(d.mode, Some(Mode::Review));
+    assert_eq!(d.reason.as_deref(), Some("acme reviews everything"));
+    assert_eq!(d.requires_approval, Some(true));
     // An undefined answer is a build error, not a silent allow.
     let err =
         acme("package acme\nimport rego.v1\ndecide := {\"mode\": \"review\"} if input.nothing\n")
@@ -455,35 +667,34 @@ decide := {
 "#,
     )
     .unwrap();
-    let raw = engine.decide(&deploy()).unwrap().raw;
-    assert_eq!(raw["mode"], "constrained");
-    assert!(raw.get("findings").is_none() && raw.get("action_family").is_none());
-    assert_eq!(raw["salient_factors"][0]["factor"], "acme_deploys");
+    let d = engine.decide(&deploy()).unwrap();
+    assert_eq!(d.mode, Some(Mode::Constrained));
+    // What the engine used up is not in the answer.
+    assert!(d.raw.get("findings").is_none() && d.raw.get("action_family").is_none());
+    assert_eq!(d.salient_factors[0].factor.as_deref(), Some("acme_deploys"));
     assert_eq!(
-        raw["decision_brain"]["rules_fired"],
+        d.decision_brain().unwrap()["rules_fired"],
         json!(["acme_deploys"])
     );
-    let space = &raw["responsible_action_space"];
+    let space = &d.responsible_action_space;
     // The call itself may run (constrained), then the finding's options.
-    assert_eq!(space["available"][0]["action"], "deploy_service");
+    assert_eq!(space.available[0]["action"], "deploy_service");
+    assert_eq!(space.constrained[0]["constraints"], json!(["canary=true"]));
     assert_eq!(
-        space["constrained"][0]["constraints"],
-        json!(["canary=true"])
+        d.operational_intent.as_ref().unwrap().inferred.as_deref(),
+        Some("change: deploy_service on payments")
     );
     assert_eq!(
-        raw["operational_intent"]["inferred"],
-        "change: deploy_service on payments"
-    );
-    assert_eq!(
-        raw["action_interpretation_layer"]["interpreted_action"],
-        "change on payments in staging"
+        d.action_interpretation_layer
+            .as_ref()
+            .unwrap()
+            .interpreted_action
+            .as_deref(),
+        Some("change on payments in staging")
     );
     // Answered by the policy, so kept.
-    assert_eq!(
-        raw["agent_operational_body"],
-        json!({"can_touch": ["acme-cluster"]})
-    );
-    let decision = engine.decide(&deploy()).unwrap();
-    assert_eq!(decision.salient_factors.len(), 1);
-    assert!(decision.operational_intent.is_some());
+    let body = d.agent_operational_body.as_ref().unwrap();
+    assert_eq!(body.can_touch, ["acme-cluster"]);
+    assert!(body.can_verify.is_empty() && body.requires_human.is_empty());
+    assert_eq!(d.salient_factors.len(), 1);
 }

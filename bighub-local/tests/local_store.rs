@@ -2,7 +2,7 @@
 //! decisions persist across engine instances.
 
 use bighub_core::{
-    DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel,
+    DecisionEngine, MemoryBatch, Mode, OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel,
 };
 use bighub_local::LocalEngine;
 use bighub_local::LocalError;
@@ -27,34 +27,36 @@ async fn three_reported_failures_turn_the_next_call_to_review() {
     let engine = LocalEngine::builder().in_memory().build().unwrap();
     for i in 0..3 {
         let d = engine.evaluate(&restart()).await.unwrap();
-        assert_eq!(d.raw["mode"], "autonomous", "call {i} before {i} failures");
-        assert_eq!(d.raw["decision_brain"]["precedents"], i);
-        let id = d.raw["request_id"].as_str().unwrap();
+        assert_eq!(
+            d.mode,
+            Some(Mode::Autonomous),
+            "call {i} before {i} failures"
+        );
+        assert_eq!(d.decision_brain().unwrap()["precedents"], i);
+        let id = d.request_id.as_deref().unwrap();
         engine.report_outcome(&failure(id)).await.unwrap();
     }
     let d = engine.evaluate(&restart()).await.unwrap();
-    assert_eq!(d.raw["mode"], "review");
+    assert_eq!(d.mode, Some(Mode::Review));
     assert_eq!(
-        d.raw["decision_packet"]["input"]["history"]["failures_24h"],
+        d.decision_packet().unwrap()["input"]["history"]["failures_24h"],
         3
     );
     assert_eq!(
-        d.raw["decision_packet"]["input"]["history"]["last_failure"]["description"],
+        d.decision_packet().unwrap()["input"]["history"]["last_failure"]["description"],
         "pod crash-looped"
     );
     assert!(
-        d.raw["salient_factors"]
-            .as_array()
-            .unwrap()
+        d.salient_factors
             .iter()
-            .any(|f| f["factor"] == "recent_failures")
+            .any(|f| f.factor.as_deref() == Some("recent_failures"))
     );
 
     // History is per action and target: another target is unaffected.
     let other = restart().target("search-api");
     assert_eq!(
-        engine.evaluate(&other).await.unwrap().raw["mode"],
-        "autonomous"
+        engine.evaluate(&other).await.unwrap().mode,
+        Some(Mode::Autonomous)
     );
     // Successes do not count as failures.
     let rows = engine.recent_decisions(10).unwrap();
@@ -101,7 +103,7 @@ async fn secrets_are_redacted_in_every_stored_row() {
         .metadata
         .insert("secret_args".into(), json!(["opaque"]));
     let d = engine.evaluate(&action).await.unwrap();
-    let id = d.raw["request_id"].as_str().unwrap().to_owned();
+    let id = d.request_id.as_deref().unwrap().to_owned();
 
     let mut report = OutcomeReport::new(OutcomeStatus::Success);
     report.request_id = Some(id.clone());
@@ -178,7 +180,7 @@ async fn a_second_engine_on_the_same_file_sees_the_first_ones_history() {
         for _ in 0..3 {
             let d = first.evaluate(&restart()).await.unwrap();
             first
-                .report_outcome(&failure(d.raw["request_id"].as_str().unwrap()))
+                .report_outcome(&failure(d.request_id.as_deref().unwrap()))
                 .await
                 .unwrap();
         }
@@ -186,8 +188,8 @@ async fn a_second_engine_on_the_same_file_sees_the_first_ones_history() {
     }
     let second = LocalEngine::builder().db_path(&db).build().unwrap();
     let d = second.evaluate(&restart()).await.unwrap();
-    assert_eq!(d.raw["mode"], "review");
-    assert_eq!(d.raw["decision_brain"]["precedents"], 3);
+    assert_eq!(d.mode, Some(Mode::Review));
+    assert_eq!(d.decision_brain().unwrap()["precedents"], 3);
     assert_eq!(second.recent_decisions(100).unwrap().len(), 4);
 }
 
@@ -212,8 +214,8 @@ async fn engines_sharing_a_file_see_each_others_decisions() {
     let a = LocalEngine::builder().db_path(&path).build().unwrap();
     let b = LocalEngine::builder().db_path(&path).build().unwrap();
     let history = |d: &bighub_core::Decision| {
-        let recent = d.raw["decision_packet"]["input"]["history"]["recent_decisions"].clone();
-        (d.raw["decision_brain"]["precedents"].clone(), recent)
+        let recent = d.decision_packet().unwrap()["input"]["history"]["recent_decisions"].clone();
+        (d.decision_brain().unwrap()["precedents"].clone(), recent)
     };
 
     let first = a.evaluate(&restart()).await.unwrap();
@@ -323,7 +325,7 @@ async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
 
     // New decisions list after the old one, newest first, and are found by their ids.
     let d = engine.evaluate(&restart()).await.unwrap();
-    let id = d.raw["request_id"].as_str().unwrap();
+    let id = d.request_id.as_deref().unwrap();
     let recent = engine.recent_decisions(10).unwrap();
     assert_eq!(recent[0].request_id, id);
     assert_eq!(recent[1].request_id, "loc_old");
@@ -444,7 +446,7 @@ async fn decisions_made_back_to_back_are_each_found_by_their_id() {
     let mut ids = Vec::new();
     for _ in 0..200 {
         let d = engine.evaluate(&restart()).await.unwrap();
-        ids.push(d.raw["request_id"].as_str().unwrap().to_owned());
+        ids.push(d.request_id.as_deref().unwrap().to_owned());
     }
     for id in &ids {
         engine.report_outcome(&failure(id)).await.unwrap();
