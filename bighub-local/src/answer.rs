@@ -9,36 +9,39 @@
 //!   `available`, `constrained`, `forbidden` and `information_gathering` items), and
 //!   `rules_fired` (their rule names, sorted);
 //! - from `action_family` (`read_only`, `change`, `destructive_change`,
-//!   `privilege_escalation`) and the input: `operational_intent` (the declared request, the
-//!   inferred intent, and whether the request mentions the action at all),
-//!   `agent_operational_body` (what the agent can touch, verify and roll back, what it cannot
-//!   observe, what needs a human) and `action_interpretation_layer`.
+//!   `privilege_escalation`), `known_environment` (the environment as the policy
+//!   classified it, `""` when unknown; when absent, the input's environment) and the input:
+//!   `operational_intent` (the declared request, the inferred intent, and whether the
+//!   request mentions the action at all), `agent_operational_body` (what the agent can
+//!   touch, verify and roll back, what it cannot observe, what needs a human) and
+//!   `action_interpretation_layer`.
 //!
-//! A field the policy answers itself is kept as it is; `findings` and `action_family` are
-//! removed from the decision once used. Wording them in Rust costs a fraction of building
-//! them in the policy on every call; the golden decisions (`tests/golden/`) pin the text.
+//! These restate what the policy decided: the policy classifies the action and names its
+//! family; nothing here classifies anything. A field the policy answers itself is kept as
+//! it is; `findings`, `action_family` and `known_environment` are removed from the decision
+//! once used. The golden decisions (`tests/golden/`) pin the text.
 //!
 //! This module decides nothing and reads no store; `engine.rs` adds the other engine fields.
 
 use serde_json::{Map, Value, json};
 
 use super::convert::object;
-use super::facts::Classifier;
 
 /// Fills in the fields `answer` leaves out, from its `findings` and `action_family` and the
 /// `input` it was decided on. `mode` is the answer's (already checked) mode.
-pub(crate) fn complete(
-    answer: &mut Map<String, Value>,
-    mode: &str,
-    input: &Value,
-    classifier: &Classifier,
-) {
+pub(crate) fn complete(answer: &mut Map<String, Value>, mode: &str, input: &Value) {
     let action = &input["action"];
     if let Some(Value::Array(findings)) = answer.remove("findings") {
         from_findings(answer, mode, action, findings);
     }
+    let known_environment = answer.remove("known_environment");
     if let Some(Value::String(family)) = answer.remove("action_family") {
-        Explained::new(input, classifier, &family).fill(answer, mode);
+        let environment = match &known_environment {
+            Some(Value::String(e)) => Some(e.as_str()),
+            Some(_) => None,
+            None => action["environment"].as_str(),
+        };
+        Explained::new(input, environment.filter(|e| !e.is_empty()), &family).fill(answer, mode);
     }
 }
 
@@ -126,7 +129,7 @@ struct Explained<'a> {
 }
 
 impl<'a> Explained<'a> {
-    fn new(input: &'a Value, classifier: &Classifier, family: &'a str) -> Self {
+    fn new(input: &'a Value, environment: Option<&'a str>, family: &'a str) -> Self {
         let action = &input["action"];
         let target = action["target"].as_str();
         Self {
@@ -135,9 +138,7 @@ impl<'a> Explained<'a> {
             on_target: target.map(|t| format!(" on {t}")).unwrap_or_default(),
             target,
             system: action["system"].as_str().unwrap_or_default(),
-            environment: action["environment"]
-                .as_str()
-                .filter(|e| classifier.environment_known(e)),
+            environment,
             input,
         }
     }
@@ -249,10 +250,6 @@ mod tests {
         })
     }
 
-    fn classifier() -> Classifier {
-        Classifier::from_data(&json!({"bighub": {"config": {"unknown_environments": ["tbd"]}}}))
-    }
-
     #[test]
     fn lists_factors_action_space_and_rules_from_findings() {
         let mut answer = Map::new();
@@ -268,7 +265,6 @@ mod tests {
             &mut answer,
             "constrained",
             &input(Some("okta-admins"), None, None),
-            &classifier(),
         );
         assert!(!answer.contains_key("findings"));
         assert_eq!(answer["salient_factors"], json!([{"factor": "risk_tier"}]));
@@ -284,13 +280,16 @@ mod tests {
     fn words_the_explanations_from_the_family() {
         let mut answer = Map::new();
         answer.insert("action_family".into(), json!("privilege_escalation"));
+        // The policy classified "tbd" as an unknown environment.
+        answer.insert("known_environment".into(), json!(""));
         let input = input(
             Some("okta-admins"),
             Some("tbd"),
             Some("Please give ALICE access"),
         );
-        complete(&mut answer, "review", &input, &classifier());
+        complete(&mut answer, "review", &input);
         assert!(!answer.contains_key("action_family"));
+        assert!(!answer.contains_key("known_environment"));
         assert_eq!(
             answer["operational_intent"]["inferred"],
             "privilege escalation: grant_access on okta-admins"
@@ -299,7 +298,6 @@ mod tests {
         assert_eq!(answer["operational_intent"]["confidence"], 0.9);
         let body = &answer["agent_operational_body"];
         assert_eq!(body["can_rollback"], json!(["revoke the grant"]));
-        // "tbd" is configured to mean unknown.
         assert_eq!(
             body["cannot_observe"],
             json!(["which environment the call touches"])
@@ -325,7 +323,6 @@ mod tests {
             &mut answer,
             "blocked",
             &input(None, Some("production"), Some("x")),
-            &classifier(),
         );
         assert_eq!(answer["operational_intent"], json!({"inferred": "mine"}));
         assert_eq!(answer["rules_fired"], json!(["mine"]));

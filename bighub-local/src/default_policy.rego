@@ -20,9 +20,10 @@ import rego.v1
 
 cfg := data.bighub.config
 
-# The proposed action is input.action; facts about it are input.derived.facts (below).
-# Evaluating a rule costs far more than reading a value, so small facts are read where
-# they are used rather than given rules of their own, and a value with a fallback is one
+# The proposed action is input.action; what the engine read from its arguments is
+# input.derived (a duration in seconds, groups, the subject). Everything below that
+# classifies the action is decided here, from the lists in data.bighub.config.
+# Evaluating a rule costs far more than reading a value, so a value with a fallback is one
 # rule with an `else` rather than a default and a rule.
 
 # ---------------------------------------------------------------------------
@@ -42,21 +43,10 @@ environment := input.action.environment if {
 	not input.action.environment in cfg.unknown_environments
 } else := ""
 
-# The engine applies the configuration's lists to the action before evaluating and passes
-# the results as input.derived.facts (booleans): the verb lists to the action's words, the
-# identity systems to its system, the admin group patterns to its groups and target, the
-# production environments to its environment. The rules below combine them.
-#
-#   facts.destructive       a destructive verb among the action's words, or a multi-word
-#                           verb (force_push) inside its normalized name
-#   facts.privilege_verb    a privilege verb (grant, assume, elevate, ...)
-#   facts.identity_system   the system is an identity system (okta, iam, ...)
-#   facts.admin_group       a group (or the target) contains an admin fragment
-#   facts.read_only_verb    the first word is a read verb
-#   facts.production        the environment is a production one
-facts := input.derived.facts
+# The environment is a production one (production_environments).
+in_production if environment in cfg.production_environments
 
-env_class := "production" if facts.production else := "other"
+env_class := "production" if in_production else := "other"
 
 env_label := environment if environment != "" else := "an unknown environment"
 
@@ -64,27 +54,68 @@ system := input.action.system if is_string(input.action.system) else := ""
 
 target_text := sprintf(" on %s", [input.action.target]) if is_string(input.action.target) else := ""
 
+# The action's first word is a read verb (read_only_verbs: get, list, describe, ...).
+read_verb if input.action.tokens[0] in cfg.read_only_verbs
+
+# One of the action's words is a destructive verb (destructive_verbs: delete, drop, ...).
+destructive if {
+	some word in input.action.tokens
+	word in cfg.destructive_verbs
+}
+
+# A destructive verb of several words (force-push) appears whole inside the action's name.
+destructive if {
+	some verb in cfg.destructive_verbs
+	words := replace(verb, "-", "_")
+	contains(words, "_")
+	contains(concat("", ["_", input.action.normalized_name, "_"]), concat("", ["_", words, "_"]))
+}
+
+# One of the action's words is a privilege verb (privilege_verbs: grant, assume, ...).
+privilege_verb if {
+	some word in input.action.tokens
+	word in cfg.privilege_verbs
+}
+
+# The system holds identities (identity_systems: okta, iam, entra, ...).
+identity_system if system in cfg.identity_systems
+
+# A group, role or permission set in the arguments, or the target, names an admin group
+# (admin_group_patterns: admin, root, owner, ...).
+admin_group if {
+	some group in input.derived.groups
+	some pattern in cfg.admin_group_patterns
+	contains(group, pattern)
+}
+
+admin_group if {
+	is_string(input.action.target)
+	target := lower(input.action.target)
+	some pattern in cfg.admin_group_patterns
+	contains(target, pattern)
+}
+
 # Read-only: the first word is a read verb and nothing else in the name changes state.
 is_read_only if {
-	facts.read_only_verb
-	not facts.destructive
-	not facts.privilege_verb
+	read_verb
+	not destructive
+	not privilege_verb
 }
 
 # Privilege escalation: any two of (a privilege verb, an identity system, an admin group).
 privilege_escalation if {
-	facts.privilege_verb
-	facts.identity_system
+	privilege_verb
+	identity_system
 }
 
 privilege_escalation if {
-	facts.privilege_verb
-	facts.admin_group
+	privilege_verb
+	admin_group
 }
 
 privilege_escalation if {
-	facts.identity_system
-	facts.admin_group
+	identity_system
+	admin_group
 	not is_read_only
 }
 
@@ -153,8 +184,8 @@ scope_matches(list, value) if value in list
 
 # Destructive changes in production are blocked; plan, dry-run and inspect remain.
 findings contains f if {
-	facts.destructive
-	facts.production
+	destructive
+	in_production
 	f := {
 		"rule": "destructive_in_production",
 		"mode": "blocked",
@@ -246,7 +277,7 @@ findings contains f if {
 # Admin privilege with no end: review, offering a time-boxed grant.
 findings contains f if {
 	privilege_escalation
-	facts.admin_group
+	admin_group
 	input.derived.duration == null
 	max_text := cfg.max_privilege_duration_text
 	f := {
@@ -351,13 +382,13 @@ base_score := cfg.read_only_risk_score if is_read_only
 
 base_score := cfg.risk_scores[risk_tier] if not is_read_only
 
-raised contains "production" if facts.production
+raised contains "production" if in_production
 
 raised contains "excess_duration" if excess_duration
 
 raised contains "recent_failures" if recent_failures
 
-raised contains "destructive" if facts.destructive
+raised contains "destructive" if destructive
 
 risk_score := min({1, base_score + sum([cfg.risk_score_raise[k] | some k in raised])})
 
@@ -367,7 +398,7 @@ risk_score := min({1, base_score + sum([cfg.risk_score_raise[k] | some k in rais
 
 # What kind of change this is; the engine words the explanations from it.
 action_family := "destructive_change" if {
-	facts.destructive
+	destructive
 } else := "privilege_escalation" if {
 	privilege_escalation
 } else := "read_only" if {
@@ -375,15 +406,17 @@ action_family := "destructive_change" if {
 } else := "change"
 
 # The engine completes this answer: from `findings` it lists the salient factors, the
-# responsible action space and the rules fired; from `action_family` and the input it
-# words the operational intent, the agent's operational body and the interpretation
-# layer. (A policy may answer any of those fields itself; the engine keeps them.)
+# responsible action space and the rules fired; from `action_family`, `known_environment`
+# and the input it words the operational intent, the agent's operational body and the
+# interpretation layer. (A policy may answer any of those fields itself; the engine keeps
+# them.)
 decision := {
 	"mode": mode,
 	"risk": risk_score,
 	"reason": reason,
 	"better_action": better_action,
 	"action_family": action_family,
+	"known_environment": environment,
 	"findings": effective,
 	"deciding_rules": sort({f.rule | some f in winners}),
 	"exempted_rules": sort({f.rule | some f in all_findings; f.rule in exempt}),

@@ -22,7 +22,6 @@ use super::approvals::{self, ApprovalRecord};
 use super::clock::now_millis;
 use super::config::{PolicyConfig, resolve};
 use super::convert::object;
-use super::facts::Classifier;
 use super::input::{History, build_input};
 use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
 use super::policy_tests::{self, PolicyTestResult};
@@ -73,7 +72,6 @@ use bighub_core::digest::canonical_sha256;
 pub struct LocalEngine {
     policy: PolicySet,
     config: PolicyConfig,
-    classifier: Classifier,
     store: Mutex<Store>,
     location: StoreLocation,
 }
@@ -220,13 +218,7 @@ impl LocalEngineBuilder {
     /// ([`LocalError::PolicyEvaluation`]).
     pub fn build(self) -> Result<LocalEngine, LocalError> {
         let (sources, data, config) = self.load()?;
-        let classifier = Classifier::from_data(&data);
-        let policy = PolicySet::compile(
-            &sources,
-            &data,
-            &self.entrypoint,
-            &sample_inputs(&classifier),
-        )?;
+        let policy = PolicySet::compile(&sources, &data, &self.entrypoint, &sample_inputs())?;
         let location = match self.location {
             Some(l) => l,
             None => StoreLocation::platform_default()?,
@@ -235,7 +227,6 @@ impl LocalEngineBuilder {
         Ok(LocalEngine {
             policy,
             config,
-            classifier,
             store: Mutex::new(store),
             location,
         })
@@ -328,7 +319,7 @@ impl LocalEngineBuilder {
 }
 
 /// Inputs evaluated at build time so that policy errors surface before the first call.
-fn sample_inputs(classifier: &Classifier) -> Vec<Value> {
+fn sample_inputs() -> Vec<Value> {
     [
         ProposedAction::new("grant_access")
             .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
@@ -346,7 +337,7 @@ fn sample_inputs(classifier: &Classifier) -> Vec<Value> {
         ProposedAction::new("deploy"),
     ]
     .iter()
-    .map(|a| build_input(a, History::default(), 0, classifier))
+    .map(|a| build_input(a, History::default(), 0))
     .collect()
 }
 
@@ -489,7 +480,7 @@ impl LocalEngine {
         precedents: u64,
         now_ms: i64,
     ) -> Result<Value, LocalError> {
-        let input = build_input(action, history, now_ms, &self.classifier);
+        let input = build_input(action, history, now_ms);
         let mut answer = self.policy.evaluate(&input)?;
         let obj = answer
             .as_object_mut()
@@ -499,7 +490,7 @@ impl LocalEngine {
             .and_then(Value::as_str)
             .unwrap_or("blocked")
             .to_owned();
-        complete(obj, &mode, &input, &self.classifier);
+        complete(obj, &mode, &input);
         let take = |obj: &mut Map<String, Value>, k: &str| obj.remove(k).unwrap_or(Value::Null);
         let rules_fired = take(obj, "rules_fired");
         let deciding_rules = take(obj, "deciding_rules");
@@ -540,8 +531,8 @@ impl LocalEngine {
     ///
     /// Each decision is decided on the input it was recorded with (its
     /// `decision_packet.input`: the proposed action, secrets redacted as they were then,
-    /// the history of that action and target at the time, and the time), with the facts
-    /// the configuration derives computed again; a decision recorded without that input
+    /// the history of that action and target at the time, and the time), classified again
+    /// by the current policy and configuration; a decision recorded without that input
     /// is decided from its row (tool, action, arguments, system, environment, risk,
     /// target, actor) with no history. The newest are read first, in pages, so a long
     /// replay holds the store only for moments.

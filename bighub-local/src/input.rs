@@ -1,10 +1,12 @@
 //! The input document a policy decides on.
 //!
-//! This module owns its shape: the proposed action (secrets redacted), what the engine
-//! derived from the arguments (a requested duration, groups, the subject) and the
-//! configuration (`facts`, from `facts.rs`), the user's
-//! declared request, the time, and the history of this action and target from the store.
-//! Policies read it as `input`; the shape is documented in [the crate docs](crate).
+//! This module owns its shape: the proposed action (secrets redacted, names lower-cased
+//! and split into words), what the engine read from the arguments (`input.derived`: a
+//! requested duration in seconds, groups, the subject; version [`DERIVED_VERSION`]), the
+//! user's declared request, the time, and the history of this action and target from the
+//! store. Policies read it as `input`; the shape is documented in [the crate docs](crate).
+//! Nothing here classifies the action (read-only, destructive, privileged, production):
+//! the policy does, from its configuration.
 //!
 //! It does not read the store (`store.rs` produces the [`History`]) and decides nothing.
 
@@ -15,8 +17,11 @@ use bighub_core::ProposedAction;
 use super::clock::format_rfc3339;
 use super::convert::object;
 use super::duration::parse_duration;
-use super::facts::Classifier;
 use super::redact::{redact_value, secret_args};
+
+/// The version of `input.derived`'s shape, given as `input.derived.version`. It changes
+/// when a field is removed or changes meaning, so a policy can tell which shape it reads.
+pub const DERIVED_VERSION: u64 = 1;
 
 /// What the store knows about earlier calls of the same action on the same target.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -176,12 +181,7 @@ fn derive_subject(args: &Map<String, Value>) -> Value {
 }
 
 /// Builds the input document for one proposed action.
-pub(crate) fn build_input(
-    action: &ProposedAction,
-    history: History,
-    now_ms: i64,
-    classifier: &Classifier,
-) -> Value {
+pub(crate) fn build_input(action: &ProposedAction, history: History, now_ms: i64) -> Value {
     let secrets = secret_args(&action.context.metadata);
     let arguments = redact_value(&action.arguments, &secrets);
     let empty = Map::new();
@@ -202,13 +202,6 @@ pub(crate) fn build_input(
     let system = lower_opt(action.system.as_deref());
     let environment = lower_opt(action.environment.as_deref());
     let groups = derive_groups(args);
-    let facts = classifier.facts(
-        &tokens,
-        system.as_str(),
-        environment.as_str(),
-        &groups,
-        action.target.as_deref(),
-    );
     let duration = derive_duration(args);
     let subject = derive_subject(args);
     let context = object([
@@ -243,10 +236,10 @@ pub(crate) fn build_input(
         (
             "derived",
             object([
+                ("version", json!(DERIVED_VERSION)),
                 ("duration", duration),
                 ("groups", Value::Array(groups)),
                 ("subject", subject),
-                ("facts", facts),
             ]),
         ),
         (
@@ -285,7 +278,7 @@ mod tests {
             .system("Okta")
             .risk(RiskLevel::High)
             .environment("Production");
-        let input = build_input(&action, History::default(), 0, &Classifier::default());
+        let input = build_input(&action, History::default(), 0);
         assert_eq!(input["action"]["system"], "okta");
         assert_eq!(input["action"]["environment"], "production");
         assert_eq!(input["action"]["arguments"]["token"], "[REDACTED]");

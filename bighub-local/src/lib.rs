@@ -172,10 +172,23 @@
 //! policy set and its data; a test passes when its rule is `true`. Tests may call
 //! `bighub.input(action)` for the input document the engine would decide a proposed
 //! action on (now, no history), and evaluate the policy on it `with input as` that
-//! document. The facts in `input.derived` are computed from the configuration when the
-//! input is built, so a test that changes the configuration `with data.bighub.config...`
-//! does not change them; configure through a `.json` policy file instead. The CLI runs
-//! them with `bighub policy test`.
+//! document. The policy classifies the action from `data.bighub.config` when it is
+//! evaluated, so a test may change the configuration `with data.bighub.config.X as ...`
+//! (the values it replaces must be in their normalized form: lists lower-cased, and
+//! `max_privilege_duration_seconds` beside `max_privilege_duration_text`). The CLI runs
+//! them with `bighub policy test`:
+//!
+//! ```rego
+//! package bighub.policy_test
+//! import rego.v1
+//!
+//! test_long_okta_grant_goes_to_review if {
+//!     d := data.bighub.policy.decision with input as bighub.input({
+//!         "tool": "grant_access", "system": "okta", "risk": "high",
+//!         "environment": "production", "arguments": {"group": "okta-admins", "duration": "48h"}})
+//!     d.mode == "review"
+//! }
+//! ```
 //!
 //! # Replaying decisions
 //!
@@ -194,20 +207,37 @@
 //!                   arguments (secrets redacted), context {session_id, trajectory_id,
 //!                   objective, model_selection, metadata}
 //! input.declared_request   the user's request (context.metadata.declared_request), or null
-//! input.derived     duration {argument, text, seconds | unreadable}, groups, subject,
-//!                   facts {read_only_verb, destructive, privilege_verb, identity_system,
-//!                   admin_group, production}: the configuration's verb, system, group and
-//!                   environment lists applied to this action by the engine
+//! input.derived     what the engine read from the arguments (version 1, below)
 //! input.now         {rfc3339, unix}
 //! input.history     recent_decisions, outcomes_24h {STATUS: count}, failures_24h,
 //!                   last_failure — for this action and target, from the store
 //! ```
 //!
+//! `input.derived` holds only values Rust reads more reliably than Rego, never a
+//! classification of the action; its shape is versioned ([`DERIVED_VERSION`], given as
+//! `input.derived.version`), and a field changes meaning only with a new version:
+//!
+//! | field | type | what it is |
+//! |---|---|---|
+//! | `version` | number | `1` |
+//! | `duration` | `{argument, text, seconds}`, `{argument, text, unreadable: true}` or `null` | the first argument whose name holds a duration (`duration`, `ttl`, `expires_in`, `lease`, `valid_for`, `time_limit`, `hours`, `minutes`, `days`, `for`, ...): its name, its value as text, and the value in whole seconds ([`parse_duration`]'s forms; a bare number in seconds, or in the unit its name says, as in `duration_hours`) — or `unreadable` when it cannot be read |
+//! | `groups` | list of strings | the values (lower-cased) of arguments whose name holds `group`, `role`, `permission`, `permission_set`, `entitlement` or `policy`, strings or lists of strings |
+//! | `subject` | string or `null` | the first of the arguments `user`, `user_id`, `username`, `principal`, `email`, `member`, `subject`, `account` that is a string |
+//!
+//! Which of these facts matter, and what the configuration's lists make of the action's
+//! words, system, groups and environment (a read, a destructive change, a privilege
+//! escalation, an identity system, an admin group, production, an unknown environment),
+//! is decided in the policy (`read_verb`, `destructive`, `privilege_verb`,
+//! `identity_system`, `admin_group`, `in_production`, `environment`, `is_read_only`,
+//! `privilege_escalation` in [`DEFAULT_POLICY`]).
+//!
 //! # What the engine adds
 //!
 //! First it completes the policy's answer. From `findings` (the findings that counted) it
 //! lists `salient_factors`, the `responsible_action_space` (the call itself as `available`
-//! when it may run, then each finding's items) and the rules fired; from `action_family`
+//! when it may run, then each finding's items) and the rules fired, so a rule of yours
+//! that gives its finding a `reason`, `better_action`, `factor` or `action_space` has them
+//! in the decision as the built-in rules do; from `action_family`, `known_environment`
 //! and the input it words `operational_intent` (with a mismatch when the user's declared
 //! request names none of the action's words, target, system or subject),
 //! `agent_operational_body` and `action_interpretation_layer`. A policy that answers any
@@ -229,12 +259,10 @@
 //! entry point with regorus' interpreter on the compiled policy, which shares the compiled
 //! rules and data between calls and threads (no lock, no pool of engines) and keeps only
 //! that call's state; the per-call set-up is small next to the evaluation. Evaluating a rule
-//! costs far more than reading a value, so the default policy reads the facts about the
-//! action where it uses them and gives each value with a fallback one rule with an `else`.
-//! The configuration's verb, system, group and environment lists are applied to each action
-//! in Rust (`input.derived.facts`), so the policy combines booleans rather than scanning
-//! lists; the explanations are worded in Rust from the findings (above); inputs and answers
-//! are converted to and from regorus values directly.
+//! costs far more than reading a value, so the default policy gives each value with a
+//! fallback one rule with an `else`; the descriptive fields are worded in Rust from what
+//! the policy answered (above); inputs and answers are converted to and from regorus values
+//! directly.
 //! Recent decisions and the last 24 hours of outcomes per action and target are kept in
 //! memory and re-read when another connection writes the file (`PRAGMA data_version`). The
 //! store runs in WAL mode with `synchronous = NORMAL`: a decision survives the application
@@ -272,7 +300,6 @@ mod convert;
 mod duration;
 mod engine;
 mod error;
-mod facts;
 mod input;
 mod policy;
 mod policy_check;
@@ -293,6 +320,7 @@ pub use config::{
 pub use duration::{format_duration, parse_duration};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory};
 pub use error::LocalError;
+pub use input::DERIVED_VERSION;
 pub use policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
 pub use policy_tests::{PolicyTestOutcome, PolicyTestResult};
 pub use redact::{REDACTED, looks_secret, redact_value};

@@ -50,6 +50,8 @@ pub(crate) struct Source {
 
 /// Reads `path`: a `.rego` file, a `.json` data file, or a directory of both (not recursive
 /// into hidden entries; files sorted by name so the set is the same on every machine).
+/// A directory's `*_test.rego` files are tests of the policies beside them, run by
+/// `run_policy_tests`, and are not part of the policy set.
 pub(crate) fn read_path(
     path: &Path,
     rego: &mut Vec<Source>,
@@ -73,7 +75,11 @@ pub(crate) fn read_path(
         entries.sort();
         for p in entries {
             let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if p.is_dir() || ext == "rego" || ext == "json" {
+            let is_test = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with("_test.rego"));
+            if p.is_dir() || (ext == "rego" && !is_test) || ext == "json" {
                 read_path(&p, rego, data)?;
             }
         }

@@ -15,7 +15,6 @@ use bighub_core::ProposedAction;
 
 use super::LocalError;
 use super::clock::now_millis;
-use super::facts::Classifier;
 use super::input::{History, build_input};
 use super::policy::Source;
 
@@ -169,12 +168,11 @@ pub(crate) fn run(
     engine
         .add_data(regorus::Value::from(data.clone()))
         .map_err(|e| LocalError::Config(e.to_string()))?;
-    let classifier = Classifier::from_data(data);
     engine
         .add_extension(
             "bighub.input".to_owned(),
             1,
-            Box::new(move |args: Vec<regorus::Value>| input_of(&args[0], &classifier)),
+            Box::new(move |args: Vec<regorus::Value>| input_of(&args[0])),
         )
         .map_err(|e| LocalError::Config(e.to_string()))?;
     // Compiling needs an entry point: the first test rule the texts show. The compiled
@@ -274,7 +272,7 @@ fn test_names(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// `bighub.input(action)`: the input document for a proposed action, now, with no history.
-fn input_of(action: &regorus::Value, classifier: &Classifier) -> anyhow::Result<regorus::Value> {
+fn input_of(action: &regorus::Value) -> anyhow::Result<regorus::Value> {
     let mut json = serde_json::to_value(action)?;
     let Some(fields) = json.as_object_mut() else {
         anyhow::bail!(
@@ -284,7 +282,7 @@ fn input_of(action: &regorus::Value, classifier: &Classifier) -> anyhow::Result<
     default_action_fields(fields);
     let action: ProposedAction = serde_json::from_value(json)
         .map_err(|e| anyhow::anyhow!("bighub.input: not a proposed action: {e}"))?;
-    let input = build_input(&action, History::default(), now_millis(), classifier);
+    let input = build_input(&action, History::default(), now_millis());
     Ok(regorus::Value::from(input))
 }
 

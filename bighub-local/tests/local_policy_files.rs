@@ -698,3 +698,153 @@ decide := {
     assert!(body.can_verify.is_empty() && body.requires_human.is_empty());
     assert_eq!(d.salient_factors.len(), 1);
 }
+
+#[test]
+fn a_user_rule_gives_the_decision_its_own_reason_better_action_and_action_space() {
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "canary.rego",
+            r#"
+package bighub.ext
+import rego.v1
+
+findings contains {
+    "rule": "payments_canary_first",
+    "mode": "review",
+    "reason": sprintf("Payments rolls out to a canary before %s.", [input.action.environment]),
+    "better_action": sprintf("Deploy %s to the canary ring first", [input.action.target]),
+    "factor": {"factor": "no_canary", "severity": "warning", "reason": "no canary stage"},
+    "action_space": {
+        "constrained": [{"action": "deploy_service", "constraints": ["ring=canary"]}],
+        "information_gathering": [{"action": "canary_status", "description": "Read the canary's health"}],
+    },
+} if input.action.target == "payments"
+"#,
+        )
+        .build()
+        .unwrap();
+    let d = engine.decide(&deploy()).unwrap();
+    assert_eq!(d.mode, Some(Mode::Review));
+    assert_eq!(
+        d.reason.as_deref(),
+        Some("Payments rolls out to a canary before staging.")
+    );
+    assert_eq!(
+        d.better_action.as_deref(),
+        Some("Deploy payments to the canary ring first")
+    );
+    let factor = d
+        .salient_factors
+        .iter()
+        .find(|f| f.factor.as_deref() == Some("no_canary"))
+        .expect("the rule's factor is listed");
+    assert_eq!(factor.reason.as_deref(), Some("no canary stage"));
+    let space = &d.responsible_action_space;
+    assert_eq!(space.constrained[0]["constraints"], json!(["ring=canary"]));
+    assert_eq!(space.information_gathering[0]["action"], "canary_status");
+    assert_eq!(
+        d.decision_brain().unwrap()["deciding_rules"],
+        json!(["payments_canary_first"])
+    );
+}
+
+#[test]
+fn a_user_rule_may_build_on_the_default_policys_classification() {
+    // `is_read_only`, `destructive`, `privilege_escalation`, ... are rules of the default
+    // policy, so a user's rule reads the same classification the built-in rules use.
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy(
+            "escalations.rego",
+            r#"
+package bighub.ext
+import rego.v1
+
+findings contains {"rule": "escalations_logged", "mode": "review",
+                   "reason": "Every escalation is reviewed here."} if {
+    data.bighub.policy.privilege_escalation
+}
+"#,
+        )
+        .build()
+        .unwrap();
+    let grant = ProposedAction::new("grant_access")
+        .system("okta")
+        .risk(RiskLevel::Low)
+        .environment("staging")
+        .arguments(json!({"group": "readers", "duration": "1h"}));
+    let d = engine.decide(&grant).unwrap();
+    assert_eq!(d.mode, Some(Mode::Review));
+    assert_eq!(
+        d.reason.as_deref(),
+        Some("Every escalation is reviewed here.")
+    );
+    assert_eq!(
+        engine.decide(&deploy()).unwrap().mode,
+        Some(Mode::Autonomous)
+    );
+}
+
+#[test]
+fn test_files_in_a_policy_directory_are_run_as_tests_not_loaded_as_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ext.rego"),
+        "package bighub.ext\nimport rego.v1\nfindings contains {\"rule\": \"team\", \"mode\": \"constrained\", \"reason\": \"team rule\"} if input.action.system == \"argocd\"\n",
+    )
+    .unwrap();
+    // A test may reconfigure the default policy with `with data.bighub.config...`: the
+    // classification is the policy's, made from the data when it is evaluated.
+    std::fs::write(
+        dir.path().join("ext_test.rego"),
+        r#"package bighub.ext_test
+import rego.v1
+
+deploy := bighub.input({"tool": "deploy_service", "system": "argocd", "risk": "medium", "environment": "qa"})
+
+test_team_rule_constrains_argocd if {
+    d := data.bighub.policy.decision with input as deploy
+    d.mode == "constrained"
+}
+
+test_qa_counts_as_production_when_configured if {
+    d := data.bighub.policy.decision with input as deploy
+        with data.bighub.config.production_environments as ["qa"]
+    d.deciding_rules == ["risk_tier", "team"]
+    contains(d.reason, "in qa runs constrained")
+}
+
+test_medium_outside_production_is_autonomous if {
+    d := data.bighub.policy.decision with input as bighub.input({"tool": "deploy_service", "system": "k8s", "risk": "medium", "environment": "qa"})
+    d.mode == "autonomous"
+}
+"#,
+    )
+    .unwrap();
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy_file(dir.path())
+        .build()
+        .unwrap();
+    assert_eq!(
+        engine.policy_sources().len(),
+        2,
+        "{:?}",
+        engine.policy_sources()
+    );
+    assert!(
+        engine
+            .policy_sources()
+            .iter()
+            .all(|s| !s.ends_with("_test.rego"))
+    );
+    let results = LocalEngine::builder()
+        .in_memory()
+        .policy_file(dir.path())
+        .run_policy_tests(&[dir.path()])
+        .unwrap();
+    let failed: Vec<_> = results.iter().filter(|r| !r.passed()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(results.len(), 3);
+}

@@ -104,7 +104,7 @@ import rego.v1
 
 findings contains {"rule": "okta_changes_blocked", "mode": "blocked", "reason": "Okta is frozen."} if {
     input.action.system == "okta"
-    not input.derived.facts.read_only_verb
+    not data.bighub.policy.is_read_only
 }
 
 findings contains {"rule": "vault_noted", "mode": "autonomous", "reason": "noted"} if {
