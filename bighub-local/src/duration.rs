@@ -28,99 +28,31 @@ use super::LocalError;
 pub fn parse_duration(text: &str) -> Result<Duration, LocalError> {
     let err = || LocalError::Duration(text.to_owned());
     let t = text.trim();
-    if t.is_empty() {
-        return Err(err());
-    }
     if let Ok(secs) = t.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    let upper = t.to_ascii_uppercase();
-    if let Some(rest) = upper.strip_prefix('P') {
-        return parse_iso(rest).ok_or_else(err);
+    // jiff reads both the ISO 8601 form and the friendly one ("1 hour 30 minutes").
+    let span: jiff::Span = t.to_ascii_lowercase().parse().map_err(|_| err())?;
+    if span.is_negative() || span.get_years() != 0 || span.get_months() != 0 {
+        return Err(err());
     }
-    parse_units(&t.to_ascii_lowercase()).ok_or_else(err)
+    let secs = span
+        .total((
+            jiff::Unit::Second,
+            jiff::SpanRelativeTo::days_are_24_hours(),
+        ))
+        .map_err(|_| err())?;
+    Duration::try_from_secs_f64(secs).map_err(|_| err())
 }
 
 /// Renders seconds compactly: `7200` -> `"2h"`, `5400` -> `"1h30m"`, `172800` -> `"48h"`.
 pub fn format_duration(secs: u64) -> String {
-    if secs == 0 {
-        return "0s".to_owned();
-    }
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
-}
-
-/// `"1h30m"`, `"2 days"`, `"1 day 12 hours"`, `"45 minutes"`.
-fn parse_units(t: &str) -> Option<Duration> {
-    let mut total: f64 = 0.0;
-    let mut rest = t.trim();
-    let mut parsed_any = false;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_len].parse().ok()?;
-        rest = rest[num_len..].trim_start();
-        let unit_len = rest
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = rest[unit_len..].trim_start_matches([' ', ',']);
-        rest = rest.strip_prefix("and ").unwrap_or(rest).trim_start();
-        let factor = match unit {
-            "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
-            "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
-            "d" | "day" | "days" => 86_400.0,
-            "w" | "wk" | "wks" | "week" | "weeks" => 604_800.0,
-            _ => return None,
-        };
-        total += n * factor;
-        parsed_any = true;
-    }
-    (parsed_any && total.is_finite()).then(|| Duration::from_secs_f64(total))
-}
-
-/// The part of an ISO 8601 duration after `P`: `2D`, `T48H`, `1DT12H30M`, `1W`.
-fn parse_iso(t: &str) -> Option<Duration> {
-    let mut total: f64 = 0.0;
-    let mut in_time = false;
-    let mut num = String::new();
-    let mut parsed_any = false;
-    for c in t.chars() {
-        match c {
-            'T' if !in_time && num.is_empty() => in_time = true,
-            '0'..='9' | '.' | ',' => num.push(if c == ',' { '.' } else { c }),
-            _ => {
-                let n: f64 = num.parse().ok()?;
-                num.clear();
-                let factor = match (in_time, c) {
-                    (false, 'W') => 604_800.0,
-                    (false, 'D') => 86_400.0,
-                    (true, 'H') => 3600.0,
-                    (true, 'M') => 60.0,
-                    (true, 'S') => 1.0,
-                    _ => return None,
-                };
-                total += n * factor;
-                parsed_any = true;
-            }
-        }
-    }
-    (parsed_any && num.is_empty() && total.is_finite()).then(|| Duration::from_secs_f64(total))
+    use jiff::fmt::friendly::{Designator, Spacing, SpanPrinter};
+    let span = jiff::SignedDuration::from_secs(i64::try_from(secs).unwrap_or(i64::MAX));
+    SpanPrinter::new()
+        .designator(Designator::Compact)
+        .spacing(Spacing::None)
+        .duration_to_string(&span)
 }
 
 #[cfg(test)]
@@ -145,6 +77,8 @@ mod tests {
             ("1 week", h(168)),
             ("3600", h(1)),
             ("1.5h", Duration::from_secs(5400)),
+            ("1 day, 12 hours", h(36)),
+            ("P1W", h(168)),
         ] {
             assert_eq!(parse_duration(text).unwrap(), want, "{text}");
         }
@@ -162,6 +96,8 @@ mod tests {
             "P1Y",
             "48 parsecs",
             "PT1H5",
+            "-2h",
+            "1 month",
         ] {
             assert!(parse_duration(text).is_err(), "{text}");
         }
@@ -173,5 +109,6 @@ mod tests {
         assert_eq!(format_duration(5400), "1h30m");
         assert_eq!(format_duration(172_800), "48h");
         assert_eq!(format_duration(45), "45s");
+        assert_eq!(format_duration(0), "0s");
     }
 }
