@@ -65,6 +65,12 @@ impl FromStr for RiskLevel {
     }
 }
 
+/// The key of [`ActionContext::metadata`] under which a tool's own description of its
+/// behaviour travels: `{"read_only": bool?, "destructive": bool?, "idempotent": bool?,
+/// "open_world": bool?}` (an MCP server's tool annotations, for example). A decision
+/// engine may weigh them; they are the tool's claims, not facts it checked.
+pub const TOOL_HINTS_KEY: &str = "tool_hints";
+
 /// Free context that travels with a proposed action.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ActionContext {

@@ -39,7 +39,7 @@ mod normalize;
 mod redact;
 pub mod remote;
 
-pub use action::{ActionContext, ProposedAction, RiskLevel};
+pub use action::{ActionContext, ProposedAction, RiskLevel, TOOL_HINTS_KEY};
 pub use backoff::Backoff;
 pub use decision::{
     ActionInterpretationLayer, AgentOperationalBody, Decision, Mode, OperationalIntent,

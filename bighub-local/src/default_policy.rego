@@ -95,9 +95,17 @@ admin_group if {
 	contains(target, pattern)
 }
 
-# Read-only: the first word is a read verb and nothing else in the name changes state.
+# Read-only: the first word is a read verb, or the tool says it only reads
+# (input.action.hints.read_only, an MCP tool's readOnlyHint), and nothing in the name
+# changes state.
 is_read_only if {
 	read_verb
+	not destructive
+	not privilege_verb
+}
+
+is_read_only if {
+	input.action.hints.read_only == true
 	not destructive
 	not privilege_verb
 }
@@ -225,9 +233,11 @@ findings contains f if {
 		"rule": "read_only",
 		"mode": "autonomous",
 		"reason": sprintf("%s only reads.", [input.action.name]),
-		"factor": {"factor": "read_only", "severity": "info", "reason": sprintf("%s is a read verb", [input.action.tokens[0]])},
+		"factor": {"factor": "read_only", "severity": "info", "reason": read_only_because},
 	}
 }
+
+read_only_because := sprintf("%s is a read verb", [input.action.tokens[0]]) if read_verb else := "the tool declares it only reads"
 
 # High or critical risk with no known environment: ask which one.
 findings contains f if {

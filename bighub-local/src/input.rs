@@ -12,7 +12,7 @@
 
 use serde_json::{Map, Value, json};
 
-use bighub_core::ProposedAction;
+use bighub_core::{ProposedAction, TOOL_HINTS_KEY};
 
 use super::clock::format_rfc3339;
 use super::convert::object;
@@ -180,6 +180,24 @@ fn derive_subject(args: &Map<String, Value>) -> Value {
     Value::Null
 }
 
+/// The tool's claims about itself (`context.metadata.tool_hints`), each a boolean or
+/// `null`: only the four known hints, so a policy reads one shape whatever the tool sent.
+fn tool_hints(action: &ProposedAction) -> Value {
+    let hints = action.context.metadata.get(TOOL_HINTS_KEY);
+    let hint = |name: &str| {
+        hints
+            .and_then(|h| h.get(name))
+            .and_then(Value::as_bool)
+            .map_or(Value::Null, Value::Bool)
+    };
+    object([
+        ("read_only", hint("read_only")),
+        ("destructive", hint("destructive")),
+        ("idempotent", hint("idempotent")),
+        ("open_world", hint("open_world")),
+    ])
+}
+
 /// Builds the input document for one proposed action.
 pub(crate) fn build_input(action: &ProposedAction, history: History, now_ms: i64) -> Value {
     let secrets = secret_args(&action.context.metadata);
@@ -229,6 +247,7 @@ pub(crate) fn build_input(action: &ProposedAction, history: History, now_ms: i64
                 ("target", json!(action.target)),
                 ("value", json!(action.value)),
                 ("arguments", arguments),
+                ("hints", tool_hints(action)),
                 ("context", context),
             ]),
         ),
