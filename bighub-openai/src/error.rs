@@ -148,6 +148,16 @@ pub enum Error {
     #[error("the run was cancelled: its stream was dropped")]
     Cancelled,
 
+    /// An MCP server could not be used: it did not start, its handshake or tool list
+    /// failed or timed out, or its tools cannot be offered as configured.
+    #[error("MCP server {server}: {message}")]
+    Mcp {
+        /// The server: its command, or its URL without credentials or query.
+        server: String,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A run state that cannot be resumed (another format version, a tool this agent does
     /// not register, ...).
     #[error("cannot resume this run state: {0}")]

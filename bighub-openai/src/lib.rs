@@ -20,6 +20,8 @@ mod input;
 /// The embedded local decision engine (the `bighub-local` crate): see its docs.
 #[cfg(feature = "local")]
 pub use bighub_local as local;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod provider;
 mod registered_tool;
 mod registry;

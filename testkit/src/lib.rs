@@ -6,6 +6,7 @@
 
 pub mod fake_bighub;
 pub mod fake_openai;
+pub mod mcp_ops;
 
 pub use fake_bighub::FakeBighub;
 pub use fake_openai::FakeOpenAi;

@@ -1,0 +1,35 @@
+//! Tools of MCP servers, guarded like the agent's own tools.
+//!
+//! [`McpServer`] says how to reach a server (a child process speaking MCP on stdio, or a
+//! streamable HTTP endpoint) and how its tools are to be described to the decision engine;
+//! [`McpServer::connect`] starts the session and lists the tools ([`McpConnection`]). Its
+//! tools are then registered like any other ([`McpConnection::register`], or the agent
+//! builder's `mcp_server`): each call the model makes is a proposed action, decided before
+//! it runs, forwarded with `tools/call` only when the decision allows, paused for review,
+//! resumed, reported and remembered exactly as a `#[bighub::action]` function's would be.
+//!
+//! This module owns the MCP client side (through `rmcp`, the official Rust MCP SDK): the
+//! session, the tool list, annotations read as risk signals, and turning `tools/call`
+//! results into tool outputs. It does not decide or run anything itself.
+//!
+//! ```no_run
+//! use bighub_openai::mcp::McpServer;
+//!
+//! # async fn run() -> Result<(), bighub_openai::Error> {
+//! let ops = McpServer::stdio("ops-mcp-server", ["--read-write"])
+//!     .environment("production")
+//!     .connect()
+//!     .await?;
+//! let tools = ops.registry()?;
+//! assert!(tools.len() >= 1);
+//! ops.close().await;
+//! # Ok(()) }
+//! ```
+
+mod connection;
+mod server;
+mod tool;
+
+pub use connection::{McpConnection, McpToolInfo};
+pub use server::{DEFAULT_MCP_TIMEOUT, McpServer};
+pub use tool::McpToolHints;

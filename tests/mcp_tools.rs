@@ -1,0 +1,425 @@
+//! End to end: the tools of a real MCP server (the `rmcp` ops server of the testkit, over
+//! stdio and over streamable HTTP) guarded like the agent's own tools, decided by the
+//! embedded engine, with the model played by the validating OpenAI fake.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bighub::mcp::{McpConnection, McpServer};
+use bighub::tool::RiskLevel;
+use bighub::{ApprovalAnswer, BighubOpenAI, Error, ExecutionStatus, local::LocalEngine};
+use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
+use bighub_testkit::mcp_ops;
+use serde_json::json;
+
+const MODEL: &str = "gpt-test";
+
+/// The testkit's stdio ops server, built (once per test process, a no-op when it is up to
+/// date) so that a narrower test command than `cargo test --workspace` gets it too.
+fn ops_server_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = std::process::Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "bighub-testkit",
+                    "--bin",
+                    "bighub-mcp-ops",
+                ])
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building the ops MCP server failed");
+            let exe = std::env::current_exe().expect("test executable");
+            let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+            dir.join(format!("bighub-mcp-ops{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
+}
+
+/// A stdio connection to a fresh ops server recording its calls in `log`.
+async fn stdio_ops(
+    log: &std::path::Path,
+    configure: impl FnOnce(McpServer) -> McpServer,
+) -> McpConnection {
+    let bin = ops_server_bin();
+    let server = McpServer::stdio(bin.to_string_lossy(), Vec::<String>::new())
+        .env("BIGHUB_MCP_OPS_LOG", log.to_string_lossy())
+        .environment("production");
+    configure(server)
+        .connect()
+        .await
+        .expect("the ops server connects")
+}
+
+fn calls_in(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn agent(openai: &FakeOpenAi, tools: &McpConnection) -> BighubOpenAI {
+    BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .engine(LocalEngine::builder().in_memory().build().unwrap())
+        .actor("ops-agent")
+        .tools(tools.registry().unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stdio_servers_tools_are_listed_with_their_annotations_as_risk() {
+    let dir = tempfile::tempdir().unwrap();
+    let ops = stdio_ops(&dir.path().join("calls"), |s| s.prefix("ops")).await;
+    assert_eq!(ops.server_name(), mcp_ops::SERVER_NAME);
+    let tools = ops.tools();
+    let by = |name: &str| {
+        tools
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("{name} in {tools:?}"))
+            .clone()
+    };
+    assert_eq!(tools.len(), 7);
+    let logs = by("ops_pod_logs");
+    assert_eq!(logs.server_name, "pod_logs");
+    assert!(logs.hints.read_only && !logs.hints.destructive && !logs.hints.open_world);
+    assert_eq!(logs.metadata.risk, RiskLevel::Low);
+    assert_eq!(logs.metadata.system.as_deref(), Some(mcp_ops::SERVER_NAME));
+    assert_eq!(logs.metadata.environment.as_deref(), Some("production"));
+    assert_eq!(by("ops_delete_namespace").metadata.risk, RiskLevel::High);
+    assert_eq!(by("ops_scale_deployment").metadata.risk, RiskLevel::Medium);
+    // Any JSON value cannot be strict: offered with strict: false, and said so.
+    let labels = by("ops_patch_deployment");
+    assert!(!labels.strict);
+    assert!(labels.note.as_deref().unwrap().contains("strict: false"));
+    assert!(by("ops_pod_logs").strict);
+
+    let registry = ops.registry().unwrap();
+    let listed = registry.list_tools();
+    let def =
+        |name: &str| serde_json::to_value(listed.iter().find(|d| d.name == name).unwrap()).unwrap();
+    assert_eq!(def("ops_pod_logs")["strict"], true);
+    assert_eq!(def("ops_patch_deployment")["strict"], false);
+    ops.close().await;
+}
+
+#[tokio::test]
+async fn a_read_runs_and_a_destructive_tool_in_production_waits_for_review_then_runs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| s).await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    openai.push(
+        Turn::new()
+            .call_with_id(
+                "pod_logs",
+                json!({"pod": "api-1", "namespace": "payments"}).to_string(),
+                "call_logs",
+            )
+            .call_with_id(
+                "drain_node",
+                json!({"node": "node-7"}).to_string(),
+                "call_drain",
+            ),
+    );
+    openai.push(Turn::text("Drained after review."));
+    let agent = agent(&openai, &ops);
+
+    let paused = agent.run("Clean up payments", MODEL).await.unwrap();
+    let read = paused
+        .execution
+        .events
+        .iter()
+        .find(|e| e.tool == "pod_logs")
+        .expect("the read is recorded");
+    assert_eq!(read.status, ExecutionStatus::Executed, "{read:?}");
+    assert!(
+        read.output.as_ref().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .contains("payments/api-1: ready")
+    );
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 1, "{paused:?}");
+    assert_eq!(pending[0].tool, "drain_node");
+    // The destructive call did not reach the server.
+    assert_eq!(calls_in(&log), ["pod_logs"]);
+
+    let state = paused.paused.clone().unwrap();
+    let done = agent
+        .resume(
+            state,
+            [(
+                pending[0].request_id.clone(),
+                ApprovalAnswer::approved("node is cordoned"),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.output_text(), "Drained after review.");
+    assert_eq!(calls_in(&log), ["pod_logs", "drain_node"]);
+    ops.close().await;
+}
+
+#[tokio::test]
+async fn a_rejected_or_blocked_call_is_never_forwarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| s).await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    // Deleting in production is blocked outright; draining waits for a human, who says no.
+    openai.push(
+        Turn::new()
+            .call_with_id(
+                "delete_namespace",
+                json!({"namespace": "payments"}).to_string(),
+                "call_delete",
+            )
+            .call_with_id(
+                "drain_node",
+                json!({"node": "node-7"}).to_string(),
+                "call_drain",
+            ),
+    );
+    openai.push(Turn::text("Nothing changed."));
+    let agent = agent(&openai, &ops);
+    let paused = agent
+        .run("Delete payments and drain node-7", MODEL)
+        .await
+        .unwrap();
+    let delete = paused
+        .execution
+        .events
+        .iter()
+        .find(|e| e.tool == "delete_namespace")
+        .unwrap();
+    assert_eq!(delete.status, ExecutionStatus::Blocked, "{delete:?}");
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].tool, "drain_node");
+    let done = agent
+        .resume(
+            paused.paused.clone().unwrap(),
+            [(
+                pending[0].request_id.clone(),
+                ApprovalAnswer::rejected("no"),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.output_text(), "Nothing changed.");
+    assert!(calls_in(&log).is_empty(), "{:?}", calls_in(&log));
+    ops.close().await;
+}
+
+#[tokio::test]
+async fn a_tool_the_user_distrusts_is_described_as_the_user_says() {
+    let dir = tempfile::tempdir().unwrap();
+    // The server calls pod_logs read-only; this user wants it treated as a critical change.
+    let ops = stdio_ops(&dir.path().join("calls"), |s| {
+        s.tool_metadata("pod_logs", |m| m.risk = RiskLevel::Critical)
+    })
+    .await;
+    let logs = ops
+        .tools()
+        .into_iter()
+        .find(|t| t.name == "pod_logs")
+        .unwrap();
+    assert_eq!(logs.metadata.risk, RiskLevel::Critical);
+    ops.close().await;
+}
+
+#[tokio::test]
+async fn mcp_errors_and_timeouts_are_tool_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| {
+        s.environment("staging").tool_metadata("slow_rollout", |m| {
+            m.timeout = Some(Duration::from_millis(300))
+        })
+    })
+    .await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    openai.push(
+        Turn::new()
+            .call_with_id(
+                "failing_check",
+                json!({"namespace": "payments"}).to_string(),
+                "call_check",
+            )
+            .call_with_id(
+                "slow_rollout",
+                json!({"namespace": "payments"}).to_string(),
+                "call_slow",
+            ),
+    );
+    openai.push(Turn::text("Both failed."));
+    let agent = agent(&openai, &ops);
+    let result = agent.run("Check and roll out", MODEL).await.unwrap();
+    let event = |tool: &str| {
+        result
+            .execution
+            .events
+            .iter()
+            .find(|e| e.tool == tool)
+            .unwrap()
+    };
+    let check = event("failing_check");
+    assert_eq!(check.status, ExecutionStatus::ToolError, "{check:?}");
+    assert!(
+        check
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("2 of 3 pods not ready")
+    );
+    let slow = event("slow_rollout");
+    assert_eq!(slow.status, ExecutionStatus::ToolError, "{slow:?}");
+    assert!(
+        slow.error
+            .as_deref()
+            .unwrap()
+            .contains("did not finish within 300ms"),
+        "{slow:?}"
+    );
+    assert_eq!(result.output_text(), "Both failed.");
+    ops.close().await;
+}
+
+#[tokio::test]
+async fn a_streamable_http_server_with_a_bearer_token() {
+    let server = mcp_ops::serve_http(Some("s3cret-token")).await.unwrap();
+
+    let refused = McpServer::http(&server.url).connect().await.unwrap_err();
+    assert!(matches!(refused, Error::Mcp { .. }), "{refused}");
+    assert!(refused.to_string().contains("127.0.0.1"), "{refused}");
+
+    let ops = McpServer::http(&server.url)
+        .bearer_token("s3cret-token")
+        .system("kubernetes")
+        .environment("production")
+        .allow(["scale_deployment", "pod_logs"])
+        .connect()
+        .await
+        .unwrap();
+    assert!(!format!("{ops:?}").contains("s3cret"));
+    let mut names: Vec<String> = ops.tools().into_iter().map(|t| t.name).collect();
+    names.sort();
+    assert_eq!(names, ["pod_logs", "scale_deployment"]);
+
+    let openai = FakeOpenAi::start().await.unwrap();
+    openai.push(Turn::new().call_with_id(
+        "scale_deployment",
+        json!({"deployment": "api", "namespace": "payments", "replicas": 3}).to_string(),
+        "call_scale",
+    ));
+    openai.push(Turn::text("Scaled."));
+    let agent = agent(&openai, &ops);
+    let result = agent.run("Scale api to 3", MODEL).await.unwrap();
+    let scale = result.last().unwrap();
+    // Medium risk in production runs constrained under the default policy.
+    assert_eq!(scale.status, ExecutionStatus::Executed, "{scale:?}");
+    assert_eq!(
+        scale.output.as_ref().unwrap()["structured_content"],
+        json!({"deployment": "api", "namespace": "payments", "replicas": 3})
+    );
+    assert_eq!(server.calls(), ["scale_deployment"]);
+    ops.close().await;
+}
+
+#[tokio::test]
+async fn connecting_fails_clearly() {
+    let missing = McpServer::stdio("/nonexistent/mcp-server", ["--x"])
+        .connect()
+        .await
+        .unwrap_err();
+    let text = missing.to_string();
+    assert!(text.contains("/nonexistent/mcp-server"), "{text}");
+    assert!(text.contains("cannot start"), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bin = ops_server_bin();
+    let unknown = McpServer::stdio(bin.to_string_lossy(), Vec::<String>::new())
+        .env(
+            "BIGHUB_MCP_OPS_LOG",
+            dir.path().join("calls").to_string_lossy(),
+        )
+        .allow(["pod_logs", "drop_database"])
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        unknown.to_string().contains("no tool named drop_database"),
+        "{unknown}"
+    );
+}
+
+#[tokio::test]
+async fn after_close_the_tools_fail_as_tool_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| s).await;
+    let registry = ops.registry().unwrap();
+    ops.close().await;
+    ops.close().await;
+    let tool = registry.get("pod_logs").unwrap();
+    let out = tool
+        .call(
+            json!({"pod": "api-1", "namespace": "payments"}),
+            bighub::tool::ToolContext::default(),
+        )
+        .await;
+    assert!(out.is_err(), "{out:?}");
+    assert!(calls_in(&log).is_empty());
+}
+
+/// Waits (up to 10 s) for process `pid` to be gone; whether it went.
+async fn exited(pid: &str) -> bool {
+    for _ in 0..100 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Gone, or a zombie waiting to be reaped: either way it no longer runs.
+        if status.is_empty() || status.split(' ').nth(2) == Some("Z") {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_server_process_stops_on_close_and_on_drop() {
+    for close in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let ops = stdio_ops(&dir.path().join("calls"), |s| {
+            s.env("BIGHUB_MCP_OPS_PIDFILE", pidfile.to_string_lossy())
+        })
+        .await;
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        assert!(!exited_now(&pid), "the server runs while connected");
+        let registry = ops.registry().unwrap();
+        if close {
+            ops.close().await;
+        } else {
+            drop(ops);
+            drop(registry);
+        }
+        assert!(
+            exited(&pid).await,
+            "server {pid} still runs (close: {close})"
+        );
+    }
+}
+
+fn exited_now(pid: &str) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    status.is_empty() || status.split(' ').nth(2) == Some("Z")
+}
