@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::registered_tool::StrictSchemaOrLoose;
+use super::registered_tool::StrictSchemaOrLoose;
 use crate::schema::{SchemaError, StrictSchema};
 use crate::{
     Action, Error, ToolError, ToolOptions,

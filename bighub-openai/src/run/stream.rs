@@ -1,7 +1,7 @@
 //! A streamed run: the model's Responses API stream is relayed as it arrives, and each tool
 //! call's decision is requested as soon as its arguments are complete, while the model goes
 //! on, so decision latency overlaps generation. Once the response completes, the round is
-//! played exactly as in `run` (`round.rs`), and the conversation goes on.
+//! played exactly as in a run that is not streamed (`driver.rs`), and the conversation goes on.
 //!
 //! The run lives in a task that feeds a bounded channel; dropping the [`RunStream`] aborts
 //! the task, so nothing runs after the drop (no tool starts, no further request is sent).
@@ -18,12 +18,14 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::Inner;
+use super::driver::{RunCtx, RunSettings, Step};
 use super::model_response::ModelResponse;
 use super::prepared::{FunctionCall, PreparedCall};
-use super::round::{ApprovalPolicy, RunIds};
-use super::run::{RunCtx, RunSettings, Step};
-use crate::{Error, StreamEvent};
+use super::round::ApprovalPolicy;
+use super::runner::{RunIds, Runner};
+use super::stream_event::StreamEvent;
+use crate::Error;
+use crate::provider::ModelStream;
 
 /// How many events may wait in the channel before the run waits for the reader.
 const CHANNEL_CAPACITY: usize = 64;
@@ -47,7 +49,7 @@ enum StreamState {
 }
 
 struct Start {
-    inner: Arc<Inner>,
+    inner: Arc<Runner>,
     input: Vec<Value>,
     settings: RunSettings,
     policy: ApprovalPolicy,
@@ -66,7 +68,7 @@ impl std::fmt::Debug for RunStream {
 
 impl RunStream {
     pub(crate) fn start(
-        inner: &Arc<Inner>,
+        inner: &Arc<Runner>,
         input: Vec<Value>,
         settings: RunSettings,
         policy: ApprovalPolicy,
@@ -160,7 +162,7 @@ fn index(raw: &Value) -> u32 {
         .unwrap_or_default()
 }
 
-impl Inner {
+impl Runner {
     async fn stream_run(self: &Arc<Self>, mut ctx: RunCtx, tx: &Sender) {
         let span = tracing::info_span!("bighub.run_stream", trace_id = %ctx.ids.trace_id, model = %ctx.settings.model);
         let outcome = self.stream_rounds(&mut ctx, tx).instrument(span).await;
@@ -205,7 +207,7 @@ impl Inner {
     /// answer) and the calls prepared on the way.
     async fn relay(
         &self,
-        sse: &mut crate::provider::ModelStream,
+        sse: &mut ModelStream,
         ids: &RunIds,
         tx: &Sender,
     ) -> Result<(ModelResponse, Vec<PreparedCall>), Error> {

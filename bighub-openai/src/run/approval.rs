@@ -3,7 +3,7 @@
 //!
 //! This module owns the public vocabulary ([`ApprovalRequest`], [`ApprovalAnswer`],
 //! [`ApprovalLoop`]). Resolving approvals with the engine and running
-//! the approved calls is the agent's job (`agent/approve.rs`); pausing a run is
+//! the approved calls is `settle.rs`'s and `resume.rs`'s; pausing a run is
 //! [`RunState`](crate::RunState)'s.
 
 use bighub_core::{ApprovalResolution, Decision, Resolution};
