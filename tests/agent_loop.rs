@@ -812,7 +812,7 @@ async fn check_tool_decides_without_running() {
         .await
         .unwrap();
 
-    assert_eq!(check.verdict, Verdict::RequireApproval);
+    assert_eq!(check.verdict, Verdict::ApprovalRequired);
     assert_eq!(check.decision.mode, Some(Mode::Review));
     assert_eq!(check.action.target.as_deref(), Some("okta-admins"));
     assert_eq!(check.action.system.as_deref(), Some("okta"));

@@ -353,6 +353,42 @@ async fn a_streamed_run_pauses_for_approval_like_run() {
     assert_eq!(world.runs.count(), 0);
 }
 
+#[tokio::test]
+async fn a_paused_or_held_call_has_one_spelling_from_verdict_to_status() {
+    for (mode, spelling) in [
+        ("review", "approval_required"),
+        ("needs_context", "needs_context"),
+        ("blocked", "blocked"),
+    ] {
+        let world = World::start().await;
+        world.decide_all(mode);
+        world
+            .openai
+            .push(Turn::new().call_with_id("restart_deployment", restart_args(), "call_1"));
+        world.openai.push(Turn::text("Not now."));
+        let agent = world.agent().pause_for_approval(false).build().unwrap();
+
+        let items = collect(agent.run_stream("Restart checkout", MODEL)).await;
+        let json: Vec<Value> = items
+            .iter()
+            .map(|item| serde_json::to_value(item.as_ref().unwrap()).unwrap())
+            .collect();
+        let decision = json.iter().find(|e| e["type"] == "decision").unwrap();
+        let executed = json
+            .iter()
+            .find(|e| e["type"] == "execution_event")
+            .unwrap();
+        assert_eq!(decision["verdict"], spelling, "{mode}");
+        assert_eq!(decision["decision"]["mode"], mode);
+        assert_eq!(executed["event"]["status"], spelling, "{mode}");
+        assert_eq!(
+            tool_output(&world.model_requests()[1], "call_1")["status"],
+            spelling
+        );
+        assert_eq!(world.runs.count(), 0);
+    }
+}
+
 #[test]
 fn stream_events_serialize_with_the_adapter_type_tags() {
     let event = StreamEvent::FunctionCallArgsDone {

@@ -142,7 +142,7 @@ impl Runner {
     ) -> Decision {
         let mut decision = self.evaluate(action).await;
         cap_decision(&mut decision, self.config.max_reason_bytes);
-        if decision.verdict() == Verdict::RequireApproval
+        if decision.verdict() == Verdict::ApprovalRequired
             && let Some(request_id) = &decision.request_id
         {
             self.ledger.asked(request_id, tool, digest);

@@ -106,7 +106,7 @@ impl Runner {
                 tool,
                 action,
                 decision,
-                verdict: Verdict::RequireApproval,
+                verdict: Verdict::ApprovalRequired,
             })),
             approval: ApprovalState::None,
         })
@@ -328,7 +328,7 @@ impl Runner {
                 tool: registered,
                 action,
                 decision,
-                verdict: Verdict::RequireApproval,
+                verdict: Verdict::ApprovalRequired,
             })),
             approval: ApprovalState::None,
         };

@@ -215,7 +215,7 @@ impl Runner {
         let Some(decided) = call.decided() else {
             return Ok(ApprovalState::None);
         };
-        if decided.verdict != Verdict::RequireApproval {
+        if decided.verdict != Verdict::ApprovalRequired {
             return Ok(ApprovalState::None);
         }
         let callback = match policy {
@@ -420,7 +420,7 @@ fn outcome_report(event: &ExecutionEvent) -> OutcomeReport {
 fn may_run(call: &PreparedCall) -> bool {
     match (call.verdict(), &call.approval) {
         (Some(Verdict::Execute), _) => true,
-        (Some(Verdict::RequireApproval), ApprovalState::Answered { answer, .. }) => {
+        (Some(Verdict::ApprovalRequired), ApprovalState::Answered { answer, .. }) => {
             answer.is_approved()
         }
         _ => false,
