@@ -304,6 +304,47 @@ impl BighubOpenAI {
         self.inner.resume(state, answers).await
     }
 
+    /// [`resume`](Self::resume), streamed: the same [`StreamEvent`](crate::StreamEvent)s as
+    /// [`run_stream`](Self::run_stream). First an `execution_event` for each answered call
+    /// (approved calls run, rejected ones are recorded `rejected`), then the continued
+    /// conversation as it streams (the model's text, each new call's `decision` and
+    /// `execution_event`), and last a `final_response` with what `resume` returns: a
+    /// finished run, or a run paused again when calls still wait.
+    ///
+    /// Everything `resume` refuses, this refuses too, before anything runs: the stream's only
+    /// item is then the error. The run starts when the stream is first polled and stops
+    /// when it is dropped.
+    ///
+    /// ```no_run
+    /// # async fn demo(agent: bighub_openai::BighubOpenAI, state: bighub_openai::RunState) -> Result<(), bighub_openai::Error> {
+    /// use bighub_openai::{ApprovalAnswer, StreamEvent};
+    /// use futures::StreamExt;
+    ///
+    /// let answers: Vec<_> = state
+    ///     .pending_approvals()
+    ///     .into_iter()
+    ///     .map(|p| (p.request_id, ApprovalAnswer::approved("approved by on-call")))
+    ///     .collect();
+    /// let mut events = agent.resume_stream(state, answers);
+    /// while let Some(event) = events.next().await {
+    ///     match event? {
+    ///         StreamEvent::ExecutionEvent { event } => println!("{} {}", event.tool, event.status),
+    ///         StreamEvent::LlmDelta { delta, .. } => print!("{delta}"),
+    ///         StreamEvent::FinalResponse { response } => println!("\n{}", response.output_text()),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_stream<I, K>(&self, state: RunState, answers: I) -> RunStream
+    where
+        I: IntoIterator<Item = (K, ApprovalAnswer)>,
+        K: Into<String>,
+    {
+        let answers = answers.into_iter().map(|(k, a)| (k.into(), a)).collect();
+        self.inner.resume_stream(state, answers)
+    }
+
     /// Runs one approved tool call outside a conversation: records `answer` for
     /// `request_id` with the engine, claims it for exactly `tool` with exactly `arguments`,
     /// runs it when approved, and records it like any call (hook, outcome report, decision

@@ -14,13 +14,16 @@ use std::sync::Arc;
 
 use bighub_core::{Decision, Verdict};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use super::driver::{RunCtx, RunSettings, Step};
 use super::model_response::LlmResponse;
 use super::prepared::{ApprovalState, Decided, FunctionCall, Gate, PreparedCall};
 use super::runner::{RunIds, Runner};
 use super::state::{PausedCall, RUN_STATE_VERSION};
-use crate::{ApprovalAnswer, Error, ExecutionEvent, RunResult, RunState, run::ApprovalLoop};
+use super::stream::{RunStream, Sender, emit};
+use super::stream_event::StreamEvent;
+use crate::{ApprovalAnswer, Error, RunResult, RunState, run::ApprovalLoop};
 use bighub_core::digest::canonical_sha256;
 
 /// A paused run being resumed: the run's state, the paused round's calls, and the answered
@@ -194,11 +197,11 @@ impl Runner {
 
     /// Settles and runs the answered calls of a resumed round; then either pauses again
     /// (some calls still wait) or hands every output of the round to the conversation.
-    /// `on_event` sees each new event as it is recorded.
+    /// A streamed resume sends each new event to `tx` as it is recorded.
     pub(crate) async fn play_resumed(
         self: &Arc<Self>,
         resumed: &mut Resumed,
-        on_event: &mut (dyn FnMut(&ExecutionEvent) + Send),
+        tx: Option<&Sender>,
     ) -> Result<Option<Step>, Error> {
         let Resumed {
             ctx,
@@ -225,12 +228,15 @@ impl Runner {
             let recorded = outcome.calls.pop().ok_or_else(|| {
                 Error::ProviderResponse("a resumed call left no record".to_owned())
             })?;
-            on_event(&recorded.event);
             ctx.events.push(recorded.event.clone());
-            calls[index].event = recorded.event;
+            calls[index].event = recorded.event.clone();
             calls[index].pending = false;
             if let Some(failure) = outcome.failure {
                 return Err(failure);
+            }
+            if let Some(tx) = tx {
+                let event = recorded.event;
+                emit(tx, StreamEvent::ExecutionEvent { event }).await?;
             }
         }
         if calls.iter().any(|c| c.pending) {
@@ -281,12 +287,50 @@ impl Runner {
         answers: HashMap<String, ApprovalAnswer>,
     ) -> Result<RunResult, Error> {
         let mut resumed = self.begin_resume(state, answers)?;
-        let outcome = match self.play_resumed(&mut resumed, &mut |_| {}).await {
+        let outcome = match self.play_resumed(&mut resumed, None).await {
             Ok(Some(step)) => Ok(step),
             Ok(None) => self.run_rounds(&mut resumed.ctx).await,
             Err(error) => Err(error),
         };
         self.finish_resumed(resumed, outcome)
+    }
+
+    /// A resumed run, streamed (see
+    /// [`BighubOpenAI::resume_stream`](crate::BighubOpenAI::resume_stream)).
+    pub(crate) fn resume_stream(
+        self: &Arc<Self>,
+        state: RunState,
+        answers: HashMap<String, ApprovalAnswer>,
+    ) -> RunStream {
+        let this = Arc::clone(self);
+        RunStream::spawn(move |tx| {
+            Box::pin(async move {
+                let mut resumed = match this.begin_resume(state, answers) {
+                    Ok(resumed) => resumed,
+                    Err(error) => {
+                        tracing::warn!(%error, "resume refused");
+                        let _ = tx.send(Err(error)).await;
+                        return;
+                    }
+                };
+                let span = tracing::info_span!("bighub.resume_stream", trace_id = %resumed.ctx.ids.trace_id, model = %resumed.ctx.settings.model);
+                let outcome = async {
+                    match this.play_resumed(&mut resumed, Some(&tx)).await? {
+                        Some(paused) => Ok(paused),
+                        None => this.stream_rounds(&mut resumed.ctx, &tx).await,
+                    }
+                }
+                .instrument(span)
+                .await;
+                if matches!(outcome, Err(Error::Cancelled)) {
+                    return;
+                }
+                let last = this
+                    .finish_resumed(resumed, outcome)
+                    .map(|response| StreamEvent::FinalResponse { response });
+                let _ = tx.send(last).await;
+            })
+        })
     }
 
     /// One approved call outside a conversation (see
