@@ -77,6 +77,21 @@ async fn an_approved_call_runs_inside_the_run_and_the_model_sees_its_output() {
     assert_eq!(approval_loop.request_id, event.request_id);
     assert_eq!(approval_loop.tool_output.as_ref().unwrap()["ok"], true);
     assert_eq!(result.approval_loops.len(), 1);
+    // The record says what ran: this approval, for this call, used.
+    let record = approval_loop.approval.as_ref().unwrap();
+    assert_eq!(Some(&record.request_id), event.request_id.as_ref());
+    assert_eq!(
+        (record.tool.as_str(), record.call_id.as_str()),
+        ("grant_access", "call_g")
+    );
+    assert_eq!(record.resolution, Resolution::Approved);
+    assert_eq!(record.comment.as_deref(), Some("approved by on-call"));
+    assert!(record.used);
+    assert!(record.resolved_at.ends_with('Z'));
+    assert!(record.used_at.as_deref().unwrap() >= record.resolved_at.as_str());
+    let json = serde_json::to_value(&result).unwrap();
+    assert_eq!(json["approval_loop"]["approval"]["used"], true);
+    assert_eq!(json["approval_loop"]["approval"]["resolution"], "approved");
 
     // The model received the real output, and went on.
     let requests = world.model_requests();
@@ -114,6 +129,10 @@ async fn a_rejected_call_does_not_run_and_the_model_is_told_why() {
     let approval_loop = result.approval_loop.as_ref().unwrap();
     assert!(approval_loop.resolved && !approval_loop.resumed);
     assert!(approval_loop.tool_output.is_none());
+    let record = approval_loop.approval.as_ref().unwrap();
+    assert_eq!(record.resolution, Resolution::Rejected);
+    assert_eq!(record.comment.as_deref(), Some("2h is enough"));
+    assert!(!record.used && record.used_at.is_none());
     let output = tool_output(&world.model_requests()[1], "call_g");
     assert_eq!(output["status"], "rejected");
     assert_eq!(output["comment"], "2h is enough");
@@ -427,6 +446,45 @@ async fn with_the_local_engine_inline_answers_are_recorded_in_the_store() {
 }
 
 #[tokio::test]
+async fn with_the_local_engine_the_result_says_the_approval_was_used_once_its_call_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bighub.db");
+    let world = World::start().await;
+    script(&world);
+    let agent = world.agent().engine(local_engine(&db)).build().unwrap();
+
+    let result = agent
+        .run_with_approval("Grant Alice admin for 48h", MODEL, |_| async {
+            Some(ApprovalAnswer::approved("ok").by("oncall@example.com"))
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(world.runs.count(), 1);
+    let record = result
+        .approval_loop
+        .as_ref()
+        .unwrap()
+        .approval
+        .as_ref()
+        .unwrap();
+    assert!(record.used, "the call ran under it: {record:?}");
+    assert!(record.used_at.is_some());
+    assert_eq!(record.resolved_by.as_deref(), Some("oncall@example.com"));
+    // The same truth as the store's, taken after the call ran.
+    let stored = local_engine(&db)
+        .approval(&record.request_id)
+        .unwrap()
+        .unwrap();
+    assert!(stored.used);
+    assert_eq!(
+        stored.resolved_at.as_deref(),
+        Some(record.resolved_at.as_str())
+    );
+    assert_eq!(stored.tool, record.tool);
+}
+
+#[tokio::test]
 async fn resume_after_approval_runs_one_approved_call_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bighub.db");
@@ -440,6 +498,12 @@ async fn resume_after_approval_runs_one_approved_call_once() {
         .await
         .unwrap();
     assert!(done.resolved && done.resumed);
+    let record = done.approval.as_ref().unwrap();
+    assert_eq!(
+        (record.request_id.as_str(), record.tool.as_str()),
+        (id.as_str(), "grant_access")
+    );
+    assert!(record.used);
     assert_eq!(done.tool_output.unwrap()["duration"], "48h");
     assert_eq!(world.runs.count(), 1);
 

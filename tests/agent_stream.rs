@@ -51,6 +51,8 @@ fn without_ids(result: &RunResult) -> Value {
                             | "trajectory_id"
                             | "encrypted_content"
                             | "created_at"
+                            | "resolved_at"
+                            | "used_at"
                     ) {
                         *item = json!("<masked>");
                     } else {

@@ -40,7 +40,7 @@ mod stream;
 pub(crate) mod stream_event;
 
 pub use crate::error::ProviderError;
-pub use approval::{ApprovalLoop, ApprovalRequest};
+pub use approval::{ApprovalLoop, ApprovalRecord, ApprovalRequest};
 pub use decide::ToolCheck;
 pub use input::{IntoInput, Message, Role};
 pub use model_response::LlmResponse;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bighub_core::{Decision, ProposedAction, REDACTED, Verdict, redact_named};
 use serde_json::Value;
 
+use super::approval::ApprovalRecord;
 use crate::ApprovalAnswer;
 use crate::tool::RegisteredTool;
 
@@ -50,7 +51,7 @@ pub(crate) enum ApprovalState {
     /// A human answered and the engine recorded it.
     Answered {
         answer: ApprovalAnswer,
-        record: Value,
+        record: Box<ApprovalRecord>,
     },
 }
 

@@ -221,7 +221,10 @@ impl Runner {
             let record = self
                 .settle_approval(&request_id, &prepared, &answer)
                 .await?;
-            prepared.approval = ApprovalState::Answered { answer, record };
+            prepared.approval = ApprovalState::Answered {
+                answer,
+                record: Box::new(record),
+            };
             let seq = ctx.events.len() as u64;
             let mut outcome = self.run_and_record(vec![prepared], &ctx.ids, seq).await?;
             ctx.approvals.append(&mut outcome.approvals);
@@ -378,7 +381,10 @@ impl Runner {
         };
         let mut call = call;
         let record = inner.settle_approval(request_id, &call, &answer).await?;
-        call.approval = ApprovalState::Answered { answer, record };
+        call.approval = ApprovalState::Answered {
+            answer,
+            record: Box::new(record),
+        };
         let mut outcome = inner.run_and_record(vec![call], &ids, 0).await?;
         if let Some(failure) = outcome.failure.take() {
             let events = outcome.events().cloned().collect();

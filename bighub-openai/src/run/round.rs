@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
+use super::approval::{ApprovalRecord, now_rfc3339};
 use super::caps::{cap_output, truncate_text};
 use super::prepared::{ApprovalState, FunctionCall, Gate, PreparedCall, scrub_text, scrub_value};
 use super::runner::{RunIds, Runner};
@@ -167,7 +168,7 @@ impl Runner {
             let (function_call, digest) = (call.call.clone(), call.digest.clone());
             let answered = match &call.approval {
                 ApprovalState::Answered { answer, record } => {
-                    Some((answer.clone(), record.clone()))
+                    Some((answer.clone(), (**record).clone()))
                 }
                 _ => None,
             };
@@ -239,7 +240,10 @@ impl Runner {
             return Ok(ApprovalState::Pending);
         };
         let record = self.settle_approval(&request_id, call, &answer).await?;
-        Ok(ApprovalState::Answered { answer, record })
+        Ok(ApprovalState::Answered {
+            answer,
+            record: Box::new(record),
+        })
     }
 
     /// Runs the tool of a decided call, within its timeout; a panic becomes a tool error.
@@ -427,16 +431,19 @@ fn may_run(call: &PreparedCall) -> bool {
     }
 }
 
-/// The `approval_loop` record of one answered approval, from the call's event.
+/// The `approval_loop` record of one answered approval, from the call's event: the record
+/// says whether the approved call ran under it.
 pub(crate) fn approval_loop(
     event: &ExecutionEvent,
     answer: &ApprovalAnswer,
-    record: Value,
+    mut record: ApprovalRecord,
 ) -> ApprovalLoop {
     let ran = matches!(
         event.status,
         ExecutionStatus::Executed | ExecutionStatus::ToolError
     ) && answer.is_approved();
+    record.used = ran;
+    record.used_at = ran.then(now_rfc3339);
     ApprovalLoop {
         required: true,
         resolved: true,

@@ -11,8 +11,9 @@
 //! This module does not run anything and does not resume runs (`resume.rs` does).
 
 use bighub_core::ApprovalClaim;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::approval::{ApprovalRecord, now_rfc3339};
 use super::prepared::PreparedCall;
 use super::runner::Runner;
 use crate::{ApprovalAnswer, Error};
@@ -43,13 +44,13 @@ fn refusal(request_id: &str, error: bighub_core::Error) -> Error {
 
 impl Runner {
     /// Records `answer` with the engine and, for an approval, claims it for one execution
-    /// of exactly `call`. Returns the engine's record of the resolution.
+    /// of exactly `call`. Returns the run's record of the approval (not used yet).
     pub(crate) async fn settle_approval(
         &self,
         request_id: &str,
         call: &PreparedCall,
         answer: &ApprovalAnswer,
-    ) -> Result<Value, Error> {
+    ) -> Result<ApprovalRecord, Error> {
         let Some(decided) = call.decided() else {
             return Err(Error::InvalidRunState(format!(
                 "the call {} was never decided, so no approval covers it",
@@ -59,22 +60,29 @@ impl Runner {
         let tool = call.call.name.as_str();
         self.ledger.act_on(request_id, tool, &call.digest)?;
         let settled = async {
-            let (record, resolved_before) = match self
+            let (resolved_at, resolved_before) = match self
                 .engine
                 .resolve_approval(request_id, &answer.to_resolution())
                 .await
             {
-                Ok(record) => (record, false),
+                // The engine's own time of the resolution, when its record says one.
+                Ok(engine_record) => (resolved_at(&engine_record), false),
                 // Resolved earlier (by a person at a console, or by an earlier attempt) the
                 // same way: the claim below decides whether the call may still run.
                 Err(bighub_core::Error::ApprovalAlreadyResolved { resolution, .. })
                     if resolution == answer.resolution.as_str() =>
                 {
-                    let record = json!({"request_id": request_id, "status": resolution, "already_resolved": true});
-                    (record, true)
+                    (None, true)
                 }
                 Err(error) => return Err(refusal(request_id, error)),
             };
+            let record = ApprovalRecord::answered(
+                request_id,
+                tool,
+                &call.call.call_id,
+                answer,
+                resolved_at.unwrap_or_else(now_rfc3339),
+            );
             if answer.is_approved() {
                 // The engine saw the arguments in the tool's shape; bind to the same.
                 let claim = self
@@ -99,4 +107,13 @@ impl Runner {
         }
         settled
     }
+}
+
+/// The `resolved_at` an engine's record of a resolution names, when it has one.
+fn resolved_at(engine_record: &Value) -> Option<String> {
+    engine_record
+        .get("resolved_at")
+        .and_then(Value::as_str)
+        .filter(|at| !at.is_empty())
+        .map(str::to_owned)
 }

@@ -17,7 +17,7 @@ use super::prepared::redact_argument_text;
 use crate::{Decision, Error, ExecutionEvent};
 
 /// The version of the [`RunState`] JSON format this crate writes and reads.
-pub const RUN_STATE_VERSION: u32 = 1;
+pub const RUN_STATE_VERSION: u32 = 2;
 
 /// Where a paused run stopped: the conversation so far, the round whose calls wait for
 /// approval (with their decisions, and the outputs of the calls that already ran), the
