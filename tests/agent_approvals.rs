@@ -189,18 +189,29 @@ async fn no_answer_pauses_and_a_fresh_agent_resumes_from_json() {
     assert!(!result.is_paused());
     assert_eq!(result.output_text(), "Alice has her access.");
     assert_eq!(world.runs.count(), 2);
-    let statuses: Vec<_> = result.execution.events.iter().map(|e| e.status).collect();
+    // One event per call: the grant's final event replaced the one it had while waiting,
+    // in its place, and carries the approval.
+    let calls: Vec<_> = result
+        .execution
+        .events
+        .iter()
+        .map(|e| (e.call_id.as_str(), e.status, e.seq))
+        .collect();
     assert_eq!(
-        statuses,
+        calls,
         [
-            ExecutionStatus::ApprovalRequired,
-            ExecutionStatus::Executed,
-            ExecutionStatus::Executed
+            ("call_g", ExecutionStatus::Executed, 0),
+            ("call_r", ExecutionStatus::Executed, 1)
         ]
     );
-    assert_eq!(result.execution.events[2].call_id, "call_g");
+    let grant_event = &result.execution.events[0];
     assert_eq!(
-        result.execution.events[2].trace_id,
+        grant_event.approval.as_ref().map(|a| a.resolution),
+        Some(Resolution::Approved)
+    );
+    assert_eq!(grant_event.request_id, pending[0].request_id.clone().into());
+    assert_eq!(
+        result.execution.events[0].trace_id,
         paused.last().unwrap().trace_id
     );
     let requests = world.model_requests();
@@ -482,6 +493,81 @@ async fn with_the_local_engine_the_result_says_the_approval_was_used_once_its_ca
         Some(record.resolved_at.as_str())
     );
     assert_eq!(stored.tool, record.tool);
+}
+
+#[tokio::test]
+async fn a_run_resumed_in_two_steps_keeps_one_final_event_per_call() {
+    let world = World::start().await;
+    world.decide_all("review");
+    world.openai.push(
+        Turn::new()
+            .call_with_id("grant_access", grant().to_string(), "call_g")
+            .call_with_id(
+                "restart_deployment",
+                json!({"deployment": "checkout", "namespace": "shop"}).to_string(),
+                "call_r",
+            ),
+    );
+    world.openai.push(Turn::text("Done."));
+    let agent = world.agent().build().unwrap();
+    let paused = agent.run("Grant and restart", MODEL).await.unwrap();
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 2);
+
+    // First answer: the run pauses again, the answered call already final in its place.
+    let again = agent
+        .resume(
+            paused.paused.clone().unwrap(),
+            [(
+                pending[0].request_id.clone(),
+                ApprovalAnswer::rejected("no"),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(again.is_paused());
+    let state = again.paused.clone().unwrap();
+    let on_record: Vec<_> = state
+        .events()
+        .iter()
+        .map(|e| (e.call_id.as_str(), e.status))
+        .collect();
+    assert_eq!(
+        on_record,
+        [
+            ("call_g", ExecutionStatus::Rejected),
+            ("call_r", ExecutionStatus::ApprovalRequired)
+        ]
+    );
+
+    // Second answer: the run finishes with exactly one event per call, each the final one.
+    let done = agent
+        .resume(
+            state,
+            [(
+                pending[1].request_id.clone(),
+                ApprovalAnswer::approved("ok"),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(!done.is_paused());
+    let events: Vec<_> = done
+        .execution
+        .events
+        .iter()
+        .map(|e| (e.call_id.as_str(), e.status, e.seq, e.approval.is_some()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("call_g", ExecutionStatus::Rejected, 0, true),
+            ("call_r", ExecutionStatus::Executed, 1, true)
+        ]
+    );
+    assert_eq!(done.last().unwrap().call_id, "call_r");
+    assert_eq!(done.approval_loops.len(), 2);
+    assert_eq!(world.runs.count(), 1);
 }
 
 #[tokio::test]

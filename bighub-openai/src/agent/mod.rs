@@ -269,7 +269,9 @@ impl BighubOpenAI {
     /// reports the rejected ones to the model, and continues the conversation.
     ///
     /// `answers` pairs request ids (from [`RunState::pending_approvals`]) with answers; a
-    /// call left without an answer keeps the run paused. Works in another process or agent
+    /// call left without an answer keeps the run paused. The result holds one event per
+    /// call: a resumed call's final event, carrying its approval, takes the place of the
+    /// `approval_required` event it had while it waited. Works in another process or agent
     /// instance than the one that paused, given the same tools.
     ///
     /// Refused, with nothing run: an answer for a request id the state does not wait for

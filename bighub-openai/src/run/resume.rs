@@ -5,6 +5,9 @@
 //! with the model's own `function_call` item in its conversation (same tool, same argument
 //! text, same digest), and each approval is settled (`settle.rs`) for exactly that call.
 //!
+//! The record keeps one event per call: a resumed call's final event (carrying its
+//! approval) takes the place, and the position, of the event it had while it waited.
+//!
 //! With an engine that keeps no approvals (the hosted service, custom engines), a state
 //! edited consistently by someone who can write it and resumed in another process is beyond
 //! what the runtime alone can refuse: the engine's approval record is the authority there.
@@ -34,7 +37,8 @@ pub(crate) struct Resumed {
     response: LlmResponse,
     secret_args: BTreeMap<String, Vec<String>>,
     answered: Vec<Answered>,
-    events_before: usize,
+    /// How many answered calls were recorded so far: none means nothing ran.
+    recorded: usize,
 }
 
 /// One answered call of a resumed round.
@@ -186,7 +190,7 @@ impl Runner {
             });
         }
         Ok(Resumed {
-            events_before: ctx.events.len(),
+            recorded: 0,
             ctx,
             calls,
             response,
@@ -209,7 +213,7 @@ impl Runner {
             response,
             secret_args,
             answered,
-            ..
+            recorded: recorded_calls,
         } = resumed;
         for Answered {
             index,
@@ -225,13 +229,19 @@ impl Runner {
                 answer,
                 record: Box::new(record),
             };
-            let seq = ctx.events.len() as u64;
+            // The final event takes the paused one's place: one event per call.
+            let paused = &calls[index].event;
+            let (paused_id, seq) = (paused.event_id.clone(), paused.seq);
             let mut outcome = self.run_and_record(vec![prepared], &ctx.ids, seq).await?;
             ctx.approvals.append(&mut outcome.approvals);
             let recorded = outcome.calls.pop().ok_or_else(|| {
                 Error::ProviderResponse("a resumed call left no record".to_owned())
             })?;
-            ctx.events.push(recorded.event.clone());
+            *recorded_calls += 1;
+            match ctx.events.iter_mut().find(|e| e.event_id == paused_id) {
+                Some(slot) => *slot = recorded.event.clone(),
+                None => ctx.events.push(recorded.event.clone()),
+            }
             calls[index].event = recorded.event.clone();
             calls[index].pending = false;
             if let Some(failure) = outcome.failure {
@@ -276,7 +286,7 @@ impl Runner {
     ) -> Result<RunResult, Error> {
         match outcome {
             // Refused before anything ran: the typed refusal, not an interrupted run.
-            Err(error) if resumed.ctx.events.len() == resumed.events_before => {
+            Err(error) if resumed.recorded == 0 => {
                 tracing::warn!(%error, "resume refused");
                 Err(error)
             }
