@@ -1,7 +1,10 @@
 //! The one error type of bighub-openai.
 //!
 //! Tool calls that fail are not errors of the runtime: they become [`ToolError`](crate::ToolError)s
-//! and the run goes on. This type is for setup and runtime failures.
+//! and the run goes on. This type is for setup and runtime failures, with the error types
+//! of the layers below it ([`SchemaError`], [`ProviderError`]). Events travel in one
+//! variant only, [`Error::Interrupted`], which a run builds once, when it ends, to return
+//! its record alongside what stopped it.
 
 use std::fmt;
 use std::time::Duration;

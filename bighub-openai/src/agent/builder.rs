@@ -1,4 +1,7 @@
 //! Assembling an agent: settings, credentials, engine, tools, shared state, hooks.
+//!
+//! The builder collects and checks them, then hands them to the run's shared internals
+//! ([`Runner`]); it runs nothing itself.
 
 use std::fmt;
 use std::sync::Arc;

@@ -4,10 +4,10 @@
 //! text) to what was decided for it: the registered tool, the parsed arguments and their
 //! canonical digest, the proposed action, the decision and the verdict. Execution takes only
 //! a prepared call, so nothing between the decision and the tool can swap the tool or the
-//! arguments, and its approval travels with it. This module also owns the one redaction rule for what a call leaves on the
-//! record (events, memory, results): arguments the tool marks secret are replaced, an
-//! argument text that cannot be parsed is replaced whole, and secret values are scrubbed
-//! from error texts and outputs.
+//! arguments; the call's approval travels with it. This module also owns the one redaction
+//! rule for what a call leaves on the record (events, memory, results): arguments the tool
+//! marks secret are replaced, an argument text that cannot be parsed is replaced whole, and
+//! secret values are scrubbed from error texts and outputs. It decides and runs nothing.
 
 use std::sync::Arc;
 

@@ -1,4 +1,6 @@
-//! The result of a run, shaped like the Python adapter's `run()` answer.
+//! The result of a run, shaped like the Python adapter's `run()` answer: the model's final
+//! answer, every execution event, the approvals and, for a paused run, its state. Making it
+//! is the loop's job (`driver.rs`), not this module's.
 
 use serde::{Deserialize, Serialize};
 

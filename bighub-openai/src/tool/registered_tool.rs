@@ -1,8 +1,8 @@
 //! `RegisteredTool`: one tool as the registry holds it (final schema, effective metadata,
 //! options) and how one of its calls becomes a [`ProposedAction`].
 //!
-//! Checking names and schemas at registration is `registry.rs`'s job; running the decision
-//! and the loop is the agent's.
+//! Checking names and schemas at registration is `registry.rs`'s job; deciding and running
+//! calls is a run's ([`crate::run`]).
 
 use std::fmt;
 use std::sync::Arc;
