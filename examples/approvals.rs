@@ -142,6 +142,16 @@ async fn run(json_output: bool, answer: Answer) -> Result<(), bighub::Error> {
                     .map(|o| o.to_string())
                     .unwrap_or_else(|| "-".into())
             );
+            if let Some(record) = &approval.approval {
+                println!(
+                    "record: {} {:?} by {} at {}; used={}",
+                    record.request_id,
+                    record.resolution,
+                    record.resolved_by.as_deref().unwrap_or("-"),
+                    record.resolved_at,
+                    record.used
+                );
+            }
         }
         if result.is_paused() {
             println!("the run is paused: no answer was given");

@@ -77,6 +77,21 @@ async fn an_approved_call_runs_inside_the_run_and_the_model_sees_its_output() {
     assert_eq!(approval_loop.request_id, event.request_id);
     assert_eq!(approval_loop.tool_output.as_ref().unwrap()["ok"], true);
     assert_eq!(result.approval_loops.len(), 1);
+    // The record says what ran: this approval, for this call, used.
+    let record = approval_loop.approval.as_ref().unwrap();
+    assert_eq!(Some(&record.request_id), event.request_id.as_ref());
+    assert_eq!(
+        (record.tool.as_str(), record.call_id.as_str()),
+        ("grant_access", "call_g")
+    );
+    assert_eq!(record.resolution, Resolution::Approved);
+    assert_eq!(record.comment.as_deref(), Some("approved by on-call"));
+    assert!(record.used);
+    assert!(record.resolved_at.ends_with('Z'));
+    assert!(record.used_at.as_deref().unwrap() >= record.resolved_at.as_str());
+    let json = serde_json::to_value(&result).unwrap();
+    assert_eq!(json["approval_loop"]["approval"]["used"], true);
+    assert_eq!(json["approval_loop"]["approval"]["resolution"], "approved");
 
     // The model received the real output, and went on.
     let requests = world.model_requests();
@@ -114,6 +129,10 @@ async fn a_rejected_call_does_not_run_and_the_model_is_told_why() {
     let approval_loop = result.approval_loop.as_ref().unwrap();
     assert!(approval_loop.resolved && !approval_loop.resumed);
     assert!(approval_loop.tool_output.is_none());
+    let record = approval_loop.approval.as_ref().unwrap();
+    assert_eq!(record.resolution, Resolution::Rejected);
+    assert_eq!(record.comment.as_deref(), Some("2h is enough"));
+    assert!(!record.used && record.used_at.is_none());
     let output = tool_output(&world.model_requests()[1], "call_g");
     assert_eq!(output["status"], "rejected");
     assert_eq!(output["comment"], "2h is enough");
@@ -170,18 +189,29 @@ async fn no_answer_pauses_and_a_fresh_agent_resumes_from_json() {
     assert!(!result.is_paused());
     assert_eq!(result.output_text(), "Alice has her access.");
     assert_eq!(world.runs.count(), 2);
-    let statuses: Vec<_> = result.execution.events.iter().map(|e| e.status).collect();
+    // One event per call: the grant's final event replaced the one it had while waiting,
+    // in its place, and carries the approval.
+    let calls: Vec<_> = result
+        .execution
+        .events
+        .iter()
+        .map(|e| (e.call_id.as_str(), e.status, e.seq))
+        .collect();
     assert_eq!(
-        statuses,
+        calls,
         [
-            ExecutionStatus::ApprovalRequired,
-            ExecutionStatus::Executed,
-            ExecutionStatus::Executed
+            ("call_g", ExecutionStatus::Executed, 0),
+            ("call_r", ExecutionStatus::Executed, 1)
         ]
     );
-    assert_eq!(result.execution.events[2].call_id, "call_g");
+    let grant_event = &result.execution.events[0];
     assert_eq!(
-        result.execution.events[2].trace_id,
+        grant_event.approval.as_ref().map(|a| a.resolution),
+        Some(Resolution::Approved)
+    );
+    assert_eq!(grant_event.request_id, pending[0].request_id.clone().into());
+    assert_eq!(
+        result.execution.events[0].trace_id,
         paused.last().unwrap().trace_id
     );
     let requests = world.model_requests();
@@ -427,6 +457,120 @@ async fn with_the_local_engine_inline_answers_are_recorded_in_the_store() {
 }
 
 #[tokio::test]
+async fn with_the_local_engine_the_result_says_the_approval_was_used_once_its_call_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bighub.db");
+    let world = World::start().await;
+    script(&world);
+    let agent = world.agent().engine(local_engine(&db)).build().unwrap();
+
+    let result = agent
+        .run_with_approval("Grant Alice admin for 48h", MODEL, |_| async {
+            Some(ApprovalAnswer::approved("ok").by("oncall@example.com"))
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(world.runs.count(), 1);
+    let record = result
+        .approval_loop
+        .as_ref()
+        .unwrap()
+        .approval
+        .as_ref()
+        .unwrap();
+    assert!(record.used, "the call ran under it: {record:?}");
+    assert!(record.used_at.is_some());
+    assert_eq!(record.resolved_by.as_deref(), Some("oncall@example.com"));
+    // The same truth as the store's, taken after the call ran.
+    let stored = local_engine(&db)
+        .approval(&record.request_id)
+        .unwrap()
+        .unwrap();
+    assert!(stored.used);
+    assert_eq!(
+        stored.resolved_at.as_deref(),
+        Some(record.resolved_at.as_str())
+    );
+    assert_eq!(stored.tool, record.tool);
+}
+
+#[tokio::test]
+async fn a_run_resumed_in_two_steps_keeps_one_final_event_per_call() {
+    let world = World::start().await;
+    world.decide_all("review");
+    world.openai.push(
+        Turn::new()
+            .call_with_id("grant_access", grant().to_string(), "call_g")
+            .call_with_id(
+                "restart_deployment",
+                json!({"deployment": "checkout", "namespace": "shop"}).to_string(),
+                "call_r",
+            ),
+    );
+    world.openai.push(Turn::text("Done."));
+    let agent = world.agent().build().unwrap();
+    let paused = agent.run("Grant and restart", MODEL).await.unwrap();
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 2);
+
+    // First answer: the run pauses again, the answered call already final in its place.
+    let again = agent
+        .resume(
+            paused.paused.clone().unwrap(),
+            [(
+                pending[0].request_id.clone(),
+                ApprovalAnswer::rejected("no"),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(again.is_paused());
+    let state = again.paused.clone().unwrap();
+    let on_record: Vec<_> = state
+        .events()
+        .iter()
+        .map(|e| (e.call_id.as_str(), e.status))
+        .collect();
+    assert_eq!(
+        on_record,
+        [
+            ("call_g", ExecutionStatus::Rejected),
+            ("call_r", ExecutionStatus::ApprovalRequired)
+        ]
+    );
+
+    // Second answer: the run finishes with exactly one event per call, each the final one.
+    let done = agent
+        .resume(
+            state,
+            [(
+                pending[1].request_id.clone(),
+                ApprovalAnswer::approved("ok"),
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(!done.is_paused());
+    let events: Vec<_> = done
+        .execution
+        .events
+        .iter()
+        .map(|e| (e.call_id.as_str(), e.status, e.seq, e.approval.is_some()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("call_g", ExecutionStatus::Rejected, 0, true),
+            ("call_r", ExecutionStatus::Executed, 1, true)
+        ]
+    );
+    assert_eq!(done.last().unwrap().call_id, "call_r");
+    assert_eq!(done.approval_loops.len(), 2);
+    assert_eq!(world.runs.count(), 1);
+}
+
+#[tokio::test]
 async fn resume_after_approval_runs_one_approved_call_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bighub.db");
@@ -440,6 +584,12 @@ async fn resume_after_approval_runs_one_approved_call_once() {
         .await
         .unwrap();
     assert!(done.resolved && done.resumed);
+    let record = done.approval.as_ref().unwrap();
+    assert_eq!(
+        (record.request_id.as_str(), record.tool.as_str()),
+        (id.as_str(), "grant_access")
+    );
+    assert!(record.used);
     assert_eq!(done.tool_output.unwrap()["duration"], "48h");
     assert_eq!(world.runs.count(), 1);
 

@@ -57,7 +57,7 @@ async fn three_failures_reported_through_the_agent_turn_the_next_call_to_review(
     assert_eq!(runs.count(), 3);
 
     let check = agent.check_tool("terraform_apply", args).await.unwrap();
-    assert_eq!(check.verdict, Verdict::RequireApproval);
+    assert_eq!(check.verdict, Verdict::ApprovalRequired);
     assert_eq!(check.decision.mode, Some(Mode::Review));
     assert!(
         check
@@ -89,7 +89,7 @@ async fn the_seed_example_pauses_for_review_with_a_shorter_better_action() {
         .unwrap();
 
     assert_eq!(check.decision.mode, Some(Mode::Review));
-    assert_eq!(check.verdict, Verdict::RequireApproval);
+    assert_eq!(check.verdict, Verdict::ApprovalRequired);
     let better = check.decision.better_action.as_deref().unwrap();
     assert!(better.contains("2h") && better.contains("48h"), "{better}");
     assert!(
@@ -162,7 +162,7 @@ async fn check_tool_previews_and_records_nothing_while_decide_tool_records() {
         .check_tool("grant_access", args.clone())
         .await
         .unwrap();
-    assert_eq!(check.verdict, Verdict::RequireApproval);
+    assert_eq!(check.verdict, Verdict::ApprovalRequired);
     assert!(store.pending_approvals().unwrap().is_empty());
     assert!(store.recent_decisions(10).unwrap().is_empty());
 
@@ -176,7 +176,7 @@ async fn check_tool_previews_and_records_nothing_while_decide_tool_records() {
     );
 
     let decided = agent.decide_tool("grant_access", args).await.unwrap();
-    assert_eq!(decided.verdict, Verdict::RequireApproval);
+    assert_eq!(decided.verdict, Verdict::ApprovalRequired);
     let pending = store.pending_approvals().unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(

@@ -598,14 +598,14 @@ async fn running_out_of_rounds_keeps_every_event() {
 
     let error = agent.run("Loop forever", MODEL).await.unwrap_err();
 
-    let Error::MaxToolRounds {
-        max_tool_rounds,
-        events,
-    } = &error
-    else {
+    let Error::Interrupted { source, events } = &error else {
         panic!("{error:?}")
     };
-    assert_eq!(*max_tool_rounds, 1);
+    let Error::MaxToolRounds { max_tool_rounds } = **source else {
+        panic!("{source:?}")
+    };
+    assert_eq!(max_tool_rounds, 1);
+    assert!(matches!(error.cause(), Error::MaxToolRounds { .. }));
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].status, ExecutionStatus::Executed);
     assert_eq!(error.events().unwrap().len(), 1);
@@ -721,9 +721,13 @@ async fn a_required_outcome_report_that_fails_is_an_error_with_the_events() {
 
     let error = agent.run("Restart", MODEL).await.unwrap_err();
 
-    let Error::OutcomeReport { events, .. } = &error else {
+    let Error::Interrupted { source, events } = &error else {
         panic!("{error:?}")
     };
+    assert!(
+        matches!(**source, Error::OutcomeReport { .. }),
+        "{source:?}"
+    );
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].status, ExecutionStatus::Executed);
 }
@@ -808,7 +812,7 @@ async fn check_tool_decides_without_running() {
         .await
         .unwrap();
 
-    assert_eq!(check.verdict, Verdict::RequireApproval);
+    assert_eq!(check.verdict, Verdict::ApprovalRequired);
     assert_eq!(check.decision.mode, Some(Mode::Review));
     assert_eq!(check.action.target.as_deref(), Some("okta-admins"));
     assert_eq!(check.action.system.as_deref(), Some("okta"));

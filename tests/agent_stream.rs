@@ -3,7 +3,8 @@
 
 mod support;
 
-use bighub::{Error, ExecutionStatus, RunResult, StreamEvent, Verdict};
+use bighub::{ApprovalAnswer, Error, ExecutionStatus, RunResult, RunState, StreamEvent, Verdict};
+use bighub_testkit::fake_bighub::{Reply, decision};
 use bighub_testkit::fake_openai::{Gate, Reply as ModelReply, Turn};
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -50,6 +51,8 @@ fn without_ids(result: &RunResult) -> Value {
                             | "trajectory_id"
                             | "encrypted_content"
                             | "created_at"
+                            | "resolved_at"
+                            | "used_at"
                     ) {
                         *item = json!("<masked>");
                     } else {
@@ -351,6 +354,226 @@ async fn a_streamed_run_pauses_for_approval_like_run() {
         ExecutionStatus::ApprovalRequired
     );
     assert_eq!(world.runs.count(), 0);
+}
+
+#[tokio::test]
+async fn a_paused_or_held_call_has_one_spelling_from_verdict_to_status() {
+    for (mode, spelling) in [
+        ("review", "approval_required"),
+        ("needs_context", "needs_context"),
+        ("blocked", "blocked"),
+    ] {
+        let world = World::start().await;
+        world.decide_all(mode);
+        world
+            .openai
+            .push(Turn::new().call_with_id("restart_deployment", restart_args(), "call_1"));
+        world.openai.push(Turn::text("Not now."));
+        let agent = world.agent().pause_for_approval(false).build().unwrap();
+
+        let items = collect(agent.run_stream("Restart checkout", MODEL)).await;
+        let json: Vec<Value> = items
+            .iter()
+            .map(|item| serde_json::to_value(item.as_ref().unwrap()).unwrap())
+            .collect();
+        let decision = json.iter().find(|e| e["type"] == "decision").unwrap();
+        let executed = json
+            .iter()
+            .find(|e| e["type"] == "execution_event")
+            .unwrap();
+        assert_eq!(decision["verdict"], spelling, "{mode}");
+        assert_eq!(decision["decision"]["mode"], mode);
+        assert_eq!(executed["event"]["status"], spelling, "{mode}");
+        assert_eq!(
+            tool_output(&world.model_requests()[1], "call_1")["status"],
+            spelling
+        );
+        assert_eq!(world.runs.count(), 0);
+    }
+}
+
+/// A world whose grants go to review, and a run of it paused at a round of a grant and a
+/// restart (the restart ran); the state's JSON and the pending request id.
+async fn paused_grant(world: &World) -> (String, String) {
+    world.bighub.on_evaluate(|body| {
+        let action = body["action"].as_str().unwrap_or_default();
+        let mode = if action == "grant_access" {
+            "review"
+        } else {
+            "autonomous"
+        };
+        Reply::ok(decision(mode, action))
+    });
+    world.openai.push(
+        Turn::new()
+            .call_with_id(
+                "grant_access",
+                json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}).to_string(),
+                "call_g",
+            )
+            .call_with_id("restart_deployment", restart_args(), "call_r"),
+    );
+    world.openai.push(Turn::text("Alice has her access."));
+    let paused = world
+        .agent()
+        .build()
+        .unwrap()
+        .run("Grant Alice admin, restart checkout", MODEL)
+        .await
+        .unwrap();
+    let request_id = paused.pending_approvals()[0].request_id.clone();
+    (paused.paused.unwrap().to_json().unwrap(), request_id)
+}
+
+#[tokio::test]
+async fn a_streamed_resume_relays_the_resumed_call_then_the_conversation_like_resume() {
+    let streamed = World::start().await;
+    let (json, request_id) = paused_grant(&streamed).await;
+    let agent = streamed.agent().build().unwrap();
+    let state = RunState::from_json(&json).unwrap();
+    let answer = ApprovalAnswer::approved("approved by on-call");
+
+    let items = collect(agent.resume_stream(state, [(request_id.clone(), answer.clone())])).await;
+    let events: Vec<StreamEvent> = items.into_iter().map(Result::unwrap).collect();
+
+    let kinds: Vec<&str> = events.iter().map(StreamEvent::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "execution_event", // the approved grant, run now
+            "output_item_added",
+            "llm_delta",
+            "llm_delta",
+            "llm_delta",
+            "llm_text_done",
+            "response_done",
+            "final_response",
+        ]
+    );
+    let StreamEvent::ExecutionEvent { event } = &events[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (event.call_id.as_str(), event.status),
+        ("call_g", ExecutionStatus::Executed)
+    );
+    assert_eq!(event.request_id.as_deref(), Some(request_id.as_str()));
+    let text: String = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::LlmDelta { delta, .. } => Some(delta.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(text, "Alice has her access.");
+    let Some(StreamEvent::FinalResponse {
+        response: streamed_result,
+    }) = events.last()
+    else {
+        unreachable!()
+    };
+    assert!(!streamed_result.is_paused());
+    assert_eq!(
+        streamed.runs.count(),
+        2,
+        "the restart before the pause, the grant now"
+    );
+    let requests = streamed.model_requests();
+    assert_eq!(tool_output(&requests[1], "call_g")["status"], "executed");
+    assert_eq!(tool_output(&requests[1], "call_r")["status"], "executed");
+
+    // The same paused run resumed without streaming ends the same way.
+    let plain = World::start().await;
+    let (json, request_id) = paused_grant(&plain).await;
+    let result = plain
+        .agent()
+        .build()
+        .unwrap()
+        .resume(RunState::from_json(&json).unwrap(), [(request_id, answer)])
+        .await
+        .unwrap();
+    assert_eq!(without_ids(streamed_result), without_ids(&result));
+}
+
+#[tokio::test]
+async fn a_streamed_resume_refuses_what_resume_refuses_before_anything_runs() {
+    let world = World::start().await;
+    let (json, _) = paused_grant(&world).await;
+    let agent = world.agent().build().unwrap();
+
+    let items = collect(agent.resume_stream(
+        RunState::from_json(&json).unwrap(),
+        [("req_unknown", ApprovalAnswer::approved("ok"))],
+    ))
+    .await;
+
+    assert_eq!(items.len(), 1);
+    assert!(
+        matches!(&items[0], Err(Error::UnknownApproval { request_id, .. }) if request_id == "req_unknown"),
+        "{items:?}"
+    );
+    assert_eq!(
+        world.runs.count(),
+        1,
+        "only the restart before the pause ran"
+    );
+    assert_eq!(world.model_requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_streamed_resume_that_leaves_a_call_waiting_ends_paused_again() {
+    let world = World::start().await;
+    world.decide_all("review");
+    world.openai.push(
+        Turn::new()
+            .call_with_id(
+                "grant_access",
+                json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}).to_string(),
+                "call_g",
+            )
+            .call_with_id("restart_deployment", restart_args(), "call_r"),
+    );
+    let paused = world
+        .agent()
+        .build()
+        .unwrap()
+        .run("Both", MODEL)
+        .await
+        .unwrap();
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 2);
+    let agent = world.agent().build().unwrap();
+
+    let items = collect(agent.resume_stream(
+        paused.paused.clone().unwrap(),
+        [(
+            pending[1].request_id.clone(),
+            ApprovalAnswer::rejected("not now"),
+        )],
+    ))
+    .await;
+    let events: Vec<StreamEvent> = items.into_iter().map(Result::unwrap).collect();
+
+    let kinds: Vec<&str> = events.iter().map(StreamEvent::kind).collect();
+    assert_eq!(kinds, ["execution_event", "final_response"]);
+    let StreamEvent::ExecutionEvent { event } = &events[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (event.call_id.as_str(), event.status),
+        ("call_r", ExecutionStatus::Rejected)
+    );
+    let StreamEvent::FinalResponse { response } = &events[1] else {
+        unreachable!()
+    };
+    assert!(response.is_paused());
+    assert_eq!(response.pending_approvals()[0].call_id, "call_g");
+    assert_eq!(world.runs.count(), 0);
+    assert_eq!(
+        world.model_requests().len(),
+        1,
+        "the model waits for both answers"
+    );
 }
 
 #[test]

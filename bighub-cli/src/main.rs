@@ -352,9 +352,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, String> {
 fn exit_code(verdict: Verdict) -> u8 {
     match verdict {
         Verdict::Execute => 0,
-        Verdict::RequireApproval => 2,
-        Verdict::NeedContext => 3,
-        Verdict::Block => 4,
+        Verdict::ApprovalRequired => 2,
+        Verdict::NeedsContext => 3,
+        Verdict::Blocked => 4,
     }
 }
 
@@ -434,9 +434,9 @@ fn print_decision(decision: &Decision, verdict: Verdict) {
 fn verdict_name(v: Verdict) -> &'static str {
     match v {
         Verdict::Execute => "execute",
-        Verdict::RequireApproval => "require approval",
-        Verdict::NeedContext => "need context",
-        Verdict::Block => "block",
+        Verdict::ApprovalRequired => "require approval",
+        Verdict::NeedsContext => "need context",
+        Verdict::Blocked => "block",
     }
 }
 

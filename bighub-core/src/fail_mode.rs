@@ -34,7 +34,7 @@ const SYNTHETIC_ID_PREFIX: &str = "synthetic_";
 ///
 /// let d = FailMode::Closed.decision(&"connection refused");
 /// assert_eq!(d.mode, Some(Mode::Blocked));
-/// assert_eq!(d.verdict(), Verdict::Block);
+/// assert_eq!(d.verdict(), Verdict::Blocked);
 /// assert_eq!(
 ///     d.reason.as_deref(),
 ///     Some("decision service unavailable (connection refused); failing closed")
@@ -120,7 +120,7 @@ impl FailMode {
     ///     status: 401,
     ///     message: "Invalid API key".into(),
     /// });
-    /// assert_eq!(refused.verdict(), Verdict::Block);
+    /// assert_eq!(refused.verdict(), Verdict::Blocked);
     /// assert_eq!(refused.fail_mode(), Some(FailMode::Closed));
     /// assert_eq!(refused.raw["error_class"], "auth");
     /// assert_eq!(
@@ -249,7 +249,7 @@ impl Decision {
     ///
     /// let d = Decision::fail_closed(&"timed out after 5s");
     /// assert!(d.should_not_run);
-    /// assert_eq!(d.verdict(), Verdict::Block);
+    /// assert_eq!(d.verdict(), Verdict::Blocked);
     /// ```
     pub fn fail_closed(cause: &dyn fmt::Display) -> Decision {
         FailMode::Closed.decision(cause)

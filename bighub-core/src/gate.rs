@@ -38,7 +38,7 @@
 //! also get votes for the disagreeing flags (`decision.should_not_run`, ...), so an
 //! inconsistent decision resolves restrictively too.
 //!
-//! Between the two pauses, [`Verdict::NeedContext`] outranks [`Verdict::RequireApproval`]:
+//! Between the two pauses, [`Verdict::NeedsContext`] outranks [`Verdict::ApprovalRequired`]:
 //! a reviewer should see the missing information, so it is gathered first.
 
 use std::fmt;
@@ -50,15 +50,15 @@ use crate::{Decision, Mode};
 
 /// What to do with a decided call, ordered from least to most restrictive.
 ///
-/// `Execute < RequireApproval < NeedContext < Block`, so `max` picks the most
+/// `Execute < ApprovalRequired < NeedsContext < Blocked`, so `max` picks the most
 /// restrictive of two verdicts.
 ///
 /// ```
 /// use bighub_core::Verdict;
 ///
-/// assert!(Verdict::Block > Verdict::NeedContext);
-/// assert_eq!(Verdict::Execute.max(Verdict::RequireApproval), Verdict::RequireApproval);
-/// assert_eq!(Verdict::NeedContext.to_string(), "need_context");
+/// assert!(Verdict::Blocked > Verdict::NeedsContext);
+/// assert_eq!(Verdict::Execute.max(Verdict::ApprovalRequired), Verdict::ApprovalRequired);
+/// assert_eq!(Verdict::NeedsContext.to_string(), "needs_context");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,21 +66,21 @@ pub enum Verdict {
     /// Run it.
     Execute,
     /// Pause until a human approves it.
-    RequireApproval,
+    ApprovalRequired,
     /// Ask for more context before deciding again.
-    NeedContext,
+    NeedsContext,
     /// Do not run it.
-    Block,
+    Blocked,
 }
 
 impl Verdict {
-    /// The wire name: `execute`, `require_approval`, `need_context` or `block`.
+    /// The wire name: `execute`, `approval_required`, `needs_context` or `blocked`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Execute => "execute",
-            Self::RequireApproval => "require_approval",
-            Self::NeedContext => "need_context",
-            Self::Block => "block",
+            Self::ApprovalRequired => "approval_required",
+            Self::NeedsContext => "needs_context",
+            Self::Blocked => "blocked",
         }
     }
 
@@ -106,10 +106,10 @@ impl fmt::Display for Verdict {
 /// let blocking: Vec<String> = d
 ///     .votes()
 ///     .into_iter()
-///     .filter(|v| v.verdict == Verdict::Block)
+///     .filter(|v| v.verdict == Verdict::Blocked)
 ///     .map(|v| v.to_string())
 ///     .collect();
-/// assert_eq!(blocking, ["should_not_run -> block"]);
+/// assert_eq!(blocking, ["should_not_run -> blocked"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vote {
@@ -194,14 +194,14 @@ impl Decision {
     ///     "mode": "autonomous",
     ///     "should_not_run": true
     /// }));
-    /// assert_eq!(contradictory.verdict(), Verdict::Block);
+    /// assert_eq!(contradictory.verdict(), Verdict::Blocked);
     ///
     /// // A stop flag sent in the wrong type still stops.
     /// let stringly = Decision::from_backend_response(&json!({
     ///     "mode": "autonomous",
     ///     "should_not_run": "true"
     /// }));
-    /// assert_eq!(stringly.verdict(), Verdict::Block);
+    /// assert_eq!(stringly.verdict(), Verdict::Blocked);
     ///
     /// // Legacy enforced answers follow their enforced verdict.
     /// let legacy = Decision::from_backend_response(&json!({
@@ -209,10 +209,10 @@ impl Decision {
     ///     "enforcement_mode": "enforced",
     ///     "enforced_verdict": "requires_approval"
     /// }));
-    /// assert_eq!(legacy.verdict(), Verdict::RequireApproval);
+    /// assert_eq!(legacy.verdict(), Verdict::ApprovalRequired);
     ///
     /// // Nothing usable: block.
-    /// assert_eq!(Decision::from_backend_response(&json!({})).verdict(), Verdict::Block);
+    /// assert_eq!(Decision::from_backend_response(&json!({})).verdict(), Verdict::Blocked);
     /// ```
     pub fn verdict(&self) -> Verdict {
         let mut verdict = Verdict::Execute;
@@ -235,14 +235,14 @@ impl Decision {
     /// assert_eq!(
     ///     d.votes(),
     ///     [
-    ///         Vote { signal: "mode=review".into(), verdict: Verdict::RequireApproval },
+    ///         Vote { signal: "mode=review".into(), verdict: Verdict::ApprovalRequired },
     ///         Vote {
     ///             signal: "enforcement_mode=enforced/enforced_verdict=blocked".into(),
-    ///             verdict: Verdict::Block,
+    ///             verdict: Verdict::Blocked,
     ///         },
     ///     ]
     /// );
-    /// assert_eq!(d.verdict(), Verdict::Block);
+    /// assert_eq!(d.verdict(), Verdict::Blocked);
     /// ```
     pub fn votes(&self) -> Vec<Vote> {
         let mut votes = Vec::new();
@@ -276,7 +276,7 @@ fn cast_votes<'a>(d: &'a Decision, mut vote: impl FnMut(Signal<'a>, Verdict)) {
 
     // `can_run: false` and `allowed: false` only say "not now"; another pause (review,
     // context) may be the reason, in which case they agree with that pause. Alone, they block.
-    let not_now = worst_pause.unwrap_or(Verdict::Block);
+    let not_now = worst_pause.unwrap_or(Verdict::Blocked);
     if raw_can_run_false {
         vote(Signal::RawFlag("can_run=false"), not_now);
     }
@@ -288,9 +288,9 @@ fn cast_votes<'a>(d: &'a Decision, mut vote: impl FnMut(Signal<'a>, Verdict)) {
 fn mode_vote<'a>(d: &'a Decision, cast: &mut impl FnMut(Signal<'a>, Verdict)) {
     let verdict = match d.mode {
         Some(Mode::Autonomous | Mode::Constrained) => Verdict::Execute,
-        Some(Mode::Review) => Verdict::RequireApproval,
-        Some(Mode::NeedsContext) => Verdict::NeedContext,
-        Some(Mode::Blocked | Mode::Shadow | Mode::DryRun) | None => Verdict::Block,
+        Some(Mode::Review) => Verdict::ApprovalRequired,
+        Some(Mode::NeedsContext) => Verdict::NeedsContext,
+        Some(Mode::Blocked | Mode::Shadow | Mode::DryRun) | None => Verdict::Blocked,
     };
     cast(Signal::Mode(d.mode), verdict);
 }
@@ -300,19 +300,19 @@ fn mode_vote<'a>(d: &'a Decision, cast: &mut impl FnMut(Signal<'a>, Verdict)) {
 fn typed_flag_votes<'a>(d: &'a Decision, cast: &mut impl FnMut(Signal<'a>, Verdict)) {
     let mode = d.mode;
     if d.should_not_run && mode != Some(Mode::Blocked) {
-        cast(Signal::TypedFlag("should_not_run"), Verdict::Block);
+        cast(Signal::TypedFlag("should_not_run"), Verdict::Blocked);
     }
     if d.needs_review && mode != Some(Mode::Review) {
-        cast(Signal::TypedFlag("needs_review"), Verdict::RequireApproval);
+        cast(Signal::TypedFlag("needs_review"), Verdict::ApprovalRequired);
     }
     if d.needs_more_context && mode != Some(Mode::NeedsContext) {
         cast(
             Signal::TypedFlag("needs_more_context"),
-            Verdict::NeedContext,
+            Verdict::NeedsContext,
         );
     }
     if !d.can_run && mode.is_some_and(Mode::can_run) {
-        cast(Signal::TypedFlag("can_run=false"), Verdict::Block);
+        cast(Signal::TypedFlag("can_run=false"), Verdict::Blocked);
     }
 }
 
@@ -337,20 +337,20 @@ fn raw_flag_votes<'a>(
     let Some(raw) = raw else { return false };
     let flag = |key: &str| raw.get(key).and_then(Value::as_bool);
     if flag("should_not_run") == Some(true) {
-        cast(Signal::RawFlag("should_not_run"), Verdict::Block);
+        cast(Signal::RawFlag("should_not_run"), Verdict::Blocked);
     }
     if flag("needs_review") == Some(true) {
-        cast(Signal::RawFlag("needs_review"), Verdict::RequireApproval);
+        cast(Signal::RawFlag("needs_review"), Verdict::ApprovalRequired);
     }
     if flag("needs_more_context") == Some(true) {
-        cast(Signal::RawFlag("needs_more_context"), Verdict::NeedContext);
+        cast(Signal::RawFlag("needs_more_context"), Verdict::NeedsContext);
     }
     for key in GATING_FLAGS {
         if raw
             .get(key)
             .is_some_and(|v| !v.is_boolean() && !v.is_null())
         {
-            cast(Signal::NonBoolean(key), Verdict::Block);
+            cast(Signal::NonBoolean(key), Verdict::Blocked);
         }
     }
     flag("can_run") == Some(false)
@@ -376,33 +376,33 @@ fn legacy_votes<'a>(
             let ev = raw_str("enforced_verdict");
             let verdict = match ev {
                 Some(v) if is_any(v, &["allowed", "proceed"]) => Verdict::Execute,
-                Some(v) if v.eq_ignore_ascii_case("requires_approval") => Verdict::RequireApproval,
-                _ => Verdict::Block,
+                Some(v) if v.eq_ignore_ascii_case("requires_approval") => Verdict::ApprovalRequired,
+                _ => Verdict::Blocked,
             };
             cast(Signal::Enforced(ev), verdict);
         }
         Some(_) if review_enforced => {
             let verdict = match recommendation {
-                Some(r) if r.eq_ignore_ascii_case("do_not_proceed") => Verdict::Block,
+                Some(r) if r.eq_ignore_ascii_case("do_not_proceed") => Verdict::Blocked,
                 Some(r) if r.eq_ignore_ascii_case("proceed") => Verdict::Execute,
-                _ => Verdict::RequireApproval,
+                _ => Verdict::ApprovalRequired,
             };
             cast(Signal::EnforcementReview(recommendation), verdict);
         }
         Some(m) if m.eq_ignore_ascii_case("advisory") => {}
-        Some(m) => cast(Signal::UnknownEnforcement(m), Verdict::Block),
+        Some(m) => cast(Signal::UnknownEnforcement(m), Verdict::Blocked),
         None => {}
     }
 
     // Under review enforcement the recommendation has already voted above.
     if let Some(r) = recommendation.filter(|_| !review_enforced) {
         if r.eq_ignore_ascii_case("do_not_proceed") {
-            cast(Signal::Recommendation(r), Verdict::Block);
+            cast(Signal::Recommendation(r), Verdict::Blocked);
         } else if r.eq_ignore_ascii_case("review_recommended") {
             if requires_approval || human_review {
                 cast(
                     Signal::ReviewRecommendedWithApproval,
-                    Verdict::RequireApproval,
+                    Verdict::ApprovalRequired,
                 );
             } else {
                 cast(Signal::Recommendation(r), Verdict::Execute);
@@ -419,9 +419,9 @@ fn legacy_votes<'a>(
         let verdict = if is_any(r, &["allowed", "limited"]) {
             Some(Verdict::Execute)
         } else if is_any(r, &["blocked", "denied"]) {
-            Some(Verdict::Block)
+            Some(Verdict::Blocked)
         } else if result_requires_approval {
-            Some(Verdict::RequireApproval)
+            Some(Verdict::ApprovalRequired)
         } else {
             None
         };
@@ -430,7 +430,7 @@ fn legacy_votes<'a>(
         }
     }
     if requires_approval {
-        cast(Signal::RequiresApproval, Verdict::RequireApproval);
+        cast(Signal::RequiresApproval, Verdict::ApprovalRequired);
     }
     // `allowed: false` is voted last, with `can_run: false` (see `cast_votes`).
     if d.allowed == Some(true) {

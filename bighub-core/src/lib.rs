@@ -20,7 +20,7 @@
 //! });
 //! let decision = Decision::from_backend_response(&answer);
 //! assert!(decision.needs_review);
-//! assert_eq!(decision.verdict(), Verdict::RequireApproval);
+//! assert_eq!(decision.verdict(), Verdict::ApprovalRequired);
 //! ```
 //!
 //! This crate owns no OpenAI code and runs no tools; `bighub-openai` does.

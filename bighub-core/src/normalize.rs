@@ -125,7 +125,7 @@ impl Decision {
     /// // Not an object: kept, but nothing to act on.
     /// let odd = Decision::from_backend_response(&json!(["not", "a", "decision"]));
     /// assert_eq!(odd.mode, None);
-    /// assert_eq!(odd.verdict(), Verdict::Block);
+    /// assert_eq!(odd.verdict(), Verdict::Blocked);
     /// ```
     pub fn from_backend_response(raw: &Value) -> Decision {
         let mut d = read(raw);
@@ -143,7 +143,7 @@ impl Decision {
     /// let body = json!({"request_id": "req_1", "mode": "blocked", "reason": "change freeze"});
     /// let d = Decision::from_backend_value(body.clone());
     /// assert_eq!(d, Decision::from_backend_response(&body));
-    /// assert_eq!(d.verdict(), Verdict::Block);
+    /// assert_eq!(d.verdict(), Verdict::Blocked);
     /// ```
     pub fn from_backend_value(raw: Value) -> Decision {
         let mut d = read(&raw);

@@ -264,7 +264,7 @@ proptest! {
         prop_assert_ne!(d.verdict(), Verdict::Execute);
         let signal = format!("{flag}=non-boolean");
         prop_assert!(
-            d.votes().iter().any(|v| v.signal == signal && v.verdict == Verdict::Block),
+            d.votes().iter().any(|v| v.signal == signal && v.verdict == Verdict::Blocked),
             "no {} vote in {:?}", signal, d.votes()
         );
     }

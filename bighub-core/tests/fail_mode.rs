@@ -67,7 +67,7 @@ fn failing_closed_blocks_and_says_why() {
         d.reason.as_deref(),
         Some("decision service unavailable (connection refused); failing closed")
     );
-    assert_eq!(d.verdict(), Verdict::Block);
+    assert_eq!(d.verdict(), Verdict::Blocked);
     assert_eq!(d.raw["fail_mode"], "closed");
     assert_eq!(d.raw["error"], "connection refused");
     assert_eq!(d.fail_mode(), Some(FailMode::Closed));
@@ -296,7 +296,7 @@ fn an_unavailable_service_gets_the_fail_mode_decision() {
             );
             assert_eq!(d.fail_mode(), Some(mode));
             let expected = match mode {
-                FailMode::Closed => Verdict::Block,
+                FailMode::Closed => Verdict::Blocked,
                 FailMode::Open => Verdict::Execute,
             };
             assert_eq!(d.verdict(), expected, "{mode} {error:?}");
@@ -309,7 +309,7 @@ fn every_other_error_blocks_whatever_the_fail_mode() {
     for (error, class) in refusals() {
         for mode in [FailMode::Closed, FailMode::Open] {
             let d = mode.decision_for(&error);
-            assert_eq!(d.verdict(), Verdict::Block, "{mode} {error:?}");
+            assert_eq!(d.verdict(), Verdict::Blocked, "{mode} {error:?}");
             assert_eq!(d.mode, Some(Mode::Blocked));
             assert_eq!(d.recommendation.as_deref(), Some("do_not_proceed"));
             assert_eq!(d.fail_mode(), Some(FailMode::Closed), "{mode} {error:?}");
@@ -401,14 +401,14 @@ async fn fail_open_decision(bighub: &RemoteBighub) -> Decision {
 async fn failing_open_never_runs_a_call_the_service_refused_the_key_for() {
     let fake = FakeBighub::start().await;
     let d = fail_open_decision(&client(&fake, "bh_wrong_key")).await;
-    assert_eq!(d.verdict(), Verdict::Block);
+    assert_eq!(d.verdict(), Verdict::Blocked);
     assert_eq!(d.fail_mode(), Some(FailMode::Closed));
     assert_eq!(d.raw["error_class"], "auth");
     assert!(d.reason.unwrap().contains("HTTP 401"));
 
     fake.enqueue(Endpoint::Evaluate, Reply::error(403, "missing scope"));
     let d = fail_open_decision(&client(&fake, fake.api_key())).await;
-    assert_eq!(d.verdict(), Verdict::Block);
+    assert_eq!(d.verdict(), Verdict::Blocked);
     assert_eq!(d.raw["error_class"], "auth");
 }
 
@@ -431,7 +431,7 @@ async fn failing_open_never_runs_a_call_on_an_unreadable_answer() {
         let shown = format!("{reply:?}");
         fake.enqueue(Endpoint::Evaluate, reply);
         let d = fail_open_decision(&bighub).await;
-        assert_eq!(d.verdict(), Verdict::Block, "{shown}");
+        assert_eq!(d.verdict(), Verdict::Blocked, "{shown}");
         assert_eq!(d.raw["error_class"], "invalid_response", "{shown}");
         assert_eq!(d.fail_mode(), Some(FailMode::Closed));
     }

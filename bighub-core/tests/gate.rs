@@ -3,7 +3,7 @@
 use bighub_core::{Decision, Mode, Verdict, Vote};
 use serde_json::{Value, json};
 
-use Verdict::{Block, Execute, NeedContext, RequireApproval};
+use Verdict::{ApprovalRequired, Blocked, Execute, NeedsContext};
 
 fn gate(v: Value) -> Verdict {
     let d = Decision::from_backend_response(&v);
@@ -30,18 +30,18 @@ fn vote(signal: &str, verdict: Verdict) -> (String, Verdict) {
 
 #[test]
 fn verdict_names_and_order() {
-    let all = [Execute, RequireApproval, NeedContext, Block];
+    let all = [Execute, ApprovalRequired, NeedsContext, Blocked];
     let names: Vec<_> = all.iter().map(|v| v.as_str()).collect();
     assert_eq!(
         names,
-        ["execute", "require_approval", "need_context", "block"]
+        ["execute", "approval_required", "needs_context", "blocked"]
     );
     for v in all {
         assert_eq!(v.to_string(), v.as_str());
         assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
         assert_eq!(v.is_execute(), v == Execute);
     }
-    let mut sorted = [Block, Execute, NeedContext, RequireApproval];
+    let mut sorted = [Blocked, Execute, NeedsContext, ApprovalRequired];
     sorted.sort();
     assert_eq!(sorted, all, "ordered by restrictiveness");
 }
@@ -53,11 +53,11 @@ fn mode_votes() {
     for (mode, verdict) in [
         ("autonomous", Execute),
         ("constrained", Execute),
-        ("review", RequireApproval),
-        ("needs_context", NeedContext),
-        ("blocked", Block),
-        ("shadow", Block),
-        ("dry_run", Block),
+        ("review", ApprovalRequired),
+        ("needs_context", NeedsContext),
+        ("blocked", Blocked),
+        ("shadow", Blocked),
+        ("dry_run", Blocked),
     ] {
         assert_eq!(gate(json!({ "mode": mode })), verdict, "{mode}");
         assert_eq!(
@@ -79,9 +79,9 @@ fn no_usable_signal_blocks() {
         // can_run: true alone is not a mode
         json!({"can_run": true}),
     ] {
-        assert_eq!(gate(raw.clone()), Block, "{raw}");
+        assert_eq!(gate(raw.clone()), Blocked, "{raw}");
     }
-    assert_eq!(votes(json!({})), [vote("mode=none", Block)]);
+    assert_eq!(votes(json!({})), [vote("mode=none", Blocked)]);
 }
 
 #[test]
@@ -99,13 +99,13 @@ fn legacy_enforced_answers_with_only_a_verdict_follow_it() {
     );
     assert_eq!(
         gate(json!({"enforcement_mode": "enforced", "enforced_verdict": "requires_approval"})),
-        RequireApproval
+        ApprovalRequired
     );
     assert_eq!(
         gate(json!({"enforcement_mode": "enforced", "enforced_verdict": "nonsense"})),
-        Block
+        Blocked
     );
-    assert_eq!(gate(json!({"enforcement_mode": "enforced"})), Block);
+    assert_eq!(gate(json!({"enforcement_mode": "enforced"})), Blocked);
 }
 
 // --- explicit flags --------------------------------------------------------------------
@@ -114,22 +114,25 @@ fn legacy_enforced_answers_with_only_a_verdict_follow_it() {
 fn explicit_flags_override_an_autonomous_mode() {
     assert_eq!(
         gate(json!({"mode": "autonomous", "should_not_run": true})),
-        Block
+        Blocked
     );
     assert_eq!(
         gate(json!({"mode": "autonomous", "needs_review": true})),
-        RequireApproval
+        ApprovalRequired
     );
     assert_eq!(
         gate(json!({"mode": "constrained", "needs_more_context": true})),
-        NeedContext
+        NeedsContext
     );
-    assert_eq!(gate(json!({"mode": "autonomous", "can_run": false})), Block);
+    assert_eq!(
+        gate(json!({"mode": "autonomous", "can_run": false})),
+        Blocked
+    );
     assert_eq!(
         votes(json!({"mode": "autonomous", "should_not_run": true})),
         [
             vote("mode=autonomous", Execute),
-            vote("should_not_run", Block)
+            vote("should_not_run", Blocked)
         ]
     );
 }
@@ -164,9 +167,9 @@ fn autonomous_with(flag: &str, value: Value) -> Value {
 /// Asserts that `flag` sent as `value` blocks, with its own `<flag>=non-boolean` vote.
 fn assert_non_boolean_blocks(flag: &str, value: Value) {
     let raw = autonomous_with(flag, value);
-    assert_eq!(gate(raw.clone()), Block, "{raw}");
+    assert_eq!(gate(raw.clone()), Blocked, "{raw}");
     assert!(
-        votes(raw.clone()).contains(&vote(&format!("{flag}=non-boolean"), Block)),
+        votes(raw.clone()).contains(&vote(&format!("{flag}=non-boolean"), Blocked)),
         "{raw}: {:?}",
         votes(raw.clone())
     );
@@ -179,7 +182,7 @@ fn a_stop_signal_sent_as_a_string_blocks() {
         votes(autonomous_with("should_not_run", json!("true"))),
         [
             vote("mode=autonomous", Execute),
-            vote("should_not_run=non-boolean", Block)
+            vote("should_not_run=non-boolean", Blocked)
         ]
     );
     let d = Decision::from_backend_response(&autonomous_with("should_not_run", json!("true")));
@@ -188,7 +191,7 @@ fn a_stop_signal_sent_as_a_string_blocks() {
         explained,
         [
             "mode=autonomous -> execute",
-            "should_not_run=non-boolean -> block"
+            "should_not_run=non-boolean -> blocked"
         ]
     );
 }
@@ -262,18 +265,18 @@ fn a_non_boolean_flag_outranks_every_pause() {
     // The flag is a stop, not "not now": it blocks a review or a context request too.
     assert_eq!(
         gate(json!({"mode": "review", "needs_more_context": "yes"})),
-        Block
+        Blocked
     );
     assert_eq!(
         gate(json!({"mode": "needs_context", "requires_approval": 1})),
-        Block
+        Blocked
     );
     // And `can_run: false` sent beside it agrees with the stop.
     assert_eq!(
         votes(json!({"mode": "review", "human_review": "true", "can_run": false}))
             .last()
             .cloned(),
-        Some(vote("can_run=false", Block))
+        Some(vote("can_run=false", Blocked))
     );
 }
 
@@ -282,47 +285,47 @@ fn can_run_false_agrees_with_another_pause_or_blocks() {
     assert_eq!(
         votes(json!({"mode": "review", "can_run": false})),
         [
-            vote("mode=review", RequireApproval),
-            vote("can_run=false", RequireApproval)
+            vote("mode=review", ApprovalRequired),
+            vote("can_run=false", ApprovalRequired)
         ]
     );
     assert_eq!(
         gate(json!({"mode": "review", "can_run": false})),
-        RequireApproval
+        ApprovalRequired
     );
     assert_eq!(
         gate(json!({"mode": "needs_context", "can_run": false})),
-        NeedContext
+        NeedsContext
     );
     assert_eq!(
         votes(json!({"mode": "needs_context", "needs_review": true, "can_run": false}))
             .last()
             .cloned(),
-        Some(vote("can_run=false", NeedContext)),
+        Some(vote("can_run=false", NeedsContext)),
         "agrees with the most restrictive pause"
     );
     assert_eq!(
         votes(json!({"mode": "constrained", "can_run": false})),
         [
             vote("mode=constrained", Execute),
-            vote("can_run=false", Block)
+            vote("can_run=false", Blocked)
         ]
     );
 }
 
 #[test]
-fn need_context_outranks_require_approval() {
+fn needs_context_outranks_approval_required() {
     assert_eq!(
         gate(json!({"mode": "review", "needs_more_context": true})),
-        NeedContext
+        NeedsContext
     );
     assert_eq!(
         gate(json!({"mode": "needs_context", "needs_review": true})),
-        NeedContext
+        NeedsContext
     );
     assert_eq!(
         gate(json!({"needs_more_context": true, "needs_review": true, "should_not_run": true})),
-        Block
+        Blocked
     );
 }
 
@@ -334,23 +337,23 @@ fn typed_flags_that_disagree_with_the_mode_vote() {
 
     let mut stop = d.clone();
     stop.should_not_run = true;
-    assert_eq!(stop.verdict(), Block);
+    assert_eq!(stop.verdict(), Blocked);
     assert!(stop.votes().contains(&Vote {
         signal: "decision.should_not_run".into(),
-        verdict: Block
+        verdict: Blocked
     }));
 
     let mut review = d.clone();
     review.needs_review = true;
-    assert_eq!(review.verdict(), RequireApproval);
+    assert_eq!(review.verdict(), ApprovalRequired);
 
     let mut context = d.clone();
     context.needs_more_context = true;
-    assert_eq!(context.verdict(), NeedContext);
+    assert_eq!(context.verdict(), NeedsContext);
 
     let mut cannot = d.clone();
     cannot.can_run = false;
-    assert_eq!(cannot.verdict(), Block);
+    assert_eq!(cannot.verdict(), Blocked);
     assert_eq!(cannot.votes()[1].signal, "decision.can_run=false");
 }
 
@@ -365,22 +368,28 @@ fn enforced_mode_follows_enforced_verdict() {
     assert_eq!(gate(enforced(json!("allowed"))), Execute);
     assert_eq!(gate(enforced(json!("proceed"))), Execute);
     assert_eq!(gate(enforced(json!(" Proceed "))), Execute);
-    assert_eq!(gate(enforced(json!("requires_approval"))), RequireApproval);
-    assert_eq!(gate(enforced(json!("blocked"))), Block);
-    assert_eq!(gate(enforced(json!("whatever"))), Block);
-    assert_eq!(gate(enforced(json!(""))), Block);
-    assert_eq!(gate(enforced(json!(true))), Block);
+    assert_eq!(gate(enforced(json!("requires_approval"))), ApprovalRequired);
+    assert_eq!(gate(enforced(json!("blocked"))), Blocked);
+    assert_eq!(gate(enforced(json!("whatever"))), Blocked);
+    assert_eq!(gate(enforced(json!(""))), Blocked);
+    assert_eq!(gate(enforced(json!(true))), Blocked);
     assert_eq!(
         gate(json!({"mode": "autonomous", "enforcement_mode": "ENFORCED"})),
-        Block
+        Blocked
     );
     assert_eq!(
         votes(enforced(json!("blocked")))[1],
-        vote("enforcement_mode=enforced/enforced_verdict=blocked", Block)
+        vote(
+            "enforcement_mode=enforced/enforced_verdict=blocked",
+            Blocked
+        )
     );
     assert_eq!(
         votes(json!({"mode": "autonomous", "enforcement_mode": "enforced"}))[1],
-        vote("enforcement_mode=enforced/enforced_verdict=missing", Block)
+        vote(
+            "enforcement_mode=enforced/enforced_verdict=missing",
+            Blocked
+        )
     );
 }
 
@@ -389,18 +398,21 @@ fn review_enforcement_reads_the_recommendation() {
     let review = |rec: Value| json!({"mode": "autonomous", "enforcement_mode": "review", "recommendation": rec});
     // proceed -> autonomous mode, so the whole answer executes
     assert_eq!(gate(review(json!("proceed"))), Execute);
-    assert_eq!(gate(review(json!("do_not_proceed"))), Block);
-    assert_eq!(gate(review(json!("proceed_with_caution"))), RequireApproval);
-    assert_eq!(gate(review(json!("review_recommended"))), RequireApproval);
-    assert_eq!(gate(review(json!("something_new"))), RequireApproval);
-    assert_eq!(gate(review(json!(null))), RequireApproval);
+    assert_eq!(gate(review(json!("do_not_proceed"))), Blocked);
+    assert_eq!(
+        gate(review(json!("proceed_with_caution"))),
+        ApprovalRequired
+    );
+    assert_eq!(gate(review(json!("review_recommended"))), ApprovalRequired);
+    assert_eq!(gate(review(json!("something_new"))), ApprovalRequired);
+    assert_eq!(gate(review(json!(null))), ApprovalRequired);
     assert_eq!(
         votes(review(json!("proceed_with_caution"))),
         [
             vote("mode=autonomous", Execute),
             vote(
                 "enforcement_mode=review/recommendation=proceed_with_caution",
-                RequireApproval
+                ApprovalRequired
             )
         ],
         "the recommendation votes once, under review enforcement"
@@ -409,7 +421,7 @@ fn review_enforcement_reads_the_recommendation() {
         votes(review(json!(null)))[1],
         vote(
             "enforcement_mode=review/recommendation=missing",
-            RequireApproval
+            ApprovalRequired
         )
     );
 }
@@ -426,7 +438,7 @@ fn advisory_or_missing_enforcement_does_not_vote_but_unknown_blocks() {
     );
     assert_eq!(
         votes(json!({"mode": "autonomous", "enforcement_mode": "strict"}))[1],
-        vote("enforcement_mode=strict", Block)
+        vote("enforcement_mode=strict", Blocked)
     );
 }
 
@@ -438,7 +450,7 @@ fn advisory_recommendation_votes() {
         votes(json!({"mode": "autonomous", "recommendation": "do_not_proceed"})),
         [
             vote("mode=autonomous", Execute),
-            vote("recommendation=do_not_proceed", Block)
+            vote("recommendation=do_not_proceed", Blocked)
         ]
     );
     assert_eq!(
@@ -462,17 +474,17 @@ fn review_recommended_requires_approval_when_flagged() {
         assert!(
             votes(raw.clone()).contains(&vote(
                 "recommendation=review_recommended/requires_approval",
-                RequireApproval
+                ApprovalRequired
             )),
             "{raw}"
         );
-        assert_eq!(gate(raw), RequireApproval);
+        assert_eq!(gate(raw), ApprovalRequired);
     }
     // Without a flag the advisory vote is execute, but the mode (review) still pauses.
     assert_eq!(
         votes(json!({"recommendation": "review_recommended"})),
         [
-            vote("mode=review", RequireApproval),
+            vote("mode=review", ApprovalRequired),
             vote("recommendation=review_recommended", Execute)
         ]
     );
@@ -485,9 +497,9 @@ fn result_votes() {
     for (result, verdict) in [
         ("allowed", Execute),
         ("limited", Execute),
-        ("blocked", Block),
-        ("denied", Block),
-        ("requires_approval", RequireApproval),
+        ("blocked", Blocked),
+        ("denied", Blocked),
+        ("requires_approval", ApprovalRequired),
     ] {
         let raw = json!({"execution_mode": "autonomous", "result": result});
         assert!(
@@ -497,7 +509,7 @@ fn result_votes() {
     }
     assert_eq!(
         gate(json!({"mode": "autonomous", "result": "denied"})),
-        Block
+        Blocked
     );
     assert_eq!(
         votes(json!({"mode": "autonomous", "result": "pending"})).len(),
@@ -515,14 +527,17 @@ fn allowed_and_requires_approval_votes() {
             vote("allowed=true", Execute)
         ]
     );
-    assert_eq!(gate(json!({"allowed": false})), Block);
-    assert_eq!(gate(json!({"mode": "autonomous", "allowed": false})), Block);
+    assert_eq!(gate(json!({"allowed": false})), Blocked);
+    assert_eq!(
+        gate(json!({"mode": "autonomous", "allowed": false})),
+        Blocked
+    );
     assert_eq!(
         votes(json!({"mode": "autonomous", "requires_approval": true})),
         [
             // requires_approval: true makes the mode review before the explicit mode
-            vote("mode=review", RequireApproval),
-            vote("requires_approval", RequireApproval)
+            vote("mode=review", ApprovalRequired),
+            vote("requires_approval", ApprovalRequired)
         ]
     );
 }
@@ -533,15 +548,15 @@ fn allowed_false_pending_approval_is_a_pause_not_a_block() {
     assert_eq!(
         votes(raw.clone()),
         [
-            vote("mode=review", RequireApproval),
-            vote("result=requires_approval", RequireApproval),
-            vote("allowed=false", RequireApproval)
+            vote("mode=review", ApprovalRequired),
+            vote("result=requires_approval", ApprovalRequired),
+            vote("allowed=false", ApprovalRequired)
         ]
     );
-    assert_eq!(gate(raw), RequireApproval);
+    assert_eq!(gate(raw), ApprovalRequired);
     assert_eq!(
         gate(json!({"allowed": false, "requires_approval": true})),
-        RequireApproval
+        ApprovalRequired
     );
 }
 
@@ -549,14 +564,17 @@ fn allowed_false_pending_approval_is_a_pause_not_a_block() {
 fn allowed_false_agrees_with_the_pause_that_explains_it() {
     let needs_context =
         json!({"mode": "needs_context", "needs_more_context": true, "allowed": false});
-    assert_eq!(gate(needs_context), NeedContext);
+    assert_eq!(gate(needs_context), NeedsContext);
     assert_eq!(
         gate(json!({"mode": "review", "allowed": false})),
-        RequireApproval
+        ApprovalRequired
     );
     // Alone, or against a runnable mode, it blocks.
-    assert_eq!(gate(json!({"allowed": false})), Block);
-    assert_eq!(gate(json!({"mode": "autonomous", "allowed": false})), Block);
+    assert_eq!(gate(json!({"allowed": false})), Blocked);
+    assert_eq!(
+        gate(json!({"mode": "autonomous", "allowed": false})),
+        Blocked
+    );
 }
 
 #[test]
@@ -564,18 +582,18 @@ fn the_fixture_pauses_for_review() {
     let raw: Value =
         serde_json::from_str(include_str!("fixtures/argocd_sync_review.json")).unwrap();
     let d = Decision::from_backend_response(&raw);
-    assert_eq!(d.verdict(), RequireApproval);
+    assert_eq!(d.verdict(), ApprovalRequired);
     let signals: Vec<String> = d.votes().into_iter().map(|v| v.to_string()).collect();
     assert_eq!(
         signals,
         [
-            "mode=review -> require_approval",
-            "needs_review -> require_approval",
-            "enforcement_mode=review/recommendation=review_recommended -> require_approval",
-            "result=requires_approval -> require_approval",
-            "requires_approval -> require_approval",
-            "can_run=false -> require_approval",
-            "allowed=false -> require_approval",
+            "mode=review -> approval_required",
+            "needs_review -> approval_required",
+            "enforcement_mode=review/recommendation=review_recommended -> approval_required",
+            "result=requires_approval -> approval_required",
+            "requires_approval -> approval_required",
+            "can_run=false -> approval_required",
+            "allowed=false -> approval_required",
         ]
     );
 }
@@ -585,31 +603,31 @@ fn the_fixture_pauses_for_review() {
 #[test]
 fn contradictions_resolve_restrictively() {
     for (raw, expected) in [
-        (json!({"mode": "autonomous", "allowed": false}), Block),
-        (json!({"mode": "autonomous", "result": "blocked"}), Block),
-        (json!({"allowed": true, "result": "denied"}), Block),
+        (json!({"mode": "autonomous", "allowed": false}), Blocked),
+        (json!({"mode": "autonomous", "result": "blocked"}), Blocked),
+        (json!({"allowed": true, "result": "denied"}), Blocked),
         (
             json!({"allowed": true, "result": "requires_approval"}),
-            RequireApproval,
+            ApprovalRequired,
         ),
         (
             json!({"mode": "autonomous", "recommendation": "do_not_proceed",
                 "enforcement_mode": "enforced", "enforced_verdict": "allowed"}),
-            Block,
+            Blocked,
         ),
         (
             json!({"mode": "blocked", "enforcement_mode": "enforced", "enforced_verdict": "allowed"}),
-            Block,
+            Blocked,
         ),
         (
             json!({"mode": "review", "enforcement_mode": "review", "recommendation": "proceed"}),
-            RequireApproval,
+            ApprovalRequired,
         ),
         (
             json!({"execution_mode": "shadow", "allowed": true, "recommendation": "proceed"}),
-            Block,
+            Blocked,
         ),
-        (json!({"dry_run": true, "mode": "autonomous"}), Block),
+        (json!({"dry_run": true, "mode": "autonomous"}), Blocked),
     ] {
         assert_eq!(gate(raw.clone()), expected, "{raw}");
     }

@@ -47,7 +47,7 @@ fn verdict_does_not_allocate_but_votes_may() {
     let d = Decision::from_backend_response(&raw);
 
     let (verdict, n) = allocations(|| d.verdict());
-    assert_eq!(verdict, Verdict::RequireApproval);
+    assert_eq!(verdict, Verdict::ApprovalRequired);
     assert_eq!(n, 0, "verdict() allocated {n} times");
 
     // The counter works: votes() builds strings.

@@ -1,8 +1,12 @@
 //! The one error type of bighub-openai.
 //!
 //! Tool calls that fail are not errors of the runtime: they become [`ToolError`](crate::ToolError)s
-//! and the run goes on. This type is for setup and runtime failures.
+//! and the run goes on. This type is for setup and runtime failures, with the error types
+//! of the layers below it ([`SchemaError`], [`ProviderError`]). Events travel in one
+//! variant only, [`Error::Interrupted`], which a run builds once, when it ends, to return
+//! its record alongside what stopped it.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::ExecutionEvent;
@@ -59,7 +63,7 @@ pub enum Error {
         /// How many requests were sent.
         attempts: u32,
         /// What the last attempt got.
-        source: crate::run::ProviderError,
+        source: ProviderError,
     },
 
     /// The model provider answered with something that is not a Responses API response.
@@ -108,13 +112,12 @@ pub enum Error {
         retry_in: Duration,
     },
 
-    /// The model still called tools after `max_tool_rounds` rounds.
-    #[error("the model still called tools after {max_tool_rounds} round(s); {} call(s) are on record", events.len())]
+    /// The model still called tools after `max_tool_rounds` rounds (inside
+    /// [`Interrupted`](Self::Interrupted), with the calls on record, when any ran).
+    #[error("the model still called tools after {max_tool_rounds} round(s)")]
     MaxToolRounds {
         /// The configured limit.
         max_tool_rounds: u32,
-        /// Every execution event of the run: actions that ran are never lost.
-        events: Vec<ExecutionEvent>,
     },
 
     /// `check_tool` or `resume_after_approval` named a tool that is not registered.
@@ -126,16 +129,17 @@ pub enum Error {
         available: Vec<String>,
     },
 
-    /// An outcome report failed while `outcome_reporting_required` is set.
+    /// An outcome report failed while `outcome_reporting_required` is set (inside
+    /// [`Interrupted`](Self::Interrupted), with the call it reported on record).
     #[error("outcome report failed (outcome_reporting_required is set): {source}")]
     OutcomeReport {
         /// Why the report failed.
         source: bighub_core::Error,
-        /// Every execution event of the run so far.
-        events: Vec<ExecutionEvent>,
     },
 
-    /// A run failed after some tool calls were already decided or executed.
+    /// A run failed after some tool calls were already decided or executed: the cause,
+    /// returned alongside the run's record. This is the only error that carries events; the
+    /// run adds them once, when it ends, so what already ran is never lost.
     #[error("{source} ({} call(s) are on record)", events.len())]
     Interrupted {
         /// What stopped the run.
@@ -221,33 +225,19 @@ pub enum Error {
 }
 
 impl Error {
-    /// The execution events of the run this error ended, when any call was on record:
-    /// what already ran is never lost.
+    /// The execution events of the run this error ended, when any call was on record
+    /// ([`Interrupted`](Self::Interrupted)): what already ran is never lost.
     pub fn events(&self) -> Option<&[ExecutionEvent]> {
         match self {
-            Self::MaxToolRounds { events, .. }
-            | Self::OutcomeReport { events, .. }
-            | Self::Interrupted { events, .. } => Some(events),
+            Self::Interrupted { events, .. } => Some(events),
             _ => None,
         }
     }
 
-    /// Attaches the run's events (no change when there are none).
+    /// The error with the run's record alongside (no change when nothing is on record).
     pub(crate) fn with_events(self, run_events: Vec<ExecutionEvent>) -> Self {
-        if run_events.is_empty() {
-            return self;
-        }
         match self {
-            Self::MaxToolRounds {
-                max_tool_rounds, ..
-            } => Self::MaxToolRounds {
-                max_tool_rounds,
-                events: run_events,
-            },
-            Self::OutcomeReport { source, .. } => Self::OutcomeReport {
-                source,
-                events: run_events,
-            },
+            _ if run_events.is_empty() => self,
             Self::Interrupted { source, .. } => Self::Interrupted {
                 source,
                 events: run_events,
@@ -258,4 +248,92 @@ impl Error {
             },
         }
     }
+
+    /// What stopped the run: the cause inside [`Interrupted`](Self::Interrupted), else
+    /// this error itself.
+    pub fn cause(&self) -> &Error {
+        match self {
+            Self::Interrupted { source, .. } => source.cause(),
+            other => other,
+        }
+    }
 }
+
+/// What the model provider answered, or why it could not be reached: the source of
+/// [`Error::Provider`].
+///
+/// ```
+/// use bighub_openai::run::ProviderError;
+///
+/// let refused = ProviderError::api(400, Some("invalid_request_error"), Some("include"), None, "not supported");
+/// assert_eq!(refused.status, Some(400));
+/// assert_eq!(refused.to_string(), "HTTP 400 invalid_request_error (param `include`): not supported");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProviderError {
+    /// The HTTP status, when the provider answered.
+    pub status: Option<u16>,
+    /// The API's error `type` (`invalid_request_error`, `insufficient_quota`, ...).
+    pub error_type: Option<String>,
+    /// The request parameter the API named.
+    pub param: Option<String>,
+    /// The API's error `code`.
+    pub code: Option<String>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ProviderError {
+    /// An error answer of the API.
+    pub fn api(
+        status: u16,
+        error_type: Option<&str>,
+        param: Option<&str>,
+        code: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status: Some(status),
+            error_type: error_type.map(str::to_owned),
+            param: param.map(str::to_owned),
+            code: code.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// A failure without an answer (connection, timeout, broken stream, unreadable body).
+    pub fn transport(message: impl Into<String>) -> Self {
+        Self {
+            status: None,
+            error_type: None,
+            param: None,
+            code: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(status) = self.status {
+            write!(f, "HTTP {status} ")?;
+        }
+        if let Some(kind) = &self.error_type {
+            write!(f, "{kind} ")?;
+        }
+        if let Some(param) = &self.param {
+            write!(f, "(param `{param}`)")?;
+        }
+        if self.error_type.is_some() || self.param.is_some() {
+            f.write_str(": ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(code) = &self.code {
+            write!(f, " (code `{code}`)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProviderError {}

@@ -8,6 +8,31 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 /// What happened to one tool call.
+///
+/// Each outcome has one spelling from the decision to the record. The decision's `mode` is
+/// the engine's word (the hosted service's, kept as it sends it); the [`Verdict`] the gate
+/// gives and the status of a call that does not run share one name, in Rust and in JSON:
+///
+/// | decision `mode` | [`Verdict`] (`verdict` in JSON, and in a stream's `decision` event) | `ExecutionStatus` (`status` in JSON) |
+/// |---|---|---|
+/// | `autonomous`, `constrained` | `Execute` (`execute`) | `Executed` (`executed`), or `ToolError` (`tool_error`) when the tool fails |
+/// | `review` | `ApprovalRequired` (`approval_required`) | `ApprovalRequired` (`approval_required`) while it waits; then `Executed` / `ToolError` once approved, `Rejected` (`rejected`) once a person says no |
+/// | `needs_context` | `NeedsContext` (`needs_context`) | `NeedsContext` (`needs_context`) |
+/// | `blocked`, `shadow`, `dry_run`, or no usable signal | `Blocked` (`blocked`) | `Blocked` (`blocked`) |
+///
+/// A call that is never decided (an unknown tool, arguments that are not a JSON object) is
+/// a `ToolError` without a decision.
+///
+/// ```
+/// use bighub_openai::{ExecutionStatus, Verdict};
+///
+/// for verdict in [Verdict::ApprovalRequired, Verdict::NeedsContext, Verdict::Blocked] {
+///     let status = ExecutionStatus::for_verdict(verdict).unwrap();
+///     assert_eq!(status.as_str(), verdict.as_str());
+///     assert_eq!(serde_json::to_value(status).unwrap(), serde_json::to_value(verdict).unwrap());
+/// }
+/// assert_eq!(ExecutionStatus::for_verdict(Verdict::Execute), None);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
@@ -43,9 +68,9 @@ impl ExecutionStatus {
     pub fn for_verdict(verdict: Verdict) -> Option<Self> {
         match verdict {
             Verdict::Execute => None,
-            Verdict::RequireApproval => Some(Self::ApprovalRequired),
-            Verdict::NeedContext => Some(Self::NeedsContext),
-            Verdict::Block => Some(Self::Blocked),
+            Verdict::ApprovalRequired => Some(Self::ApprovalRequired),
+            Verdict::NeedsContext => Some(Self::NeedsContext),
+            Verdict::Blocked => Some(Self::Blocked),
         }
     }
 }

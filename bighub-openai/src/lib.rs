@@ -7,68 +7,33 @@
 // Lets `#[action]` name this crate `::bighub_openai` from inside it too (tests, doctests).
 extern crate self as bighub_openai;
 
-mod action;
 mod agent;
-mod agent_config;
-mod approval;
 pub mod blocking;
-mod circuit_breaker;
+pub mod config;
 mod error;
 mod event;
-mod fn_tool;
-mod input;
 /// The embedded local decision engine (the `bighub-local` crate): see its docs.
 #[cfg(feature = "local")]
 pub use bighub_local as local;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 mod provider;
-mod registered_tool;
-mod registry;
-mod reporter;
-mod run_result;
-mod run_state;
+pub mod run;
 pub mod schema;
-mod state;
-mod stream_event;
-mod tool_definition;
-mod tool_error;
-mod tool_options;
+pub mod tool;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use action::Action;
 pub use agent::{BighubOpenAI, BighubOpenAIBuilder, GuardedOpenAI};
-pub use approval::ApprovalAnswer;
 pub use bighub_core::{Decision, Verdict};
 pub use event::{ExecutionEvent, ExecutionStatus};
-pub use run_result::RunResult;
-pub use run_state::RunState;
-pub use stream_event::StreamEvent;
-
-/// Tools: what a guarded tool is, how it is registered, what a call can reach.
-pub mod tool {
-    pub use crate::action::{ActionMetadata, RiskLevel};
-    pub use crate::fn_tool::{FnTool, FnToolWithContext, RawTool};
-    pub use crate::registered_tool::{CONVENTIONAL_VALUE_ARGS, RegisteredTool, SECRET_ARGS_KEY};
-    pub use crate::registry::{MAX_TOOL_NAME_LEN, ToolRegistry};
-    pub use crate::state::{StateType, ToolContext, ToolContextBuilder};
-    pub use crate::tool_definition::ToolDefinition;
-    pub use crate::tool_error::ToolErrorKind;
-}
-
-/// Runs: requests, streams, results, approvals and what the model is given.
-pub mod run {
-    pub use crate::agent::{RunRequest, RunStream, ToolCheck};
-    pub use crate::approval::{ApprovalLoop, ApprovalRequest};
-    pub use crate::input::{IntoInput, Message, Role};
-    pub use crate::provider::ProviderError;
-    pub use crate::reporter::ReportStats;
-    pub use crate::run_result::{Execution, LlmResponse};
-    pub use crate::run_state::RUN_STATE_VERSION;
-}
+pub use run::approval::ApprovalAnswer;
+pub use run::result::RunResult;
+pub use run::state::RunState;
+pub use run::stream_event::StreamEvent;
+pub use tool::action::Action;
 
 /// Decision engines: the contract, the hosted service's client, and what flows to them.
 pub mod engine {
@@ -77,12 +42,6 @@ pub mod engine {
         ActionContext, ApprovalClaim, ApprovalResolution, Backoff, DecisionEngine, Error, FailMode,
         MemoryBatch, Mode, OutcomeReport, OutcomeStatus, ProposedAction, Resolution, Vote, digest,
     };
-}
-
-/// The agent's settings, as [`BighubOpenAI::config`] reports them.
-pub mod config {
-    pub use crate::agent_config::{AgentConfig, SOURCE_VERSION};
-    pub use crate::provider::ProviderSettings;
 }
 
 /// Turns a function into a guarded tool: `#[bighub::action(system = "...", ...)]`.
@@ -285,6 +244,6 @@ pub mod config {
 /// through a re-export, say where: `#[bighub::action(system = "okta", crate = "my_sdk::bighub")]`.
 pub use bighub_openai_macros::action;
 pub use error::Error;
-pub use state::State;
-pub use tool_error::ToolError;
-pub use tool_options::ToolOptions;
+pub use tool::error::ToolError;
+pub use tool::options::ToolOptions;
+pub use tool::state::State;

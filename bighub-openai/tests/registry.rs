@@ -433,6 +433,50 @@ fn options_override_metadata_and_closures_override_options() {
 }
 
 #[test]
+fn options_are_read_back_through_getters_as_registered() {
+    let defaults = ToolOptions::new();
+    assert!(defaults.is_strict());
+    assert_eq!(defaults.get_action_name(), None);
+    assert_eq!(defaults.get_timeout(), None);
+
+    let mut tools = ToolRegistry::new();
+    let tool = tools
+        .register_with(
+            GrantAccess,
+            ToolOptions::new()
+                .action_name("okta_grant")
+                .domain("it_actions")
+                .actor("ops-agent")
+                .system("okta-preview")
+                .risk(RiskLevel::Critical)
+                .environment("staging")
+                .decision_mode(DecisionMode::SubmitPayload)
+                .timeout(std::time::Duration::from_secs(5))
+                .parameters_schema(argocd_schema())
+                .strict(false),
+        )
+        .unwrap();
+    let options = tool.options();
+    assert_eq!(options.get_action_name(), Some("okta_grant"));
+    assert_eq!(options.get_domain(), Some("it_actions"));
+    assert_eq!(options.get_actor(), Some("ops-agent"));
+    assert_eq!(options.get_system(), Some("okta-preview"));
+    assert_eq!(options.get_risk(), Some(RiskLevel::Critical));
+    assert_eq!(options.get_environment(), Some("staging"));
+    assert_eq!(
+        options.get_decision_mode(),
+        Some(DecisionMode::SubmitPayload)
+    );
+    assert_eq!(
+        options.get_timeout(),
+        Some(std::time::Duration::from_secs(5))
+    );
+    assert_eq!(options.get_parameters_schema(), Some(&argocd_schema()));
+    assert!(!options.is_strict());
+    assert!(!tool.definition().strict);
+}
+
+#[test]
 fn metadata_from_args_sets_system_risk_environment_and_context() {
     let mut tools = ToolRegistry::new();
     let tool = tools

@@ -1,4 +1,7 @@
 //! Assembling an agent: settings, credentials, engine, tools, shared state, hooks.
+//!
+//! The builder collects and checks them, then hands them to the run's shared internals
+//! ([`Runner`]); it runs nothing itself.
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,9 +9,9 @@ use std::time::Duration;
 
 use bighub_core::{DecisionEngine, DecisionMode, FailMode, RemoteBighub};
 
-use super::{BighubOpenAI, DecisionHook, Inner};
+use super::BighubOpenAI;
 use crate::provider::Provider;
-use crate::reporter::Reporter;
+use crate::run::{DecisionHook, Runner};
 use crate::{
     Action, Error, ExecutionEvent, ToolOptions,
     config::AgentConfig,
@@ -387,25 +390,16 @@ impl BighubOpenAIBuilder {
                 self.config.provider.clone(),
             )?),
         };
-        let inner = Inner {
-            reporter: Reporter::new(Arc::clone(&engine), self.config.report_concurrency),
+        let runner = Runner::new(
+            self.config,
+            self.tools,
             engine,
             provider,
-            tool_list: self
-                .tools
-                .list_tools()
-                .iter()
-                .map(|t| serde_json::json!(t))
-                .collect(),
-            tools: self.tools,
             context,
-            on_decision: self.on_decision,
-            ledger: Default::default(),
-            config: self.config,
-            plain_models: Default::default(),
-        };
+            self.on_decision,
+        );
         Ok(BighubOpenAI {
-            inner: Arc::new(inner),
+            inner: Arc::new(runner),
         })
     }
 

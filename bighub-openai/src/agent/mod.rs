@@ -1,47 +1,28 @@
-//! The guarded agent: `BighubOpenAI` and what one of its runs does.
+//! The agent: [`BighubOpenAI`], its builder, and the public face of everything it does.
 //!
-//! `builder.rs` assembles an agent, `run.rs` drives a run, `stream.rs` drives a streamed
-//! one, `round.rs` plays one round of tool calls, `prepared.rs` is one call bound to its
-//! decision, `approve.rs` resolves approvals and resumes paused runs, `ledger.rs` remembers
-//! which approvals the agent asked for and acted on, `caps.rs` bounds what decisions and
-//! tools add to the record, `conversation.rs` keeps what is sent back to the model.
-//! Decisions come from a [`DecisionEngine`]; tools from the [`ToolRegistry`].
+//! This module owns the agent type and how it is assembled (`builder.rs`). Every method
+//! here is a thin entry point: what a run, a decision, an approval or a resume does lives
+//! in [`run`](crate::run) (the shared internals are its `Runner`). Settings are
+//! [`config`](crate::config)'s; tools are [`tool`](crate::tool)'s.
 
-mod approve;
 mod builder;
-mod caps;
-mod conversation;
-mod ledger;
-mod model_response;
-mod prepared;
-mod round;
-mod run;
-mod stream;
 
 use std::fmt;
 use std::sync::Arc;
 
-use bighub_core::{Decision, DecisionEngine, ProposedAction, Verdict};
-use serde::Serialize;
+use bighub_core::DecisionEngine;
 use serde_json::Value;
 
 pub use builder::BighubOpenAIBuilder;
-pub(crate) use conversation::Conversation;
-pub(crate) use model_response::ModelResponse;
-pub(crate) use prepared::redact_argument_text;
-pub use run::RunRequest;
-pub use stream::RunStream;
 
-use crate::provider::Provider;
-use crate::reporter::{ReportStats, Reporter};
-use crate::{
-    Error, ExecutionEvent, RunResult,
-    config::AgentConfig,
-    run::IntoInput,
-    tool::{ToolContext, ToolDefinition, ToolRegistry},
+use crate::run::{
+    ApprovalLoop, ApprovalRequest, IntoInput, ReportStats, RunRequest, RunStream, Runner, ToolCheck,
 };
-
-type DecisionHook = Arc<dyn Fn(&ExecutionEvent) + Send + Sync>;
+use crate::{
+    ApprovalAnswer, Error, RunResult, RunState,
+    config::AgentConfig,
+    tool::{ToolDefinition, ToolRegistry},
+};
 
 /// An OpenAI agent whose tool calls are decided before they run.
 ///
@@ -74,28 +55,12 @@ type DecisionHook = Arc<dyn Fn(&ExecutionEvent) + Send + Sync>;
 /// ```
 #[derive(Clone)]
 pub struct BighubOpenAI {
-    inner: Arc<Inner>,
+    inner: Arc<Runner>,
 }
 
 /// The Python adapter's name for the agent: the same type as [`BighubOpenAI`], kept so
 /// that code ported from Python reads the same.
 pub type GuardedOpenAI = BighubOpenAI;
-
-pub(crate) struct Inner {
-    pub(crate) config: AgentConfig,
-    pub(crate) tools: ToolRegistry,
-    /// The tool list sent with every model request, serialized once.
-    pub(crate) tool_list: Vec<Value>,
-    pub(crate) engine: Arc<dyn DecisionEngine>,
-    pub(crate) provider: Result<Provider, String>,
-    pub(crate) reporter: Reporter,
-    pub(crate) context: ToolContext,
-    pub(crate) on_decision: Option<DecisionHook>,
-    pub(crate) ledger: ledger::ApprovalLedger,
-    /// Models that refused `include: ["reasoning.encrypted_content"]` (models that do not
-    /// reason): asked without it from then on.
-    pub(crate) plain_models: std::sync::Mutex<std::collections::HashSet<String>>,
-}
 
 impl fmt::Debug for BighubOpenAI {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -107,17 +72,6 @@ impl fmt::Debug for BighubOpenAI {
             .field("provider", &inner.provider)
             .finish_non_exhaustive()
     }
-}
-
-/// What the guard decides about a call, without running it: see [`BighubOpenAI::check_tool`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ToolCheck {
-    /// The proposed action that was evaluated.
-    pub action: ProposedAction,
-    /// The engine's decision (or the fail-mode decision when it could not answer).
-    pub decision: Decision,
-    /// What the gate would do.
-    pub verdict: Verdict,
 }
 
 impl BighubOpenAI {
@@ -143,8 +97,9 @@ impl BighubOpenAI {
     /// told `approval_required` instead and the run goes on.
     ///
     /// Fails with [`Error::MaxToolRounds`] when the model still calls tools after
-    /// `max_tool_rounds` rounds; that error, like every error after a tool ran, carries the
-    /// execution events so far ([`Error::events`]).
+    /// `max_tool_rounds` rounds. That error, like every error after a tool ran, comes as
+    /// [`Error::Interrupted`]: the cause with the execution events so far alongside
+    /// ([`Error::events`]).
     pub async fn run(&self, input: impl IntoInput, model: &str) -> Result<RunResult, Error> {
         self.request(input, model).send().await
     }
@@ -181,7 +136,7 @@ impl BighubOpenAI {
 
     /// A run with optional settings (instructions, temperature, extra request fields).
     pub fn request(&self, input: impl IntoInput, model: impl Into<String>) -> RunRequest<'_> {
-        RunRequest::new(self, input, model)
+        RunRequest::new(&self.inner, input, model)
     }
 
     /// Previews the decision for a call of `tool` with `arguments`: runs nothing and
@@ -263,43 +218,166 @@ impl BighubOpenAI {
     }
 }
 
-impl Inner {
-    /// A decision for `tool` with `arguments` outside a run: recorded (and entered in the
-    /// approval ledger) or only previewed.
-    async fn check(&self, tool: &str, arguments: Value, record: bool) -> Result<ToolCheck, Error> {
-        let Some(registered) = self.tools.get_shared(tool) else {
-            return Err(Error::UnknownTool {
-                name: tool.to_owned(),
-                available: self.tools.names().map(str::to_owned).collect(),
-            });
-        };
-        if !arguments.is_object() || !registered.fits_schema(&arguments) {
-            return Err(Error::InvalidArguments {
-                tool: tool.to_owned(),
-                message: "the arguments do not fit the tool's parameters schema".to_owned(),
-            });
-        }
-        let ids = round::RunIds {
-            trace_id: uuid::Uuid::new_v4().to_string(),
-            model: String::new(),
-        };
-        let action = self.proposed_action(&registered, &arguments, &ids);
-        let decision = if record {
-            let digest = bighub_core::digest::canonical_sha256(&arguments);
-            self.decide(&action, tool, &digest).await
-        } else {
-            self.preview(&action).await
-        };
-        Ok(ToolCheck {
-            verdict: decision.verdict(),
-            action,
-            decision,
-        })
+/// Approvals: asked during a run, answered later, or answered for one call.
+impl BighubOpenAI {
+    /// Runs a conversation and asks `on_approval_required` about each call that needs a
+    /// human's approval.
+    ///
+    /// The callback gets the call's [`ApprovalRequest`] (request id, tool, exact arguments,
+    /// decision) and answers `Some(`[`ApprovalAnswer`]`)` or `None` to leave it pending.
+    /// The answer is recorded with the engine (`POST /approvals/{id}/resolve` with the hosted
+    /// service, the local store otherwise). An approved call runs inside this run and the
+    /// model receives its real output; a rejected one is reported to the model as
+    /// `rejected`, with the comment. With no answer, the run pauses as
+    /// [`run`](Self::run) does. The result's `approval_loop` says what happened.
+    ///
+    /// ```no_run
+    /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
+    /// use bighub_openai::ApprovalAnswer;
+    ///
+    /// let result = agent
+    ///     .run_with_approval(
+    ///         "Grant temporary Okta admin access for 48h",
+    ///         "gpt-5.5",
+    ///         |request| async move {
+    ///             println!("{} wants approval: {:?}", request.tool, request.decision.reason);
+    ///             Some(ApprovalAnswer::approved("approved by on-call"))
+    ///         },
+    ///     )
+    ///     .await?;
+    /// let approval = result.approval_loop.as_ref().expect("an approval was required");
+    /// assert!(approval.resolved);
+    /// println!("{} / tool output: {:?}", result.output_text(), approval.tool_output);
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_with_approval<F, Fut>(
+        &self,
+        input: impl IntoInput,
+        model: &str,
+        on_approval_required: F,
+    ) -> Result<RunResult, Error>
+    where
+        F: Fn(ApprovalRequest) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Option<ApprovalAnswer>> + Send + 'static,
+    {
+        self.request(input, model)
+            .send_with_approval(on_approval_required)
+            .await
     }
 
-    pub(crate) fn provider(&self) -> Result<&Provider, Error> {
-        self.provider
-            .as_ref()
-            .map_err(|why| Error::ProviderNotConfigured(why.clone()))
+    /// Finishes a paused run: records each answer with the engine, runs the approved calls,
+    /// reports the rejected ones to the model, and continues the conversation.
+    ///
+    /// `answers` pairs request ids (from [`RunState::pending_approvals`]) with answers; a
+    /// call left without an answer keeps the run paused. The result holds one event per
+    /// call: a resumed call's final event, carrying its approval, takes the place of the
+    /// `approval_required` event it had while it waited. Works in another process or agent
+    /// instance than the one that paused, given the same tools.
+    ///
+    /// Refused, with nothing run: an answer for a request id the state does not wait for
+    /// ([`Error::UnknownApproval`]); arguments that differ from those approved
+    /// ([`Error::ApprovalArgumentsChanged`]); an approval already acted on
+    /// ([`Error::ApprovalAlreadyUsed`] — once per process, and across processes with the
+    /// local engine's store); an engine that refuses the resolution
+    /// ([`Error::ApprovalRefused`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
+    /// use bighub_openai::ApprovalAnswer;
+    ///
+    /// let result = agent.run("Grant Alice temporary Okta admin access for 48h", "gpt-5.5").await?;
+    /// if let Some(state) = result.paused.clone() {
+    ///     let answers: Vec<_> = result
+    ///         .pending_approvals()
+    ///         .into_iter()
+    ///         .map(|p| (p.request_id, ApprovalAnswer::rejected("2h is enough")))
+    ///         .collect();
+    ///     let finished = agent.resume(state, answers).await?;
+    ///     println!("{}", finished.output_text());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn resume<I, K>(&self, state: RunState, answers: I) -> Result<RunResult, Error>
+    where
+        I: IntoIterator<Item = (K, ApprovalAnswer)>,
+        K: Into<String>,
+    {
+        let answers = answers.into_iter().map(|(k, a)| (k.into(), a)).collect();
+        self.inner.resume(state, answers).await
+    }
+
+    /// [`resume`](Self::resume), streamed: the same [`StreamEvent`](crate::StreamEvent)s as
+    /// [`run_stream`](Self::run_stream). First an `execution_event` for each answered call
+    /// (approved calls run, rejected ones are recorded `rejected`), then the continued
+    /// conversation as it streams (the model's text, each new call's `decision` and
+    /// `execution_event`), and last a `final_response` with what `resume` returns: a
+    /// finished run, or a run paused again when calls still wait.
+    ///
+    /// Everything `resume` refuses, this refuses too, before anything runs: the stream's only
+    /// item is then the error. The run starts when the stream is first polled and stops
+    /// when it is dropped.
+    ///
+    /// ```no_run
+    /// # async fn demo(agent: bighub_openai::BighubOpenAI, state: bighub_openai::RunState) -> Result<(), bighub_openai::Error> {
+    /// use bighub_openai::{ApprovalAnswer, StreamEvent};
+    /// use futures::StreamExt;
+    ///
+    /// let answers: Vec<_> = state
+    ///     .pending_approvals()
+    ///     .into_iter()
+    ///     .map(|p| (p.request_id, ApprovalAnswer::approved("approved by on-call")))
+    ///     .collect();
+    /// let mut events = agent.resume_stream(state, answers);
+    /// while let Some(event) = events.next().await {
+    ///     match event? {
+    ///         StreamEvent::ExecutionEvent { event } => println!("{} {}", event.tool, event.status),
+    ///         StreamEvent::LlmDelta { delta, .. } => print!("{delta}"),
+    ///         StreamEvent::FinalResponse { response } => println!("\n{}", response.output_text()),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn resume_stream<I, K>(&self, state: RunState, answers: I) -> RunStream
+    where
+        I: IntoIterator<Item = (K, ApprovalAnswer)>,
+        K: Into<String>,
+    {
+        let answers = answers.into_iter().map(|(k, a)| (k.into(), a)).collect();
+        self.inner.resume_stream(state, answers)
+    }
+
+    /// Runs one approved tool call outside a conversation: records `answer` for
+    /// `request_id` with the engine, claims it for exactly `tool` with exactly `arguments`,
+    /// runs it when approved, and records it like any call (hook, outcome report, decision
+    /// memory). The approval must have been asked for that tool and those arguments: this
+    /// agent refuses another tool or other arguments for a review it decided, and so does an
+    /// engine that keeps approvals, for any review it decided.
+    ///
+    /// ```no_run
+    /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
+    /// use bighub_openai::ApprovalAnswer;
+    /// use serde_json::json;
+    ///
+    /// let args = json!({"user_id": "alice", "group": "okta-admins", "duration": "2h"});
+    /// let check = agent.decide_tool("grant_access", args.clone()).await?;
+    /// if let Some(id) = &check.decision.request_id {
+    ///     let done = agent
+    ///         .resume_after_approval("grant_access", args, id, ApprovalAnswer::approved("ok"))
+    ///         .await?;
+    ///     println!("{:?}", done.tool_output);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn resume_after_approval(
+        &self,
+        tool: &str,
+        arguments: Value,
+        request_id: &str,
+        answer: ApprovalAnswer,
+    ) -> Result<ApprovalLoop, Error> {
+        self.inner
+            .resume_one(tool, arguments, request_id, answer)
+            .await
     }
 }

@@ -4,16 +4,18 @@
 //! text) to what was decided for it: the registered tool, the parsed arguments and their
 //! canonical digest, the proposed action, the decision and the verdict. Execution takes only
 //! a prepared call, so nothing between the decision and the tool can swap the tool or the
-//! arguments. This module also owns the one redaction rule for what a call leaves on the
-//! record (events, memory, results): arguments the tool marks secret are replaced, an
-//! argument text that cannot be parsed is replaced whole, and secret values are scrubbed
-//! from error texts and outputs.
+//! arguments; the call's approval travels with it. This module also owns the one redaction
+//! rule for what a call leaves on the record (events, memory, results): arguments the tool
+//! marks secret are replaced, an argument text that cannot be parsed is replaced whole, and
+//! secret values are scrubbed from error texts and outputs. It decides and runs nothing.
 
 use std::sync::Arc;
 
 use bighub_core::{Decision, ProposedAction, REDACTED, Verdict, redact_named};
 use serde_json::Value;
 
+use super::approval::ApprovalRecord;
+use crate::ApprovalAnswer;
 use crate::tool::RegisteredTool;
 
 /// A function call as the model proposed it.
@@ -35,6 +37,22 @@ pub(crate) struct PreparedCall {
     /// Lower-case hex SHA-256 of the canonical JSON of `arguments`.
     pub(crate) digest: String,
     pub(crate) gate: Gate,
+    /// Where the call stands with respect to a human approval.
+    pub(crate) approval: ApprovalState,
+}
+
+/// Where a call stands with respect to a human approval.
+#[derive(Debug, Clone)]
+pub(crate) enum ApprovalState {
+    /// No approval involved (or not asked yet).
+    None,
+    /// It waits for an answer: the run pauses.
+    Pending,
+    /// A human answered and the engine recorded it.
+    Answered {
+        answer: ApprovalAnswer,
+        record: Box<ApprovalRecord>,
+    },
 }
 
 /// What the gate made of a call.

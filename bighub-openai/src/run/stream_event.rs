@@ -2,13 +2,14 @@
 //! each execution event, and finally the same result `run` returns.
 //!
 //! This module owns the event vocabulary and its JSON form (a `type` tag with the Python
-//! adapter's names). Producing the events is `agent/stream.rs`'s job.
+//! adapter's names). Producing the events is `stream.rs`'s job.
 
 use bighub_core::{Decision, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{ExecutionEvent, RunResult};
+use super::result::RunResult;
+use crate::ExecutionEvent;
 
 /// One event of [`BighubOpenAI::run_stream`](crate::BighubOpenAI::run_stream).
 ///

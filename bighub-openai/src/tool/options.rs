@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bighub_core::{DecisionMode, RiskLevel};
 use serde_json::Value;
@@ -31,34 +32,27 @@ type TargetFn = Arc<dyn Fn(&Value) -> Option<String> + Send + Sync>;
 ///     .decision_mode(DecisionMode::SubmitPayload)
 ///     .metadata_from_args(|a| json!({"system": "argocd", "environment": a["environment"], "app": a["app"]}))
 ///     .target_from_args(|a| a["app"].as_str().map(str::to_owned));
-/// assert_eq!(options.action_name.as_deref(), Some("argocd_sync"));
-/// assert!(options.strict);
+/// assert_eq!(options.get_action_name(), Some("argocd_sync"));
+/// assert_eq!(options.get_risk(), Some(RiskLevel::High));
+/// assert!(options.is_strict());
+/// assert!(options.get_actor().is_none());
 /// ```
+///
+/// Settings are written with the by-value setters and read with the `get_*` methods (as
+/// [`std::process::Command`] does), so every value passes through one place.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ToolOptions {
-    /// The action name sent to the decision engine (default: the tool's, else the tool name).
-    pub action_name: Option<String>,
-    /// The decision domain (default: the tool's, else the agent's).
-    pub domain: Option<String>,
-    /// The actor (default: the tool's, else the agent's).
-    pub actor: Option<String>,
-    /// The system touched, overriding the tool's.
-    pub system: Option<String>,
-    /// The declared risk, overriding the tool's.
-    pub risk: Option<RiskLevel>,
-    /// The environment touched, overriding the tool's.
-    pub environment: Option<String>,
-    /// A parameters schema that replaces the generated one; it must be strict unless
-    /// [`strict`](Self::strict) is false.
-    pub parameters_schema: Option<Value>,
-    /// How a remote engine receives this tool's actions (default: the engine's).
-    pub decision_mode: Option<DecisionMode>,
-    /// Whether the model's arguments are constrained to the schema (default `true`).
-    pub strict: bool,
-    /// How long one call may run (overrides the tool's own timeout and the agent's
-    /// `tool_timeout`).
-    pub timeout: Option<std::time::Duration>,
+    action_name: Option<String>,
+    domain: Option<String>,
+    actor: Option<String>,
+    system: Option<String>,
+    risk: Option<RiskLevel>,
+    environment: Option<String>,
+    parameters_schema: Option<Value>,
+    decision_mode: Option<DecisionMode>,
+    strict: bool,
+    timeout: Option<Duration>,
     metadata_from_args: Option<MetadataFn>,
     value_from_args: Option<ValueFn>,
     target_from_args: Option<TargetFn>,
@@ -146,7 +140,7 @@ impl ToolOptions {
     }
 
     /// How long one call may run before it fails with a `tool_error` (timed out).
-    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+    pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
@@ -178,6 +172,59 @@ impl ToolOptions {
     {
         self.target_from_args = Some(Arc::new(f));
         self
+    }
+
+    /// The action name sent to the decision engine, when set (the tool's, else the tool
+    /// name, otherwise).
+    pub fn get_action_name(&self) -> Option<&str> {
+        self.action_name.as_deref()
+    }
+
+    /// The decision domain, when set (the tool's, else the agent's, otherwise).
+    pub fn get_domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+
+    /// The actor, when set (the tool's, else the agent's, otherwise).
+    pub fn get_actor(&self) -> Option<&str> {
+        self.actor.as_deref()
+    }
+
+    /// The system touched, when it overrides the tool's.
+    pub fn get_system(&self) -> Option<&str> {
+        self.system.as_deref()
+    }
+
+    /// The declared risk, when it overrides the tool's.
+    pub fn get_risk(&self) -> Option<RiskLevel> {
+        self.risk
+    }
+
+    /// The environment touched, when it overrides the tool's.
+    pub fn get_environment(&self) -> Option<&str> {
+        self.environment.as_deref()
+    }
+
+    /// The parameters schema that replaces the generated one, when set; it must be strict
+    /// unless [`is_strict`](Self::is_strict) is false.
+    pub fn get_parameters_schema(&self) -> Option<&Value> {
+        self.parameters_schema.as_ref()
+    }
+
+    /// How a remote engine receives this tool's actions, when set (the engine's otherwise).
+    pub fn get_decision_mode(&self) -> Option<DecisionMode> {
+        self.decision_mode
+    }
+
+    /// Whether the model's arguments are constrained to the schema (`true` by default).
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// How long one call may run, when set (it overrides the tool's own timeout and the
+    /// agent's `tool_timeout`).
+    pub fn get_timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// Runs the `metadata_from_args` closure, if any.

@@ -7,6 +7,7 @@
 //! error. A missing `status` reads as `completed` (the field is optional in the spec, and a
 //! `response.completed` event says so itself).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::prepared::FunctionCall;
@@ -176,6 +177,18 @@ impl ModelResponse {
             None => "no details".to_owned(),
         }
     }
+}
+
+/// The model's final answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmResponse {
+    /// The id of the last Responses API response.
+    pub response_id: String,
+    /// The final text: the API's `output_text` when it sent one, else the concatenated
+    /// `output_text` parts of the output messages.
+    pub output_text: String,
+    /// The last response's output items, as the API sent them.
+    pub output: Vec<Value>,
 }
 
 #[cfg(test)]

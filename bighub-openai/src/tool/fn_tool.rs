@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::__private::{parse_arguments, schema_for, value_output};
+use super::arguments::{parse_arguments, schema_for, value_output};
 use crate::{
     Action, ToolError,
     tool::{ActionMetadata, StateType, ToolContext},

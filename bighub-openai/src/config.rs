@@ -1,13 +1,15 @@
-//! The agent's settings, with the Python adapter's names and defaults.
+//! The agent's settings, as [`BighubOpenAI::config`](crate::BighubOpenAI::config) reports
+//! them, with the Python adapter's names and defaults.
 //!
-//! This module owns the values and their validation; [`BighubOpenAIBuilder`]
-//! (crate::BighubOpenAIBuilder) owns how users set them.
+//! This module owns the values and their validation; the
+//! [`BighubOpenAIBuilder`](crate::BighubOpenAIBuilder) owns how users set them, and runs
+//! read them.
 
 use std::time::Duration;
 
 use bighub_core::{DecisionMode, FailMode};
 
-use crate::config::ProviderSettings;
+pub use crate::provider::ProviderSettings;
 
 /// The version this crate reports to the decision service as `source_version`.
 pub const SOURCE_VERSION: &str = concat!("bighub-openai-rs@", env!("CARGO_PKG_VERSION"));

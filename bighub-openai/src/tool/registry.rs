@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::registered_tool::StrictSchemaOrLoose;
+use super::registered_tool::StrictSchemaOrLoose;
 use crate::schema::{SchemaError, StrictSchema};
 use crate::{
     Action, Error, ToolError, ToolOptions,
@@ -227,12 +227,12 @@ impl ToolRegistry {
         if self.index.contains_key(&name) {
             return Err(Error::DuplicateTool(name));
         }
-        let (schema, source) = match &options.parameters_schema {
+        let (schema, source) = match options.get_parameters_schema() {
             Some(schema) => (schema.clone(), SchemaSource::Supplied),
             None => (action.parameters_schema(), source),
         };
         let schema =
-            final_schema(schema, source, options.strict).map_err(|source| Error::Schema {
+            final_schema(schema, source, options.is_strict()).map_err(|source| Error::Schema {
                 tool: name.clone(),
                 source,
             })?;

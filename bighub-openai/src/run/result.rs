@@ -1,24 +1,13 @@
-//! The result of a run, shaped like the Python adapter's `run()` answer.
+//! The result of a run, shaped like the Python adapter's `run()` answer: the model's final
+//! answer, every execution event, the approvals and, for a paused run, its state. Making it
+//! is the loop's job (`driver.rs`), not this module's.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::{
-    ExecutionEvent, ExecutionStatus, RunState,
-    run::{ApprovalLoop, ApprovalRequest},
-};
-
-/// The model's final answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LlmResponse {
-    /// The id of the last Responses API response.
-    pub response_id: String,
-    /// The final text: the API's `output_text` when it sent one, else the concatenated
-    /// `output_text` parts of the output messages.
-    pub output_text: String,
-    /// The last response's output items, as the API sent them.
-    pub output: Vec<Value>,
-}
+use super::approval::{ApprovalLoop, ApprovalRequest};
+use super::model_response::LlmResponse;
+use super::state::RunState;
+use crate::{ExecutionEvent, ExecutionStatus};
 
 /// Every tool call of a run, in order.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -70,7 +59,7 @@ pub struct RunResult {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::run_state::serialize_redacted"
+        serialize_with = "super::state::serialize_redacted"
     )]
     pub paused: Option<RunState>,
 }

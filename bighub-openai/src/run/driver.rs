@@ -1,159 +1,27 @@
-//! A whole run: ask the model, play each round of tool calls, continue the conversation,
-//! until the model answers without calling a tool (or the round budget runs out).
+//! The loop of a run: ask the model, play each round of tool calls, continue the
+//! conversation, until the model answers without calling a tool, the run pauses for an
+//! approval, or the round budget runs out.
+//!
+//! This module owns a run in progress ([`RunCtx`]), the request sent to the model and what
+//! one response leads to ([`Step`]). It does not stream (`stream.rs` drives the same steps
+//! from a response stream) and does not resume (`resume.rs`).
 
 use std::collections::BTreeMap;
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::future::join_all;
 use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
+use super::approval::ApprovalLoop;
 use super::conversation::Conversation;
-use super::model_response::ModelResponse;
-use super::prepared::{FunctionCall, PreparedCall, redact_argument_text};
-use super::round::{ApprovalCallback, ApprovalPolicy, RoundOutcome, RunIds};
-use super::stream::RunStream;
-use super::{BighubOpenAI, Inner};
-use crate::run_state::{PausedCall, RUN_STATE_VERSION};
-use crate::{
-    ApprovalAnswer, Error, ExecutionEvent, RunResult, RunState,
-    run::{ApprovalLoop, ApprovalRequest, Execution, IntoInput, LlmResponse},
-};
-
-/// One run, with its optional settings; `.send().await` (or `.await`) runs it.
-///
-/// ```no_run
-/// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
-/// let result = agent
-///     .request("Rotate the staging database credentials", "gpt-5.5")
-///     .instructions("Prefer the least privileged option.")
-///     .temperature(0.2)
-///     .extra("max_output_tokens", 800)
-///     .await?;
-/// println!("{}", result.output_text());
-/// # Ok(()) }
-/// ```
-#[must_use = "a run request does nothing until it is sent"]
-pub struct RunRequest<'a> {
-    agent: &'a BighubOpenAI,
-    input: Vec<Value>,
-    model: String,
-    instructions: Option<String>,
-    temperature: Option<f64>,
-    extra: Map<String, Value>,
-}
-
-impl std::fmt::Debug for RunRequest<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunRequest")
-            .field("model", &self.model)
-            .field("input_items", &self.input.len())
-            .field("instructions", &self.instructions)
-            .field("temperature", &self.temperature)
-            .field("extra", &self.extra)
-            .finish()
-    }
-}
-
-impl<'a> RunRequest<'a> {
-    pub(crate) fn new(
-        agent: &'a BighubOpenAI,
-        input: impl IntoInput,
-        model: impl Into<String>,
-    ) -> Self {
-        Self {
-            agent,
-            input: input.into_input(),
-            model: model.into(),
-            instructions: None,
-            temperature: None,
-            extra: Map::new(),
-        }
-    }
-
-    /// System (developer) instructions for every request of the run.
-    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
-        self.instructions = Some(instructions.into());
-        self
-    }
-
-    /// Sampling temperature.
-    pub fn temperature(mut self, temperature: f64) -> Self {
-        self.temperature = Some(temperature);
-        self
-    }
-
-    /// Any other Responses API request field (`max_output_tokens`, `reasoning`, `metadata`...).
-    /// The fields the loop manages (`model`, `input`, `tools`, `store`,
-    /// `previous_response_id`, `stream`) cannot be overridden.
-    pub fn extra(mut self, field: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(field.into(), value.into());
-        self
-    }
-
-    fn into_parts(self) -> (&'a BighubOpenAI, Vec<Value>, RunSettings) {
-        let Self {
-            agent,
-            input,
-            model,
-            instructions,
-            temperature,
-            extra,
-        } = self;
-        let settings = RunSettings {
-            model,
-            instructions,
-            temperature,
-            extra,
-        };
-        (agent, input, settings)
-    }
-
-    /// Runs the conversation to its end, or until calls wait for approval (see
-    /// [`BighubOpenAI::run`]).
-    pub async fn send(self) -> Result<RunResult, Error> {
-        let (agent, input, settings) = self.into_parts();
-        let policy = agent.inner.default_policy();
-        agent.inner.run(input, settings, policy).await
-    }
-
-    /// Runs the conversation, asking `on_approval_required` for each call that needs an
-    /// approval (see [`BighubOpenAI::run_with_approval`]).
-    pub async fn send_with_approval<F, Fut>(
-        self,
-        on_approval_required: F,
-    ) -> Result<RunResult, Error>
-    where
-        F: Fn(ApprovalRequest) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Option<ApprovalAnswer>> + Send + 'static,
-    {
-        let (agent, input, settings) = self.into_parts();
-        let callback: ApprovalCallback =
-            Arc::new(move |request| Box::pin(on_approval_required(request)));
-        agent
-            .inner
-            .run(input, settings, ApprovalPolicy::Ask(callback))
-            .await
-    }
-
-    /// Streams the run (see [`BighubOpenAI::run_stream`]).
-    pub fn stream(self) -> RunStream {
-        let (agent, input, settings) = self.into_parts();
-        let policy = agent.inner.default_policy();
-        RunStream::start(&agent.inner, input, settings, policy)
-    }
-}
-
-impl<'a> IntoFuture for RunRequest<'a> {
-    type Output = Result<RunResult, Error>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+use super::model_response::{LlmResponse, ModelResponse};
+use super::prepared::{PreparedCall, redact_argument_text};
+use super::result::Execution;
+use super::round::{ApprovalPolicy, RoundOutcome};
+use super::runner::{RunIds, Runner};
+use super::state::{PausedCall, RUN_STATE_VERSION};
+use crate::{Error, ExecutionEvent, RunResult, RunState};
 
 /// The per-run request settings.
 #[derive(Debug, Clone)]
@@ -211,7 +79,7 @@ impl RunSettings {
     }
 }
 
-impl Inner {
+impl Runner {
     /// The approval policy of a run without a callback.
     pub(crate) fn default_policy(&self) -> ApprovalPolicy {
         if self.config.pause_for_approval {
@@ -230,10 +98,7 @@ impl Inner {
     ) -> Result<RunCtx, Error> {
         settings.check()?;
         Ok(RunCtx {
-            ids: RunIds {
-                trace_id: uuid::Uuid::new_v4().to_string(),
-                model: settings.model.clone(),
-            },
+            ids: RunIds::new(&settings.model),
             settings,
             conversation: Conversation::new(input, self.config.store),
             round: 0,
@@ -285,18 +150,19 @@ impl Inner {
         let provider = self.provider()?;
         loop {
             let request = self.request_body(&ctx.conversation, &ctx.settings, false);
-            let mut response = match provider.create(&request).await {
+            let raw = match provider.create(&request).await {
                 Err(error) if self.learn_plain_model(&error, &ctx.settings.model) => {
                     let request = self.request_body(&ctx.conversation, &ctx.settings, false);
                     provider.create(&request).await?
                 }
                 other => other?,
             };
+            let mut response = ModelResponse::from_raw(raw)?;
             while response.is_pending() {
                 // Background mode: the API works on it; ask again until it ends.
                 tracing::debug!(response_id = %response.id, status = %response.status, "response not finished; polling");
                 tokio::time::sleep(self.config.background_poll_interval).await;
-                response = provider.retrieve(&response.id).await?;
+                response = ModelResponse::from_raw(provider.retrieve(&response.id).await?)?;
             }
             match self.after_response(ctx, &response, Vec::new()).await? {
                 Step::Continue => {}
@@ -335,70 +201,53 @@ impl Inner {
         if ctx.round >= self.config.max_tool_rounds {
             return Err(Error::MaxToolRounds {
                 max_tool_rounds: self.config.max_tool_rounds,
-                events: Vec::new(),
             });
         }
         ctx.round += 1;
         ctx.conversation.record_response(&response.id, &raw_output);
 
-        let reused: Vec<Option<PreparedCall>> = response
-            .calls
-            .iter()
-            .map(|call| {
-                let at = early.iter().position(|p| p.is_for(call))?;
-                Some(early.swap_remove(at))
-            })
-            .collect();
-        for stale in &early {
-            tracing::warn!(call_id = %stale.call.call_id, tool = %stale.call.name,
-                "a call decided while streaming is not in the completed response as streamed; it does not run");
-        }
         let ids = &ctx.ids;
-        let prepared: Vec<PreparedCall> = join_all(response.calls.iter().zip(reused).map(
-            |(call, reused)| async move {
+        let prepared: Vec<PreparedCall> = join_all(response.calls.iter().map(|call| {
+            // A call decided while streaming is used only when it is exactly this call.
+            let reused = early
+                .iter()
+                .position(|p| p.is_for(call))
+                .map(|at| early.swap_remove(at));
+            async move {
                 match reused {
                     Some(prepared) => prepared,
                     None => self.prepare(call.clone(), ids).await,
                 }
-            },
-        ))
+            }
+        }))
         .await;
+        for stale in &early {
+            tracing::warn!(call_id = %stale.call.call_id, tool = %stale.call.name,
+                "a call decided while streaming is not in the completed response as streamed; it does not run");
+        }
 
         let first_seq = ctx.events.len() as u64;
-        let digests: Vec<String> = prepared.iter().map(|p| p.digest.clone()).collect();
-        let outcome = match self
+        let mut outcome = self
             .play_round(prepared, &ctx.ids, first_seq, &ctx.policy)
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                // Keep what this round already recorded: those tools ran.
-                if let Some(partial) = error.events() {
-                    ctx.events.extend_from_slice(partial);
-                }
-                return Err(error);
-            }
-        };
+            .await?;
         ctx.approvals.extend(outcome.approvals.iter().cloned());
+        if let Some(failure) = outcome.failure.take() {
+            // Keep what this round recorded: those tools ran.
+            ctx.events.extend(outcome.events().cloned());
+            return Err(failure);
+        }
         if outcome.is_paused() {
             // A paused round's outputs are added when it resumes.
-            ctx.events.extend(outcome.events.iter().cloned());
+            ctx.events.extend(outcome.events().cloned());
             self.answer_client_calls(ctx, response).await?;
-            let state = paused_state(
-                ctx,
-                &llm,
-                &response.calls,
-                &digests,
-                outcome,
-                self.secret_args_by_tool(),
-            );
+            let state = paused_state(ctx, &llm, outcome, self.secret_args_by_tool());
             return Ok(Step::Paused(llm, Box::new(state)));
         }
-        for event in &outcome.events {
+        for event in outcome.events() {
             ctx.conversation
                 .add_tool_output(&event.call_id, &event.model_output());
         }
-        ctx.events.extend(outcome.events);
+        ctx.events.extend(outcome.events().cloned());
         self.answer_client_calls(ctx, response).await?;
         Ok(Step::Continue)
     }
@@ -550,27 +399,23 @@ impl Inner {
     }
 }
 
-/// The state of a run paused at the round of `calls`.
+/// The state of a run paused at the round of `outcome`.
 pub(crate) fn paused_state(
     ctx: &RunCtx,
     llm: &LlmResponse,
-    calls: &[FunctionCall],
-    digests: &[String],
     outcome: RoundOutcome,
     secret_args: BTreeMap<String, Vec<String>>,
 ) -> RunState {
-    let paused_calls = calls
-        .iter()
-        .zip(digests)
-        .zip(outcome.events)
-        .zip(outcome.pending)
-        .map(|(((call, digest), event), pending)| PausedCall {
-            call_id: call.call_id.clone(),
-            tool: call.name.clone(),
-            raw_arguments: call.arguments.clone(),
-            arguments_sha256: digest.clone(),
-            event,
-            pending,
+    let paused_calls = outcome
+        .calls
+        .into_iter()
+        .map(|recorded| PausedCall {
+            call_id: recorded.call.call_id,
+            tool: recorded.call.name,
+            raw_arguments: recorded.call.arguments,
+            arguments_sha256: recorded.digest,
+            event: recorded.event,
+            pending: recorded.pending,
         })
         .collect();
     RunState {

@@ -10,14 +10,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::agent::Conversation;
-use crate::{
-    Decision, Error, ExecutionEvent,
-    run::{ApprovalLoop, ApprovalRequest, LlmResponse},
-};
+use super::approval::{ApprovalLoop, ApprovalRequest};
+use super::conversation::Conversation;
+use super::model_response::LlmResponse;
+use super::prepared::redact_argument_text;
+use crate::{Decision, Error, ExecutionEvent};
 
 /// The version of the [`RunState`] JSON format this crate writes and reads.
-pub const RUN_STATE_VERSION: u32 = 1;
+pub const RUN_STATE_VERSION: u32 = 2;
 
 /// Where a paused run stopped: the conversation so far, the round whose calls wait for
 /// approval (with their decisions, and the outputs of the calls that already ran), the
@@ -182,11 +182,11 @@ impl RunState {
             .rewrite_function_call_arguments(|tool, arguments| {
                 secrets
                     .get(tool)
-                    .map(|names| crate::agent::redact_argument_text(arguments, names))
+                    .map(|names| redact_argument_text(arguments, names))
             });
         for call in &mut state.calls {
             if let Some(names) = secrets.get(&call.tool) {
-                call.raw_arguments = crate::agent::redact_argument_text(&call.raw_arguments, names);
+                call.raw_arguments = redact_argument_text(&call.raw_arguments, names);
             }
         }
         state

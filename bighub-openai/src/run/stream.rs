@@ -1,10 +1,11 @@
 //! A streamed run: the model's Responses API stream is relayed as it arrives, and each tool
 //! call's decision is requested as soon as its arguments are complete, while the model goes
 //! on, so decision latency overlaps generation. Once the response completes, the round is
-//! played exactly as in `run` (`round.rs`), and the conversation goes on.
+//! played exactly as in a run that is not streamed (`driver.rs`), and the conversation goes on.
 //!
 //! The run lives in a task that feeds a bounded channel; dropping the [`RunStream`] aborts
 //! the task, so nothing runs after the drop (no tool starts, no further request is sent).
+//! A resumed run streams through the same [`RunStream`] (`resume.rs` gives it its task).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -18,12 +19,14 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::Inner;
+use super::driver::{RunCtx, RunSettings, Step};
 use super::model_response::ModelResponse;
 use super::prepared::{FunctionCall, PreparedCall};
-use super::round::{ApprovalPolicy, RunIds};
-use super::run::{RunCtx, RunSettings, Step};
-use crate::{Error, StreamEvent};
+use super::round::ApprovalPolicy;
+use super::runner::{RunIds, Runner};
+use super::stream_event::StreamEvent;
+use crate::Error;
+use crate::provider::ModelStream;
 
 /// How many events may wait in the channel before the run waits for the reader.
 const CHANNEL_CAPACITY: usize = 64;
@@ -38,7 +41,7 @@ pub struct RunStream {
 }
 
 enum StreamState {
-    NotStarted(Box<Start>),
+    NotStarted(Task),
     Running {
         rx: mpsc::Receiver<Result<StreamEvent, Error>>,
         task: JoinHandle<()>,
@@ -46,12 +49,9 @@ enum StreamState {
     Done,
 }
 
-struct Start {
-    inner: Arc<Inner>,
-    input: Vec<Value>,
-    settings: RunSettings,
-    policy: ApprovalPolicy,
-}
+/// What the stream's task does once started: it feeds the channel, and sends the last item
+/// (the final response or an error) itself.
+type Task = Box<dyn FnOnce(Sender) -> BoxFuture<'static, ()> + Send>;
 
 impl std::fmt::Debug for RunStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,19 +65,42 @@ impl std::fmt::Debug for RunStream {
 }
 
 impl RunStream {
+    /// A streamed fresh run.
     pub(crate) fn start(
-        inner: &Arc<Inner>,
+        inner: &Arc<Runner>,
         input: Vec<Value>,
         settings: RunSettings,
         policy: ApprovalPolicy,
     ) -> Self {
+        let inner = Arc::clone(inner);
+        Self::spawn(move |tx| {
+            Box::pin(async move {
+                let mut ctx = match inner.new_run(input, settings, policy) {
+                    Ok(ctx) => ctx,
+                    Err(error) => {
+                        let _ = tx.send(Err(error)).await;
+                        return;
+                    }
+                };
+                let span = tracing::info_span!("bighub.run_stream", trace_id = %ctx.ids.trace_id, model = %ctx.settings.model);
+                let outcome = inner.stream_rounds(&mut ctx, &tx).instrument(span).await;
+                if matches!(outcome, Err(Error::Cancelled)) {
+                    return;
+                }
+                let last = inner
+                    .finish(ctx, outcome)
+                    .map(|response| StreamEvent::FinalResponse { response });
+                let _ = tx.send(last).await;
+            })
+        })
+    }
+
+    /// A stream whose events `task` produces, started on the first poll.
+    pub(crate) fn spawn(
+        task: impl FnOnce(Sender) -> BoxFuture<'static, ()> + Send + 'static,
+    ) -> Self {
         Self {
-            state: StreamState::NotStarted(Box::new(Start {
-                inner: Arc::clone(inner),
-                input,
-                settings,
-                policy,
-            })),
+            state: StreamState::NotStarted(Box::new(task)),
         }
     }
 }
@@ -93,23 +116,8 @@ impl Stream for RunStream {
             else {
                 unreachable!("checked above")
             };
-            let Start {
-                inner,
-                input,
-                settings,
-                policy,
-            } = *start;
             let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-            let task = tokio::spawn(async move {
-                let ctx = match inner.new_run(input, settings, policy) {
-                    Ok(ctx) => ctx,
-                    Err(error) => {
-                        let _ = tx.send(Err(error)).await;
-                        return;
-                    }
-                };
-                inner.stream_run(ctx, &tx).await;
-            });
+            let task = tokio::spawn(start(tx));
             this.state = StreamState::Running { rx, task };
         }
         match &mut this.state {
@@ -133,10 +141,10 @@ impl Drop for RunStream {
     }
 }
 
-type Sender = mpsc::Sender<Result<StreamEvent, Error>>;
+pub(crate) type Sender = mpsc::Sender<Result<StreamEvent, Error>>;
 
 /// Sends one event; fails when the reader is gone (the task is being aborted anyway).
-async fn emit(tx: &Sender, event: StreamEvent) -> Result<(), Error> {
+pub(crate) async fn emit(tx: &Sender, event: StreamEvent) -> Result<(), Error> {
     tx.send(Ok(event)).await.map_err(|_| Error::Cancelled)
 }
 
@@ -160,21 +168,12 @@ fn index(raw: &Value) -> u32 {
         .unwrap_or_default()
 }
 
-impl Inner {
-    async fn stream_run(self: &Arc<Self>, mut ctx: RunCtx, tx: &Sender) {
-        let span = tracing::info_span!("bighub.run_stream", trace_id = %ctx.ids.trace_id, model = %ctx.settings.model);
-        let outcome = self.stream_rounds(&mut ctx, tx).instrument(span).await;
-        if matches!(outcome, Err(Error::Cancelled)) {
-            return;
-        }
-        let last = match self.finish(ctx, outcome) {
-            Ok(result) => Ok(StreamEvent::FinalResponse { response: result }),
-            Err(error) => Err(error),
-        };
-        let _ = tx.send(last).await;
-    }
-
-    async fn stream_rounds(self: &Arc<Self>, ctx: &mut RunCtx, tx: &Sender) -> Result<Step, Error> {
+impl Runner {
+    pub(crate) async fn stream_rounds(
+        self: &Arc<Self>,
+        ctx: &mut RunCtx,
+        tx: &Sender,
+    ) -> Result<Step, Error> {
         let provider = self.provider()?;
         loop {
             let request = self.request_body(&ctx.conversation, &ctx.settings, true);
@@ -205,7 +204,7 @@ impl Inner {
     /// answer) and the calls prepared on the way.
     async fn relay(
         &self,
-        sse: &mut crate::provider::ModelStream,
+        sse: &mut ModelStream,
         ids: &RunIds,
         tx: &Sender,
     ) -> Result<(ModelResponse, Vec<PreparedCall>), Error> {

@@ -3,7 +3,9 @@
 //!
 //! async-openai's default client retries on its own; we install its plain reqwest service
 //! instead, so that `provider_max_retries` is the only retry budget and every attempt is
-//! visible to the circuit breaker. This module sends requests; it does not build them.
+//! visible to the circuit breaker. This module sends requests and returns the API's JSON as
+//! it came; it does not build requests nor read responses (a run does both), and it knows
+//! nothing of tools or decisions.
 
 use std::fmt;
 use std::future::Future;
@@ -20,9 +22,10 @@ use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-use crate::Error;
-use crate::agent::ModelResponse;
-use crate::circuit_breaker::CircuitBreaker;
+mod circuit_breaker;
+
+use crate::error::{Error, ProviderError};
+use circuit_breaker::CircuitBreaker;
 
 /// Retry and resilience settings for calls to the model provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,25 +129,21 @@ impl Provider {
     }
 
     /// `POST /responses`, retried per the settings.
-    pub(crate) async fn create(&self, request: &Value) -> Result<ModelResponse, Error> {
-        let raw: Value = self
-            .with_retries("openai.responses.create", || async {
-                let _connection = self.connection().await;
-                self.client.responses().create_byot(request).await
-            })
-            .await?;
-        ModelResponse::from_raw(raw)
+    pub(crate) async fn create(&self, request: &Value) -> Result<Value, Error> {
+        self.with_retries("openai.responses.create", || async {
+            let _connection = self.connection().await;
+            self.client.responses().create_byot(request).await
+        })
+        .await
     }
 
     /// `GET /responses/{id}`: a background response's current state.
-    pub(crate) async fn retrieve(&self, response_id: &str) -> Result<ModelResponse, Error> {
-        let raw: Value = self
-            .with_retries("openai.responses.retrieve", || async {
-                let _connection = self.connection().await;
-                self.client.responses().retrieve_byot(response_id).await
-            })
-            .await?;
-        ModelResponse::from_raw(raw)
+    pub(crate) async fn retrieve(&self, response_id: &str) -> Result<Value, Error> {
+        self.with_retries("openai.responses.retrieve", || async {
+            let _connection = self.connection().await;
+            self.client.responses().retrieve_byot(response_id).await
+        })
+        .await
     }
 
     /// `POST /responses` with `stream: true` (the body must say so): the server-sent events,
@@ -224,85 +223,6 @@ impl Provider {
             .delay(attempt.saturating_sub(1))
     }
 }
-
-/// What the model provider answered, or why it could not be reached: the source of
-/// [`Error::Provider`](crate::Error::Provider).
-///
-/// ```
-/// use bighub_openai::run::ProviderError;
-///
-/// let refused = ProviderError::api(400, Some("invalid_request_error"), Some("include"), None, "not supported");
-/// assert_eq!(refused.status, Some(400));
-/// assert_eq!(refused.to_string(), "HTTP 400 invalid_request_error (param `include`): not supported");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ProviderError {
-    /// The HTTP status, when the provider answered.
-    pub status: Option<u16>,
-    /// The API's error `type` (`invalid_request_error`, `insufficient_quota`, ...).
-    pub error_type: Option<String>,
-    /// The request parameter the API named.
-    pub param: Option<String>,
-    /// The API's error `code`.
-    pub code: Option<String>,
-    /// What went wrong.
-    pub message: String,
-}
-
-impl ProviderError {
-    /// An error answer of the API.
-    pub fn api(
-        status: u16,
-        error_type: Option<&str>,
-        param: Option<&str>,
-        code: Option<&str>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            status: Some(status),
-            error_type: error_type.map(str::to_owned),
-            param: param.map(str::to_owned),
-            code: code.map(str::to_owned),
-            message: message.into(),
-        }
-    }
-
-    /// A failure without an answer (connection, timeout, broken stream, unreadable body).
-    pub fn transport(message: impl Into<String>) -> Self {
-        Self {
-            status: None,
-            error_type: None,
-            param: None,
-            code: None,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ProviderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(status) = self.status {
-            write!(f, "HTTP {status} ")?;
-        }
-        if let Some(kind) = &self.error_type {
-            write!(f, "{kind} ")?;
-        }
-        if let Some(param) = &self.param {
-            write!(f, "(param `{param}`)")?;
-        }
-        if self.error_type.is_some() || self.param.is_some() {
-            f.write_str(": ")?;
-        }
-        f.write_str(&self.message)?;
-        if let Some(code) = &self.code {
-            write!(f, " (code `{code}`)")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ProviderError {}
 
 impl From<OpenAIError> for ProviderError {
     fn from(error: OpenAIError) -> Self {

@@ -1,8 +1,8 @@
 //! `RegisteredTool`: one tool as the registry holds it (final schema, effective metadata,
 //! options) and how one of its calls becomes a [`ProposedAction`].
 //!
-//! Checking names and schemas at registration is `registry.rs`'s job; running the decision
-//! and the loop is the agent's.
+//! Checking names and schemas at registration is `registry.rs`'s job; deciding and running
+//! calls is a run's ([`crate::run`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -72,26 +72,26 @@ impl RegisteredTool {
         let mut metadata = action.metadata();
         // Options override the tool's own metadata; `metadata()` reports the result.
         let overrides = [
-            (&mut metadata.action_name, &options.action_name),
-            (&mut metadata.domain, &options.domain),
-            (&mut metadata.actor, &options.actor),
-            (&mut metadata.system, &options.system),
-            (&mut metadata.environment, &options.environment),
+            (&mut metadata.action_name, options.get_action_name()),
+            (&mut metadata.domain, options.get_domain()),
+            (&mut metadata.actor, options.get_actor()),
+            (&mut metadata.system, options.get_system()),
+            (&mut metadata.environment, options.get_environment()),
         ];
         for (field, value) in overrides {
-            if value.is_some() {
-                field.clone_from(value);
+            if let Some(value) = value {
+                *field = Some(value.to_owned());
             }
         }
-        if options.environment.is_some() {
+        if options.get_environment().is_some() {
             // The registration's environment replaces the tool's, fixed or read from an argument.
             metadata.environment_arg = None;
         }
-        if let Some(risk) = options.risk {
+        if let Some(risk) = options.get_risk() {
             metadata.risk = risk;
         }
-        if options.timeout.is_some() {
-            metadata.timeout = options.timeout;
+        if let Some(timeout) = options.get_timeout() {
+            metadata.timeout = Some(timeout);
         }
         Self {
             name: action.name().to_owned(),
@@ -238,7 +238,7 @@ impl RegisteredTool {
             .or_else(|| meta.environment.clone());
         action.domain = meta.domain.clone();
         action.actor = meta.actor.clone().unwrap_or_default();
-        action.decision_mode = self.options.decision_mode;
+        action.decision_mode = self.options.get_decision_mode();
 
         if let Some(extra) = self.options.metadata_for(&arguments) {
             apply_metadata(&mut action, extra);

@@ -1,47 +1,35 @@
-//! One round of the loop: the model's function calls -> prepared calls (proposed action,
-//! decision and verdict, all evaluated concurrently) -> approvals (asked, paused, or
+//! One round of the loop, after its calls are decided: approvals (asked, paused, or
 //! reported) -> the tools that may run (concurrently unless turned off) -> one execution
-//! event per call, in the model's order.
+//! event per call, in the model's order, each reaching the hook, the outcome report and
+//! decision memory.
 //!
-//! Deciding ([`Inner::prepare`]) and playing the rest of the round ([`Inner::play_round`])
-//! are separate steps so that a streamed run can start each decision as soon as the call's
-//! arguments are complete. Running and recording happen in a task of their own
-//! ([`Inner::run_and_record`]): once a tool has started, its event reaches the hook, the
-//! outcome report and decision memory even when the caller stops waiting for the run. A
-//! cancelled run starts no further tool. This module never talks to the model; `run.rs`
-//! and `stream.rs` do.
+//! Each call travels as one [`PreparedCall`] (its decision and its approval) from the gate
+//! to its record. Running and recording happen in a task of their own
+//! ([`Runner::run_and_record`]): once a tool has started, its event is recorded even when
+//! the caller stops waiting for the run. A cancelled run starts no further tool. This
+//! module neither decides calls (`decide.rs`) nor talks to the model (`driver.rs`,
+//! `stream.rs`).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use bighub_core::{Decision, MemoryBatch, OutcomeReport, OutcomeStatus, Verdict};
+use bighub_core::{MemoryBatch, OutcomeReport, OutcomeStatus, Verdict};
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use super::Inner;
-use super::caps::{cap_decision, cap_output, truncate_text};
-use super::prepared::{
-    Decided, FunctionCall, Gate, PreparedCall, scrub_text, scrub_value, unusable_arguments,
-};
+use super::approval::{ApprovalRecord, now_rfc3339};
+use super::caps::{cap_output, truncate_text};
+use super::prepared::{ApprovalState, FunctionCall, Gate, PreparedCall, scrub_text, scrub_value};
+use super::runner::{RunIds, Runner};
 use crate::config::SOURCE_VERSION;
 use crate::{
     ApprovalAnswer, Error, ExecutionEvent, ExecutionStatus, ToolError,
     run::{ApprovalLoop, ApprovalRequest},
 };
-use bighub_core::digest::canonical_sha256;
-
-/// Identifies the run a round belongs to.
-#[derive(Debug, Clone)]
-pub(crate) struct RunIds {
-    pub(crate) trace_id: String,
-    /// The model of the run (empty outside a run).
-    pub(crate) model: String,
-}
 
 /// The answer source of `run_with_approval`.
 pub(crate) type ApprovalCallback =
@@ -50,49 +38,49 @@ pub(crate) type ApprovalCallback =
 /// What a round does with a call that needs an approval.
 #[derive(Clone)]
 pub(crate) enum ApprovalPolicy {
-    /// Report `approval_required` to the model and go on (the pre-pause behaviour).
+    /// Report `approval_required` to the model and go on.
     Report,
-    /// Stop the run at this round; it resumes with [`BighubOpenAI::resume`](super::BighubOpenAI::resume).
+    /// Stop the run at this round; it resumes with [`BighubOpenAI::resume`](crate::BighubOpenAI::resume).
     Pause,
     /// Ask the callback; pause when it has no answer.
     Ask(ApprovalCallback),
 }
 
-/// Where a call stands with respect to a human approval.
-#[derive(Debug, Clone)]
-pub(crate) enum ApprovalState {
-    /// No approval involved.
-    None,
-    /// It waits for an answer: the run pauses.
-    Pending,
-    /// A human answered and the engine recorded it.
-    Answered {
-        answer: ApprovalAnswer,
-        record: Value,
-    },
+/// One call of a round, as recorded.
+#[derive(Debug)]
+pub(crate) struct RecordedCall {
+    /// The call exactly as the model sent it.
+    pub(crate) call: FunctionCall,
+    /// The digest of its arguments (the approval binding).
+    pub(crate) digest: String,
+    /// Its event; an `approval_required` one while it waits.
+    pub(crate) event: ExecutionEvent,
+    /// Whether it waits for an approval.
+    pub(crate) pending: bool,
 }
 
-/// One round's record.
+/// One round's record: every call, and why the run must stop although they are recorded.
 #[derive(Debug)]
 pub(crate) struct RoundOutcome {
-    /// One event per call, in the model's order; a pending call has an
-    /// `approval_required` event.
-    pub(crate) events: Vec<ExecutionEvent>,
-    /// Which calls wait for an approval.
-    pub(crate) pending: Vec<bool>,
+    /// One per call, in the model's order.
+    pub(crate) calls: Vec<RecordedCall>,
     /// The approvals answered in this round.
     pub(crate) approvals: Vec<ApprovalLoop>,
+    /// A failure after the calls were recorded (a required outcome report that failed):
+    /// the run stops, with this round's record kept.
+    pub(crate) failure: Option<Error>,
 }
 
 impl RoundOutcome {
     pub(crate) fn is_paused(&self) -> bool {
-        self.pending.iter().any(|p| *p)
+        self.calls.iter().any(|c| c.pending)
+    }
+
+    /// The round's events, in call order.
+    pub(crate) fn events(&self) -> impl Iterator<Item = &ExecutionEvent> {
+        self.calls.iter().map(|c| &c.event)
     }
 }
-
-/// Between two evaluations of one call: 50 ms doubling up to 1.6 s, with jitter.
-const EVALUATE_BACKOFF: bighub_core::Backoff =
-    bighub_core::Backoff::new(Duration::from_millis(50), Duration::from_millis(1600));
 
 /// Sets the flag when dropped: the run stopped waiting, so no further tool may start.
 struct CancelOnDrop(Arc<AtomicBool>);
@@ -103,134 +91,21 @@ impl Drop for CancelOnDrop {
     }
 }
 
-impl Inner {
-    /// Decides one call: finds its tool, parses its arguments, proposes the action and
-    /// asks the engine. Unknown tools and unusable arguments are rejected without asking.
-    pub(crate) async fn prepare(&self, call: FunctionCall, ids: &RunIds) -> PreparedCall {
-        let Some(tool) = self.tools.get_shared(&call.name) else {
-            let mut available: Vec<&str> = self.tools.names().collect();
-            available.sort_unstable();
-            let error = format!(
-                "unknown tool `{}`; available tools: {}",
-                call.name,
-                if available.is_empty() {
-                    "none".to_owned()
-                } else {
-                    available.join(", ")
-                }
-            );
-            let arguments = unusable_arguments(
-                &call.arguments,
-                serde_json::from_str(&call.arguments).ok(),
-                false,
-            );
-            return rejected(call, arguments, None, error);
-        };
-        let has_secrets = !tool.metadata().secret_args.is_empty();
-        let arguments = match serde_json::from_str::<Value>(&call.arguments) {
-            Ok(Value::Object(map)) => Value::Object(map),
-            Ok(other) => {
-                let error = format!(
-                    "arguments must be a JSON object, got {}",
-                    crate::tool_error::json_kind(&other)
-                );
-                let arguments = unusable_arguments(&call.arguments, Some(other), has_secrets);
-                return rejected(call, arguments, Some(tool), error);
-            }
-            Err(error) => {
-                // serde_json's message names a position, never the text around it.
-                let error = format!("arguments are not valid JSON: {error}");
-                let arguments = unusable_arguments(&call.arguments, None, has_secrets);
-                return rejected(call, arguments, Some(tool), error);
-            }
-        };
-        let digest = canonical_sha256(&arguments);
-        let action = self.proposed_action(&tool, &arguments, ids);
-        let decision = self.decide(&action, &call.name, &digest).await;
-        let verdict = decision.verdict();
-        PreparedCall {
-            call,
-            arguments,
-            digest,
-            gate: Gate::Decided(Box::new(Decided {
-                tool,
-                action,
-                decision,
-                verdict,
-            })),
-        }
-    }
-
-    /// Evaluates `action` (see [`evaluate`](Self::evaluate)), cuts what the decision may add
-    /// to the record, and enters a review in the approval ledger.
-    pub(crate) async fn decide(
-        &self,
-        action: &bighub_core::ProposedAction,
-        tool: &str,
-        digest: &str,
-    ) -> Decision {
-        let mut decision = self.evaluate(action).await;
-        cap_decision(&mut decision, self.config.max_reason_bytes);
-        if decision.verdict() == Verdict::RequireApproval
-            && let Some(request_id) = &decision.request_id
-        {
-            self.ledger.asked(request_id, tool, digest);
-        }
-        decision
-    }
-
-    /// The engine's preview of `action` (nothing recorded, no ledger entry), cut like any
-    /// decision; when the engine cannot answer, the fail-mode decision.
-    pub(crate) async fn preview(&self, action: &bighub_core::ProposedAction) -> Decision {
-        let mut decision = match self.engine.preview(action).await {
-            Ok(decision) => decision,
-            Err(error) => self.config.fail_mode.decision_for(&error),
-        };
-        cap_decision(&mut decision, self.config.max_reason_bytes);
-        decision
-    }
-
-    /// Evaluates with retries; when the engine cannot answer, the fail-mode decision (which
-    /// blocks, whatever the fail mode, unless the engine was merely unavailable).
-    pub(crate) async fn evaluate(&self, action: &bighub_core::ProposedAction) -> Decision {
-        let span =
-            tracing::info_span!("bighub.evaluate", tool = %action.tool, action = %action.action);
-        async {
-            let mut attempt = 0u32;
-            loop {
-                match self.engine.evaluate(action).await {
-                    Ok(decision) => return decision,
-                    Err(error) if error.is_retryable() && attempt < self.config.evaluate_retries => {
-                        let delay = EVALUATE_BACKOFF.delay(attempt);
-                        attempt += 1;
-                        tracing::warn!(%error, attempt, "evaluation failed; retrying");
-                        tokio::time::sleep(delay).await;
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, fail_mode = %self.config.fail_mode, "evaluation failed; using the fail-mode decision");
-                        return self.config.fail_mode.decision_for(&error);
-                    }
-                }
-            }
-        }
-        .instrument(span)
-        .await
-    }
-
-    /// Everything after the decisions: approvals, then running and recording.
+impl Runner {
+    /// Everything after the decisions: approvals, then running and recording. An error
+    /// means nothing of this round ran.
     pub(crate) async fn play_round(
         self: &Arc<Self>,
-        calls: Vec<PreparedCall>,
+        mut calls: Vec<PreparedCall>,
         ids: &RunIds,
         first_seq: u64,
         policy: &ApprovalPolicy,
     ) -> Result<RoundOutcome, Error> {
         // Approvals: ask (one at a time: a person answers them), pause, or report.
-        let mut approvals = Vec::with_capacity(calls.len());
-        for call in &calls {
-            approvals.push(self.approval_for(call, policy).await?);
+        for call in &mut calls {
+            call.approval = self.approval_for(call, policy).await?;
         }
-        self.run_and_record(calls, approvals, ids, first_seq).await
+        self.run_and_record(calls, ids, first_seq).await
     }
 
     /// Runs the calls that may run and records every call, in a task of its own so that
@@ -238,7 +113,6 @@ impl Inner {
     pub(crate) async fn run_and_record(
         self: &Arc<Self>,
         calls: Vec<PreparedCall>,
-        approvals: Vec<ApprovalState>,
         ids: &RunIds,
         first_seq: u64,
     ) -> Result<RoundOutcome, Error> {
@@ -250,86 +124,82 @@ impl Inner {
         let span = tracing::Span::current();
         tokio::spawn(
             async move {
-                let outcome = this
-                    .execute_round(calls, approvals, &ids, first_seq, &cancelled)
-                    .await;
+                let outcome = this.execute_round(calls, &ids, first_seq, &cancelled).await;
                 let _ = tx.send(outcome);
             }
             .instrument(span),
         );
-        rx.await.unwrap_or_else(|_| {
-            Err(Error::ProviderResponse(
+        rx.await.map_err(|_| {
+            Error::ProviderResponse(
                 "the task running the round's tools stopped unexpectedly".to_owned(),
-            ))
+            )
         })
     }
 
     async fn execute_round(
         &self,
         calls: Vec<PreparedCall>,
-        approvals: Vec<ApprovalState>,
         ids: &RunIds,
         first_seq: u64,
         cancelled: &AtomicBool,
-    ) -> Result<RoundOutcome, Error> {
-        let results: Vec<Option<Result<Value, ToolError>>> = if self.config.parallel_tool_execution
-        {
-            join_all(
-                calls
-                    .iter()
-                    .zip(&approvals)
-                    .map(|(c, a)| self.run_one(c, a, cancelled)),
-            )
-            .await
-        } else {
-            let mut results = Vec::with_capacity(calls.len());
-            for (call, approval) in calls.iter().zip(&approvals) {
-                results.push(self.run_one(call, approval, cancelled).await);
-            }
-            results
+    ) -> RoundOutcome {
+        let run = |call: PreparedCall| async move {
+            let result = self.run_one(&call, cancelled).await;
+            (call, result)
         };
+        let ran: Vec<(PreparedCall, Option<Result<Value, ToolError>>)> =
+            if self.config.parallel_tool_execution {
+                join_all(calls.into_iter().map(run)).await
+            } else {
+                let mut ran = Vec::with_capacity(calls.len());
+                for call in calls {
+                    ran.push(run(call).await);
+                }
+                ran
+            };
 
         let mut outcome = RoundOutcome {
-            events: Vec::with_capacity(calls.len()),
-            pending: Vec::with_capacity(calls.len()),
+            calls: Vec::with_capacity(ran.len()),
             approvals: Vec::new(),
+            failure: None,
         };
-        let mut report_error = None;
-        for (i, ((call, result), approval)) in
-            calls.into_iter().zip(results).zip(approvals).enumerate()
-        {
-            let pending = matches!(approval, ApprovalState::Pending);
-            let event = self.event(call, result, &approval, ids, first_seq + i as u64);
-            if let ApprovalState::Answered { answer, record } = &approval {
+        for (i, (call, result)) in ran.into_iter().enumerate() {
+            let pending = matches!(call.approval, ApprovalState::Pending);
+            let (function_call, digest) = (call.call.clone(), call.digest.clone());
+            let answered = match &call.approval {
+                ApprovalState::Answered { answer, record } => {
+                    Some((answer.clone(), (**record).clone()))
+                }
+                _ => None,
+            };
+            let event = self.event(call, result, ids, first_seq + i as u64);
+            if let Some((answer, record)) = answered {
                 outcome
                     .approvals
-                    .push(approval_loop(&event, answer, record.clone()));
+                    .push(approval_loop(&event, &answer, record));
             }
             if let Err(error) = self.after_event(&event, !pending).await {
-                report_error.get_or_insert(error);
+                outcome.failure.get_or_insert(error);
             }
-            outcome.events.push(event);
-            outcome.pending.push(pending);
+            outcome.calls.push(RecordedCall {
+                call: function_call,
+                digest,
+                event,
+                pending,
+            });
         }
-        self.remember(&outcome.events, ids).await;
-        match report_error {
-            Some(Error::OutcomeReport { source, .. }) => Err(Error::OutcomeReport {
-                source,
-                events: outcome.events,
-            }),
-            Some(other) => Err(other),
-            None => Ok(outcome),
-        }
+        let events: Vec<ExecutionEvent> = outcome.events().cloned().collect();
+        self.remember(&events, ids).await;
+        outcome
     }
 
     /// Runs one call if it may run and the run was not cancelled; `None` when it may not.
     async fn run_one(
         &self,
         call: &PreparedCall,
-        approval: &ApprovalState,
         cancelled: &AtomicBool,
     ) -> Option<Result<Value, ToolError>> {
-        if !may_run(call, approval) {
+        if !may_run(call) {
             return None;
         }
         if cancelled.load(Ordering::SeqCst) {
@@ -346,7 +216,7 @@ impl Inner {
         let Some(decided) = call.decided() else {
             return Ok(ApprovalState::None);
         };
-        if decided.verdict != Verdict::RequireApproval {
+        if decided.verdict != Verdict::ApprovalRequired {
             return Ok(ApprovalState::None);
         }
         let callback = match policy {
@@ -370,7 +240,10 @@ impl Inner {
             return Ok(ApprovalState::Pending);
         };
         let record = self.settle_approval(&request_id, call, &answer).await?;
-        Ok(ApprovalState::Answered { answer, record })
+        Ok(ApprovalState::Answered {
+            answer,
+            record: Box::new(record),
+        })
     }
 
     /// Runs the tool of a decided call, within its timeout; a panic becomes a tool error.
@@ -398,52 +271,17 @@ impl Inner {
         }
     }
 
-    /// The proposed action of a call of `tool`, completed with the agent's defaults and the
-    /// run's ids.
-    pub(crate) fn proposed_action(
-        &self,
-        tool: &crate::tool::RegisteredTool,
-        arguments: &Value,
-        ids: &RunIds,
-    ) -> bighub_core::ProposedAction {
-        let mut action = tool.proposed_action(arguments);
-        if action.actor.trim().is_empty() {
-            action.actor = self.config.actor.clone();
-        }
-        if action.domain.is_none() {
-            action.domain = Some(self.config.domain.clone());
-        }
-        if action.decision_mode.is_none() {
-            action.decision_mode = Some(self.config.decision_mode);
-        }
-        let context = &mut action.context;
-        context
-            .session_id
-            .get_or_insert_with(|| self.config.session_id.clone());
-        context
-            .trajectory_id
-            .get_or_insert_with(|| ids.trace_id.clone());
-        context
-            .objective
-            .get_or_insert_with(|| self.config.decision_objective.clone());
-        context
-            .model_selection
-            .get_or_insert_with(|| self.config.model_selection.clone());
-        action
-    }
-
     /// The record of one call: secrets redacted and scrubbed, outputs and errors cut to the
     /// configured size.
     pub(crate) fn event(
         &self,
         call: PreparedCall,
         result: Option<Result<Value, ToolError>>,
-        approval: &ApprovalState,
         ids: &RunIds,
         seq: u64,
     ) -> ExecutionEvent {
         let rejected_by_human = matches!(
-            approval,
+            &call.approval,
             ApprovalState::Answered { answer, .. } if !answer.is_approved()
         );
         let secrets = call.secret_values();
@@ -489,7 +327,7 @@ impl Inner {
         let recommendation = decision.as_ref().and_then(|d| d.recommendation.clone());
         let risk_score = decision.as_ref().and_then(|d| d.risk_score.or(d.risk));
         let enforcement_mode = decision.as_ref().and_then(|d| d.enforcement_mode.clone());
-        let approval = match approval {
+        let approval = match &call.approval {
             ApprovalState::Answered { answer, .. } => Some(answer.to_resolution()),
             _ => None,
         };
@@ -532,10 +370,7 @@ impl Inner {
             self.engine
                 .report_outcome(&report)
                 .await
-                .map_err(|source| Error::OutcomeReport {
-                    source,
-                    events: Vec::new(),
-                })
+                .map_err(|source| Error::OutcomeReport { source })
         } else {
             self.reporter.outcome(report).await;
             Ok(())
@@ -559,20 +394,6 @@ impl Inner {
                 batch
             })
             .await;
-    }
-}
-
-fn rejected(
-    call: FunctionCall,
-    arguments: Value,
-    tool: Option<Arc<crate::tool::RegisteredTool>>,
-    error: String,
-) -> PreparedCall {
-    PreparedCall {
-        call,
-        digest: canonical_sha256(&arguments),
-        arguments,
-        gate: Gate::Rejected { tool, error },
     }
 }
 
@@ -600,26 +421,29 @@ fn outcome_report(event: &ExecutionEvent) -> OutcomeReport {
     report
 }
 
-fn may_run(call: &PreparedCall, approval: &ApprovalState) -> bool {
-    match (call.verdict(), approval) {
+fn may_run(call: &PreparedCall) -> bool {
+    match (call.verdict(), &call.approval) {
         (Some(Verdict::Execute), _) => true,
-        (Some(Verdict::RequireApproval), ApprovalState::Answered { answer, .. }) => {
+        (Some(Verdict::ApprovalRequired), ApprovalState::Answered { answer, .. }) => {
             answer.is_approved()
         }
         _ => false,
     }
 }
 
-/// The `approval_loop` record of one answered approval, from the call's event.
+/// The `approval_loop` record of one answered approval, from the call's event: the record
+/// says whether the approved call ran under it.
 pub(crate) fn approval_loop(
     event: &ExecutionEvent,
     answer: &ApprovalAnswer,
-    record: Value,
+    mut record: ApprovalRecord,
 ) -> ApprovalLoop {
     let ran = matches!(
         event.status,
         ExecutionStatus::Executed | ExecutionStatus::ToolError
     ) && answer.is_approved();
+    record.used = ran;
+    record.used_at = ran.then(now_rfc3339);
     ApprovalLoop {
         required: true,
         resolved: true,

@@ -1,0 +1,119 @@
+//! Settling an approval: recording a human's answer with the engine and claiming the
+//! approval for one execution of exactly the call it was asked for.
+//!
+//! An approval binds three things: the decision's request id, the tool name and the SHA-256
+//! of the call's canonical arguments. Settling checks all three before the tool may run:
+//! - the agent's [ledger](super::ledger) knows every review it asked for and refuses another
+//!   tool, other arguments, or a second use;
+//! - an engine that keeps approvals (the local engine) verifies the same binding in its store
+//!   and consumes the approval atomically, so it runs its call at most once across processes.
+//!
+//! This module does not run anything and does not resume runs (`resume.rs` does).
+
+use bighub_core::ApprovalClaim;
+use serde_json::Value;
+
+use super::approval::{ApprovalRecord, now_rfc3339};
+use super::prepared::PreparedCall;
+use super::runner::Runner;
+use crate::{ApprovalAnswer, Error};
+
+fn refusal(request_id: &str, error: bighub_core::Error) -> Error {
+    match error {
+        bighub_core::Error::ApprovalArgumentsChanged(_) => Error::ApprovalArgumentsChanged {
+            request_id: request_id.to_owned(),
+        },
+        bighub_core::Error::ApprovalToolChanged {
+            approved,
+            requested,
+            ..
+        } => Error::ApprovalToolChanged {
+            request_id: request_id.to_owned(),
+            approved,
+            requested,
+        },
+        bighub_core::Error::ApprovalAlreadyUsed(_) => Error::ApprovalAlreadyUsed {
+            request_id: request_id.to_owned(),
+        },
+        source => Error::ApprovalRefused {
+            request_id: request_id.to_owned(),
+            source: Box::new(source),
+        },
+    }
+}
+
+impl Runner {
+    /// Records `answer` with the engine and, for an approval, claims it for one execution
+    /// of exactly `call`. Returns the run's record of the approval (not used yet).
+    pub(crate) async fn settle_approval(
+        &self,
+        request_id: &str,
+        call: &PreparedCall,
+        answer: &ApprovalAnswer,
+    ) -> Result<ApprovalRecord, Error> {
+        let Some(decided) = call.decided() else {
+            return Err(Error::InvalidRunState(format!(
+                "the call {} was never decided, so no approval covers it",
+                call.call.call_id
+            )));
+        };
+        let tool = call.call.name.as_str();
+        self.ledger.act_on(request_id, tool, &call.digest)?;
+        let settled = async {
+            let (resolved_at, resolved_before) = match self
+                .engine
+                .resolve_approval(request_id, &answer.to_resolution())
+                .await
+            {
+                // The engine's own time of the resolution, when its record says one.
+                Ok(engine_record) => (resolved_at(&engine_record), false),
+                // Resolved earlier (by a person at a console, or by an earlier attempt) the
+                // same way: the claim below decides whether the call may still run.
+                Err(bighub_core::Error::ApprovalAlreadyResolved { resolution, .. })
+                    if resolution == answer.resolution.as_str() =>
+                {
+                    (None, true)
+                }
+                Err(error) => return Err(refusal(request_id, error)),
+            };
+            let record = ApprovalRecord::answered(
+                request_id,
+                tool,
+                &call.call.call_id,
+                answer,
+                resolved_at.unwrap_or_else(now_rfc3339),
+            );
+            if answer.is_approved() {
+                // The engine saw the arguments in the tool's shape; bind to the same.
+                let claim = self
+                    .engine
+                    .claim_approval(request_id, tool, &decided.action.arguments)
+                    .await
+                    .map_err(|error| refusal(request_id, error))?;
+                if resolved_before && claim == ApprovalClaim::NotTracked {
+                    // Resolved before, by an engine that cannot say whether that approval
+                    // already ran its call: running it again could run it twice.
+                    return Err(Error::ApprovalAlreadyUsed {
+                        request_id: request_id.to_owned(),
+                    });
+                }
+            }
+            Ok(record)
+        }
+        .await;
+        if settled.is_err() {
+            // Nothing ran: a later attempt may try again.
+            self.ledger.release(request_id);
+        }
+        settled
+    }
+}
+
+/// The `resolved_at` an engine's record of a resolution names, when it has one.
+fn resolved_at(engine_record: &Value) -> Option<String> {
+    engine_record
+        .get("resolved_at")
+        .and_then(Value::as_str)
+        .filter(|at| !at.is_empty())
+        .map(str::to_owned)
+}
