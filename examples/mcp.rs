@@ -94,10 +94,12 @@ async fn run(options: Options) -> Result<(), bighub::Error> {
     }
     let mcp = server.connect().await?;
     let tools = mcp.tools();
+    let server_name = mcp.server_name().to_owned();
+    // The agent keeps the session and ends it on close.
     let agent = BighubOpenAI::from_env()
         .actor("ops-agent")
         .domain("it_actions")
-        .tools(mcp.registry()?)
+        .mcp_server(mcp)
         .build()?;
 
     let has_openai = ["OPENAI_API_KEY", "OPENAI_BASE_URL"]
@@ -107,7 +109,7 @@ async fn run(options: Options) -> Result<(), bighub::Error> {
         eprintln!(
             "OPENAI_API_KEY is not set (nor OPENAI_BASE_URL), so no model runs. The guarded \
              tools of `{}` and the decision for one sample call:\n",
-            mcp.server_name()
+            printable(&server_name)
         );
         let sample = tools.first().map(|t| (t.name.clone(), sample_arguments(t)));
         let check = match &sample {
@@ -116,7 +118,7 @@ async fn run(options: Options) -> Result<(), bighub::Error> {
         };
         if options.json {
             let doc = json!({
-                "server": mcp.server_name(),
+                "server": server_name,
                 "tools": tools.iter().map(tool_json).collect::<Vec<_>>(),
                 "sample_call": sample.as_ref().map(|(name, args)| json!({"tool": name, "arguments": args})),
                 "check": check,
@@ -136,7 +138,6 @@ async fn run(options: Options) -> Result<(), bighub::Error> {
             }
         }
         agent.close().await?;
-        mcp.close().await;
         return Ok(());
     }
 
@@ -173,7 +174,6 @@ async fn run(options: Options) -> Result<(), bighub::Error> {
         }
     }
     agent.close().await?;
-    mcp.close().await;
     Ok(())
 }
 

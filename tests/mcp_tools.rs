@@ -396,7 +396,7 @@ async fn exited(pid: &str) -> bool {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn the_server_process_stops_on_close_and_on_drop() {
-    for close in [true, false] {
+    for how in ["close", "drop", "agent close"] {
         let dir = tempfile::tempdir().unwrap();
         let pidfile = dir.path().join("pid");
         let ops = stdio_ops(&dir.path().join("calls"), |s| {
@@ -405,17 +405,32 @@ async fn the_server_process_stops_on_close_and_on_drop() {
         .await;
         let pid = std::fs::read_to_string(&pidfile).unwrap();
         assert!(!exited_now(&pid), "the server runs while connected");
-        let registry = ops.registry().unwrap();
-        if close {
-            ops.close().await;
-        } else {
-            drop(ops);
-            drop(registry);
+        match how {
+            "close" => ops.close().await,
+            "drop" => {
+                let registry = ops.registry().unwrap();
+                drop(ops);
+                drop(registry);
+            }
+            _ => {
+                let openai = FakeOpenAi::start().await.unwrap();
+                let agent = BighubOpenAI::builder()
+                    .openai_api_key(openai.api_key())
+                    .openai_base_url(openai.base_url())
+                    .engine(LocalEngine::builder().in_memory().build().unwrap())
+                    .mcp_server(ops)
+                    .build()
+                    .unwrap();
+                assert!(agent.list_tools().iter().any(|t| t.name == "pod_logs"));
+                agent.close().await.unwrap();
+                assert!(
+                    exited(&pid).await,
+                    "server {pid} still runs after the agent closed"
+                );
+                drop(agent);
+            }
         }
-        assert!(
-            exited(&pid).await,
-            "server {pid} still runs (close: {close})"
-        );
+        assert!(exited(&pid).await, "server {pid} still runs ({how})");
     }
 }
 

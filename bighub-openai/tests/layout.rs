@@ -68,6 +68,16 @@ fn each_module_uses_only_the_ones_below_it() {
         ],
     );
     assert_layer(
+        "mcp",
+        &[
+            "crate::provider",
+            "crate::config",
+            "crate::run",
+            "crate::agent",
+            "crate::blocking",
+        ],
+    );
+    assert_layer(
         "provider",
         &[
             "crate::tool",

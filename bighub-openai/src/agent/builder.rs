@@ -30,6 +30,8 @@ pub struct BighubOpenAIBuilder {
     bighub_base_url: Option<String>,
     engine: Option<Arc<dyn DecisionEngine>>,
     tools: ToolRegistry,
+    #[cfg(feature = "mcp")]
+    mcp: Vec<crate::mcp::McpConnection>,
     errors: Vec<Error>,
     states: ToolContextBuilder,
     on_decision: Option<DecisionHook>,
@@ -77,6 +79,8 @@ impl BighubOpenAIBuilder {
             bighub_base_url: None,
             engine: None,
             tools: ToolRegistry::new(),
+            #[cfg(feature = "mcp")]
+            mcp: Vec::new(),
             errors: Vec::new(),
             states: ToolContextBuilder::default(),
             on_decision: None,
@@ -150,6 +154,35 @@ impl BighubOpenAIBuilder {
         if let Err(error) = self.tools.merge(tools) {
             self.errors.push(error);
         }
+        self
+    }
+
+    /// Adds the tools of a connected MCP server ([`McpServer::connect`]), guarded like the
+    /// agent's own; a name already registered is an error at [`build`](Self::build). The
+    /// agent keeps the connection: [`BighubOpenAI::close`] ends its session (and stops a
+    /// stdio server's process).
+    ///
+    /// [`McpServer::connect`]: crate::mcp::McpServer::connect
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), bighub_openai::Error> {
+    /// use bighub_openai::{BighubOpenAI, mcp::McpServer};
+    ///
+    /// let kube = McpServer::stdio("npx", ["-y", "mcp-server-kubernetes"])
+    ///     .environment("production")
+    ///     .connect()
+    ///     .await?;
+    /// let agent = BighubOpenAI::from_env().mcp_server(kube).build()?;
+    /// // ... runs ...
+    /// agent.close().await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "mcp")]
+    pub fn mcp_server(mut self, server: crate::mcp::McpConnection) -> Self {
+        if let Err(error) = server.register(&mut self.tools) {
+            self.errors.push(error);
+        }
+        self.mcp.push(server);
         self
     }
 
@@ -400,6 +433,8 @@ impl BighubOpenAIBuilder {
         );
         Ok(BighubOpenAI {
             inner: Arc::new(runner),
+            #[cfg(feature = "mcp")]
+            mcp: Arc::new(self.mcp),
         })
     }
 

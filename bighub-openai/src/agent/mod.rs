@@ -56,6 +56,9 @@ use crate::{
 #[derive(Clone)]
 pub struct BighubOpenAI {
     inner: Arc<Runner>,
+    /// The MCP servers whose tools it offers; closed with the agent.
+    #[cfg(feature = "mcp")]
+    mcp: Arc<Vec<crate::mcp::McpConnection>>,
 }
 
 /// The Python adapter's name for the agent: the same type as [`BighubOpenAI`], kept so
@@ -205,14 +208,19 @@ impl BighubOpenAI {
     }
 
     /// Flushes queued outcome reports and memory batches (waiting at most `flush_timeout`),
-    /// then closes the engine. Runs still in flight keep working; their later reports are
-    /// queued as usual.
+    /// then closes the engine and the sessions of the MCP servers added with
+    /// [`mcp_server`](BighubOpenAIBuilder::mcp_server). Runs still in flight keep working;
+    /// their later reports are queued as usual, and their MCP calls fail as tool errors.
     pub async fn close(&self) -> Result<ReportStats, Error> {
         let stats = self
             .inner
             .reporter
             .flush(self.inner.config.flush_timeout)
             .await;
+        #[cfg(feature = "mcp")]
+        for server in self.mcp.iter() {
+            server.close().await;
+        }
         self.inner.engine.close().await?;
         Ok(stats)
     }
