@@ -9,6 +9,7 @@
 //! bighub policy eval --input action.json [--json]
 //! bighub policy replay [--since 7d] [--limit N] [--json]
 //! bighub policy cases cases.json
+//! bighub serve [--listen 127.0.0.1:8484] [--api-key-file FILE] [--insecure-no-auth]
 //! ```
 //!
 //! Every command honours `BIGHUB_DB` (store path) and `BIGHUB_POLICY` (extra policy files),
@@ -66,6 +67,7 @@
 #![forbid(unsafe_code)]
 
 mod escape;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -123,6 +125,13 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Run the decision server: the hosted service's API over this store and policy set.
+    ///
+    /// API keys come from $BIGHUB_SERVER_API_KEYS (comma-separated, each `name=key` or a
+    /// bare key) and --api-key-file; the decision log records the key's name. The first
+    /// line printed is `listening on http://ADDR`; SIGTERM or ctrl-c stops the server
+    /// after the requests in flight.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -328,6 +337,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             PolicyCommand::Cases { file } => policy_cases(&cli.global, &file),
         },
+        Command::Serve(args) => serve::serve(&cli.global, args),
     }
 }
 

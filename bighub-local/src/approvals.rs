@@ -122,6 +122,16 @@ pub(crate) fn pending(conn: &Connection) -> Result<Vec<ApprovalRecord>, LocalErr
         .collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Every approval, pending or resolved, newest first, at most `limit`.
+pub(crate) fn all(conn: &Connection, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM approvals ORDER BY created_at DESC, request_id DESC LIMIT ?1"
+        ))?
+        .query_map(params![limit.min(i64::MAX as usize) as i64], from_row)?
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Resolves a pending approval once; a second resolution is refused.
 pub(crate) fn resolve(
     conn: &Connection,

@@ -28,7 +28,9 @@ use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_
 use super::policy_tests::{self, PolicyTestResult};
 use super::replay::{self, ReplayOptions, ReplayReport};
 use super::request_id::new_request_id;
-use super::store::{DecisionRecord, Store, StoreLocation, describe};
+use super::store::{
+    DecisionRecord, IdempotencyClaim, IdempotentHit, Store, StoreLocation, describe,
+};
 use bighub_core::digest::canonical_sha256;
 
 /// The embedded local decision engine: Rego policies evaluated in-process, a SQLite store.
@@ -408,7 +410,46 @@ impl LocalEngine {
     /// A policy rule that fails on this call is [`LocalError::PolicyEvaluation`]: nothing is
     /// decided from the rest of the policy, and nothing is recorded.
     pub fn decide(&self, action: &ProposedAction) -> Result<Decision, LocalError> {
+        self.decide_as(action, RequestOrigin::default())
+    }
+
+    /// Decides `action` as [`decide`](Self::decide) does, for a request that came from
+    /// `origin`: the decision row records `origin.caller`, and with an idempotency key a
+    /// retry of the same request (same caller, same key, same action) gets the decision
+    /// the first attempt made, without a second row or approval. A key reused for another
+    /// action is [`LocalError::IdempotencyKeyReused`]. Keys are kept for 24 hours.
+    ///
+    /// ```
+    /// use bighub_core::ProposedAction;
+    /// use bighub_local::{LocalEngine, RequestOrigin};
+    ///
+    /// let engine = LocalEngine::builder().in_memory().build().unwrap();
+    /// let origin = RequestOrigin { caller: Some("agent-a"), idempotency_key: Some("k1") };
+    /// let action = ProposedAction::new("restart_service").target("payments-api");
+    /// let first = engine.decide_as(&action, origin).unwrap();
+    /// let retry = engine.decide_as(&action, origin).unwrap();
+    /// assert_eq!(first.request_id, retry.request_id);
+    /// let rows = engine.recent_decisions(10).unwrap();
+    /// assert_eq!(rows.len(), 1);
+    /// assert_eq!(rows[0].caller.as_deref(), Some("agent-a"));
+    /// ```
+    pub fn decide_as(
+        &self,
+        action: &ProposedAction,
+        origin: RequestOrigin<'_>,
+    ) -> Result<Decision, LocalError> {
         let now = now_millis();
+        let caller = origin.caller.unwrap_or("");
+        let action_sha = match origin.idempotency_key {
+            Some(key) => {
+                let sha = canonical_sha256(&serde_json::to_value(action)?);
+                if let Some(hit) = self.store()?.idempotent_hit(caller, key, now)? {
+                    return idempotent_answer(hit, key, &sha);
+                }
+                Some(sha)
+            }
+            None => None,
+        };
         let target = action.target.as_deref().unwrap_or("");
         let name = action_name(action);
         let (history, precedents) = self.store()?.history(name, target, now)?;
@@ -433,9 +474,28 @@ impl LocalEngine {
             arguments,
             arguments_sha256: &args_sha,
             decision: &raw,
+            caller: origin.caller,
         };
         let approval_reason = (mode == "review").then(|| raw["reason"].as_str().unwrap_or(""));
-        self.store()?.insert_decision(&row, approval_reason)?;
+        let claim = origin
+            .idempotency_key
+            .zip(action_sha.as_deref())
+            .map(|(key, sha)| IdempotencyClaim {
+                caller,
+                key,
+                action_sha256: sha,
+            });
+        if let Some(hit) = self
+            .store()?
+            .insert_decision(&row, approval_reason, claim.as_ref())?
+        {
+            // Another attempt of the same request decided first.
+            let (key, sha) = origin
+                .idempotency_key
+                .zip(action_sha.as_deref())
+                .unwrap_or_default();
+            return idempotent_answer(hit, key, sha);
+        }
         Ok(Decision::from_backend_value(raw))
     }
 
@@ -573,12 +633,30 @@ impl LocalEngine {
 
     /// Records an outcome; later decisions on the same action and target see it.
     pub fn record_outcome(&self, report: &OutcomeReport) -> Result<(), LocalError> {
-        self.store()?.insert_outcome(report, now_millis())
+        self.record_outcome_as(report, None)
+    }
+
+    /// Records an outcome reported by `caller` (recorded with it).
+    pub fn record_outcome_as(
+        &self,
+        report: &OutcomeReport,
+        caller: Option<&str>,
+    ) -> Result<(), LocalError> {
+        self.store()?.insert_outcome(report, caller, now_millis())
     }
 
     /// Stores memory events (secret-looking keys redacted); returns how many.
     pub fn record_memory(&self, batch: &MemoryBatch) -> Result<usize, LocalError> {
-        self.store()?.insert_memory(batch, now_millis())
+        self.record_memory_as(batch, None)
+    }
+
+    /// Stores memory events sent by `caller` (recorded with them); returns how many.
+    pub fn record_memory_as(
+        &self,
+        batch: &MemoryBatch,
+        caller: Option<&str>,
+    ) -> Result<usize, LocalError> {
+        self.store()?.insert_memory(batch, caller, now_millis())
     }
 
     /// The most recent decisions with their outcomes, newest first.
@@ -594,6 +672,11 @@ impl LocalEngine {
     /// Approvals waiting for a human, oldest first.
     pub fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
         approvals::pending(&self.store()?.conn)
+    }
+
+    /// Every approval, pending or resolved, newest first, at most `limit`.
+    pub fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+        approvals::all(&self.store()?.conn, limit)
     }
 
     /// Resolves a pending approval once (approved or rejected).
@@ -622,6 +705,30 @@ impl LocalEngine {
     pub fn consume_approval(&self, request_id: &str) -> Result<ApprovalRecord, LocalError> {
         approvals::consume(&self.store()?.conn, request_id, now_millis())
     }
+}
+
+/// Who made a request, and how its retries are recognised: what a decision server knows
+/// about a request beyond the proposed action. The default (no caller, no key) is an
+/// in-process call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestOrigin<'a> {
+    /// A name for who asked (the decision server uses its name for the API key, never the
+    /// key); recorded with the decision.
+    pub caller: Option<&'a str>,
+    /// The request's idempotency key, scoped to the caller.
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// The decision an idempotency key answers, when it was taken for the same action.
+fn idempotent_answer(
+    hit: IdempotentHit,
+    key: &str,
+    action_sha: &str,
+) -> Result<Decision, LocalError> {
+    if hit.action_sha256 != action_sha {
+        return Err(LocalError::IdempotencyKeyReused(key.to_owned()));
+    }
+    Ok(Decision::from_backend_value(hit.decision))
 }
 
 fn action_name(action: &ProposedAction) -> &str {

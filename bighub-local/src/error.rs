@@ -145,6 +145,11 @@ pub enum LocalError {
     #[error("approval {0} was already used")]
     ApprovalAlreadyUsed(String),
 
+    /// An idempotency key came back with a different request than the one it was first
+    /// used for; the earlier decision is not returned for it.
+    #[error("idempotency key {0} was already used for a different request")]
+    IdempotencyKeyReused(String),
+
     /// An outcome names a request id the store does not know.
     #[error("no decision is stored for request {0}")]
     DecisionNotFound(String),

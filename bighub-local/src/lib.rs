@@ -291,7 +291,7 @@ pub use config::{
     RiskScores,
 };
 pub use duration::{format_duration, parse_duration};
-pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory};
+pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin};
 pub use error::LocalError;
 pub use policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
 pub use policy_tests::{PolicyTestOutcome, PolicyTestResult};

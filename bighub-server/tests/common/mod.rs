@@ -1,0 +1,80 @@
+//! A decision server on 127.0.0.1 for tests: started on a free port, stopped when dropped.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use bighub_core::{DecisionMode, RemoteBighub};
+use bighub_local::LocalEngine;
+use bighub_server::{ApiKeys, Auth, LocalBackend, ServerConfig};
+use tokio::sync::oneshot;
+
+pub const KEY_A: &str = "bh_test_agent_a_0123456789";
+pub const KEY_B: &str = "bh_test_agent_b_0123456789";
+
+pub struct TestServer {
+    pub base_url: String,
+    pub engine: Arc<LocalEngine>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// Serves `engine` with the keys `agent-a` and `agent-b`.
+    pub async fn start(engine: LocalEngine) -> Self {
+        let keys = ApiKeys::parse(&format!("agent-a={KEY_A},agent-b={KEY_B}")).unwrap();
+        Self::with_config(engine, ServerConfig::new(Auth::Keys(keys))).await
+    }
+
+    pub async fn with_config(engine: LocalEngine, config: ServerConfig) -> Self {
+        let engine = Arc::new(engine);
+        let app = bighub_server::router(Arc::new(LocalBackend::new(engine.clone())), config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(bighub_server::serve(listener, app, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base_url,
+            engine,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn remote(&self, key: &str) -> RemoteBighub {
+        self.remote_with(key, DecisionMode::Submit)
+    }
+
+    pub fn remote_with(&self, key: &str, mode: DecisionMode) -> RemoteBighub {
+        RemoteBighub::builder()
+            .api_key(key)
+            .base_url(&self.base_url)
+            .decision_mode(mode)
+            .max_retries(0)
+            .build()
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Stops the server, letting requests in flight finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
