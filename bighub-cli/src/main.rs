@@ -9,11 +9,13 @@
 //! bighub policy eval --input action.json [--json]
 //! bighub policy replay [--since 7d] [--limit N] [--json]
 //! bighub policy cases cases.json
-//! bighub serve [--listen 127.0.0.1:8484] [--api-key-file FILE] [--insecure-no-auth]
+//! bighub serve [--listen 127.0.0.1:8484] [--db PATH | --database-url postgres://...]
+//!     [--policy ...] [--api-key-file FILE] [--insecure-no-auth]
 //! ```
 //!
-//! Every command honours `BIGHUB_DB` (store path) and `BIGHUB_POLICY` (extra policy files),
-//! and `--db` / `--policy` on the command line.
+//! Every command honours `BIGHUB_DB` (store path), `BIGHUB_DATABASE_URL` (a PostgreSQL
+//! store, which wins) and `BIGHUB_POLICY` (extra policy files), and `--db`,
+//! `--database-url`, `--database-schema` and `--policy` on the command line.
 //!
 //! What the store and the policy hold came from models, tools and policies, so every string
 //! of it (and every error message, which may quote it) is printed escaped: control, bidi
@@ -96,6 +98,13 @@ struct Global {
     /// platform data directory.
     #[arg(long, global = true)]
     db: Option<PathBuf>,
+    /// A PostgreSQL store instead (postgres://user:password@host/db); default
+    /// $BIGHUB_DATABASE_URL. Wins over --db.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// The PostgreSQL schema holding the store's tables (created when missing).
+    #[arg(long, global = true)]
+    database_schema: Option<String>,
     /// Extra .rego / .json policy files or directories (repeatable), after $BIGHUB_POLICY.
     #[arg(long, global = true)]
     policy: Vec<PathBuf>,
@@ -252,6 +261,12 @@ fn builder(global: &Global) -> LocalEngineBuilder {
     let mut b = LocalEngineBuilder::from_env();
     if let Some(db) = &global.db {
         b = b.db_path(db);
+    }
+    if let Some(url) = &global.database_url {
+        b = b.database_url(url);
+    }
+    if let Some(schema) = &global.database_schema {
+        b = b.database_schema(schema);
     }
     for p in &global.policy {
         b = b.policy_file(p);

@@ -195,3 +195,90 @@ fn keys_from_a_file() {
     );
     assert_eq!(status, 401);
 }
+
+/// The PostgreSQL test database, or `None` after saying why the test is skipped; under
+/// `CI=true` a missing database fails.
+fn database_url() -> Option<String> {
+    match std::env::var("BIGHUB_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "BIGHUB_TEST_DATABASE_URL is not set, and under CI=true the PostgreSQL tests must run; .ci/run sets it"
+            )
+        }
+        _ => {
+            eprintln!(
+                "skipped: BIGHUB_TEST_DATABASE_URL is not set. To run the PostgreSQL tests, start PostgreSQL and set it (see the README)"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn two_servers_share_one_postgres_database() {
+    let Some(url) = database_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let unused = dir.path().join("unused.db");
+    let schema = format!("cli_{}", std::process::id());
+    let pg = [
+        "--database-url",
+        url.as_str(),
+        "--database-schema",
+        schema.as_str(),
+    ];
+    let args = |listen: &'static str| -> Vec<&str> {
+        let mut a = vec!["--listen", listen];
+        a.extend_from_slice(&pg);
+        a
+    };
+    let keys = format!("ops={KEY}");
+    let one = start(&unused, Some(&keys), &args("127.0.0.1:0"));
+    let two = start(&unused, Some(&keys), &args("127.0.0.1:0"));
+    let grant = r#"{"action": "grant_access", "target": "okta-admins", "context": {"system": "okta",
+        "risk": "high", "environment": "production",
+        "arguments": {"user_id": "alice", "group": "okta-admins", "duration": "48h"}}}"#;
+    let (status, body) = request(&one.addr, "POST", "/actions/evaluate", Some(KEY), grant);
+    assert_eq!(status, 200, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = request(&two.addr, "GET", "/approvals", Some(KEY), "");
+    assert_eq!(status, 200);
+    assert!(body.contains(&id), "{body}");
+    let resolve = format!("/approvals/{id}/resolve");
+    let (status, _) = request(
+        &two.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        r#"{"resolution": "approved"}"#,
+    );
+    assert_eq!(status, 200);
+    let (status, body) = request(
+        &one.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        r#"{"resolution": "rejected"}"#,
+    );
+    assert_eq!(status, 409, "{body}");
+    drop((one, two));
+
+    // The CLI reads the same database.
+    let out = Command::new(env!("CARGO_BIN_EXE_bighub"))
+        .args(pg)
+        .args(["decisions", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["request_id"], id.as_str());
+    assert_eq!(rows[0]["caller"], "ops");
+    assert!(!unused.exists(), "a database URL wins over --db");
+}

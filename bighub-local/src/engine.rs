@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
@@ -18,7 +18,7 @@ use bighub_core::{
 
 use super::LocalError;
 use super::answer::complete;
-use super::approvals::{self, ApprovalRecord};
+use super::approvals::ApprovalRecord;
 use super::clock::now_millis;
 use super::config::{PolicyConfig, resolve};
 use super::convert::object;
@@ -28,12 +28,14 @@ use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_
 use super::policy_tests::{self, PolicyTestResult};
 use super::replay::{self, ReplayOptions, ReplayReport};
 use super::request_id::new_request_id;
+use super::storage::{Sqlite, Storage};
 use super::store::{
     DecisionRecord, IdempotencyClaim, IdempotentHit, Store, StoreLocation, describe,
 };
 use bighub_core::digest::canonical_sha256;
 
-/// The embedded local decision engine: Rego policies evaluated in-process, a SQLite store.
+/// The embedded local decision engine: Rego policies evaluated in-process, a SQLite store
+/// (or a shared PostgreSQL one).
 ///
 /// It is the default engine when no BIGHUB API key is configured, and works offline. Build
 /// it with [`LocalEngine::builder`] or from the environment with [`LocalEngine::from_env`];
@@ -72,18 +74,27 @@ use bighub_core::digest::canonical_sha256;
 /// lock. The SQLite connection sits behind a mutex; its statements are short (indexed reads,
 /// one small transaction per decision, WAL mode) and run inline on the calling task rather
 /// than through `spawn_blocking`, whose hand-off costs more than the work it would move.
+///
+/// With a PostgreSQL store ([`LocalEngineBuilder::database_url`], feature `postgres`) the
+/// methods stay synchronous: the store drives its pooled connections on a small runtime of
+/// its own and each call waits for its statements (a few milliseconds per decision: the
+/// history's reads pipelined, then one transaction). The async [`DecisionEngine`] methods
+/// wait the same way, on the calling thread; a server that must not hold a runtime thread
+/// meanwhile calls the engine from a blocking pool, as `bighub-server` does. Approvals
+/// resolve and run at most once across every engine on the database.
 pub struct LocalEngine {
     policy: PolicySet,
     config: PolicyConfig,
     classifier: Classifier,
-    store: Mutex<Store>,
-    location: StoreLocation,
+    store: Box<dyn Storage>,
+    /// Where the store is, for `Debug` (a database URL without its password).
+    store_name: String,
 }
 
 impl fmt::Debug for LocalEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalEngine")
-            .field("store", &describe(&self.location))
+            .field("store", &self.store_name)
             .field("policy", &self.policy)
             .finish()
     }
@@ -117,6 +128,8 @@ impl fmt::Debug for LocalEngine {
 #[derive(Debug, Clone)]
 pub struct LocalEngineBuilder {
     location: Option<StoreLocation>,
+    database_url: Option<String>,
+    database_schema: Option<String>,
     include_default: bool,
     entrypoint: String,
     paths: Vec<PathBuf>,
@@ -129,6 +142,8 @@ impl Default for LocalEngineBuilder {
     fn default() -> Self {
         Self {
             location: None,
+            database_url: None,
+            database_schema: None,
             include_default: true,
             entrypoint: DEFAULT_ENTRYPOINT.to_owned(),
             paths: Vec::new(),
@@ -141,11 +156,17 @@ impl Default for LocalEngineBuilder {
 
 impl LocalEngineBuilder {
     /// A builder preloaded from the environment: `BIGHUB_DB` (the store path, `:memory:`
-    /// for a private in-memory store) and `BIGHUB_POLICY` (extra `.rego` files, `.json`
+    /// for a private in-memory store), `BIGHUB_DATABASE_URL` (a PostgreSQL store, which
+    /// then wins over `BIGHUB_DB`) and `BIGHUB_POLICY` (extra `.rego` files, `.json`
     /// data files or directories of both, separated by the OS path separator: `:` on Unix,
     /// `;` on Windows).
     pub fn from_env() -> Self {
         let mut b = Self::default();
+        if let Ok(url) = std::env::var("BIGHUB_DATABASE_URL")
+            && !url.trim().is_empty()
+        {
+            b.database_url = Some(url);
+        }
         if let Some(db) = std::env::var_os("BIGHUB_DB").filter(|v| !v.is_empty()) {
             b.location = Some(StoreLocation::parse(&db.to_string_lossy()));
         }
@@ -161,6 +182,37 @@ impl LocalEngineBuilder {
     pub fn db_path(mut self, path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         self.location = Some(StoreLocation::parse(&path.to_string_lossy()));
+        self
+    }
+
+    /// Stores decisions in PostgreSQL (`postgres://user:password@host:port/database`, or
+    /// `key=value` settings), shared by every engine and decision server that names the
+    /// same database: decisions, outcomes, memory, approvals and idempotency keys, with the
+    /// same semantics as the SQLite store; an approval is resolved once and consumed once
+    /// across all of them. The tables are created (or migrated) on [`build`](Self::build).
+    /// A database URL wins over [`db_path`](Self::db_path). Needs the crate's `postgres`
+    /// feature (without it `build` fails with [`LocalError::Config`]); connections are
+    /// plain TCP or a Unix socket, without TLS.
+    ///
+    /// ```no_run
+    /// use bighub_local::LocalEngine;
+    ///
+    /// let engine = LocalEngine::builder()
+    ///     .database_url("postgres://bighub:secret@db.internal/bighub")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = engine;
+    /// ```
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
+    /// Keeps the PostgreSQL store's tables in this schema (lower-case letters, digits and
+    /// `_`; created when missing) instead of the role's search path: several deployments,
+    /// or test runs, on one database.
+    pub fn database_schema(mut self, schema: impl Into<String>) -> Self {
+        self.database_schema = Some(schema.into());
         self
     }
 
@@ -229,18 +281,28 @@ impl LocalEngineBuilder {
             &self.entrypoint,
             &sample_inputs(&classifier),
         )?;
-        let location = match self.location {
-            Some(l) => l,
-            None => StoreLocation::platform_default()?,
-        };
-        let store = Store::open(&location)?;
+        let (store, store_name) = self.open_store()?;
         Ok(LocalEngine {
             policy,
             config,
             classifier,
-            store: Mutex::new(store),
-            location,
+            store,
+            store_name,
         })
+    }
+
+    /// Opens the store the builder names: PostgreSQL when a database URL is given, else
+    /// the SQLite location (the platform default when none).
+    fn open_store(&self) -> Result<(Box<dyn Storage>, String), LocalError> {
+        if let Some(url) = &self.database_url {
+            return open_postgres(url, self.database_schema.as_deref());
+        }
+        let location = match &self.location {
+            Some(l) => l.clone(),
+            None => StoreLocation::platform_default()?,
+        };
+        let store = Store::open(&location)?;
+        Ok((Box::new(Sqlite(Mutex::new(store))), describe(&location)))
     }
 
     /// Runs the Rego tests under `paths` against this builder's policy set: the `test_*`
@@ -329,6 +391,29 @@ impl LocalEngineBuilder {
     }
 }
 
+#[cfg(feature = "postgres")]
+fn open_postgres(
+    url: &str,
+    schema: Option<&str>,
+) -> Result<(Box<dyn Storage>, String), LocalError> {
+    let store = super::postgres::Postgres::open(url, schema)?;
+    let mut name = super::postgres::describe_url(url);
+    if let Some(schema) = schema {
+        name.push_str(&format!(" (schema {schema})"));
+    }
+    Ok((Box::new(store), name))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(
+    _url: &str,
+    _schema: Option<&str>,
+) -> Result<(Box<dyn Storage>, String), LocalError> {
+    Err(LocalError::Config(
+        "a database URL was given, but this build has no PostgreSQL store: enable the `postgres` feature of bighub-local".to_owned(),
+    ))
+}
+
 /// Inputs evaluated at build time so that policy errors surface before the first call.
 fn sample_inputs(classifier: &Classifier) -> Vec<Value> {
     [
@@ -401,8 +486,8 @@ impl LocalEngine {
         self.policy.names()
     }
 
-    pub(crate) fn store(&self) -> Result<MutexGuard<'_, Store>, LocalError> {
-        self.store.lock().map_err(|_| LocalError::Poisoned)
+    pub(crate) fn store(&self) -> Result<&dyn Storage, LocalError> {
+        Ok(&*self.store)
     }
 
     /// Decides `action` and records the decision (and, for a review, a pending approval).
@@ -666,17 +751,17 @@ impl LocalEngine {
 
     /// The approval created by the review decision `request_id`, if any.
     pub fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
-        approvals::get(&self.store()?.conn, request_id)
+        self.store()?.approval(request_id)
     }
 
     /// Approvals waiting for a human, oldest first.
     pub fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
-        approvals::pending(&self.store()?.conn)
+        self.store()?.pending_approvals()
     }
 
     /// Every approval, pending or resolved, newest first, at most `limit`.
     pub fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
-        approvals::all(&self.store()?.conn, limit)
+        self.store()?.all_approvals(limit)
     }
 
     /// Resolves a pending approval once (approved or rejected).
@@ -685,7 +770,7 @@ impl LocalEngine {
         request_id: &str,
         resolution: &ApprovalResolution,
     ) -> Result<ApprovalRecord, LocalError> {
-        approvals::resolve(&self.store()?.conn, request_id, resolution, now_millis())
+        self.store()?.resolve(request_id, resolution, now_millis())
     }
 
     /// Checks that `request_id` is approved, not yet used, and was approved for exactly this
@@ -697,13 +782,13 @@ impl LocalEngine {
         tool: &str,
         arguments: &Value,
     ) -> Result<ApprovalRecord, LocalError> {
-        approvals::verify(&self.store()?.conn, request_id, tool, arguments)
+        self.store()?.verify(request_id, tool, arguments)
     }
 
     /// Marks an approved approval used, so its call runs at most once, also across
     /// processes sharing the store. A second consumption is refused.
     pub fn consume_approval(&self, request_id: &str) -> Result<ApprovalRecord, LocalError> {
-        approvals::consume(&self.store()?.conn, request_id, now_millis())
+        self.store()?.consume(request_id, now_millis())
     }
 }
 

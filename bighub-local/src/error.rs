@@ -80,6 +80,11 @@ pub enum LocalError {
     #[error("local store error: {0}")]
     Store(#[from] rusqlite::Error),
 
+    /// The PostgreSQL store failed (connect, migrate, read, write); the message has the
+    /// server's error code and text, never the database password.
+    #[error("database store error: {0}")]
+    Database(String),
+
     /// The store's directory could not be created.
     #[error("cannot create the store directory {path}: {source}")]
     StoreDir {

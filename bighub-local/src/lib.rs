@@ -277,10 +277,13 @@ mod input;
 mod policy;
 mod policy_check;
 mod policy_tests;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod recent_cache;
 mod redact;
 mod replay;
 mod request_id;
+mod storage;
 mod store;
 
 pub use approvals::{ApprovalRecord, ApprovalStatus};

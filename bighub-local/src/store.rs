@@ -441,41 +441,7 @@ impl Store {
         // The window moved forward: what fell out of it is never needed again.
         entry.outcomes.retain(|o| o.created_at >= since);
         entry.outcomes_since = since;
-        let recent_decisions = entry.recent.iter().map(|(_, v)| v.clone()).collect();
-        let precedents = entry.count;
-
-        // As `SELECT status, COUNT(*) ... GROUP BY status` returns them: sorted by status.
-        let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut last: Option<&CachedOutcome> = None;
-        for o in &entry.outcomes {
-            *counts.entry(o.status.as_str()).or_default() += 1;
-            if o.status == "FAILURE"
-                && last.is_none_or(|l| (o.created_at, o.id) > (l.created_at, l.id))
-            {
-                last = Some(o);
-            }
-        }
-        let failures_24h = counts.get("FAILURE").map_or(0, |n| *n as u64);
-        let outcomes_24h: Map<String, Value> = counts
-            .into_iter()
-            .map(|(s, n)| (s.to_owned(), json!(n)))
-            .collect();
-        let last_failure = last.map(|o| {
-            json!({
-                "request_id": o.request_id,
-                "description": o.description,
-                "at": format_rfc3339(o.created_at),
-            })
-        });
-        Ok((
-            History {
-                recent_decisions,
-                outcomes_24h,
-                failures_24h,
-                last_failure,
-            },
-            precedents.max(0) as u64,
-        ))
+        Ok(summarize(entry))
     }
 
     /// The newest decisions on `action` and `target`, how many there are (capped), and the
@@ -814,6 +780,45 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The history a policy sees, from the recent decisions and the outcomes in the window of
+/// an action on a target; both stores read the same entry and summarise it here.
+pub(crate) fn summarize(entry: &RecentEntry) -> (History, u64) {
+    let recent_decisions = entry.recent.iter().map(|(_, v)| v.clone()).collect();
+    let precedents = entry.count;
+
+    // As `SELECT status, COUNT(*) ... GROUP BY status` returns them: sorted by status.
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut last: Option<&CachedOutcome> = None;
+    for o in &entry.outcomes {
+        *counts.entry(o.status.as_str()).or_default() += 1;
+        if o.status == "FAILURE" && last.is_none_or(|l| (o.created_at, o.id) > (l.created_at, l.id))
+        {
+            last = Some(o);
+        }
+    }
+    let failures_24h = counts.get("FAILURE").map_or(0, |n| *n as u64);
+    let outcomes_24h: Map<String, Value> = counts
+        .into_iter()
+        .map(|(s, n)| (s.to_owned(), json!(n)))
+        .collect();
+    let last_failure = last.map(|o| {
+        json!({
+            "request_id": o.request_id,
+            "description": o.description,
+            "at": format_rfc3339(o.created_at),
+        })
+    });
+    (
+        History {
+            recent_decisions,
+            outcomes_24h,
+            failures_24h,
+            last_failure,
+        },
+        precedents.max(0) as u64,
+    )
 }
 
 /// A decision row as [`Store::decisions_before`] reads it, for replaying.

@@ -65,7 +65,9 @@ impl From<LocalError> for BackendError {
                 Self::AlreadyResolved { resolution }
             }
             LocalError::IdempotencyKeyReused(_) => Self::Invalid(e.to_string()),
-            LocalError::Store(_) | LocalError::Poisoned => Self::Unavailable(e.to_string()),
+            LocalError::Store(_) | LocalError::Database(_) | LocalError::Poisoned => {
+                Self::Unavailable(e.to_string())
+            }
             other => Self::Internal(other.to_string()),
         }
     }
@@ -143,8 +145,8 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
 /// The embedded engine and its store, behind the server.
 ///
 /// The engine's store calls block (SQLite behind a mutex, with a busy timeout when another
-/// process writes), so each request runs them on Tokio's blocking pool rather than on the
-/// threads that serve connections.
+/// process writes; PostgreSQL waiting for its statements), so each request runs them on
+/// Tokio's blocking pool rather than on the threads that serve connections.
 ///
 /// ```
 /// use std::sync::Arc;

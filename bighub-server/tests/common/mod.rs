@@ -78,3 +78,47 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// The test database's URL, or `None` (after saying why) when PostgreSQL tests must skip;
+/// under `CI=true` a missing database is a failure.
+pub fn database_url() -> Option<String> {
+    match std::env::var("BIGHUB_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "BIGHUB_TEST_DATABASE_URL is not set, and under CI=true the PostgreSQL tests must run; .ci/run sets it"
+            )
+        }
+        _ => {
+            eprintln!(
+                "skipped: BIGHUB_TEST_DATABASE_URL is not set. To run the PostgreSQL tests, start PostgreSQL and set it, e.g. BIGHUB_TEST_DATABASE_URL=postgres://bighub_test:bighub_test@127.0.0.1/bighub_test (see the README)"
+            );
+            None
+        }
+    }
+}
+
+/// A schema of its own for each test, so tests run in parallel on one database.
+pub fn fresh_schema() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "s_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        nanos % 1_000_000_000
+    )
+}
+
+/// An engine on the PostgreSQL store in `schema`.
+pub fn pg_engine(url: &str, schema: &str) -> LocalEngine {
+    LocalEngine::builder()
+        .database_url(url)
+        .database_schema(schema)
+        .build()
+        .unwrap()
+}
