@@ -26,7 +26,8 @@ fn command(db: &Path, keys: Option<&str>, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bighub"));
     c.arg("--db").arg(db).arg("serve").args(args);
     c.env_remove("BIGHUB_POLICY")
-        .env_remove("BIGHUB_SERVER_API_KEYS");
+        .env_remove("BIGHUB_SERVER_API_KEYS")
+        .env_remove("BIGHUB_DATABASE_URL");
     if let Some(k) = keys {
         c.env("BIGHUB_SERVER_API_KEYS", k);
     }
