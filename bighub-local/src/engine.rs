@@ -759,6 +759,11 @@ impl LocalEngine {
         self.store()?.pending_approvals()
     }
 
+    /// How many approvals wait for a human (counted in the store, rows not read).
+    pub fn pending_approval_count(&self) -> Result<u64, LocalError> {
+        self.store()?.pending_count()
+    }
+
     /// Every approval, pending or resolved, newest first, at most `limit`.
     pub fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
         self.store()?.all_approvals(limit)

@@ -866,6 +866,20 @@ impl Storage for Postgres {
         self.block(self.approvals_async(false, limit))
     }
 
+    fn pending_count(&self) -> Result<u64, LocalError> {
+        self.block(async {
+            let client = self.client().await?;
+            let n: i64 = client
+                .query_one(
+                    "SELECT COUNT(*) FROM approvals WHERE status = 'pending'",
+                    &[],
+                )
+                .await?
+                .try_get(0)?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
     fn resolve(
         &self,
         request_id: &str,

@@ -92,6 +92,9 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// Every approval, newest first, at most `limit`.
     fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError>;
 
+    /// How many approvals are pending (a count, not the rows: for gauges).
+    fn pending_count(&self) -> Result<u64, LocalError>;
+
     /// Resolves a pending approval once; a second resolution is refused.
     fn resolve(
         &self,
@@ -196,6 +199,15 @@ impl Storage for Sqlite {
 
     fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
         approvals::all(&self.lock()?.conn, limit)
+    }
+
+    fn pending_count(&self) -> Result<u64, LocalError> {
+        let n: i64 = self.lock()?.conn.query_row(
+            "SELECT COUNT(*) FROM approvals WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
     }
 
     fn resolve(

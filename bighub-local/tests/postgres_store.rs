@@ -143,6 +143,7 @@ async fn an_approval_resolves_once_and_runs_once_across_engines() {
 
     let pending = b.pending_approvals().unwrap();
     assert_eq!(pending.len(), 1);
+    assert_eq!(b.pending_approval_count().unwrap(), 1);
     assert_eq!(pending[0].request_id, id);
     // Not approved yet: no claim.
     let args = grant("48h").arguments;

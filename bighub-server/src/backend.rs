@@ -264,8 +264,11 @@ impl Backend for LocalBackend {
     }
 
     async fn pending_approvals(&self) -> Result<Option<usize>, BackendError> {
-        self.blocking(|engine| Ok(Some(engine.pending_approvals()?.len())))
-            .await
+        self.blocking(|engine| {
+            let n = engine.pending_approval_count()?;
+            Ok(Some(usize::try_from(n).unwrap_or(usize::MAX)))
+        })
+        .await
     }
 
     async fn health(&self) -> Result<(), BackendError> {
