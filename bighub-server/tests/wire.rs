@@ -626,3 +626,76 @@ async fn a_request_in_flight_finishes_when_the_server_stops() {
     // Nothing listens any more.
     assert!(tokio::net::TcpStream::connect(&addr).await.is_err());
 }
+
+/// An engine that takes its time, for the request timeout.
+#[derive(Debug)]
+struct Slow;
+
+#[async_trait::async_trait]
+impl DecisionEngine for Slow {
+    async fn evaluate(&self, action: &ProposedAction) -> Result<bighub_core::Decision, Error> {
+        if action.tool == "slow" {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+        Ok(bighub_core::Decision::from_backend_response(
+            &json!({"mode": "autonomous", "request_id": "own_1"}),
+        ))
+    }
+    async fn report_outcome(&self, _: &OutcomeReport) -> Result<(), Error> {
+        Ok(())
+    }
+    async fn ingest_memory(&self, _: &MemoryBatch) -> Result<(), Error> {
+        Ok(())
+    }
+    async fn resolve_approval(&self, id: &str, _: &ApprovalResolution) -> Result<Value, Error> {
+        Err(Error::ApprovalNotFound(id.to_owned()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_engine_can_be_served_and_slow_requests_time_out() {
+    use std::sync::Arc;
+    let keys = bighub_server::ApiKeys::parse(&format!("a={KEY_A}")).unwrap();
+    let mut config = bighub_server::ServerConfig::new(bighub_server::Auth::Keys(keys));
+    config.request_timeout = std::time::Duration::from_millis(300);
+    let app = bighub_server::router(Arc::new(bighub_server::EngineBackend::new(Slow)), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(bighub_server::serve(listener, app, async move {
+        let _ = stopped.await;
+    }));
+    let remote = bighub_core::RemoteBighub::builder()
+        .api_key(KEY_A)
+        .base_url(&base)
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let fast = remote.evaluate(&ProposedAction::new("fast")).await.unwrap();
+    assert_eq!(fast.request_id.as_deref(), Some("own_1"));
+    let started = std::time::Instant::now();
+    let slow = reqwest::Client::new()
+        .post(format!("{base}/actions/evaluate"))
+        .header("X-API-Key", KEY_A)
+        .json(&json!({"action": "slow"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slow.status(), 503);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    let err = remote
+        .resolve_approval("x", &ApprovalResolution::approved(None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ApprovalNotFound(_)), "{err:?}");
+    // This engine lists no approvals.
+    let listed = reqwest::Client::new()
+        .get(format!("{base}/approvals"))
+        .header("X-API-Key", KEY_A)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 404);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
