@@ -191,7 +191,7 @@ impl LocalEngineBuilder {
     /// same semantics as the SQLite store; an approval is resolved once and consumed once
     /// across all of them. The tables are created (or migrated) on [`build`](Self::build).
     /// A database URL wins over [`db_path`](Self::db_path). Needs the crate's `postgres`
-    /// feature (without it `build` fails with [`LocalError::Config`]); connections are
+    /// feature (without it `build` fails with [`LocalError::Database`]); connections are
     /// plain TCP or a Unix socket, without TLS.
     ///
     /// ```no_run
@@ -409,7 +409,7 @@ fn open_postgres(
     _url: &str,
     _schema: Option<&str>,
 ) -> Result<(Box<dyn Storage>, String), LocalError> {
-    Err(LocalError::Config(
+    Err(LocalError::Database(
         "a database URL was given, but this build has no PostgreSQL store: enable the `postgres` feature of bighub-local".to_owned(),
     ))
 }

@@ -80,8 +80,9 @@ pub enum LocalError {
     #[error("local store error: {0}")]
     Store(#[from] rusqlite::Error),
 
-    /// The PostgreSQL store failed (connect, migrate, read, write); the message has the
-    /// server's error code and text, never the database password.
+    /// The PostgreSQL store failed or cannot be used (a URL or schema name that does not
+    /// parse, connect, migrate, read, write); the message has the server's error code and
+    /// text, never the database password.
     #[error("database store error: {0}")]
     Database(String),
 

@@ -231,10 +231,10 @@ impl Postgres {
     pub(crate) fn open(url: &str, schema: Option<&str>) -> Result<Self, LocalError> {
         let mut config: tokio_postgres::Config = url
             .parse()
-            .map_err(|e| LocalError::Config(format!("invalid database URL: {e}")))?;
+            .map_err(|e| LocalError::Database(format!("invalid database URL: {e}")))?;
         if let Some(schema) = schema {
             if !valid_schema(schema) {
-                return Err(LocalError::Config(format!(
+                return Err(LocalError::Database(format!(
                     "invalid database schema name `{}`: use lower-case letters, digits and _",
                     schema.escape_debug()
                 )));
@@ -313,7 +313,7 @@ impl Postgres {
                 .await?;
             }
             Some(v) if v > SCHEMA_VERSION => {
-                return Err(LocalError::Config(format!(
+                return Err(LocalError::Database(format!(
                     "the database was written by a newer version (schema {v}, this build reads {SCHEMA_VERSION}); upgrade bighub-openai or use another database or schema"
                 )));
             }
