@@ -9,10 +9,13 @@
 //! bighub policy eval --input action.json [--json]
 //! bighub policy replay [--since 7d] [--limit N] [--json]
 //! bighub policy cases cases.json
+//! bighub serve [--listen 127.0.0.1:8484] [--db PATH | --database-url postgres://...]
+//!     [--policy ...] [--api-key-file FILE] [--insecure-no-auth]
 //! ```
 //!
-//! Every command honours `BIGHUB_DB` (store path) and `BIGHUB_POLICY` (extra policy files),
-//! and `--db` / `--policy` on the command line.
+//! Every command honours `BIGHUB_DB` (store path), `BIGHUB_DATABASE_URL` (a PostgreSQL
+//! store, which wins) and `BIGHUB_POLICY` (extra policy files), and `--db`,
+//! `--database-url`, `--database-schema` and `--policy` on the command line.
 //!
 //! What the store and the policy hold came from models, tools and policies, so every string
 //! of it (and every error message, which may quote it) is printed escaped: control, bidi
@@ -66,6 +69,7 @@
 #![forbid(unsafe_code)]
 
 mod escape;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -94,6 +98,13 @@ struct Global {
     /// platform data directory.
     #[arg(long, global = true)]
     db: Option<PathBuf>,
+    /// A PostgreSQL store instead (postgres://user:password@host/db); default
+    /// $BIGHUB_DATABASE_URL. Wins over --db.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// The PostgreSQL schema holding the store's tables (created when missing).
+    #[arg(long, global = true)]
+    database_schema: Option<String>,
     /// Extra .rego / .json policy files or directories (repeatable), after $BIGHUB_POLICY.
     #[arg(long, global = true)]
     policy: Vec<PathBuf>,
@@ -123,6 +134,13 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Run the decision server: the hosted service's API over this store and policy set.
+    ///
+    /// API keys come from $BIGHUB_SERVER_API_KEYS (comma-separated, each `name=key` or a
+    /// bare key) and --api-key-file; the decision log records the key's name. The first
+    /// line printed is `listening on http://ADDR`; SIGTERM or ctrl-c stops the server
+    /// after the requests in flight.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +262,12 @@ fn builder(global: &Global) -> LocalEngineBuilder {
     if let Some(db) = &global.db {
         b = b.db_path(db);
     }
+    if let Some(url) = &global.database_url {
+        b = b.database_url(url);
+    }
+    if let Some(schema) = &global.database_schema {
+        b = b.database_schema(schema);
+    }
     for p in &global.policy {
         b = b.policy_file(p);
     }
@@ -328,6 +352,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             PolicyCommand::Cases { file } => policy_cases(&cli.global, &file),
         },
+        Command::Serve(args) => serve::serve(&cli.global, args),
     }
 }
 

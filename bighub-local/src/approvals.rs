@@ -38,7 +38,7 @@ impl ApprovalStatus {
         }
     }
 
-    fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "approved" => Self::Approved,
             "rejected" => Self::Rejected,
@@ -81,7 +81,7 @@ pub struct ApprovalRecord {
 const COLUMNS: &str = "request_id, created_at, tool, action, target, arguments_sha256, reason,
     status, comment, resolved_by, resolved_at, used, used_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalRecord> {
+pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalRecord> {
     Ok(ApprovalRecord {
         request_id: r.get(0)?,
         created_at: format_rfc3339(r.get(1)?),
@@ -122,6 +122,16 @@ pub(crate) fn pending(conn: &Connection) -> Result<Vec<ApprovalRecord>, LocalErr
         .collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Every approval, pending or resolved, newest first, at most `limit`.
+pub(crate) fn all(conn: &Connection, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM approvals ORDER BY created_at DESC, request_id DESC LIMIT ?1"
+        ))?
+        .query_map(params![limit.min(i64::MAX as usize) as i64], from_row)?
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Resolves a pending approval once; a second resolution is refused.
 pub(crate) fn resolve(
     conn: &Connection,
@@ -141,26 +151,18 @@ pub(crate) fn resolve(
             resolution.resolved_by,
             now_ms,
         ])?;
-    let record = get(conn, request_id)?
-        .ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
-    if changed == 0 {
-        return Err(LocalError::ApprovalAlreadyResolved {
-            request_id: request_id.to_owned(),
-            resolution: record.status.as_str().to_owned(),
-        });
-    }
-    Ok(record)
+    resolved(changed as u64, get(conn, request_id)?, request_id)
 }
 
-/// Checks that `request_id` is approved, unused, and was approved for exactly `arguments`.
-pub(crate) fn verify(
-    conn: &Connection,
+/// Checks that the approval `record` (as read for `request_id`) is approved, unused, and
+/// was approved for exactly this `tool` and these `arguments`.
+pub(crate) fn check_claim(
+    record: Option<ApprovalRecord>,
     request_id: &str,
     tool: &str,
     arguments: &Value,
 ) -> Result<ApprovalRecord, LocalError> {
-    let record = get(conn, request_id)?
-        .ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
+    let record = record.ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
     check_usable(&record)?;
     if record.tool != tool {
         return Err(LocalError::ApprovalToolChanged {
@@ -175,7 +177,41 @@ pub(crate) fn verify(
     Ok(record)
 }
 
-fn check_usable(record: &ApprovalRecord) -> Result<(), LocalError> {
+/// What a resolution that changed `changed` rows means, given the approval as read after
+/// it: the record, or why it was refused.
+pub(crate) fn resolved(
+    changed: u64,
+    record: Option<ApprovalRecord>,
+    request_id: &str,
+) -> Result<ApprovalRecord, LocalError> {
+    let record = record.ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
+    if changed == 0 {
+        return Err(LocalError::ApprovalAlreadyResolved {
+            request_id: request_id.to_owned(),
+            resolution: record.status.as_str().to_owned(),
+        });
+    }
+    Ok(record)
+}
+
+/// What a consumption that changed `changed` rows means, given the approval as read after
+/// it.
+pub(crate) fn consumed(
+    changed: u64,
+    record: Option<ApprovalRecord>,
+    request_id: &str,
+) -> Result<ApprovalRecord, LocalError> {
+    let record = record.ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
+    if changed == 0 {
+        check_usable(&record)?;
+        // The row was usable when read, yet the update matched nothing: another consumer
+        // took it in between.
+        return Err(LocalError::ApprovalAlreadyUsed(request_id.to_owned()));
+    }
+    Ok(record)
+}
+
+pub(crate) fn check_usable(record: &ApprovalRecord) -> Result<(), LocalError> {
     if record.status != ApprovalStatus::Approved {
         return Err(LocalError::ApprovalNotApproved {
             request_id: record.request_id.clone(),
@@ -201,12 +237,5 @@ pub(crate) fn consume(
              WHERE request_id = ?1 AND status = 'approved' AND used = 0",
         )?
         .execute(params![request_id, now_ms])?;
-    let record = get(conn, request_id)?
-        .ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
-    if changed == 0 {
-        check_usable(&record)?;
-        // Unreachable in practice: the row was usable but the update matched nothing.
-        return Err(LocalError::ApprovalAlreadyUsed(request_id.to_owned()));
-    }
-    Ok(record)
+    consumed(changed as u64, get(conn, request_id)?, request_id)
 }

@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
@@ -18,7 +18,7 @@ use bighub_core::{
 
 use super::LocalError;
 use super::answer::complete;
-use super::approvals::{self, ApprovalRecord};
+use super::approvals::ApprovalRecord;
 use super::clock::now_millis;
 use super::config::{PolicyConfig, resolve};
 use super::convert::object;
@@ -27,10 +27,14 @@ use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_
 use super::policy_tests::{self, PolicyTestResult};
 use super::replay::{self, ReplayOptions, ReplayReport};
 use super::request_id::new_request_id;
-use super::store::{DecisionRecord, Store, StoreLocation, describe};
+use super::storage::{Sqlite, Storage};
+use super::store::{
+    DecisionRecord, IdempotencyClaim, IdempotentHit, Store, StoreLocation, describe,
+};
 use bighub_core::digest::canonical_sha256;
 
-/// The embedded local decision engine: Rego policies evaluated in-process, a SQLite store.
+/// The embedded local decision engine: Rego policies evaluated in-process, a SQLite store
+/// (or a shared PostgreSQL one).
 ///
 /// It is the default engine when no BIGHUB API key is configured, and works offline. Build
 /// it with [`LocalEngine::builder`] or from the environment with [`LocalEngine::from_env`];
@@ -69,17 +73,26 @@ use bighub_core::digest::canonical_sha256;
 /// lock. The SQLite connection sits behind a mutex; its statements are short (indexed reads,
 /// one small transaction per decision, WAL mode) and run inline on the calling task rather
 /// than through `spawn_blocking`, whose hand-off costs more than the work it would move.
+///
+/// With a PostgreSQL store ([`LocalEngineBuilder::database_url`], feature `postgres`) the
+/// methods stay synchronous: the store drives its pooled connections on a small runtime of
+/// its own and each call waits for its statements (a few milliseconds per decision: the
+/// history's reads pipelined, then one transaction). The async [`DecisionEngine`] methods
+/// wait the same way, on the calling thread; a server that must not hold a runtime thread
+/// meanwhile calls the engine from a blocking pool, as `bighub-server` does. Approvals
+/// resolve and run at most once across every engine on the database.
 pub struct LocalEngine {
     policy: PolicySet,
     config: PolicyConfig,
-    store: Mutex<Store>,
-    location: StoreLocation,
+    store: Box<dyn Storage>,
+    /// Where the store is, for `Debug` (a database URL without its password).
+    store_name: String,
 }
 
 impl fmt::Debug for LocalEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalEngine")
-            .field("store", &describe(&self.location))
+            .field("store", &self.store_name)
             .field("policy", &self.policy)
             .finish()
     }
@@ -113,6 +126,8 @@ impl fmt::Debug for LocalEngine {
 #[derive(Debug, Clone)]
 pub struct LocalEngineBuilder {
     location: Option<StoreLocation>,
+    database_url: Option<String>,
+    database_schema: Option<String>,
     include_default: bool,
     entrypoint: String,
     paths: Vec<PathBuf>,
@@ -125,6 +140,8 @@ impl Default for LocalEngineBuilder {
     fn default() -> Self {
         Self {
             location: None,
+            database_url: None,
+            database_schema: None,
             include_default: true,
             entrypoint: DEFAULT_ENTRYPOINT.to_owned(),
             paths: Vec::new(),
@@ -137,11 +154,17 @@ impl Default for LocalEngineBuilder {
 
 impl LocalEngineBuilder {
     /// A builder preloaded from the environment: `BIGHUB_DB` (the store path, `:memory:`
-    /// for a private in-memory store) and `BIGHUB_POLICY` (extra `.rego` files, `.json`
+    /// for a private in-memory store), `BIGHUB_DATABASE_URL` (a PostgreSQL store, which
+    /// then wins over `BIGHUB_DB`) and `BIGHUB_POLICY` (extra `.rego` files, `.json`
     /// data files or directories of both, separated by the OS path separator: `:` on Unix,
     /// `;` on Windows).
     pub fn from_env() -> Self {
         let mut b = Self::default();
+        if let Ok(url) = std::env::var("BIGHUB_DATABASE_URL")
+            && !url.trim().is_empty()
+        {
+            b.database_url = Some(url);
+        }
         if let Some(db) = std::env::var_os("BIGHUB_DB").filter(|v| !v.is_empty()) {
             b.location = Some(StoreLocation::parse(&db.to_string_lossy()));
         }
@@ -157,6 +180,37 @@ impl LocalEngineBuilder {
     pub fn db_path(mut self, path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         self.location = Some(StoreLocation::parse(&path.to_string_lossy()));
+        self
+    }
+
+    /// Stores decisions in PostgreSQL (`postgres://user:password@host:port/database`, or
+    /// `key=value` settings), shared by every engine and decision server that names the
+    /// same database: decisions, outcomes, memory, approvals and idempotency keys, with the
+    /// same semantics as the SQLite store; an approval is resolved once and consumed once
+    /// across all of them. The tables are created (or migrated) on [`build`](Self::build).
+    /// A database URL wins over [`db_path`](Self::db_path). Needs the crate's `postgres`
+    /// feature (without it `build` fails with [`LocalError::Database`]); connections are
+    /// plain TCP or a Unix socket, without TLS.
+    ///
+    /// ```no_run
+    /// use bighub_local::LocalEngine;
+    ///
+    /// let engine = LocalEngine::builder()
+    ///     .database_url("postgres://bighub:secret@db.internal/bighub")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = engine;
+    /// ```
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
+    /// Keeps the PostgreSQL store's tables in this schema (lower-case letters, digits and
+    /// `_`; created when missing) instead of the role's search path: several deployments,
+    /// or test runs, on one database.
+    pub fn database_schema(mut self, schema: impl Into<String>) -> Self {
+        self.database_schema = Some(schema.into());
         self
     }
 
@@ -219,17 +273,27 @@ impl LocalEngineBuilder {
     pub fn build(self) -> Result<LocalEngine, LocalError> {
         let (sources, data, config) = self.load()?;
         let policy = PolicySet::compile(&sources, &data, &self.entrypoint, &sample_inputs())?;
-        let location = match self.location {
-            Some(l) => l,
-            None => StoreLocation::platform_default()?,
-        };
-        let store = Store::open(&location)?;
+        let (store, store_name) = self.open_store()?;
         Ok(LocalEngine {
             policy,
             config,
-            store: Mutex::new(store),
-            location,
+            store,
+            store_name,
         })
+    }
+
+    /// Opens the store the builder names: PostgreSQL when a database URL is given, else
+    /// the SQLite location (the platform default when none).
+    fn open_store(&self) -> Result<(Box<dyn Storage>, String), LocalError> {
+        if let Some(url) = &self.database_url {
+            return open_postgres(url, self.database_schema.as_deref());
+        }
+        let location = match &self.location {
+            Some(l) => l.clone(),
+            None => StoreLocation::platform_default()?,
+        };
+        let store = Store::open(&location)?;
+        Ok((Box::new(Sqlite(Mutex::new(store))), describe(&location)))
     }
 
     /// Runs the Rego tests under `paths` against this builder's policy set: the `test_*`
@@ -318,6 +382,29 @@ impl LocalEngineBuilder {
     }
 }
 
+#[cfg(feature = "postgres")]
+fn open_postgres(
+    url: &str,
+    schema: Option<&str>,
+) -> Result<(Box<dyn Storage>, String), LocalError> {
+    let store = super::postgres::Postgres::open(url, schema)?;
+    let mut name = super::postgres::describe_url(url);
+    if let Some(schema) = schema {
+        name.push_str(&format!(" (schema {schema})"));
+    }
+    Ok((Box::new(store), name))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(
+    _url: &str,
+    _schema: Option<&str>,
+) -> Result<(Box<dyn Storage>, String), LocalError> {
+    Err(LocalError::Database(
+        "a database URL was given, but this build has no PostgreSQL store: enable the `postgres` feature of bighub-local".to_owned(),
+    ))
+}
+
 /// Inputs evaluated at build time so that policy errors surface before the first call.
 fn sample_inputs() -> Vec<Value> {
     [
@@ -390,8 +477,8 @@ impl LocalEngine {
         self.policy.names()
     }
 
-    pub(crate) fn store(&self) -> Result<MutexGuard<'_, Store>, LocalError> {
-        self.store.lock().map_err(|_| LocalError::Poisoned)
+    pub(crate) fn store(&self) -> Result<&dyn Storage, LocalError> {
+        Ok(&*self.store)
     }
 
     /// Decides `action` and records the decision (and, for a review, a pending approval).
@@ -399,7 +486,46 @@ impl LocalEngine {
     /// A policy rule that fails on this call is [`LocalError::PolicyEvaluation`]: nothing is
     /// decided from the rest of the policy, and nothing is recorded.
     pub fn decide(&self, action: &ProposedAction) -> Result<Decision, LocalError> {
+        self.decide_as(action, RequestOrigin::default())
+    }
+
+    /// Decides `action` as [`decide`](Self::decide) does, for a request that came from
+    /// `origin`: the decision row records `origin.caller`, and with an idempotency key a
+    /// retry of the same request (same caller, same key, same action) gets the decision
+    /// the first attempt made, without a second row or approval. A key reused for another
+    /// action is [`LocalError::IdempotencyKeyReused`]. Keys are kept for 24 hours.
+    ///
+    /// ```
+    /// use bighub_core::ProposedAction;
+    /// use bighub_local::{LocalEngine, RequestOrigin};
+    ///
+    /// let engine = LocalEngine::builder().in_memory().build().unwrap();
+    /// let origin = RequestOrigin { caller: Some("agent-a"), idempotency_key: Some("k1") };
+    /// let action = ProposedAction::new("restart_service").target("payments-api");
+    /// let first = engine.decide_as(&action, origin).unwrap();
+    /// let retry = engine.decide_as(&action, origin).unwrap();
+    /// assert_eq!(first.request_id, retry.request_id);
+    /// let rows = engine.recent_decisions(10).unwrap();
+    /// assert_eq!(rows.len(), 1);
+    /// assert_eq!(rows[0].caller.as_deref(), Some("agent-a"));
+    /// ```
+    pub fn decide_as(
+        &self,
+        action: &ProposedAction,
+        origin: RequestOrigin<'_>,
+    ) -> Result<Decision, LocalError> {
         let now = now_millis();
+        let caller = origin.caller.unwrap_or("");
+        let action_sha = match origin.idempotency_key {
+            Some(key) => {
+                let sha = canonical_sha256(&serde_json::to_value(action)?);
+                if let Some(hit) = self.store()?.idempotent_hit(caller, key, now)? {
+                    return idempotent_answer(hit, key, &sha);
+                }
+                Some(sha)
+            }
+            None => None,
+        };
         let target = action.target.as_deref().unwrap_or("");
         let name = action_name(action);
         let (history, precedents) = self.store()?.history(name, target, now)?;
@@ -424,9 +550,28 @@ impl LocalEngine {
             arguments,
             arguments_sha256: &args_sha,
             decision: &raw,
+            caller: origin.caller,
         };
         let approval_reason = (mode == "review").then(|| raw["reason"].as_str().unwrap_or(""));
-        self.store()?.insert_decision(&row, approval_reason)?;
+        let claim = origin
+            .idempotency_key
+            .zip(action_sha.as_deref())
+            .map(|(key, sha)| IdempotencyClaim {
+                caller,
+                key,
+                action_sha256: sha,
+            });
+        if let Some(hit) = self
+            .store()?
+            .insert_decision(&row, approval_reason, claim.as_ref())?
+        {
+            // Another attempt of the same request decided first.
+            let (key, sha) = origin
+                .idempotency_key
+                .zip(action_sha.as_deref())
+                .unwrap_or_default();
+            return idempotent_answer(hit, key, sha);
+        }
         Ok(Decision::from_backend_value(raw))
     }
 
@@ -564,12 +709,30 @@ impl LocalEngine {
 
     /// Records an outcome; later decisions on the same action and target see it.
     pub fn record_outcome(&self, report: &OutcomeReport) -> Result<(), LocalError> {
-        self.store()?.insert_outcome(report, now_millis())
+        self.record_outcome_as(report, None)
+    }
+
+    /// Records an outcome reported by `caller` (recorded with it).
+    pub fn record_outcome_as(
+        &self,
+        report: &OutcomeReport,
+        caller: Option<&str>,
+    ) -> Result<(), LocalError> {
+        self.store()?.insert_outcome(report, caller, now_millis())
     }
 
     /// Stores memory events (secret-looking keys redacted); returns how many.
     pub fn record_memory(&self, batch: &MemoryBatch) -> Result<usize, LocalError> {
-        self.store()?.insert_memory(batch, now_millis())
+        self.record_memory_as(batch, None)
+    }
+
+    /// Stores memory events sent by `caller` (recorded with them); returns how many.
+    pub fn record_memory_as(
+        &self,
+        batch: &MemoryBatch,
+        caller: Option<&str>,
+    ) -> Result<usize, LocalError> {
+        self.store()?.insert_memory(batch, caller, now_millis())
     }
 
     /// The most recent decisions with their outcomes, newest first.
@@ -579,12 +742,22 @@ impl LocalEngine {
 
     /// The approval created by the review decision `request_id`, if any.
     pub fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
-        approvals::get(&self.store()?.conn, request_id)
+        self.store()?.approval(request_id)
     }
 
     /// Approvals waiting for a human, oldest first.
     pub fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
-        approvals::pending(&self.store()?.conn)
+        self.store()?.pending_approvals()
+    }
+
+    /// How many approvals wait for a human (counted in the store, rows not read).
+    pub fn pending_approval_count(&self) -> Result<u64, LocalError> {
+        self.store()?.pending_count()
+    }
+
+    /// Every approval, pending or resolved, newest first, at most `limit`.
+    pub fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+        self.store()?.all_approvals(limit)
     }
 
     /// Resolves a pending approval once (approved or rejected).
@@ -593,7 +766,7 @@ impl LocalEngine {
         request_id: &str,
         resolution: &ApprovalResolution,
     ) -> Result<ApprovalRecord, LocalError> {
-        approvals::resolve(&self.store()?.conn, request_id, resolution, now_millis())
+        self.store()?.resolve(request_id, resolution, now_millis())
     }
 
     /// Checks that `request_id` is approved, not yet used, and was approved for exactly this
@@ -605,14 +778,38 @@ impl LocalEngine {
         tool: &str,
         arguments: &Value,
     ) -> Result<ApprovalRecord, LocalError> {
-        approvals::verify(&self.store()?.conn, request_id, tool, arguments)
+        self.store()?.verify(request_id, tool, arguments)
     }
 
     /// Marks an approved approval used, so its call runs at most once, also across
     /// processes sharing the store. A second consumption is refused.
     pub fn consume_approval(&self, request_id: &str) -> Result<ApprovalRecord, LocalError> {
-        approvals::consume(&self.store()?.conn, request_id, now_millis())
+        self.store()?.consume(request_id, now_millis())
     }
+}
+
+/// Who made a request, and how its retries are recognised: what a decision server knows
+/// about a request beyond the proposed action. The default (no caller, no key) is an
+/// in-process call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestOrigin<'a> {
+    /// A name for who asked (the decision server uses its name for the API key, never the
+    /// key); recorded with the decision.
+    pub caller: Option<&'a str>,
+    /// The request's idempotency key, scoped to the caller.
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// The decision an idempotency key answers, when it was taken for the same action.
+fn idempotent_answer(
+    hit: IdempotentHit,
+    key: &str,
+    action_sha: &str,
+) -> Result<Decision, LocalError> {
+    if hit.action_sha256 != action_sha {
+        return Err(LocalError::IdempotencyKeyReused(key.to_owned()));
+    }
+    Ok(Decision::from_backend_value(hit.decision))
 }
 
 fn action_name(action: &ProposedAction) -> &str {

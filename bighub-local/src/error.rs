@@ -80,6 +80,12 @@ pub enum LocalError {
     #[error("local store error: {0}")]
     Store(#[from] rusqlite::Error),
 
+    /// The PostgreSQL store failed or cannot be used (a URL or schema name that does not
+    /// parse, connect, migrate, read, write); the message has the server's error code and
+    /// text, never the database password.
+    #[error("database store error: {0}")]
+    Database(String),
+
     /// The store's directory could not be created.
     #[error("cannot create the store directory {path}: {source}")]
     StoreDir {
@@ -144,6 +150,11 @@ pub enum LocalError {
     /// The approval was already used once; one approval runs its tool at most once.
     #[error("approval {0} was already used")]
     ApprovalAlreadyUsed(String),
+
+    /// An idempotency key came back with a different request than the one it was first
+    /// used for; the earlier decision is not returned for it.
+    #[error("idempotency key {0} was already used for a different request")]
+    IdempotencyKeyReused(String),
 
     /// An outcome names a request id the store does not know.
     #[error("no decision is stored for request {0}")]

@@ -306,10 +306,13 @@ mod input;
 mod policy;
 mod policy_check;
 mod policy_tests;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod recent_cache;
 mod redact;
 mod replay;
 mod request_id;
+mod storage;
 mod store;
 
 pub use approvals::{ApprovalRecord, ApprovalStatus};
@@ -320,7 +323,7 @@ pub use config::{
     RiskScores,
 };
 pub use duration::{format_duration, parse_duration};
-pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory};
+pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin};
 pub use error::LocalError;
 pub use input::DERIVED_VERSION;
 pub use policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};

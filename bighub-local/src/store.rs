@@ -29,7 +29,10 @@ use super::redact::redact_value;
 use super::request_id::millis_of;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
+
+/// How long an idempotency key keeps answering with its first decision.
+pub(crate) const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
 
 /// Row keys per millisecond. A decision's row key (`id`) is the millisecond it was made in
 /// times this, plus its rank among the decisions of that millisecond; its request id carries
@@ -178,6 +181,23 @@ CREATE UNIQUE INDEX decisions_by_legacy_id ON decisions (request_id) WHERE legac
 
 const _: () = assert!(KEY_SLOTS == 1_048_576, "MIGRATE_V3 spells KEY_SLOTS out");
 
+/// Version 4 records who asked (the server's name for the API key; none in-process) with
+/// decisions, outcomes and memory events, and keeps idempotency keys: a retried request
+/// finds the decision its first attempt made, instead of making a second one.
+const MIGRATE_V4: &str = "
+ALTER TABLE decisions ADD COLUMN caller TEXT;
+ALTER TABLE outcomes ADD COLUMN caller TEXT;
+ALTER TABLE memory_events ADD COLUMN caller TEXT;
+CREATE TABLE idempotency_keys (
+    caller         TEXT NOT NULL,
+    key            TEXT NOT NULL,
+    action_sha256  TEXT NOT NULL,
+    request_id     TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    PRIMARY KEY (caller, key)
+) WITHOUT ROWID;
+";
+
 /// Where the store lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
@@ -233,6 +253,8 @@ pub struct DecisionRecord {
     pub reason: Option<String>,
     /// The arguments, redacted.
     pub arguments: Value,
+    /// Who asked for it: the decision server's name for the API key, or none in-process.
+    pub caller: Option<String>,
     /// The outcomes reported for it, oldest first.
     pub outcomes: Vec<OutcomeRecord>,
 }
@@ -265,6 +287,23 @@ pub(crate) struct NewDecision<'a> {
     pub arguments: &'a Value,
     pub arguments_sha256: &'a str,
     pub decision: &'a Value,
+    pub caller: Option<&'a str>,
+}
+
+/// An idempotency key to hold for a decision: a retry with the same key finds it.
+pub(crate) struct IdempotencyClaim<'a> {
+    pub caller: &'a str,
+    pub key: &'a str,
+    /// SHA-256 of the request, so that a key reused for another request is refused.
+    pub action_sha256: &'a str,
+}
+
+/// What an idempotency key already answers.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct IdempotentHit {
+    pub action_sha256: String,
+    /// The whole decision the first request got.
+    pub decision: Value,
 }
 
 /// The SQLite store. Not `Sync`: the engine keeps it behind a mutex.
@@ -309,6 +348,10 @@ impl Store {
             text: Vec::new(),
         };
         store.migrate()?;
+        store.conn.execute(
+            "DELETE FROM idempotency_keys WHERE created_at <= ?1",
+            params![super::clock::now_millis() - IDEMPOTENCY_TTL_MS],
+        )?;
         if let StoreLocation::File(path) = location
             && let Some(c) = Checkpointer::start(path)
         {
@@ -362,7 +405,10 @@ impl Store {
             if version < 2 {
                 tx.execute_batch(MIGRATE_V2)?;
             }
-            tx.execute_batch(MIGRATE_V3)?;
+            if version < 3 {
+                tx.execute_batch(MIGRATE_V3)?;
+            }
+            tx.execute_batch(MIGRATE_V4)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         tx.commit()?;
@@ -395,41 +441,7 @@ impl Store {
         // The window moved forward: what fell out of it is never needed again.
         entry.outcomes.retain(|o| o.created_at >= since);
         entry.outcomes_since = since;
-        let recent_decisions = entry.recent.iter().map(|(_, v)| v.clone()).collect();
-        let precedents = entry.count;
-
-        // As `SELECT status, COUNT(*) ... GROUP BY status` returns them: sorted by status.
-        let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut last: Option<&CachedOutcome> = None;
-        for o in &entry.outcomes {
-            *counts.entry(o.status.as_str()).or_default() += 1;
-            if o.status == "FAILURE"
-                && last.is_none_or(|l| (o.created_at, o.id) > (l.created_at, l.id))
-            {
-                last = Some(o);
-            }
-        }
-        let failures_24h = counts.get("FAILURE").map_or(0, |n| *n as u64);
-        let outcomes_24h: Map<String, Value> = counts
-            .into_iter()
-            .map(|(s, n)| (s.to_owned(), json!(n)))
-            .collect();
-        let last_failure = last.map(|o| {
-            json!({
-                "request_id": o.request_id,
-                "description": o.description,
-                "at": format_rfc3339(o.created_at),
-            })
-        });
-        Ok((
-            History {
-                recent_decisions,
-                outcomes_24h,
-                failures_24h,
-                last_failure,
-            },
-            precedents.max(0) as u64,
-        ))
+        Ok(summarize(entry))
     }
 
     /// The newest decisions on `action` and `target`, how many there are (capped), and the
@@ -489,24 +501,59 @@ impl Store {
     }
 
     /// Writes a decision and, for a review, its pending approval, in one transaction.
+    ///
+    /// With an idempotency claim, the key is taken in the same transaction; when another
+    /// request took it first, nothing is written and that request's decision is returned.
     pub(crate) fn insert_decision(
         &mut self,
         d: &NewDecision<'_>,
         approval_reason: Option<&str>,
-    ) -> Result<(), LocalError> {
+        idempotency: Option<&IdempotencyClaim<'_>>,
+    ) -> Result<Option<IdempotentHit>, LocalError> {
         self.text.clear();
         serde_json::to_writer(&mut self.text, d.decision)?;
         // Bound as text as it is: serde_json writes UTF-8.
         let decision = ToSqlOutput::Borrowed(ValueRef::Text(&self.text));
         let tx = self.conn.transaction()?;
+        if let Some(claim) = idempotency {
+            let taken = tx
+                .prepare_cached(
+                    // An expired key is taken over; a live one stays with its request.
+                    "INSERT INTO idempotency_keys (caller, key, action_sha256, request_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (caller, key) DO UPDATE SET action_sha256 = excluded.action_sha256,
+                        request_id = excluded.request_id, created_at = excluded.created_at
+                     WHERE idempotency_keys.created_at <= ?6",
+                )?
+                .execute(params![
+                    claim.caller,
+                    claim.key,
+                    claim.action_sha256,
+                    d.request_id,
+                    d.created_at,
+                    d.created_at - IDEMPOTENCY_TTL_MS,
+                ])?;
+            if taken == 0 {
+                drop(tx);
+                return self
+                    .idempotent_hit(claim.caller, claim.key, d.created_at)?
+                    .map(Some)
+                    .ok_or_else(|| {
+                        LocalError::Config(
+                            "an idempotency key was taken and then expired during one request"
+                                .to_owned(),
+                        )
+                    });
+            }
+        }
         tx.prepare_cached(
             // The next free key of the id's millisecond, taken inside the write.
             "INSERT INTO decisions (id, request_id, created_at, tool, action, target, system,
                 environment, risk, actor, mode, risk_score, reason, arguments, arguments_sha256,
-                decision)
+                decision, caller)
              VALUES ((SELECT coalesce(max(id) + 1, ?16) FROM decisions
                       WHERE id BETWEEN ?16 AND ?16 + ?17 - 1),
-                     ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                     ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?18)",
         )?
         .execute(params![
             d.request_id,
@@ -526,6 +573,7 @@ impl Store {
             decision,
             first_key(millis_of(d.request_id).unwrap_or(d.created_at)),
             KEY_SLOTS,
+            d.caller,
         ])?;
         if let Some(reason) = approval_reason {
             tx.prepare_cached(
@@ -554,13 +602,50 @@ impl Store {
             RECENT_DECISIONS as usize,
             MAX_PRECEDENTS,
         );
-        Ok(())
+        Ok(None)
+    }
+
+    /// The decision an idempotency key of `caller` answers, if it was taken less than
+    /// [`IDEMPOTENCY_TTL_MS`] before `now_ms`.
+    pub(crate) fn idempotent_hit(
+        &self,
+        caller: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Option<IdempotentHit>, LocalError> {
+        let found: Option<(String, String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT action_sha256, request_id FROM idempotency_keys
+                 WHERE caller = ?1 AND key = ?2 AND created_at > ?3",
+            )?
+            .query_row(params![caller, key, now_ms - IDEMPOTENCY_TTL_MS], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let Some((action_sha256, request_id)) = found else {
+            return Ok(None);
+        };
+        let text: String = self
+            .conn
+            .prepare_cached(FIND_DECISION_TEXT)?
+            .query_row(
+                params![request_id, millis_of(&request_id).map(first_key), KEY_SLOTS],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| LocalError::DecisionNotFound(request_id.clone()))?;
+        Ok(Some(IdempotentHit {
+            action_sha256,
+            decision: serde_json::from_str(&text)?,
+        }))
     }
 
     /// Writes an outcome, attributed to its decision's action and target.
     pub(crate) fn insert_outcome(
         &mut self,
         report: &OutcomeReport,
+        caller: Option<&str>,
         now_ms: i64,
     ) -> Result<(), LocalError> {
         let details = redact_value(&Value::Object(report.details.clone()), &[]);
@@ -587,8 +672,8 @@ impl Store {
         self.conn
             .prepare_cached(
                 "INSERT INTO outcomes (request_id, action, target, status, description, details,
-                    correction_needed, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    correction_needed, created_at, caller)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 report.request_id,
@@ -599,6 +684,7 @@ impl Store {
                 details.to_string(),
                 report.correction_needed,
                 now_ms,
+                caller,
             ])?;
         let id = self.conn.last_insert_rowid();
         self.committed()?;
@@ -620,14 +706,15 @@ impl Store {
     pub(crate) fn insert_memory(
         &mut self,
         batch: &MemoryBatch,
+        caller: Option<&str>,
         now_ms: i64,
     ) -> Result<usize, LocalError> {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO memory_events (source, source_version, actor, domain, model,
-                    trace_id, event, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    trace_id, event, created_at, caller)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for event in &batch.events {
                 stmt.execute(params![
@@ -639,6 +726,7 @@ impl Store {
                     batch.trace_id,
                     redact_value(event, &[]).to_string(),
                     now_ms,
+                    caller,
                 ])?;
             }
         }
@@ -651,7 +739,7 @@ impl Store {
     pub(crate) fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT request_id, created_at, tool, action, target, system, environment, risk, mode,
-                    risk_score, reason, arguments
+                    risk_score, reason, arguments, caller
              FROM decisions ORDER BY rowid DESC LIMIT ?1",
         )?;
         let mut out = stmt
@@ -670,6 +758,7 @@ impl Store {
                     risk_score: r.get(9)?,
                     reason: r.get(10)?,
                     arguments: serde_json::from_str(&args).unwrap_or(Value::Null),
+                    caller: r.get(12)?,
                     outcomes: Vec::new(),
                 })
             })?
@@ -691,6 +780,45 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The history a policy sees, from the recent decisions and the outcomes in the window of
+/// an action on a target; both stores read the same entry and summarise it here.
+pub(crate) fn summarize(entry: &RecentEntry) -> (History, u64) {
+    let recent_decisions = entry.recent.iter().map(|(_, v)| v.clone()).collect();
+    let precedents = entry.count;
+
+    // As `SELECT status, COUNT(*) ... GROUP BY status` returns them: sorted by status.
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut last: Option<&CachedOutcome> = None;
+    for o in &entry.outcomes {
+        *counts.entry(o.status.as_str()).or_default() += 1;
+        if o.status == "FAILURE" && last.is_none_or(|l| (o.created_at, o.id) > (l.created_at, l.id))
+        {
+            last = Some(o);
+        }
+    }
+    let failures_24h = counts.get("FAILURE").map_or(0, |n| *n as u64);
+    let outcomes_24h: Map<String, Value> = counts
+        .into_iter()
+        .map(|(s, n)| (s.to_owned(), json!(n)))
+        .collect();
+    let last_failure = last.map(|o| {
+        json!({
+            "request_id": o.request_id,
+            "description": o.description,
+            "at": format_rfc3339(o.created_at),
+        })
+    });
+    (
+        History {
+            recent_decisions,
+            outcomes_24h,
+            failures_24h,
+            last_failure,
+        },
+        precedents.max(0) as u64,
+    )
 }
 
 /// A decision row as [`Store::decisions_before`] reads it, for replaying.
@@ -768,6 +896,14 @@ const FIND_DECISION: &str = "SELECT action, target FROM decisions
      WHERE legacy IS NOT NULL AND request_id = ?1
      LIMIT 1";
 
+/// The whole decision `?1`, found as [`FIND_DECISION`] finds it.
+const FIND_DECISION_TEXT: &str = "SELECT decision FROM decisions
+     WHERE id BETWEEN ?2 AND ?2 + ?3 - 1 AND request_id = ?1
+     UNION ALL
+     SELECT decision FROM decisions
+     WHERE legacy IS NOT NULL AND request_id = ?1
+     LIMIT 1";
+
 /// The store's schema version; an error when a newer build wrote it.
 fn schema_version(conn: &Connection) -> Result<i64, LocalError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -815,6 +951,7 @@ mod tests {
             arguments: empty,
             arguments_sha256: "abc",
             decision: empty,
+            caller: None,
         }
     }
 
@@ -830,7 +967,9 @@ mod tests {
             .map(new_request_id)
             .collect();
         for (id, t) in ids.iter().zip([at, at, at, at + 1, at - 1]) {
-            store.insert_decision(&row(id, t, &empty), None).unwrap();
+            store
+                .insert_decision(&row(id, t, &empty), None, None)
+                .unwrap();
         }
         let keys: Vec<(i64, String)> = store
             .conn
@@ -854,7 +993,7 @@ mod tests {
         for id in &ids {
             let mut report = OutcomeReport::new(bighub_core::OutcomeStatus::Success);
             report.request_id = Some(id.clone());
-            store.insert_outcome(&report, at + 5).unwrap();
+            store.insert_outcome(&report, None, at + 5).unwrap();
         }
         // Found by key and by the old rows' index, never by reading every row.
         let plan: Vec<String> = store
@@ -876,7 +1015,7 @@ mod tests {
         let mut unknown = OutcomeReport::new(bighub_core::OutcomeStatus::Success);
         unknown.request_id = Some(new_request_id(at));
         assert!(matches!(
-            store.insert_outcome(&unknown, at + 5),
+            store.insert_outcome(&unknown, None, at + 5),
             Err(LocalError::DecisionNotFound(_))
         ));
     }

@@ -30,6 +30,7 @@ async fn a_review_creates_a_pending_approval_that_resolves_once() {
     let id = review(&engine).await;
     let pending = engine.pending_approvals().unwrap();
     assert_eq!(pending.len(), 1);
+    assert_eq!(engine.pending_approval_count().unwrap(), 1);
     assert_eq!(pending[0].request_id, id);
     assert_eq!(pending[0].status, ApprovalStatus::Pending);
     assert_eq!(

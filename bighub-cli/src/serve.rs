@@ -1,0 +1,103 @@
+//! `bighub serve`: the decision server on the local engine and its store.
+//!
+//! This module owns the command's options, where the API keys come from
+//! (`BIGHUB_SERVER_API_KEYS`, `--api-key-file`), the refusal to run without keys anywhere
+//! but on loopback, the first line of output (`listening on http://ADDR`) and the graceful
+//! stop on SIGTERM or ctrl-c.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bighub_server::{ApiKeys, Auth, LocalBackend, ServerConfig};
+use clap::Args;
+
+use crate::{Global, builder};
+
+/// The variable holding the server's API keys.
+const KEYS_VAR: &str = "BIGHUB_SERVER_API_KEYS";
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8484")]
+    listen: SocketAddr,
+    /// A file of API keys, one `name=key` (or bare key) per line, added to those in
+    /// $BIGHUB_SERVER_API_KEYS.
+    #[arg(long)]
+    api_key_file: Option<PathBuf>,
+    /// Accept requests without an API key; allowed on a loopback address only.
+    #[arg(long)]
+    insecure_no_auth: bool,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_body_bytes: usize,
+    /// How long one request may take, in seconds.
+    #[arg(long, default_value_t = 30)]
+    request_timeout: u64,
+}
+
+pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String> {
+    // Logs go to standard error, so that standard output starts with the address.
+    // Request logs name the API key, never its value, and never carry request bodies.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BIGHUB_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let auth = auth(&args)?;
+    bighub_server::check_listen(&args.listen, &auth)?;
+    let engine = builder(global).build().map_err(|e| e.to_string())?;
+    let mut config = ServerConfig::new(auth);
+    config.max_body_bytes = args.max_body_bytes;
+    config.request_timeout = Duration::from_secs(args.request_timeout.max(1));
+    let backend = Arc::new(LocalBackend::new(Arc::new(engine)));
+    let app = bighub_server::router(backend, config);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the server's runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the listening address: {e}"))?;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = out.flush();
+        drop(out);
+        bighub_server::serve(listener, app, bighub_server::shutdown_signal())
+            .await
+            .map_err(|e| format!("the server failed: {e}"))
+    })?;
+    eprintln!("bighub: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn auth(args: &ServeArgs) -> Result<Auth, String> {
+    let mut keys = match std::env::var(KEYS_VAR) {
+        Ok(list) => ApiKeys::parse(&list).map_err(|e| format!("{KEYS_VAR}: {e}"))?,
+        Err(_) => ApiKeys::default(),
+    };
+    if let Some(path) = &args.api_key_file {
+        keys.extend(&ApiKeys::from_file(path)?)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if keys.is_empty() && args.insecure_no_auth {
+        return Ok(Auth::InsecureNoAuth);
+    }
+    if keys.is_empty() {
+        return Err(format!(
+            "no API key is configured: set {KEYS_VAR} (comma-separated, name=key) or give --api-key-file; --insecure-no-auth serves without keys on a loopback address"
+        ));
+    }
+    Ok(Auth::Keys(keys))
+}

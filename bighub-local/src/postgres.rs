@@ -1,0 +1,911 @@
+//! The PostgreSQL store (feature `postgres`): the same records and rules as the SQLite
+//! store, in a database that any number of engines and decision servers share.
+//!
+//! This module owns the PostgreSQL schema (created and migrated on open, under an advisory
+//! lock so that servers starting together migrate once), the connection pool, and the
+//! statements behind [`Storage`]. What must hold across processes is decided by the
+//! database: an approval is resolved by `UPDATE ... WHERE status = 'pending'` and consumed
+//! by `UPDATE ... WHERE status = 'approved' AND NOT used`, so of any number of concurrent
+//! callers on any number of machines exactly one succeeds; an idempotency key is taken by
+//! `INSERT ... ON CONFLICT`, in the decision's own transaction.
+//!
+//! # Blocking over an async driver
+//!
+//! The engine's API is synchronous, the driver (`tokio-postgres`, pooled by
+//! `deadpool-postgres`) asynchronous. The store owns a small Tokio runtime (two threads)
+//! that drives its connections; each call enters that runtime's context and waits for its
+//! statements on the calling thread. So the engine works the same from synchronous code
+//! (the CLI), from any async runtime, or from none, and one call holds one pooled
+//! connection for the time of its statements. An async caller on a busy runtime should
+//! call the engine from a blocking pool (the decision server does).
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use serde_json::Value;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use bighub_core::{ApprovalResolution, MemoryBatch, OutcomeReport};
+
+use super::LocalError;
+use super::approvals::{self, ApprovalRecord, ApprovalStatus};
+use super::clock::format_rfc3339;
+use super::input::History;
+use super::recent_cache::{CachedOutcome, RecentEntry};
+use super::redact::redact_value;
+use super::storage::Storage;
+use super::store::{
+    DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim, IdempotentHit, NewDecision,
+    OutcomeRecord, StoredDecision, summarize,
+};
+
+/// The schema version this code writes (`bighub_schema.version`).
+const SCHEMA_VERSION: i32 = 1;
+
+/// Serialises migrations of every bighub schema in one database.
+const MIGRATION_LOCK: i64 = 0x6269_6768_7562; // "bighub"
+
+/// Connections per store.
+const POOL_SIZE: usize = 16;
+
+/// How long a call waits for a connection, or for a new one to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+const MAX_PRECEDENTS: i64 = 1000;
+const RECENT_DECISIONS: i64 = 5;
+
+/// The tables of version 1. JSON is kept as text, as the engine wrote it, so that a
+/// decision read back (an idempotent retry) is byte for byte the one first answered.
+const SCHEMA_V1: &str = "
+CREATE TABLE decisions (
+    id               BIGSERIAL PRIMARY KEY,
+    request_id       TEXT NOT NULL UNIQUE,
+    created_at       BIGINT NOT NULL,
+    tool             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    system           TEXT,
+    environment      TEXT,
+    risk             TEXT,
+    actor            TEXT NOT NULL,
+    mode             TEXT NOT NULL,
+    risk_score       DOUBLE PRECISION,
+    reason           TEXT,
+    arguments        TEXT NOT NULL,
+    arguments_sha256 TEXT NOT NULL,
+    decision         TEXT NOT NULL,
+    caller           TEXT
+);
+CREATE INDEX decisions_by_action ON decisions (action, target, created_at);
+CREATE TABLE outcomes (
+    id                BIGSERIAL PRIMARY KEY,
+    request_id        TEXT,
+    action            TEXT NOT NULL,
+    target            TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    description       TEXT,
+    details           TEXT NOT NULL,
+    correction_needed BOOLEAN NOT NULL,
+    created_at        BIGINT NOT NULL,
+    caller            TEXT
+);
+CREATE INDEX outcomes_by_action ON outcomes (action, target, created_at);
+CREATE INDEX outcomes_by_request ON outcomes (request_id);
+CREATE TABLE memory_events (
+    id             BIGSERIAL PRIMARY KEY,
+    source         TEXT NOT NULL,
+    source_version TEXT,
+    actor          TEXT,
+    domain         TEXT,
+    model          TEXT,
+    trace_id       TEXT,
+    event          TEXT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    caller         TEXT
+);
+CREATE TABLE approvals (
+    request_id       TEXT PRIMARY KEY,
+    created_at       BIGINT NOT NULL,
+    tool             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    arguments_sha256 TEXT NOT NULL,
+    reason           TEXT,
+    status           TEXT NOT NULL DEFAULT 'pending',
+    comment          TEXT,
+    resolved_by      TEXT,
+    resolved_at      BIGINT,
+    used             BOOLEAN NOT NULL DEFAULT false,
+    used_at          BIGINT
+);
+CREATE INDEX approvals_pending ON approvals (created_at) WHERE status = 'pending';
+CREATE TABLE idempotency_keys (
+    caller        TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    action_sha256 TEXT NOT NULL,
+    request_id    TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    PRIMARY KEY (caller, key)
+);
+";
+
+const APPROVAL_COLUMNS: &str = "request_id, created_at, tool, action, target, arguments_sha256,
+    reason, status, comment, resolved_by, resolved_at, used, used_at";
+
+/// The PostgreSQL store; see the [module documentation](self).
+pub(crate) struct Postgres {
+    pool: Pool,
+    /// Drives the pool's connections; shut down in the background on drop, which is
+    /// allowed from inside another runtime.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Postgres")
+            .field("pool", &self.pool.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for LocalError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let text = match e.as_db_error() {
+            Some(db) => format!("{}: {}", db.code().code(), db.message()),
+            None => {
+                let mut text = e.to_string();
+                if let Some(source) = std::error::Error::source(&e) {
+                    text.push_str(": ");
+                    text.push_str(&source.to_string());
+                }
+                text
+            }
+        };
+        LocalError::Database(text)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for LocalError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => LocalError::Database(format!("no database connection: {other}")),
+        }
+    }
+}
+
+/// A database URL for messages: user, hosts, port and database, never the password.
+pub(crate) fn describe_url(url: &str) -> String {
+    match url.parse::<tokio_postgres::Config>() {
+        Ok(c) => {
+            let hosts: Vec<String> = c
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                    #[cfg(unix)]
+                    tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+                })
+                .collect();
+            let port = c
+                .get_ports()
+                .first()
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default();
+            format!(
+                "postgres://{}@{}{port}/{}",
+                c.get_user().unwrap_or(""),
+                hosts.join(","),
+                c.get_dbname().unwrap_or("")
+            )
+        }
+        Err(_) => "postgres://(unreadable URL)".to_owned(),
+    }
+}
+
+/// Whether `schema` is a plain lower-case SQL identifier (it is spliced into statements).
+fn valid_schema(schema: &str) -> bool {
+    let mut chars = schema.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && schema.len() <= 63
+}
+
+impl Postgres {
+    /// Connects to `url` (a `postgres://` URL or `key=value` settings), in `schema` (created
+    /// when missing; default the role's search path), and migrates the schema.
+    pub(crate) fn open(url: &str, schema: Option<&str>) -> Result<Self, LocalError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| LocalError::Database(format!("invalid database URL: {e}")))?;
+        if let Some(schema) = schema {
+            if !valid_schema(schema) {
+                return Err(LocalError::Database(format!(
+                    "invalid database schema name `{}`: use lower-case letters, digits and _",
+                    schema.escape_debug()
+                )));
+            }
+            config.options(format!("-c search_path={schema}"));
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("bighub-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| LocalError::Database(format!("cannot start the store's runtime: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = {
+            let _context = runtime.enter();
+            Pool::builder(manager)
+                .max_size(POOL_SIZE)
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .wait_timeout(Some(CONNECT_TIMEOUT))
+                .create_timeout(Some(CONNECT_TIMEOUT))
+                .build()
+                .map_err(|e| LocalError::Database(format!("cannot build the pool: {e}")))?
+        };
+        let store = Self {
+            pool,
+            runtime: Some(runtime),
+        };
+        store.block(store.migrate(schema))?;
+        Ok(store)
+    }
+
+    /// Runs `work` to completion on this thread, inside the store's runtime context.
+    fn block<T>(&self, work: impl Future<Output = Result<T, LocalError>>) -> Result<T, LocalError> {
+        let Some(runtime) = &self.runtime else {
+            return Err(LocalError::Database("the store is closed".to_owned()));
+        };
+        let _context = runtime.enter();
+        futures::executor::block_on(work)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, LocalError> {
+        Ok(self.pool.get().await?)
+    }
+
+    async fn migrate(&self, schema: Option<&str>) -> Result<(), LocalError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        if let Some(schema) = schema {
+            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .await?;
+        }
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS bighub_schema (version INTEGER NOT NULL)")
+            .await?;
+        let version: Option<i32> = tx
+            .query_one("SELECT max(version) FROM bighub_schema", &[])
+            .await?
+            .try_get(0)?;
+        match version {
+            None => {
+                tx.batch_execute(SCHEMA_V1).await?;
+                tx.execute(
+                    "INSERT INTO bighub_schema (version) VALUES ($1)",
+                    &[&SCHEMA_VERSION],
+                )
+                .await?;
+            }
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(LocalError::Database(format!(
+                    "the database was written by a newer version (schema {v}, this build reads {SCHEMA_VERSION}); upgrade bighub-openai or use another database or schema"
+                )));
+            }
+            Some(_) => {}
+        }
+        tx.execute(
+            "DELETE FROM idempotency_keys WHERE created_at <= $1",
+            &[&(super::clock::now_millis() - IDEMPOTENCY_TTL_MS)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn hit(
+        &self,
+        caller: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Option<IdempotentHit>, LocalError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT k.action_sha256, d.decision FROM idempotency_keys k
+                 JOIN decisions d ON d.request_id = k.request_id
+                 WHERE k.caller = $1 AND k.key = $2 AND k.created_at > $3",
+                &[&caller, &key, &(now_ms - IDEMPOTENCY_TTL_MS)],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let text: String = row.try_get(1)?;
+        Ok(Some(IdempotentHit {
+            action_sha256: row.try_get(0)?,
+            decision: serde_json::from_str(&text)?,
+        }))
+    }
+
+    async fn insert_decision_async(
+        &self,
+        d: &NewDecision<'_>,
+        approval_reason: Option<&str>,
+        idempotency: Option<&IdempotencyClaim<'_>>,
+    ) -> Result<Option<IdempotentHit>, LocalError> {
+        let arguments = serde_json::to_string(d.arguments)?;
+        let decision = serde_json::to_string(d.decision)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        if let Some(claim) = idempotency {
+            let expired = d.created_at - IDEMPOTENCY_TTL_MS;
+            let taken = tx
+                .execute(
+                    // An expired key is taken over; a live one stays with its request (a
+                    // concurrent insert of the same key waits for that request's commit).
+                    "INSERT INTO idempotency_keys (caller, key, action_sha256, request_id, created_at)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (caller, key) DO UPDATE SET action_sha256 = EXCLUDED.action_sha256,
+                        request_id = EXCLUDED.request_id, created_at = EXCLUDED.created_at
+                     WHERE idempotency_keys.created_at <= $6",
+                    &[
+                        &claim.caller,
+                        &claim.key,
+                        &claim.action_sha256,
+                        &d.request_id,
+                        &d.created_at,
+                        &expired,
+                    ],
+                )
+                .await?;
+            if taken == 0 {
+                tx.rollback().await?;
+                drop(client);
+                return self
+                    .hit(claim.caller, claim.key, d.created_at)
+                    .await?
+                    .map(Some)
+                    .ok_or_else(|| {
+                        LocalError::Database(
+                            "an idempotency key was taken and then expired during one request"
+                                .to_owned(),
+                        )
+                    });
+            }
+        }
+        let params: [&(dyn ToSql + Sync); 16] = [
+            &d.request_id,
+            &d.created_at,
+            &d.tool,
+            &d.action,
+            &d.target,
+            &d.system,
+            &d.environment,
+            &d.risk,
+            &d.actor,
+            &d.mode,
+            &d.risk_score,
+            &d.reason,
+            &arguments,
+            &d.arguments_sha256,
+            &decision,
+            &d.caller,
+        ];
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO decisions (request_id, created_at, tool, action, target, system,
+                    environment, risk, actor, mode, risk_score, reason, arguments,
+                    arguments_sha256, decision, caller)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .await?;
+        tx.execute(&insert, &params).await?;
+        if let Some(reason) = approval_reason {
+            tx.execute(
+                "INSERT INTO approvals (request_id, created_at, tool, action, target,
+                    arguments_sha256, reason)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &d.request_id,
+                    &d.created_at,
+                    &d.tool,
+                    &d.action,
+                    &d.target,
+                    &d.arguments_sha256,
+                    &reason,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    async fn history_async(
+        &self,
+        action: &str,
+        target: &str,
+        now_ms: i64,
+    ) -> Result<(History, u64), LocalError> {
+        let since = now_ms - DAY_MS;
+        let client = self.client().await?;
+        let p_recent: [&(dyn ToSql + Sync); 3] = [&action, &target, &RECENT_DECISIONS];
+        let p_count: [&(dyn ToSql + Sync); 3] = [&action, &target, &MAX_PRECEDENTS];
+        let p_outcomes: [&(dyn ToSql + Sync); 3] = [&action, &target, &since];
+        // Sent together: the connection pipelines them.
+        let (recent, count, outcomes) = futures::try_join!(
+            client.query(
+                "SELECT request_id, mode, created_at FROM decisions
+                 WHERE action = $1 AND target = $2 ORDER BY created_at DESC, id DESC LIMIT $3",
+                &p_recent,
+            ),
+            client.query_one(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM decisions WHERE action = $1 AND target = $2
+                 LIMIT $3) AS capped",
+                &p_count,
+            ),
+            client.query(
+                "SELECT id, created_at, status, request_id, description FROM outcomes
+                 WHERE action = $1 AND target = $2 AND created_at >= $3 ORDER BY id",
+                &p_outcomes,
+            ),
+        )?;
+        let recent = recent
+            .iter()
+            .map(|r| {
+                let at: i64 = r.try_get(2)?;
+                Ok((
+                    at,
+                    serde_json::json!({
+                        "request_id": r.try_get::<_, String>(0)?,
+                        "mode": r.try_get::<_, String>(1)?,
+                        "at": format_rfc3339(at),
+                    }),
+                ))
+            })
+            .collect::<Result<Vec<_>, LocalError>>()?;
+        let outcomes = outcomes
+            .iter()
+            .map(|r| {
+                Ok(CachedOutcome {
+                    id: r.try_get(0)?,
+                    created_at: r.try_get(1)?,
+                    status: r.try_get(2)?,
+                    request_id: r.try_get(3)?,
+                    description: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<Vec<_>, LocalError>>()?;
+        let entry = RecentEntry {
+            recent,
+            count: count.try_get(0)?,
+            outcomes,
+            outcomes_since: since,
+        };
+        Ok(summarize(&entry))
+    }
+
+    async fn insert_outcome_async(
+        &self,
+        report: &OutcomeReport,
+        caller: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), LocalError> {
+        let details = redact_value(&Value::Object(report.details.clone()), &[]);
+        let client = self.client().await?;
+        let (action, target) = match &report.request_id {
+            Some(id) => {
+                let row = client
+                    .query_opt(
+                        "SELECT action, target FROM decisions WHERE request_id = $1",
+                        &[id],
+                    )
+                    .await?
+                    .ok_or_else(|| LocalError::DecisionNotFound(id.clone()))?;
+                (row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?)
+            }
+            None => {
+                let s = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
+                let action = s("action").or_else(|| s("tool")).ok_or_else(|| {
+                    LocalError::DecisionNotFound(
+                        "(none: give the report a request_id, or details.action)".to_owned(),
+                    )
+                })?;
+                (action, s("target").unwrap_or_default())
+            }
+        };
+        client
+            .execute(
+                "INSERT INTO outcomes (request_id, action, target, status, description, details,
+                    correction_needed, created_at, caller)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    &report.request_id,
+                    &action,
+                    &target,
+                    &report.status.as_str(),
+                    &report.description,
+                    &details.to_string(),
+                    &report.correction_needed,
+                    &now_ms,
+                    &caller,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_memory_async(
+        &self,
+        batch: &MemoryBatch,
+        caller: Option<&str>,
+        now_ms: i64,
+    ) -> Result<usize, LocalError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO memory_events (source, source_version, actor, domain, model,
+                    trace_id, event, created_at, caller)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .await?;
+        for event in &batch.events {
+            tx.execute(
+                &insert,
+                &[
+                    &batch.source,
+                    &batch.source_version,
+                    &batch.actor,
+                    &batch.domain,
+                    &batch.model,
+                    &batch.trace_id,
+                    &redact_value(event, &[]).to_string(),
+                    &now_ms,
+                    &caller,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(batch.events.len())
+    }
+
+    async fn recent_decisions_async(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<DecisionRecord>, LocalError> {
+        let client = self.client().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = client
+            .query(
+                "SELECT request_id, created_at, tool, action, target, system, environment, risk,
+                        mode, risk_score, reason, arguments, caller
+                 FROM decisions ORDER BY id DESC LIMIT $1",
+                &[&limit],
+            )
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                let args: String = r.try_get(11)?;
+                Ok(DecisionRecord {
+                    request_id: r.try_get(0)?,
+                    created_at: format_rfc3339(r.try_get(1)?),
+                    tool: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    target: r.try_get(4)?,
+                    system: r.try_get(5)?,
+                    environment: r.try_get(6)?,
+                    risk: r.try_get(7)?,
+                    mode: r.try_get(8)?,
+                    risk_score: r.try_get(9)?,
+                    reason: r.try_get(10)?,
+                    arguments: serde_json::from_str(&args).unwrap_or(Value::Null),
+                    caller: r.try_get(12)?,
+                    outcomes: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>, LocalError>>()?;
+        let ids: Vec<&str> = out.iter().map(|d| d.request_id.as_str()).collect();
+        let outcomes = client
+            .query(
+                "SELECT request_id, status, description, created_at FROM outcomes
+                 WHERE request_id = ANY($1) ORDER BY created_at, id",
+                &[&ids],
+            )
+            .await?;
+        for row in &outcomes {
+            let id: String = row.try_get(0)?;
+            let record = OutcomeRecord {
+                status: row.try_get(1)?,
+                description: row.try_get(2)?,
+                created_at: format_rfc3339(row.try_get(3)?),
+            };
+            if let Some(d) = out.iter_mut().find(|d| d.request_id == id) {
+                d.outcomes.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn decisions_before_async(
+        &self,
+        since_ms: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<StoredDecision>, LocalError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, request_id, created_at, tool, action, target, system, environment,
+                        risk, actor, mode, arguments, decision
+                 FROM decisions WHERE created_at >= $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                &[
+                    &since_ms.max(0),
+                    &before.unwrap_or(i64::MAX),
+                    &i64::try_from(limit).unwrap_or(i64::MAX),
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredDecision {
+                    key: r.try_get(0)?,
+                    request_id: r.try_get(1)?,
+                    created_at: r.try_get(2)?,
+                    tool: r.try_get(3)?,
+                    action: r.try_get(4)?,
+                    target: r.try_get(5)?,
+                    system: r.try_get(6)?,
+                    environment: r.try_get(7)?,
+                    risk: r.try_get(8)?,
+                    actor: r.try_get(9)?,
+                    mode: r.try_get(10)?,
+                    arguments: r.try_get(11)?,
+                    decision: r.try_get(12)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn approval_async(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE request_id = $1"),
+                &[&request_id],
+            )
+            .await?;
+        row.as_ref().map(approval_from_row).transpose()
+    }
+
+    async fn approvals_async(
+        &self,
+        pending: bool,
+        limit: usize,
+    ) -> Result<Vec<ApprovalRecord>, LocalError> {
+        let client = self.client().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = if pending {
+            client
+                .query(
+                    &format!(
+                        "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE status = 'pending'
+                         ORDER BY created_at, request_id LIMIT $1"
+                    ),
+                    &[&limit],
+                )
+                .await?
+        } else {
+            client
+                .query(
+                    &format!(
+                        "SELECT {APPROVAL_COLUMNS} FROM approvals
+                         ORDER BY created_at DESC, request_id DESC LIMIT $1"
+                    ),
+                    &[&limit],
+                )
+                .await?
+        };
+        rows.iter().map(approval_from_row).collect()
+    }
+
+    async fn resolve_async(
+        &self,
+        request_id: &str,
+        resolution: &ApprovalResolution,
+        now_ms: i64,
+    ) -> Result<ApprovalRecord, LocalError> {
+        let client = self.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE approvals SET status = $2, comment = $3, resolved_by = $4, resolved_at = $5
+                 WHERE request_id = $1 AND status = 'pending'",
+                &[
+                    &request_id,
+                    &resolution.resolution.as_str(),
+                    &resolution.comment,
+                    &resolution.resolved_by,
+                    &now_ms,
+                ],
+            )
+            .await?;
+        drop(client);
+        approvals::resolved(changed, self.approval_async(request_id).await?, request_id)
+    }
+
+    async fn consume_async(
+        &self,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<ApprovalRecord, LocalError> {
+        let client = self.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE approvals SET used = true, used_at = $2
+                 WHERE request_id = $1 AND status = 'approved' AND NOT used",
+                &[&request_id, &now_ms],
+            )
+            .await?;
+        drop(client);
+        approvals::consumed(changed, self.approval_async(request_id).await?, request_id)
+    }
+}
+
+fn approval_from_row(r: &Row) -> Result<ApprovalRecord, LocalError> {
+    Ok(ApprovalRecord {
+        request_id: r.try_get(0)?,
+        created_at: format_rfc3339(r.try_get(1)?),
+        tool: r.try_get(2)?,
+        action: r.try_get(3)?,
+        target: r.try_get(4)?,
+        arguments_sha256: r.try_get(5)?,
+        reason: r.try_get(6)?,
+        status: ApprovalStatus::parse(&r.try_get::<_, String>(7)?),
+        comment: r.try_get(8)?,
+        resolved_by: r.try_get(9)?,
+        resolved_at: r.try_get::<_, Option<i64>>(10)?.map(format_rfc3339),
+        used: r.try_get(11)?,
+        used_at: r.try_get::<_, Option<i64>>(12)?.map(format_rfc3339),
+    })
+}
+
+impl Storage for Postgres {
+    fn history(
+        &self,
+        action: &str,
+        target: &str,
+        now_ms: i64,
+    ) -> Result<(History, u64), LocalError> {
+        self.block(self.history_async(action, target, now_ms))
+    }
+
+    fn insert_decision(
+        &self,
+        decision: &NewDecision<'_>,
+        approval_reason: Option<&str>,
+        idempotency: Option<&IdempotencyClaim<'_>>,
+    ) -> Result<Option<IdempotentHit>, LocalError> {
+        self.block(self.insert_decision_async(decision, approval_reason, idempotency))
+    }
+
+    fn idempotent_hit(
+        &self,
+        caller: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Option<IdempotentHit>, LocalError> {
+        self.block(self.hit(caller, key, now_ms))
+    }
+
+    fn insert_outcome(
+        &self,
+        report: &OutcomeReport,
+        caller: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), LocalError> {
+        self.block(self.insert_outcome_async(report, caller, now_ms))
+    }
+
+    fn insert_memory(
+        &self,
+        batch: &MemoryBatch,
+        caller: Option<&str>,
+        now_ms: i64,
+    ) -> Result<usize, LocalError> {
+        self.block(self.insert_memory_async(batch, caller, now_ms))
+    }
+
+    fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
+        self.block(self.recent_decisions_async(limit))
+    }
+
+    fn decisions_before(
+        &self,
+        since_ms: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<StoredDecision>, LocalError> {
+        self.block(self.decisions_before_async(since_ms, before, limit))
+    }
+
+    fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
+        self.block(self.approval_async(request_id))
+    }
+
+    fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
+        self.block(self.approvals_async(true, usize::MAX))
+    }
+
+    fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+        self.block(self.approvals_async(false, limit))
+    }
+
+    fn pending_count(&self) -> Result<u64, LocalError> {
+        self.block(async {
+            let client = self.client().await?;
+            let n: i64 = client
+                .query_one(
+                    "SELECT COUNT(*) FROM approvals WHERE status = 'pending'",
+                    &[],
+                )
+                .await?
+                .try_get(0)?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
+    fn resolve(
+        &self,
+        request_id: &str,
+        resolution: &ApprovalResolution,
+        now_ms: i64,
+    ) -> Result<ApprovalRecord, LocalError> {
+        self.block(self.resolve_async(request_id, resolution, now_ms))
+    }
+
+    fn consume(&self, request_id: &str, now_ms: i64) -> Result<ApprovalRecord, LocalError> {
+        self.block(self.consume_async(request_id, now_ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_described_without_their_password() {
+        let d = describe_url("postgres://bighub:s3cret@db.internal:5433/decisions");
+        assert_eq!(d, "postgres://bighub@db.internal:5433/decisions");
+        let d = describe_url("host=/run/postgresql user=me password=s3cret dbname=x");
+        assert!(!d.contains("s3cret"), "{d}");
+        assert!(valid_schema("bighub_1"));
+        assert!(!valid_schema("x; DROP TABLE decisions"));
+        assert!(!valid_schema("Upper"));
+    }
+}

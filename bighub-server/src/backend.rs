@@ -1,0 +1,337 @@
+//! What the server decides with: the [`Backend`] trait, and its two implementations.
+//!
+//! This module owns the seam between HTTP and the engine. [`LocalBackend`] runs the
+//! embedded engine and its store (decisions recorded with the caller's key name,
+//! idempotency keys, approvals listed); [`EngineBackend`] serves any
+//! [`DecisionEngine`] (one that keeps no approvals and records no caller). Errors come back
+//! as [`BackendError`], which `routes.rs` turns into the hosted service's status codes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bighub_core::{ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, ProposedAction};
+use bighub_local::{LocalEngine, LocalError, RequestOrigin};
+use serde_json::{Value, json};
+
+/// Which approvals `GET /approvals` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalFilter {
+    /// Waiting for a human (the default).
+    Pending,
+    /// All of them, newest first.
+    All,
+}
+
+/// Why a backend could not answer; each maps to one status code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackendError {
+    /// 404: no such approval or decision.
+    NotFound(String),
+    /// 409: the approval was already resolved, with the earlier resolution.
+    AlreadyResolved {
+        /// The earlier resolution (`approved`, `rejected`).
+        resolution: String,
+    },
+    /// 422: the request cannot be honoured as sent (an idempotency key reused for another
+    /// request, ...).
+    Invalid(String),
+    /// 503: the store is unreachable or busy; clients retry.
+    Unavailable(String),
+    /// 500: the engine failed (a policy rule that fails on this call, ...).
+    Internal(String),
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound(m) | Self::Invalid(m) | Self::Unavailable(m) | Self::Internal(m) => {
+                f.write_str(m)
+            }
+            Self::AlreadyResolved { resolution } => {
+                write!(f, "approval already resolved ({resolution})")
+            }
+        }
+    }
+}
+
+impl From<LocalError> for BackendError {
+    fn from(e: LocalError) -> Self {
+        match e {
+            LocalError::ApprovalNotFound(_) | LocalError::DecisionNotFound(_) => {
+                Self::NotFound(e.to_string())
+            }
+            LocalError::ApprovalAlreadyResolved { resolution, .. } => {
+                Self::AlreadyResolved { resolution }
+            }
+            LocalError::IdempotencyKeyReused(_) => Self::Invalid(e.to_string()),
+            LocalError::Store(_) | LocalError::Database(_) | LocalError::Poisoned => {
+                Self::Unavailable(e.to_string())
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<bighub_core::Error> for BackendError {
+    fn from(e: bighub_core::Error) -> Self {
+        use bighub_core::Error as E;
+        match e {
+            E::ApprovalNotFound(_) => Self::NotFound(e.to_string()),
+            E::ApprovalAlreadyResolved { resolution, .. } => Self::AlreadyResolved { resolution },
+            E::Validation { .. } => Self::Invalid(e.to_string()),
+            other if other.is_unavailable() => Self::Unavailable(other.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Who made a request: the name of its API key (never the key), and its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The API key's name (`anonymous` when the server runs without keys).
+    pub key_name: String,
+    /// The request's `Idempotency-Key`, when it sent one.
+    pub idempotency_key: Option<String>,
+}
+
+/// What the server's endpoints call. Every method gets the [`Caller`].
+#[async_trait]
+pub trait Backend: Send + Sync + fmt::Debug + 'static {
+    /// Decides `action` (recording it) and answers the whole decision.
+    async fn evaluate(
+        &self,
+        action: ProposedAction,
+        caller: &Caller,
+    ) -> Result<Value, BackendError>;
+    /// Decides `action` without recording anything (`dry_run: true`).
+    async fn preview(&self, action: ProposedAction, caller: &Caller)
+    -> Result<Value, BackendError>;
+    /// Records an outcome.
+    async fn report_outcome(
+        &self,
+        report: OutcomeReport,
+        caller: &Caller,
+    ) -> Result<(), BackendError>;
+    /// Stores memory events; answers how many.
+    async fn ingest_memory(
+        &self,
+        batch: MemoryBatch,
+        caller: &Caller,
+    ) -> Result<usize, BackendError>;
+    /// Resolves a pending approval once; answers the approval as it now stands.
+    async fn resolve_approval(
+        &self,
+        request_id: String,
+        resolution: ApprovalResolution,
+        caller: &Caller,
+    ) -> Result<Value, BackendError>;
+    /// Lists approvals, at most `limit`.
+    async fn approvals(
+        &self,
+        filter: ApprovalFilter,
+        limit: usize,
+    ) -> Result<Vec<Value>, BackendError>;
+    /// How many approvals are pending, for `/metrics` (`None` when not tracked).
+    async fn pending_approvals(&self) -> Result<Option<usize>, BackendError> {
+        Ok(None)
+    }
+    /// Whether the backend can serve (its store answers), for `/healthz`.
+    async fn health(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
+}
+
+/// The embedded engine and its store, behind the server.
+///
+/// The engine's store calls block (SQLite behind a mutex, with a busy timeout when another
+/// process writes; PostgreSQL waiting for its statements), so each request runs them on
+/// Tokio's blocking pool rather than on the threads that serve connections.
+///
+/// ```
+/// use std::sync::Arc;
+/// use bighub_local::LocalEngine;
+/// use bighub_server::LocalBackend;
+///
+/// let engine = LocalEngine::builder().in_memory().build().unwrap();
+/// let backend = LocalBackend::new(Arc::new(engine));
+/// # let _ = backend;
+/// ```
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    engine: Arc<LocalEngine>,
+}
+
+impl LocalBackend {
+    /// Serves `engine`.
+    pub fn new(engine: Arc<LocalEngine>) -> Self {
+        Self { engine }
+    }
+
+    /// The engine served.
+    pub fn engine(&self) -> &Arc<LocalEngine> {
+        &self.engine
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&LocalEngine) -> Result<T, LocalError> + Send + 'static,
+    {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || f(&engine))
+            .await
+            .map_err(|e| BackendError::Internal(format!("the engine task failed: {e}")))?
+            .map_err(BackendError::from)
+    }
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    async fn evaluate(
+        &self,
+        action: ProposedAction,
+        caller: &Caller,
+    ) -> Result<Value, BackendError> {
+        let caller = caller.clone();
+        self.blocking(move |engine| {
+            let origin = RequestOrigin {
+                caller: Some(&caller.key_name),
+                idempotency_key: caller.idempotency_key.as_deref(),
+            };
+            Ok(engine.decide_as(&action, origin)?.raw)
+        })
+        .await
+    }
+
+    async fn preview(&self, action: ProposedAction, _: &Caller) -> Result<Value, BackendError> {
+        self.blocking(move |engine| Ok(engine.decide_without_recording(&action)?.raw))
+            .await
+    }
+
+    async fn report_outcome(
+        &self,
+        report: OutcomeReport,
+        caller: &Caller,
+    ) -> Result<(), BackendError> {
+        let name = caller.key_name.clone();
+        self.blocking(move |engine| engine.record_outcome_as(&report, Some(&name)))
+            .await
+    }
+
+    async fn ingest_memory(
+        &self,
+        batch: MemoryBatch,
+        caller: &Caller,
+    ) -> Result<usize, BackendError> {
+        let name = caller.key_name.clone();
+        self.blocking(move |engine| engine.record_memory_as(&batch, Some(&name)))
+            .await
+    }
+
+    async fn resolve_approval(
+        &self,
+        request_id: String,
+        resolution: ApprovalResolution,
+        _: &Caller,
+    ) -> Result<Value, BackendError> {
+        self.blocking(move |engine| {
+            let record = engine.resolve(&request_id, &resolution)?;
+            Ok(serde_json::to_value(record)?)
+        })
+        .await
+    }
+
+    async fn approvals(
+        &self,
+        filter: ApprovalFilter,
+        limit: usize,
+    ) -> Result<Vec<Value>, BackendError> {
+        self.blocking(move |engine| {
+            let rows = match filter {
+                ApprovalFilter::Pending => {
+                    let mut rows = engine.pending_approvals()?;
+                    rows.truncate(limit);
+                    rows
+                }
+                ApprovalFilter::All => engine.all_approvals(limit)?,
+            };
+            rows.into_iter()
+                .map(|r| serde_json::to_value(r).map_err(LocalError::from))
+                .collect()
+        })
+        .await
+    }
+
+    async fn pending_approvals(&self) -> Result<Option<usize>, BackendError> {
+        self.blocking(|engine| {
+            let n = engine.pending_approval_count()?;
+            Ok(Some(usize::try_from(n).unwrap_or(usize::MAX)))
+        })
+        .await
+    }
+
+    async fn health(&self) -> Result<(), BackendError> {
+        self.blocking(|engine| engine.recent_decisions(1).map(drop))
+            .await
+    }
+}
+
+/// Any [`DecisionEngine`] behind the server: evaluations, outcomes, memory and
+/// resolutions go to the engine; it records no caller, keeps no idempotency keys of the
+/// server's, and lists no approvals (`GET /approvals` answers 404).
+#[derive(Debug)]
+pub struct EngineBackend<E> {
+    engine: E,
+}
+
+impl<E: DecisionEngine + 'static> EngineBackend<E> {
+    /// Serves `engine`.
+    pub fn new(engine: E) -> Self {
+        Self { engine }
+    }
+}
+
+#[async_trait]
+impl<E: DecisionEngine + 'static> Backend for EngineBackend<E> {
+    async fn evaluate(&self, action: ProposedAction, _: &Caller) -> Result<Value, BackendError> {
+        Ok(self.engine.evaluate(&action).await?.raw)
+    }
+
+    async fn preview(&self, action: ProposedAction, _: &Caller) -> Result<Value, BackendError> {
+        Ok(self.engine.preview(&action).await?.raw)
+    }
+
+    async fn report_outcome(&self, report: OutcomeReport, _: &Caller) -> Result<(), BackendError> {
+        Ok(self.engine.report_outcome(&report).await?)
+    }
+
+    async fn ingest_memory(&self, batch: MemoryBatch, _: &Caller) -> Result<usize, BackendError> {
+        self.engine.ingest_memory(&batch).await?;
+        Ok(batch.events.len())
+    }
+
+    async fn resolve_approval(
+        &self,
+        request_id: String,
+        resolution: ApprovalResolution,
+        _: &Caller,
+    ) -> Result<Value, BackendError> {
+        let answer = self
+            .engine
+            .resolve_approval(&request_id, &resolution)
+            .await?;
+        Ok(match answer {
+            Value::Object(_) => answer,
+            other => {
+                json!({"request_id": request_id, "status": resolution.resolution.as_str(), "engine": other})
+            }
+        })
+    }
+
+    async fn approvals(&self, _: ApprovalFilter, _: usize) -> Result<Vec<Value>, BackendError> {
+        Err(BackendError::NotFound(
+            "this server's engine keeps no approvals to list".to_owned(),
+        ))
+    }
+}

@@ -1,0 +1,124 @@
+//! # bighub-server
+//!
+//! A self-hosted BIGHUB decision server: the embedded engine (`bighub-local`) behind the
+//! hosted service's wire contract, so that every client of the hosted service —
+//! `bighub_core::RemoteBighub`, the Python `bighub` and `bighub-openai` packages pointed at
+//! `BIGHUB_BASE_URL`, agents in any language — shares one decision log and one set of
+//! approvals, with no code change. `bighub serve` runs it from the command line.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use bighub_local::LocalEngine;
+//! use bighub_server::{ApiKeys, Auth, LocalBackend, ServerConfig};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = LocalEngine::builder().db_path("decisions.db").build()?;
+//! let keys = ApiKeys::parse(&std::env::var("BIGHUB_SERVER_API_KEYS")?)?;
+//! let config = ServerConfig::new(Auth::Keys(keys));
+//! let app = bighub_server::router(Arc::new(LocalBackend::new(Arc::new(engine))), config);
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8484").await?;
+//! println!("listening on http://{}", listener.local_addr()?);
+//! bighub_server::serve(listener, app, bighub_server::shutdown_signal()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! What each module owns:
+//!
+//! - `routes` — the router, the order of the checks (404, 405, 401, 413, 422) and the
+//!   answers' shapes, `/healthz` and `/metrics`;
+//! - `wire` — the request bodies' rules (the hosted service's 422 `detail` lists) and
+//!   their mapping onto the engine's types;
+//! - `auth` — API keys: parsing, names, the constant-time check;
+//! - `backend` — the [`Backend`] seam: [`LocalBackend`] (the embedded engine and its
+//!   store) and [`EngineBackend`] (any `DecisionEngine`);
+//! - `metrics` — the counters and their Prometheus text.
+//!
+//! The server keeps no state of its own beyond counters: decisions, approvals and
+//! idempotency keys live in the engine's store, so several servers on one shared store
+//! answer as one.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod auth;
+mod backend;
+mod metrics;
+mod routes;
+pub mod wire;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+pub use auth::{ApiKeys, Auth, MIN_KEY_LEN};
+pub use backend::{ApprovalFilter, Backend, BackendError, Caller, EngineBackend, LocalBackend};
+pub use metrics::Metrics;
+pub use routes::{
+    API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, ServerConfig, router,
+};
+
+/// Refuses to serve without API keys anywhere but on a loopback address, and with an empty
+/// key list at all.
+///
+/// ```
+/// use bighub_server::{Auth, check_listen};
+///
+/// assert!(check_listen(&"127.0.0.1:8484".parse().unwrap(), &Auth::InsecureNoAuth).is_ok());
+/// assert!(check_listen(&"0.0.0.0:8484".parse().unwrap(), &Auth::InsecureNoAuth).is_err());
+/// ```
+///
+/// # Errors
+///
+/// A message saying what to configure.
+pub fn check_listen(addr: &SocketAddr, auth: &Auth) -> Result<(), String> {
+    match auth {
+        Auth::Keys(keys) if keys.is_empty() => Err(
+            "no API key is configured: set BIGHUB_SERVER_API_KEYS (comma-separated, name=key) or give --api-key-file"
+                .to_owned(),
+        ),
+        Auth::Keys(_) => Ok(()),
+        Auth::InsecureNoAuth if addr.ip().is_loopback() => Ok(()),
+        Auth::InsecureNoAuth => Err(format!(
+            "refusing to serve without API keys on {addr}: without keys the server listens on a loopback address only"
+        )),
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes; requests in flight then finish
+/// before this returns.
+///
+/// # Errors
+///
+/// When accepting connections fails for good.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on ctrl-c or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

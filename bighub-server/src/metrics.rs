@@ -1,0 +1,130 @@
+//! The server's counters, and their Prometheus text exposition (`GET /metrics`).
+//!
+//! This module owns what is counted: decisions by mode, the latency of evaluations (a
+//! histogram), requests by endpoint and status. The pending-approvals gauge is read from
+//! the backend when scraped (`routes.rs`), since other servers on the same store change it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// Counters shared by every request of one server.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    decisions: Mutex<BTreeMap<String, u64>>,
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    /// Evaluations at or under each bound (not cumulative; summed when printed).
+    latency: [AtomicU64; BUCKETS.len()],
+    latency_over: AtomicU64,
+    latency_sum_micros: AtomicU64,
+    latency_count: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one decision of `mode`, made in `elapsed`.
+    pub fn decision(&self, mode: &str, elapsed: Duration) {
+        // Modes come from the engine, but bound their number anyway: a policy that
+        // computes its mode must not grow the exposition without limit.
+        let mode = match mode {
+            "autonomous" | "constrained" | "review" | "blocked" | "needs_context" | "shadow"
+            | "dry_run" => mode,
+            _ => "other",
+        };
+        *lock(&self.decisions).entry(mode.to_owned()).or_default() += 1;
+        let secs = elapsed.as_secs_f64();
+        match BUCKETS.iter().position(|b| secs <= *b) {
+            Some(i) => self.latency[i].fetch_add(1, Ordering::Relaxed),
+            None => self.latency_over.fetch_add(1, Ordering::Relaxed),
+        };
+        self.latency_sum_micros.fetch_add(
+            elapsed.as_micros().min(u128::from(u64::MAX)) as u64,
+            Ordering::Relaxed,
+        );
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one answered request.
+    pub fn request(&self, endpoint: &'static str, status: u16) {
+        *lock(&self.requests).entry((endpoint, status)).or_default() += 1;
+    }
+
+    /// The Prometheus text format of every counter, with `pending` approvals when known.
+    pub fn render(&self, pending: Option<usize>) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP bighub_decisions_total Decisions made, by mode.\n");
+        out.push_str("# TYPE bighub_decisions_total counter\n");
+        for (mode, n) in lock(&self.decisions).iter() {
+            let _ = writeln!(out, "bighub_decisions_total{{mode=\"{mode}\"}} {n}");
+        }
+        out.push_str(
+            "# HELP bighub_decision_duration_seconds Time to decide an evaluation, store included.\n",
+        );
+        out.push_str("# TYPE bighub_decision_duration_seconds histogram\n");
+        let mut cumulative = 0;
+        for (bound, count) in BUCKETS.iter().zip(&self.latency) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "bighub_decision_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        cumulative += self.latency_over.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "bighub_decision_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
+        );
+        let sum = self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "bighub_decision_duration_seconds_sum {sum}");
+        let _ = writeln!(
+            out,
+            "bighub_decision_duration_seconds_count {}",
+            self.latency_count.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP bighub_http_requests_total Requests answered, by endpoint and status.\n",
+        );
+        out.push_str("# TYPE bighub_http_requests_total counter\n");
+        for ((endpoint, status), n) in lock(&self.requests).iter() {
+            let _ = writeln!(
+                out,
+                "bighub_http_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}"
+            );
+        }
+        if let Some(pending) = pending {
+            out.push_str("# HELP bighub_pending_approvals Approvals waiting for a human.\n");
+            out.push_str("# TYPE bighub_pending_approvals gauge\n");
+            let _ = writeln!(out, "bighub_pending_approvals {pending}");
+        }
+        out
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_is_cumulative() {
+        let m = Metrics::default();
+        m.decision("review", Duration::from_millis(3));
+        m.decision("autonomous", Duration::from_secs(10));
+        m.decision("computed-mode", Duration::from_micros(10));
+        let text = m.render(Some(1));
+        assert!(text.contains("bighub_decisions_total{mode=\"review\"} 1"));
+        assert!(text.contains("bighub_decisions_total{mode=\"other\"} 1"));
+        assert!(text.contains("bighub_decision_duration_seconds_bucket{le=\"0.005\"} 2"));
+        assert!(text.contains("bighub_decision_duration_seconds_bucket{le=\"+Inf\"} 3"));
+        assert!(text.contains("bighub_pending_approvals 1"));
+    }
+}

@@ -1,0 +1,132 @@
+//! The server on the PostgreSQL store: `RemoteBighub` gets the embedded engine's
+//! decisions, and two servers on one database answer as one (approvals listed and
+//! resolved on either, once; an idempotent retry sent to the other server gets the first
+//! decision).
+//!
+//! Needs `BIGHUB_TEST_DATABASE_URL` (`.ci/run` sets it); skipped with a message without it,
+//! failed under `CI=true`.
+
+mod common;
+
+use bighub_core::{ApprovalResolution, DecisionEngine, Error, ProposedAction, RiskLevel};
+use bighub_local::LocalEngine;
+use common::{KEY_A, KEY_B, TestServer, database_url, fresh_schema, pg_engine};
+use serde_json::{Value, json};
+
+fn grant(duration: &str) -> ProposedAction {
+    ProposedAction::new("grant_access")
+        .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": duration}))
+        .actor("ops-agent")
+        .system("okta")
+        .risk(RiskLevel::High)
+        .environment("production")
+        .target("okta-admins")
+}
+
+fn actions() -> Vec<ProposedAction> {
+    vec![
+        grant("48h"),
+        grant("1h"),
+        ProposedAction::new("list_users")
+            .system("okta")
+            .risk(RiskLevel::Low),
+        ProposedAction::new("delete_bucket")
+            .system("aws")
+            .risk(RiskLevel::Critical)
+            .environment("production")
+            .target("logs"),
+        ProposedAction::new("deploy").risk(RiskLevel::High),
+    ]
+}
+
+fn essence(raw: &Value) -> Value {
+    json!({
+        "mode": raw["mode"], "reason": raw["reason"], "better_action": raw["better_action"],
+        "risk": raw["risk"], "salient_factors": raw["salient_factors"],
+        "responsible_action_space": raw["responsible_action_space"],
+        "deciding_rules": raw["decision_brain"]["deciding_rules"],
+        "precedents": raw["decision_brain"]["precedents"],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_bighub_gets_the_embedded_engines_decisions_on_postgres() {
+    let Some(url) = database_url() else { return };
+    let embedded = LocalEngine::builder().in_memory().build().unwrap();
+    let server = TestServer::start(pg_engine(&url, &fresh_schema())).await;
+    let remote = server.remote(KEY_A);
+    for action in actions() {
+        let here = embedded.evaluate(&action).await.unwrap();
+        let there = remote.evaluate(&action).await.unwrap();
+        assert_eq!(essence(&there.raw), essence(&here.raw), "{}", action.tool);
+    }
+    let rows = server.engine.recent_decisions(10).unwrap();
+    assert_eq!(rows.len(), actions().len());
+    assert!(rows.iter().all(|r| r.caller.as_deref() == Some("agent-a")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_answer_as_one() {
+    let Some(url) = database_url() else { return };
+    let schema = fresh_schema();
+    let one = TestServer::start(pg_engine(&url, &schema)).await;
+    let two = TestServer::start(pg_engine(&url, &schema)).await;
+    let http = reqwest::Client::new();
+
+    // Decided on one, listed on two.
+    let d = one.remote(KEY_A).evaluate(&grant("48h")).await.unwrap();
+    let id = d.request_id.clone().unwrap();
+    let pending: Value = http
+        .get(two.url("/approvals"))
+        .header("X-API-Key", KEY_B)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending[0]["request_id"], id.as_str());
+
+    // Resolved on both at once: exactly one resolution wins; the other is a 409.
+    let (r1, r2) = (one.remote(KEY_A), two.remote(KEY_B));
+    let (approve, reject) = (
+        ApprovalResolution::approved(None),
+        ApprovalResolution::rejected(None),
+    );
+    let (a, b) = tokio::join!(
+        r1.resolve_approval(&id, &approve),
+        r2.resolve_approval(&id, &reject)
+    );
+    let outcomes = [a.is_ok(), b.is_ok()];
+    assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
+    let loser = if a.is_ok() { b } else { a };
+    assert!(
+        matches!(loser, Err(Error::ApprovalAlreadyResolved { .. })),
+        "{loser:?}"
+    );
+
+    // An idempotent retry that lands on the other server gets the first decision.
+    let body = json!({"action": "restart_service", "target": "payments-api",
+        "context": {"system": "kubernetes", "risk": "medium", "arguments": {"service": "payments-api"}}});
+    let send = |server: &TestServer| {
+        http.post(server.url("/actions/evaluate"))
+            .header("X-API-Key", KEY_A)
+            .header("Idempotency-Key", "retry-7")
+            .json(&body)
+            .send()
+    };
+    let (first, retry) = tokio::join!(send(&one), send(&two));
+    let first: Value = first.unwrap().json().await.unwrap();
+    let retry: Value = retry.unwrap().json().await.unwrap();
+    assert_eq!(first, retry);
+    assert_eq!(one.engine.recent_decisions(10).unwrap().len(), 2);
+    assert_eq!(two.engine.recent_decisions(10).unwrap().len(), 2);
+
+    let text = reqwest::get(two.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("bighub_pending_approvals 0"), "{text}");
+}
