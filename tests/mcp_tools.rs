@@ -438,3 +438,83 @@ fn exited_now(pid: &str) -> bool {
     let status = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     status.is_empty() || status.split(' ').nth(2) == Some("Z")
 }
+
+#[tokio::test]
+async fn a_streamed_run_decides_an_mcp_call_early_and_runs_it_once() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| s).await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    openai.push(Turn::new().call_with_id(
+        "pod_logs",
+        json!({"pod": "api-1", "namespace": "payments"}).to_string(),
+        "call_logs",
+    ));
+    openai.push(Turn::text("Logs read."));
+    let agent = agent(&openai, &ops);
+    let mut stream = agent.run_stream("Read the api logs", MODEL);
+    let mut kinds = Vec::new();
+    let mut executed = None;
+    let mut last = None;
+    while let Some(item) = stream.next().await {
+        let event = item.unwrap();
+        kinds.push(event.kind());
+        match event {
+            bighub::StreamEvent::ExecutionEvent { event } => executed = Some(event),
+            bighub::StreamEvent::FinalResponse { response } => last = Some(response),
+            _ => {}
+        }
+    }
+    assert!(kinds.contains(&"decision"), "{kinds:?}");
+    let executed = executed.expect("an execution event");
+    assert_eq!(executed.tool, "pod_logs");
+    assert_eq!(executed.status, ExecutionStatus::Executed);
+    assert_eq!(last.unwrap().output_text(), "Logs read.");
+    assert_eq!(calls_in(&log), ["pod_logs"]);
+    ops.close().await;
+}
+
+#[tokio::test]
+async fn a_paused_mcp_call_resumes_in_another_agent_with_its_own_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let db = dir.path().join("bighub.db");
+    let openai = FakeOpenAi::start().await.unwrap();
+    openai.push(Turn::new().call_with_id(
+        "drain_node",
+        json!({"node": "node-7"}).to_string(),
+        "call_drain",
+    ));
+    openai.push(Turn::text("Drained."));
+    let build = |ops: McpConnection| {
+        BighubOpenAI::builder()
+            .openai_api_key(openai.api_key())
+            .openai_base_url(openai.base_url())
+            .engine(LocalEngine::builder().db_path(&db).build().unwrap())
+            .mcp_server(ops)
+            .build()
+            .unwrap()
+    };
+
+    // One process pauses and saves the state.
+    let first = build(stdio_ops(&log, |s| s).await);
+    let paused = first.run("Drain node-7", MODEL).await.unwrap();
+    let request_id = paused.pending_approvals()[0].request_id.clone();
+    let json = paused.paused.as_ref().unwrap().to_json().unwrap();
+    first.close().await.unwrap();
+    assert!(calls_in(&log).is_empty());
+
+    // Another connects its own server and resumes.
+    let second = build(stdio_ops(&log, |s| s).await);
+    let done = second
+        .resume(
+            bighub::RunState::from_json(&json).unwrap(),
+            [(request_id, ApprovalAnswer::approved("cordoned"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.output_text(), "Drained.");
+    assert_eq!(calls_in(&log), ["drain_node"]);
+    second.close().await.unwrap();
+}
