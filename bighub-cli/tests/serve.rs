@@ -208,8 +208,12 @@ fn database_url() -> Option<String> {
             )
         }
         _ => {
-            eprintln!(
-                "skipped: BIGHUB_TEST_DATABASE_URL is not set. To run the PostgreSQL tests, start PostgreSQL and set it (see the README)"
+            // Past the harness's output capture, so the skip shows in `cargo test`'s output.
+            let _ = std::io::Write::write_fmt(
+                &mut std::io::stderr(),
+                format_args!(
+                    "skipped: BIGHUB_TEST_DATABASE_URL is not set. To run the PostgreSQL tests, start PostgreSQL and set it (see the README)\n"
+                ),
             );
             None
         }

@@ -27,8 +27,12 @@ fn database_url() -> Option<String> {
             )
         }
         _ => {
-            eprintln!(
-                "skipped: BIGHUB_TEST_DATABASE_URL is not set. To run the PostgreSQL tests, start PostgreSQL and set it, e.g. BIGHUB_TEST_DATABASE_URL=postgres://bighub_test:bighub_test@127.0.0.1/bighub_test (see the README)"
+            // Past the harness's output capture, so the skip shows in `cargo test`'s output.
+            let _ = std::io::Write::write_fmt(
+                &mut std::io::stderr(),
+                format_args!(
+                    "skipped: BIGHUB_TEST_DATABASE_URL is not set. To run the PostgreSQL tests, start PostgreSQL and set it, e.g. BIGHUB_TEST_DATABASE_URL=postgres://bighub_test:bighub_test@127.0.0.1/bighub_test (see the README)\n"
+                ),
             );
             None
         }
