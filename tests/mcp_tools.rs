@@ -86,7 +86,7 @@ async fn a_stdio_servers_tools_are_listed_with_their_annotations_as_risk() {
             .unwrap_or_else(|| panic!("{name} in {tools:?}"))
             .clone()
     };
-    assert_eq!(tools.len(), 7);
+    assert_eq!(tools.len(), 8);
     let logs = by("ops_pod_logs");
     assert_eq!(logs.server_name, "pod_logs");
     assert!(logs.hints.read_only && !logs.hints.destructive && !logs.hints.open_world);
@@ -517,4 +517,71 @@ async fn a_paused_mcp_call_resumes_in_another_agent_with_its_own_connection() {
     assert_eq!(done.output_text(), "Drained.");
     assert_eq!(calls_in(&log), ["drain_node"]);
     second.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_that_dies_mid_run_fails_its_calls_closed_and_the_record_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| s.environment("staging")).await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    openai.push(Turn::new().call_with_id("restart_server", "{}", "call_restart"));
+    openai.push(Turn::new().call_with_id(
+        "pod_logs",
+        json!({"pod": "api-1", "namespace": "payments"}).to_string(),
+        "call_logs",
+    ));
+    openai.push(Turn::text("The server is gone."));
+    let agent = agent(&openai, &ops);
+    let result = agent
+        .run("Restart the server, then read logs", MODEL)
+        .await
+        .unwrap();
+    let events = &result.execution.events;
+    assert_eq!(events.len(), 2, "{events:?}");
+    for event in events {
+        assert_eq!(event.status, ExecutionStatus::ToolError, "{event:?}");
+        assert!(event.output.is_none());
+        assert!(event.decision.is_some(), "the decision stays on the record");
+    }
+    assert_eq!(result.output_text(), "The server is gone.");
+    // The call that killed it reached it; nothing after did.
+    assert_eq!(calls_in(&log), ["restart_server"]);
+    ops.close().await;
+}
+
+#[tokio::test]
+async fn two_servers_offering_one_name_are_refused_unless_prefixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = stdio_ops(&dir.path().join("a"), |s| s).await;
+    let two = stdio_ops(&dir.path().join("b"), |s| s).await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    let clash = BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .engine(LocalEngine::builder().in_memory().build().unwrap())
+        .mcp_server(one)
+        .mcp_server(two)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(clash, Error::DuplicateTool(ref name) if !name.is_empty()),
+        "{clash}"
+    );
+
+    let one = stdio_ops(&dir.path().join("a"), |s| s).await;
+    let two = stdio_ops(&dir.path().join("b"), |s| s.prefix("staging")).await;
+    let agent = BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .engine(LocalEngine::builder().in_memory().build().unwrap())
+        .mcp_server(one)
+        .mcp_server(two)
+        .build()
+        .unwrap();
+    let names: Vec<String> = agent.list_tools().into_iter().map(|t| t.name).collect();
+    assert!(
+        names.contains(&"pod_logs".to_owned()) && names.contains(&"staging_pod_logs".to_owned())
+    );
+    agent.close().await.unwrap();
 }

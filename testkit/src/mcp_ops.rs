@@ -4,8 +4,9 @@
 //! destructive change (`delete_namespace`, annotated destructive), a non-destructive change
 //! whose name says nothing (`drain_node`, annotated destructive), a non-destructive change
 //! (`scale_deployment`, structured content), a tool that reports an error (`failing_check`,
-//! `isError`), one that never answers in time (`slow_rollout`), and one whose arguments
-//! cannot be described by a strict schema (`patch_deployment`, any JSON value). Every call
+//! `isError`), one that never answers in time (`slow_rollout`), one that ends the server's
+//! process mid-call (`restart_server`), and one whose arguments cannot be described by a
+//! strict schema (`patch_deployment`, any JSON value). Every call
 //! that reaches the server is recorded, so a test can prove a blocked call never arrived.
 //!
 //! Serve it over stdio with the `bighub-mcp-ops` binary (calls appended to the file named
@@ -153,6 +154,13 @@ impl OpsServer {
     fn patch_deployment(&self, Parameters(args): Parameters<PatchArgs>) -> String {
         self.log.record("patch_deployment");
         format!("patched {} with {}", args.deployment, args.patch)
+    }
+
+    /// Restarts the server itself: the process exits without answering.
+    #[tool(annotations(destructive_hint = false))]
+    fn restart_server(&self) -> String {
+        self.log.record("restart_server");
+        std::process::exit(3)
     }
 
     /// Drains a node: evicts every pod on it.
