@@ -54,12 +54,49 @@ impl Conversation {
         self.previous_response_id = Some(response_id.to_owned());
     }
 
-    /// The `function_call` item the model emitted for `call_id`, if it is in the conversation.
+    /// The `function_call` item the model emitted for `call_id` (or the
+    /// `mcp_approval_request` with that id), if it is in the conversation.
     pub(crate) fn function_call(&self, call_id: &str) -> Option<&Value> {
         self.items.iter().rev().find(|item| {
-            item.get("type").and_then(Value::as_str) == Some("function_call")
-                && item.get("call_id").and_then(Value::as_str) == Some(call_id)
+            let field = |k: &str| item.get(k).and_then(Value::as_str);
+            (field("type") == Some("function_call") && field("call_id") == Some(call_id))
+                || (field("type") == Some("mcp_approval_request") && field("id") == Some(call_id))
         })
+    }
+
+    /// Whether `call_id` is an `mcp_approval_request`'s id.
+    fn is_approval_request(&self, call_id: &str) -> bool {
+        self.function_call(call_id)
+            .is_some_and(|item| item["type"] == "mcp_approval_request")
+    }
+
+    /// Answers one call: a `function_call_output`, or for a hosted MCP approval request an
+    /// `mcp_approval_response` that approves only a call the agent let run.
+    pub(crate) fn answer_call(&mut self, event: &crate::ExecutionEvent) {
+        if !self.is_approval_request(&event.call_id) {
+            return self.add_tool_output(&event.call_id, &event.model_output());
+        }
+        let approve = event.status == crate::ExecutionStatus::Approved;
+        let mut item = json!({
+            "type": "mcp_approval_response",
+            "approval_request_id": event.call_id,
+            "approve": approve,
+        });
+        if !approve {
+            let comment = event.approval.as_ref().and_then(|a| a.comment.clone());
+            let reason = match event.status {
+                crate::ExecutionStatus::Rejected => {
+                    comment.unwrap_or_else(|| "rejected by a reviewer".to_owned())
+                }
+                _ => event
+                    .error
+                    .clone()
+                    .or_else(|| event.decision.as_ref().and_then(|d| d.reason.clone()))
+                    .unwrap_or_else(|| format!("not allowed ({})", event.status)),
+            };
+            item["reason"] = json!(reason);
+        }
+        self.add_item(item);
     }
 
     /// How many items the conversation holds.

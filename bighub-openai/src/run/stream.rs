@@ -269,7 +269,7 @@ impl Runner {
                             if let Some(call_id) = &call_id {
                                 // Decide now, while the model goes on; used only if the
                                 // completed response holds exactly this call.
-                                let call = FunctionCall { name: name.clone(), call_id: call_id.clone(), arguments: arguments.clone() };
+                                let call = FunctionCall { name: name.clone(), call_id: call_id.clone(), arguments: arguments.clone(), hosted: None };
                                 deciding.push(Box::pin(self.prepare(call, ids)));
                             }
                             emit(tx, StreamEvent::FunctionCallArgsDone { name, arguments, item_id, call_id, output_index: index(&raw) }).await?;
