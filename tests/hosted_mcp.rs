@@ -7,9 +7,10 @@ mod support;
 
 use bighub::mcp::HostedMcp;
 use bighub::tool::RiskLevel;
-use bighub::{ApprovalAnswer, ExecutionStatus, RunState};
+use bighub::{ApprovalAnswer, ExecutionStatus, RunState, StreamEvent};
 use bighub_testkit::fake_bighub::{Reply, decision};
 use bighub_testkit::fake_openai::Turn;
+use futures::StreamExt;
 use serde_json::{Value, json};
 use support::World;
 
@@ -338,4 +339,107 @@ async fn an_mcp_call_without_this_agents_approval_is_recorded_as_such() {
             .unwrap()
             .contains("without an approval")
     );
+}
+
+#[tokio::test]
+async fn a_stream_shows_the_answer_and_the_call_the_api_made() {
+    let world = World::start().await;
+    decide_by_action(&world);
+    let arguments = r#"{"app":"checkout"}"#;
+    world.openai.push(
+        Turn::new()
+            .mcp_approval_request_with_id("mcpr_list", "deploys", "list_releases", arguments)
+            .mcp_approval_request_with_id("mcpr_del", "deploys", "delete_release", arguments),
+    );
+    world.openai.push(
+        Turn::new()
+            .mcp_call("deploys", "list_releases", arguments, "[]")
+            .message("No releases."),
+    );
+    let agent = world.agent().hosted_mcp(deploys()).build().unwrap();
+
+    let mut stream = agent.run_stream("List and delete", MODEL);
+    let mut events = Vec::new();
+    while let Some(event) = stream.next().await {
+        events.push(event.unwrap());
+    }
+
+    let answers: Vec<(String, bool)> = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::McpApproval {
+                approval_request_id,
+                approve,
+                server_label,
+                ..
+            } => {
+                assert_eq!(server_label, "deploys");
+                Some((approval_request_id.clone(), *approve))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            ("mcpr_list".to_owned(), true),
+            ("mcpr_del".to_owned(), false)
+        ]
+    );
+    let executed: Vec<ExecutionStatus> = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::ExecutionEvent { event } => Some(event.status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        executed,
+        [
+            ExecutionStatus::Approved,
+            ExecutionStatus::Blocked,
+            ExecutionStatus::Executed
+        ]
+    );
+    let StreamEvent::FinalResponse { response: result } = events.last().unwrap() else {
+        panic!("the stream ends with the result");
+    };
+    assert_eq!(result.output_text(), "No releases.");
+}
+
+#[tokio::test]
+async fn a_paused_state_whose_arguments_were_changed_does_not_resume() {
+    let world = World::start().await;
+    decide_by_action(&world);
+    world.openai.push(Turn::new().mcp_approval_request_with_id(
+        "mcpr_rb",
+        "deploys",
+        "rollback_release",
+        r#"{"app":"checkout","to":"v41"}"#,
+    ));
+    let agent = world
+        .agent()
+        .hosted_mcp(deploys())
+        .pause_for_approval(true)
+        .build()
+        .unwrap();
+    let paused = agent.run("Roll checkout back", MODEL).await.unwrap();
+    let request_id = paused.pending_approvals()[0].request_id.clone();
+    let json = paused.paused.as_ref().unwrap().to_json().unwrap();
+    let tampered = json.replace("v41", "v1");
+    assert_ne!(tampered, json);
+
+    let error = agent
+        .resume(
+            RunState::from_json(&tampered).unwrap(),
+            [(request_id, ApprovalAnswer::approved("go"))],
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, bighub::Error::ApprovalArgumentsChanged { .. }),
+        "{error:?}"
+    );
+    assert_eq!(world.model_requests().len(), 1, "nothing was answered");
 }

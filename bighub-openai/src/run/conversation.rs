@@ -12,6 +12,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::stream_event::StreamEvent;
+
 /// Serializable: a paused run keeps it in its [`RunState`](crate::RunState).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Conversation {
@@ -68,6 +70,25 @@ impl Conversation {
     fn is_approval_request(&self, call_id: &str) -> bool {
         self.function_call(call_id)
             .is_some_and(|item| item["type"] == "mcp_approval_request")
+    }
+
+    /// The stream event of the `mcp_approval_response` answering `request_id`, if any.
+    pub(crate) fn mcp_approval_event(&self, request_id: &str) -> Option<StreamEvent> {
+        let request = self
+            .function_call(request_id)
+            .filter(|item| item["type"] == "mcp_approval_request")?;
+        let answer = self.items.iter().rev().find(|item| {
+            item["type"] == "mcp_approval_response"
+                && item["approval_request_id"].as_str() == Some(request_id)
+        })?;
+        let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        Some(StreamEvent::McpApproval {
+            server_label: text(request, "server_label"),
+            tool: text(request, "name"),
+            approval_request_id: request_id.to_owned(),
+            approve: answer["approve"] == true,
+            reason: answer["reason"].as_str().map(str::to_owned),
+        })
     }
 
     /// Answers one call: a `function_call_output`, or for a hosted MCP approval request an

@@ -291,6 +291,11 @@ impl Runner {
         }
         for call in calls.iter() {
             ctx.conversation.answer_call(&call.event);
+            if let Some(tx) = tx
+                && let Some(answer) = ctx.conversation.mcp_approval_event(&call.call_id)
+            {
+                emit(tx, answer).await?;
+            }
         }
         Ok(None)
     }

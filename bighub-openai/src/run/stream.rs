@@ -190,7 +190,11 @@ impl Runner {
             let before = ctx.events.len();
             let step = self.after_response(ctx, &response, early).await;
             for event in ctx.events[before.min(ctx.events.len())..].iter().cloned() {
+                let answer = ctx.conversation.mcp_approval_event(&event.call_id);
                 emit(tx, StreamEvent::ExecutionEvent { event }).await?;
+                if let Some(answer) = answer {
+                    emit(tx, answer).await?;
+                }
             }
             match step? {
                 Step::Continue => {}
