@@ -524,6 +524,7 @@ impl Turn {
             "arguments": arguments.into(),
             "output": output.into(),
             "error": null,
+            "status": "completed",
         }))
     }
 
@@ -543,6 +544,7 @@ impl Turn {
             "arguments": arguments.into(),
             "output": null,
             "error": error.into(),
+            "status": "failed",
         }))
     }
 
