@@ -205,7 +205,7 @@ impl Runner {
         // What the API already did on hosted MCP servers is recorded before anything else.
         ctx.mcp_tool_lists
             .extend(response.mcp_tool_lists.iter().cloned());
-        self.record_mcp_calls(ctx, response).await;
+        self.record_mcp_calls(ctx, response).await?;
         if response.calls.is_empty() && response.client_calls.is_empty() {
             return Ok(Step::Finished(llm));
         }

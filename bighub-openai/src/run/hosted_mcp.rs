@@ -16,21 +16,28 @@ use super::caps::{cap_output, truncate_text};
 use super::driver::RunCtx;
 use super::model_response::{McpCall, ModelResponse};
 use super::runner::Runner;
-use crate::{ExecutionEvent, ExecutionStatus};
+use crate::{Error, ExecutionEvent, ExecutionStatus};
 
 impl Runner {
-    /// Records the response's `mcp_call` items (see the module docs).
-    pub(crate) async fn record_mcp_calls(&self, ctx: &mut RunCtx, response: &ModelResponse) {
+    /// Records the response's `mcp_call` items (see the module docs). A required outcome
+    /// report that fails is the error, once every call is recorded.
+    pub(crate) async fn record_mcp_calls(
+        &self,
+        ctx: &mut RunCtx,
+        response: &ModelResponse,
+    ) -> Result<(), Error> {
         let mut recorded = Vec::new();
+        let mut failure = None;
         for call in &response.mcp_calls {
             let event = self.mcp_call_event(ctx, call);
             if let Err(error) = self.after_event(&event, true).await {
-                tracing::warn!(%error, tool = %event.tool, "the outcome of a hosted MCP call was not reported");
+                failure.get_or_insert(error);
             }
             recorded.push(event.clone());
             ctx.events.push(event);
         }
         self.remember(&recorded, &ctx.ids).await;
+        failure.map_or(Ok(()), Err)
     }
 
     fn mcp_call_event(&self, ctx: &mut RunCtx, call: &McpCall) -> ExecutionEvent {
