@@ -443,3 +443,75 @@ async fn a_paused_state_whose_arguments_were_changed_does_not_resume() {
     );
     assert_eq!(world.model_requests().len(), 1, "nothing was answered");
 }
+
+#[tokio::test]
+async fn one_approval_covers_one_call_of_that_tool_with_those_arguments() {
+    let world = World::start().await;
+    world.decide_all("autonomous");
+    let arguments = r#"{"app":"checkout"}"#;
+    world.openai.push(Turn::new().mcp_approval_request_with_id(
+        "mcpr_list",
+        "deploys",
+        "list_releases",
+        arguments,
+    ));
+    world.openai.push(
+        Turn::new()
+            .mcp_call("deploys", "list_releases", arguments, "[]")
+            .mcp_call("deploys", "list_releases", arguments, "[]")
+            .mcp_call("deploys", "list_releases", r#"{"app":"billing"}"#, "[]")
+            .message("Listed."),
+    );
+    let agent = world.agent().hosted_mcp(deploys()).build().unwrap();
+
+    let result = agent.run("List releases", MODEL).await.unwrap();
+
+    let statuses: Vec<ExecutionStatus> = result.execution.events.iter().map(|e| e.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            ExecutionStatus::Approved,
+            ExecutionStatus::Executed,
+            ExecutionStatus::ToolError,
+            ExecutionStatus::ToolError
+        ]
+    );
+    assert!(result.execution.events[2].decision.is_none());
+    assert!(result.execution.events[3].decision.is_none());
+}
+
+#[tokio::test]
+async fn a_hosted_call_named_like_a_local_tool_never_runs_the_local_tool() {
+    let world = World::start().await;
+    world.decide_all("autonomous");
+    let grant = json!({"user_id": "alice", "group": "okta-admins", "duration": "1h"}).to_string();
+    let hosted = HostedMcp::new("okta", "https://mcp.example.com/okta");
+    world.openai.push(Turn::new().mcp_approval_request_with_id(
+        "mcpr_g",
+        "okta",
+        "grant_access",
+        grant,
+    ));
+    world.openai.push(Turn::text("Done."));
+    let agent = world.agent().hosted_mcp(hosted).build().unwrap();
+
+    let result = agent.run("Grant Alice", MODEL).await.unwrap();
+
+    assert_eq!(world.runs.count(), 0, "the local grant_access did not run");
+    let evaluated = world.bighub_bodies("/actions/evaluate");
+    assert_eq!(evaluated[0]["context"]["system"], "okta");
+    assert_eq!(evaluated[0]["context"]["risk"], "high");
+    assert_eq!(result.last().unwrap().status, ExecutionStatus::Approved);
+    let answers = approval_responses(&world.model_requests()[1]);
+    assert_eq!(answers[0]["approve"], true);
+}
+
+#[test]
+fn two_hosted_servers_with_one_label_are_an_error_at_build() {
+    let error = bighub::BighubOpenAI::builder()
+        .hosted_mcp(HostedMcp::new("ops", "https://a.example.com"))
+        .hosted_mcp(HostedMcp::new("ops", "https://b.example.com"))
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, bighub::Error::Config(_)), "{error:?}");
+}
