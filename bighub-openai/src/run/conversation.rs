@@ -1,7 +1,8 @@
 //! The conversation sent to the Responses API, round after round.
 //!
 //! Stateless (`store: false`, the default): every request carries the whole conversation —
-//! the original input, the model's output items, and one `function_call_output` per call —
+//! the original input, the model's output items, and one `function_call_output` per call
+//! (an `mcp_approval_response` per hosted MCP approval request) —
 //! and never a `previous_response_id`, which the API rejects for unstored responses.
 //! Reasoning items go back as received, with their `encrypted_content`. Replayed messages
 //! lose their server-side `id`, which means nothing to an API that stored nothing.

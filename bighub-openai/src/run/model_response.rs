@@ -1,5 +1,6 @@
-//! What the loop needs from one Responses API answer: its id and status, its function calls,
-//! the client-side calls it cannot run, its text, and the raw JSON (replayed as sent).
+//! What the loop needs from one Responses API answer: its id and status, its function calls
+//! and hosted MCP approval requests, the hosted MCP calls and tool lists, the client-side
+//! calls it cannot run, its text, and the raw JSON (replayed as sent).
 //!
 //! One lenient reader serves the non-streamed answer and the streamed `response.completed`:
 //! it reads the JSON directly, so an OpenAI-compatible server that omits a field or adds an
@@ -67,7 +68,8 @@ pub(crate) struct ClientCall {
     pub(crate) call_id: String,
 }
 
-/// Output item types of tools the API runs itself: nothing to answer.
+/// Output item types that are not client-side calls: the API runs these tools itself (an
+/// `mcp_approval_request` is a call to decide: see `from_raw`).
 const HOSTED_ITEM_TYPES: &[&str] = &[
     "message",
     "reasoning",
