@@ -195,6 +195,7 @@ async fn a_streamed_run_relays_the_model_and_ends_with_what_run_returns() {
             approval_loop: None,
             approval_loops: Vec::new(),
             paused: None,
+            mcp_tool_lists: Vec::new(),
         };
         without_ids(&fake)
     };

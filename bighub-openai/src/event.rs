@@ -48,11 +48,14 @@ pub enum ExecutionStatus {
     ToolError,
     /// A human rejected the call it had to approve.
     Rejected,
+    /// A hosted MCP call the decision (or a human) allowed: the agent approved it and the
+    /// Responses API runs it; its `mcp_call` item is recorded as a call of its own.
+    Approved,
 }
 
 impl ExecutionStatus {
     /// The wire name (`executed`, `blocked`, `approval_required`, `needs_context`,
-    /// `tool_error`, `rejected`).
+    /// `tool_error`, `rejected`, `approved`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Executed => "executed",
@@ -61,6 +64,7 @@ impl ExecutionStatus {
             Self::NeedsContext => "needs_context",
             Self::ToolError => "tool_error",
             Self::Rejected => "rejected",
+            Self::Approved => "approved",
         }
     }
 

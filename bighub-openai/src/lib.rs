@@ -15,7 +15,6 @@ mod event;
 /// The embedded local decision engine (the `bighub-local` crate): see its docs.
 #[cfg(feature = "local")]
 pub use bighub_local as local;
-#[cfg(feature = "mcp")]
 pub mod mcp;
 mod provider;
 pub mod run;

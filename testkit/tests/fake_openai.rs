@@ -1984,3 +1984,159 @@ async fn models_that_do_not_reason_refuse_encrypted_reasoning() {
     .await;
     assert_eq!(reasoning.0, 200, "{}", reasoning.1);
 }
+
+#[tokio::test]
+async fn mcp_tools_are_checked_like_the_api_checks_them() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    let with_tool =
+        |tool: Value| json!({"model": MODEL, "input": "x", "store": false, "tools": [tool]});
+    let good = json!({"type": "mcp", "server_label": "ops", "server_url": "https://mcp.example.com",
+        "headers": {"Authorization": "Bearer t"}, "allowed_tools": ["read"], "require_approval": "always"});
+    fake.push(Turn::text("ok"));
+    assert_eq!(post(&fake, &with_tool(good)).await.0, 200);
+
+    let no_label = post(
+        &fake,
+        &with_tool(json!({"type": "mcp", "server_url": "https://m"})),
+    )
+    .await;
+    assert_error(
+        &no_label,
+        400,
+        Some("missing_required_parameter"),
+        Some("tools[0].server_label"),
+    );
+    let no_url = post(
+        &fake,
+        &with_tool(json!({"type": "mcp", "server_label": "ops"})),
+    )
+    .await;
+    assert_error(
+        &no_url,
+        400,
+        Some("missing_required_parameter"),
+        Some("tools[0].server_url"),
+    );
+    let bad_setting = post(
+        &fake,
+        &with_tool(json!({"type": "mcp", "server_label": "ops", "server_url": "https://m", "require_approval": "sometimes"})),
+    )
+    .await;
+    assert_error(
+        &bad_setting,
+        400,
+        Some("invalid_value"),
+        Some("tools[0].require_approval"),
+    );
+    let bad_filter = post(
+        &fake,
+        &with_tool(json!({"type": "mcp", "server_label": "ops", "server_url": "https://m", "require_approval": {"maybe": {}}})),
+    )
+    .await;
+    assert_error(
+        &bad_filter,
+        400,
+        Some("invalid_value"),
+        Some("tools[0].require_approval.maybe"),
+    );
+    let bad_headers = post(
+        &fake,
+        &with_tool(json!({"type": "mcp", "server_label": "ops", "server_url": "https://m", "headers": {"X": 1}})),
+    )
+    .await;
+    assert_error(
+        &bad_headers,
+        400,
+        Some("invalid_type"),
+        Some("tools[0].headers.X"),
+    );
+}
+
+#[tokio::test]
+async fn an_mcp_approval_request_needs_its_response_in_the_next_request() {
+    let fake = FakeOpenAi::start().await.unwrap();
+    fake.push(
+        Turn::new()
+            .mcp_list_tools(
+                "ops",
+                vec![json!({"name": "read", "input_schema": {"type": "object"}})],
+            )
+            .mcp_approval_request_with_id("mcpr_1", "ops", "read", r#"{"path":"/"}"#),
+    );
+    let first = post(
+        &fake,
+        &json!({"model": MODEL, "input": "x", "store": false}),
+    )
+    .await;
+    assert_eq!(first.0, 200, "{}", first.1);
+    let output = first.1["output"].as_array().unwrap().clone();
+    assert_eq!(output[0]["type"], "mcp_list_tools");
+    assert_eq!(output[1]["type"], "mcp_approval_request");
+    assert_eq!(output[1]["id"], "mcpr_1");
+
+    let mut input = vec![json!({"role": "user", "content": "x"})];
+    input.extend(output);
+    let unanswered = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": input}),
+    )
+    .await;
+    assert_error(&unanswered, 400, None, Some("input"));
+    assert_eq!(
+        message(&unanswered),
+        "No tool output found for mcp approval request mcpr_1."
+    );
+
+    let answer = |id: &str| json!({"type": "mcp_approval_response", "approval_request_id": id, "approve": true});
+    let mut wrong = input.clone();
+    wrong.push(answer("mcpr_2"));
+    let wrong = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": wrong}),
+    )
+    .await;
+    assert_error(&wrong, 400, None, Some("input"));
+
+    let mut not_bool = input.clone();
+    not_bool.push(
+        json!({"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": "yes"}),
+    );
+    let not_bool = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": not_bool}),
+    )
+    .await;
+    assert_error(
+        &not_bool,
+        400,
+        Some("invalid_type"),
+        Some("input[3].approve"),
+    );
+
+    fake.push(
+        Turn::new()
+            .mcp_call("ops", "read", r#"{"path":"/"}"#, "[]")
+            .message("Empty."),
+    );
+    let mut answered = input.clone();
+    answered.push(answer("mcpr_1"));
+    let done = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": answered.clone()}),
+    )
+    .await;
+    assert_eq!(done.0, 200, "{}", done.1);
+    assert_eq!(done.1["output"][0]["type"], "mcp_call");
+    assert_eq!(done.1["output"][0]["output"], "[]");
+    assert!(done.1["output"][0]["error"].is_null());
+
+    // The call replays as given in a later request.
+    answered.extend(done.1["output"].as_array().unwrap().iter().cloned());
+    fake.push(Turn::text("ok"));
+    let later = post(
+        &fake,
+        &json!({"model": MODEL, "store": false, "input": answered}),
+    )
+    .await;
+    assert_eq!(later.0, 200, "{}", later.1);
+}

@@ -33,6 +33,7 @@ pub struct BighubOpenAIBuilder {
     #[cfg(feature = "mcp")]
     mcp: Vec<crate::mcp::McpConnection>,
     errors: Vec<Error>,
+    hosted: Vec<crate::mcp::HostedMcp>,
     states: ToolContextBuilder,
     on_decision: Option<DecisionHook>,
 }
@@ -82,6 +83,7 @@ impl BighubOpenAIBuilder {
             #[cfg(feature = "mcp")]
             mcp: Vec::new(),
             errors: Vec::new(),
+            hosted: Vec::new(),
             states: ToolContextBuilder::default(),
             on_decision: None,
         }
@@ -183,6 +185,33 @@ impl BighubOpenAIBuilder {
             self.errors.push(error);
         }
         self.mcp.push(server);
+        self
+    }
+
+    /// Offers a hosted MCP server: the Responses API calls it, and submits every call for
+    /// approval first (`require_approval: "always"`, always). Each `mcp_approval_request` is
+    /// decided like a function call (tool and action: the MCP tool's name; system,
+    /// environment and risk: the [`HostedMcp`](crate::mcp::HostedMcp)'s), then answered
+    /// `approve: true` only when the decision (or a reviewer) allows exactly that call.
+    /// Two servers with one label are an error at [`build`](Self::build).
+    ///
+    /// ```no_run
+    /// use bighub_openai::{BighubOpenAI, mcp::HostedMcp};
+    ///
+    /// # fn demo() -> Result<(), bighub_openai::Error> {
+    /// let agent = BighubOpenAI::from_env()
+    ///     .hosted_mcp(HostedMcp::new("deploys", "https://mcp.example.com/mcp").environment("production"))
+    ///     .build()?;
+    /// # let _ = agent; Ok(()) }
+    /// ```
+    pub fn hosted_mcp(mut self, server: crate::mcp::HostedMcp) -> Self {
+        if self.hosted.iter().any(|h| h.label() == server.label()) {
+            self.errors.push(Error::Config(format!(
+                "two hosted MCP servers are labelled `{}`",
+                server.label()
+            )));
+        }
+        self.hosted.push(server);
         self
     }
 
@@ -430,6 +459,7 @@ impl BighubOpenAIBuilder {
             provider,
             context,
             self.on_decision,
+            self.hosted,
         );
         Ok(BighubOpenAI {
             inner: Arc::new(runner),

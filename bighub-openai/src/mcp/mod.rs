@@ -1,5 +1,9 @@
 //! Tools of MCP servers, guarded like the agent's own tools.
 //!
+//! Two kinds: servers the agent connects to itself ([`McpServer`], with the `mcp` feature),
+//! and servers the Responses API calls ([`HostedMcp`]), whose every call the API first
+//! submits for approval.
+//!
 //! [`McpServer`] says how to reach a server (a child process speaking MCP on stdio, or a
 //! streamable HTTP endpoint) and how its tools are to be described to the decision engine;
 //! [`McpServer::connect`] starts the session and lists the tools ([`McpConnection`]). Its
@@ -26,10 +30,18 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "mcp")]
 mod connection;
+mod hosted;
+#[cfg(feature = "mcp")]
 mod server;
+#[cfg(feature = "mcp")]
 mod tool;
 
+#[cfg(feature = "mcp")]
 pub use connection::{McpConnection, McpToolInfo};
+pub use hosted::HostedMcp;
+#[cfg(feature = "mcp")]
 pub use server::{DEFAULT_MCP_TIMEOUT, McpServer};
+#[cfg(feature = "mcp")]
 pub use tool::McpToolHints;

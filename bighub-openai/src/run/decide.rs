@@ -77,25 +77,65 @@ impl Runner {
     /// Decides one call: finds its tool, parses its arguments, proposes the action and
     /// asks the engine. Unknown tools and unusable arguments are rejected without asking.
     pub(crate) async fn prepare(&self, call: FunctionCall, ids: &RunIds) -> PreparedCall {
-        let Some(tool) = self.tools.get_shared(&call.name) else {
-            let mut available: Vec<&str> = self.tools.names().collect();
-            available.sort_unstable();
-            let error = format!(
-                "unknown tool `{}`; available tools: {}",
-                call.name,
-                if available.is_empty() {
-                    "none".to_owned()
-                } else {
-                    available.join(", ")
-                }
-            );
-            let arguments = unusable_arguments(
-                &call.arguments,
-                serde_json::from_str(&call.arguments).ok(),
-                false,
-            );
-            return rejected(call, arguments, None, error);
+        let found = match &call.hosted {
+            // A hosted MCP approval request: never a registered function tool.
+            Some(label) => self.hosted_tool(label, &call.name),
+            None => self.tools.get_shared(&call.name),
         };
+        let tool = match found {
+            Some(tool) => tool,
+            None if call.hosted.is_none() => return self.unknown_tool(call),
+            None => {
+                let error = format!(
+                    "`{}` is not a tool of a hosted MCP server this agent offers",
+                    call.name
+                );
+                let arguments = unusable_arguments(
+                    &call.arguments,
+                    serde_json::from_str(&call.arguments).ok(),
+                    false,
+                );
+                return rejected(call, arguments, None, error);
+            }
+        };
+        self.prepare_for(call, tool, ids).await
+    }
+
+    /// The tool a hosted MCP call is decided as, when `label` is a hosted server of this
+    /// agent that offers `name`.
+    pub(crate) fn hosted_tool(&self, label: &str, name: &str) -> Option<Arc<RegisteredTool>> {
+        self.hosted
+            .iter()
+            .find(|h| h.label() == label && h.allows(name))
+            .map(|h| h.decided_tool(name))
+    }
+
+    fn unknown_tool(&self, call: FunctionCall) -> PreparedCall {
+        let mut available: Vec<&str> = self.tools.names().collect();
+        available.sort_unstable();
+        let error = format!(
+            "unknown tool `{}`; available tools: {}",
+            call.name,
+            if available.is_empty() {
+                "none".to_owned()
+            } else {
+                available.join(", ")
+            }
+        );
+        let arguments = unusable_arguments(
+            &call.arguments,
+            serde_json::from_str(&call.arguments).ok(),
+            false,
+        );
+        rejected(call, arguments, None, error)
+    }
+
+    async fn prepare_for(
+        &self,
+        call: FunctionCall,
+        tool: Arc<RegisteredTool>,
+        ids: &RunIds,
+    ) -> PreparedCall {
         let has_secrets = !tool.metadata().secret_args.is_empty();
         let arguments = match serde_json::from_str::<Value>(&call.arguments) {
             Ok(Value::Object(map)) => Value::Object(map),

@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use super::approval::ApprovalLoop;
 use super::conversation::Conversation;
-use super::model_response::{LlmResponse, ModelResponse};
+use super::model_response::{LlmResponse, McpToolList, ModelResponse};
 use super::prepared::{PreparedCall, redact_argument_text};
 use super::result::Execution;
 use super::round::{ApprovalPolicy, RoundOutcome};
@@ -51,6 +51,10 @@ pub(crate) struct RunCtx {
     pub(crate) events: Vec<ExecutionEvent>,
     pub(crate) approvals: Vec<ApprovalLoop>,
     pub(crate) policy: ApprovalPolicy,
+    /// The `mcp_list_tools` items of the run's responses.
+    pub(crate) mcp_tool_lists: Vec<McpToolList>,
+    /// The `mcp_approval_request` ids whose approval an `mcp_call` already used.
+    pub(crate) used_mcp_approvals: Vec<String>,
 }
 
 /// What the loop does after a response.
@@ -105,6 +109,8 @@ impl Runner {
             events: Vec::new(),
             approvals: Vec::new(),
             policy,
+            mcp_tool_lists: Vec::new(),
+            used_mcp_approvals: Vec::new(),
         })
     }
 
@@ -142,6 +148,7 @@ impl Runner {
             approval_loop: ctx.approvals.last().cloned(),
             approval_loops: ctx.approvals,
             paused,
+            mcp_tool_lists: ctx.mcp_tool_lists,
         })
     }
 
@@ -195,6 +202,10 @@ impl Runner {
             .cloned()
             .unwrap_or_default();
         let llm = self.llm_response(response, raw_output.clone());
+        // What the API already did on hosted MCP servers is recorded before anything else.
+        ctx.mcp_tool_lists
+            .extend(response.mcp_tool_lists.iter().cloned());
+        self.record_mcp_calls(ctx, response).await?;
         if response.calls.is_empty() && response.client_calls.is_empty() {
             return Ok(Step::Finished(llm));
         }
@@ -244,8 +255,7 @@ impl Runner {
             return Ok(Step::Paused(llm, Box::new(state)));
         }
         for event in outcome.events() {
-            ctx.conversation
-                .add_tool_output(&event.call_id, &event.model_output());
+            ctx.conversation.answer_call(event);
         }
         ctx.events.extend(outcome.events().cloned());
         self.answer_client_calls(ctx, response).await?;
@@ -432,5 +442,7 @@ pub(crate) fn paused_state(
         events: ctx.events.clone(),
         approval_loops: ctx.approvals.clone(),
         secret_args,
+        mcp_tool_lists: ctx.mcp_tool_lists.clone(),
+        used_mcp_approvals: ctx.used_mcp_approvals.clone(),
     }
 }

@@ -15,7 +15,7 @@
 //   (outcome reports and memory, off the hot path), `runner` (the agent's shared internals);
 // - what a run does, as `impl Runner` blocks by concept: `decide` (a call -> its decision),
 //   `settle` (an answer -> a claimed approval), `round` (approvals, execution, records),
-//   `driver` (the loop), `stream` (the streamed loop), `request` (the public request
+//   `driver` (the loop), `hosted_mcp` (what the API ran on hosted MCP servers), `stream` (the streamed loop), `request` (the public request
 //   builder), `resume` (finishing paused runs).
 // The model transport is `crate::provider`'s; no file here sends HTTP itself.
 
@@ -24,6 +24,7 @@ mod caps;
 mod conversation;
 mod decide;
 mod driver;
+mod hosted_mcp;
 mod input;
 mod ledger;
 mod model_response;
@@ -43,7 +44,7 @@ pub use crate::error::ProviderError;
 pub use approval::{ApprovalLoop, ApprovalRecord, ApprovalRequest};
 pub use decide::ToolCheck;
 pub use input::{IntoInput, Message, Role};
-pub use model_response::LlmResponse;
+pub use model_response::{LlmResponse, McpToolList};
 pub use reporter::ReportStats;
 pub use request::RunRequest;
 pub use result::Execution;

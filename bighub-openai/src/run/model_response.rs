@@ -1,5 +1,6 @@
-//! What the loop needs from one Responses API answer: its id and status, its function calls,
-//! the client-side calls it cannot run, its text, and the raw JSON (replayed as sent).
+//! What the loop needs from one Responses API answer: its id and status, its function calls
+//! and hosted MCP approval requests, the hosted MCP calls and tool lists, the client-side
+//! calls it cannot run, its text, and the raw JSON (replayed as sent).
 //!
 //! One lenient reader serves the non-streamed answer and the streamed `response.completed`:
 //! it reads the JSON directly, so an OpenAI-compatible server that omits a field or adds an
@@ -25,6 +26,36 @@ pub(crate) struct ModelResponse {
     pub(crate) client_calls: Vec<ClientCall>,
     /// The API's `output_text` when sent, else the output messages' text parts joined.
     pub(crate) output_text: Option<String>,
+    /// Calls the API made to hosted MCP servers (after their approval).
+    pub(crate) mcp_calls: Vec<McpCall>,
+    /// Tool lists the API fetched from hosted MCP servers.
+    pub(crate) mcp_tool_lists: Vec<McpToolList>,
+}
+
+/// An `mcp_call` item: a hosted MCP call the API made.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct McpCall {
+    pub(crate) id: String,
+    pub(crate) server_label: String,
+    pub(crate) name: String,
+    pub(crate) arguments: String,
+    pub(crate) output: Option<String>,
+    pub(crate) error: Option<String>,
+    /// The approval request it ran under, when the API names it.
+    pub(crate) approval_request_id: Option<String>,
+}
+
+/// The tools a hosted MCP server offered, from an `mcp_list_tools` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpToolList {
+    /// The item's id.
+    pub id: String,
+    /// The server's label.
+    pub server_label: String,
+    /// The tools as the API listed them (`name`, `description`, `input_schema`, ...).
+    pub tools: Vec<Value>,
+    /// The error the API got listing them, if any.
+    pub error: Option<String>,
 }
 
 /// A client-side call item this agent does not execute.
@@ -37,7 +68,8 @@ pub(crate) struct ClientCall {
     pub(crate) call_id: String,
 }
 
-/// Output item types of tools the API runs itself: nothing to answer.
+/// Output item types that are not client-side calls: the API runs these tools itself (an
+/// `mcp_approval_request` is a call to decide: see `from_raw`).
 const HOSTED_ITEM_TYPES: &[&str] = &[
     "message",
     "reasoning",
@@ -110,6 +142,7 @@ impl ModelResponse {
         let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         let mut calls = Vec::new();
         let mut client_calls = Vec::new();
+        let (mut mcp_calls, mut mcp_tool_lists) = (Vec::new(), Vec::new());
         for item in output {
             let item_type = item.get("type").and_then(Value::as_str).unwrap_or_default();
             if item_type == "function_call" {
@@ -117,6 +150,39 @@ impl ModelResponse {
                     name: text(item, "name").unwrap_or_default(),
                     call_id: text(item, "call_id").unwrap_or_default(),
                     arguments: text(item, "arguments").unwrap_or_default(),
+                    hosted: None,
+                });
+            } else if item_type == "mcp_approval_request" {
+                // Decided like a function call; its answer is an `mcp_approval_response`.
+                calls.push(FunctionCall {
+                    name: text(item, "name").unwrap_or_default(),
+                    call_id: text(item, "id").unwrap_or_default(),
+                    arguments: text(item, "arguments").unwrap_or_default(),
+                    hosted: Some(text(item, "server_label").unwrap_or_default()),
+                });
+            } else if item_type == "mcp_call" {
+                mcp_calls.push(McpCall {
+                    id: text(item, "id").unwrap_or_default(),
+                    server_label: text(item, "server_label").unwrap_or_default(),
+                    name: text(item, "name").unwrap_or_default(),
+                    arguments: text(item, "arguments").unwrap_or_default(),
+                    output: text(item, "output"),
+                    error: item.get("error").filter(|e| !e.is_null()).map(|e| match e {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    }),
+                    approval_request_id: text(item, "approval_request_id"),
+                });
+            } else if item_type == "mcp_list_tools" {
+                mcp_tool_lists.push(McpToolList {
+                    id: text(item, "id").unwrap_or_default(),
+                    server_label: text(item, "server_label").unwrap_or_default(),
+                    tools: item
+                        .get("tools")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                    error: text(item, "error"),
                 });
             } else if !HOSTED_ITEM_TYPES.contains(&item_type)
                 && let Some(call_id) = text(item, "call_id")
@@ -153,6 +219,8 @@ impl ModelResponse {
             calls,
             client_calls,
             output_text,
+            mcp_calls,
+            mcp_tool_lists,
             raw,
         })
     }

@@ -24,6 +24,9 @@ pub(crate) struct FunctionCall {
     pub(crate) name: String,
     pub(crate) call_id: String,
     pub(crate) arguments: String,
+    /// For an `mcp_approval_request` (whose id is `call_id`): the hosted server's label.
+    /// Such a call never runs here; its answer is the approval the API waits for.
+    pub(crate) hosted: Option<String>,
 }
 
 /// A call after the gate, before (or instead of) execution.

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::approval::{ApprovalLoop, ApprovalRequest};
-use super::model_response::LlmResponse;
+use super::model_response::{LlmResponse, McpToolList};
 use super::state::RunState;
 use crate::{ExecutionEvent, ExecutionStatus};
 
@@ -62,6 +62,10 @@ pub struct RunResult {
         serialize_with = "super::state::serialize_redacted"
     )]
     pub paused: Option<RunState>,
+    /// The tools hosted MCP servers offered during the run (the `mcp_list_tools` items of
+    /// its responses, in order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_tool_lists: Vec<McpToolList>,
 }
 
 impl RunResult {

@@ -67,10 +67,14 @@ impl Runner {
             .ok_or_else(|| {
                 invalid("the conversation has no function_call with this call id".to_owned())
             })?;
+        // An `mcp_approval_request` is answered by an approval, never run here.
+        let hosted = (item["type"] == "mcp_approval_request")
+            .then(|| item["server_label"].as_str().unwrap_or_default().to_owned());
         let model_call = FunctionCall {
             name: item["name"].as_str().unwrap_or_default().to_owned(),
             call_id: call.call_id.clone(),
             arguments: item["arguments"].as_str().unwrap_or_default().to_owned(),
+            hosted,
         };
         if model_call.name != call.tool {
             return Err(Error::ApprovalToolChanged {
@@ -93,12 +97,20 @@ impl Runner {
                 request_id: request_id.to_owned(),
             });
         }
-        let tool = self.tools.get_shared(&call.tool).ok_or_else(|| {
-            invalid(format!(
-                "it uses the tool `{}`, which this agent does not register",
-                call.tool
-            ))
-        })?;
+        let tool = match &model_call.hosted {
+            Some(label) => self.hosted_tool(label, &call.tool).ok_or_else(|| {
+                invalid(format!(
+                    "it uses `{}` of the hosted MCP server `{label}`, which this agent does not offer",
+                    call.tool
+                ))
+            })?,
+            None => self.tools.get_shared(&call.tool).ok_or_else(|| {
+                invalid(format!(
+                    "it uses the tool `{}`, which this agent does not register",
+                    call.tool
+                ))
+            })?,
+        };
         let decision = call
             .event
             .decision
@@ -151,6 +163,8 @@ impl Runner {
             events,
             approval_loops,
             secret_args,
+            mcp_tool_lists,
+            used_mcp_approvals,
             ..
         } = state;
         let settings = RunSettings {
@@ -171,6 +185,8 @@ impl Runner {
             events,
             approvals: approval_loops,
             policy: self.default_policy(),
+            mcp_tool_lists,
+            used_mcp_approvals,
         };
         // Every answered call is checked against its binding before any of them runs.
         let mut answered = Vec::new();
@@ -268,12 +284,18 @@ impl Runner {
                 events: ctx.events.clone(),
                 approval_loops: ctx.approvals.clone(),
                 secret_args: secret_args.clone(),
+                mcp_tool_lists: ctx.mcp_tool_lists.clone(),
+                used_mcp_approvals: ctx.used_mcp_approvals.clone(),
             };
             return Ok(Some(Step::Paused(response.clone(), Box::new(state))));
         }
         for call in calls.iter() {
-            ctx.conversation
-                .add_tool_output(&call.call_id, &call.event.model_output());
+            ctx.conversation.answer_call(&call.event);
+            if let Some(tx) = tx
+                && let Some(answer) = ctx.conversation.mcp_approval_event(&call.call_id)
+            {
+                emit(tx, answer).await?;
+            }
         }
         Ok(None)
     }
@@ -378,6 +400,7 @@ impl Runner {
                 name: tool.to_owned(),
                 call_id: request_id.to_owned(),
                 arguments: arguments.to_string(),
+                hosted: None,
             },
             digest: canonical_sha256(&arguments),
             arguments,

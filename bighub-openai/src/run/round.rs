@@ -178,7 +178,9 @@ impl Runner {
                     .approvals
                     .push(approval_loop(&event, &answer, record));
             }
-            if let Err(error) = self.after_event(&event, !pending).await {
+            // An approved hosted call is reported when its `mcp_call` comes back.
+            let report = !pending && event.status != ExecutionStatus::Approved;
+            if let Err(error) = self.after_event(&event, report).await {
                 outcome.failure.get_or_insert(error);
             }
             outcome.calls.push(RecordedCall {
@@ -199,7 +201,8 @@ impl Runner {
         call: &PreparedCall,
         cancelled: &AtomicBool,
     ) -> Option<Result<Value, ToolError>> {
-        if !may_run(call) {
+        // Hosted MCP calls never run here: the API runs them once approved.
+        if !may_run(call) || call.call.hosted.is_some() {
             return None;
         }
         if cancelled.load(Ordering::SeqCst) {
@@ -280,6 +283,8 @@ impl Runner {
         ids: &RunIds,
         seq: u64,
     ) -> ExecutionEvent {
+        // A hosted MCP call allowed here is answered `approve: true`; the API runs it.
+        let hosted_approved = call.call.hosted.is_some() && may_run(&call);
         let rejected_by_human = matches!(
             &call.approval,
             ApprovalState::Answered { answer, .. } if !answer.is_approved()
@@ -300,7 +305,9 @@ impl Runner {
                 (ExecutionStatus::ToolError, None, Some(error.to_string()))
             }
             (Gate::Decided(decided), None) => {
-                let status = if rejected_by_human {
+                let status = if hosted_approved {
+                    ExecutionStatus::Approved
+                } else if rejected_by_human {
                     ExecutionStatus::Rejected
                 } else {
                     ExecutionStatus::for_verdict(decided.verdict)
@@ -440,8 +447,9 @@ pub(crate) fn approval_loop(
 ) -> ApprovalLoop {
     let ran = matches!(
         event.status,
-        ExecutionStatus::Executed | ExecutionStatus::ToolError
+        ExecutionStatus::Executed | ExecutionStatus::ToolError | ExecutionStatus::Approved
     ) && answer.is_approved();
+    let handed_over = event.status == ExecutionStatus::Approved;
     record.used = ran;
     record.used_at = ran.then(now_rfc3339);
     ApprovalLoop {
@@ -450,7 +458,7 @@ pub(crate) fn approval_loop(
         resumed: ran,
         request_id: event.request_id.clone(),
         approval: Some(record),
-        tool_output: ran.then(|| match (&event.output, &event.error) {
+        tool_output: (ran && !handed_over).then(|| match (&event.output, &event.error) {
             (Some(output), _) => output.clone(),
             (None, error) => json!({"error": error}),
         }),

@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::ledger::ApprovalLedger;
 use super::reporter::Reporter;
 use crate::config::AgentConfig;
+use crate::mcp::HostedMcp;
 use crate::provider::Provider;
 use crate::tool::{ToolContext, ToolRegistry};
 use crate::{Error, ExecutionEvent};
@@ -29,6 +30,9 @@ pub(crate) struct Runner {
     pub(crate) tools: ToolRegistry,
     /// The tool list sent with every model request, serialized once.
     pub(crate) tool_list: Vec<Value>,
+    /// Hosted MCP servers: their `mcp` tools are in `tool_list`, their approval requests
+    /// are decided as calls of theirs.
+    pub(crate) hosted: Vec<HostedMcp>,
     pub(crate) engine: Arc<dyn DecisionEngine>,
     pub(crate) provider: Result<Provider, String>,
     pub(crate) reporter: Reporter,
@@ -77,6 +81,7 @@ impl Runner {
         provider: Result<Provider, String>,
         context: ToolContext,
         on_decision: Option<DecisionHook>,
+        hosted: Vec<HostedMcp>,
     ) -> Self {
         Self {
             reporter: Reporter::new(Arc::clone(&engine), config.report_concurrency),
@@ -84,7 +89,9 @@ impl Runner {
                 .list_tools()
                 .iter()
                 .map(|t| serde_json::json!(t))
+                .chain(hosted.iter().map(HostedMcp::tool_json))
                 .collect(),
+            hosted,
             engine,
             provider,
             tools,

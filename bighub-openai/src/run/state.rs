@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::approval::{ApprovalLoop, ApprovalRequest};
 use super::conversation::Conversation;
-use super::model_response::LlmResponse;
+use super::model_response::{LlmResponse, McpToolList};
 use super::prepared::redact_argument_text;
 use crate::{Decision, Error, ExecutionEvent};
 
@@ -77,6 +77,12 @@ pub struct RunState {
     /// The secret arguments of the conversation's tools, by tool name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) secret_args: BTreeMap<String, Vec<String>>,
+    /// The run's `mcp_list_tools` items so far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) mcp_tool_lists: Vec<McpToolList>,
+    /// The hosted MCP approvals already used by a call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) used_mcp_approvals: Vec<String>,
 }
 
 impl fmt::Debug for RunState {

@@ -190,7 +190,11 @@ impl Runner {
             let before = ctx.events.len();
             let step = self.after_response(ctx, &response, early).await;
             for event in ctx.events[before.min(ctx.events.len())..].iter().cloned() {
+                let answer = ctx.conversation.mcp_approval_event(&event.call_id);
                 emit(tx, StreamEvent::ExecutionEvent { event }).await?;
+                if let Some(answer) = answer {
+                    emit(tx, answer).await?;
+                }
             }
             match step? {
                 Step::Continue => {}
@@ -269,7 +273,7 @@ impl Runner {
                             if let Some(call_id) = &call_id {
                                 // Decide now, while the model goes on; used only if the
                                 // completed response holds exactly this call.
-                                let call = FunctionCall { name: name.clone(), call_id: call_id.clone(), arguments: arguments.clone() };
+                                let call = FunctionCall { name: name.clone(), call_id: call_id.clone(), arguments: arguments.clone(), hosted: None };
                                 deciding.push(Box::pin(self.prepare(call, ids)));
                             }
                             emit(tx, StreamEvent::FunctionCallArgsDone { name, arguments, item_id, call_id, output_index: index(&raw) }).await?;

@@ -15,7 +15,8 @@ use crate::ExecutionEvent;
 ///
 /// Serialized with a `type` tag: `llm_delta`, `llm_text_done`, `output_item_added`,
 /// `function_call_args_delta`, `function_call_args_done`, `refusal_delta`, `decision`,
-/// `response_done`, `response_failed`, `execution_event`, and last `final_response`.
+/// `response_done`, `response_failed`, `execution_event`, `mcp_approval`, and last
+/// `final_response`.
 ///
 /// ```
 /// use bighub_openai::StreamEvent;
@@ -115,6 +116,22 @@ pub enum StreamEvent {
         /// The response object (or the error event) as the API sent it.
         response: Value,
     },
+    /// The agent answered a hosted MCP server's `mcp_approval_request` (after the call's
+    /// `execution_event`, in the request that carries the answer). The call the API then
+    /// makes arrives as an `execution_event` of its own (status `executed` or `tool_error`).
+    McpApproval {
+        /// The hosted server's label.
+        server_label: String,
+        /// The MCP tool.
+        tool: String,
+        /// The `mcp_approval_request`'s id.
+        approval_request_id: String,
+        /// Whether the call was approved.
+        approve: bool,
+        /// Why not, when it was not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// What happened to one tool call: the same event as in `run`'s result.
     ExecutionEvent {
         /// The event.
@@ -140,6 +157,7 @@ impl StreamEvent {
             Self::Decision { .. } => "decision",
             Self::ResponseDone { .. } => "response_done",
             Self::ResponseFailed { .. } => "response_failed",
+            Self::McpApproval { .. } => "mcp_approval",
             Self::ExecutionEvent { .. } => "execution_event",
             Self::FinalResponse { .. } => "final_response",
         }

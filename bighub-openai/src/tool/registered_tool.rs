@@ -103,6 +103,13 @@ impl RegisteredTool {
         }
     }
 
+    /// A tool with its schema kept as given and default options (a hosted MCP tool, decided
+    /// here and run elsewhere).
+    pub(crate) fn loose(action: Arc<dyn Action>) -> Self {
+        let schema = StrictSchemaOrLoose::Loose(action.parameters_schema());
+        Self::new(action, schema, ToolOptions::default())
+    }
+
     /// The tool name.
     pub fn name(&self) -> &str {
         &self.name

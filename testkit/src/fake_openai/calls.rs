@@ -14,6 +14,7 @@
 //! | `shell_call` | `shell_call_output` | `call_id` | `output` array of `{stdout, stderr, outcome}` |
 //! | `apply_patch_call` | `apply_patch_call_output` | `call_id` | `status` `completed` or `failed` (`output` string when present) |
 //! | `custom_tool_call` | `custom_tool_call_output` | `call_id` | `output` string or content array |
+//! | `mcp_approval_request` | `mcp_approval_response` | its `id`, the response's `approval_request_id` | `approve` boolean (`reason` string when present) |
 //!
 //! The messages are the real API's for function calls, with the item type spelled out for
 //! the others: `No tool output found for <call type> <call_id>.` and
@@ -40,8 +41,10 @@ pub(crate) struct Pairing {
     pub call: &'static str,
     /// The `type`s of the output items that answer it, the proper one first.
     pub outputs: &'static [&'static str],
-    /// The field the call and its output both carry, with the same value.
+    /// The call's field that identifies it.
     pub link: &'static str,
+    /// The output's field that names the call (`link`'s value).
+    pub output_link: &'static str,
 }
 
 /// Every call type the fake pairs with its outputs.
@@ -50,31 +53,43 @@ pub(crate) const PAIRINGS: &[Pairing] = &[
         call: "function_call",
         outputs: &["function_call_output"],
         link: "call_id",
+        output_link: "call_id",
     },
     Pairing {
         call: "computer_call",
         outputs: &["computer_call_output"],
         link: "call_id",
+        output_link: "call_id",
     },
     Pairing {
         call: "local_shell_call",
         outputs: &["local_shell_call_output", "function_call_output"],
         link: "call_id",
+        output_link: "call_id",
     },
     Pairing {
         call: "shell_call",
         outputs: &["shell_call_output"],
         link: "call_id",
+        output_link: "call_id",
     },
     Pairing {
         call: "apply_patch_call",
         outputs: &["apply_patch_call_output"],
         link: "call_id",
+        output_link: "call_id",
     },
     Pairing {
         call: "custom_tool_call",
         outputs: &["custom_tool_call_output"],
         link: "call_id",
+        output_link: "call_id",
+    },
+    Pairing {
+        call: "mcp_approval_request",
+        outputs: &["mcp_approval_response"],
+        link: "id",
+        output_link: "approval_request_id",
     },
 ];
 
@@ -88,6 +103,31 @@ pub(crate) fn is_call_item(kind: &str) -> bool {
 /// Validates one call or output item (`kind` is one for which [`is_call_item`] holds).
 pub(crate) fn validate_call_item(kind: &str, item: &Value, prefix: &str) -> Result<(), ApiError> {
     let at = Fields::new(item, prefix);
+    match kind {
+        "mcp_approval_request" => {
+            at.string("id")?;
+            at.string("server_label")?;
+            at.string("name")?;
+            at.string("arguments")?;
+            return Ok(());
+        }
+        "mcp_approval_response" => {
+            at.string("approval_request_id")?;
+            match at.required("approve")? {
+                Value::Bool(_) => {}
+                other => {
+                    return Err(ApiError::invalid_type(
+                        &at.param("approve"),
+                        "a boolean",
+                        other,
+                    ));
+                }
+            }
+            at.optional_string("reason")?;
+            return Ok(());
+        }
+        _ => {}
+    }
     at.string("call_id")?;
     match kind {
         "function_call" => {
@@ -237,7 +277,7 @@ pub(crate) fn check_pairing(context: &[Value]) -> Result<(), ApiError> {
         }
         // An output type answers one or more call types, all linked by the same field.
         if let Some(pairing) = PAIRINGS.iter().find(|p| p.outputs.contains(&kind)) {
-            outputs.push((kind, pairing.link, field(item, pairing.link)));
+            outputs.push((kind, pairing.output_link, field(item, pairing.output_link)));
         }
     }
     let called: HashSet<(&str, &str)> = calls.iter().map(|(p, id)| (p.call, *id)).collect();

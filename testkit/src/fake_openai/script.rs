@@ -14,6 +14,9 @@
 //! | [`shell_call`](Turn::shell_call) | `shell_call` | `shell_call_output` |
 //! | [`apply_patch_call`](Turn::apply_patch_call) | `apply_patch_call` | `apply_patch_call_output` |
 //! | [`custom_tool_call`](Turn::custom_tool_call) | `custom_tool_call` | `custom_tool_call_output` |
+//! | [`mcp_approval_request`](Turn::mcp_approval_request), [`mcp_approval_request_with_id`](Turn::mcp_approval_request_with_id) | `mcp_approval_request` (hosted MCP) | `mcp_approval_response` with its `id` as `approval_request_id` |
+//! | [`mcp_call`](Turn::mcp_call), [`mcp_call_error`](Turn::mcp_call_error) | `mcp_call` (hosted MCP, already run) | |
+//! | [`mcp_list_tools`](Turn::mcp_list_tools) | `mcp_list_tools` | |
 //! | [`raw_item`](Turn::raw_item) | the JSON given, as is | |
 //!
 //! [`with_call_id`](Turn::with_call_id) fixes the call id of the call added last. How the
@@ -25,7 +28,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use super::ids::new_id;
 use tokio::sync::Notify;
 
 /// Text of the message the fake answers with once the script is exhausted and no responder is
@@ -464,6 +469,93 @@ impl Turn {
     pub fn raw_item(mut self, item: Value) -> Self {
         self.items.push(OutputSpec::Raw(item));
         self
+    }
+
+    /// An `mcp_approval_request` (item id `mcpr_...`): the API asks to call `name` on the
+    /// hosted MCP server `server_label` with `arguments` (a JSON string), and waits for an
+    /// `mcp_approval_response` in the next request.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::Turn;
+    ///
+    /// let turn = Turn::new().mcp_approval_request("deploys", "list_releases", r#"{"app":"web"}"#);
+    /// assert_eq!(turn.items().len(), 1);
+    /// ```
+    pub fn mcp_approval_request(
+        self,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        self.mcp_approval_request_with_id(new_id("mcpr"), server_label, name, arguments)
+    }
+
+    /// [`mcp_approval_request`](Self::mcp_approval_request) with the item id `id`.
+    pub fn mcp_approval_request_with_id(
+        self,
+        id: impl Into<String>,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        self.raw_item(json!({
+            "type": "mcp_approval_request",
+            "id": id.into(),
+            "server_label": server_label.into(),
+            "name": name.into(),
+            "arguments": arguments.into(),
+        }))
+    }
+
+    /// An `mcp_call` (item id `mcp_...`) the API made to a hosted MCP server, with its
+    /// `output` and no error.
+    pub fn mcp_call(
+        self,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+        output: impl Into<String>,
+    ) -> Self {
+        self.raw_item(json!({
+            "type": "mcp_call",
+            "id": new_id("mcp"),
+            "server_label": server_label.into(),
+            "name": name.into(),
+            "arguments": arguments.into(),
+            "output": output.into(),
+            "error": null,
+            "status": "completed",
+        }))
+    }
+
+    /// An `mcp_call` that failed with `error` (and has no output).
+    pub fn mcp_call_error(
+        self,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+        error: impl Into<String>,
+    ) -> Self {
+        self.raw_item(json!({
+            "type": "mcp_call",
+            "id": new_id("mcp"),
+            "server_label": server_label.into(),
+            "name": name.into(),
+            "arguments": arguments.into(),
+            "output": null,
+            "error": error.into(),
+            "status": "failed",
+        }))
+    }
+
+    /// An `mcp_list_tools` item (item id `mcpl_...`): the tools `server_label` offers.
+    pub fn mcp_list_tools(self, server_label: impl Into<String>, tools: Vec<Value>) -> Self {
+        self.raw_item(json!({
+            "type": "mcp_list_tools",
+            "id": new_id("mcpl"),
+            "server_label": server_label.into(),
+            "tools": tools,
+        }))
     }
 
     /// Leaves the `status` field out of the finished response object: the non-streamed body,

@@ -35,6 +35,10 @@ const ITEM_TYPES: &[&str] = &[
     "apply_patch_call_output",
     "custom_tool_call",
     "custom_tool_call_output",
+    "mcp_approval_request",
+    "mcp_approval_response",
+    "mcp_call",
+    "mcp_list_tools",
     "reasoning",
     "item_reference",
 ];
@@ -272,6 +276,10 @@ fn validate_tools(value: Option<&Value>) -> Result<Vec<Value>, ApiError> {
                 TOOL_TYPES,
             ));
         }
+        if kind == "mcp" {
+            validate_mcp_tool(tool, &prefix)?;
+            continue;
+        }
         if kind != "function" {
             continue;
         }
@@ -332,6 +340,124 @@ fn validate_tools(value: Option<&Value>) -> Result<Vec<Value>, ApiError> {
         }
     }
     Ok(tools.clone())
+}
+
+/// An `mcp` tool: `server_label`, and `server_url` or `connector_id`; `headers` an object
+/// of strings; `allowed_tools` a list of names or `{tool_names}`; `require_approval`
+/// `always`, `never` or `{always?, never?}` filters of `{tool_names}`.
+fn validate_mcp_tool(tool: &Value, prefix: &str) -> Result<(), ApiError> {
+    required_string(tool, "server_label", prefix)?;
+    let has = |k: &str| tool.get(k).is_some_and(|v| !v.is_null());
+    if !has("server_url") && !has("connector_id") {
+        return Err(ApiError::missing(&format!("{prefix}.server_url")));
+    }
+    for key in [
+        "server_url",
+        "connector_id",
+        "server_description",
+        "authorization",
+    ] {
+        if let Some(value) = tool.get(key).filter(|v| !v.is_null())
+            && !value.is_string()
+        {
+            return Err(ApiError::invalid_type(
+                &format!("{prefix}.{key}"),
+                "a string",
+                value,
+            ));
+        }
+    }
+    if let Some(headers) = tool.get("headers").filter(|v| !v.is_null()) {
+        let param = format!("{prefix}.headers");
+        let Some(map) = headers.as_object() else {
+            return Err(ApiError::invalid_type(&param, "an object", headers));
+        };
+        if let Some((name, value)) = map.iter().find(|(_, v)| !v.is_string()) {
+            return Err(ApiError::invalid_type(
+                &format!("{param}.{name}"),
+                "a string",
+                value,
+            ));
+        }
+    }
+    let names = |value: &Value, param: &str| -> Result<(), ApiError> {
+        let list = match value {
+            Value::Array(_) => value,
+            Value::Object(map) => map.get("tool_names").unwrap_or(&Value::Null),
+            other => {
+                return Err(ApiError::invalid_type(
+                    param,
+                    "an array or an object",
+                    other,
+                ));
+            }
+        };
+        match list {
+            Value::Null => Ok(()),
+            Value::Array(items) if items.iter().all(Value::is_string) => Ok(()),
+            other => Err(ApiError::invalid_type(
+                &format!("{param}.tool_names"),
+                "an array of strings",
+                other,
+            )),
+        }
+    };
+    if let Some(allowed) = tool.get("allowed_tools").filter(|v| !v.is_null()) {
+        names(allowed, &format!("{prefix}.allowed_tools"))?;
+    }
+    let param = format!("{prefix}.require_approval");
+    match tool.get("require_approval") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(setting)) => {
+            if setting != "always" && setting != "never" {
+                return Err(ApiError::invalid_value(
+                    &param,
+                    setting,
+                    &["always", "never"],
+                ));
+            }
+        }
+        Some(Value::Object(filter)) => {
+            for (key, value) in filter {
+                if key != "always" && key != "never" {
+                    return Err(ApiError::invalid_value(
+                        &format!("{param}.{key}"),
+                        key,
+                        &["always", "never"],
+                    ));
+                }
+                if !value.is_object() {
+                    return Err(ApiError::invalid_type(
+                        &format!("{param}.{key}"),
+                        "an object",
+                        value,
+                    ));
+                }
+                names(value, &format!("{param}.{key}"))?;
+            }
+        }
+        Some(other) => {
+            return Err(ApiError::invalid_type(
+                &param,
+                "a string or an object",
+                other,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A replayed `mcp_call` or `mcp_list_tools` item.
+fn validate_mcp_item(kind: &str, item: &Value, prefix: &str) -> Result<(), ApiError> {
+    required_string(item, "id", prefix)?;
+    required_string(item, "server_label", prefix)?;
+    if kind == "mcp_call" {
+        required_string(item, "name", prefix)?;
+        required_string(item, "arguments", prefix)?;
+    } else if !item.get("tools").is_some_and(Value::is_array) {
+        return Err(ApiError::missing(&format!("{prefix}.tools")));
+    }
+    Ok(())
 }
 
 fn validate_tool_choice(value: Option<&Value>, tools: &[Value]) -> Result<(), ApiError> {
@@ -401,6 +527,10 @@ fn validate_item(
         "message" => validate_message(item, &prefix),
         kind if is_call_item(kind) => {
             validate_call_item(kind, item, &prefix)?;
+            Ok(item.clone())
+        }
+        "mcp_call" | "mcp_list_tools" => {
+            validate_mcp_item(kind, item, &prefix)?;
             Ok(item.clone())
         }
         "reasoning" => validate_reasoning(item, &prefix, store, store_flag),
