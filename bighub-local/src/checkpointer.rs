@@ -148,10 +148,13 @@ mod tests {
             .unwrap();
 
         // The writer commits until a checkpoint sees the log start over (its frame count
-        // falls back), however the two threads happen to be scheduled; it gives up after
-        // far more commits than a working restart needs.
+        // falls back). It gives up after far more checkpoint cycles than a working restart
+        // needs, counted as cycles rather than commits, so that a checkpoint thread starved
+        // of a core by other work gets its cycles all the same.
+        const CYCLES: usize = 400;
         let restarted = Arc::new(AtomicBool::new(false));
-        let seen_restart = restarted.clone();
+        let cycles = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (seen_restart, cycles_run) = (restarted.clone(), cycles.clone());
         let thread = std::thread::spawn(move || {
             let mut seen: Vec<i64> = Vec::new();
             while !seen_restart.load(Ordering::Relaxed) {
@@ -161,13 +164,14 @@ mod tests {
                     }
                     seen.push(frames);
                 }
+                cycles_run.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(5));
             }
             seen
         });
         let body = "x".repeat(3000);
         let mut commits = 0;
-        while !restarted.load(Ordering::Relaxed) && commits < 30_000 {
+        while !restarted.load(Ordering::Relaxed) && cycles.load(Ordering::Relaxed) < CYCLES {
             writer
                 .execute("INSERT INTO t (body) VALUES (?1)", [&body])
                 .unwrap();
@@ -180,7 +184,7 @@ mod tests {
 
         assert!(
             started_over,
-            "the log only grew, to {:?} frames after {commits} commits",
+            "the log only grew, to {:?} frames after {commits} commits and {CYCLES} checkpoint cycles",
             seen.last()
         );
     }
