@@ -215,7 +215,11 @@ findings contains f if {
 # Risk x environment (configurable as data: risk_matrix).
 findings contains f if {
 	not is_read_only
-	m := cfg.risk_matrix[risk_tier][env_class]
+	# The tier's row, then the environment's cell: two computed indexes in one expression
+	# make regorus build and drop an error on every call (with a backtrace each when
+	# RUST_BACKTRACE is set).
+	row := cfg.risk_matrix[risk_tier]
+	m := row[env_class]
 	f := {
 		"rule": "risk_tier",
 		"mode": m,
