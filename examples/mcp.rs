@@ -79,7 +79,8 @@ async fn main() {
         }
     };
     if let Err(error) = run(options).await {
-        eprintln!("error: {error}");
+        // The error may quote what the server said.
+        eprintln!("error: {}", printable(&error.to_string()));
         std::process::exit(1);
     }
 }

@@ -189,11 +189,11 @@ impl McpServer {
                 metadata: tool.metadata.clone(),
             };
             if let Some(note) = &info.note {
-                tracing::info!(tool = %info.name, %note, "MCP tool schema is not strict");
+                tracing::info!(tool = %info.name, note = ?note, "MCP tool schema is not strict");
             }
             tools.push((Arc::new(tool), info));
         }
-        tracing::info!(server = %server_name, tools = tools.len(), "MCP server connected");
+        tracing::info!(server = ?server_name, tools = tools.len(), "MCP server connected");
         Ok(McpConnection {
             server_name,
             label,

@@ -205,7 +205,7 @@ impl Runner {
     /// blocks, whatever the fail mode, unless the engine was merely unavailable).
     pub(crate) async fn evaluate(&self, action: &ProposedAction) -> Decision {
         let span =
-            tracing::info_span!("bighub.evaluate", tool = %action.tool, action = %action.action);
+            tracing::info_span!("bighub.evaluate", tool = ?action.tool, action = ?action.action);
         async {
             let mut attempt = 0u32;
             loop {

@@ -233,7 +233,7 @@ impl Runner {
         }))
         .await;
         for stale in &early {
-            tracing::warn!(call_id = %stale.call.call_id, tool = %stale.call.name,
+            tracing::warn!(call_id = ?stale.call.call_id, tool = ?stale.call.name,
                 "a call decided while streaming is not in the completed response as streamed; it does not run");
         }
 
