@@ -516,16 +516,7 @@ impl Turn {
         arguments: impl Into<String>,
         output: impl Into<String>,
     ) -> Self {
-        self.raw_item(json!({
-            "type": "mcp_call",
-            "id": new_id("mcp"),
-            "server_label": server_label.into(),
-            "name": name.into(),
-            "arguments": arguments.into(),
-            "output": output.into(),
-            "error": null,
-            "status": "completed",
-        }))
+        self.mcp_call_item(server_label, name, arguments, Ok(output.into()))
     }
 
     /// An `mcp_call` that failed with `error` (and has no output).
@@ -536,15 +527,29 @@ impl Turn {
         arguments: impl Into<String>,
         error: impl Into<String>,
     ) -> Self {
+        self.mcp_call_item(server_label, name, arguments, Err(error.into()))
+    }
+
+    fn mcp_call_item(
+        self,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+        result: Result<String, String>,
+    ) -> Self {
+        let (output, error, status) = match result {
+            Ok(output) => (Value::String(output), Value::Null, "completed"),
+            Err(error) => (Value::Null, Value::String(error), "failed"),
+        };
         self.raw_item(json!({
             "type": "mcp_call",
             "id": new_id("mcp"),
             "server_label": server_label.into(),
             "name": name.into(),
             "arguments": arguments.into(),
-            "output": null,
-            "error": error.into(),
-            "status": "failed",
+            "output": output,
+            "error": error,
+            "status": status,
         }))
     }
 
