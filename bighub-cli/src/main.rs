@@ -361,10 +361,14 @@ fn resolve(
     id: &str,
     mut resolution: ApprovalResolution,
 ) -> Result<(), String> {
-    resolution.resolved_by = std::env::var("USER")
+    let user = std::env::var("USER")
         .ok()
-        .or_else(|| Some("cli".to_owned()));
-    let record = engine.resolve(id, &resolution).map_err(|e| e.to_string())?;
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    resolution.resolved_by = Some(user.clone());
+    let record = engine
+        .resolve_as(id, &resolution, &format!("operator:{user}"))
+        .map_err(|e| e.to_string())?;
     println!("{} {}", escape(&record.request_id), record.status.as_str());
     Ok(())
 }

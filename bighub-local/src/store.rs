@@ -29,7 +29,7 @@ use super::redact::redact_value;
 use super::request_id::millis_of;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// How long an idempotency key keeps answering with its first decision.
 pub(crate) const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
@@ -196,6 +196,12 @@ CREATE TABLE idempotency_keys (
     created_at     INTEGER NOT NULL,
     PRIMARY KEY (caller, key)
 ) WITHOUT ROWID;
+";
+
+/// Version 5 records who resolved an approval as authenticated (`resolver`: the server's
+/// name for the API key, the CLI's operator), beside the resolution's own `resolved_by`.
+const MIGRATE_V5: &str = "
+ALTER TABLE approvals ADD COLUMN resolver TEXT;
 ";
 
 /// Where the store lives.
@@ -408,7 +414,10 @@ impl Store {
             if version < 3 {
                 tx.execute_batch(MIGRATE_V3)?;
             }
-            tx.execute_batch(MIGRATE_V4)?;
+            if version < 4 {
+                tx.execute_batch(MIGRATE_V4)?;
+            }
+            tx.execute_batch(MIGRATE_V5)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         tx.commit()?;

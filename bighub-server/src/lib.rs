@@ -52,7 +52,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 pub use auth::{ApiKeys, Auth, MIN_KEY_LEN};
-pub use backend::{ApprovalFilter, Backend, BackendError, Caller, EngineBackend, LocalBackend};
+pub use backend::{
+    ApprovalFilter, Backend, BackendError, Caller, ClaimRefusal, EngineBackend, LocalBackend,
+};
 pub use metrics::Metrics;
 pub use routes::{
     API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, ServerConfig, router,

@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::Auth;
-use crate::backend::{ApprovalFilter, Backend, BackendError, Caller};
+use crate::backend::{ApprovalFilter, Backend, BackendError, Caller, ClaimRefusal};
 use crate::metrics::Metrics;
 use crate::wire::{self, BodyEndpoint};
 
@@ -72,7 +72,8 @@ type Shared = Arc<AppState>;
 /// | `POST /actions/evaluate` | the decision (`dry_run: true`: decided, not recorded) |
 /// | `POST /outcomes/report` | `{"recorded": true, "request_id", "status"}` |
 /// | `POST /actions/memory/ingest` | `{"accepted": n, "rejected": 0, "source"}` |
-/// | `POST /approvals/{request_id}/resolve` | the approval as it now stands, with `resolution`; 404 unknown, 409 `{"detail": {"message", "resolution"}}` when already resolved |
+/// | `POST /approvals/{request_id}/resolve` | the approval as it now stands, with `resolution` and `resolver` (the API key's name); 404 unknown, 409 `{"detail": {"message", "resolution"}}` when already resolved |
+/// | the same with `claim: true`, `tool`, `arguments_sha256` | the approval, now used, with `claimed: true`; 409 `{"detail": {"message", "reason"}}` (`tool_changed` with `approved_tool`, `arguments_changed`, `already_used`, `not_approved` with `status`, `untracked`) |
 /// | `GET /approvals?status=pending\|all&limit=N` | a JSON array of approvals |
 /// | `GET /healthz` | `{"status": "ok"}`, or 503 when the store does not answer (no key needed) |
 /// | `GET /metrics` | Prometheus text (no key needed; counts only) |
@@ -129,6 +130,23 @@ impl From<BackendError> for ApiError {
                 StatusCode::CONFLICT,
                 json!({"message": "approval already resolved", "resolution": resolution}),
             ),
+            BackendError::ClaimRefused(refusal) => {
+                let mut detail = json!({
+                    "message": format!("claim refused: {refusal}"),
+                    "reason": refusal.reason(),
+                });
+                match &refusal {
+                    ClaimRefusal::ToolChanged { approved_tool } => {
+                        detail["approved_tool"] = json!(approved_tool);
+                    }
+                    ClaimRefusal::NotApproved { status } => {
+                        detail["status"] = json!(status);
+                        detail["resolution"] = json!(status);
+                    }
+                    _ => {}
+                }
+                Self::new(StatusCode::CONFLICT, detail)
+            }
             BackendError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             BackendError::Unavailable(m) => {
                 tracing::warn!(error = %m, "decision store unavailable");
@@ -282,11 +300,34 @@ async fn resolve_approval(
 ) -> Response {
     let answer = async {
         let (caller, _, body) = accept(&state, BodyEndpoint::ResolveApproval, request).await?;
-        let resolution = wire::resolution(&body, &caller.key_name);
-        let mut record = state
-            .backend
-            .resolve_approval(request_id, resolution, &caller)
-            .await?;
+        let claim = wire::claim(&body)
+            .map_err(|detail| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail))?;
+        let mut record = match claim {
+            Some(claim) => {
+                let tool = claim.tool.clone();
+                let claimed = state
+                    .backend
+                    .claim_approval(request_id.clone(), claim, &caller)
+                    .await;
+                match &claimed {
+                    Ok(_) => tracing::info!(caller = ?caller.key_name, request_id = ?request_id, tool = ?tool, "approval claimed"),
+                    Err(e) => tracing::info!(caller = ?caller.key_name, request_id = ?request_id, tool = ?tool, refusal = ?e.to_string(), "approval claim refused"),
+                }
+                let mut record = claimed?;
+                record["claimed"] = json!(true);
+                record
+            }
+            None => {
+                let resolution = wire::resolution(&body, &caller.key_name);
+                let answer = resolution.resolution;
+                let record = state
+                    .backend
+                    .resolve_approval(request_id.clone(), resolution, &caller)
+                    .await?;
+                tracing::info!(caller = ?caller.key_name, request_id = ?request_id, resolution = answer.as_str(), "approval resolved");
+                record
+            }
+        };
         if let Some(obj) = record.as_object_mut() {
             // The hosted answer names the resolution beside the status.
             let status = obj.get("status").cloned().unwrap_or(Value::Null);

@@ -20,7 +20,8 @@ use super::response::{Answer, Op, read_answer};
 use super::retry::{RetryPolicy, parse_retry_after};
 use super::{DecisionMode, wire};
 use crate::{
-    ApprovalResolution, Decision, DecisionEngine, Error, MemoryBatch, OutcomeReport, ProposedAction,
+    ApprovalClaim, ApprovalResolution, Decision, DecisionEngine, Error, MemoryBatch, OutcomeReport,
+    ProposedAction,
 };
 
 const API_KEY_HEADER: &str = "x-api-key";
@@ -39,6 +40,7 @@ const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// | [`report_outcome`](DecisionEngine::report_outcome) | `POST /outcomes/report` |
 /// | [`ingest_memory`](DecisionEngine::ingest_memory) | `POST /actions/memory/ingest` |
 /// | [`resolve_approval`](DecisionEngine::resolve_approval) | `POST /approvals/{request_id}/resolve` |
+/// | [`claim_approval`](DecisionEngine::claim_approval) | `POST /approvals/{request_id}/resolve` with `claim: true`, `tool`, `arguments_sha256` |
 ///
 /// The evaluate body carries `action`, `actor` (default `AI_AGENT`), `value`, `target`,
 /// `domain` and a `context` object holding: the action's free metadata; `objective`
@@ -52,7 +54,16 @@ const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// [`Error::Network`], [`Error::Status`] (any other status, body cut to 500 characters),
 /// [`Error::InvalidResponse`] (a 2xx answer that is not a JSON object). Resolving an
 /// approval maps 404 to [`Error::ApprovalNotFound`] and 409 to
-/// [`Error::ApprovalAlreadyResolved`], neither retried. Redirects are not followed (they
+/// [`Error::ApprovalAlreadyResolved`], neither retried.
+///
+/// Claiming an approval is an extension of the resolve contract that a decision server
+/// which keeps approvals (`bighub serve`) understands: it checks the tool and the
+/// arguments' digest against the approval it stored, marks it used once, and answers the
+/// approval, or refuses with 409 and a `reason` (`tool_changed`, `arguments_changed`,
+/// `already_used`, `not_approved`). The client runs nothing on a server's word alone: a
+/// success must name the same tool and digest, used. A service that answers a claim
+/// without them (the hosted service reads it as a second resolution) keeps no approval
+/// the agent can bind, so the claim is [`ApprovalClaim::NotTracked`]. Redirects are not followed (they
 /// would carry the API key elsewhere): a 3xx answer is an [`Error::Status`].
 ///
 /// At most [`max_concurrent_requests`](RemoteBighubBuilder::max_concurrent_requests)
@@ -335,4 +346,68 @@ impl DecisionEngine for RemoteBighub {
         )
         .await
     }
+
+    /// `POST /approvals/{request_id}/resolve` with the claim's extra fields; see the
+    /// [type's documentation](RemoteBighub) for what the answer must say.
+    async fn claim_approval(
+        &self,
+        request_id: &str,
+        action: &ProposedAction,
+    ) -> Result<ApprovalClaim, Error> {
+        if matches!(request_id.trim(), "" | "." | "..") {
+            return Err(Error::ApprovalNotFound(request_id.to_owned()));
+        }
+        let url = self.url(["approvals", request_id, "resolve"]);
+        let op = Op::ClaimApproval {
+            request_id,
+            tool: &action.tool,
+        };
+        match self.post(op, url, &wire::claim_body(action), None).await {
+            Ok(answer) => read_claim(request_id, action, &answer),
+            // A service that does not know claims: the approval was resolved, and it
+            // cannot say for which call.
+            Err(Error::ApprovalAlreadyResolved { .. }) => Ok(ApprovalClaim::NotTracked),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// What a successful claim answer means: claimed when it names this tool and digest and
+/// says the approval is now used; not tracked when it names neither; refused otherwise.
+fn read_claim(
+    request_id: &str,
+    action: &ProposedAction,
+    answer: &Value,
+) -> Result<ApprovalClaim, Error> {
+    let tool = answer.get("tool").and_then(Value::as_str);
+    let digest = answer.get("arguments_sha256").and_then(Value::as_str);
+    let (Some(tool), Some(digest)) = (tool, digest) else {
+        return Ok(ApprovalClaim::NotTracked);
+    };
+    if tool != action.tool {
+        return Err(Error::ApprovalToolChanged {
+            request_id: request_id.to_owned(),
+            approved: tool.to_owned(),
+            requested: action.tool.clone(),
+        });
+    }
+    if digest != action.approval_digest() {
+        return Err(Error::ApprovalArgumentsChanged(request_id.to_owned()));
+    }
+    if answer.get("status").and_then(Value::as_str) != Some("approved") {
+        return Err(Error::ApprovalNotApproved {
+            request_id: request_id.to_owned(),
+            status: answer
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_owned(),
+        });
+    }
+    if answer.get("used").and_then(Value::as_bool) != Some(true) {
+        return Err(Error::InvalidResponse(format!(
+            "the claim of approval {request_id:?} was answered without marking it used"
+        )));
+    }
+    Ok(ApprovalClaim::Claimed)
 }
