@@ -138,6 +138,104 @@ fn serves_the_contract_and_stops_on_sigterm() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains(KEY));
 }
 
+/// An operator approves with the CLI on the server's store; the agent's claim through the
+/// server then runs exactly that call, once.
+#[test]
+fn an_approval_answered_with_the_cli_is_claimed_once_through_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let served = start(
+        &db,
+        Some(&format!("ops={KEY}")),
+        &["--listen", "127.0.0.1:0"],
+    );
+    let arguments =
+        serde_json::json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"});
+    let grant = serde_json::json!({"action": "grant_access", "target": "okta-admins",
+        "context": {"system": "okta", "risk": "high", "environment": "production",
+                    "tool": "grant_access", "arguments": arguments}});
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        "/actions/evaluate",
+        Some(KEY),
+        &grant.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let decision: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(decision["mode"], "review");
+    let id = decision["request_id"].as_str().unwrap().to_owned();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_bighub"))
+        .arg("--db")
+        .arg(&db)
+        .args(["approvals", "approve", &id])
+        .env("USER", "alice")
+        .env_remove("BIGHUB_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    let resolve = format!("/approvals/{id}/resolve");
+    // The agent answers too: the approval was already answered the same way.
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        r#"{"resolution": "approved"}"#,
+    );
+    assert_eq!(status, 409, "{body}");
+    let digest = bighub_core::ProposedAction::new("grant_access")
+        .arguments(arguments)
+        .approval_digest();
+    let claim = |tool: &str, digest: &str| {
+        serde_json::json!({"resolution": "approved", "claim": true, "tool": tool,
+                           "arguments_sha256": digest})
+        .to_string()
+    };
+    let other = "0".repeat(64);
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        &claim("grant_access", &other),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("arguments_changed"), "{body}");
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        &claim("delete_user", &digest),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("tool_changed"), "{body}");
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        &claim("grant_access", &digest),
+    );
+    assert_eq!(status, 200, "{body}");
+    let record: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(record["used"], true);
+    assert_eq!(record["claimed"], true);
+    assert_eq!(record["resolver"], "operator:alice");
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        &claim("grant_access", &digest),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("already_used"), "{body}");
+}
+
 #[test]
 fn refuses_to_serve_without_keys_except_on_loopback_when_asked() {
     let dir = tempfile::tempdir().unwrap();
