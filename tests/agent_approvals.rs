@@ -804,3 +804,35 @@ async fn an_approval_answered_by_an_operator_is_claimed_once_by_the_paused_agent
     );
     assert_eq!(world.runs.count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_tool_through_bighub_serve_records_nothing_and_opens_no_approval() {
+    let served = Served::start().await;
+    let world = World::start().await;
+    let agent = served.agent(&world);
+    let check = agent.check_tool("grant_access", grant()).await.unwrap();
+    assert_eq!(check.decision.mode, Some(bighub_core::Mode::Review));
+    assert!(served.engine.recent_decisions(10).unwrap().is_empty());
+    assert!(served.engine.pending_approvals().unwrap().is_empty());
+
+    // decide_tool records, and opens the approval a later resume can claim.
+    let decided = agent.decide_tool("grant_access", grant()).await.unwrap();
+    assert_eq!(served.engine.recent_decisions(10).unwrap().len(), 1);
+    assert_eq!(
+        served.engine.pending_approvals().unwrap()[0].request_id,
+        decided.decision.request_id.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn check_tool_asks_the_service_for_a_dry_run() {
+    let world = World::start().await;
+    review_grants(&world);
+    let agent = world.agent().build().unwrap();
+    agent.check_tool("grant_access", grant()).await.unwrap();
+    agent.decide_tool("grant_access", grant()).await.unwrap();
+    let bodies = world.bighub_bodies("/actions/evaluate");
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0]["dry_run"], true);
+    assert!(bodies[1].get("dry_run").is_none(), "{}", bodies[1]);
+}

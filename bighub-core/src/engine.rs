@@ -55,9 +55,10 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
     /// For previews and policy what-ifs.
     ///
     /// The default calls `evaluate`, which is right for an engine that records nothing; an
-    /// engine that keeps decisions and approvals overrides it (the local engine does). The
-    /// hosted service has no preview in its contract: [`RemoteBighub`](crate::RemoteBighub)
-    /// evaluates, and the service logs that evaluation like any other.
+    /// engine that keeps decisions and approvals overrides it (the local engine does).
+    /// [`RemoteBighub`](crate::RemoteBighub) sends the evaluation with `dry_run: true`,
+    /// which `bighub serve` honours; the hosted service's contract has no preview, so it
+    /// records that evaluation like any other.
     async fn preview(&self, action: &ProposedAction) -> Result<Decision, Error> {
         self.evaluate(action).await
     }

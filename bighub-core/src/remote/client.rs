@@ -37,6 +37,7 @@ const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// | call | endpoint |
 /// |---|---|
 /// | [`evaluate`](DecisionEngine::evaluate) | `POST /actions/evaluate` (body: see [`DecisionMode`]) |
+/// | [`preview`](DecisionEngine::preview) | `POST /actions/evaluate` with `dry_run: true` |
 /// | [`report_outcome`](DecisionEngine::report_outcome) | `POST /outcomes/report` |
 /// | [`ingest_memory`](DecisionEngine::ingest_memory) | `POST /actions/memory/ingest` |
 /// | [`resolve_approval`](DecisionEngine::resolve_approval) | `POST /approvals/{request_id}/resolve` |
@@ -281,6 +282,23 @@ impl RemoteBighub {
     }
 }
 
+impl RemoteBighub {
+    /// `POST /actions/evaluate`, with `dry_run: true` for a preview, and one
+    /// `Idempotency-Key` for all attempts.
+    async fn decide(&self, action: &ProposedAction, dry_run: bool) -> Result<Decision, Error> {
+        let mode = action.decision_mode.unwrap_or(self.inner.decision_mode);
+        let mut body = wire::evaluate_body(action, mode)?;
+        if dry_run && let Some(object) = body.as_object_mut() {
+            object.insert("dry_run".into(), Value::Bool(true));
+        }
+        let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+            .map_err(|e| Error::Engine(format!("cannot build the idempotency key: {e}")))?;
+        let url = self.url(["actions", "evaluate"]);
+        let answer = self.post(Op::Evaluate, url, &body, Some(key)).await?;
+        Ok(Decision::from_backend_response(&answer))
+    }
+}
+
 /// `e` and its sources on one line ("error sending request: ...: Connection refused").
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
@@ -300,13 +318,15 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 impl DecisionEngine for RemoteBighub {
     /// `POST /actions/evaluate` with one `Idempotency-Key` for all attempts.
     async fn evaluate(&self, action: &ProposedAction) -> Result<Decision, Error> {
-        let mode = action.decision_mode.unwrap_or(self.inner.decision_mode);
-        let body = wire::evaluate_body(action, mode)?;
-        let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-            .map_err(|e| Error::Engine(format!("cannot build the idempotency key: {e}")))?;
-        let url = self.url(["actions", "evaluate"]);
-        let answer = self.post(Op::Evaluate, url, &body, Some(key)).await?;
-        Ok(Decision::from_backend_response(&answer))
+        self.decide(action, false).await
+    }
+
+    /// `POST /actions/evaluate` with `dry_run: true`: a decision server that supports it
+    /// (`bighub serve`) decides without recording the decision or opening an approval. The
+    /// hosted service's contract has no preview: it ignores the field and records the
+    /// evaluation like any other (a review opens a pending approval there).
+    async fn preview(&self, action: &ProposedAction) -> Result<Decision, Error> {
+        self.decide(action, true).await
     }
 
     /// `POST /outcomes/report`.

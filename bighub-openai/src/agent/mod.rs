@@ -148,8 +148,10 @@ impl BighubOpenAI {
     /// [`Error::InvalidArguments`]. Use [`decide_tool`](Self::decide_tool) to decide and
     /// record, for example to open an approval.
     ///
-    /// With the hosted service there is no preview in the wire contract: the service logs
-    /// the evaluation like any other (see [`DecisionEngine::preview`]).
+    /// A decision server is asked for a dry run (`dry_run: true`), which `bighub serve`
+    /// honours. The hosted service's contract has no preview: it logs the evaluation like
+    /// any other, and a review opens a pending approval there (see
+    /// [`DecisionEngine::preview`]).
     ///
     /// ```no_run
     /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
