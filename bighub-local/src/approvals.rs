@@ -8,6 +8,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
+use serde_json::Value;
 
 use bighub_core::ApprovalResolution;
 
@@ -60,6 +61,9 @@ pub struct ApprovalRecord {
     pub target: String,
     /// SHA-256 of the canonical JSON of the arguments it was asked for.
     pub arguments_sha256: String,
+    /// The arguments it was asked for, redacted as the decision recorded them (`None` for
+    /// approvals stored before the store kept them).
+    pub arguments: Option<Value>,
     /// Why the decision asked for a review.
     pub reason: Option<String>,
     /// Pending, approved or rejected.
@@ -87,7 +91,7 @@ pub struct ApprovalRecord {
 pub const IN_PROCESS: &str = "in-process";
 
 const COLUMNS: &str = "request_id, created_at, tool, action, target, arguments_sha256, reason,
-    status, comment, resolved_by, resolved_at, used, used_at, resolver";
+    status, comment, resolved_by, resolved_at, used, used_at, resolver, arguments";
 
 pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalRecord> {
     Ok(ApprovalRecord {
@@ -105,7 +109,13 @@ pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalRecord> {
         used: r.get::<_, i64>(11)? != 0,
         used_at: r.get::<_, Option<i64>>(12)?.map(format_rfc3339),
         resolver: r.get(13)?,
+        arguments: parse_arguments(r.get(14)?),
     })
+}
+
+/// The stored arguments' text as JSON (the store wrote it; unreadable text reads as none).
+pub(crate) fn parse_arguments(text: Option<String>) -> Option<Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
 /// The approval for `request_id`, if any.

@@ -461,6 +461,12 @@ impl LocalEngine {
         LocalEngineBuilder::from_env().build()
     }
 
+    /// Where the engine keeps its store, for people: a file path, `:memory:`, or a
+    /// PostgreSQL URL without its password.
+    pub fn store_name(&self) -> &str {
+        &self.store_name
+    }
+
     /// SHA-256 of the policy set (sources and data); it is in every decision's brain.
     pub fn policy_sha256(&self) -> &str {
         self.policy.sha256()

@@ -134,13 +134,14 @@ CREATE TABLE idempotency_keys (
 ";
 
 /// Version 2 records who resolved an approval as authenticated (`resolver`), beside the
-/// resolution's own `resolved_by`.
+/// resolution's own `resolved_by`, and the (redacted) arguments it is asked for.
 const MIGRATE_V2: &str = "
 ALTER TABLE approvals ADD COLUMN resolver TEXT;
+ALTER TABLE approvals ADD COLUMN arguments TEXT;
 ";
 
 const APPROVAL_COLUMNS: &str = "request_id, created_at, tool, action, target, arguments_sha256,
-    reason, status, comment, resolved_by, resolved_at, used, used_at, resolver";
+    reason, status, comment, resolved_by, resolved_at, used, used_at, resolver, arguments";
 
 /// The PostgreSQL store; see the [module documentation](self).
 pub(crate) struct Postgres {
@@ -436,8 +437,8 @@ impl Postgres {
         if let Some(reason) = approval_reason {
             tx.execute(
                 "INSERT INTO approvals (request_id, created_at, tool, action, target,
-                    arguments_sha256, reason)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    arguments_sha256, reason, arguments)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 &[
                     &d.request_id,
                     &d.created_at,
@@ -446,6 +447,7 @@ impl Postgres {
                     &d.target,
                     &d.arguments_sha256,
                     &reason,
+                    &d.arguments.to_string(),
                 ],
             )
             .await?;
@@ -805,6 +807,7 @@ fn approval_from_row(r: &Row) -> Result<ApprovalRecord, LocalError> {
         used: r.try_get(11)?,
         used_at: r.try_get::<_, Option<i64>>(12)?.map(format_rfc3339),
         resolver: r.try_get(13)?,
+        arguments: approvals::parse_arguments(r.try_get(14)?),
     })
 }
 

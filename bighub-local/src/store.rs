@@ -199,9 +199,12 @@ CREATE TABLE idempotency_keys (
 ";
 
 /// Version 5 records who resolved an approval as authenticated (`resolver`: the server's
-/// name for the API key, the CLI's operator), beside the resolution's own `resolved_by`.
+/// name for the API key, the CLI's operator), beside the resolution's own `resolved_by`,
+/// and keeps the arguments an approval is asked for (redacted, as the decision recorded
+/// them), so that whoever lists approvals sees what they approve.
 const MIGRATE_V5: &str = "
 ALTER TABLE approvals ADD COLUMN resolver TEXT;
+ALTER TABLE approvals ADD COLUMN arguments TEXT;
 ";
 
 /// Where the store lives.
@@ -587,8 +590,8 @@ impl Store {
         if let Some(reason) = approval_reason {
             tx.prepare_cached(
                 "INSERT INTO approvals (request_id, created_at, tool, action, target,
-                    arguments_sha256, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    arguments_sha256, reason, arguments)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 d.request_id,
@@ -598,6 +601,7 @@ impl Store {
                 d.target,
                 d.arguments_sha256,
                 reason,
+                d.arguments.to_string(),
             ])?;
         }
         tx.commit()?;

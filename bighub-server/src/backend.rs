@@ -226,6 +226,15 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         filter: ApprovalFilter,
         limit: usize,
     ) -> Result<Vec<Value>, BackendError>;
+    /// The most recent decisions, newest first, at most `limit`, with their outcomes.
+    ///
+    /// The default answers 404: a backend that records no decisions has none to list.
+    async fn decisions(&self, limit: usize) -> Result<Vec<Value>, BackendError> {
+        let _ = limit;
+        Err(BackendError::NotFound(
+            "this server's engine keeps no decisions to list".to_owned(),
+        ))
+    }
     /// How many approvals are pending, for `/metrics` (`None` when not tracked).
     async fn pending_approvals(&self) -> Result<Option<usize>, BackendError> {
         Ok(None)
@@ -365,6 +374,17 @@ impl Backend for LocalBackend {
                 ApprovalFilter::All => engine.all_approvals(limit)?,
             };
             rows.into_iter()
+                .map(|r| serde_json::to_value(r).map_err(LocalError::from))
+                .collect()
+        })
+        .await
+    }
+
+    async fn decisions(&self, limit: usize) -> Result<Vec<Value>, BackendError> {
+        self.blocking(move |engine| {
+            engine
+                .recent_decisions(limit)?
+                .into_iter()
                 .map(|r| serde_json::to_value(r).map_err(LocalError::from))
                 .collect()
         })

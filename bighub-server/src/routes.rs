@@ -75,6 +75,7 @@ type Shared = Arc<AppState>;
 /// | `POST /approvals/{request_id}/resolve` | the approval as it now stands, with `resolution` and `resolver` (the API key's name); 404 unknown, 409 `{"detail": {"message", "resolution"}}` when already resolved |
 /// | the same with `claim: true`, `tool`, `arguments_sha256` | the approval, now used, with `claimed: true`; 409 `{"detail": {"message", "reason"}}` (`tool_changed` with `approved_tool`, `arguments_changed`, `already_used`, `not_approved` with `status`, `untracked`) |
 /// | `GET /approvals?status=pending\|all&limit=N` | a JSON array of approvals |
+/// | `GET /decisions?limit=N` | a JSON array of the most recent decisions, newest first, with their outcomes (an extension of the hosted contract, for `bighub decisions --server`) |
 /// | `GET /healthz` | `{"status": "ok"}`, or 503 when the store does not answer (no key needed) |
 /// | `GET /metrics` | Prometheus text (no key needed; counts only) |
 pub fn router(backend: Arc<dyn Backend>, config: ServerConfig) -> Router {
@@ -90,6 +91,7 @@ pub fn router(backend: Arc<dyn Backend>, config: ServerConfig) -> Router {
         .route("/actions/memory/ingest", post(ingest_memory))
         .route("/approvals/{request_id}/resolve", post(resolve_approval))
         .route("/approvals", get(list_approvals))
+        .route("/decisions", get(list_decisions))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -384,6 +386,33 @@ async fn list_approvals(State(state): State<Shared>, headers: HeaderMap, uri: Ur
     }
     .await;
     respond(&state, "list_approvals", answer)
+}
+
+async fn list_decisions(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> Response {
+    let answer = async {
+        let caller = authenticate(&state, &headers)?;
+        let mut limit = 20;
+        for (name, value) in query_pairs(uri.query().unwrap_or("")) {
+            if name == "limit" {
+                let n = value.parse::<usize>().map_err(|_| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        wire::query_error(
+                            "limit",
+                            "value is not a valid integer",
+                            "type_error.integer",
+                        ),
+                    )
+                })?;
+                limit = n.min(state.config.max_approvals_listed);
+            }
+        }
+        let rows = state.backend.decisions(limit).await?;
+        tracing::debug!(caller = ?caller.key_name, n = rows.len(), "listed decisions");
+        Ok(Value::Array(rows))
+    }
+    .await;
+    respond(&state, "list_decisions", answer)
 }
 
 async fn healthz(State(state): State<Shared>) -> Response {

@@ -189,12 +189,25 @@ impl RemoteBighub {
         body: &Value,
         idempotency_key: Option<HeaderValue>,
     ) -> Result<Value, Error> {
+        self.send(op, url, Some(body), idempotency_key).await
+    }
+
+    /// Sends a `GET` for `url` (a `POST` of `body` when there is one), retrying transient
+    /// failures, and reads the answer.
+    async fn send(
+        &self,
+        op: Op<'_>,
+        url: Url,
+        body: Option<&Value>,
+        idempotency_key: Option<HeaderValue>,
+    ) -> Result<Value, Error> {
+        let method = if body.is_some() { "POST" } else { "GET" };
         let policy = self.inner.retry;
         let mut attempt: u32 = 0;
         loop {
             let span = tracing::debug_span!(
                 "bighub.request",
-                method = "POST",
+                method,
                 path = %url.path(),
                 attempt = attempt + 1,
             );
@@ -231,7 +244,7 @@ impl RemoteBighub {
         &self,
         op: Op<'_>,
         url: &Url,
-        body: &Value,
+        body: Option<&Value>,
         idempotency_key: Option<&HeaderValue>,
     ) -> Answer {
         let inner = &self.inner;
@@ -241,12 +254,12 @@ impl RemoteBighub {
                 "the BIGHUB client's request slots are closed".to_owned(),
             )));
         };
-        let mut request = inner
-            .http
-            .post(url.clone())
-            .header(API_KEY_HEADER, inner.api_key.clone())
-            .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .json(body);
+        let mut request = match body {
+            Some(body) => inner.http.post(url.clone()).json(body),
+            None => inner.http.get(url.clone()),
+        }
+        .header(API_KEY_HEADER, inner.api_key.clone())
+        .header(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(key) = idempotency_key {
             request = request.header(IDEMPOTENCY_KEY_HEADER, key.clone());
         }
@@ -283,6 +296,46 @@ impl RemoteBighub {
 }
 
 impl RemoteBighub {
+    /// The approvals a decision server keeps (`GET /approvals?status=...&limit=N`): the
+    /// pending ones, oldest first, or with `all` every one, newest first; at most `limit`
+    /// (the server caps it too). Each is the server's record, as JSON: `request_id`,
+    /// `tool`, `arguments` (redacted), `reason`, `status`, `resolver`, `used`, ...
+    ///
+    /// The hosted service's contract lists approvals too; `bighub serve` answers it.
+    ///
+    /// # Errors
+    ///
+    /// As for every request ([`Error::Auth`], [`Error::Status`], ...); an answer that is
+    /// not a JSON array is [`Error::InvalidResponse`].
+    pub async fn approvals(&self, all: bool, limit: usize) -> Result<Vec<Value>, Error> {
+        let mut url = self.url(["approvals"]);
+        url.query_pairs_mut()
+            .append_pair("status", if all { "all" } else { "pending" })
+            .append_pair("limit", &limit.to_string());
+        self.list(url).await
+    }
+
+    /// The most recent decisions of a decision server, newest first, with their outcomes
+    /// (`GET /decisions?limit=N`, an extension of the hosted contract that `bighub serve`
+    /// answers).
+    ///
+    /// # Errors
+    ///
+    /// As for [`approvals`](Self::approvals).
+    pub async fn decisions(&self, limit: usize) -> Result<Vec<Value>, Error> {
+        let mut url = self.url(["decisions"]);
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string());
+        self.list(url).await
+    }
+
+    async fn list(&self, url: Url) -> Result<Vec<Value>, Error> {
+        match self.send(Op::List, url, None, None).await? {
+            Value::Array(rows) => Ok(rows),
+            _ => Err(Error::InvalidResponse("expected a JSON array".to_owned())),
+        }
+    }
+
     /// `POST /actions/evaluate`, with `dry_run: true` for a preview, and one
     /// `Idempotency-Key` for all attempts.
     async fn decide(&self, action: &ProposedAction, dry_run: bool) -> Result<Decision, Error> {

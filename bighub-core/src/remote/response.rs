@@ -27,6 +27,8 @@ pub(crate) enum Op<'a> {
         /// The approval's request id.
         request_id: &'a str,
     },
+    /// `GET /approvals` or `GET /decisions`: answers a JSON array.
+    List,
     /// `POST /approvals/{request_id}/resolve` with a claim (`claim: true`, the tool and the
     /// arguments' digest): answers the approval as it now stands.
     ClaimApproval {
@@ -129,6 +131,13 @@ fn read_success(op: Op<'_>, body: &str) -> Result<Value, Error> {
     let value: Value = serde_json::from_str(body).map_err(|e| {
         Error::InvalidResponse(format!("body is not JSON ({e}): {}", truncate(body)))
     })?;
+    if matches!(op, Op::List) && !value.is_array() {
+        return Err(Error::InvalidResponse(format!(
+            "expected a JSON array, got {}: {}",
+            kind(&value),
+            truncate(body)
+        )));
+    }
     if op.needs_object() && !value.is_object() {
         return Err(Error::InvalidResponse(format!(
             "expected a JSON object, got {}: {}",
