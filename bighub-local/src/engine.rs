@@ -27,6 +27,7 @@ use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_
 use super::policy_tests::{self, PolicyTestResult};
 use super::replay::{self, ReplayOptions, ReplayReport};
 use super::request_id::new_request_id;
+use super::storable;
 use super::storage::{Sqlite, Storage};
 use super::store::{
     DecisionRecord, IdempotencyClaim, IdempotentHit, Store, StoreLocation, describe,
@@ -515,6 +516,10 @@ impl LocalEngine {
         origin: RequestOrigin<'_>,
     ) -> Result<Decision, LocalError> {
         let now = now_millis();
+        let target = action.target.as_deref().unwrap_or("");
+        let name = action_name(action);
+        storable::action(action, name)?;
+        storable::origin(origin.caller, origin.idempotency_key)?;
         let caller = origin.caller.unwrap_or("");
         let action_sha = match origin.idempotency_key {
             Some(key) => {
@@ -526,8 +531,6 @@ impl LocalEngine {
             }
             None => None,
         };
-        let target = action.target.as_deref().unwrap_or("");
-        let name = action_name(action);
         let (history, precedents) = self.store()?.history(name, target, now)?;
         let raw = self.decide_raw(action, history, precedents, now)?;
 
@@ -561,6 +564,7 @@ impl LocalEngine {
                 key,
                 action_sha256: sha,
             });
+        storable::decision(&row, approval_reason, claim.as_ref())?;
         if let Some(hit) = self
             .store()?
             .insert_decision(&row, approval_reason, claim.as_ref())?
@@ -583,6 +587,7 @@ impl LocalEngine {
     ) -> Result<Decision, LocalError> {
         let now = now_millis();
         let target = action.target.as_deref().unwrap_or("");
+        storable::action(action, action_name(action))?;
         let (history, precedents) = self.store()?.history(action_name(action), target, now)?;
         let raw = self.decide_raw(action, history, precedents, now)?;
         Ok(Decision::from_backend_value(raw))
@@ -718,6 +723,7 @@ impl LocalEngine {
         report: &OutcomeReport,
         caller: Option<&str>,
     ) -> Result<(), LocalError> {
+        storable::outcome(report, caller)?;
         self.store()?.insert_outcome(report, caller, now_millis())
     }
 
@@ -732,6 +738,7 @@ impl LocalEngine {
         batch: &MemoryBatch,
         caller: Option<&str>,
     ) -> Result<usize, LocalError> {
+        storable::memory(batch, caller)?;
         self.store()?.insert_memory(batch, caller, now_millis())
     }
 
@@ -742,6 +749,7 @@ impl LocalEngine {
 
     /// The approval created by the review decision `request_id`, if any.
     pub fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
+        storable::identifier("request_id", request_id)?;
         self.store()?.approval(request_id)
     }
 
@@ -766,6 +774,7 @@ impl LocalEngine {
         request_id: &str,
         resolution: &ApprovalResolution,
     ) -> Result<ApprovalRecord, LocalError> {
+        storable::resolution(request_id, resolution)?;
         self.store()?.resolve(request_id, resolution, now_millis())
     }
 
@@ -778,12 +787,14 @@ impl LocalEngine {
         tool: &str,
         arguments: &Value,
     ) -> Result<ApprovalRecord, LocalError> {
+        storable::identifier("request_id", request_id)?;
         self.store()?.verify(request_id, tool, arguments)
     }
 
     /// Marks an approved approval used, so its call runs at most once, also across
     /// processes sharing the store. A second consumption is refused.
     pub fn consume_approval(&self, request_id: &str) -> Result<ApprovalRecord, LocalError> {
+        storable::identifier("request_id", request_id)?;
         self.store()?.consume(request_id, now_millis())
     }
 }

@@ -312,6 +312,7 @@ mod recent_cache;
 mod redact;
 mod replay;
 mod request_id;
+mod storable;
 mod storage;
 mod store;
 
@@ -332,4 +333,5 @@ pub use redact::{REDACTED, looks_secret, redact_value};
 pub use replay::{
     ModeTransition, ReplayChange, ReplayError, ReplayOptions, ReplayReport, RuleCount,
 };
+pub use storable::MAX_IDENTIFIER_BYTES;
 pub use store::{DecisionRecord, OutcomeRecord, StoreLocation};

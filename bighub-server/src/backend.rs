@@ -34,7 +34,7 @@ pub enum BackendError {
         resolution: String,
     },
     /// 422: the request cannot be honoured as sent (an idempotency key reused for another
-    /// request, ...).
+    /// request, a value the store does not accept, named with its field, ...).
     Invalid(String),
     /// 503: the store is unreachable or busy; clients retry.
     Unavailable(String),
@@ -57,16 +57,21 @@ impl fmt::Display for BackendError {
 
 impl From<LocalError> for BackendError {
     fn from(e: LocalError) -> Self {
+        // A value the store refuses is the request's fault, whichever store refused it:
+        // answered 422 naming the field, never "unavailable" (a client would retry it,
+        // then apply its fail mode).
+        if e.is_invalid_input() {
+            return Self::Invalid(e.to_string());
+        }
+        if e.is_unavailable() {
+            return Self::Unavailable(e.to_string());
+        }
         match e {
             LocalError::ApprovalNotFound(_) | LocalError::DecisionNotFound(_) => {
                 Self::NotFound(e.to_string())
             }
             LocalError::ApprovalAlreadyResolved { resolution, .. } => {
                 Self::AlreadyResolved { resolution }
-            }
-            LocalError::IdempotencyKeyReused(_) => Self::Invalid(e.to_string()),
-            LocalError::Store(_) | LocalError::Database(_) | LocalError::Poisoned => {
-                Self::Unavailable(e.to_string())
             }
             other => Self::Internal(other.to_string()),
         }

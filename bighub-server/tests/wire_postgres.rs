@@ -130,3 +130,10 @@ async fn two_servers_on_one_database_answer_as_one() {
         .unwrap();
     assert!(text.contains("bighub_pending_approvals 0"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_no_store_accepts_are_a_422_naming_the_field_on_postgres() {
+    let Some(url) = database_url() else { return };
+    let server = TestServer::start(pg_engine(&url, &fresh_schema())).await;
+    common::values_no_store_accepts_are_refused_by_field(&server).await;
+}
