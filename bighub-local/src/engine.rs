@@ -755,7 +755,35 @@ impl LocalEngine {
 
     /// Approvals waiting for a human, oldest first.
     pub fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
-        self.store()?.pending_approvals()
+        self.store()?.pending_approvals(usize::MAX)
+    }
+
+    /// The `limit` oldest approvals waiting for a human, oldest first. The limit is part
+    /// of the store's query, so the approvals past it are not read: listing the first
+    /// page of a long queue costs that page.
+    ///
+    /// ```
+    /// use bighub_core::{ProposedAction, RiskLevel};
+    /// use bighub_local::LocalEngine;
+    ///
+    /// let engine = LocalEngine::builder().in_memory().build().unwrap();
+    /// let review = ProposedAction::new("grant_access")
+    ///     .arguments(serde_json::json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+    ///     .system("okta")
+    ///     .risk(RiskLevel::High)
+    ///     .environment("production")
+    ///     .target("okta-admins");
+    /// let first = engine.decide(&review).unwrap();
+    /// engine.decide(&review).unwrap();
+    /// let page = engine.oldest_pending_approvals(1).unwrap();
+    /// assert_eq!(page.len(), 1);
+    /// assert_eq!(Some(&page[0].request_id), first.request_id.as_ref());
+    /// ```
+    pub fn oldest_pending_approvals(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<ApprovalRecord>, LocalError> {
+        self.store()?.pending_approvals(limit)
     }
 
     /// How many approvals wait for a human (counted in the store, rows not read).

@@ -881,8 +881,8 @@ impl Storage for Postgres {
         self.block(self.approval_async(request_id))
     }
 
-    fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
-        self.block(self.approvals_async(true, usize::MAX))
+    fn pending_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+        self.block(self.approvals_async(true, limit))
     }
 
     fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {

@@ -317,3 +317,51 @@ async fn secrets_never_reach_the_database() {
         assert!(!dump.contains(secret), "{secret} reached the database");
     }
 }
+
+/// A plain connection to the test database, in `schema`, for arranging rows.
+async fn raw_client(url: &str, schema: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("SET search_path = {schema}"))
+        .await
+        .unwrap();
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oldest_pending_approvals_are_read_and_no_more() {
+    let Some(url) = database_url() else { return };
+    let schema = fresh_schema();
+    let pg = engine(&url, &schema);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        // Each in its own millisecond, so that age alone orders them.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        ids.push(pg.decide(&grant("48h")).unwrap().request_id.unwrap());
+    }
+    // The newest approval is made unreadable (a NULL tool): a listing that reads every
+    // pending row fails on it, one that stops at its limit in the query never sees it.
+    let raw = raw_client(&url, &schema).await;
+    raw.batch_execute("ALTER TABLE approvals ALTER COLUMN tool DROP NOT NULL")
+        .await
+        .unwrap();
+    raw.execute(
+        "UPDATE approvals SET tool = NULL WHERE request_id = $1",
+        &[&ids[4]],
+    )
+    .await
+    .unwrap();
+    assert!(pg.pending_approvals().is_err());
+    let page = pg.oldest_pending_approvals(2).unwrap();
+    let listed: Vec<&str> = page.iter().map(|a| a.request_id.as_str()).collect();
+    assert_eq!(listed, [ids[0].as_str(), ids[1].as_str()]);
+    let page = pg.oldest_pending_approvals(4).unwrap();
+    let listed: Vec<&str> = page.iter().map(|a| a.request_id.as_str()).collect();
+    assert_eq!(
+        listed,
+        ids[..4].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+}

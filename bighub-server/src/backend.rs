@@ -254,11 +254,7 @@ impl Backend for LocalBackend {
     ) -> Result<Vec<Value>, BackendError> {
         self.blocking(move |engine| {
             let rows = match filter {
-                ApprovalFilter::Pending => {
-                    let mut rows = engine.pending_approvals()?;
-                    rows.truncate(limit);
-                    rows
-                }
+                ApprovalFilter::Pending => engine.oldest_pending_approvals(limit)?,
                 ApprovalFilter::All => engine.all_approvals(limit)?,
             };
             rows.into_iter()
