@@ -22,6 +22,7 @@ use super::approvals::ApprovalRecord;
 use super::clock::now_millis;
 use super::config::{PolicyConfig, resolve};
 use super::convert::object;
+use super::database_timeouts::DatabaseTimeouts;
 use super::input::{History, build_input};
 use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
 use super::policy_tests::{self, PolicyTestResult};
@@ -129,6 +130,7 @@ pub struct LocalEngineBuilder {
     location: Option<StoreLocation>,
     database_url: Option<String>,
     database_schema: Option<String>,
+    database_timeouts: DatabaseTimeouts,
     include_default: bool,
     entrypoint: String,
     paths: Vec<PathBuf>,
@@ -143,6 +145,7 @@ impl Default for LocalEngineBuilder {
             location: None,
             database_url: None,
             database_schema: None,
+            database_timeouts: DatabaseTimeouts::default(),
             include_default: true,
             entrypoint: DEFAULT_ENTRYPOINT.to_owned(),
             paths: Vec::new(),
@@ -190,14 +193,23 @@ impl LocalEngineBuilder {
     /// same semantics as the SQLite store; an approval is resolved once and consumed once
     /// across all of them. The tables are created (or migrated) on [`build`](Self::build).
     /// A database URL wins over [`db_path`](Self::db_path). Needs the crate's `postgres`
-    /// feature (without it `build` fails with [`LocalError::Database`]); connections are
-    /// plain TCP or a Unix socket, without TLS.
+    /// feature (without it `build` fails with [`LocalError::Database`]).
+    ///
+    /// TLS is configured as libpq users configure it: `sslmode` in the URL (`disable`,
+    /// `allow`, `prefer` (the default), `require`, `verify-ca`, `verify-full`) or
+    /// `PGSSLMODE`, and `sslrootcert=PATH` (or `PGSSLROOTCERT`) for a private CA; with no
+    /// root certificate named, `verify-ca` and `verify-full` trust the platform's roots.
+    /// `require` encrypts without checking the certificate unless a root certificate is
+    /// given (then it checks the chain, as `verify-ca`); `verify-ca` checks the chain;
+    /// `verify-full` also the host name. A certificate that does not verify fails the
+    /// connection: there is no fallback to plain TCP. Time limits:
+    /// [`database_timeouts`](Self::database_timeouts).
     ///
     /// ```no_run
     /// use bighub_local::LocalEngine;
     ///
     /// let engine = LocalEngine::builder()
-    ///     .database_url("postgres://bighub:secret@db.internal/bighub")
+    ///     .database_url("postgres://bighub:secret@db.internal/bighub?sslmode=verify-full")
     ///     .build()
     ///     .unwrap();
     /// # let _ = engine;
@@ -212,6 +224,14 @@ impl LocalEngineBuilder {
     /// or test runs, on one database.
     pub fn database_schema(mut self, schema: impl Into<String>) -> Self {
         self.database_schema = Some(schema.into());
+        self
+    }
+
+    /// Time limits of the PostgreSQL store (connecting, each statement, each call,
+    /// waiting for a pooled connection); see [`DatabaseTimeouts`] for the defaults. A call
+    /// past them fails with [`LocalError::Database`], an unavailable store.
+    pub fn database_timeouts(mut self, timeouts: DatabaseTimeouts) -> Self {
+        self.database_timeouts = timeouts;
         self
     }
 
@@ -287,7 +307,11 @@ impl LocalEngineBuilder {
     /// the SQLite location (the platform default when none).
     fn open_store(&self) -> Result<(Box<dyn Storage>, String), LocalError> {
         if let Some(url) = &self.database_url {
-            return open_postgres(url, self.database_schema.as_deref());
+            return open_postgres(
+                url,
+                self.database_schema.as_deref(),
+                &self.database_timeouts,
+            );
         }
         let location = match &self.location {
             Some(l) => l.clone(),
@@ -387,8 +411,9 @@ impl LocalEngineBuilder {
 fn open_postgres(
     url: &str,
     schema: Option<&str>,
+    timeouts: &DatabaseTimeouts,
 ) -> Result<(Box<dyn Storage>, String), LocalError> {
-    let store = super::postgres::Postgres::open(url, schema)?;
+    let store = super::postgres::Postgres::open(url, schema, timeouts)?;
     let mut name = super::postgres::describe_url(url);
     if let Some(schema) = schema {
         name.push_str(&format!(" (schema {schema})"));
@@ -400,6 +425,7 @@ fn open_postgres(
 fn open_postgres(
     _url: &str,
     _schema: Option<&str>,
+    _timeouts: &DatabaseTimeouts,
 ) -> Result<(Box<dyn Storage>, String), LocalError> {
     Err(LocalError::Database(
         "a database URL was given, but this build has no PostgreSQL store: enable the `postgres` feature of bighub-local".to_owned(),

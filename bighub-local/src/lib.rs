@@ -299,6 +299,7 @@ mod checkpointer;
 mod clock;
 mod config;
 mod convert;
+mod database_timeouts;
 mod duration;
 mod engine;
 mod error;
@@ -308,6 +309,8 @@ mod policy_check;
 mod policy_tests;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_tls;
 mod recent_cache;
 mod redact;
 mod replay;
@@ -323,6 +326,7 @@ pub use config::{
     DEFAULT_DATA, FreezeWindow, KillSwitch, PolicyConfig, RiskMatrix, RiskRow, RiskScoreRaise,
     RiskScores,
 };
+pub use database_timeouts::DatabaseTimeouts;
 pub use duration::{format_duration, parse_duration};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin};
 pub use error::LocalError;
