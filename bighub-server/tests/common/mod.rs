@@ -245,4 +245,31 @@ pub async fn values_no_store_accepts_are_refused_by_field(server: &TestServer) {
     assert!(rows[0].outcomes.is_empty());
     let approval = server.engine.approval(&id).unwrap().unwrap();
     assert_eq!(approval.status, bighub_local::ApprovalStatus::Pending);
+
+    // At the limit, both indexed identifiers at once, in text that does not compress:
+    // accepted and recorded by either store.
+    let at_limit = |seed: u64| -> String {
+        let mut x = seed;
+        (0..bighub_local::MAX_IDENTIFIER_BYTES)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b'!' + ((x >> 33) % 94) as u8)
+            })
+            .collect()
+    };
+    let (action, target) = (at_limit(1), at_limit(2));
+    let (status, answer) = post(
+        server,
+        "/actions/evaluate",
+        &evaluate(&action, &target, json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let rows = server.engine.recent_decisions(10).unwrap();
+    assert_eq!(
+        (rows.len(), &rows[0].action, &rows[0].target),
+        (2, &action, &target)
+    );
 }
