@@ -515,9 +515,81 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> tokio_postgres::tls::TlsStream for RustlsStream<S> {
+    /// `tls-server-end-point` (RFC 5929), so that SCRAM authentication is bound to this
+    /// TLS session: a relay that terminated TLS cannot replay it, verified certificate or
+    /// not.
     fn channel_binding(&self) -> ChannelBinding {
-        ChannelBinding::none()
+        let (_, session) = self.0.get_ref();
+        session
+            .peer_certificates()
+            .and_then(|certs| certs.first())
+            .and_then(|cert| server_end_point(cert.as_ref()))
+            .map_or_else(ChannelBinding::none, ChannelBinding::tls_server_end_point)
     }
+}
+
+/// The certificate's hash under its signature's hash function (SHA-256 for MD5 and
+/// SHA-1), as RFC 5929 defines `tls-server-end-point`; `None` for an algorithm without a
+/// single hash (RSA-PSS, Ed25519), which leaves SCRAM unbound as libpq does.
+fn server_end_point(cert: &[u8]) -> Option<Vec<u8>> {
+    use sha2::Digest;
+    // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }
+    let (_, certificate, _) = der(cert, 0x30)?;
+    let (_, _, rest) = der(certificate, 0x30)?;
+    let (_, algorithm, _) = der(rest, 0x30)?;
+    let (_, oid, _) = der(algorithm, 0x06)?;
+    const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01];
+    const ECDSA: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03];
+    let bits = match oid {
+        [prefix @ .., last] if prefix == RSA => match last {
+            0x04 | 0x05 | 0x0b | 0x0e => 256, // MD5, SHA-1, SHA-256, SHA-224
+            0x0c => 384,
+            0x0d => 512,
+            _ => return None,
+        },
+        [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01] => 256, // ecdsa-with-SHA1
+        [prefix @ .., last] if prefix == ECDSA => match last {
+            0x01 | 0x02 => 256,
+            0x03 => 384,
+            0x04 => 512,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(match bits {
+        256 => sha2::Sha256::digest(cert).to_vec(),
+        384 => sha2::Sha384::digest(cert).to_vec(),
+        _ => sha2::Sha512::digest(cert).to_vec(),
+    })
+}
+
+/// One DER element of type `tag` at the start of `input`: its tag, content and what follows.
+fn der(input: &[u8], tag: u8) -> Option<(u8, &[u8], &[u8])> {
+    let (&first, rest) = input.split_first()?;
+    if first != tag {
+        return None;
+    }
+    let (&len, rest) = rest.split_first()?;
+    let (len, rest) = if len < 0x80 {
+        (usize::from(len), rest)
+    } else {
+        let n = usize::from(len & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at(n);
+        (
+            bytes
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
+            rest,
+        )
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let (content, rest) = rest.split_at(len);
+    Some((first, content, rest))
 }
 
 #[cfg(test)]
@@ -526,6 +598,30 @@ mod tests {
 
     fn take(url: &str) -> Result<(String, TlsSettings), LocalError> {
         TlsSettings::take_from_url(url, |_| None)
+    }
+
+    #[test]
+    fn the_server_end_point_hash_follows_the_signature_algorithm() {
+        // A skeleton certificate: SEQUENCE { SEQUENCE {}, SEQUENCE { OID }, BIT STRING }.
+        let cert = |oid: &[u8]| {
+            let mut alg = vec![0x06, oid.len() as u8];
+            alg.extend_from_slice(oid);
+            let mut body = vec![0x30, 0x00, 0x30, alg.len() as u8];
+            body.extend_from_slice(&alg);
+            body.extend_from_slice(&[0x03, 0x01, 0x00]);
+            let mut der = vec![0x30, body.len() as u8];
+            der.extend_from_slice(&body);
+            der
+        };
+        let rsa = |last: u8| cert(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, last]);
+        let ecdsa = |last: u8| cert(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, last]);
+        let len = |der: Vec<u8>| server_end_point(&der).map(|h| h.len());
+        assert_eq!(len(rsa(0x0b)), Some(32));
+        assert_eq!(len(rsa(0x05)), Some(32)); // SHA-1 is raised to SHA-256
+        assert_eq!(len(rsa(0x0c)), Some(48));
+        assert_eq!(len(ecdsa(0x04)), Some(64));
+        assert_eq!(len(rsa(0x0a)), None); // RSA-PSS: no single hash
+        assert_eq!(len(vec![0x30, 0x05, 0x30]), None);
     }
 
     #[test]

@@ -443,9 +443,13 @@ async fn tls_is_used_and_verified_as_sslmode_says() {
     let seen = encrypted_connections(&url, &app).await;
     assert!(!seen.is_empty() && seen.iter().all(|ssl| *ssl), "{seen:?}");
 
-    // require without a CA: encrypted, not verified.
+    // require without a CA: encrypted, not verified, and the password exchange bound to
+    // the TLS session (`channel_binding=require` refuses to connect otherwise).
     let app = format!("req_{schema}");
-    let required = build(format!("sslmode=require&application_name={app}")).unwrap();
+    let required = build(format!(
+        "sslmode=require&channel_binding=require&application_name={app}"
+    ))
+    .unwrap();
     required.decide(&restart()).unwrap();
     let seen = encrypted_connections(&url, &app).await;
     assert!(!seen.is_empty() && seen.iter().all(|ssl| *ssl), "{seen:?}");
