@@ -12,7 +12,7 @@ use std::time::Duration;
 /// | limit | default | bounds |
 /// |---|---|---|
 /// | `connect` | 10 s | opening a connection: TCP, TLS and start-up (`connect_timeout` in the URL sets the TCP part) |
-/// | `statement` | 10 s | one statement, cancelled by the server (`statement_timeout`) |
+/// | `statement` | 10 s | one statement, cancelled by the server (`statement_timeout`; a URL's `options=-c statement_timeout=MS` wins) |
 /// | `call` | 20 s | one store call, all its statements, also when the server never answers |
 /// | `pool_wait` | 10 s | waiting for a pooled connection while all are busy |
 ///

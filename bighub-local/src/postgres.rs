@@ -280,10 +280,13 @@ impl Postgres {
             }
             options.push(format!("-c search_path={schema}"));
         }
-        options.push(format!(
-            "-c statement_timeout={}",
-            timeouts.statement.as_millis().max(1)
-        ));
+        // A URL that sets its own (`options=-c statement_timeout=...`, as for libpq) keeps it.
+        if !options.iter().any(|o| o.contains("statement_timeout")) {
+            options.push(format!(
+                "-c statement_timeout={}",
+                timeouts.statement.as_millis().max(1)
+            ));
+        }
         config.options(options.join(" "));
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(timeouts.connect);

@@ -564,6 +564,20 @@ async fn a_statement_past_its_timeout_is_an_unavailable_store() {
     );
     assert!(err.is_unavailable() && !err.is_invalid_input(), "{err:?}");
     assert!(err.to_string().contains("57014"), "{err}");
+    // The same limit set in the URL, as libpq users set it.
+    let in_url = LocalEngine::builder()
+        .database_url(with_params(&url, "options=-c%20statement_timeout%3D300"))
+        .database_schema(&schema)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = in_url.decide(&restart()).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.to_string().contains("57014"), "{err}");
     tx.rollback().await.unwrap();
     pg.decide(&restart()).unwrap();
 }
