@@ -7,9 +7,10 @@
 //! - no text holds a NUL character (U+0000): PostgreSQL cannot store one in a text
 //!   column, and it has no place in an identifier, a comment or a tool argument; argument
 //!   strings and keys are checked too, because a policy may quote them in its reason;
-//! - identifiers the stores index or key rows by (action, target, tool, actor, caller,
-//!   request id, idempotency key) are at most [`MAX_IDENTIFIER_BYTES`] each: a B-tree
-//!   entry must fit in about a third of a PostgreSQL page.
+//! - identifiers (action, target, tool, actor, system, environment, domain, caller,
+//!   request id, idempotency key) are at most [`MAX_IDENTIFIER_BYTES`] each: the stores
+//!   index or key rows by most of them, and a B-tree entry must fit in about a third of a
+//!   PostgreSQL page.
 //!
 //! JSON documents (arguments, details, memory events, decisions) are stored as their JSON
 //! text, which escapes every control character, so only their strings' content matters.
@@ -24,8 +25,9 @@ use super::LocalError;
 use super::store::{IdempotencyClaim, NewDecision};
 
 /// The longest identifier a store accepts, in bytes of UTF-8: an action name, a target, a
-/// tool name, an actor, a request id, an idempotency key, each at most 1024 bytes. Longer
-/// ones are refused with [`LocalError::InvalidInput`] naming the field (the decision
+/// tool name, an actor, a system, an environment, a domain, a caller, a request id, an
+/// idempotency key, each at most 1024 bytes (an action and a target are indexed together,
+/// and a PostgreSQL index entry holds about 2.7 KB). Longer ones are refused with [`LocalError::InvalidInput`] naming the field (the decision
 /// server answers 422), by the SQLite and the PostgreSQL store alike.
 ///
 /// ```
