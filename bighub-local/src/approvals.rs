@@ -131,13 +131,13 @@ pub(crate) fn get(
         .optional()?)
 }
 
-/// Pending approvals, oldest first.
-pub(crate) fn pending(conn: &Connection) -> Result<Vec<ApprovalRecord>, LocalError> {
+/// Pending approvals, oldest first, at most `limit` (limited in the query).
+pub(crate) fn pending(conn: &Connection, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM approvals WHERE status = 'pending' ORDER BY created_at, request_id"
+            "SELECT {COLUMNS} FROM approvals WHERE status = 'pending' ORDER BY created_at, request_id LIMIT ?1"
         ))?
-        .query_map([], from_row)?
+        .query_map(params![limit.min(i64::MAX as usize) as i64], from_row)?
         .collect::<Result<Vec<_>, _>>()?)
 }
 

@@ -22,11 +22,13 @@ use super::approvals::{ApprovalRecord, IN_PROCESS};
 use super::clock::now_millis;
 use super::config::{PolicyConfig, resolve};
 use super::convert::object;
+use super::database_timeouts::DatabaseTimeouts;
 use super::input::{History, build_input};
 use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
 use super::policy_tests::{self, PolicyTestResult};
 use super::replay::{self, ReplayOptions, ReplayReport};
 use super::request_id::new_request_id;
+use super::storable;
 use super::storage::{Sqlite, Storage};
 use super::store::{
     DecisionRecord, IdempotencyClaim, IdempotentHit, Store, StoreLocation, describe,
@@ -128,6 +130,7 @@ pub struct LocalEngineBuilder {
     location: Option<StoreLocation>,
     database_url: Option<String>,
     database_schema: Option<String>,
+    database_timeouts: DatabaseTimeouts,
     include_default: bool,
     entrypoint: String,
     paths: Vec<PathBuf>,
@@ -142,6 +145,7 @@ impl Default for LocalEngineBuilder {
             location: None,
             database_url: None,
             database_schema: None,
+            database_timeouts: DatabaseTimeouts::default(),
             include_default: true,
             entrypoint: DEFAULT_ENTRYPOINT.to_owned(),
             paths: Vec::new(),
@@ -189,14 +193,23 @@ impl LocalEngineBuilder {
     /// same semantics as the SQLite store; an approval is resolved once and consumed once
     /// across all of them. The tables are created (or migrated) on [`build`](Self::build).
     /// A database URL wins over [`db_path`](Self::db_path). Needs the crate's `postgres`
-    /// feature (without it `build` fails with [`LocalError::Database`]); connections are
-    /// plain TCP or a Unix socket, without TLS.
+    /// feature (without it `build` fails with [`LocalError::Database`]).
+    ///
+    /// TLS is configured as libpq users configure it: `sslmode` in the URL (`disable`,
+    /// `allow`, `prefer` (the default), `require`, `verify-ca`, `verify-full`) or
+    /// `PGSSLMODE`, and `sslrootcert=PATH` (or `PGSSLROOTCERT`) for a private CA; with no
+    /// root certificate named, `verify-ca` and `verify-full` trust the platform's roots.
+    /// `require` encrypts without checking the certificate unless a root certificate is
+    /// given (then it checks the chain, as `verify-ca`); `verify-ca` checks the chain;
+    /// `verify-full` also the host name. A certificate that does not verify fails the
+    /// connection: there is no fallback to plain TCP. Time limits:
+    /// [`database_timeouts`](Self::database_timeouts).
     ///
     /// ```no_run
     /// use bighub_local::LocalEngine;
     ///
     /// let engine = LocalEngine::builder()
-    ///     .database_url("postgres://bighub:secret@db.internal/bighub")
+    ///     .database_url("postgres://bighub:secret@db.internal/bighub?sslmode=verify-full")
     ///     .build()
     ///     .unwrap();
     /// # let _ = engine;
@@ -211,6 +224,14 @@ impl LocalEngineBuilder {
     /// or test runs, on one database.
     pub fn database_schema(mut self, schema: impl Into<String>) -> Self {
         self.database_schema = Some(schema.into());
+        self
+    }
+
+    /// Time limits of the PostgreSQL store (connecting, each statement, each call,
+    /// waiting for a pooled connection); see [`DatabaseTimeouts`] for the defaults. A call
+    /// past them fails with [`LocalError::Database`], an unavailable store.
+    pub fn database_timeouts(mut self, timeouts: DatabaseTimeouts) -> Self {
+        self.database_timeouts = timeouts;
         self
     }
 
@@ -286,7 +307,11 @@ impl LocalEngineBuilder {
     /// the SQLite location (the platform default when none).
     fn open_store(&self) -> Result<(Box<dyn Storage>, String), LocalError> {
         if let Some(url) = &self.database_url {
-            return open_postgres(url, self.database_schema.as_deref());
+            return open_postgres(
+                url,
+                self.database_schema.as_deref(),
+                &self.database_timeouts,
+            );
         }
         let location = match &self.location {
             Some(l) => l.clone(),
@@ -386,8 +411,9 @@ impl LocalEngineBuilder {
 fn open_postgres(
     url: &str,
     schema: Option<&str>,
+    timeouts: &DatabaseTimeouts,
 ) -> Result<(Box<dyn Storage>, String), LocalError> {
-    let store = super::postgres::Postgres::open(url, schema)?;
+    let store = super::postgres::Postgres::open(url, schema, timeouts)?;
     let mut name = super::postgres::describe_url(url);
     if let Some(schema) = schema {
         name.push_str(&format!(" (schema {schema})"));
@@ -399,6 +425,7 @@ fn open_postgres(
 fn open_postgres(
     _url: &str,
     _schema: Option<&str>,
+    _timeouts: &DatabaseTimeouts,
 ) -> Result<(Box<dyn Storage>, String), LocalError> {
     Err(LocalError::Database(
         "a database URL was given, but this build has no PostgreSQL store: enable the `postgres` feature of bighub-local".to_owned(),
@@ -521,6 +548,10 @@ impl LocalEngine {
         origin: RequestOrigin<'_>,
     ) -> Result<Decision, LocalError> {
         let now = now_millis();
+        let target = action.target.as_deref().unwrap_or("");
+        let name = action_name(action);
+        storable::action(action, name)?;
+        storable::origin(origin.caller, origin.idempotency_key)?;
         let caller = origin.caller.unwrap_or("");
         let action_sha = match origin.idempotency_key {
             Some(key) => {
@@ -532,8 +563,6 @@ impl LocalEngine {
             }
             None => None,
         };
-        let target = action.target.as_deref().unwrap_or("");
-        let name = action_name(action);
         let (history, precedents) = self.store()?.history(name, target, now)?;
         let raw = self.decide_raw(action, history, precedents, now)?;
 
@@ -567,6 +596,7 @@ impl LocalEngine {
                 key,
                 action_sha256: sha,
             });
+        storable::decision(&row, approval_reason, claim.as_ref())?;
         if let Some(hit) = self
             .store()?
             .insert_decision(&row, approval_reason, claim.as_ref())?
@@ -589,6 +619,7 @@ impl LocalEngine {
     ) -> Result<Decision, LocalError> {
         let now = now_millis();
         let target = action.target.as_deref().unwrap_or("");
+        storable::action(action, action_name(action))?;
         let (history, precedents) = self.store()?.history(action_name(action), target, now)?;
         let raw = self.decide_raw(action, history, precedents, now)?;
         Ok(Decision::from_backend_value(raw))
@@ -724,6 +755,7 @@ impl LocalEngine {
         report: &OutcomeReport,
         caller: Option<&str>,
     ) -> Result<(), LocalError> {
+        storable::outcome(report, caller)?;
         self.store()?.insert_outcome(report, caller, now_millis())
     }
 
@@ -738,6 +770,7 @@ impl LocalEngine {
         batch: &MemoryBatch,
         caller: Option<&str>,
     ) -> Result<usize, LocalError> {
+        storable::memory(batch, caller)?;
         self.store()?.insert_memory(batch, caller, now_millis())
     }
 
@@ -748,12 +781,41 @@ impl LocalEngine {
 
     /// The approval created by the review decision `request_id`, if any.
     pub fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
+        storable::identifier("request_id", request_id)?;
         self.store()?.approval(request_id)
     }
 
     /// Approvals waiting for a human, oldest first.
     pub fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
-        self.store()?.pending_approvals()
+        self.store()?.pending_approvals(usize::MAX)
+    }
+
+    /// The `limit` oldest approvals waiting for a human, oldest first. The limit is part
+    /// of the store's query, so the approvals past it are not read: listing the first
+    /// page of a long queue costs that page.
+    ///
+    /// ```
+    /// use bighub_core::{ProposedAction, RiskLevel};
+    /// use bighub_local::LocalEngine;
+    ///
+    /// let engine = LocalEngine::builder().in_memory().build().unwrap();
+    /// let review = ProposedAction::new("grant_access")
+    ///     .arguments(serde_json::json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+    ///     .system("okta")
+    ///     .risk(RiskLevel::High)
+    ///     .environment("production")
+    ///     .target("okta-admins");
+    /// let first = engine.decide(&review).unwrap();
+    /// engine.decide(&review).unwrap();
+    /// let page = engine.oldest_pending_approvals(1).unwrap();
+    /// assert_eq!(page.len(), 1);
+    /// assert_eq!(Some(&page[0].request_id), first.request_id.as_ref());
+    /// ```
+    pub fn oldest_pending_approvals(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<ApprovalRecord>, LocalError> {
+        self.store()?.pending_approvals(limit)
     }
 
     /// How many approvals wait for a human (counted in the store, rows not read).
@@ -804,6 +866,7 @@ impl LocalEngine {
         resolution: &ApprovalResolution,
         resolver: &str,
     ) -> Result<ApprovalRecord, LocalError> {
+        storable::resolution(request_id, resolution)?;
         self.store()?
             .resolve(request_id, resolution, resolver, now_millis())
     }
@@ -817,6 +880,7 @@ impl LocalEngine {
         tool: &str,
         arguments: &Value,
     ) -> Result<ApprovalRecord, LocalError> {
+        storable::identifier("request_id", request_id)?;
         self.store()?
             .verify(request_id, tool, &canonical_sha256(arguments))
     }
@@ -824,6 +888,7 @@ impl LocalEngine {
     /// Marks an approved approval used, so its call runs at most once, also across
     /// processes sharing the store. A second consumption is refused.
     pub fn consume_approval(&self, request_id: &str) -> Result<ApprovalRecord, LocalError> {
+        storable::identifier("request_id", request_id)?;
         self.store()?.consume(request_id, now_millis())
     }
 
@@ -848,6 +913,7 @@ impl LocalEngine {
         tool: &str,
         arguments_sha256: &str,
     ) -> Result<ApprovalRecord, LocalError> {
+        storable::identifier("request_id", request_id)?;
         let store = self.store()?;
         store.verify(request_id, tool, arguments_sha256)?;
         store.consume(request_id, now_millis())

@@ -86,6 +86,19 @@ pub enum LocalError {
     #[error("database store error: {0}")]
     Database(String),
 
+    /// The request carries a value no store accepts (a NUL character, an identifier over
+    /// [`MAX_IDENTIFIER_BYTES`](crate::MAX_IDENTIFIER_BYTES), ...), or the database refused
+    /// one of its values; nothing was written. The request is at fault, not the store: the
+    /// decision server answers 422 naming the field, never "unavailable".
+    #[error("invalid {field}: {message}")]
+    InvalidInput {
+        /// The field at fault, as the request names it (`target`, `action`,
+        /// `arguments.user_id`, `comment`, ...).
+        field: String,
+        /// What is wrong with it (never the value itself).
+        message: String,
+    },
+
     /// The store's directory could not be created.
     #[error("cannot create the store directory {path}: {source}")]
     StoreDir {
@@ -161,9 +174,37 @@ pub enum LocalError {
     DecisionNotFound(String),
 }
 
+impl LocalError {
+    /// Whether the request is at fault (a value the store refuses, an idempotency key
+    /// reused for another request), so that sending it again cannot succeed.
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            Self::InvalidInput { .. } | Self::IdempotencyKeyReused(_) => true,
+            Self::Store(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::ConstraintViolation | rusqlite::ErrorCode::TooBig
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether the store could not answer (unreachable, timed out, busy, broken): the
+    /// request may succeed later, so a client retries and then applies its fail mode.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::Database(_) | Self::Poisoned)
+            && !self.is_invalid_input()
+    }
+}
+
 impl From<LocalError> for bighub_core::Error {
     fn from(err: LocalError) -> Self {
         match err {
+            LocalError::InvalidInput { field, message } => Self::Validation {
+                message: format!("invalid {field}: {message}"),
+                detail: serde_json::json!([{
+                    "loc": ["body", field], "msg": message, "type": "value_error",
+                }]),
+            },
             LocalError::ApprovalNotFound(id) => Self::ApprovalNotFound(id),
             LocalError::ApprovalAlreadyResolved {
                 request_id,

@@ -299,6 +299,7 @@ mod checkpointer;
 mod clock;
 mod config;
 mod convert;
+mod database_timeouts;
 mod duration;
 mod engine;
 mod error;
@@ -308,10 +309,13 @@ mod policy_check;
 mod policy_tests;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_tls;
 mod recent_cache;
 mod redact;
 mod replay;
 mod request_id;
+mod storable;
 mod storage;
 mod store;
 
@@ -322,6 +326,7 @@ pub use config::{
     DEFAULT_DATA, FreezeWindow, KillSwitch, PolicyConfig, RiskMatrix, RiskRow, RiskScoreRaise,
     RiskScores,
 };
+pub use database_timeouts::DatabaseTimeouts;
 pub use duration::{format_duration, parse_duration};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin};
 pub use error::LocalError;
@@ -332,4 +337,5 @@ pub use redact::{REDACTED, looks_secret, redact_value};
 pub use replay::{
     ModeTransition, ReplayChange, ReplayError, ReplayOptions, ReplayReport, RuleCount,
 };
+pub use storable::MAX_IDENTIFIER_BYTES;
 pub use store::{DecisionRecord, OutcomeRecord, StoreLocation};

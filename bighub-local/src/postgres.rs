@@ -25,15 +25,17 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde_json::Value;
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
 
 use bighub_core::{ApprovalResolution, MemoryBatch, OutcomeReport};
 
 use super::LocalError;
 use super::approvals::{self, ApprovalRecord, ApprovalStatus};
 use super::clock::format_rfc3339;
+use super::database_timeouts::DatabaseTimeouts;
 use super::input::History;
+use super::postgres_tls::TlsSettings;
 use super::recent_cache::{CachedOutcome, RecentEntry};
 use super::redact::redact_value;
 use super::storage::Storage;
@@ -51,8 +53,8 @@ const MIGRATION_LOCK: i64 = 0x6269_6768_7562; // "bighub"
 /// Connections per store.
 const POOL_SIZE: usize = 16;
 
-/// How long a call waits for a connection, or for a new one to open.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a silent connection is probed, once it has been idle for the call limit.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 const MAX_PRECEDENTS: i64 = 1000;
@@ -146,6 +148,8 @@ const APPROVAL_COLUMNS: &str = "request_id, created_at, tool, action, target, ar
 /// The PostgreSQL store; see the [module documentation](self).
 pub(crate) struct Postgres {
     pool: Pool,
+    /// How long one call may take, whatever the database does.
+    call_timeout: Duration,
     /// Drives the pool's connections; shut down in the background on drop, which is
     /// allowed from inside another runtime.
     runtime: Option<tokio::runtime::Runtime>,
@@ -170,6 +174,22 @@ impl Drop for Postgres {
 impl From<tokio_postgres::Error> for LocalError {
     fn from(e: tokio_postgres::Error) -> Self {
         let text = match e.as_db_error() {
+            Some(db) if refuses_the_request(db.code().code()) => {
+                // The request's values, not the store, are at fault: a data exception
+                // (class 22), an integrity violation (23) or a program limit (54).
+                let field = db
+                    .column()
+                    .map(|c| c.escape_debug().to_string())
+                    .unwrap_or_else(|| "value".to_owned());
+                return LocalError::InvalidInput {
+                    field,
+                    message: format!(
+                        "the database refused it ({}: {})",
+                        db.code().code(),
+                        db.message().escape_debug()
+                    ),
+                };
+            }
             Some(db) => format!("{}: {}", db.code().code(), db.message()),
             None => {
                 let mut text = e.to_string();
@@ -191,6 +211,13 @@ impl From<deadpool_postgres::PoolError> for LocalError {
             other => LocalError::Database(format!("no database connection: {other}")),
         }
     }
+}
+
+/// Whether a SQLSTATE says the request's values are at fault: classes 22 (data
+/// exception: a NUL byte, a value out of range), 23 (integrity constraint violation) and
+/// 54 (program limit exceeded: a value too large to index).
+fn refuses_the_request(sqlstate: &str) -> bool {
+    matches!(sqlstate.get(..2), Some("22" | "23" | "54"))
 }
 
 /// A database URL for messages: user, hosts, port and database, never the password.
@@ -233,12 +260,24 @@ fn valid_schema(schema: &str) -> bool {
 }
 
 impl Postgres {
-    /// Connects to `url` (a `postgres://` URL or `key=value` settings), in `schema` (created
-    /// when missing; default the role's search path), and migrates the schema.
-    pub(crate) fn open(url: &str, schema: Option<&str>) -> Result<Self, LocalError> {
+    /// Connects to `url` (a `postgres://` URL or `key=value` settings, with libpq's
+    /// `sslmode` and `sslrootcert`; see `postgres_tls.rs`), in `schema` (created when
+    /// missing; default the role's search path), within `timeouts`, and migrates the
+    /// schema.
+    pub(crate) fn open(
+        url: &str,
+        schema: Option<&str>,
+        timeouts: &DatabaseTimeouts,
+    ) -> Result<Self, LocalError> {
+        let (url, tls) = TlsSettings::take_from_url(url, |name| std::env::var(name).ok())?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| LocalError::Database(format!("invalid database URL: {e}")))?;
+        let mut options: Vec<String> = config
+            .get_options()
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
         if let Some(schema) = schema {
             if !valid_schema(schema) {
                 return Err(LocalError::Database(format!(
@@ -246,11 +285,29 @@ impl Postgres {
                     schema.escape_debug()
                 )));
             }
-            config.options(format!("-c search_path={schema}"));
+            options.push(format!("-c search_path={schema}"));
         }
+        // A URL that sets its own (`options=-c statement_timeout=...`, as for libpq) keeps it.
+        if !options.iter().any(|o| o.contains("statement_timeout")) {
+            options.push(format!(
+                "-c statement_timeout={}",
+                timeouts.statement.as_millis().max(1)
+            ));
+        }
+        config.options(options.join(" "));
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
+            config.connect_timeout(timeouts.connect);
         }
+        // A peer that stops acknowledging (a vanished host) closes the connection instead
+        // of leaving it in the pool.
+        config
+            .tcp_user_timeout(timeouts.call)
+            .keepalives(true)
+            .keepalives_idle(timeouts.call)
+            .keepalives_interval(KEEPALIVE_INTERVAL)
+            .keepalives_retries(3);
+        config.ssl_mode(tls.driver_mode());
+        let connector = tls.connector()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("bighub-postgres")
@@ -259,7 +316,7 @@ impl Postgres {
             .map_err(|e| LocalError::Database(format!("cannot start the store's runtime: {e}")))?;
         let manager = Manager::from_config(
             config,
-            NoTls,
+            connector,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -269,13 +326,15 @@ impl Postgres {
             Pool::builder(manager)
                 .max_size(POOL_SIZE)
                 .runtime(deadpool_postgres::Runtime::Tokio1)
-                .wait_timeout(Some(CONNECT_TIMEOUT))
-                .create_timeout(Some(CONNECT_TIMEOUT))
+                .wait_timeout(Some(timeouts.pool_wait))
+                .create_timeout(Some(timeouts.connect))
+                .recycle_timeout(Some(timeouts.connect))
                 .build()
                 .map_err(|e| LocalError::Database(format!("cannot build the pool: {e}")))?
         };
         let store = Self {
             pool,
+            call_timeout: timeouts.call,
             runtime: Some(runtime),
         };
         store.block(store.migrate(schema))?;
@@ -288,7 +347,14 @@ impl Postgres {
             return Err(LocalError::Database("the store is closed".to_owned()));
         };
         let _context = runtime.enter();
-        futures::executor::block_on(work)
+        let limit = self.call_timeout;
+        futures::executor::block_on(async {
+            tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+                Err(LocalError::Database(format!(
+                    "the database did not answer within {limit:?}"
+                )))
+            })
+        })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, LocalError> {
@@ -874,8 +940,8 @@ impl Storage for Postgres {
         self.block(self.approval_async(request_id))
     }
 
-    fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
-        self.block(self.approvals_async(true, usize::MAX))
+    fn pending_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+        self.block(self.approvals_async(true, limit))
     }
 
     fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
@@ -924,5 +990,17 @@ mod tests {
         assert!(valid_schema("bighub_1"));
         assert!(!valid_schema("x; DROP TABLE decisions"));
         assert!(!valid_schema("Upper"));
+    }
+
+    #[test]
+    fn the_requests_faults_are_told_from_outages_by_sqlstate() {
+        // NUL byte, value too large to index, unique violation: the request.
+        for code in ["22021", "54000", "23505", "22P02"] {
+            assert!(refuses_the_request(code), "{code}");
+        }
+        // Connection failure, statement timeout, too many connections, shutdown: the store.
+        for code in ["08006", "57014", "53300", "57P01", "40001", ""] {
+            assert!(!refuses_the_request(code), "{code}");
+        }
     }
 }

@@ -85,8 +85,9 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// The approval for `request_id`, if any.
     fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError>;
 
-    /// Pending approvals, oldest first.
-    fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError>;
+    /// Pending approvals, oldest first, at most `limit`: limited in the query, so that
+    /// the rows past it are never read.
+    fn pending_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError>;
 
     /// Every approval, newest first, at most `limit`.
     fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError>;
@@ -194,8 +195,8 @@ impl Storage for Sqlite {
         approvals::get(&self.lock()?.conn, request_id)
     }
 
-    fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
-        approvals::pending(&self.lock()?.conn)
+    fn pending_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+        approvals::pending(&self.lock()?.conn, limit)
     }
 
     fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {

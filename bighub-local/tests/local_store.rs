@@ -464,3 +464,44 @@ async fn decisions_made_back_to_back_are_each_found_by_their_id() {
         .unwrap();
     assert_eq!(attributed, 200);
 }
+
+fn grant() -> ProposedAction {
+    ProposedAction::new("grant_access")
+        .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+        .system("okta")
+        .risk(RiskLevel::High)
+        .environment("production")
+        .target("okta-admins")
+}
+
+#[test]
+fn the_oldest_pending_approvals_are_read_and_no_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("decisions.db");
+    let engine = LocalEngine::builder().db_path(&db).build().unwrap();
+    let ids: Vec<String> = (0..5)
+        .map(|_| {
+            // Each in its own millisecond, so that age alone orders them.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            engine.decide(&grant()).unwrap().request_id.unwrap()
+        })
+        .collect();
+    // The newest approval is made unreadable: a listing that reads every pending row
+    // fails on it, one that stops at its limit in the query never sees it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE approvals SET tool = X'FF' WHERE request_id = ?1",
+        [&ids[4]],
+    )
+    .unwrap();
+    assert!(engine.pending_approvals().is_err());
+    let page = engine.oldest_pending_approvals(2).unwrap();
+    let listed: Vec<&str> = page.iter().map(|a| a.request_id.as_str()).collect();
+    assert_eq!(listed, [ids[0].as_str(), ids[1].as_str()]);
+    let page = engine.oldest_pending_approvals(4).unwrap();
+    let listed: Vec<&str> = page.iter().map(|a| a.request_id.as_str()).collect();
+    assert_eq!(
+        listed,
+        ids[..4].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+}

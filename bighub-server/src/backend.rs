@@ -38,7 +38,7 @@ pub enum BackendError {
     /// 409: a claim was refused; the call may not run under this approval.
     ClaimRefused(ClaimRefusal),
     /// 422: the request cannot be honoured as sent (an idempotency key reused for another
-    /// request, ...).
+    /// request, a value the store does not accept, named with its field, ...).
     Invalid(String),
     /// 503: the store is unreachable or busy; clients retry.
     Unavailable(String),
@@ -112,6 +112,15 @@ impl fmt::Display for BackendError {
 
 impl From<LocalError> for BackendError {
     fn from(e: LocalError) -> Self {
+        // A value the store refuses is the request's fault, whichever store refused it:
+        // answered 422 naming the field, never "unavailable" (a client would retry it,
+        // then apply its fail mode).
+        if e.is_invalid_input() {
+            return Self::Invalid(e.to_string());
+        }
+        if e.is_unavailable() {
+            return Self::Unavailable(e.to_string());
+        }
         match e {
             LocalError::ApprovalNotFound(_) | LocalError::DecisionNotFound(_) => {
                 Self::NotFound(e.to_string())
@@ -130,10 +139,6 @@ impl From<LocalError> for BackendError {
             LocalError::ApprovalAlreadyUsed(_) => Self::ClaimRefused(ClaimRefusal::AlreadyUsed),
             LocalError::ApprovalNotApproved { status, .. } => {
                 Self::ClaimRefused(ClaimRefusal::NotApproved { status })
-            }
-            LocalError::IdempotencyKeyReused(_) => Self::Invalid(e.to_string()),
-            LocalError::Store(_) | LocalError::Database(_) | LocalError::Poisoned => {
-                Self::Unavailable(e.to_string())
             }
             other => Self::Internal(other.to_string()),
         }
@@ -366,11 +371,7 @@ impl Backend for LocalBackend {
     ) -> Result<Vec<Value>, BackendError> {
         self.blocking(move |engine| {
             let rows = match filter {
-                ApprovalFilter::Pending => {
-                    let mut rows = engine.pending_approvals()?;
-                    rows.truncate(limit);
-                    rows
-                }
+                ApprovalFilter::Pending => engine.oldest_pending_approvals(limit)?,
                 ApprovalFilter::All => engine.all_approvals(limit)?,
             };
             rows.into_iter()

@@ -811,3 +811,9 @@ async fn any_engine_can_be_served_and_slow_requests_time_out() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_no_store_accepts_are_a_422_naming_the_field() {
+    let server = TestServer::start(LocalEngine::builder().in_memory().build().unwrap()).await;
+    common::values_no_store_accepts_are_refused_by_field(&server).await;
+}

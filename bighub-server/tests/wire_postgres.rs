@@ -130,3 +130,53 @@ async fn two_servers_on_one_database_answer_as_one() {
         .unwrap();
     assert!(text.contains("bighub_pending_approvals 0"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_no_store_accepts_are_a_422_naming_the_field_on_postgres() {
+    let Some(url) = database_url() else { return };
+    let server = TestServer::start(pg_engine(&url, &fresh_schema())).await;
+    common::values_no_store_accepts_are_refused_by_field(&server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_call_past_its_timeout_is_a_503() {
+    use std::time::{Duration, Instant};
+    let Some(url) = database_url() else { return };
+    let schema = fresh_schema();
+    let engine = LocalEngine::builder()
+        .database_url(&url)
+        .database_schema(&schema)
+        .database_timeouts(
+            bighub_local::DatabaseTimeouts::default().statement(Duration::from_millis(300)),
+        )
+        .build()
+        .unwrap();
+    let server = TestServer::start(engine).await;
+    // Another session holds the decisions table, so the decision's statements wait.
+    let (mut raw, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let tx = raw.transaction().await.unwrap();
+    tx.batch_execute(&format!(
+        "LOCK TABLE {schema}.decisions IN ACCESS EXCLUSIVE MODE"
+    ))
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let body = json!({"action": "restart_service", "target": "payments-api",
+        "context": {"system": "kubernetes", "risk": "medium"}});
+    let (status, answer) = common::post(&server, "/actions/evaluate", &body).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (status, answer),
+        (503, json!({"detail": "decision store unavailable"}))
+    );
+    tx.rollback().await.unwrap();
+    let (status, _) = common::post(&server, "/actions/evaluate", &body).await;
+    assert_eq!(status, 200);
+}

@@ -126,3 +126,150 @@ pub fn pg_engine(url: &str, schema: &str) -> LocalEngine {
         .build()
         .unwrap()
 }
+
+/// Sends `body` to `path` with agent A's key; answers the status and the body.
+pub async fn post(
+    server: &TestServer,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(server.url(path))
+        .header("X-API-Key", KEY_A)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Values no store accepts (NUL characters, 10 KB identifiers) in every field that reaches
+/// the store: each is a 422 whose detail names the field, on whichever store the server
+/// has, and nothing is recorded. Both stores' wire tests run this, so they answer alike.
+pub async fn values_no_store_accepts_are_refused_by_field(server: &TestServer) {
+    use serde_json::json;
+    let nul = "restart\0service";
+    let long = "t".repeat(10 * 1024);
+    let evaluate = |action: &str, target: &str, args: serde_json::Value| {
+        json!({"action": action, "target": target,
+               "context": {"system": "kubernetes", "risk": "medium", "arguments": args}})
+    };
+    let nul_msg = "contains a NUL character (U+0000), which the store does not accept";
+    let long_msg = "is 10240 bytes long; the store accepts at most 1024";
+    let cases = [
+        (
+            evaluate(nul, "payments-api", json!({})),
+            format!("invalid action: {nul_msg}"),
+        ),
+        (
+            evaluate("restart_service", nul, json!({})),
+            format!("invalid target: {nul_msg}"),
+        ),
+        (
+            evaluate(&long, "payments-api", json!({})),
+            format!("invalid action: {long_msg}"),
+        ),
+        (
+            evaluate("restart_service", &long, json!({})),
+            format!("invalid target: {long_msg}"),
+        ),
+        (
+            evaluate("restart_service", "payments-api", json!({"service": nul})),
+            format!("invalid arguments.service: {nul_msg}"),
+        ),
+    ];
+    for dry_run in [false, true] {
+        for (body, detail) in &cases {
+            let mut body = body.clone();
+            body["dry_run"] = json!(dry_run);
+            let (status, answer) = post(server, "/actions/evaluate", &body).await;
+            assert_eq!(
+                (status, &answer),
+                (422, &json!({"detail": detail})),
+                "dry_run={dry_run}"
+            );
+        }
+    }
+    assert!(server.engine.recent_decisions(10).unwrap().is_empty());
+
+    // A review, then an outcome and a resolution carrying NUL characters: refused, and
+    // neither is recorded.
+    let grant = json!({"action": "grant_access", "target": "okta-admins",
+        "context": {"system": "okta", "risk": "high", "environment": "production",
+                    "arguments": {"user_id": "alice", "group": "okta-admins", "duration": "48h"}}});
+    let (status, decision) = post(server, "/actions/evaluate", &grant).await;
+    assert_eq!(status, 200, "{decision}");
+    let id = decision["request_id"].as_str().unwrap().to_owned();
+    let (status, answer) = post(
+        server,
+        "/outcomes/report",
+        &json!({"status": "FAILURE", "request_id": id, "description": "failed\0"}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer),
+        (
+            422,
+            json!({"detail": format!("invalid description: {nul_msg}")})
+        )
+    );
+    let (status, answer) = post(
+        server,
+        &format!("/approvals/{id}/resolve"),
+        &json!({"resolution": "approved", "comment": "ok\0"}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer),
+        (
+            422,
+            json!({"detail": format!("invalid comment: {nul_msg}")})
+        )
+    );
+    let (status, answer) = post(
+        server,
+        "/actions/memory/ingest",
+        &json!({"source": "adapter\0", "events": [{}]}),
+    )
+    .await;
+    assert_eq!(
+        (status, answer),
+        (422, json!({"detail": format!("invalid source: {nul_msg}")}))
+    );
+    let rows = server.engine.recent_decisions(10).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].outcomes.is_empty());
+    let approval = server.engine.approval(&id).unwrap().unwrap();
+    assert_eq!(approval.status, bighub_local::ApprovalStatus::Pending);
+
+    // At the limit, both indexed identifiers at once, in text that does not compress:
+    // accepted and recorded by either store.
+    let at_limit = |seed: u64| -> String {
+        let mut x = seed;
+        (0..bighub_local::MAX_IDENTIFIER_BYTES)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b'!' + ((x >> 33) % 94) as u8)
+            })
+            .collect()
+    };
+    let (action, target) = (at_limit(1), at_limit(2));
+    let (status, answer) = post(
+        server,
+        "/actions/evaluate",
+        &evaluate(&action, &target, json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let rows = server.engine.recent_decisions(10).unwrap();
+    assert_eq!(
+        (rows.len(), &rows[0].action, &rows[0].target),
+        (2, &action, &target)
+    );
+}
