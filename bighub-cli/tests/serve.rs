@@ -496,3 +496,243 @@ fn two_servers_share_one_postgres_database() {
     assert_eq!(rows[0]["caller"], "ops");
     assert!(!unused.exists(), "a database URL wins over --db");
 }
+
+/// Counts the calls of the README agent's tool that really ran.
+#[derive(Debug, Default)]
+struct Runs(std::sync::atomic::AtomicUsize);
+
+/// Grant a user temporary membership in an Okta group.
+#[bighub::action(
+    system = "okta",
+    risk = "high",
+    environment = "production",
+    target = "group"
+)]
+fn grant_access(
+    user_id: String,
+    group: String,
+    duration: String,
+    runs: bighub::State<Runs>,
+) -> serde_json::Value {
+    runs.0.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    serde_json::json!({"granted": user_id, "group": group, "for": duration})
+}
+
+/// A bash that runs the README's commands, in a process group of its own so that the
+/// server it starts in the background stops with it.
+struct Shell {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Shell {
+    fn start(dir: &Path) -> Self {
+        use std::os::unix::process::CommandExt;
+        let mut child = Command::new("bash")
+            .current_dir(dir)
+            .env("BIGHUB_BIN", env!("CARGO_BIN_EXE_bighub"))
+            .env("USER", "alice")
+            .env_remove("BIGHUB_API_KEY")
+            .env_remove("BIGHUB_BASE_URL")
+            .env_remove("BIGHUB_DB")
+            .env_remove("BIGHUB_DATABASE_URL")
+            .env_remove("BIGHUB_POLICY")
+            .env_remove("BIGHUB_SERVER_API_KEYS")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut shell = Self {
+            child,
+            stdin,
+            lines,
+        };
+        // `cargo run -p bighub-cli -- ARGS` is the binary this test was built with; the
+        // server's logs (standard error) stay out of the answers read here.
+        shell.run(
+            r#"exec 2>/dev/null
+cargo() {
+  if [ "$1 $2 $3 $4" != "run -p bighub-cli --" ]; then echo "unexpected cargo $*"; return 99; fi
+  shift 4; "$BIGHUB_BIN" "$@"
+}"#,
+        );
+        shell
+    }
+
+    /// Runs `script`, then answers every line it printed.
+    fn run(&mut self, script: &str) -> Vec<String> {
+        writeln!(self.stdin, "{script}\necho; echo __done__").unwrap();
+        self.stdin.flush().unwrap();
+        let mut out = Vec::new();
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the README's commands finish");
+            if line == "__done__" {
+                return out;
+            }
+            out.push(line);
+        }
+    }
+
+    /// Waits for a line that starts with `prefix` (from a command in the background).
+    fn wait_for(&mut self, prefix: &str, seen: &[String]) -> String {
+        if let Some(line) = seen.iter().find(|l| l.starts_with(prefix)) {
+            return line.clone();
+        }
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the server starts");
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The README's self-hosting block, run as written (`cargo run -p bighub-cli --` is the
+/// binary under test, the port a free one) in a fresh directory, as a normal user would:
+/// an agent pauses on the server's review, `bighub approvals list` shows it with its
+/// arguments, `bighub approvals approve` answers it through the server, and the agent
+/// resumes and runs the call once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_self_hosting_block_runs_as_written() {
+    use bighub::{ApprovalAnswer, BighubOpenAI};
+    use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
+
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let block = readme
+        .split("<!-- self-hosting -->\n```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```\n<!-- /self-hosting -->").next())
+        .expect("the README has the self-hosting block");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let block = block.replace("127.0.0.1:8484", &format!("127.0.0.1:{port}"));
+    let (setup, rest) = block.split_once("# Any HTTP client").unwrap();
+    let (curl, reviews) = rest.split_once("# Reviews").unwrap();
+    let mut review_lines = reviews.lines().filter(|l| l.starts_with("cargo run"));
+    let list = review_lines.next().unwrap();
+    let approve = review_lines.next().unwrap();
+    assert!(approve.ends_with("REQUEST_ID"), "{approve}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut shell = Shell::start(dir.path());
+    let out = shell.run(setup);
+    let listening = shell.wait_for("listening on http://", &out);
+    assert_eq!(listening, format!("listening on http://127.0.0.1:{port}"));
+    let key = shell.run("echo \"$BIGHUB_API_KEY\"").concat();
+    assert_eq!(key.len(), 48, "{key}");
+    let base_url = shell.run("echo \"$BIGHUB_BASE_URL\"").concat();
+    assert_eq!(base_url, format!("http://127.0.0.1:{port}"));
+    assert!(dir.path().join("bighub-server.db").exists());
+
+    // The curl example asks for the decision the README shows.
+    let answer = shell.run(&format!("# Any HTTP client{curl}")).concat();
+    let decision: serde_json::Value =
+        serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer:?}"));
+    assert_eq!(decision["mode"], "review", "{answer}");
+    assert!(
+        decision["better_action"]
+            .as_str()
+            .unwrap()
+            .contains("2h instead of 48h")
+    );
+
+    // An agent, configured by the two variables, pauses on the server's review.
+    let openai = FakeOpenAi::start().await.unwrap();
+    let args = serde_json::json!({"user_id": "bob", "group": "okta-admins", "duration": "48h"});
+    openai.push(Turn::new().call_with_id("grant_access", args.to_string(), "call_g"));
+    openai.push(Turn::text("Bob has his access."));
+    let runs = std::sync::Arc::new(Runs::default());
+    let agent = BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .bighub_api_key(&key)
+        .bighub_base_url(&base_url)
+        .action(GrantAccess)
+        .shared_state(runs.clone())
+        .build()
+        .unwrap();
+    let paused = agent
+        .run("Grant Bob admin for 48h", "gpt-test")
+        .await
+        .unwrap();
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 1);
+    let id = pending[0].request_id.clone();
+
+    // The operator lists reviews through the server, with the arguments being approved.
+    let listed = shell.run(&format!("{{ {list}; }} 2>&1"));
+    assert!(
+        listed[0].starts_with(&format!("server: http://127.0.0.1:{port}")),
+        "{listed:?}"
+    );
+    let row = listed
+        .iter()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{id} in {listed:?}"));
+    assert!(row.contains(r#""duration":"48h""#), "{row}");
+    assert!(row.contains(r#""user_id":"bob""#), "{row}");
+    assert_eq!(runs.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // ... and approves it through the server.
+    let approved = shell.run(&format!(
+        "{{ {}; }} 2>&1",
+        approve.replace("REQUEST_ID", &id)
+    ));
+    assert!(
+        approved.iter().any(|l| l == &format!("{id} approved")),
+        "{approved:?}"
+    );
+
+    // The agent resumes: the call runs once.
+    let state = paused.paused.unwrap();
+    let done = agent
+        .resume(
+            state.clone(),
+            [(id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.output_text(), "Bob has his access.");
+    assert_eq!(runs.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let again = agent
+        .resume(state, [(id, ApprovalAnswer::approved("ok"))])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, bighub::Error::ApprovalAlreadyUsed { .. }),
+        "{again}"
+    );
+    assert_eq!(runs.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
