@@ -1299,3 +1299,31 @@ async fn a_hosted_mcp_server_label_cannot_forge_a_log_line() {
     let text = logs.assert_unforged(&format!("server=\"deploys\\n{FORGED}\""));
     assert!(text.contains("did not approve"), "{text}");
 }
+
+#[tokio::test]
+async fn a_checked_or_decided_call_prints_no_secret_on_a_local_engine() {
+    let world = World::start().await;
+    let agent = agent(&world)
+        .engine(LocalEngine::builder().in_memory().build().unwrap())
+        .build()
+        .unwrap();
+    let arguments = json!({"path": "db", "token": SECRET});
+    let checked = agent
+        .check_tool("rotate_secret", arguments.clone())
+        .await
+        .unwrap();
+    let decided = agent.decide_tool("rotate_secret", arguments).await.unwrap();
+    for check in [&checked, &decided] {
+        for shown in [
+            format!("{check:?}"),
+            serde_json::to_string(check).unwrap(),
+            format!("{:?}", check.action),
+            serde_json::to_string(&check.action).unwrap(),
+        ] {
+            assert!(!shown.contains(SECRET), "the secret is shown: {shown}");
+            assert!(shown.contains("[REDACTED]"), "{shown}");
+        }
+        // What engines decide on keeps the real value.
+        assert_eq!(check.action.arguments["token"], SECRET);
+    }
+}
