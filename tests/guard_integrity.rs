@@ -1327,3 +1327,65 @@ async fn a_checked_or_decided_call_prints_no_secret_on_a_local_engine() {
         assert_eq!(check.action.arguments["token"], SECRET);
     }
 }
+
+#[tokio::test]
+async fn pending_approvals_show_the_arguments_that_run_not_an_edited_copy() {
+    let world = World::start().await;
+    policy(&world);
+    let agent = agent(&world).build().unwrap();
+    let (json, request_id) = paused_grant(&world, &agent).await;
+    let edit_copy = |state: &mut Value| {
+        state["calls"][0]["event"]["arguments"]["duration"] = json!("1h");
+        for event in state["events"].as_array_mut().unwrap() {
+            event["arguments"]["duration"] = json!("1h");
+        }
+    };
+
+    // Only the shown copy edited: the approver sees 48h, and 48h is what runs.
+    let mut edited = json.clone();
+    edit_copy(&mut edited);
+    let state: RunState = serde_json::from_value(edited).unwrap();
+    let pending = state.pending_approvals();
+    assert_eq!(pending[0].arguments, grant());
+    assert_eq!(pending[0].tool, "grant_access");
+
+    // Every copy beside the model's call edited to 1h: still 48h shown, and nothing runs.
+    let mut edited = json.clone();
+    edit_copy(&mut edited);
+    let one_hour = json!({"user_id": "alice", "group": "okta-admins", "duration": "1h"});
+    edited["calls"][0]["raw_arguments"] = json!(one_hour.to_string());
+    edited["calls"][0]["arguments_sha256"] =
+        json!(bighub_core::digest::canonical_sha256(&one_hour));
+    let state: RunState = serde_json::from_value(edited).unwrap();
+    assert_eq!(state.pending_approvals()[0].arguments, grant());
+    let error = agent
+        .resume(
+            state,
+            [(request_id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::ApprovalArgumentsChanged { .. }),
+        "{error}"
+    );
+    assert_eq!(world.runs.count(), 0);
+
+    // The state with only the shown copy edited runs the call as shown.
+    let mut edited = json;
+    edit_copy(&mut edited);
+    let done = agent
+        .resume(
+            serde_json::from_value(edited).unwrap(),
+            [(request_id, ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap();
+    let ran = done
+        .execution
+        .with_status(ExecutionStatus::Executed)
+        .next()
+        .unwrap();
+    assert_eq!(ran.output.as_ref().unwrap()["duration"], "48h");
+    assert_eq!(world.runs.count(), 1);
+}
