@@ -1169,3 +1169,246 @@ async fn a_tool_with_the_same_name_twice_in_a_round_is_decided_per_call() {
     assert_eq!(world.runs.count(), 1);
     let _ = Arc::clone(&world.runs);
 }
+
+// --- Logs carry no forged line; printed values carry no secret; approvers see what runs --
+
+/// A line an attacker would like the operator's log to show, as the fmt layer writes one.
+const FORGED: &str = "2026-12-07T04:00:00.000000Z  INFO bighub_openai: approved by security";
+
+/// What the fmt subscriber wrote for this thread's events while it was installed.
+///
+/// One global subscriber (bighub targets, every level, spans as they open) writes each
+/// event to the buffer of the thread that emitted it: scoped subscribers on parallel test
+/// threads can miss events, since tracing caches each callsite's interest process-wide.
+/// A `#[tokio::test]` runs its tasks on its own thread.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<LogBuffer>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Stops capturing this thread's logs when dropped.
+struct Capturing;
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| c.borrow_mut().take());
+    }
+}
+
+impl LogBuffer {
+    /// Captures this thread's logs until the guard is dropped.
+    fn install() -> (Self, Capturing) {
+        static SUBSCRIBER: std::sync::Once = std::sync::Once::new();
+        SUBSCRIBER.call_once(|| {
+            use tracing_subscriber::filter::{LevelFilter, Targets};
+            use tracing_subscriber::fmt::format::FmtSpan;
+            use tracing_subscriber::prelude::*;
+            let targets = Targets::new()
+                .with_target("bighub_openai", LevelFilter::TRACE)
+                .with_target("bighub_core", LevelFilter::TRACE);
+            let layer = tracing_subscriber::fmt::layer()
+                .with_writer(|| ThreadWriter)
+                .with_ansi(false)
+                .with_span_events(FmtSpan::NEW)
+                .with_filter(targets);
+            tracing_subscriber::registry().with(layer).init();
+        });
+        let logs = Self::default();
+        CAPTURE.with(|c| *c.borrow_mut() = Some(logs.clone()));
+        (logs, Capturing)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The log, after checking that no line of it is forged and no character in it moves
+    /// the cursor or reorders text; `escaped` must appear, to show the text was logged.
+    fn assert_unforged(&self, escaped: &str) -> String {
+        let text = self.text();
+        assert!(
+            !text.lines().any(|line| line.starts_with(FORGED)),
+            "a forged line reached the log:\n{text}"
+        );
+        assert!(
+            !text.contains(['\r', '\u{1b}', '\u{202e}']),
+            "a raw control reached the log: {text:?}"
+        );
+        assert!(
+            text.contains(escaped),
+            "{escaped} is not in the log:\n{text}"
+        );
+        text
+    }
+}
+
+/// Writes to the capturing buffer of the current thread, if any.
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURE.with(|c| {
+            if let Some(logs) = &*c.borrow() {
+                logs.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_call_id_chosen_by_the_model_cannot_forge_a_log_line() {
+    let (logs, _guard) = LogBuffer::install();
+    let world = World::start().await;
+    world.decide_all("autonomous");
+    let call_id = format!("call_1\n{FORGED}");
+    world
+        .openai
+        .push(Turn::new().call_with_id("restart_deployment", restart("web"), &call_id));
+    world.openai.push(Turn::text("Restarted."));
+    let agent = world.agent().build().unwrap();
+    let result = agent.run("Restart web", MODEL).await.unwrap();
+    assert_eq!(result.last().unwrap().status, ExecutionStatus::Executed);
+    let text = logs.assert_unforged(&format!("call_id=\"call_1\\n{FORGED}\""));
+    assert!(text.contains("bighub.tool"), "{text}");
+}
+
+#[tokio::test]
+async fn an_error_body_of_the_decision_service_cannot_forge_a_log_line() {
+    let (logs, _guard) = LogBuffer::install();
+    let world = World::start().await;
+    let body = format!("bad request\r\n{FORGED}\u{1b}[2K\u{202e}");
+    world
+        .bighub
+        .on_evaluate(move |_| Reply::text(400, "text/plain", body.clone()));
+    world
+        .openai
+        .push(Turn::function_call("restart_deployment", restart("web")));
+    world.openai.push(Turn::text("Blocked."));
+    let agent = world.agent().build().unwrap();
+    let result = agent.run("Restart web", MODEL).await.unwrap();
+    assert_eq!(result.last().unwrap().status, ExecutionStatus::Blocked);
+    logs.assert_unforged(&format!(
+        "BIGHUB answered HTTP 400: bad request\\r\\n{FORGED}\\x1b[2K\\u{{202e}}"
+    ));
+}
+
+#[tokio::test]
+async fn a_hosted_mcp_server_label_cannot_forge_a_log_line() {
+    let (logs, _guard) = LogBuffer::install();
+    let world = World::start().await;
+    world.decide_all("autonomous");
+    let label = format!("deploys\n{FORGED}");
+    world.openai.push(
+        Turn::new()
+            .mcp_call(&label, "delete_release", r#"{"release":"v1"}"#, "deleted")
+            .message("Deleted."),
+    );
+    let agent = world
+        .agent()
+        .hosted_mcp(bighub::mcp::HostedMcp::new(
+            "deploys",
+            "https://mcp.example.com/mcp",
+        ))
+        .build()
+        .unwrap();
+    let result = agent.run("Delete v1", MODEL).await.unwrap();
+    assert_eq!(result.last().unwrap().status, ExecutionStatus::ToolError);
+    let text = logs.assert_unforged(&format!("server=\"deploys\\n{FORGED}\""));
+    assert!(text.contains("did not approve"), "{text}");
+}
+
+#[tokio::test]
+async fn a_checked_or_decided_call_prints_no_secret_on_a_local_engine() {
+    let world = World::start().await;
+    let agent = agent(&world)
+        .engine(LocalEngine::builder().in_memory().build().unwrap())
+        .build()
+        .unwrap();
+    let arguments = json!({"path": "db", "token": SECRET});
+    let checked = agent
+        .check_tool("rotate_secret", arguments.clone())
+        .await
+        .unwrap();
+    let decided = agent.decide_tool("rotate_secret", arguments).await.unwrap();
+    for check in [&checked, &decided] {
+        for shown in [
+            format!("{check:?}"),
+            serde_json::to_string(check).unwrap(),
+            format!("{:?}", check.action),
+            serde_json::to_string(&check.action).unwrap(),
+        ] {
+            assert!(!shown.contains(SECRET), "the secret is shown: {shown}");
+            assert!(shown.contains("[REDACTED]"), "{shown}");
+        }
+        // What engines decide on keeps the real value.
+        assert_eq!(check.action.arguments["token"], SECRET);
+    }
+}
+
+#[tokio::test]
+async fn pending_approvals_show_the_arguments_that_run_not_an_edited_copy() {
+    let world = World::start().await;
+    policy(&world);
+    let agent = agent(&world).build().unwrap();
+    let (json, request_id) = paused_grant(&world, &agent).await;
+    let edit_copy = |state: &mut Value| {
+        state["calls"][0]["event"]["arguments"]["duration"] = json!("1h");
+        for event in state["events"].as_array_mut().unwrap() {
+            event["arguments"]["duration"] = json!("1h");
+        }
+    };
+
+    // Only the shown copy edited: the approver sees 48h, and 48h is what runs.
+    let mut edited = json.clone();
+    edit_copy(&mut edited);
+    let state: RunState = serde_json::from_value(edited).unwrap();
+    let pending = state.pending_approvals();
+    assert_eq!(pending[0].arguments, grant());
+    assert_eq!(pending[0].tool, "grant_access");
+
+    // Every copy beside the model's call edited to 1h: still 48h shown, and nothing runs.
+    let mut edited = json.clone();
+    edit_copy(&mut edited);
+    let one_hour = json!({"user_id": "alice", "group": "okta-admins", "duration": "1h"});
+    edited["calls"][0]["raw_arguments"] = json!(one_hour.to_string());
+    edited["calls"][0]["arguments_sha256"] =
+        json!(bighub_core::digest::canonical_sha256(&one_hour));
+    let state: RunState = serde_json::from_value(edited).unwrap();
+    assert_eq!(state.pending_approvals()[0].arguments, grant());
+    let error = agent
+        .resume(
+            state,
+            [(request_id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::ApprovalArgumentsChanged { .. }),
+        "{error}"
+    );
+    assert_eq!(world.runs.count(), 0);
+
+    // The state with only the shown copy edited runs the call as shown.
+    let mut edited = json;
+    edit_copy(&mut edited);
+    let done = agent
+        .resume(
+            serde_json::from_value(edited).unwrap(),
+            [(request_id, ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap();
+    let ran = done
+        .execution
+        .with_status(ExecutionStatus::Executed)
+        .next()
+        .unwrap();
+    assert_eq!(ran.output.as_ref().unwrap()["duration"], "48h");
+    assert_eq!(world.runs.count(), 1);
+}

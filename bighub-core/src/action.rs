@@ -106,7 +106,13 @@ pub struct ActionContext {
 ///     .target("okta-admins");
 /// assert_eq!(action.action, "grant_access");
 /// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+///
+/// Its `Debug` and its JSON (`Serialize`) show the arguments the tool marks secret
+/// ([`SECRET_ARGS_KEY`](crate::SECRET_ARGS_KEY)) as [`REDACTED`](crate::REDACTED), so a
+/// printed or logged action never carries them; the [`arguments`](Self::arguments) field
+/// and [`unredacted`](Self::unredacted) keep the real values for code that decides on
+/// them. JSON read back from the redacted form has the redacted values.
+#[derive(Clone, PartialEq, Default, Deserialize)]
 pub struct ProposedAction {
     /// The registered tool name the model called.
     pub tool: String,

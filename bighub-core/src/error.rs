@@ -1,19 +1,26 @@
 //! The one error type of bighub-core.
+//!
+//! Its messages quote what a decision service, a store or a caller chose (bodies, request
+//! ids, resolutions); every quoted text is [escaped](crate::escape::escape), so a message
+//! is one line that a log or a terminal shows as written. The fields keep the text as it
+//! was.
 
 use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::escape::escape;
 
 /// Everything that can go wrong while asking a decision engine.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A setting is invalid; the message says which and why.
-    #[error("invalid configuration: {0}")]
+    #[error("invalid configuration: {}", escape(.0))]
     InvalidConfig(String),
 
     /// The service refused the API key (401) or its permissions (403).
-    #[error("BIGHUB rejected the API key (HTTP {status}): {message}; check BIGHUB_API_KEY")]
+    #[error("BIGHUB rejected the API key (HTTP {status}): {}; check BIGHUB_API_KEY", escape(.message))]
     Auth {
         /// 401 or 403.
         status: u16,
@@ -22,7 +29,7 @@ pub enum Error {
     },
 
     /// The service rejected the request body (422); `detail` is its validation detail.
-    #[error("BIGHUB rejected the request (HTTP 422): {message}")]
+    #[error("BIGHUB rejected the request (HTTP 422): {}", escape(.message))]
     Validation {
         /// A one-line summary of the detail.
         message: String,
@@ -38,7 +45,7 @@ pub enum Error {
     },
 
     /// Any other non-success status, after all retries where it was retryable.
-    #[error("BIGHUB answered HTTP {status}: {body}")]
+    #[error("BIGHUB answered HTTP {status}: {}", escape(.body))]
     Status {
         /// The HTTP status.
         status: u16,
@@ -51,15 +58,15 @@ pub enum Error {
     Timeout(Duration),
 
     /// The connection failed (DNS, refused, reset), after all retries.
-    #[error("could not reach BIGHUB: {0}")]
+    #[error("could not reach BIGHUB: {}", escape(.0))]
     Network(String),
 
     /// The service answered 2xx with a body that is not a JSON object.
-    #[error("BIGHUB sent an unreadable answer: {0}")]
+    #[error("BIGHUB sent an unreadable answer: {}", escape(.0))]
     InvalidResponse(String),
 
     /// An approval was already resolved; one approval runs its tool at most once.
-    #[error("approval {request_id} was already resolved ({resolution})")]
+    #[error("approval {} was already resolved ({})", escape(.request_id), escape(.resolution))]
     ApprovalAlreadyResolved {
         /// The decision's request id.
         request_id: String,
@@ -68,11 +75,11 @@ pub enum Error {
     },
 
     /// No pending approval has this request id.
-    #[error("no approval is pending for request {0}")]
+    #[error("no approval is pending for request {}", escape(.0))]
     ApprovalNotFound(String),
 
     /// The approval is not (or not yet) approved, so its call may not run.
-    #[error("approval {request_id} is {status}, not approved")]
+    #[error("approval {} is {}, not approved", escape(.request_id), escape(.status))]
     ApprovalNotApproved {
         /// The decision's request id.
         request_id: String,
@@ -82,13 +89,15 @@ pub enum Error {
 
     /// The call's arguments differ from those the approval was granted for.
     #[error(
-        "approval {0} was granted for different arguments; ask for a new approval for the changed call"
+        "approval {} was granted for different arguments; ask for a new approval for the changed call",
+        escape(.0)
     )]
     ApprovalArgumentsChanged(String),
 
     /// The approval was granted for another tool than the one about to run.
     #[error(
-        "approval {request_id} was granted for the tool `{approved}`, not `{requested}`; ask for a new approval for this call"
+        "approval {} was granted for the tool `{}`, not `{}`; ask for a new approval for this call",
+        escape(.request_id), escape(.approved), escape(.requested)
     )]
     ApprovalToolChanged {
         /// The decision's request id.
@@ -100,11 +109,11 @@ pub enum Error {
     },
 
     /// The approval already ran its call once; one approval runs its tool at most once.
-    #[error("approval {0} was already used")]
+    #[error("approval {} was already used", escape(.0))]
     ApprovalAlreadyUsed(String),
 
     /// An error from another engine (local or user-defined).
-    #[error("decision engine error: {0}")]
+    #[error("decision engine error: {}", escape(.0))]
     Engine(String),
 }
 
@@ -149,6 +158,41 @@ impl Error {
             Self::Timeout(_) | Self::Network(_) | Self::RateLimited { .. } => true,
             Self::Status { status, .. } => matches!(status, 408 | 429 | 500..=599),
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::escape::needs_escape;
+
+    #[test]
+    fn a_quoted_answer_is_escaped_in_the_message() {
+        let forged = "down\r\n2026-01-01T00:00:00Z  INFO bighub: approved\u{1b}[2K\u{202e}";
+        for error in [
+            Error::Status {
+                status: 503,
+                body: forged.into(),
+            },
+            Error::Auth {
+                status: 401,
+                message: forged.into(),
+            },
+            Error::InvalidResponse(forged.into()),
+            Error::ApprovalNotApproved {
+                request_id: forged.into(),
+                status: forged.into(),
+            },
+        ] {
+            let message = error.to_string();
+            assert!(!message.chars().any(needs_escape), "{message:?}");
+            assert!(
+                message.contains(
+                    r"down\r\n2026-01-01T00:00:00Z  INFO bighub: approved\x1b[2K\u{202e}"
+                ),
+                "{message}"
+            );
         }
     }
 }

@@ -33,6 +33,7 @@ mod decision;
 pub mod digest;
 mod engine;
 mod error;
+pub mod escape;
 mod fail_mode;
 mod gate;
 mod normalize;

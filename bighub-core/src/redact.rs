@@ -1,14 +1,19 @@
 //! Arguments a tool marks secret, and how they are hidden before they leave the process or
 //! are stored.
 //!
-//! This module owns the marker (`context.metadata.secret_args`) and the replacement text.
-//! Which other keys count as secret (names that merely look secret) is the local store's
-//! stricter rule, built on these.
+//! This module owns the marker (`context.metadata.secret_args`), the replacement text, and
+//! the printable forms of a [`ProposedAction`] (its `Debug` and its JSON), which hide the
+//! marked arguments. Which other keys count as secret (names that merely look secret) is
+//! the local store's stricter rule, built on these.
 
+use std::fmt;
+
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::ProposedAction;
 use crate::digest::canonical_sha256;
+use crate::remote::DecisionMode;
+use crate::{ActionContext, ProposedAction, RiskLevel};
 
 /// The key of [`ActionContext::metadata`](crate::ActionContext::metadata) that lists the
 /// tool's secret arguments (an array of argument names, or one name).
@@ -81,5 +86,91 @@ impl ProposedAction {
     /// ```
     pub fn approval_digest(&self) -> String {
         canonical_sha256(&self.redacted_arguments())
+    }
+
+    /// The action serializable with its real arguments, secret ones included: for code that
+    /// must keep them (a digest over the whole action, a copy handed to another engine).
+    /// Never print or log it.
+    ///
+    /// ```
+    /// use bighub_core::ProposedAction;
+    /// use serde_json::json;
+    ///
+    /// let mut action = ProposedAction::new("rotate").arguments(json!({"token": "s3cr3t"}));
+    /// action.context.metadata.insert("secret_args".into(), json!(["token"]));
+    /// assert!(!serde_json::to_string(&action).unwrap().contains("s3cr3t"));
+    /// assert!(!format!("{action:?}").contains("s3cr3t"));
+    /// assert!(serde_json::to_string(&action.unredacted()).unwrap().contains("s3cr3t"));
+    /// ```
+    pub fn unredacted(&self) -> impl Serialize + '_ {
+        Fields::of(self, &self.arguments)
+    }
+}
+
+/// A proposed action's fields as they serialize, with the arguments to show.
+#[derive(Serialize)]
+struct Fields<'a> {
+    tool: &'a str,
+    action: &'a str,
+    arguments: &'a Value,
+    actor: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    risk: Option<RiskLevel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<f64>,
+    context: &'a ActionContext,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision_mode: Option<DecisionMode>,
+}
+
+impl<'a> Fields<'a> {
+    fn of(action: &'a ProposedAction, arguments: &'a Value) -> Self {
+        Self {
+            tool: &action.tool,
+            action: &action.action,
+            arguments,
+            actor: &action.actor,
+            domain: action.domain.as_ref(),
+            system: action.system.as_ref(),
+            risk: action.risk,
+            environment: action.environment.as_ref(),
+            target: action.target.as_ref(),
+            value: action.value,
+            context: &action.context,
+            decision_mode: action.decision_mode,
+        }
+    }
+}
+
+impl Serialize for ProposedAction {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Fields::of(self, &self.redacted_arguments()).serialize(serializer)
+    }
+}
+
+impl fmt::Debug for ProposedAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProposedAction")
+            .field("tool", &self.tool)
+            .field("action", &self.action)
+            .field("arguments", &self.redacted_arguments())
+            .field("actor", &self.actor)
+            .field("domain", &self.domain)
+            .field("system", &self.system)
+            .field("risk", &self.risk)
+            .field("environment", &self.environment)
+            .field("target", &self.target)
+            .field("value", &self.value)
+            .field("context", &self.context)
+            .field("decision_mode", &self.decision_mode)
+            .finish()
     }
 }

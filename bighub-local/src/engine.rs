@@ -555,7 +555,8 @@ impl LocalEngine {
         let caller = origin.caller.unwrap_or("");
         let action_sha = match origin.idempotency_key {
             Some(key) => {
-                let sha = canonical_sha256(&serde_json::to_value(action)?);
+                // The real arguments: a retry with another secret is another request.
+                let sha = canonical_sha256(&serde_json::to_value(action.unredacted())?);
                 if let Some(hit) = self.store()?.idempotent_hit(caller, key, now)? {
                     return idempotent_answer(hit, key, &sha);
                 }

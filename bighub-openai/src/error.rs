@@ -5,9 +5,16 @@
 //! of the layers below it ([`SchemaError`], [`ProviderError`]). Events travel in one
 //! variant only, [`Error::Interrupted`], which a run builds once, when it ends, to return
 //! its record alongside what stopped it.
+//!
+//! A message quotes what a model, an MCP server, a model provider or a decision service
+//! chose (names, ids, statuses, bodies); every quoted text is escaped
+//! ([`bighub_core::escape`]), so a message stays one line in a log or on a terminal. The
+//! fields keep the text as it was.
 
 use std::fmt;
 use std::time::Duration;
+
+use bighub_core::escape::escape;
 
 use crate::ExecutionEvent;
 use crate::schema::SchemaError;
@@ -17,7 +24,7 @@ use crate::schema::SchemaError;
 #[non_exhaustive]
 pub enum Error {
     /// A tool name that the OpenAI API would reject.
-    #[error("invalid tool name `{name}`: {reason}; tool names must match ^[a-zA-Z0-9_-]{{1,64}}$")]
+    #[error("invalid tool name `{}`: {}; tool names must match ^[a-zA-Z0-9_-]{{1,64}}$", escape(.name), escape(.reason))]
     InvalidToolName {
         /// The name as given.
         name: String,
@@ -26,11 +33,11 @@ pub enum Error {
     },
 
     /// A second tool with a name already registered.
-    #[error("a tool named `{0}` is already registered; tool names must be unique")]
+    #[error("a tool named `{}` is already registered; tool names must be unique", escape(.0))]
     DuplicateTool(String),
 
     /// A tool whose parameters schema is not (and could not be made) acceptable.
-    #[error("tool `{tool}`: invalid parameters schema at {source}")]
+    #[error("tool `{}`: invalid parameters schema at {}", escape(.tool), escape(&.source.to_string()))]
     Schema {
         /// The tool.
         tool: String,
@@ -40,7 +47,8 @@ pub enum Error {
 
     /// A tool reads a shared state that was never registered on the agent.
     #[error(
-        "the tool `{tool}` needs the shared state `{state}`; register it on the builder with `.state(...)` or `.shared_state(...)`"
+        "the tool `{}` needs the shared state `{state}`; register it on the builder with `.state(...)` or `.shared_state(...)`",
+        escape(.tool)
     )]
     MissingState {
         /// The tool.
@@ -50,7 +58,7 @@ pub enum Error {
     },
 
     /// A setting that cannot work; the message names each problem.
-    #[error("invalid configuration: {0}")]
+    #[error("invalid configuration: {}", escape(.0))]
     Config(String),
 
     /// `run` needs a model provider, and none is configured.
@@ -67,13 +75,14 @@ pub enum Error {
     },
 
     /// The model provider answered with something that is not a Responses API response.
-    #[error("unexpected answer from the model provider: {0}")]
+    #[error("unexpected answer from the model provider: {}", escape(.0))]
     ProviderResponse(String),
 
     /// The model's response did not complete (`incomplete`, `failed`, `cancelled`): none of
     /// its calls ran, since their arguments may be cut short.
     #[error(
-        "the model's response {response_id} ended `{status}` ({reason}); none of its tool calls ran"
+        "the model's response {} ended `{}` ({}); none of its tool calls ran",
+        escape(.response_id), escape(.status), escape(.reason)
     )]
     ResponseNotCompleted {
         /// The response id.
@@ -87,7 +96,8 @@ pub enum Error {
     /// The model called a client-side tool whose call this agent can neither run nor answer
     /// with an error (a `computer_call` must be answered with a screenshot).
     #[error(
-        "the model sent a `{item_type}` item (call {call_id}), which this agent does not execute and cannot answer; the run stops here"
+        "the model sent a `{}` item (call {}), which this agent does not execute and cannot answer; the run stops here",
+        escape(.item_type), escape(.call_id)
     )]
     UnsupportedCall {
         /// The item type.
@@ -97,7 +107,7 @@ pub enum Error {
     },
 
     /// Arguments for `check_tool` or `resume_after_approval` that the tool cannot take.
-    #[error("invalid arguments for the tool `{tool}`: {message}")]
+    #[error("invalid arguments for the tool `{}`: {}", escape(.tool), escape(.message))]
     InvalidArguments {
         /// The tool.
         tool: String,
@@ -121,7 +131,7 @@ pub enum Error {
     },
 
     /// `check_tool` or `resume_after_approval` named a tool that is not registered.
-    #[error("unknown tool `{name}`; registered tools: {}", available.join(", "))]
+    #[error("unknown tool `{}`; registered tools: {}", escape(.name), escape(&.available.join(", ")))]
     UnknownTool {
         /// The name asked for.
         name: String,
@@ -154,7 +164,7 @@ pub enum Error {
 
     /// An MCP server could not be used: it did not start, its handshake or tool list
     /// failed or timed out, or its tools cannot be offered as configured.
-    #[error("MCP server {server}: {message}")]
+    #[error("MCP server {}: {}", escape(.server), escape(.message))]
     Mcp {
         /// The server: its command, or its URL without credentials or query.
         server: String,
@@ -164,11 +174,11 @@ pub enum Error {
 
     /// A run state that cannot be resumed (another format version, a tool this agent does
     /// not register, ...).
-    #[error("cannot resume this run state: {0}")]
+    #[error("cannot resume this run state: {}", escape(.0))]
     InvalidRunState(String),
 
     /// An answer names a request id the paused run does not wait for.
-    #[error("the paused run does not wait for approval {request_id}; it waits for: {}", if pending.is_empty() { "nothing".to_owned() } else { pending.join(", ") })]
+    #[error("the paused run does not wait for approval {}; it waits for: {}", escape(.request_id), if .pending.is_empty() { "nothing".to_owned() } else { escape(&.pending.join(", ")).into_owned() })]
     UnknownApproval {
         /// The request id answered.
         request_id: String,
@@ -178,7 +188,8 @@ pub enum Error {
 
     /// The call's arguments differ from those the approval was asked for; nothing ran.
     #[error(
-        "approval {request_id} was asked for different arguments; nothing ran — ask for a new approval for the changed call"
+        "approval {} was asked for different arguments; nothing ran — ask for a new approval for the changed call",
+        escape(.request_id)
     )]
     ApprovalArgumentsChanged {
         /// The decision's request id.
@@ -187,7 +198,8 @@ pub enum Error {
 
     /// The approval was granted for another tool than the one about to run.
     #[error(
-        "approval {request_id} was granted for the tool `{approved}`, not `{requested}`; nothing ran — ask for a new approval for this call"
+        "approval {} was granted for the tool `{}`, not `{}`; nothing ran — ask for a new approval for this call",
+        escape(.request_id), escape(.approved), escape(.requested)
     )]
     ApprovalToolChanged {
         /// The decision's request id.
@@ -199,7 +211,7 @@ pub enum Error {
     },
 
     /// The approval was already acted on; one approval runs its call at most once.
-    #[error("approval {request_id} was already acted on; one approval runs its call at most once")]
+    #[error("approval {} was already acted on; one approval runs its call at most once", escape(.request_id))]
     ApprovalAlreadyUsed {
         /// The decision's request id.
         request_id: String,
@@ -216,7 +228,7 @@ pub enum Error {
     },
 
     /// The engine refused to record the answer or to release the approved call.
-    #[error("approval {request_id} was refused by the decision engine: {source}")]
+    #[error("approval {} was refused by the decision engine: {source}", escape(.request_id))]
     ApprovalRefused {
         /// The decision's request id.
         request_id: String,
@@ -330,17 +342,17 @@ impl fmt::Display for ProviderError {
             write!(f, "HTTP {status} ")?;
         }
         if let Some(kind) = &self.error_type {
-            write!(f, "{kind} ")?;
+            write!(f, "{} ", escape(kind))?;
         }
         if let Some(param) = &self.param {
-            write!(f, "(param `{param}`)")?;
+            write!(f, "(param `{}`)", escape(param))?;
         }
         if self.error_type.is_some() || self.param.is_some() {
             f.write_str(": ")?;
         }
-        f.write_str(&self.message)?;
+        f.write_str(&escape(&self.message))?;
         if let Some(code) = &self.code {
-            write!(f, " (code `{code}`)")?;
+            write!(f, " (code `{}`)", escape(code))?;
         }
         Ok(())
     }

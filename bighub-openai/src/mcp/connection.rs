@@ -189,7 +189,7 @@ impl McpServer {
                 metadata: tool.metadata.clone(),
             };
             if let Some(note) = &info.note {
-                tracing::info!(tool = %info.name, note = ?note, "MCP tool schema is not strict");
+                tracing::info!(tool = ?info.name, note = ?note, "MCP tool schema is not strict");
             }
             tools.push((Arc::new(tool), info));
         }

@@ -211,7 +211,7 @@ impl Provider {
                         });
                     }
                     let delay = self.backoff(attempts);
-                    tracing::warn!(name, attempt = attempts, ?delay, error = %error, "model provider call failed; retrying");
+                    tracing::warn!(name, attempt = attempts, ?delay, error = %bighub_core::escape::escape(&error.to_string()), "model provider call failed; retrying");
                     tokio::time::sleep(delay).await;
                 }
             }

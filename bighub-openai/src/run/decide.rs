@@ -24,6 +24,9 @@ use crate::Error;
 use crate::tool::RegisteredTool;
 
 /// What the guard decides about a call, without running it: see [`BighubOpenAI::check_tool`](crate::BighubOpenAI::check_tool).
+///
+/// Its `Debug` and its JSON show the arguments the tool marks secret as `[REDACTED]` (see
+/// [`ProposedAction`]); `action.arguments` keeps the real values.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolCheck {
     /// The proposed action that was evaluated.

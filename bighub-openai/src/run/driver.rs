@@ -121,7 +121,7 @@ impl Runner {
         policy: ApprovalPolicy,
     ) -> Result<RunResult, Error> {
         let mut ctx = self.new_run(input, settings, policy)?;
-        let span = tracing::info_span!("bighub.run", trace_id = %ctx.ids.trace_id, model = %ctx.settings.model);
+        let span = tracing::info_span!("bighub.run", trace_id = ?ctx.ids.trace_id, model = ?ctx.settings.model);
         let outcome = self.run_rounds(&mut ctx).instrument(span).await;
         self.finish(ctx, outcome)
     }
@@ -167,7 +167,7 @@ impl Runner {
             let mut response = ModelResponse::from_raw(raw)?;
             while response.is_pending() {
                 // Background mode: the API works on it; ask again until it ends.
-                tracing::debug!(response_id = %response.id, status = %response.status, "response not finished; polling");
+                tracing::debug!(response_id = ?response.id, status = ?response.status, "response not finished; polling");
                 tokio::time::sleep(self.config.background_poll_interval).await;
                 response = ModelResponse::from_raw(provider.retrieve(&response.id).await?)?;
             }

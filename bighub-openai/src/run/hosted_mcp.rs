@@ -44,7 +44,7 @@ impl Runner {
         let seq = ctx.events.len() as u64;
         let max = self.config.max_tool_output_bytes;
         let Some(approval) = matching_approval(ctx, call) else {
-            tracing::error!(server = %call.server_label, tool = ?call.name, id = ?call.id,
+            tracing::error!(server = ?call.server_label, tool = ?call.name, id = ?call.id,
                 "the API ran a hosted MCP call this agent did not approve");
             let mut error = format!(
                 "the Responses API ran `{}` on the hosted MCP server `{}` without an approval \

@@ -348,7 +348,7 @@ impl Runner {
                         return;
                     }
                 };
-                let span = tracing::info_span!("bighub.resume_stream", trace_id = %resumed.ctx.ids.trace_id, model = %resumed.ctx.settings.model);
+                let span = tracing::info_span!("bighub.resume_stream", trace_id = ?resumed.ctx.ids.trace_id, model = ?resumed.ctx.settings.model);
                 let outcome = async {
                     match this.play_resumed(&mut resumed, Some(&tx)).await? {
                         Some(paused) => Ok(paused),

@@ -229,7 +229,7 @@ impl Runner {
         };
         let Some(request_id) = decided.decision.request_id.clone() else {
             // Without a request id there is nothing to bind an approval to.
-            tracing::warn!(tool = %call.call.name, "approval required but the decision has no request id; reporting it");
+            tracing::warn!(tool = ?call.call.name, "approval required but the decision has no request id; reporting it");
             return Ok(ApprovalState::None);
         };
         let request = ApprovalRequest {
@@ -258,7 +258,7 @@ impl Runner {
         };
         let tool = &decided.tool;
         let timeout = tool.timeout().unwrap_or(self.config.tool_timeout);
-        let span = tracing::info_span!("bighub.tool", tool = %call.call.name, call_id = %call.call.call_id);
+        let span = tracing::info_span!("bighub.tool", tool = ?call.call.name, call_id = ?call.call.call_id);
         let future = tool.call(
             call.arguments.clone(),
             self.context.with_call_id(&call.call.call_id),
@@ -367,7 +367,7 @@ impl Runner {
         if let Some(hook) = &self.on_decision
             && std::panic::catch_unwind(AssertUnwindSafe(|| hook(event))).is_err()
         {
-            tracing::warn!(tool = %event.tool, "the on_decision hook panicked; ignored");
+            tracing::warn!(tool = ?event.tool, "the on_decision hook panicked; ignored");
         }
         if !report || !self.config.outcome_reporting || event.decision.is_none() {
             return Ok(());

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use bighub_core::redact_named;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -120,20 +121,42 @@ pub(crate) struct PausedCall {
 
 impl RunState {
     /// The approvals this run waits for, in call order.
+    ///
+    /// Each shows the call an approval runs: the tool and arguments of the model's own call
+    /// in the conversation (the ones whose digest resuming checks), with secret arguments
+    /// redacted, never a copy kept beside it. A state edited so that its copies disagree
+    /// with that call still shows the call (and resuming it is refused); a pending call
+    /// with no such call in the conversation, or whose arguments are not a JSON object,
+    /// cannot run and is not listed.
     pub fn pending_approvals(&self) -> Vec<ApprovalRequest> {
         self.calls
             .iter()
             .filter(|c| c.pending)
             .filter_map(|c| {
+                let (tool, mut arguments) = self.bound_call(&c.call_id)?;
+                if let Some(names) = self.secret_args.get(&tool) {
+                    redact_named(&mut arguments, names);
+                }
                 Some(ApprovalRequest {
                     request_id: c.event.request_id.clone()?,
-                    tool: c.tool.clone(),
+                    tool,
                     call_id: c.call_id.clone(),
-                    arguments: c.event.arguments.clone(),
+                    arguments,
                     decision: c.event.decision.clone()?,
                 })
             })
             .collect()
+    }
+
+    /// The tool and parsed arguments of the model's call `call_id` in the conversation,
+    /// when its arguments are a JSON object.
+    fn bound_call(&self, call_id: &str) -> Option<(String, Value)> {
+        let item = self.conversation.function_call(call_id)?;
+        let tool = item["name"].as_str()?.to_owned();
+        match serde_json::from_str(item["arguments"].as_str()?) {
+            Ok(arguments @ Value::Object(_)) => Some((tool, arguments)),
+            _ => None,
+        }
     }
 
     /// The decisions of the paused round's calls, in call order (`None` for calls never

@@ -82,7 +82,7 @@ impl RunStream {
                         return;
                     }
                 };
-                let span = tracing::info_span!("bighub.run_stream", trace_id = %ctx.ids.trace_id, model = %ctx.settings.model);
+                let span = tracing::info_span!("bighub.run_stream", trace_id = ?ctx.ids.trace_id, model = ?ctx.settings.model);
                 let outcome = inner.stream_rounds(&mut ctx, &tx).instrument(span).await;
                 if matches!(outcome, Err(Error::Cancelled)) {
                     return;

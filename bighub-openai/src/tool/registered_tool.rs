@@ -287,7 +287,7 @@ impl RegisteredTool {
 fn apply_metadata(action: &mut ProposedAction, extra: Value) {
     let Value::Object(extra) = extra else {
         if !extra.is_null() {
-            tracing::warn!(tool = %action.tool, "metadata_from_args returned a non-object; ignored");
+            tracing::warn!(tool = ?action.tool, "metadata_from_args returned a non-object; ignored");
         }
         return;
     };
