@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -89,6 +89,7 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let registry = Arc::new(Registry::new(&limits));
+    let lingering = Arc::new(tokio::sync::Semaphore::new(MAX_LINGERING));
     let (stop, stopping) = watch::channel(false);
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
@@ -124,7 +125,7 @@ pub(crate) async fn serve(
             Err(reason) => {
                 metrics.connection_refused(reason.label());
                 registry.log_refusal(peer.ip(), reason);
-                refuse(&stream);
+                refuse(stream, &lingering);
             }
         }
     }
@@ -144,14 +145,42 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// Answers 503 without waiting on the client: one non-blocking write, then close.
-fn refuse(stream: &TcpStream) {
+/// How long a refused connection is kept to deliver its 503 (reading what the client sent,
+/// so that closing does not reset the connection before the answer is read).
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
+/// How many refused connections may linger at once; past that they are closed at once.
+const MAX_LINGERING: usize = 64;
+
+/// Answers 503 and closes: within [`REFUSAL_LINGER`] when a lingering place is free,
+/// otherwise with one non-blocking write.
+fn refuse(stream: TcpStream, lingering: &Arc<tokio::sync::Semaphore>) {
     const BODY: &str = r#"{"detail":"too many connections"}"#;
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{BODY}",
         BODY.len()
     );
-    let _ = stream.try_write(answer.as_bytes());
+    let Ok(place) = Arc::clone(lingering).try_acquire_owned() else {
+        let _ = stream.try_write(answer.as_bytes());
+        return;
+    };
+    tokio::spawn(async move {
+        let _place = place;
+        let _ = tokio::time::timeout(REFUSAL_LINGER, async move {
+            let mut stream = stream;
+            stream.write_all(answer.as_bytes()).await?;
+            stream.shutdown().await?;
+            let mut sink = [0u8; 4096];
+            let mut read = 0;
+            while read < 64 * 1024 {
+                match stream.read(&mut sink).await? {
+                    0 => break,
+                    n => read += n,
+                }
+            }
+            io::Result::Ok(())
+        })
+        .await;
+    });
 }
 
 /// Which limit refused a connection.
