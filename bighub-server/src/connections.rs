@@ -53,7 +53,8 @@ pub struct ConnectionLimits {
     /// counts as reading its header.
     pub header_read_timeout: Duration,
     /// How long a connection may go without traffic while no request is in flight (the
-    /// keep-alive timeout); then it is closed. A request in flight is bounded by the
+    /// keep-alive timeout); then it is closed, and dropped when the client still does not
+    /// read its last answer after as long again. A request in flight is bounded by the
     /// request timeout and the store's own timeouts instead.
     pub idle_timeout: Duration,
     /// The most connections served at once.
@@ -328,7 +329,8 @@ async fn connection(
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     let mut closed_by: Option<&'static str> = None;
-    let mut draining = false;
+    // Asked to finish its request and close (the server stops, or the connection idled).
+    let mut finishing = false;
     loop {
         let idle_at = activity.idle_deadline(limits.idle_timeout);
         tokio::select! {
@@ -343,14 +345,22 @@ async fn connection(
                 }
                 break;
             }
-            _ = stopping.changed(), if !draining => {
-                draining = true;
+            _ = stopping.changed(), if !finishing => {
+                finishing = true;
+                activity.touch();
                 conn.as_mut().graceful_shutdown();
             }
-            () = tokio::time::sleep_until(idle_at), if !draining => {
+            () = tokio::time::sleep_until(idle_at) => {
                 if activity.is_idle(limits.idle_timeout) {
                     closed_by = Some("idle_timeout");
-                    draining = true;
+                    if finishing {
+                        // Nothing in flight and nothing moved since it was asked to close:
+                        // a client that does not read its answer. Drop the connection.
+                        tracing::debug!(client = %peer, "closed: the client stopped reading");
+                        break;
+                    }
+                    finishing = true;
+                    activity.touch();
                     conn.as_mut().graceful_shutdown();
                 }
             }

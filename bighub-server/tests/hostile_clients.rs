@@ -430,3 +430,47 @@ async fn metrics_and_healthz_answer_while_the_store_hangs() {
             .contains("bighub_http_requests_total{endpoint=\"healthz\",status=\"503\"} 3")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_its_answers_is_dropped() {
+    let mut config = common::config();
+    config.connections.idle_timeout = Duration::from_millis(300);
+    let server =
+        TestServer::with_config(LocalEngine::builder().in_memory().build().unwrap(), config).await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket
+        .connect(server.addr().parse().unwrap())
+        .await
+        .unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    // Pipelined requests whose answers (megabytes of metrics text) are never read.
+    const REQUESTS: usize = 10_000;
+    let sending = tokio::spawn(async move {
+        let request = b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n".repeat(REQUESTS);
+        let _ = writer.write_all(&request).await;
+        writer
+    });
+    // Dropped by the server while the client still has not read: only the connection
+    // asking for the metrics is open.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = metrics_text(&server).await;
+        if text.contains("bighub_connections_open 1\n") {
+            assert!(
+                text.contains("bighub_connections_closed_total{reason=\"idle_timeout\"} 1"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the connection was kept: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut answers = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut answers)).await;
+    let answered = String::from_utf8_lossy(&answers)
+        .matches("HTTP/1.1 200")
+        .count();
+    assert!(answered < REQUESTS, "every answer was written");
+    drop(sending);
+}
