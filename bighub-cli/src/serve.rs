@@ -46,7 +46,7 @@ pub(crate) struct ServeArgs {
     header_read_timeout: u64,
     /// How long a connection may stay without traffic and without a request in flight,
     /// in seconds.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: u64,
     /// The most connections served at once; more are answered 503. Keep it under the
     /// process's limit of open files (`ulimit -n`).

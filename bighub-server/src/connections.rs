@@ -31,9 +31,14 @@ use crate::metrics::Metrics;
 ///
 /// The defaults suit a server reachable by anyone: a client gets 10 s to send a request's
 /// header, a connection without traffic and without a request in flight is closed after
-/// 5 s, at most 512 connections are served at once (under the usual limit of 1024 open
+/// 10 s, at most 512 connections are served at once (under the usual limit of 1024 open
 /// files), at most 32 of them from one client address. Connections over a limit are
 /// answered `503 {"detail": "too many connections"}` and closed.
+///
+/// A kept-alive connection waiting for its next request is closed after the shorter of
+/// the two timeouts. Keep both longer than clients keep idle connections (the Python SDK's
+/// `httpx`: 5 s), so that a client rarely sends a request on a connection the server is
+/// closing.
 ///
 /// ```
 /// use std::time::Duration;
@@ -68,7 +73,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(10),
             max_connections: 512,
             max_connections_per_address: Some(32),
         }
