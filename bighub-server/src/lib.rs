@@ -40,7 +40,8 @@
 //!   store) and [`EngineBackend`] (any `DecisionEngine`);
 //! - `metrics` — the counters and their Prometheus text.
 //!
-//! The server keeps no state of its own beyond counters: decisions, approvals and
+//! The server keeps no state of its own beyond counters and the last answers of the
+//! store to `/healthz` and `/metrics`: decisions, approvals and
 //! idempotency keys live in the engine's store, so several servers on one shared store
 //! answer as one.
 #![forbid(unsafe_code)]
