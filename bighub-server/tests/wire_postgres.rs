@@ -199,3 +199,41 @@ async fn metrics_and_healthz_answer_while_the_database_holds_the_stores_reads() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evaluation_held_past_the_request_timeout_answers_the_decision_it_recorded() {
+    use std::time::Duration;
+    let Some(url) = database_url() else { return };
+    let schema = fresh_schema();
+    let mut config = common::config();
+    config.request_timeout = Duration::from_millis(300);
+    let server = TestServer::with_config(pg_engine(&url, &schema), config).await;
+    let (locker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let session = tokio::spawn(connection);
+    locker
+        .batch_execute(&format!(
+            "BEGIN; LOCK TABLE \"{schema}\".decisions IN ACCESS EXCLUSIVE MODE"
+        ))
+        .await
+        .unwrap();
+    // As the Python SDK sends it: no Idempotency-Key.
+    let asking = tokio::spawn(
+        reqwest::Client::new()
+            .post(server.url("/actions/evaluate"))
+            .header("x-api-key", KEY_A)
+            .json(&json!({"action": "list_users", "context": {"system": "okta"}}))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(!asking.is_finished(), "answered while the store was held");
+    drop(locker);
+    let _ = session.await;
+    let answer = asking.await.unwrap().unwrap();
+    assert_eq!(answer.status(), 200);
+    let decision: Value = answer.json().await.unwrap();
+    let rows = server.engine.recent_decisions(10).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(decision["request_id"], json!(rows[0].request_id));
+}
