@@ -100,12 +100,21 @@ async fn an_approved_call_runs_inside_the_run_and_the_model_sees_its_output() {
     assert_eq!(output["status"], "executed");
     assert_eq!(output["output"]["group"], "okta-admins");
 
-    // The resolution reached the service, for this request id.
+    // The resolution reached the service, for this request id, then the claim for exactly
+    // this call (tool and the digest of its arguments).
     let id = event.request_id.clone().unwrap();
     let resolutions = world.bighub_bodies(&format!("/approvals/{id}/resolve"));
     assert_eq!(
         resolutions,
-        [json!({"resolution": "approved", "comment": "approved by on-call"})]
+        [
+            json!({"resolution": "approved", "comment": "approved by on-call"}),
+            json!({
+                "resolution": "approved",
+                "claim": true,
+                "tool": "grant_access",
+                "arguments_sha256": bighub_core::digest::canonical_sha256(&grant()),
+            })
+        ]
     );
 }
 
@@ -140,7 +149,7 @@ async fn a_rejected_call_does_not_run_and_the_model_is_told_why() {
 }
 
 #[tokio::test]
-async fn no_answer_pauses_and_a_fresh_agent_resumes_from_json() {
+async fn no_answer_pauses_and_the_agent_resumes_from_json() {
     let world = World::start().await;
     review_grants(&world);
     world.openai.push(
@@ -170,12 +179,30 @@ async fn no_answer_pauses_and_a_fresh_agent_resumes_from_json() {
     assert_eq!(pending[0].tool, "grant_access");
     assert_eq!(pending[0].arguments, grant());
     let json = paused.paused.as_ref().unwrap().to_json().unwrap();
-    drop(agent);
 
-    // Another agent instance (as in another process) finishes the run.
+    // Another agent instance (as in another process) cannot finish the run: the hosted
+    // service keeps no record of which call the approval was for, so nothing binds it.
     let fresh = world.agent().build().unwrap();
+    let refused = fresh
+        .resume(
+            RunState::from_json(&json).unwrap(),
+            [(
+                pending[0].request_id.clone(),
+                ApprovalAnswer::approved("ok"),
+            )],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::ApprovalUnbound { .. }),
+        "{refused}"
+    );
+    assert_eq!(world.runs.count(), 1, "nothing more ran");
+    assert_eq!(world.model_requests().len(), 1);
+
+    // The agent that paused finishes it from the saved JSON.
     let state = RunState::from_json(&json).unwrap();
-    let result = fresh
+    let result = agent
         .resume(
             state,
             [(
@@ -219,12 +246,10 @@ async fn no_answer_pauses_and_a_fresh_agent_resumes_from_json() {
     assert_eq!(tool_output(&requests[1], "call_g")["status"], "executed");
     assert_eq!(tool_output(&requests[1], "call_r")["status"], "executed");
     assert!(result.approval_loop.as_ref().unwrap().resumed);
-    assert_eq!(
-        world
-            .bighub_bodies(&format!("/approvals/{}/resolve", pending[0].request_id))
-            .len(),
-        1
-    );
+    // Each agent resolved once and claimed once; the hosted service bound neither claim.
+    let bodies = world.bighub_bodies(&format!("/approvals/{}/resolve", pending[0].request_id));
+    assert_eq!(bodies.len(), 4);
+    assert_eq!(bodies.iter().filter(|b| b["claim"] == true).count(), 2);
 }
 
 /// Pauses a grant with `agent` and returns the state's JSON and the pending request id.
@@ -268,7 +293,8 @@ async fn the_remote_engine_refuses_tampered_arguments_and_a_second_resume() {
     let world = World::start().await;
     review_grants(&world);
     script(&world);
-    let (json, request_id) = paused_grant(&world.agent().build().unwrap()).await;
+    let pauser = world.agent().build().unwrap();
+    let (json, request_id) = paused_grant(&pauser).await;
 
     let mut tampered = json.clone();
     tamper(&mut tampered, false);
@@ -295,7 +321,7 @@ async fn the_remote_engine_refuses_tampered_arguments_and_a_second_resume() {
     );
 
     let state: RunState = serde_json::from_value(json).unwrap();
-    let agent = world.agent().build().unwrap();
+    let agent = pauser;
     agent
         .resume(
             state.clone(),
@@ -314,10 +340,9 @@ async fn the_remote_engine_refuses_tampered_arguments_and_a_second_resume() {
         )
         .await
         .unwrap_err();
-    assert!(
-        matches!(again, Error::ApprovalAlreadyUsed { .. }),
-        "{again}"
-    );
+    // The hosted service cannot say which call an approval was for: only the agent that
+    // asked for it runs it.
+    assert!(matches!(again, Error::ApprovalUnbound { .. }), "{again}");
     assert_eq!(
         world.runs.count(),
         1,
@@ -602,4 +627,212 @@ async fn resume_after_approval_runs_one_approved_call_once() {
         "{again}"
     );
     assert_eq!(world.runs.count(), 1);
+}
+
+/// `bighub serve` on 127.0.0.1 over a SQLite store, with the keys `agent` and `operator`;
+/// stopped when the test's runtime ends.
+struct Served {
+    base_url: String,
+    engine: Arc<LocalEngine>,
+    _dir: tempfile::TempDir,
+}
+
+const AGENT_KEY: &str = "bh_test_agent_0123456789abcdef";
+const OPERATOR_KEY: &str = "bh_test_operator_0123456789abcd";
+
+impl Served {
+    async fn start() -> Self {
+        use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(local_engine(&dir.path().join("server.db")));
+        let keys = ApiKeys::parse(&format!("agent={AGENT_KEY},operator={OPERATOR_KEY}")).unwrap();
+        let server = Server::new(
+            Arc::new(LocalBackend::new(engine.clone())),
+            ServerConfig::new(Auth::Keys(keys)),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(server.serve(listener, std::future::pending()));
+        Self {
+            base_url,
+            engine,
+            _dir: dir,
+        }
+    }
+
+    /// An agent wired to the fake model and to this server, as a separate process would be.
+    fn agent(&self, world: &World) -> bighub::BighubOpenAI {
+        world
+            .agent()
+            .bighub_api_key(AGENT_KEY)
+            .bighub_base_url(&self.base_url)
+            .build()
+            .unwrap()
+    }
+
+    /// The server as an operator's client (a console, the CLI) sees it.
+    fn operator(&self) -> bighub_core::RemoteBighub {
+        bighub_core::RemoteBighub::builder()
+            .api_key(OPERATOR_KEY)
+            .base_url(&self.base_url)
+            .max_retries(0)
+            .build()
+            .unwrap()
+    }
+}
+
+/// An agent that pauses on the server's review of a 48h grant: its state and request id.
+async fn paused_on_server(served: &Served, world: &World) -> (RunState, String) {
+    world
+        .openai
+        .push(Turn::new().call_with_id("grant_access", grant().to_string(), "call_g"));
+    world.openai.push(Turn::text("Alice has her access."));
+    let agent = served.agent(world);
+    let paused = agent.run("Grant Alice admin for 48h", MODEL).await.unwrap();
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 1, "{paused:?}");
+    assert_eq!(pending[0].decision.mode, Some(bighub::engine::Mode::Review));
+    (paused.paused.unwrap(), pending[0].request_id.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_bighub_serve_an_approval_runs_only_the_call_it_was_asked_for() {
+    let served = Served::start().await;
+    let world = World::start().await;
+    let (_state, id) = paused_on_server(&served, &world).await;
+
+    // Another agent process answers the review with other arguments, then another tool:
+    // the server refuses both claims and nothing runs.
+    let other = served.agent(&world);
+    let longer = json!({"user_id": "alice", "group": "okta-admins", "duration": "4800h"});
+    let refused = other
+        .resume_after_approval("grant_access", longer, &id, ApprovalAnswer::approved("ok"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Error::ApprovalArgumentsChanged { .. }),
+        "{refused}"
+    );
+    let refused = other
+        .resume_after_approval(
+            "restart_deployment",
+            json!({"deployment": "payments", "namespace": "prod"}),
+            &id,
+            ApprovalAnswer::approved("ok"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::ApprovalToolChanged { approved, .. } if approved == "grant_access"),
+        "{refused}"
+    );
+    assert_eq!(world.runs.count(), 0);
+    let stored = served.engine.approval(&id).unwrap().unwrap();
+    assert!(!stored.used);
+
+    // The exact call runs once, from a fresh agent too; a second claim is refused.
+    let fresh = served.agent(&world);
+    let done = fresh
+        .resume_after_approval("grant_access", grant(), &id, ApprovalAnswer::approved("ok"))
+        .await
+        .unwrap();
+    assert!(done.resumed);
+    assert_eq!(world.runs.count(), 1);
+    let again = served
+        .agent(&world)
+        .resume_after_approval("grant_access", grant(), &id, ApprovalAnswer::approved("ok"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, Error::ApprovalAlreadyUsed { .. }),
+        "{again}"
+    );
+    assert_eq!(world.runs.count(), 1);
+    let stored = served.engine.approval(&id).unwrap().unwrap();
+    assert!(stored.used);
+    // Who resolved it is the key that did, whatever the resolution said of itself.
+    assert_eq!(stored.resolver.as_deref(), Some("agent"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_answered_by_an_operator_is_claimed_once_by_the_paused_agent() {
+    use bighub_core::{ApprovalResolution, DecisionEngine};
+    let served = Served::start().await;
+    let world = World::start().await;
+    let (state, id) = paused_on_server(&served, &world).await;
+
+    // An operator approves through the server, claiming to be someone else.
+    let mut answer = ApprovalResolution::approved(Some("ok for 48h".to_owned()));
+    answer.resolved_by = Some("alice@security".to_owned());
+    let record = served
+        .operator()
+        .resolve_approval(&id, &answer)
+        .await
+        .unwrap();
+    assert_eq!(record["resolver"], "operator");
+    assert_eq!(record["resolved_by"], "alice@security");
+    assert_eq!(world.runs.count(), 0);
+
+    // The agent, in another process, resumes the saved state: the call runs once.
+    let saved = state.to_json().unwrap();
+    let result = served
+        .agent(&world)
+        .resume(
+            RunState::from_json(&saved).unwrap(),
+            [(id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(result.output_text(), "Alice has her access.");
+    assert_eq!(world.runs.count(), 1);
+    let stored = served.engine.approval(&id).unwrap().unwrap();
+    assert!(stored.used);
+    assert_eq!(stored.resolver.as_deref(), Some("operator"));
+
+    // The same state resumed again runs nothing.
+    let again = served
+        .agent(&world)
+        .resume(
+            RunState::from_json(&saved).unwrap(),
+            [(id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, Error::ApprovalAlreadyUsed { .. }),
+        "{again}"
+    );
+    assert_eq!(world.runs.count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_tool_through_bighub_serve_records_nothing_and_opens_no_approval() {
+    let served = Served::start().await;
+    let world = World::start().await;
+    let agent = served.agent(&world);
+    let check = agent.check_tool("grant_access", grant()).await.unwrap();
+    assert_eq!(check.decision.mode, Some(bighub_core::Mode::Review));
+    assert!(served.engine.recent_decisions(10).unwrap().is_empty());
+    assert!(served.engine.pending_approvals().unwrap().is_empty());
+
+    // decide_tool records, and opens the approval a later resume can claim.
+    let decided = agent.decide_tool("grant_access", grant()).await.unwrap();
+    assert_eq!(served.engine.recent_decisions(10).unwrap().len(), 1);
+    assert_eq!(
+        served.engine.pending_approvals().unwrap()[0].request_id,
+        decided.decision.request_id.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn check_tool_asks_the_service_for_a_dry_run() {
+    let world = World::start().await;
+    review_grants(&world);
+    let agent = world.agent().build().unwrap();
+    agent.check_tool("grant_access", grant()).await.unwrap();
+    agent.decide_tool("grant_access", grant()).await.unwrap();
+    let bodies = world.bighub_bodies("/actions/evaluate");
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[0]["dry_run"], true);
+    assert!(bodies[1].get("dry_run").is_none(), "{}", bodies[1]);
 }

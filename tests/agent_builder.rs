@@ -145,3 +145,15 @@ async fn a_tool_whose_state_was_never_registered_stops_build() {
         .unwrap_err();
     assert!(matches!(error, Error::MissingState { .. }), "{error}");
 }
+
+#[test]
+fn a_bighub_base_url_without_a_key_is_an_error_at_build_not_a_local_decision() {
+    let error = bighub::BighubOpenAI::builder()
+        .bighub_base_url("http://127.0.0.1:8484")
+        .build()
+        .unwrap_err();
+    assert!(matches!(&error, Error::Config(_)), "{error}");
+    let text = error.to_string();
+    assert!(text.contains("BIGHUB_API_KEY"), "{text}");
+    assert!(text.contains("127.0.0.1:8484"), "{text}");
+}

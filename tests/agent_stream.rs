@@ -395,7 +395,9 @@ async fn a_paused_or_held_call_has_one_spelling_from_verdict_to_status() {
 
 /// A world whose grants go to review, and a run of it paused at a round of a grant and a
 /// restart (the restart ran); the state's JSON and the pending request id.
-async fn paused_grant(world: &World) -> (String, String) {
+/// Pauses a grant; the agent that paused (the one that may resume it with the hosted
+/// service's fake), the state's JSON and the request id.
+async fn paused_grant(world: &World) -> (bighub::BighubOpenAI, String, String) {
     world.bighub.on_evaluate(|body| {
         let action = body["action"].as_str().unwrap_or_default();
         let mode = if action == "grant_access" {
@@ -415,22 +417,19 @@ async fn paused_grant(world: &World) -> (String, String) {
             .call_with_id("restart_deployment", restart_args(), "call_r"),
     );
     world.openai.push(Turn::text("Alice has her access."));
-    let paused = world
-        .agent()
-        .build()
-        .unwrap()
+    let agent = world.agent().build().unwrap();
+    let paused = agent
         .run("Grant Alice admin, restart checkout", MODEL)
         .await
         .unwrap();
     let request_id = paused.pending_approvals()[0].request_id.clone();
-    (paused.paused.unwrap().to_json().unwrap(), request_id)
+    (agent, paused.paused.unwrap().to_json().unwrap(), request_id)
 }
 
 #[tokio::test]
 async fn a_streamed_resume_relays_the_resumed_call_then_the_conversation_like_resume() {
     let streamed = World::start().await;
-    let (json, request_id) = paused_grant(&streamed).await;
-    let agent = streamed.agent().build().unwrap();
+    let (agent, json, request_id) = paused_grant(&streamed).await;
     let state = RunState::from_json(&json).unwrap();
     let answer = ApprovalAnswer::approved("approved by on-call");
 
@@ -485,11 +484,8 @@ async fn a_streamed_resume_relays_the_resumed_call_then_the_conversation_like_re
 
     // The same paused run resumed without streaming ends the same way.
     let plain = World::start().await;
-    let (json, request_id) = paused_grant(&plain).await;
-    let result = plain
-        .agent()
-        .build()
-        .unwrap()
+    let (agent, json, request_id) = paused_grant(&plain).await;
+    let result = agent
         .resume(RunState::from_json(&json).unwrap(), [(request_id, answer)])
         .await
         .unwrap();
@@ -499,8 +495,7 @@ async fn a_streamed_resume_relays_the_resumed_call_then_the_conversation_like_re
 #[tokio::test]
 async fn a_streamed_resume_refuses_what_resume_refuses_before_anything_runs() {
     let world = World::start().await;
-    let (json, _) = paused_grant(&world).await;
-    let agent = world.agent().build().unwrap();
+    let (agent, json, _) = paused_grant(&world).await;
 
     let items = collect(agent.resume_stream(
         RunState::from_json(&json).unwrap(),

@@ -365,12 +365,15 @@ async fn resume_after_approval_refuses_another_tool_with_the_same_arguments() {
 }
 
 #[tokio::test]
-async fn an_approval_resolved_before_by_an_engine_that_cannot_tell_if_it_ran_is_not_run_again() {
+async fn an_approval_an_engine_cannot_bind_runs_only_in_the_agent_that_asked_for_it() {
     let world = World::start().await;
     policy(&world);
-    let (json, request_id) = paused_grant(&world, &agent(&world).build().unwrap()).await;
+    let pauser = agent(&world).build().unwrap();
+    let (json, request_id) = paused_grant(&world, &pauser).await;
     let state: RunState = serde_json::from_value(json).unwrap();
-    agent(&world)
+    // Another agent (another process, say) first: the hosted service cannot say which call
+    // the approval was for, so nothing binds it there.
+    let unbound = agent(&world)
         .build()
         .unwrap()
         .resume(
@@ -378,18 +381,38 @@ async fn an_approval_resolved_before_by_an_engine_that_cannot_tell_if_it_ran_is_
             [(request_id.clone(), ApprovalAnswer::approved("ok"))],
         )
         .await
+        .unwrap_err();
+    assert!(
+        matches!(unbound, Error::ApprovalUnbound { .. }),
+        "{unbound}"
+    );
+    assert_eq!(world.runs.count(), 0);
+    pauser
+        .resume(
+            state.clone(),
+            [(request_id.clone(), ApprovalAnswer::approved("ok"))],
+        )
+        .await
         .unwrap();
-    // Another agent (another process, say): the service says it was resolved already.
-    let again = agent(&world)
-        .build()
-        .unwrap()
-        .resume(state, [(request_id, ApprovalAnswer::approved("ok"))])
+    // Neither the agent that ran it nor another runs it again.
+    let again = pauser
+        .resume(
+            state.clone(),
+            [(request_id.clone(), ApprovalAnswer::approved("ok"))],
+        )
         .await
         .unwrap_err();
     assert!(
         matches!(again, Error::ApprovalAlreadyUsed { .. }),
         "{again}"
     );
+    let again = agent(&world)
+        .build()
+        .unwrap()
+        .resume(state, [(request_id, ApprovalAnswer::approved("ok"))])
+        .await
+        .unwrap_err();
+    assert!(matches!(again, Error::ApprovalUnbound { .. }), "{again}");
     assert_eq!(world.runs.count(), 1);
 }
 

@@ -210,10 +210,9 @@ async fn a_review_pauses_and_resume_approves_exactly_that_call() {
         json!({"app": "checkout", "to": "v41"})
     );
     let json = paused.paused.as_ref().unwrap().to_json().unwrap();
-    drop(agent);
 
-    let fresh = world.agent().hosted_mcp(deploys()).build().unwrap();
-    let result = fresh
+    // The hosted decision service cannot bind the approval: the agent that paused resumes.
+    let result = agent
         .resume(
             RunState::from_json(&json).unwrap(),
             [(

@@ -5,6 +5,7 @@
 //!     --system okta --risk high --environment production --target okta-admins
 //! bighub decisions --limit 20 [--json]
 //! bighub approvals list | approve ID [--comment TEXT] | reject ID [--comment TEXT]
+//! bighub --server http://127.0.0.1:8484 approvals list     # through a decision server
 //! bighub policy test [PATH ...]
 //! bighub policy eval --input action.json [--json]
 //! bighub policy replay [--since 7d] [--limit N] [--json]
@@ -16,6 +17,11 @@
 //! Every command honours `BIGHUB_DB` (store path), `BIGHUB_DATABASE_URL` (a PostgreSQL
 //! store, which wins) and `BIGHUB_POLICY` (extra policy files), and `--db`,
 //! `--database-url`, `--database-schema` and `--policy` on the command line.
+//!
+//! `decisions` and `approvals` go through a decision server (`bighub serve`) instead when
+//! one is named: `--server URL`, or `BIGHUB_BASE_URL` when neither `--db` nor
+//! `--database-url` is given, with the key in `BIGHUB_API_KEY`. They say on standard error
+//! which server or store they read (`server: URL`, `store: PATH`).
 //!
 //! What the store and the policy hold came from models, tools and policies, so every string
 //! of it (and every error message, which may quote it) is printed escaped: control, bidi
@@ -108,6 +114,11 @@ struct Global {
     /// Extra .rego / .json policy files or directories (repeatable), after $BIGHUB_POLICY.
     #[arg(long, global = true)]
     policy: Vec<PathBuf>,
+    /// A decision server (`bighub serve`) to read and resolve approvals and decisions
+    /// through, instead of a store; default $BIGHUB_BASE_URL when neither --db nor
+    /// --database-url is given. Its API key comes from $BIGHUB_API_KEY.
+    #[arg(long, global = true)]
+    server: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -274,12 +285,76 @@ fn builder(global: &Global) -> LocalEngineBuilder {
     b
 }
 
+/// Where `decisions` and `approvals` read and resolve: a decision server, or a store.
+enum Source {
+    Server(bighub_core::RemoteBighub),
+    Store(Box<bighub_local::LocalEngine>),
+}
+
+/// The server named by `--server` (or `$BIGHUB_BASE_URL` when no store is named), else the
+/// store; says which on standard error, so that a listing is never read from the wrong
+/// place unawares.
+fn source(global: &Global) -> Result<Source, String> {
+    let from_env = || {
+        (global.db.is_none() && global.database_url.is_none())
+            .then(|| std::env::var("BIGHUB_BASE_URL").ok())
+            .flatten()
+            .filter(|u| !u.is_empty())
+    };
+    if let Some(url) = global.server.clone().or_else(from_env) {
+        let key = std::env::var("BIGHUB_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "the decision server {url} needs an API key: set BIGHUB_API_KEY to one of its keys"
+                )
+            })?;
+        let remote = bighub_core::RemoteBighub::builder()
+            .api_key(key)
+            .base_url(url.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+        eprintln!("server: {}", escape(remote.base_url()));
+        return Ok(Source::Server(remote));
+    }
+    let engine = builder(global).build().map_err(|e| e.to_string())?;
+    eprintln!("store: {}", escape(engine.store_name()));
+    Ok(Source::Store(Box::new(engine)))
+}
+
+/// Runs `future` on a runtime of its own: the CLI is synchronous everywhere else.
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    Ok(runtime.block_on(future))
+}
+
+/// A JSON value as one escaped line (`-` for none).
+fn compact(value: Option<&Value>) -> String {
+    match value {
+        Some(v) if !v.is_null() => escape(&v.to_string()).into_owned(),
+        _ => "-".to_owned(),
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Check(args) => check(&cli.global, args),
         Command::Decisions { limit, json } => {
-            let engine = builder(&cli.global).build().map_err(|e| e.to_string())?;
-            let rows = engine.recent_decisions(limit).map_err(|e| e.to_string())?;
+            let rows: Vec<Value> = match source(&cli.global)? {
+                Source::Server(remote) => {
+                    block_on(remote.decisions(limit))?.map_err(|e| e.to_string())?
+                }
+                Source::Store(engine) => engine
+                    .recent_decisions(limit)
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|r| serde_json::to_value(r).map_err(|e| e.to_string()))
+                    .collect::<Result<_, _>>()?,
+            };
             if json {
                 println!("{}", to_json(&rows)?);
             } else {
@@ -287,17 +362,24 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     "{:<38} {:<24} {:<24} {:<20} {:<13} {:>5}  OUTCOMES",
                     "REQUEST", "DECIDED", "ACTION", "TARGET", "MODE", "RISK"
                 );
+                let text =
+                    |r: &Value, key: &str| escape(r[key].as_str().unwrap_or_default()).into_owned();
                 for r in rows {
-                    let outcomes: Vec<&str> =
-                        r.outcomes.iter().map(|o| o.status.as_str()).collect();
+                    let outcomes: Vec<&str> = r["outcomes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|o| o["status"].as_str())
+                        .collect();
                     println!(
                         "{:<38} {:<24} {:<24} {:<20} {:<13} {:>5}  {}",
-                        escape(&r.request_id),
-                        escape(&r.created_at),
-                        escape(&r.action),
-                        escape(&r.target),
-                        escape(&r.mode),
-                        r.risk_score
+                        text(&r, "request_id"),
+                        text(&r, "created_at"),
+                        text(&r, "action"),
+                        text(&r, "target"),
+                        text(&r, "mode"),
+                        r["risk_score"]
+                            .as_f64()
                             .map_or_else(|| "-".to_owned(), |s| format!("{s:.2}")),
                         if outcomes.is_empty() {
                             "-".to_owned()
@@ -310,36 +392,51 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Approvals { command } => {
-            let engine = builder(&cli.global).build().map_err(|e| e.to_string())?;
+            let source = source(&cli.global)?;
             match command {
                 ApprovalCommand::List { json } => {
-                    let rows = engine.pending_approvals().map_err(|e| e.to_string())?;
+                    let rows: Vec<Value> = match &source {
+                        Source::Server(remote) => {
+                            block_on(remote.approvals(false, 1000))?.map_err(|e| e.to_string())?
+                        }
+                        Source::Store(engine) => engine
+                            .pending_approvals()
+                            .map_err(|e| e.to_string())?
+                            .into_iter()
+                            .map(|r| serde_json::to_value(r).map_err(|e| e.to_string()))
+                            .collect::<Result<_, _>>()?,
+                    };
                     if json {
                         println!("{}", to_json(&rows)?);
                     } else if rows.is_empty() {
                         println!("No pending approvals.");
                     } else {
+                        let text = |r: &Value, key: &str| {
+                            escape(r[key].as_str().unwrap_or_default()).into_owned()
+                        };
                         for r in rows {
+                            let target = text(&r, "target");
                             println!(
-                                "{}  {}  {}{}  {}",
-                                escape(&r.request_id),
-                                escape(&r.created_at),
-                                escape(&r.action),
-                                if r.target.is_empty() {
+                                "{}  {}  {}{}  {}  {}",
+                                text(&r, "request_id"),
+                                text(&r, "created_at"),
+                                text(&r, "tool"),
+                                if target.is_empty() {
                                     String::new()
                                 } else {
-                                    format!(" on {}", escape(&r.target))
+                                    format!(" on {target}")
                                 },
-                                escape(r.reason.as_deref().unwrap_or_default())
+                                compact(r.get("arguments")),
+                                text(&r, "reason"),
                             );
                         }
                     }
                 }
                 ApprovalCommand::Approve { id, comment } => {
-                    resolve(&engine, &id, ApprovalResolution::approved(comment))?;
+                    resolve(&source, &id, ApprovalResolution::approved(comment))?;
                 }
                 ApprovalCommand::Reject { id, comment } => {
-                    resolve(&engine, &id, ApprovalResolution::rejected(comment))?;
+                    resolve(&source, &id, ApprovalResolution::rejected(comment))?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -356,16 +453,30 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
-fn resolve(
-    engine: &bighub_local::LocalEngine,
-    id: &str,
-    mut resolution: ApprovalResolution,
-) -> Result<(), String> {
-    resolution.resolved_by = std::env::var("USER")
+fn resolve(source: &Source, id: &str, mut resolution: ApprovalResolution) -> Result<(), String> {
+    let user = std::env::var("USER")
         .ok()
-        .or_else(|| Some("cli".to_owned()));
-    let record = engine.resolve(id, &resolution).map_err(|e| e.to_string())?;
-    println!("{} {}", escape(&record.request_id), record.status.as_str());
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    // The operator's name is their note; who resolved it, as a fact, is the API key's name
+    // on a server, the operator's login on a store.
+    resolution.resolved_by = Some(user.clone());
+    let (request_id, status) = match source {
+        Source::Server(remote) => {
+            use bighub_core::DecisionEngine;
+            let record =
+                block_on(remote.resolve_approval(id, &resolution))?.map_err(|e| e.to_string())?;
+            let field = |key: &str| record[key].as_str().unwrap_or(id).to_owned();
+            (field("request_id"), field("status"))
+        }
+        Source::Store(engine) => {
+            let record = engine
+                .resolve_as(id, &resolution, &format!("operator:{user}"))
+                .map_err(|e| e.to_string())?;
+            (record.request_id, record.status.as_str().to_owned())
+        }
+    };
+    println!("{} {}", escape(&request_id), escape(&status));
     Ok(())
 }
 

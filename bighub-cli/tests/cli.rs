@@ -403,7 +403,9 @@ fn errors_and_policy_cases_are_escaped_too() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(raw_controls(&err), Vec::<char>::new(), "{err:?}");
-    assert_eq!(lines(&err), 1, "{err}");
+    // The store it read, then the error, each on its line.
+    assert_eq!(lines(&err), 2, "{err}");
+    assert!(err.starts_with("store: "), "{err}");
     assert!(err.contains(SHOWN), "{err}");
 
     // A case named with the injection, expecting the wrong mode: one line per case.

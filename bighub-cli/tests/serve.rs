@@ -142,6 +142,215 @@ fn serves_the_contract_and_stops_on_sigterm() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains(KEY));
 }
 
+/// An operator approves with the CLI on the server's store; the agent's claim through the
+/// server then runs exactly that call, once.
+#[test]
+fn an_approval_answered_with_the_cli_is_claimed_once_through_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let served = start(
+        &db,
+        Some(&format!("ops={KEY}")),
+        &["--listen", "127.0.0.1:0"],
+    );
+    let arguments =
+        serde_json::json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"});
+    let grant = serde_json::json!({"action": "grant_access", "target": "okta-admins",
+        "context": {"system": "okta", "risk": "high", "environment": "production",
+                    "tool": "grant_access", "arguments": arguments}});
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        "/actions/evaluate",
+        Some(KEY),
+        &grant.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let decision: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(decision["mode"], "review");
+    let id = decision["request_id"].as_str().unwrap().to_owned();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_bighub"))
+        .arg("--db")
+        .arg(&db)
+        .args(["approvals", "approve", &id])
+        .env("USER", "alice")
+        .env_remove("BIGHUB_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    let resolve = format!("/approvals/{id}/resolve");
+    // The agent answers too: the approval was already answered the same way.
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        r#"{"resolution": "approved"}"#,
+    );
+    assert_eq!(status, 409, "{body}");
+    let digest = bighub_core::ProposedAction::new("grant_access")
+        .arguments(arguments)
+        .approval_digest();
+    let claim = |tool: &str, digest: &str| {
+        serde_json::json!({"resolution": "approved", "claim": true, "tool": tool,
+                           "arguments_sha256": digest})
+        .to_string()
+    };
+    let other = "0".repeat(64);
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        &claim("grant_access", &other),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("arguments_changed"), "{body}");
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        &claim("delete_user", &digest),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("tool_changed"), "{body}");
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        &claim("grant_access", &digest),
+    );
+    assert_eq!(status, 200, "{body}");
+    let record: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(record["used"], true);
+    assert_eq!(record["claimed"], true);
+    assert_eq!(record["resolver"], "operator:alice");
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        &resolve,
+        Some(KEY),
+        &claim("grant_access", &digest),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("already_used"), "{body}");
+}
+
+/// Runs `bighub ARGS` against the server at `addr` (through `--server`, or
+/// `BIGHUB_BASE_URL` when `flag` is false): standard output and standard error.
+fn through_server(
+    addr: &str,
+    key: Option<&str>,
+    flag: bool,
+    args: &[&str],
+) -> (bool, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bighub"));
+    let url = format!("http://{addr}");
+    if flag {
+        c.arg("--server").arg(&url);
+        c.env_remove("BIGHUB_BASE_URL");
+    } else {
+        c.env("BIGHUB_BASE_URL", &url);
+    }
+    match key {
+        Some(k) => c.env("BIGHUB_API_KEY", k),
+        None => c.env_remove("BIGHUB_API_KEY"),
+    };
+    c.env("USER", "bob")
+        .env_remove("BIGHUB_DB")
+        .env_remove("BIGHUB_DATABASE_URL");
+    let out = c.args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_lists_and_resolves_approvals_through_a_server_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let served = start(
+        &db,
+        Some(&format!("operator={KEY}")),
+        &["--listen", "127.0.0.1:0"],
+    );
+    let grant = r#"{"action": "grant_access", "target": "okta-admins", "context": {"system": "okta",
+        "risk": "high", "environment": "production", "secret_args": ["ticket_token"],
+        "arguments": {"user_id": "alice", "group": "okta-admins", "duration": "48h",
+                      "ticket_token": "tok-5647382910"}}}"#;
+    let (status, body) = request(&served.addr, "POST", "/actions/evaluate", Some(KEY), grant);
+    assert_eq!(status, 200, "{body}");
+    let decision: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = decision["request_id"].as_str().unwrap().to_owned();
+
+    // Listed through the server (here named by BIGHUB_BASE_URL), with the arguments
+    // being approved, the secret redacted; standard error says where it read.
+    let (ok, out, err) = through_server(&served.addr, Some(KEY), false, &["approvals", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains(&format!("server: http://{}", served.addr)),
+        "{err}"
+    );
+    assert!(out.contains(&id), "{out}");
+    assert!(out.contains(r#""duration":"48h""#), "{out}");
+    assert!(!out.contains("tok-5647382910"), "{out}");
+    let (ok, out, _) = through_server(
+        &served.addr,
+        Some(KEY),
+        true,
+        &["approvals", "list", "--json"],
+    );
+    assert!(ok);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["arguments"]["duration"], "48h");
+
+    // Without a key it says which variable is missing.
+    let (ok, _, err) = through_server(&served.addr, None, true, &["approvals", "list"]);
+    assert!(!ok);
+    assert!(err.contains("BIGHUB_API_KEY"), "{err}");
+
+    // Approved through the server: the key is who resolved it, the login a note.
+    let (ok, out, err) = through_server(
+        &served.addr,
+        Some(KEY),
+        true,
+        &["approvals", "approve", &id],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("{id} approved"));
+    let (ok, out, _) = through_server(&served.addr, Some(KEY), true, &["approvals", "list"]);
+    assert!(ok);
+    assert_eq!(out.trim(), "No pending approvals.");
+    let (ok, out, _) = through_server(&served.addr, Some(KEY), true, &["decisions", "--json"]);
+    assert!(ok);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["request_id"], id.as_str());
+    assert_eq!(rows[0]["caller"], "operator");
+    let (status, body) = request(&served.addr, "GET", "/approvals?status=all", Some(KEY), "");
+    assert_eq!(status, 200);
+    let all: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(all[0]["resolver"], "operator");
+    assert_eq!(all[0]["resolved_by"], "bob");
+
+    // A store named on the command line wins over BIGHUB_BASE_URL, and says so.
+    drop(served);
+    let out = Command::new(env!("CARGO_BIN_EXE_bighub"))
+        .arg("--db")
+        .arg(&db)
+        .args(["approvals", "list"])
+        .env("BIGHUB_BASE_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("store: "));
+}
+
 #[test]
 fn the_connection_flags_hold_slow_clients_and_logs_to_a_file_carry_no_colours() {
     let dir = tempfile::tempdir().unwrap();

@@ -55,9 +55,10 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
     /// For previews and policy what-ifs.
     ///
     /// The default calls `evaluate`, which is right for an engine that records nothing; an
-    /// engine that keeps decisions and approvals overrides it (the local engine does). The
-    /// hosted service has no preview in its contract: [`RemoteBighub`](crate::RemoteBighub)
-    /// evaluates, and the service logs that evaluation like any other.
+    /// engine that keeps decisions and approvals overrides it (the local engine does).
+    /// [`RemoteBighub`](crate::RemoteBighub) sends the evaluation with `dry_run: true`,
+    /// which `bighub serve` honours; the hosted service's contract has no preview, so it
+    /// records that evaluation like any other.
     async fn preview(&self, action: &ProposedAction) -> Result<Decision, Error> {
         self.evaluate(action).await
     }
@@ -75,24 +76,28 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
         resolution: &ApprovalResolution,
     ) -> Result<Value, Error>;
 
-    /// Claims an approved approval for one execution of exactly this call: `tool` with
-    /// exactly `arguments`.
+    /// Claims an approved approval for one execution of exactly this call: `action.tool`
+    /// with exactly `action`'s arguments.
     ///
-    /// An engine that keeps approvals checks that `request_id` was approved, for this tool
-    /// and these arguments, and was not used yet; then it marks it used (atomically, so that
-    /// of two processes claiming it only one succeeds) and answers [`ApprovalClaim::Claimed`].
-    /// It refuses with [`Error::ApprovalToolChanged`], [`Error::ApprovalArgumentsChanged`],
-    /// [`Error::ApprovalAlreadyUsed`] or [`Error::ApprovalNotApproved`].
+    /// Answering an approval ([`resolve_approval`](Self::resolve_approval)) and claiming it
+    /// are two steps: whoever answers (the agent, the CLI, a console), the agent about to
+    /// run the call claims it, once. An engine that keeps approvals checks that
+    /// `request_id` was approved for this tool and these arguments (compared by
+    /// [`ProposedAction::approval_digest`]) and was not used yet; then it marks it used
+    /// (atomically, so that of two processes claiming it only one succeeds) and answers
+    /// [`ApprovalClaim::Claimed`]. It refuses with [`Error::ApprovalToolChanged`],
+    /// [`Error::ApprovalArgumentsChanged`], [`Error::ApprovalAlreadyUsed`] or
+    /// [`Error::ApprovalNotApproved`].
     ///
     /// The default answers [`ApprovalClaim::NotTracked`]: the engine keeps no approval
-    /// records, and the caller binds the approval itself.
+    /// records it can bind, so only the agent that asked for the approval may run it (it
+    /// remembers which call it asked about); any other refuses.
     async fn claim_approval(
         &self,
         request_id: &str,
-        tool: &str,
-        arguments: &Value,
+        action: &ProposedAction,
     ) -> Result<ApprovalClaim, Error> {
-        let _ = (request_id, tool, arguments);
+        let _ = (request_id, action);
         Ok(ApprovalClaim::NotTracked)
     }
 
@@ -106,9 +111,10 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalClaim {
-    /// The engine verified the approval against the arguments and marked it used.
+    /// The engine verified the approval against the tool and arguments and marked it used.
     Claimed,
-    /// The engine keeps no approval records; the caller binds the approval.
+    /// The engine cannot tell which call the approval was for; only the agent that asked
+    /// for it can bind it.
     NotTracked,
 }
 

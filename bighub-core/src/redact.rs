@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::ProposedAction;
+use crate::digest::canonical_sha256;
 
 /// The key of [`ActionContext::metadata`](crate::ActionContext::metadata) that lists the
 /// tool's secret arguments (an array of argument names, or one name).
@@ -53,5 +54,32 @@ impl ProposedAction {
         let mut arguments = self.arguments.clone();
         redact_named(&mut arguments, &secret_args(&self.context.metadata));
         arguments
+    }
+
+    /// The fingerprint an approval of this action is bound to, in every engine: the
+    /// SHA-256 of the canonical JSON of [`redacted_arguments`](Self::redacted_arguments).
+    ///
+    /// It covers the redacted arguments because it is stored and sent: a digest of a
+    /// short secret would give the secret away to anyone who can guess candidates. The
+    /// agent that asked for an approval also binds the secret values, in its own memory.
+    ///
+    /// ```
+    /// use bighub_core::ProposedAction;
+    /// use serde_json::json;
+    ///
+    /// let rotate = |secret: &str| {
+    ///     let mut action = ProposedAction::new("rotate_key")
+    ///         .arguments(json!({"key_id": "k1", "new_secret": secret}));
+    ///     action.context.metadata.insert("secret_args".into(), json!(["new_secret"]));
+    ///     action
+    /// };
+    /// assert_eq!(rotate("hunter2").approval_digest(), rotate("swordfish").approval_digest());
+    /// assert_ne!(
+    ///     rotate("hunter2").approval_digest(),
+    ///     rotate("hunter2").arguments(json!({"key_id": "k2", "new_secret": "hunter2"})).approval_digest()
+    /// );
+    /// ```
+    pub fn approval_digest(&self) -> String {
+        canonical_sha256(&self.redacted_arguments())
     }
 }

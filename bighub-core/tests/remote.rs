@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use bighub_core::remote::{DecisionMode, RemoteBighub, RemoteBighubBuilder};
 use bighub_core::{
-    ActionContext, ApprovalResolution, DecisionEngine, Error, MemoryBatch, OutcomeReport,
-    OutcomeStatus, ProposedAction, RiskLevel,
+    ActionContext, ApprovalClaim, ApprovalResolution, DecisionEngine, Error, MemoryBatch,
+    OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel,
 };
 use bighub_testkit::fake_bighub::{Endpoint, FakeBighub, RecordedRequest, Reply, decision};
 use serde_json::{Map, Value, json};
@@ -721,6 +721,84 @@ async fn approval_errors_are_typed_and_not_retried() {
         assert!(matches!(err, Error::ApprovalNotFound(_)), "{err:?}");
     }
     assert_eq!(fake.requests().len(), 2);
+}
+
+/// A claim is trusted only as far as the answer binds it: the same tool and digest, used.
+#[tokio::test]
+async fn a_claim_is_claimed_only_when_the_answer_binds_this_call() {
+    let fake = FakeBighub::start().await;
+    let grant = ProposedAction::new("grant_access")
+        .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}));
+    let digest = grant.approval_digest();
+    let bound = |tool: &str, digest: &str, status: &str, used: bool| {
+        Reply::ok(
+            json!({"request_id": "req_1", "tool": tool, "arguments_sha256": digest,
+                         "status": status, "used": used, "claimed": true}),
+        )
+    };
+    fake.enqueue_many(
+        Endpoint::ResolveApproval,
+        [
+            // The hosted service reads a claim as a second resolution.
+            Reply::error(
+                409,
+                json!({"message": "already resolved", "resolution": "approved"}),
+            ),
+            // A service that answers without the approval's binding.
+            Reply::ok(json!({"request_id": "req_1", "status": "approved"})),
+            bound("grant_access", &digest, "approved", true),
+            bound("delete_user", &digest, "approved", true),
+            bound("grant_access", &"0".repeat(64), "approved", true),
+            bound("grant_access", &digest, "approved", false),
+            Reply::error(
+                409,
+                json!({"message": "claim refused", "reason": "tool_changed", "approved_tool": "list_users"}),
+            ),
+            Reply::error(409, json!({"message": "claim refused", "reason": "already_used"})),
+            Reply::error(
+                409,
+                json!({"message": "claim refused", "reason": "not_approved", "status": "rejected"}),
+            ),
+        ],
+    );
+    let bighub = client_for(&fake).max_retries(3).build().unwrap();
+    let claim = || bighub.claim_approval("req_1", &grant);
+    assert_eq!(claim().await.unwrap(), ApprovalClaim::NotTracked);
+    assert_eq!(claim().await.unwrap(), ApprovalClaim::NotTracked);
+    assert_eq!(claim().await.unwrap(), ApprovalClaim::Claimed);
+    let err = claim().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ApprovalToolChanged { approved, .. } if approved == "delete_user"),
+        "{err:?}"
+    );
+    let err = claim().await.unwrap_err();
+    assert!(matches!(err, Error::ApprovalArgumentsChanged(_)), "{err:?}");
+    let err = claim().await.unwrap_err();
+    assert!(matches!(err, Error::InvalidResponse(_)), "{err:?}");
+    let err = claim().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ApprovalToolChanged { approved, requested, .. }
+            if approved == "list_users" && requested == "grant_access"),
+        "{err:?}"
+    );
+    let err = claim().await.unwrap_err();
+    assert!(matches!(err, Error::ApprovalAlreadyUsed(_)), "{err:?}");
+    let err = claim().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ApprovalNotApproved { status, .. } if status == "rejected"),
+        "{err:?}"
+    );
+
+    // Every claim carried the tool and the digest of the arguments, never the arguments.
+    let bodies: Vec<Value> = fake.requests().into_iter().filter_map(|r| r.body).collect();
+    assert_eq!(bodies.len(), 9, "a 409 is an answer, not retried");
+    for body in bodies {
+        assert_eq!(
+            body,
+            json!({"resolution": "approved", "claim": true, "tool": "grant_access",
+                   "arguments_sha256": digest})
+        );
+    }
 }
 
 #[test]

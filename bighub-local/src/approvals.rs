@@ -14,7 +14,6 @@ use bighub_core::ApprovalResolution;
 
 use super::LocalError;
 use super::clock::format_rfc3339;
-use bighub_core::digest::canonical_sha256;
 
 /// Where an approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -62,14 +61,23 @@ pub struct ApprovalRecord {
     pub target: String,
     /// SHA-256 of the canonical JSON of the arguments it was asked for.
     pub arguments_sha256: String,
+    /// The arguments it was asked for, redacted as the decision recorded them (`None` for
+    /// approvals stored before the store kept them).
+    pub arguments: Option<Value>,
     /// Why the decision asked for a review.
     pub reason: Option<String>,
     /// Pending, approved or rejected.
     pub status: ApprovalStatus,
     /// The resolver's comment.
     pub comment: Option<String>,
-    /// Who resolved it.
+    /// Who resolved it, in their own words (the resolution's `resolved_by`): a note, not
+    /// a fact; [`resolver`](Self::resolver) is the fact.
     pub resolved_by: Option<String>,
+    /// Who resolved it, as authenticated: the decision server's name for the API key that
+    /// resolved it, `operator:<user>` for the `bighub` CLI, [`IN_PROCESS`] for a resolution
+    /// made in the engine's own process. `None` while pending (and for approvals resolved
+    /// before the store recorded it).
+    pub resolver: Option<String>,
     /// When it was resolved (RFC 3339, UTC).
     pub resolved_at: Option<String>,
     /// Whether the approved call has run (an approval runs its call at most once).
@@ -78,8 +86,12 @@ pub struct ApprovalRecord {
     pub used_at: Option<String>,
 }
 
+/// The resolver recorded for a resolution made in the engine's own process (an agent's
+/// approval callback, a program calling [`LocalEngine::resolve`](crate::LocalEngine::resolve)).
+pub const IN_PROCESS: &str = "in-process";
+
 const COLUMNS: &str = "request_id, created_at, tool, action, target, arguments_sha256, reason,
-    status, comment, resolved_by, resolved_at, used, used_at";
+    status, comment, resolved_by, resolved_at, used, used_at, resolver, arguments";
 
 pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalRecord> {
     Ok(ApprovalRecord {
@@ -96,7 +108,14 @@ pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalRecord> {
         resolved_at: r.get::<_, Option<i64>>(10)?.map(format_rfc3339),
         used: r.get::<_, i64>(11)? != 0,
         used_at: r.get::<_, Option<i64>>(12)?.map(format_rfc3339),
+        resolver: r.get(13)?,
+        arguments: parse_arguments(r.get(14)?),
     })
+}
+
+/// The stored arguments' text as JSON (the store wrote it; unreadable text reads as none).
+pub(crate) fn parse_arguments(text: Option<String>) -> Option<Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
 /// The approval for `request_id`, if any.
@@ -132,16 +151,18 @@ pub(crate) fn all(conn: &Connection, limit: usize) -> Result<Vec<ApprovalRecord>
         .collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Resolves a pending approval once; a second resolution is refused.
+/// Resolves a pending approval once, recording `resolver`; a second resolution is refused.
 pub(crate) fn resolve(
     conn: &Connection,
     request_id: &str,
     resolution: &ApprovalResolution,
+    resolver: &str,
     now_ms: i64,
 ) -> Result<ApprovalRecord, LocalError> {
     let changed = conn
         .prepare_cached(
-            "UPDATE approvals SET status = ?2, comment = ?3, resolved_by = ?4, resolved_at = ?5
+            "UPDATE approvals SET status = ?2, comment = ?3, resolved_by = ?4, resolved_at = ?5,
+                 resolver = ?6
              WHERE request_id = ?1 AND status = 'pending'",
         )?
         .execute(params![
@@ -150,20 +171,21 @@ pub(crate) fn resolve(
             resolution.comment,
             resolution.resolved_by,
             now_ms,
+            resolver,
         ])?;
     resolved(changed as u64, get(conn, request_id)?, request_id)
 }
 
 /// Checks that the approval `record` (as read for `request_id`) is approved, unused, and
-/// was approved for exactly this `tool` and these `arguments`.
+/// was approved for exactly this `tool` and arguments of this `digest`
+/// ([`ProposedAction::approval_digest`](bighub_core::ProposedAction::approval_digest)).
 pub(crate) fn check_claim(
     record: Option<ApprovalRecord>,
     request_id: &str,
     tool: &str,
-    arguments: &Value,
+    digest: &str,
 ) -> Result<ApprovalRecord, LocalError> {
     let record = record.ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
-    check_usable(&record)?;
     if record.tool != tool {
         return Err(LocalError::ApprovalToolChanged {
             request_id: request_id.to_owned(),
@@ -171,9 +193,10 @@ pub(crate) fn check_claim(
             requested: tool.to_owned(),
         });
     }
-    if canonical_sha256(arguments) != record.arguments_sha256 {
+    if digest != record.arguments_sha256 {
         return Err(LocalError::ApprovalArgumentsChanged(request_id.to_owned()));
     }
+    check_usable(&record)?;
     Ok(record)
 }
 

@@ -18,7 +18,7 @@ use bighub_core::{
 
 use super::LocalError;
 use super::answer::complete;
-use super::approvals::ApprovalRecord;
+use super::approvals::{ApprovalRecord, IN_PROCESS};
 use super::clock::now_millis;
 use super::config::{PolicyConfig, resolve};
 use super::convert::object;
@@ -461,6 +461,12 @@ impl LocalEngine {
         LocalEngineBuilder::from_env().build()
     }
 
+    /// Where the engine keeps its store, for people: a file path, `:memory:`, or a
+    /// PostgreSQL URL without its password.
+    pub fn store_name(&self) -> &str {
+        &self.store_name
+    }
+
     /// SHA-256 of the policy set (sources and data); it is in every decision's brain.
     pub fn policy_sha256(&self) -> &str {
         self.policy.sha256()
@@ -533,7 +539,7 @@ impl LocalEngine {
 
         let mode = raw["mode"].as_str().unwrap_or("blocked");
         let arguments = &raw["decision_packet"]["input"]["action"]["arguments"];
-        let args_sha = canonical_sha256(&action.arguments);
+        let args_sha = action.approval_digest();
         let row = super::store::NewDecision {
             request_id: raw["request_id"].as_str().unwrap_or_default(),
             created_at: now,
@@ -760,31 +766,91 @@ impl LocalEngine {
         self.store()?.all_approvals(limit)
     }
 
-    /// Resolves a pending approval once (approved or rejected).
+    /// Resolves a pending approval once (approved or rejected), recorded as resolved
+    /// [in-process](IN_PROCESS); see [`resolve_as`](Self::resolve_as).
     pub fn resolve(
         &self,
         request_id: &str,
         resolution: &ApprovalResolution,
     ) -> Result<ApprovalRecord, LocalError> {
-        self.store()?.resolve(request_id, resolution, now_millis())
+        self.resolve_as(request_id, resolution, IN_PROCESS)
+    }
+
+    /// Resolves a pending approval once, recording `resolver` — who resolved it as
+    /// authenticated (the decision server passes its name for the API key) — beside the
+    /// resolution's own `resolved_by`, which is the resolver's note.
+    ///
+    /// ```
+    /// use bighub_core::{ApprovalResolution, ProposedAction};
+    /// use bighub_local::LocalEngine;
+    /// use serde_json::json;
+    ///
+    /// let engine = LocalEngine::builder().in_memory().build().unwrap();
+    /// let grant = ProposedAction::new("grant_access")
+    ///     .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
+    ///     .system("okta")
+    ///     .environment("production")
+    ///     .target("okta-admins");
+    /// let id = engine.decide(&grant).unwrap().request_id.unwrap();
+    /// let mut answer = ApprovalResolution::approved(None);
+    /// answer.resolved_by = Some("alice@security".into());
+    /// let record = engine.resolve_as(&id, &answer, "operator:bob").unwrap();
+    /// assert_eq!(record.resolved_by.as_deref(), Some("alice@security"));
+    /// assert_eq!(record.resolver.as_deref(), Some("operator:bob"));
+    /// ```
+    pub fn resolve_as(
+        &self,
+        request_id: &str,
+        resolution: &ApprovalResolution,
+        resolver: &str,
+    ) -> Result<ApprovalRecord, LocalError> {
+        self.store()?
+            .resolve(request_id, resolution, resolver, now_millis())
     }
 
     /// Checks that `request_id` is approved, not yet used, and was approved for exactly this
-    /// `tool` and these `arguments` (compared by the SHA-256 of their canonical JSON);
-    /// refuses otherwise.
+    /// `tool` and these `arguments` as the engine recorded them (the tool's marked secrets
+    /// redacted; compared by the SHA-256 of their canonical JSON); refuses otherwise.
     pub fn verify_approval(
         &self,
         request_id: &str,
         tool: &str,
         arguments: &Value,
     ) -> Result<ApprovalRecord, LocalError> {
-        self.store()?.verify(request_id, tool, arguments)
+        self.store()?
+            .verify(request_id, tool, &canonical_sha256(arguments))
     }
 
     /// Marks an approved approval used, so its call runs at most once, also across
     /// processes sharing the store. A second consumption is refused.
     pub fn consume_approval(&self, request_id: &str) -> Result<ApprovalRecord, LocalError> {
         self.store()?.consume(request_id, now_millis())
+    }
+
+    /// Claims the approval `request_id` for one execution of exactly `action`: checks that
+    /// it was approved for `action.tool` and arguments of
+    /// [`action.approval_digest()`](ProposedAction::approval_digest) and not used yet, then
+    /// marks it used (at most once, across every process sharing the store). Answers the
+    /// approval as it now stands.
+    pub fn claim(
+        &self,
+        request_id: &str,
+        action: &ProposedAction,
+    ) -> Result<ApprovalRecord, LocalError> {
+        self.claim_digest(request_id, &action.tool, &action.approval_digest())
+    }
+
+    /// [`claim`](Self::claim) for a call known by its tool and arguments digest (what a
+    /// decision server receives).
+    pub fn claim_digest(
+        &self,
+        request_id: &str,
+        tool: &str,
+        arguments_sha256: &str,
+    ) -> Result<ApprovalRecord, LocalError> {
+        let store = self.store()?;
+        store.verify(request_id, tool, arguments_sha256)?;
+        store.consume(request_id, now_millis())
     }
 }
 
@@ -913,16 +979,14 @@ impl DecisionEngine for LocalEngine {
         Ok(serde_json::to_value(record).map_err(LocalError::from)?)
     }
 
-    /// Verifies the approval against the exact arguments, then consumes it (once, also
-    /// across processes sharing the store).
+    /// Verifies the approval against the exact call, then consumes it (once, also across
+    /// processes sharing the store); see [`LocalEngine::claim`].
     async fn claim_approval(
         &self,
         request_id: &str,
-        tool: &str,
-        arguments: &Value,
+        action: &ProposedAction,
     ) -> Result<ApprovalClaim, bighub_core::Error> {
-        self.verify_approval(request_id, tool, arguments)?;
-        self.consume_approval(request_id)?;
+        self.claim(request_id, action)?;
         Ok(ApprovalClaim::Claimed)
     }
 }

@@ -315,7 +315,7 @@ mod request_id;
 mod storage;
 mod store;
 
-pub use approvals::{ApprovalRecord, ApprovalStatus};
+pub use approvals::{ApprovalRecord, ApprovalStatus, IN_PROCESS};
 pub use bighub_core::digest::{canonical_json, canonical_sha256};
 pub use clock::parse_rfc3339 as parse_timestamp;
 pub use config::{

@@ -43,7 +43,7 @@ use super::store::{
 };
 
 /// The schema version this code writes (`bighub_schema.version`).
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 /// Serialises migrations of every bighub schema in one database.
 const MIGRATION_LOCK: i64 = 0x6269_6768_7562; // "bighub"
@@ -133,8 +133,15 @@ CREATE TABLE idempotency_keys (
 );
 ";
 
+/// Version 2 records who resolved an approval as authenticated (`resolver`), beside the
+/// resolution's own `resolved_by`, and the (redacted) arguments it is asked for.
+const MIGRATE_V2: &str = "
+ALTER TABLE approvals ADD COLUMN resolver TEXT;
+ALTER TABLE approvals ADD COLUMN arguments TEXT;
+";
+
 const APPROVAL_COLUMNS: &str = "request_id, created_at, tool, action, target, arguments_sha256,
-    reason, status, comment, resolved_by, resolved_at, used, used_at";
+    reason, status, comment, resolved_by, resolved_at, used, used_at, resolver, arguments";
 
 /// The PostgreSQL store; see the [module documentation](self).
 pub(crate) struct Postgres {
@@ -304,20 +311,23 @@ impl Postgres {
             .await?
             .try_get(0)?;
         match version {
-            None => {
-                tx.batch_execute(SCHEMA_V1).await?;
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(LocalError::Database(format!(
+                    "the database was written by a newer version (schema {v}, this build reads {SCHEMA_VERSION}); upgrade bighub-openai or use another database or schema"
+                )));
+            }
+            Some(v) if v == SCHEMA_VERSION => {}
+            older => {
+                if older.is_none() {
+                    tx.batch_execute(SCHEMA_V1).await?;
+                }
+                tx.batch_execute(MIGRATE_V2).await?;
                 tx.execute(
                     "INSERT INTO bighub_schema (version) VALUES ($1)",
                     &[&SCHEMA_VERSION],
                 )
                 .await?;
             }
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(LocalError::Database(format!(
-                    "the database was written by a newer version (schema {v}, this build reads {SCHEMA_VERSION}); upgrade bighub-openai or use another database or schema"
-                )));
-            }
-            Some(_) => {}
         }
         tx.execute(
             "DELETE FROM idempotency_keys WHERE created_at <= $1",
@@ -427,8 +437,8 @@ impl Postgres {
         if let Some(reason) = approval_reason {
             tx.execute(
                 "INSERT INTO approvals (request_id, created_at, tool, action, target,
-                    arguments_sha256, reason)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    arguments_sha256, reason, arguments)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 &[
                     &d.request_id,
                     &d.created_at,
@@ -437,6 +447,7 @@ impl Postgres {
                     &d.target,
                     &d.arguments_sha256,
                     &reason,
+                    &d.arguments.to_string(),
                 ],
             )
             .await?;
@@ -739,12 +750,14 @@ impl Postgres {
         &self,
         request_id: &str,
         resolution: &ApprovalResolution,
+        resolver: &str,
         now_ms: i64,
     ) -> Result<ApprovalRecord, LocalError> {
         let client = self.client().await?;
         let changed = client
             .execute(
-                "UPDATE approvals SET status = $2, comment = $3, resolved_by = $4, resolved_at = $5
+                "UPDATE approvals SET status = $2, comment = $3, resolved_by = $4, resolved_at = $5,
+                     resolver = $6
                  WHERE request_id = $1 AND status = 'pending'",
                 &[
                     &request_id,
@@ -752,6 +765,7 @@ impl Postgres {
                     &resolution.comment,
                     &resolution.resolved_by,
                     &now_ms,
+                    &resolver,
                 ],
             )
             .await?;
@@ -792,6 +806,8 @@ fn approval_from_row(r: &Row) -> Result<ApprovalRecord, LocalError> {
         resolved_at: r.try_get::<_, Option<i64>>(10)?.map(format_rfc3339),
         used: r.try_get(11)?,
         used_at: r.try_get::<_, Option<i64>>(12)?.map(format_rfc3339),
+        resolver: r.try_get(13)?,
+        arguments: approvals::parse_arguments(r.try_get(14)?),
     })
 }
 
@@ -884,9 +900,10 @@ impl Storage for Postgres {
         &self,
         request_id: &str,
         resolution: &ApprovalResolution,
+        resolver: &str,
         now_ms: i64,
     ) -> Result<ApprovalRecord, LocalError> {
-        self.block(self.resolve_async(request_id, resolution, now_ms))
+        self.block(self.resolve_async(request_id, resolution, resolver, now_ms))
     }
 
     fn consume(&self, request_id: &str, now_ms: i64) -> Result<ApprovalRecord, LocalError> {

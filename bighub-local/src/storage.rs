@@ -17,7 +17,6 @@ use std::fmt;
 use std::sync::Mutex;
 
 use bighub_core::{ApprovalResolution, MemoryBatch, OutcomeReport};
-use serde_json::Value;
 
 use super::LocalError;
 use super::approvals::{self, ApprovalRecord};
@@ -95,11 +94,13 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// How many approvals are pending (a count, not the rows: for gauges).
     fn pending_count(&self) -> Result<u64, LocalError>;
 
-    /// Resolves a pending approval once; a second resolution is refused.
+    /// Resolves a pending approval once, recording who did (`resolver`, as authenticated);
+    /// a second resolution is refused.
     fn resolve(
         &self,
         request_id: &str,
         resolution: &ApprovalResolution,
+        resolver: &str,
         now_ms: i64,
     ) -> Result<ApprovalRecord, LocalError>;
 
@@ -108,14 +109,14 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     fn consume(&self, request_id: &str, now_ms: i64) -> Result<ApprovalRecord, LocalError>;
 
     /// Checks that `request_id` is approved, unused, and was approved for exactly this tool
-    /// and these arguments.
+    /// and arguments of this digest.
     fn verify(
         &self,
         request_id: &str,
         tool: &str,
-        arguments: &Value,
+        digest: &str,
     ) -> Result<ApprovalRecord, LocalError> {
-        approvals::check_claim(self.approval(request_id)?, request_id, tool, arguments)
+        approvals::check_claim(self.approval(request_id)?, request_id, tool, digest)
     }
 }
 
@@ -214,9 +215,10 @@ impl Storage for Sqlite {
         &self,
         request_id: &str,
         resolution: &ApprovalResolution,
+        resolver: &str,
         now_ms: i64,
     ) -> Result<ApprovalRecord, LocalError> {
-        approvals::resolve(&self.lock()?.conn, request_id, resolution, now_ms)
+        approvals::resolve(&self.lock()?.conn, request_id, resolution, resolver, now_ms)
     }
 
     fn consume(&self, request_id: &str, now_ms: i64) -> Result<ApprovalRecord, LocalError> {

@@ -29,7 +29,7 @@ use super::redact::redact_value;
 use super::request_id::millis_of;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// How long an idempotency key keeps answering with its first decision.
 pub(crate) const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
@@ -196,6 +196,15 @@ CREATE TABLE idempotency_keys (
     created_at     INTEGER NOT NULL,
     PRIMARY KEY (caller, key)
 ) WITHOUT ROWID;
+";
+
+/// Version 5 records who resolved an approval as authenticated (`resolver`: the server's
+/// name for the API key, the CLI's operator), beside the resolution's own `resolved_by`,
+/// and keeps the arguments an approval is asked for (redacted, as the decision recorded
+/// them), so that whoever lists approvals sees what they approve.
+const MIGRATE_V5: &str = "
+ALTER TABLE approvals ADD COLUMN resolver TEXT;
+ALTER TABLE approvals ADD COLUMN arguments TEXT;
 ";
 
 /// Where the store lives.
@@ -408,7 +417,10 @@ impl Store {
             if version < 3 {
                 tx.execute_batch(MIGRATE_V3)?;
             }
-            tx.execute_batch(MIGRATE_V4)?;
+            if version < 4 {
+                tx.execute_batch(MIGRATE_V4)?;
+            }
+            tx.execute_batch(MIGRATE_V5)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         tx.commit()?;
@@ -578,8 +590,8 @@ impl Store {
         if let Some(reason) = approval_reason {
             tx.prepare_cached(
                 "INSERT INTO approvals (request_id, created_at, tool, action, target,
-                    arguments_sha256, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    arguments_sha256, reason, arguments)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 d.request_id,
@@ -589,6 +601,7 @@ impl Store {
                 d.target,
                 d.arguments_sha256,
                 reason,
+                d.arguments.to_string(),
             ])?;
         }
         tx.commit()?;

@@ -152,12 +152,23 @@ async fn an_approval_resolves_once_and_runs_once_across_engines() {
     // Not approved yet: no claim.
     let args = grant("48h").arguments;
     assert!(matches!(
-        a.claim_approval(&id, "grant_access", &args).await,
+        a.claim_approval(&id, &grant("48h")).await,
         Err(bighub_core::Error::ApprovalNotApproved { .. })
     ));
 
-    b.resolve(&id, &ApprovalResolution::approved("ok for 2h".to_owned()))
+    let record = b
+        .resolve_as(
+            &id,
+            &ApprovalResolution::approved("ok for 2h".to_owned()),
+            "ops-key",
+        )
         .unwrap();
+    // Who resolved it is recorded as authenticated, beside the resolution's own note.
+    assert_eq!(record.resolver.as_deref(), Some("ops-key"));
+    assert_eq!(
+        b.approval(&id).unwrap().unwrap().resolver.as_deref(),
+        Some("ops-key")
+    );
     let again = a
         .resolve(&id, &ApprovalResolution::rejected(None))
         .unwrap_err();
@@ -200,7 +211,7 @@ async fn an_approval_resolves_once_and_runs_once_across_engines() {
         .count();
     assert_eq!(wins, 1);
     assert!(matches!(
-        b.claim_approval(&id, "grant_access", &args).await,
+        b.claim_approval(&id, &grant("48h")).await,
         Err(bighub_core::Error::ApprovalAlreadyUsed(_))
     ));
     let record = a.approval(&id).unwrap().unwrap();
@@ -210,11 +221,7 @@ async fn an_approval_resolves_once_and_runs_once_across_engines() {
     let rejected = d.request_id.unwrap();
     b.resolve(&rejected, &ApprovalResolution::rejected(None))
         .unwrap();
-    assert!(
-        a.claim_approval(&rejected, "grant_access", &grant("72h").arguments)
-            .await
-            .is_err()
-    );
+    assert!(a.claim_approval(&rejected, &grant("72h")).await.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,6 +205,16 @@ pub enum Error {
         request_id: String,
     },
 
+    /// The engine cannot tell which call the approval was granted for, and this agent did
+    /// not ask for it, so nothing binds it to the call about to run; nothing ran.
+    #[error(
+        "approval {request_id} cannot be bound to this call: the decision engine keeps no record of which call it was granted for, and this agent did not ask for it; nothing ran — resume in the agent that paused, or decide with an engine that keeps approvals (the embedded engine or `bighub serve`)"
+    )]
+    ApprovalUnbound {
+        /// The decision's request id.
+        request_id: String,
+    },
+
     /// The engine refused to record the answer or to release the approved call.
     #[error("approval {request_id} was refused by the decision engine: {source}")]
     ApprovalRefused {

@@ -14,6 +14,8 @@ use bighub_core::{ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport
 use bighub_local::{LocalEngine, LocalError, RequestOrigin};
 use serde_json::{Value, json};
 
+use crate::wire::ClaimRequest;
+
 /// Which approvals `GET /approvals` lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApprovalFilter {
@@ -33,6 +35,8 @@ pub enum BackendError {
         /// The earlier resolution (`approved`, `rejected`).
         resolution: String,
     },
+    /// 409: a claim was refused; the call may not run under this approval.
+    ClaimRefused(ClaimRefusal),
     /// 422: the request cannot be honoured as sent (an idempotency key reused for another
     /// request, ...).
     Invalid(String),
@@ -40,6 +44,56 @@ pub enum BackendError {
     Unavailable(String),
     /// 500: the engine failed (a policy rule that fails on this call, ...).
     Internal(String),
+}
+
+/// Why a claim was refused: the `reason` of the 409 answer, with what the client needs to
+/// say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClaimRefusal {
+    /// The approval was granted for another tool (`tool_changed`).
+    ToolChanged {
+        /// The tool it was granted for.
+        approved_tool: String,
+    },
+    /// The approval was granted for other arguments (`arguments_changed`).
+    ArgumentsChanged,
+    /// The approval already ran its call (`already_used`).
+    AlreadyUsed,
+    /// The approval is pending or rejected (`not_approved`).
+    NotApproved {
+        /// `pending` or `rejected`.
+        status: String,
+    },
+    /// The server's engine keeps no approvals it can bind (`untracked`).
+    Untracked,
+}
+
+impl ClaimRefusal {
+    /// The `reason` on the wire.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::ToolChanged { .. } => "tool_changed",
+            Self::ArgumentsChanged => "arguments_changed",
+            Self::AlreadyUsed => "already_used",
+            Self::NotApproved { .. } => "not_approved",
+            Self::Untracked => "untracked",
+        }
+    }
+}
+
+impl fmt::Display for ClaimRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ToolChanged { approved_tool } => {
+                write!(f, "the approval was granted for the tool {approved_tool:?}")
+            }
+            Self::ArgumentsChanged => f.write_str("the approval was granted for other arguments"),
+            Self::AlreadyUsed => f.write_str("the approval already ran its call"),
+            Self::NotApproved { status } => write!(f, "the approval is {status}, not approved"),
+            Self::Untracked => f.write_str("this server keeps no approvals it can bind"),
+        }
+    }
 }
 
 impl fmt::Display for BackendError {
@@ -51,6 +105,7 @@ impl fmt::Display for BackendError {
             Self::AlreadyResolved { resolution } => {
                 write!(f, "approval already resolved ({resolution})")
             }
+            Self::ClaimRefused(refusal) => write!(f, "claim refused: {refusal}"),
         }
     }
 }
@@ -63,6 +118,18 @@ impl From<LocalError> for BackendError {
             }
             LocalError::ApprovalAlreadyResolved { resolution, .. } => {
                 Self::AlreadyResolved { resolution }
+            }
+            LocalError::ApprovalToolChanged { approved, .. } => {
+                Self::ClaimRefused(ClaimRefusal::ToolChanged {
+                    approved_tool: approved,
+                })
+            }
+            LocalError::ApprovalArgumentsChanged(_) => {
+                Self::ClaimRefused(ClaimRefusal::ArgumentsChanged)
+            }
+            LocalError::ApprovalAlreadyUsed(_) => Self::ClaimRefused(ClaimRefusal::AlreadyUsed),
+            LocalError::ApprovalNotApproved { status, .. } => {
+                Self::ClaimRefused(ClaimRefusal::NotApproved { status })
             }
             LocalError::IdempotencyKeyReused(_) => Self::Invalid(e.to_string()),
             LocalError::Store(_) | LocalError::Database(_) | LocalError::Poisoned => {
@@ -79,6 +146,16 @@ impl From<bighub_core::Error> for BackendError {
         match e {
             E::ApprovalNotFound(_) => Self::NotFound(e.to_string()),
             E::ApprovalAlreadyResolved { resolution, .. } => Self::AlreadyResolved { resolution },
+            E::ApprovalToolChanged { approved, .. } => {
+                Self::ClaimRefused(ClaimRefusal::ToolChanged {
+                    approved_tool: approved,
+                })
+            }
+            E::ApprovalArgumentsChanged(_) => Self::ClaimRefused(ClaimRefusal::ArgumentsChanged),
+            E::ApprovalAlreadyUsed(_) => Self::ClaimRefused(ClaimRefusal::AlreadyUsed),
+            E::ApprovalNotApproved { status, .. } => {
+                Self::ClaimRefused(ClaimRefusal::NotApproved { status })
+            }
             E::Validation { .. } => Self::Invalid(e.to_string()),
             other if other.is_unavailable() => Self::Unavailable(other.to_string()),
             other => Self::Internal(other.to_string()),
@@ -119,19 +196,45 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         batch: MemoryBatch,
         caller: &Caller,
     ) -> Result<usize, BackendError>;
-    /// Resolves a pending approval once; answers the approval as it now stands.
+    /// Resolves a pending approval once, recording the caller's key name as who resolved
+    /// it; answers the approval as it now stands.
     async fn resolve_approval(
         &self,
         request_id: String,
         resolution: ApprovalResolution,
         caller: &Caller,
     ) -> Result<Value, BackendError>;
+    /// Claims an approved approval for one execution of exactly the call `claim` names
+    /// (its tool and arguments digest): refuses another call, a second use, or an
+    /// approval not approved; answers the approval as it now stands (used).
+    ///
+    /// The default refuses with [`ClaimRefusal::Untracked`]: a backend that keeps no
+    /// approvals cannot bind one, and its clients then run only what they asked for
+    /// themselves.
+    async fn claim_approval(
+        &self,
+        request_id: String,
+        claim: ClaimRequest,
+        caller: &Caller,
+    ) -> Result<Value, BackendError> {
+        let _ = (request_id, claim, caller);
+        Err(BackendError::ClaimRefused(ClaimRefusal::Untracked))
+    }
     /// Lists approvals, at most `limit`.
     async fn approvals(
         &self,
         filter: ApprovalFilter,
         limit: usize,
     ) -> Result<Vec<Value>, BackendError>;
+    /// The most recent decisions, newest first, at most `limit`, with their outcomes.
+    ///
+    /// The default answers 404: a backend that records no decisions has none to list.
+    async fn decisions(&self, limit: usize) -> Result<Vec<Value>, BackendError> {
+        let _ = limit;
+        Err(BackendError::NotFound(
+            "this server's engine keeps no decisions to list".to_owned(),
+        ))
+    }
     /// How many approvals are pending, for `/metrics` (`None` when not tracked). Called
     /// off the scrape's path, one call at a time: a call that never returns leaves
     /// `/metrics` answering with the last count and its age.
@@ -236,10 +339,24 @@ impl Backend for LocalBackend {
         &self,
         request_id: String,
         resolution: ApprovalResolution,
+        caller: &Caller,
+    ) -> Result<Value, BackendError> {
+        let resolver = caller.key_name.clone();
+        self.blocking(move |engine| {
+            let record = engine.resolve_as(&request_id, &resolution, &resolver)?;
+            Ok(serde_json::to_value(record)?)
+        })
+        .await
+    }
+
+    async fn claim_approval(
+        &self,
+        request_id: String,
+        claim: ClaimRequest,
         _: &Caller,
     ) -> Result<Value, BackendError> {
         self.blocking(move |engine| {
-            let record = engine.resolve(&request_id, &resolution)?;
+            let record = engine.claim_digest(&request_id, &claim.tool, &claim.arguments_sha256)?;
             Ok(serde_json::to_value(record)?)
         })
         .await
@@ -260,6 +377,17 @@ impl Backend for LocalBackend {
                 ApprovalFilter::All => engine.all_approvals(limit)?,
             };
             rows.into_iter()
+                .map(|r| serde_json::to_value(r).map_err(LocalError::from))
+                .collect()
+        })
+        .await
+    }
+
+    async fn decisions(&self, limit: usize) -> Result<Vec<Value>, BackendError> {
+        self.blocking(move |engine| {
+            engine
+                .recent_decisions(limit)?
+                .into_iter()
                 .map(|r| serde_json::to_value(r).map_err(LocalError::from))
                 .collect()
         })

@@ -59,7 +59,9 @@ pub mod wire;
 use std::net::SocketAddr;
 
 pub use auth::{ApiKeys, Auth, MIN_KEY_LEN};
-pub use backend::{ApprovalFilter, Backend, BackendError, Caller, EngineBackend, LocalBackend};
+pub use backend::{
+    ApprovalFilter, Backend, BackendError, Caller, ClaimRefusal, EngineBackend, LocalBackend,
+};
 pub use connections::ConnectionLimits;
 pub use metrics::Metrics;
 pub use routes::{

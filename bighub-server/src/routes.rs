@@ -30,7 +30,7 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Auth;
-use crate::backend::{ApprovalFilter, Backend, BackendError, Caller};
+use crate::backend::{ApprovalFilter, Backend, BackendError, Caller, ClaimRefusal};
 use crate::connections::ConnectionLimits;
 use crate::metrics::Metrics;
 use crate::probe::Probe;
@@ -103,8 +103,10 @@ type Shared = Arc<AppState>;
 /// | `POST /actions/evaluate` | the decision (`dry_run: true`: decided, not recorded) |
 /// | `POST /outcomes/report` | `{"recorded": true, "request_id", "status"}` |
 /// | `POST /actions/memory/ingest` | `{"accepted": n, "rejected": 0, "source"}` |
-/// | `POST /approvals/{request_id}/resolve` | the approval as it now stands, with `resolution`; 404 unknown, 409 `{"detail": {"message", "resolution"}}` when already resolved |
+/// | `POST /approvals/{request_id}/resolve` | the approval as it now stands, with `resolution` and `resolver` (the API key's name); 404 unknown, 409 `{"detail": {"message", "resolution"}}` when already resolved |
+/// | the same with `claim: true`, `tool`, `arguments_sha256` | the approval, now used, with `claimed: true`; 409 `{"detail": {"message", "reason"}}` (`tool_changed` with `approved_tool`, `arguments_changed`, `already_used`, `not_approved` with `status`, `untracked`) |
 /// | `GET /approvals?status=pending\|all&limit=N` | a JSON array of approvals |
+/// | `GET /decisions?limit=N` | a JSON array of the most recent decisions, newest first, with their outcomes (an extension of the hosted contract, for `bighub decisions --server`) |
 /// | `GET /healthz` | `{"status": "ok"}`, or 503 `{"status": "unavailable", "detail"}` when the store fails or does not answer within the health timeout (no key needed) |
 /// | `GET /metrics` | Prometheus text (no key needed; counts only); the pending approvals as last read, with their age |
 ///
@@ -133,6 +135,7 @@ pub(crate) fn build(
         .route("/actions/memory/ingest", post(ingest_memory))
         .route("/approvals/{request_id}/resolve", post(resolve_approval))
         .route("/approvals", get(list_approvals))
+        .route("/decisions", get(list_decisions))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -169,6 +172,23 @@ impl From<BackendError> for ApiError {
                 StatusCode::CONFLICT,
                 json!({"message": "approval already resolved", "resolution": resolution}),
             ),
+            BackendError::ClaimRefused(refusal) => {
+                let mut detail = json!({
+                    "message": format!("claim refused: {refusal}"),
+                    "reason": refusal.reason(),
+                });
+                match &refusal {
+                    ClaimRefusal::ToolChanged { approved_tool } => {
+                        detail["approved_tool"] = json!(approved_tool);
+                    }
+                    ClaimRefusal::NotApproved { status } => {
+                        detail["status"] = json!(status);
+                        detail["resolution"] = json!(status);
+                    }
+                    _ => {}
+                }
+                Self::new(StatusCode::CONFLICT, detail)
+            }
             BackendError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             BackendError::Unavailable(m) => {
                 tracing::warn!(error = ?m, "decision store unavailable");
@@ -393,11 +413,34 @@ async fn resolve_approval(
 ) -> Response {
     let answer = async {
         let (caller, _, body) = accept(&state, BodyEndpoint::ResolveApproval, request).await?;
-        let resolution = wire::resolution(&body, &caller.key_name);
-        let mut record = state
-            .backend
-            .resolve_approval(request_id, resolution, &caller)
-            .await?;
+        let claim = wire::claim(&body)
+            .map_err(|detail| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail))?;
+        let mut record = match claim {
+            Some(claim) => {
+                let tool = claim.tool.clone();
+                let claimed = state
+                    .backend
+                    .claim_approval(request_id.clone(), claim, &caller)
+                    .await;
+                match &claimed {
+                    Ok(_) => tracing::info!(caller = ?caller.key_name, request_id = ?request_id, tool = ?tool, "approval claimed"),
+                    Err(e) => tracing::info!(caller = ?caller.key_name, request_id = ?request_id, tool = ?tool, refusal = ?e.to_string(), "approval claim refused"),
+                }
+                let mut record = claimed?;
+                record["claimed"] = json!(true);
+                record
+            }
+            None => {
+                let resolution = wire::resolution(&body, &caller.key_name);
+                let answer = resolution.resolution;
+                let record = state
+                    .backend
+                    .resolve_approval(request_id.clone(), resolution, &caller)
+                    .await?;
+                tracing::info!(caller = ?caller.key_name, request_id = ?request_id, resolution = answer.as_str(), "approval resolved");
+                record
+            }
+        };
         if let Some(obj) = record.as_object_mut() {
             // The hosted answer names the resolution beside the status.
             let status = obj.get("status").cloned().unwrap_or(Value::Null);
@@ -459,6 +502,38 @@ async fn list_approvals(State(state): State<Shared>, headers: HeaderMap, uri: Ur
     }
     .await;
     respond(&state, "list_approvals", answer)
+}
+
+async fn list_decisions(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> Response {
+    let answer = async {
+        let caller = authenticate(&state, &headers)?;
+        let mut limit = 20;
+        for (name, value) in query_pairs(uri.query().unwrap_or("")) {
+            if name == "limit" {
+                let n = value.parse::<usize>().map_err(|_| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        wire::query_error(
+                            "limit",
+                            "value is not a valid integer",
+                            "type_error.integer",
+                        ),
+                    )
+                })?;
+                limit = n.min(state.config.max_approvals_listed);
+            }
+        }
+        let rows = within(
+            state.config.request_timeout,
+            "list_decisions",
+            state.backend.decisions(limit),
+        )
+        .await?;
+        tracing::debug!(caller = ?caller.key_name, n = rows.len(), "listed decisions");
+        Ok(Value::Array(rows))
+    }
+    .await;
+    respond(&state, "list_decisions", answer)
 }
 
 async fn healthz(State(state): State<Shared>) -> Response {

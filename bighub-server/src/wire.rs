@@ -112,6 +112,10 @@ const RESOLVE_APPROVAL: &[Field] = &[
     field("resolution", OneOf(&RESOLUTIONS), Required),
     field("comment", Str, Optional),
     field("resolved_by", Str, Optional),
+    // The claim extension: see [`claim`].
+    field("claim", Bool, Defaulted),
+    field("tool", Str, Optional),
+    field("arguments_sha256", Str, Optional),
 ];
 
 fn rules(endpoint: BodyEndpoint) -> &'static [Field] {
@@ -405,6 +409,61 @@ pub fn resolution(body: &Map<String, Value>, caller: &str) -> ApprovalResolution
         resolution,
         comment: string(body, "comment"),
         resolved_by: string(body, "resolved_by").or_else(|| Some(format!("api-key:{caller}"))),
+    }
+}
+
+/// A claim of an approved approval for one execution of one call: what the agent about to
+/// run it says it will run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRequest {
+    /// The tool about to run.
+    pub tool: String,
+    /// The SHA-256 (64 lowercase hex digits) of the canonical JSON of its arguments, as
+    /// `ProposedAction::approval_digest` computes it.
+    pub arguments_sha256: String,
+}
+
+/// The claim an accepted resolve body makes, if any (`claim: true`); `Err` holds the
+/// `detail` list of the 422 answer.
+///
+/// A claim is `{"resolution": "approved", "claim": true, "tool": ..., "arguments_sha256": ...}`:
+/// an extension of the resolve contract (extra fields, which the hosted service ignores).
+/// `tool` and `arguments_sha256` are required with it, and only an approval can be claimed.
+pub fn claim(body: &Map<String, Value>) -> Result<Option<ClaimRequest>, Value> {
+    if body.get("claim").and_then(Value::as_bool) != Some(true) {
+        return Ok(None);
+    }
+    let mut errors = Vec::new();
+    if body.get("resolution").and_then(Value::as_str) != Some("approved") {
+        errors.push(error(
+            &[json!("resolution")],
+            "a claim is made for an approval: resolution must be 'approved'",
+            "value_error",
+        ));
+    }
+    let tool = string(body, "tool").filter(|t| !t.is_empty());
+    if tool.is_none() {
+        errors.push(error(
+            &[json!("tool")],
+            "field required with claim",
+            "value_error.missing",
+        ));
+    }
+    let digest = string(body, "arguments_sha256")
+        .filter(|d| d.len() == 64 && d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+    if digest.is_none() {
+        errors.push(error(
+            &[json!("arguments_sha256")],
+            "expected 64 lowercase hexadecimal digits with claim",
+            "value_error",
+        ));
+    }
+    match (tool, digest) {
+        (Some(tool), Some(arguments_sha256)) if errors.is_empty() => Ok(Some(ClaimRequest {
+            tool,
+            arguments_sha256,
+        })),
+        _ => Err(Value::Array(errors)),
     }
 }
 

@@ -168,6 +168,71 @@ async fn outcomes_memory_and_approvals_round_trip() {
         .engine
         .verify_approval(&id, "grant_access", args)
         .unwrap();
+    // Who resolved it is the key that did, beside what the resolution said of itself.
+    assert_eq!(record["resolver"], "agent-a");
+    assert_eq!(
+        server
+            .engine
+            .approval(&id)
+            .unwrap()
+            .unwrap()
+            .resolver
+            .as_deref(),
+        Some("agent-a")
+    );
+
+    // Claims over the wire: another call is refused, the exact call is claimed once.
+    let other_args = actions()[0]
+        .clone()
+        .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "4800h"}));
+    let refused = remote.claim_approval(&id, &other_args).await.unwrap_err();
+    assert!(
+        matches!(refused, Error::ApprovalArgumentsChanged(_)),
+        "{refused:?}"
+    );
+    let mut other_tool = actions()[0].clone();
+    other_tool.tool = "delete_user".into();
+    let refused = remote.claim_approval(&id, &other_tool).await.unwrap_err();
+    assert!(
+        matches!(&refused, Error::ApprovalToolChanged { approved, requested, .. }
+            if approved == "grant_access" && requested == "delete_user"),
+        "{refused:?}"
+    );
+    let claim_body = |tool: &str, digest: &str| json!({"resolution": "approved", "claim": true, "tool": tool, "arguments_sha256": digest});
+    let answer = http
+        .post(server.url(&format!("/approvals/{id}/resolve")))
+        .header("X-API-Key", KEY_B)
+        .json(&claim_body("grant_access", &other_args.approval_digest()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 409);
+    let detail: Value = answer.json().await.unwrap();
+    assert_eq!(detail["detail"]["reason"], "arguments_changed");
+    for bad in [
+        json!({"resolution": "approved", "claim": true, "tool": "grant_access"}),
+        json!({"resolution": "rejected", "claim": true, "tool": "grant_access",
+               "arguments_sha256": actions()[0].approval_digest()}),
+        claim_body("grant_access", "not-a-digest"),
+        claim_body("", &actions()[0].approval_digest()),
+    ] {
+        let answer = http
+            .post(server.url(&format!("/approvals/{id}/resolve")))
+            .header("X-API-Key", KEY_B)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 422, "{bad}");
+    }
+    assert!(!server.engine.approval(&id).unwrap().unwrap().used);
+    assert_eq!(
+        remote.claim_approval(&id, &actions()[0]).await.unwrap(),
+        bighub_core::ApprovalClaim::Claimed
+    );
+    assert!(server.engine.approval(&id).unwrap().unwrap().used);
+    let again = remote.claim_approval(&id, &actions()[0]).await.unwrap_err();
+    assert!(matches!(again, Error::ApprovalAlreadyUsed(_)), "{again:?}");
 
     // Outcomes and memory.
     let mut report = OutcomeReport::new(OutcomeStatus::Success);
@@ -580,6 +645,37 @@ async fn secrets_never_reach_the_store() {
     for secret in ["otp-value", "tok-value", "pw-value", KEY_A] {
         assert!(!stored.contains(secret), "{secret} reached the store");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_of_a_call_with_a_secret_is_bound_without_the_secret() {
+    let server = TestServer::start(LocalEngine::builder().in_memory().build().unwrap()).await;
+    let remote = server.remote(KEY_A);
+    let mut grant = actions()[0].clone().arguments(json!({
+        "user_id": "alice", "group": "okta-admins", "duration": "48h",
+        "break_glass_code": "bg-code-5647382910"
+    }));
+    grant
+        .context
+        .metadata
+        .insert("secret_args".into(), json!(["break_glass_code"]));
+    let id = remote.evaluate(&grant).await.unwrap().request_id.unwrap();
+    let stored = server.engine.approval(&id).unwrap().unwrap();
+    // The store keeps the digest of what it was sent (the secret redacted), never a digest
+    // of the secret itself.
+    assert_eq!(stored.arguments_sha256, grant.approval_digest());
+    assert_ne!(
+        stored.arguments_sha256,
+        bighub_core::digest::canonical_sha256(&grant.arguments)
+    );
+    remote
+        .resolve_approval(&id, &ApprovalResolution::approved(None))
+        .await
+        .unwrap();
+    assert_eq!(
+        remote.claim_approval(&id, &grant).await.unwrap(),
+        bighub_core::ApprovalClaim::Claimed
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,7 +20,8 @@ use super::response::{Answer, Op, read_answer};
 use super::retry::{RetryPolicy, parse_retry_after};
 use super::{DecisionMode, wire};
 use crate::{
-    ApprovalResolution, Decision, DecisionEngine, Error, MemoryBatch, OutcomeReport, ProposedAction,
+    ApprovalClaim, ApprovalResolution, Decision, DecisionEngine, Error, MemoryBatch, OutcomeReport,
+    ProposedAction,
 };
 
 const API_KEY_HEADER: &str = "x-api-key";
@@ -36,9 +37,11 @@ const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// | call | endpoint |
 /// |---|---|
 /// | [`evaluate`](DecisionEngine::evaluate) | `POST /actions/evaluate` (body: see [`DecisionMode`]) |
+/// | [`preview`](DecisionEngine::preview) | `POST /actions/evaluate` with `dry_run: true` |
 /// | [`report_outcome`](DecisionEngine::report_outcome) | `POST /outcomes/report` |
 /// | [`ingest_memory`](DecisionEngine::ingest_memory) | `POST /actions/memory/ingest` |
 /// | [`resolve_approval`](DecisionEngine::resolve_approval) | `POST /approvals/{request_id}/resolve` |
+/// | [`claim_approval`](DecisionEngine::claim_approval) | `POST /approvals/{request_id}/resolve` with `claim: true`, `tool`, `arguments_sha256` |
 ///
 /// The evaluate body carries `action`, `actor` (default `AI_AGENT`), `value`, `target`,
 /// `domain` and a `context` object holding: the action's free metadata; `objective`
@@ -52,7 +55,16 @@ const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// [`Error::Network`], [`Error::Status`] (any other status, body cut to 500 characters),
 /// [`Error::InvalidResponse`] (a 2xx answer that is not a JSON object). Resolving an
 /// approval maps 404 to [`Error::ApprovalNotFound`] and 409 to
-/// [`Error::ApprovalAlreadyResolved`], neither retried. Redirects are not followed (they
+/// [`Error::ApprovalAlreadyResolved`], neither retried.
+///
+/// Claiming an approval is an extension of the resolve contract that a decision server
+/// which keeps approvals (`bighub serve`) understands: it checks the tool and the
+/// arguments' digest against the approval it stored, marks it used once, and answers the
+/// approval, or refuses with 409 and a `reason` (`tool_changed`, `arguments_changed`,
+/// `already_used`, `not_approved`). The client runs nothing on a server's word alone: a
+/// success must name the same tool and digest, used. A service that answers a claim
+/// without them (the hosted service reads it as a second resolution) keeps no approval
+/// the agent can bind, so the claim is [`ApprovalClaim::NotTracked`]. Redirects are not followed (they
 /// would carry the API key elsewhere): a 3xx answer is an [`Error::Status`].
 ///
 /// At most [`max_concurrent_requests`](RemoteBighubBuilder::max_concurrent_requests)
@@ -177,12 +189,25 @@ impl RemoteBighub {
         body: &Value,
         idempotency_key: Option<HeaderValue>,
     ) -> Result<Value, Error> {
+        self.send(op, url, Some(body), idempotency_key).await
+    }
+
+    /// Sends a `GET` for `url` (a `POST` of `body` when there is one), retrying transient
+    /// failures, and reads the answer.
+    async fn send(
+        &self,
+        op: Op<'_>,
+        url: Url,
+        body: Option<&Value>,
+        idempotency_key: Option<HeaderValue>,
+    ) -> Result<Value, Error> {
+        let method = if body.is_some() { "POST" } else { "GET" };
         let policy = self.inner.retry;
         let mut attempt: u32 = 0;
         loop {
             let span = tracing::debug_span!(
                 "bighub.request",
-                method = "POST",
+                method,
                 path = %url.path(),
                 attempt = attempt + 1,
             );
@@ -219,7 +244,7 @@ impl RemoteBighub {
         &self,
         op: Op<'_>,
         url: &Url,
-        body: &Value,
+        body: Option<&Value>,
         idempotency_key: Option<&HeaderValue>,
     ) -> Answer {
         let inner = &self.inner;
@@ -229,12 +254,12 @@ impl RemoteBighub {
                 "the BIGHUB client's request slots are closed".to_owned(),
             )));
         };
-        let mut request = inner
-            .http
-            .post(url.clone())
-            .header(API_KEY_HEADER, inner.api_key.clone())
-            .header(ACCEPT, HeaderValue::from_static("application/json"))
-            .json(body);
+        let mut request = match body {
+            Some(body) => inner.http.post(url.clone()).json(body),
+            None => inner.http.get(url.clone()),
+        }
+        .header(API_KEY_HEADER, inner.api_key.clone())
+        .header(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(key) = idempotency_key {
             request = request.header(IDEMPOTENCY_KEY_HEADER, key.clone());
         }
@@ -270,6 +295,63 @@ impl RemoteBighub {
     }
 }
 
+impl RemoteBighub {
+    /// The approvals a decision server keeps (`GET /approvals?status=...&limit=N`): the
+    /// pending ones, oldest first, or with `all` every one, newest first; at most `limit`
+    /// (the server caps it too). Each is the server's record, as JSON: `request_id`,
+    /// `tool`, `arguments` (redacted), `reason`, `status`, `resolver`, `used`, ...
+    ///
+    /// The hosted service's contract lists approvals too; `bighub serve` answers it.
+    ///
+    /// # Errors
+    ///
+    /// As for every request ([`Error::Auth`], [`Error::Status`], ...); an answer that is
+    /// not a JSON array is [`Error::InvalidResponse`].
+    pub async fn approvals(&self, all: bool, limit: usize) -> Result<Vec<Value>, Error> {
+        let mut url = self.url(["approvals"]);
+        url.query_pairs_mut()
+            .append_pair("status", if all { "all" } else { "pending" })
+            .append_pair("limit", &limit.to_string());
+        self.list(url).await
+    }
+
+    /// The most recent decisions of a decision server, newest first, with their outcomes
+    /// (`GET /decisions?limit=N`, an extension of the hosted contract that `bighub serve`
+    /// answers).
+    ///
+    /// # Errors
+    ///
+    /// As for [`approvals`](Self::approvals).
+    pub async fn decisions(&self, limit: usize) -> Result<Vec<Value>, Error> {
+        let mut url = self.url(["decisions"]);
+        url.query_pairs_mut()
+            .append_pair("limit", &limit.to_string());
+        self.list(url).await
+    }
+
+    async fn list(&self, url: Url) -> Result<Vec<Value>, Error> {
+        match self.send(Op::List, url, None, None).await? {
+            Value::Array(rows) => Ok(rows),
+            _ => Err(Error::InvalidResponse("expected a JSON array".to_owned())),
+        }
+    }
+
+    /// `POST /actions/evaluate`, with `dry_run: true` for a preview, and one
+    /// `Idempotency-Key` for all attempts.
+    async fn decide(&self, action: &ProposedAction, dry_run: bool) -> Result<Decision, Error> {
+        let mode = action.decision_mode.unwrap_or(self.inner.decision_mode);
+        let mut body = wire::evaluate_body(action, mode)?;
+        if dry_run && let Some(object) = body.as_object_mut() {
+            object.insert("dry_run".into(), Value::Bool(true));
+        }
+        let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+            .map_err(|e| Error::Engine(format!("cannot build the idempotency key: {e}")))?;
+        let url = self.url(["actions", "evaluate"]);
+        let answer = self.post(Op::Evaluate, url, &body, Some(key)).await?;
+        Ok(Decision::from_backend_response(&answer))
+    }
+}
+
 /// `e` and its sources on one line ("error sending request: ...: Connection refused").
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
@@ -289,13 +371,15 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 impl DecisionEngine for RemoteBighub {
     /// `POST /actions/evaluate` with one `Idempotency-Key` for all attempts.
     async fn evaluate(&self, action: &ProposedAction) -> Result<Decision, Error> {
-        let mode = action.decision_mode.unwrap_or(self.inner.decision_mode);
-        let body = wire::evaluate_body(action, mode)?;
-        let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-            .map_err(|e| Error::Engine(format!("cannot build the idempotency key: {e}")))?;
-        let url = self.url(["actions", "evaluate"]);
-        let answer = self.post(Op::Evaluate, url, &body, Some(key)).await?;
-        Ok(Decision::from_backend_response(&answer))
+        self.decide(action, false).await
+    }
+
+    /// `POST /actions/evaluate` with `dry_run: true`: a decision server that supports it
+    /// (`bighub serve`) decides without recording the decision or opening an approval. The
+    /// hosted service's contract has no preview: it ignores the field and records the
+    /// evaluation like any other (a review opens a pending approval there).
+    async fn preview(&self, action: &ProposedAction) -> Result<Decision, Error> {
+        self.decide(action, true).await
     }
 
     /// `POST /outcomes/report`.
@@ -335,4 +419,68 @@ impl DecisionEngine for RemoteBighub {
         )
         .await
     }
+
+    /// `POST /approvals/{request_id}/resolve` with the claim's extra fields; see the
+    /// [type's documentation](RemoteBighub) for what the answer must say.
+    async fn claim_approval(
+        &self,
+        request_id: &str,
+        action: &ProposedAction,
+    ) -> Result<ApprovalClaim, Error> {
+        if matches!(request_id.trim(), "" | "." | "..") {
+            return Err(Error::ApprovalNotFound(request_id.to_owned()));
+        }
+        let url = self.url(["approvals", request_id, "resolve"]);
+        let op = Op::ClaimApproval {
+            request_id,
+            tool: &action.tool,
+        };
+        match self.post(op, url, &wire::claim_body(action), None).await {
+            Ok(answer) => read_claim(request_id, action, &answer),
+            // A service that does not know claims: the approval was resolved, and it
+            // cannot say for which call.
+            Err(Error::ApprovalAlreadyResolved { .. }) => Ok(ApprovalClaim::NotTracked),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// What a successful claim answer means: claimed when it names this tool and digest and
+/// says the approval is now used; not tracked when it names neither; refused otherwise.
+fn read_claim(
+    request_id: &str,
+    action: &ProposedAction,
+    answer: &Value,
+) -> Result<ApprovalClaim, Error> {
+    let tool = answer.get("tool").and_then(Value::as_str);
+    let digest = answer.get("arguments_sha256").and_then(Value::as_str);
+    let (Some(tool), Some(digest)) = (tool, digest) else {
+        return Ok(ApprovalClaim::NotTracked);
+    };
+    if tool != action.tool {
+        return Err(Error::ApprovalToolChanged {
+            request_id: request_id.to_owned(),
+            approved: tool.to_owned(),
+            requested: action.tool.clone(),
+        });
+    }
+    if digest != action.approval_digest() {
+        return Err(Error::ApprovalArgumentsChanged(request_id.to_owned()));
+    }
+    if answer.get("status").and_then(Value::as_str) != Some("approved") {
+        return Err(Error::ApprovalNotApproved {
+            request_id: request_id.to_owned(),
+            status: answer
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_owned(),
+        });
+    }
+    if answer.get("used").and_then(Value::as_bool) != Some(true) {
+        return Err(Error::InvalidResponse(format!(
+            "the claim of approval {request_id:?} was answered without marking it used"
+        )));
+    }
+    Ok(ApprovalClaim::Claimed)
 }

@@ -27,12 +27,25 @@ pub(crate) enum Op<'a> {
         /// The approval's request id.
         request_id: &'a str,
     },
+    /// `GET /approvals` or `GET /decisions`: answers a JSON array.
+    List,
+    /// `POST /approvals/{request_id}/resolve` with a claim (`claim: true`, the tool and the
+    /// arguments' digest): answers the approval as it now stands.
+    ClaimApproval {
+        /// The approval's request id.
+        request_id: &'a str,
+        /// The tool about to run.
+        tool: &'a str,
+    },
 }
 
 impl Op<'_> {
     /// Whether a success must carry a JSON object (the caller uses it).
     fn needs_object(self) -> bool {
-        matches!(self, Op::Evaluate | Op::ResolveApproval { .. })
+        matches!(
+            self,
+            Op::Evaluate | Op::ResolveApproval { .. } | Op::ClaimApproval { .. }
+        )
     }
 }
 
@@ -63,6 +76,13 @@ pub(crate) fn read_answer(
     let json: Option<Value> = serde_json::from_str(body).ok();
     let detail = json.as_ref().and_then(|j| j.get("detail")).cloned();
 
+    if let Op::ClaimApproval { request_id, tool } = op {
+        match status {
+            404 => return Answer::Done(Err(Error::ApprovalNotFound(request_id.to_owned()))),
+            409 => return Answer::Done(Err(claim_refusal(request_id, tool, detail.as_ref()))),
+            _ => {}
+        }
+    }
     if let Op::ResolveApproval { request_id } = op {
         match status {
             404 => return Answer::Done(Err(Error::ApprovalNotFound(request_id.to_owned()))),
@@ -111,6 +131,13 @@ fn read_success(op: Op<'_>, body: &str) -> Result<Value, Error> {
     let value: Value = serde_json::from_str(body).map_err(|e| {
         Error::InvalidResponse(format!("body is not JSON ({e}): {}", truncate(body)))
     })?;
+    if matches!(op, Op::List) && !value.is_array() {
+        return Err(Error::InvalidResponse(format!(
+            "expected a JSON array, got {}: {}",
+            kind(&value),
+            truncate(body)
+        )));
+    }
     if op.needs_object() && !value.is_object() {
         return Err(Error::InvalidResponse(format!(
             "expected a JSON object, got {}: {}",
@@ -194,6 +221,36 @@ fn earlier_resolution(detail: Option<&Value>) -> String {
             .unwrap_or_else(|| truncate(&Value::Object(map.clone()).to_string())),
         Some(Value::String(s)) => truncate(s),
         _ => "unknown".to_owned(),
+    }
+}
+
+/// A claim's 409: the refusal its `detail.reason` names, or, from a service that does not
+/// know claims (it read the claim as a second resolution), [`Error::ApprovalAlreadyResolved`].
+fn claim_refusal(request_id: &str, tool: &str, detail: Option<&Value>) -> Error {
+    let field = |name: &str| {
+        detail
+            .and_then(|d| d.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    match field("reason").as_deref() {
+        Some("tool_changed") => Error::ApprovalToolChanged {
+            request_id: request_id.to_owned(),
+            approved: field("approved_tool").unwrap_or_else(|| "another tool".to_owned()),
+            requested: tool.to_owned(),
+        },
+        Some("arguments_changed") => Error::ApprovalArgumentsChanged(request_id.to_owned()),
+        Some("already_used") => Error::ApprovalAlreadyUsed(request_id.to_owned()),
+        Some("not_approved") => Error::ApprovalNotApproved {
+            request_id: request_id.to_owned(),
+            status: field("status")
+                .or_else(|| field("resolution"))
+                .unwrap_or_else(|| "not approved".to_owned()),
+        },
+        _ => Error::ApprovalAlreadyResolved {
+            request_id: request_id.to_owned(),
+            resolution: earlier_resolution(detail),
+        },
     }
 }
 

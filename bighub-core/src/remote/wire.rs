@@ -158,6 +158,18 @@ pub(crate) fn resolve_body(resolution: &ApprovalResolution) -> Value {
     Value::Object(body)
 }
 
+/// The claim body: an approved resolution (what a service that does not know claims reads
+/// it as) with `claim: true`, the tool about to run and the digest of its arguments
+/// ([`ProposedAction::approval_digest`]), extra fields the hosted contract tolerates.
+pub(crate) fn claim_body(action: &ProposedAction) -> Value {
+    json!({
+        "resolution": "approved",
+        "claim": true,
+        "tool": action.tool,
+        "arguments_sha256": action.approval_digest(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -415,7 +415,9 @@ impl BighubOpenAIBuilder {
     ///
     /// The engine is the one given with [`engine`](Self::engine), else the hosted BIGHUB
     /// service when a BIGHUB API key is set, else the embedded [`LocalEngine`](crate::local::LocalEngine)
-    /// (policies from `BIGHUB_POLICY`, store at `BIGHUB_DB` or the platform data directory). Without OpenAI credentials (`OPENAI_API_KEY`
+    /// (policies from `BIGHUB_POLICY`, store at `BIGHUB_DB` or the platform data directory).
+    /// A BIGHUB base URL without a key is an [`Error::Config`] naming `BIGHUB_API_KEY`: the
+    /// agent never decides locally when a decision server was asked for. Without OpenAI credentials (`OPENAI_API_KEY`
     /// or `OPENAI_BASE_URL`) the agent still builds, so that
     /// [`check_tool`](BighubOpenAI::check_tool) works; `run` then fails with
     /// [`Error::ProviderNotConfigured`].
@@ -468,9 +470,15 @@ impl BighubOpenAIBuilder {
         })
     }
 
-    /// The hosted service when a BIGHUB key is set, else the embedded local engine.
+    /// The hosted service when a BIGHUB key is set, else the embedded local engine. A base
+    /// URL without a key is an error: deciding locally would bypass the server it names.
     fn default_engine(&self) -> Result<Arc<dyn DecisionEngine>, Error> {
         let Some(key) = &self.bighub_api_key else {
+            if let Some(url) = &self.bighub_base_url {
+                return Err(Error::Config(format!(
+                    "a BIGHUB base URL is set ({url:?}) but no BIGHUB API key: set BIGHUB_API_KEY (or .bighub_api_key(...)) to the key of that decision server, or unset BIGHUB_BASE_URL to decide with the embedded engine"
+                )));
+            }
             return Self::local_engine();
         };
         let mut remote = RemoteBighub::builder()

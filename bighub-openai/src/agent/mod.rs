@@ -148,8 +148,10 @@ impl BighubOpenAI {
     /// [`Error::InvalidArguments`]. Use [`decide_tool`](Self::decide_tool) to decide and
     /// record, for example to open an approval.
     ///
-    /// With the hosted service there is no preview in the wire contract: the service logs
-    /// the evaluation like any other (see [`DecisionEngine::preview`]).
+    /// A decision server is asked for a dry run (`dry_run: true`), which `bighub serve`
+    /// honours. The hosted service's contract has no preview: it logs the evaluation like
+    /// any other, and a review opens a pending approval there (see
+    /// [`DecisionEngine::preview`]).
     ///
     /// ```no_run
     /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
@@ -279,14 +281,20 @@ impl BighubOpenAI {
     /// `answers` pairs request ids (from [`RunState::pending_approvals`]) with answers; a
     /// call left without an answer keeps the run paused. The result holds one event per
     /// call: a resumed call's final event, carrying its approval, takes the place of the
-    /// `approval_required` event it had while it waited. Works in another process or agent
-    /// instance than the one that paused, given the same tools.
+    /// `approval_required` event it had while it waited. An answer recorded elsewhere
+    /// before (by an operator with the CLI or a console) is claimed, not answered again.
+    ///
+    /// Works in another process or agent instance than the one that paused, given the same
+    /// tools, when the engine keeps approvals (the embedded engine's store, `bighub
+    /// serve`): the engine checks the tool and arguments the approval was granted for and
+    /// lets it run once. The hosted service keeps no such record, so there only the agent
+    /// that paused may resume ([`Error::ApprovalUnbound`] elsewhere).
     ///
     /// Refused, with nothing run: an answer for a request id the state does not wait for
-    /// ([`Error::UnknownApproval`]); arguments that differ from those approved
-    /// ([`Error::ApprovalArgumentsChanged`]); an approval already acted on
-    /// ([`Error::ApprovalAlreadyUsed`] — once per process, and across processes with the
-    /// local engine's store); an engine that refuses the resolution
+    /// ([`Error::UnknownApproval`]); another tool or other arguments than those approved
+    /// ([`Error::ApprovalToolChanged`], [`Error::ApprovalArgumentsChanged`]); an approval
+    /// already acted on ([`Error::ApprovalAlreadyUsed`]); an approval nothing can bind to
+    /// this call ([`Error::ApprovalUnbound`]); an engine that refuses the resolution
     /// ([`Error::ApprovalRefused`]).
     ///
     /// ```no_run
@@ -360,7 +368,9 @@ impl BighubOpenAI {
     /// runs it when approved, and records it like any call (hook, outcome report, decision
     /// memory). The approval must have been asked for that tool and those arguments: this
     /// agent refuses another tool or other arguments for a review it decided, and so does an
-    /// engine that keeps approvals, for any review it decided.
+    /// engine that keeps approvals (the embedded engine, `bighub serve`) for any review it
+    /// decided, from any process. A review this agent did not decide, on an engine that
+    /// cannot bind it (the hosted service), is refused with [`Error::ApprovalUnbound`].
     ///
     /// ```no_run
     /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {

@@ -20,6 +20,18 @@ struct Entry {
     tool: String,
     digest: String,
     acted_on: bool,
+    /// Entered by a decision of this agent, not first seen when acted on.
+    asked_here: bool,
+}
+
+/// Where an approval acted on was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asked {
+    /// By a decision of this agent: the ledger bound it to its call.
+    Here,
+    /// Elsewhere (another process, or forgotten past [`CAPACITY`]): only the engine can
+    /// bind it.
+    Elsewhere,
 }
 
 #[derive(Debug, Default)]
@@ -46,14 +58,21 @@ impl ApprovalLedger {
                 tool: tool.to_owned(),
                 digest: digest.to_owned(),
                 acted_on: false,
+                asked_here: true,
             },
         );
     }
 
     /// Marks `request_id` acted on for `tool` with arguments of `digest`; refuses another
     /// call than the one it was asked for, and a second use. An approval asked for elsewhere
-    /// (another process) is entered as acted on for this call.
-    pub(crate) fn act_on(&self, request_id: &str, tool: &str, digest: &str) -> Result<(), Error> {
+    /// (another process) is entered as acted on for this call. Answers whether this agent
+    /// asked for it ([`Asked::Here`]): only then does the ledger's binding mean anything.
+    pub(crate) fn act_on(
+        &self,
+        request_id: &str,
+        tool: &str,
+        digest: &str,
+    ) -> Result<Asked, Error> {
         let mut entries = self.lock();
         match entries.by_id.get_mut(request_id) {
             Some(entry) => {
@@ -75,17 +94,25 @@ impl ApprovalLedger {
                     });
                 }
                 entry.acted_on = true;
+                Ok(if entry.asked_here {
+                    Asked::Here
+                } else {
+                    Asked::Elsewhere
+                })
             }
-            None => entries.insert(
-                request_id,
-                Entry {
-                    tool: tool.to_owned(),
-                    digest: digest.to_owned(),
-                    acted_on: true,
-                },
-            ),
+            None => {
+                entries.insert(
+                    request_id,
+                    Entry {
+                        tool: tool.to_owned(),
+                        digest: digest.to_owned(),
+                        acted_on: true,
+                        asked_here: false,
+                    },
+                );
+                Ok(Asked::Elsewhere)
+            }
         }
-        Ok(())
     }
 
     /// Undoes [`act_on`](Self::act_on) when nothing ran, so a later attempt may try again.
@@ -128,7 +155,10 @@ mod tests {
             ledger.act_on("r1", "grant_access", "d2"),
             Err(Error::ApprovalArgumentsChanged { .. })
         ));
-        ledger.act_on("r1", "grant_access", "d1").unwrap();
+        assert_eq!(
+            ledger.act_on("r1", "grant_access", "d1").unwrap(),
+            Asked::Here
+        );
         assert!(matches!(
             ledger.act_on("r1", "grant_access", "d1"),
             Err(Error::ApprovalAlreadyUsed { .. })
@@ -140,7 +170,10 @@ mod tests {
     #[test]
     fn an_approval_asked_elsewhere_is_bound_at_first_use() {
         let ledger = ApprovalLedger::default();
-        ledger.act_on("r9", "grant_access", "d1").unwrap();
+        assert_eq!(
+            ledger.act_on("r9", "grant_access", "d1").unwrap(),
+            Asked::Elsewhere
+        );
         assert!(matches!(
             ledger.act_on("r9", "grant_access", "d1"),
             Err(Error::ApprovalAlreadyUsed { .. })

@@ -1,12 +1,17 @@
 //! Settling an approval: recording a human's answer with the engine and claiming the
 //! approval for one execution of exactly the call it was asked for.
 //!
-//! An approval binds three things: the decision's request id, the tool name and the SHA-256
-//! of the call's canonical arguments. Settling checks all three before the tool may run:
+//! An approval binds three things: the decision's request id, the tool name and the digest
+//! of the call's arguments. Answering and claiming are two steps on every engine: whoever
+//! answered (this agent, the CLI, a console), the agent about to run the call claims it.
+//! Settling checks the binding before the tool may run:
 //! - the agent's [ledger](super::ledger) knows every review it asked for and refuses another
-//!   tool, other arguments, or a second use;
-//! - an engine that keeps approvals (the local engine) verifies the same binding in its store
-//!   and consumes the approval atomically, so it runs its call at most once across processes.
+//!   tool, other arguments (secret values included), or a second use;
+//! - an engine that keeps approvals (the embedded engine, `bighub serve`) verifies the
+//!   tool and the digest of the redacted arguments in its store and consumes the approval
+//!   atomically, so it runs its call at most once across processes;
+//! - an approval that neither this agent asked for nor the engine can bind is refused
+//!   ([`Error::ApprovalUnbound`]): nothing says which call it was granted for.
 //!
 //! This module does not run anything and does not resume runs (`resume.rs` does).
 
@@ -14,6 +19,7 @@ use bighub_core::ApprovalClaim;
 use serde_json::Value;
 
 use super::approval::{ApprovalRecord, now_rfc3339};
+use super::ledger::Asked;
 use super::prepared::PreparedCall;
 use super::runner::Runner;
 use crate::{ApprovalAnswer, Error};
@@ -58,21 +64,21 @@ impl Runner {
             )));
         };
         let tool = call.call.name.as_str();
-        self.ledger.act_on(request_id, tool, &call.digest)?;
+        let asked = self.ledger.act_on(request_id, tool, &call.digest)?;
         let settled = async {
-            let (resolved_at, resolved_before) = match self
+            let resolved_at = match self
                 .engine
                 .resolve_approval(request_id, &answer.to_resolution())
                 .await
             {
                 // The engine's own time of the resolution, when its record says one.
-                Ok(engine_record) => (resolved_at(&engine_record), false),
-                // Resolved earlier (by a person at a console, or by an earlier attempt) the
-                // same way: the claim below decides whether the call may still run.
+                Ok(engine_record) => resolved_at(&engine_record),
+                // Resolved earlier (by a person at a console or the CLI, or by an earlier
+                // attempt) the same way: the claim below decides whether the call may run.
                 Err(bighub_core::Error::ApprovalAlreadyResolved { resolution, .. })
                     if resolution == answer.resolution.as_str() =>
                 {
-                    (None, true)
+                    None
                 }
                 Err(error) => return Err(refusal(request_id, error)),
             };
@@ -84,16 +90,13 @@ impl Runner {
                 resolved_at.unwrap_or_else(now_rfc3339),
             );
             if answer.is_approved() {
-                // The engine saw the arguments in the tool's shape; bind to the same.
                 let claim = self
                     .engine
-                    .claim_approval(request_id, tool, &decided.action.arguments)
+                    .claim_approval(request_id, &decided.action)
                     .await
                     .map_err(|error| refusal(request_id, error))?;
-                if resolved_before && claim == ApprovalClaim::NotTracked {
-                    // Resolved before, by an engine that cannot say whether that approval
-                    // already ran its call: running it again could run it twice.
-                    return Err(Error::ApprovalAlreadyUsed {
+                if claim == ApprovalClaim::NotTracked && asked == Asked::Elsewhere {
+                    return Err(Error::ApprovalUnbound {
                         request_id: request_id.to_owned(),
                     });
                 }
