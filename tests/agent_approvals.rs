@@ -642,17 +642,17 @@ const OPERATOR_KEY: &str = "bh_test_operator_0123456789abcd";
 
 impl Served {
     async fn start() -> Self {
-        use bighub_server::{ApiKeys, Auth, LocalBackend, ServerConfig};
+        use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
         let dir = tempfile::tempdir().unwrap();
         let engine = Arc::new(local_engine(&dir.path().join("server.db")));
         let keys = ApiKeys::parse(&format!("agent={AGENT_KEY},operator={OPERATOR_KEY}")).unwrap();
-        let app = bighub_server::router(
+        let server = Server::new(
             Arc::new(LocalBackend::new(engine.clone())),
             ServerConfig::new(Auth::Keys(keys)),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(bighub_server::serve(listener, app, std::future::pending()));
+        tokio::spawn(server.serve(listener, std::future::pending()));
         Self {
             base_url,
             engine,

@@ -5,14 +5,14 @@
 //! but on loopback, the first line of output (`listening on http://ADDR`) and the graceful
 //! stop on SIGTERM or ctrl-c.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bighub_server::{ApiKeys, Auth, LocalBackend, ServerConfig};
+use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
 use clap::Args;
 
 use crate::{Global, builder};
@@ -35,19 +35,43 @@ pub(crate) struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     max_body_bytes: usize,
-    /// How long one request may take, in seconds.
-    #[arg(long, default_value_t = 30)]
+    /// How long a client may take to send a request's body, and a read-only request may
+    /// wait for the store, in seconds. A request that records is answered once the store
+    /// has recorded it or refused it.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     request_timeout: u64,
+    /// How long a client may take to send a request's header, in seconds; waiting for the
+    /// next request on a kept-alive connection counts.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+    /// How long a connection may stay without traffic and without a request in flight,
+    /// in seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// The most connections served at once; more are answered 503. Keep it under the
+    /// process's limit of open files (`ulimit -n`).
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// The most connections served at once for one client address; 0 for no cap (behind
+    /// a reverse proxy, whose address every client shares).
+    #[arg(long, default_value_t = 32)]
+    max_connections_per_address: u64,
 }
 
 pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String> {
     // Logs go to standard error, so that standard output starts with the address.
-    // Request logs name the API key, never its value, and never carry request bodies.
+    // Request logs name the API key, never its value, and never carry request bodies;
+    // colours only on a terminal, so that log files hold no escape codes. Other crates
+    // (the HTTP stack, drivers) log warnings only unless BIGHUB_LOG says otherwise.
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BIGHUB_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_env("BIGHUB_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(
+                    "warn,bighub=info,bighub_cli=info,bighub_server=info,bighub_local=info",
+                )
+            }),
         )
         .try_init();
     let auth = auth(&args)?;
@@ -55,9 +79,17 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
     let engine = builder(global).build().map_err(|e| e.to_string())?;
     let mut config = ServerConfig::new(auth);
     config.max_body_bytes = args.max_body_bytes;
-    config.request_timeout = Duration::from_secs(args.request_timeout.max(1));
+    config.request_timeout = Duration::from_secs(args.request_timeout);
+    config.connections.header_read_timeout = Duration::from_secs(args.header_read_timeout);
+    config.connections.idle_timeout = Duration::from_secs(args.idle_timeout);
+    config.connections.max_connections =
+        usize::try_from(args.max_connections).unwrap_or(usize::MAX);
+    config.connections.max_connections_per_address = match args.max_connections_per_address {
+        0 => None,
+        n => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+    };
     let backend = Arc::new(LocalBackend::new(Arc::new(engine)));
-    let app = bighub_server::router(backend, config);
+    let server = Server::new(backend, config);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -74,7 +106,8 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
         let _ = writeln!(out, "listening on http://{addr}");
         let _ = out.flush();
         drop(out);
-        bighub_server::serve(listener, app, bighub_server::shutdown_signal())
+        server
+            .serve(listener, bighub_server::shutdown_signal())
             .await
             .map_err(|e| format!("the server failed: {e}"))
     })?;

@@ -35,9 +35,13 @@ fn command(db: &Path, keys: Option<&str>, args: &[&str]) -> Command {
 }
 
 fn start(db: &Path, keys: Option<&str>, args: &[&str]) -> Served {
+    start_logging_to(db, keys, args, Stdio::null())
+}
+
+fn start_logging_to(db: &Path, keys: Option<&str>, args: &[&str], stderr: Stdio) -> Served {
     let mut child = command(db, keys, args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("the bighub binary runs");
     let mut line = String::new();
@@ -345,6 +349,59 @@ fn the_cli_lists_and_resolves_approvals_through_a_server_and_says_so() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("store: "));
+}
+
+#[test]
+fn the_connection_flags_hold_slow_clients_and_logs_to_a_file_carry_no_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let log = dir.path().join("serve.log");
+    let served = start_logging_to(
+        &db,
+        Some(&format!("ops={KEY}")),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--header-read-timeout",
+            "1",
+            "--max-connections-per-address",
+            "2",
+        ],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    // Half a header, then nothing: closed by the header-read timeout.
+    let mut slow = TcpStream::connect(&served.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(slow, "POST /actions/evaluate HTTP/1.1\r\nx-api").unwrap();
+    let mut held = TcpStream::connect(&served.addr).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // Two from this address already: the third is refused.
+    let (status, body) = request(&served.addr, "GET", "/healthz", None, "");
+    assert_eq!(
+        (status, body.as_str()),
+        (503, r#"{"detail":"too many connections"}"#)
+    );
+    let mut rest = Vec::new();
+    assert!(
+        slow.read_to_end(&mut rest).is_ok(),
+        "the slow client was not closed"
+    );
+    assert!(
+        held.read_to_end(&mut rest).is_ok(),
+        "the idle client was not closed"
+    );
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        "/actions/evaluate",
+        Some(KEY),
+        r#"{"action": "list_users", "context": {"system": "okta"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    drop(served);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("decided"), "{logged}");
+    assert!(!logged.contains('\u{1b}'), "{logged:?}");
 }
 
 #[test]

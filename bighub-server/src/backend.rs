@@ -240,11 +240,14 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
             "this server's engine keeps no decisions to list".to_owned(),
         ))
     }
-    /// How many approvals are pending, for `/metrics` (`None` when not tracked).
+    /// How many approvals are pending, for `/metrics` (`None` when not tracked). Called
+    /// off the scrape's path, one call at a time: a call that never returns leaves
+    /// `/metrics` answering with the last count and its age.
     async fn pending_approvals(&self) -> Result<Option<usize>, BackendError> {
         Ok(None)
     }
-    /// Whether the backend can serve (its store answers), for `/healthz`.
+    /// Whether the backend can serve (its store answers), for `/healthz`. One call at a
+    /// time; `/healthz` answers 503 when it takes longer than the health timeout.
     async fn health(&self) -> Result<(), BackendError> {
         Ok(())
     }

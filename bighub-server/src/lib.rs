@@ -9,26 +9,30 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use bighub_local::LocalEngine;
-//! use bighub_server::{ApiKeys, Auth, LocalBackend, ServerConfig};
+//! use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let engine = LocalEngine::builder().db_path("decisions.db").build()?;
 //! let keys = ApiKeys::parse(&std::env::var("BIGHUB_SERVER_API_KEYS")?)?;
 //! let config = ServerConfig::new(Auth::Keys(keys));
-//! let app = bighub_server::router(Arc::new(LocalBackend::new(Arc::new(engine))), config);
+//! let server = Server::new(Arc::new(LocalBackend::new(Arc::new(engine))), config);
 //!
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8484").await?;
 //! println!("listening on http://{}", listener.local_addr()?);
-//! bighub_server::serve(listener, app, bighub_server::shutdown_signal()).await?;
+//! server.serve(listener, bighub_server::shutdown_signal()).await?;
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! What each module owns:
 //!
-//! - `routes` — the router, the order of the checks (404, 405, 401, 413, 422) and the
-//!   answers' shapes, `/healthz` and `/metrics`;
+//! - `server` — [`Server`]: the router, its counters and its connection limits, served;
+//! - `connections` — the accept loop: header-read and idle timeouts, the caps on
+//!   connections in all and per client address, the graceful stop;
+//! - `routes` — the router, the order of the checks (404, 405, 401, 408, 413, 422, 503)
+//!   and the answers' shapes, `/healthz` and `/metrics`;
+//! - `probe` — the store reads `/healthz` and `/metrics` make off the request path;
 //! - `wire` — the request bodies' rules (the hosted service's 422 `detail` lists) and
 //!   their mapping onto the engine's types;
 //! - `auth` — API keys: parsing, names, the constant-time check;
@@ -36,7 +40,8 @@
 //!   store) and [`EngineBackend`] (any `DecisionEngine`);
 //! - `metrics` — the counters and their Prometheus text.
 //!
-//! The server keeps no state of its own beyond counters: decisions, approvals and
+//! The server keeps no state of its own beyond counters and the last answers of the
+//! store to `/healthz` and `/metrics`: decisions, approvals and
 //! idempotency keys live in the engine's store, so several servers on one shared store
 //! answer as one.
 #![forbid(unsafe_code)]
@@ -44,21 +49,25 @@
 
 mod auth;
 mod backend;
+mod connections;
 mod metrics;
+mod probe;
 mod routes;
+mod server;
 pub mod wire;
 
-use std::future::Future;
 use std::net::SocketAddr;
 
 pub use auth::{ApiKeys, Auth, MIN_KEY_LEN};
 pub use backend::{
     ApprovalFilter, Backend, BackendError, Caller, ClaimRefusal, EngineBackend, LocalBackend,
 };
+pub use connections::ConnectionLimits;
 pub use metrics::Metrics;
 pub use routes::{
     API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY_LEN, ServerConfig, router,
 };
+pub use server::Server;
 
 /// Refuses to serve without API keys anywhere but on a loopback address, and with an empty
 /// key list at all.
@@ -85,22 +94,6 @@ pub fn check_listen(addr: &SocketAddr, auth: &Auth) -> Result<(), String> {
             "refusing to serve without API keys on {addr}: without keys the server listens on a loopback address only"
         )),
     }
-}
-
-/// Serves `app` on `listener` until `shutdown` completes; requests in flight then finish
-/// before this returns.
-///
-/// # Errors
-///
-/// When accepting connections fails for good.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Completes on ctrl-c or, on Unix, SIGTERM.

@@ -1,8 +1,10 @@
 //! The server's counters, and their Prometheus text exposition (`GET /metrics`).
 //!
 //! This module owns what is counted: decisions by mode, the latency of evaluations (a
-//! histogram), requests by endpoint and status. The pending-approvals gauge is read from
-//! the backend when scraped (`routes.rs`), since other servers on the same store change it.
+//! histogram), requests by endpoint and status, connections open, refused and closed by
+//! the server's timeouts. The pending-approvals gauge is read from the backend off the
+//! scrape's path (`routes.rs`, `probe.rs`), since other servers on the same store change
+//! it; it is printed with its age.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -25,6 +27,9 @@ pub struct Metrics {
     latency_over: AtomicU64,
     latency_sum_micros: AtomicU64,
     latency_count: AtomicU64,
+    connections_open: AtomicU64,
+    connections_refused: Mutex<BTreeMap<&'static str, u64>>,
+    connections_closed: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -55,8 +60,27 @@ impl Metrics {
         *lock(&self.requests).entry((endpoint, status)).or_default() += 1;
     }
 
-    /// The Prometheus text format of every counter, with `pending` approvals when known.
-    pub fn render(&self, pending: Option<usize>) -> String {
+    /// Counts a connection accepted and served.
+    pub(crate) fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a served connection gone, closed by the server for `reason` when given.
+    pub(crate) fn connection_closed(&self, reason: Option<&'static str>) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+        if let Some(reason) = reason {
+            *lock(&self.connections_closed).entry(reason).or_default() += 1;
+        }
+    }
+
+    /// Counts a connection refused when accepted, for `reason`.
+    pub(crate) fn connection_refused(&self, reason: &'static str) {
+        *lock(&self.connections_refused).entry(reason).or_default() += 1;
+    }
+
+    /// The Prometheus text format of every counter, with `pending` approvals when known:
+    /// their number and how long ago the store was read.
+    pub fn render(&self, pending: Option<(usize, Duration)>) -> String {
         let mut out = String::new();
         out.push_str("# HELP bighub_decisions_total Decisions made, by mode.\n");
         out.push_str("# TYPE bighub_decisions_total counter\n");
@@ -97,10 +121,44 @@ impl Metrics {
                 "bighub_http_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}"
             );
         }
-        if let Some(pending) = pending {
-            out.push_str("# HELP bighub_pending_approvals Approvals waiting for a human.\n");
+        out.push_str("# HELP bighub_connections_open Connections being served.\n");
+        out.push_str("# TYPE bighub_connections_open gauge\n");
+        let _ = writeln!(
+            out,
+            "bighub_connections_open {}",
+            self.connections_open.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP bighub_connections_refused_total Connections refused when accepted, by limit.\n",
+        );
+        out.push_str("# TYPE bighub_connections_refused_total counter\n");
+        for (reason, n) in lock(&self.connections_refused).iter() {
+            let _ = writeln!(
+                out,
+                "bighub_connections_refused_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        out.push_str(
+            "# HELP bighub_connections_closed_total Connections the server closed, by timeout.\n",
+        );
+        out.push_str("# TYPE bighub_connections_closed_total counter\n");
+        for (reason, n) in lock(&self.connections_closed).iter() {
+            let _ = writeln!(
+                out,
+                "bighub_connections_closed_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        if let Some((pending, age)) = pending {
+            out.push_str("# HELP bighub_pending_approvals Approvals waiting for a human, as last read from the store.\n");
             out.push_str("# TYPE bighub_pending_approvals gauge\n");
             let _ = writeln!(out, "bighub_pending_approvals {pending}");
+            out.push_str("# HELP bighub_pending_approvals_age_seconds How long ago bighub_pending_approvals was read from the store.\n");
+            out.push_str("# TYPE bighub_pending_approvals_age_seconds gauge\n");
+            let _ = writeln!(
+                out,
+                "bighub_pending_approvals_age_seconds {:.3}",
+                age.as_secs_f64()
+            );
         }
         out
     }
@@ -120,11 +178,12 @@ mod tests {
         m.decision("review", Duration::from_millis(3));
         m.decision("autonomous", Duration::from_secs(10));
         m.decision("computed-mode", Duration::from_micros(10));
-        let text = m.render(Some(1));
+        let text = m.render(Some((1, Duration::from_millis(1500))));
         assert!(text.contains("bighub_decisions_total{mode=\"review\"} 1"));
         assert!(text.contains("bighub_decisions_total{mode=\"other\"} 1"));
         assert!(text.contains("bighub_decision_duration_seconds_bucket{le=\"0.005\"} 2"));
         assert!(text.contains("bighub_decision_duration_seconds_bucket{le=\"+Inf\"} 3"));
         assert!(text.contains("bighub_pending_approvals 1"));
+        assert!(text.contains("bighub_pending_approvals_age_seconds 1.500"));
     }
 }

@@ -4,10 +4,20 @@
 //! unknown path → 404 `{"detail": "Not Found"}`; other method → 405 `{"detail": "Method
 //! Not Allowed"}`; missing or wrong `X-API-Key` → 401 `{"detail": "Invalid API key"}`
 //! (the same answer for both, saying nothing more); a body over the size limit → 413;
-//! then the body's rules (`wire.rs`) → 422 with a `detail` list. A request that takes
-//! longer than the request timeout is answered 503 (clients retry; an evaluation's retry
-//! with the same `Idempotency-Key` gets the decision the first attempt recorded).
+//! then the body's rules (`wire.rs`) → 422 with a `detail` list.
+//!
+//! The request timeout bounds what a client controls: a body not received within it is
+//! answered 408. A request that records (an evaluation, an outcome, memory) is never
+//! abandoned once its body is read: it runs to its end even when the client leaves, and
+//! is answered with what was recorded, or with the store's own refusal (503 once the
+//! store's statement or connection timeout passes). Abandoning it instead would answer 503
+//! for a decision recorded anyway, and a client retrying without an `Idempotency-Key`
+//! would record the call again. Requests that only read (previews, listings) are answered
+//! 503 when the store does not answer within the request timeout. Every error answer is
+//! JSON with a `detail`, logged and counted. `/healthz` and `/metrics` never wait on the
+//! store beyond their short bounds (`probe.rs`).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,11 +28,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
-use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::Auth;
 use crate::backend::{ApprovalFilter, Backend, BackendError, Caller, ClaimRefusal};
+use crate::connections::ConnectionLimits;
 use crate::metrics::Metrics;
+use crate::probe::Probe;
 use crate::wire::{self, BodyEndpoint};
 
 /// The header carrying the API key.
@@ -32,6 +43,12 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// The longest idempotency key accepted.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
+/// How long a store read of `/healthz` or `/metrics` is reused before another is made.
+const PROBE_FRESH: Duration = Duration::from_secs(1);
+/// How long `/metrics` waits for a fresh count of pending approvals before answering with
+/// the last one.
+const PENDING_WAIT: Duration = Duration::from_millis(500);
+
 /// How a server answers: who may call it, and its limits.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -39,10 +56,18 @@ pub struct ServerConfig {
     pub auth: Auth,
     /// The largest request body accepted (default 1 MiB); larger ones get 413.
     pub max_body_bytes: usize,
-    /// How long one request may take (default 30 s); slower ones get 503.
+    /// How long a client may take to send a request's body (default 30 s; slower: 408),
+    /// and how long a request that only reads (a `dry_run` evaluation, a listing) waits for
+    /// the store (then 503). A request that records is answered once the store has
+    /// recorded or refused it, within the store's own timeouts, however long that takes.
     pub request_timeout: Duration,
+    /// How long `/healthz` waits for the store (default 2 s) before answering 503.
+    pub health_timeout: Duration,
     /// The most approvals `GET /approvals` lists (default 1000); `limit` asks for fewer.
     pub max_approvals_listed: usize,
+    /// Timeouts and caps for connections ([`Server::serve`](crate::Server::serve) holds
+    /// clients to them).
+    pub connections: ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -52,7 +77,9 @@ impl ServerConfig {
             auth,
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
+            health_timeout: Duration::from_secs(2),
             max_approvals_listed: 1000,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -60,7 +87,11 @@ impl ServerConfig {
 struct AppState {
     backend: Arc<dyn Backend>,
     config: ServerConfig,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
+    /// The store's last answer to a health check: `Err` says why it failed.
+    health: Arc<Probe<Result<(), String>>>,
+    /// The last count of pending approvals.
+    pending: Arc<Probe<usize>>,
 }
 
 type Shared = Arc<AppState>;
@@ -76,14 +107,27 @@ type Shared = Arc<AppState>;
 /// | the same with `claim: true`, `tool`, `arguments_sha256` | the approval, now used, with `claimed: true`; 409 `{"detail": {"message", "reason"}}` (`tool_changed` with `approved_tool`, `arguments_changed`, `already_used`, `not_approved` with `status`, `untracked`) |
 /// | `GET /approvals?status=pending\|all&limit=N` | a JSON array of approvals |
 /// | `GET /decisions?limit=N` | a JSON array of the most recent decisions, newest first, with their outcomes (an extension of the hosted contract, for `bighub decisions --server`) |
-/// | `GET /healthz` | `{"status": "ok"}`, or 503 when the store does not answer (no key needed) |
-/// | `GET /metrics` | Prometheus text (no key needed; counts only) |
+/// | `GET /healthz` | `{"status": "ok"}`, or 503 `{"status": "unavailable", "detail"}` when the store fails or does not answer within the health timeout (no key needed) |
+/// | `GET /metrics` | Prometheus text (no key needed; counts only); the pending approvals as last read, with their age |
+///
+/// The router alone enforces no connection limits: [`Server`](crate::Server) serves it
+/// with them.
 pub fn router(backend: Arc<dyn Backend>, config: ServerConfig) -> Router {
-    let timeout = config.request_timeout;
+    build(backend, config, Arc::default())
+}
+
+/// The router, counting into `metrics`.
+pub(crate) fn build(
+    backend: Arc<dyn Backend>,
+    config: ServerConfig,
+    counters: Arc<Metrics>,
+) -> Router {
     let state: Shared = Arc::new(AppState {
         backend,
         config,
-        metrics: Metrics::default(),
+        metrics: counters,
+        health: Arc::default(),
+        pending: Arc::default(),
     });
     Router::new()
         .route("/actions/evaluate", post(evaluate))
@@ -96,10 +140,6 @@ pub fn router(backend: Arc<dyn Backend>, config: ServerConfig) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
-        ))
         .with_state(state)
 }
 
@@ -151,18 +191,55 @@ impl From<BackendError> for ApiError {
             }
             BackendError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             BackendError::Unavailable(m) => {
-                tracing::warn!(error = %m, "decision store unavailable");
+                tracing::warn!(error = ?m, "decision store unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "decision store unavailable",
                 )
             }
             BackendError::Internal(m) => {
-                tracing::error!(error = %m, "engine error");
+                tracing::error!(error = ?m, "engine error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, m)
             }
         }
     }
+}
+
+/// `work`, or 503 when it takes longer than `limit`: for requests that only read, which
+/// may be abandoned.
+async fn within<T>(
+    limit: Duration,
+    what: &'static str,
+    work: impl Future<Output = Result<T, BackendError>>,
+) -> Result<T, ApiError> {
+    match tokio::time::timeout(limit, work).await {
+        Ok(answer) => Ok(answer?),
+        Err(_) => {
+            tracing::warn!(
+                request = what,
+                ?limit,
+                "the decision store did not answer in time"
+            );
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the decision store did not answer within {limit:?}"),
+            ))
+        }
+    }
+}
+
+/// Runs `work` to its end even if the client leaves (the connection's task is then
+/// dropped, this one is not): what it records is then also logged and counted.
+async fn to_completion<T: Send + 'static>(
+    work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work).await.unwrap_or_else(|e| {
+        tracing::error!(error = ?e, "a request's task failed");
+        Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the request's task failed",
+        ))
+    })
 }
 
 async fn not_found() -> ApiError {
@@ -209,9 +286,18 @@ async fn accept(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let bytes: Bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())?;
+    let timeout = state.config.request_timeout;
+    let bytes: Bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await
+    {
+        Ok(read) => read.map_err(|_| too_large())?,
+        Err(_) => {
+            tracing::warn!(caller = %caller.key_name, ?timeout, "request body not received in time");
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("request body not received within {timeout:?}"),
+            ));
+        }
+    };
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -235,7 +321,7 @@ async fn evaluate(State(state): State<Shared>, request: Request) -> Response {
     respond(&state, "evaluate", answer)
 }
 
-async fn evaluate_inner(state: &AppState, request: Request) -> Result<Value, ApiError> {
+async fn evaluate_inner(state: &Shared, request: Request) -> Result<Value, ApiError> {
     let (mut caller, headers, body) = accept(state, BodyEndpoint::Evaluate, request).await?;
     if let Some(key) = headers.get(IDEMPOTENCY_KEY_HEADER) {
         let key = key
@@ -254,21 +340,43 @@ async fn evaluate_inner(state: &AppState, request: Request) -> Result<Value, Api
     }
     let (action, dry_run) = wire::evaluate_action(&body);
     let started = Instant::now();
-    let decision = if dry_run {
-        state.backend.preview(action, &caller).await?
-    } else {
-        state.backend.evaluate(action, &caller).await?
-    };
+    if dry_run {
+        let decision = within(
+            state.config.request_timeout,
+            "preview",
+            state.backend.preview(action, &caller),
+        )
+        .await?;
+        return Ok(decided(state, &caller, decision, true, started));
+    }
+    let state = Arc::clone(state);
+    to_completion(async move {
+        let decision = state.backend.evaluate(action, &caller).await?;
+        Ok(decided(&state, &caller, decision, false, started))
+    })
+    .await
+}
+
+/// Counts and logs a decision made.
+fn decided(
+    state: &AppState,
+    caller: &Caller,
+    decision: Value,
+    dry_run: bool,
+    started: Instant,
+) -> Value {
     let mode = decision["mode"].as_str().unwrap_or("other");
     state.metrics.decision(mode, started.elapsed());
+    // The request id and mode come from the engine (or, behind `EngineBackend`, from
+    // another server): logged in their escaped form.
     tracing::info!(
         caller = %caller.key_name,
-        request_id = decision["request_id"].as_str().unwrap_or_default(),
-        mode,
+        request_id = ?decision["request_id"].as_str().unwrap_or_default(),
+        mode = ?mode,
         dry_run,
         "decided"
     );
-    Ok(decision)
+    decision
 }
 
 async fn report_outcome(State(state): State<Shared>, request: Request) -> Response {
@@ -276,7 +384,8 @@ async fn report_outcome(State(state): State<Shared>, request: Request) -> Respon
         let (caller, _, body) = accept(&state, BodyEndpoint::ReportOutcome, request).await?;
         let report = wire::outcome_report(&body);
         let request_id = report.request_id.clone();
-        state.backend.report_outcome(report, &caller).await?;
+        let backend = Arc::clone(&state.backend);
+        to_completion(async move { Ok(backend.report_outcome(report, &caller).await?) }).await?;
         Ok(json!({"recorded": true, "request_id": request_id, "status": body["status"]}))
     }
     .await;
@@ -288,7 +397,9 @@ async fn ingest_memory(State(state): State<Shared>, request: Request) -> Respons
         let (caller, _, body) = accept(&state, BodyEndpoint::IngestMemory, request).await?;
         let batch = wire::memory_batch(&body);
         let source = batch.source.clone();
-        let accepted = state.backend.ingest_memory(batch, &caller).await?;
+        let backend = Arc::clone(&state.backend);
+        let accepted =
+            to_completion(async move { Ok(backend.ingest_memory(batch, &caller).await?) }).await?;
         Ok(json!({"accepted": accepted, "rejected": 0, "source": source}))
     }
     .await;
@@ -380,7 +491,12 @@ async fn list_approvals(State(state): State<Shared>, headers: HeaderMap, uri: Ur
                 _ => {}
             }
         }
-        let rows = state.backend.approvals(filter, limit).await?;
+        let rows = within(
+            state.config.request_timeout,
+            "list_approvals",
+            state.backend.approvals(filter, limit),
+        )
+        .await?;
         tracing::debug!(caller = %caller.key_name, n = rows.len(), "listed approvals");
         Ok(Value::Array(rows))
     }
@@ -407,7 +523,12 @@ async fn list_decisions(State(state): State<Shared>, headers: HeaderMap, uri: Ur
                 limit = n.min(state.config.max_approvals_listed);
             }
         }
-        let rows = state.backend.decisions(limit).await?;
+        let rows = within(
+            state.config.request_timeout,
+            "list_decisions",
+            state.backend.decisions(limit),
+        )
+        .await?;
         tracing::debug!(caller = ?caller.key_name, n = rows.len(), "listed decisions");
         Ok(Value::Array(rows))
     }
@@ -416,22 +537,63 @@ async fn list_decisions(State(state): State<Shared>, headers: HeaderMap, uri: Ur
 }
 
 async fn healthz(State(state): State<Shared>) -> Response {
-    match state.backend.health().await {
-        Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "unavailable"})),
-            )
-                .into_response()
+    let asked = Instant::now();
+    let timeout = state.config.health_timeout;
+    let backend = Arc::clone(&state.backend);
+    let seen = state
+        .health
+        .observe(PROBE_FRESH, timeout, move || async move {
+            Some(backend.health().await.map_err(|e| e.to_string()))
+        })
+        .await
+        .filter(|o| asked.saturating_duration_since(o.at) < PROBE_FRESH);
+    let failure = match seen {
+        Some(o) => match o.value {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::warn!(error = ?e, "health check failed");
+                Some("decision store unavailable".to_owned())
+            }
+        },
+        None => {
+            tracing::warn!(
+                ?timeout,
+                "health check: the decision store did not answer in time"
+            );
+            Some(format!(
+                "the decision store did not answer within {timeout:?}"
+            ))
         }
-    }
+    };
+    let response = match failure {
+        None => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
+        Some(detail) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unavailable", "detail": detail})),
+        )
+            .into_response(),
+    };
+    state.metrics.request("healthz", response.status().as_u16());
+    response
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {
-    let pending = state.backend.pending_approvals().await.ok().flatten();
-    let text = state.metrics.render(pending);
+    let backend = Arc::clone(&state.backend);
+    let pending = state
+        .pending
+        .observe(PROBE_FRESH, PENDING_WAIT, move || async move {
+            match backend.pending_approvals().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "cannot count pending approvals");
+                    None
+                }
+            }
+        })
+        .await;
+    let text = state
+        .metrics
+        .render(pending.map(|o| (o.value, o.at.elapsed())));
     let mut response = Response::new(Body::from(text));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -739,7 +739,8 @@ async fn a_request_in_flight_finishes_when_the_server_stops() {
     assert!(tokio::net::TcpStream::connect(&addr).await.is_err());
 }
 
-/// An engine that takes its time, for the request timeout.
+/// An engine that takes its time, for the request timeout: a slow evaluation, and a
+/// preview that never ends.
 #[derive(Debug)]
 struct Slow;
 
@@ -747,11 +748,14 @@ struct Slow;
 impl DecisionEngine for Slow {
     async fn evaluate(&self, action: &ProposedAction) -> Result<bighub_core::Decision, Error> {
         if action.tool == "slow" {
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
         Ok(bighub_core::Decision::from_backend_response(
             &json!({"mode": "autonomous", "request_id": "own_1"}),
         ))
+    }
+    async fn preview(&self, _: &ProposedAction) -> Result<bighub_core::Decision, Error> {
+        std::future::pending().await
     }
     async fn report_outcome(&self, _: &OutcomeReport) -> Result<(), Error> {
         Ok(())
@@ -770,11 +774,11 @@ async fn any_engine_can_be_served_and_slow_requests_time_out() {
     let keys = bighub_server::ApiKeys::parse(&format!("a={KEY_A}")).unwrap();
     let mut config = bighub_server::ServerConfig::new(bighub_server::Auth::Keys(keys));
     config.request_timeout = std::time::Duration::from_millis(300);
-    let app = bighub_server::router(Arc::new(bighub_server::EngineBackend::new(Slow)), config);
+    let app = bighub_server::Server::new(Arc::new(bighub_server::EngineBackend::new(Slow)), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(bighub_server::serve(listener, app, async move {
+    let server = tokio::spawn(app.serve(listener, async move {
         let _ = stopped.await;
     }));
     let remote = bighub_core::RemoteBighub::builder()
@@ -785,7 +789,7 @@ async fn any_engine_can_be_served_and_slow_requests_time_out() {
         .unwrap();
     let fast = remote.evaluate(&ProposedAction::new("fast")).await.unwrap();
     assert_eq!(fast.request_id.as_deref(), Some("own_1"));
-    let started = std::time::Instant::now();
+    // An evaluation past the request timeout is not abandoned: it gets its decision.
     let slow = reqwest::Client::new()
         .post(format!("{base}/actions/evaluate"))
         .header("X-API-Key", KEY_A)
@@ -793,8 +797,24 @@ async fn any_engine_can_be_served_and_slow_requests_time_out() {
         .send()
         .await
         .unwrap();
-    assert_eq!(slow.status(), 503);
+    assert_eq!(slow.status(), 200);
+    assert_eq!(slow.json::<Value>().await.unwrap()["request_id"], "own_1");
+    // A preview records nothing, so it is abandoned: 503, with a body saying why.
+    let started = std::time::Instant::now();
+    let preview = reqwest::Client::new()
+        .post(format!("{base}/actions/evaluate"))
+        .header("X-API-Key", KEY_A)
+        .json(&json!({"action": "slow", "dry_run": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.status(), 503);
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    let detail = preview.json::<Value>().await.unwrap();
+    assert_eq!(
+        detail["detail"], "the decision store did not answer within 300ms",
+        "{detail}"
+    );
     let err = remote
         .resolve_approval("x", &ApprovalResolution::approved(None))
         .await

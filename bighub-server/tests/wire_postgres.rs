@@ -1,7 +1,8 @@
 //! The server on the PostgreSQL store: `RemoteBighub` gets the embedded engine's
 //! decisions, and two servers on one database answer as one (approvals listed and
 //! resolved on either, once; an idempotent retry sent to the other server gets the first
-//! decision).
+//! decision); `/metrics` and `/healthz` answer while the database holds the store's
+//! reads.
 //!
 //! Needs `BIGHUB_TEST_DATABASE_URL` (`.ci/run` sets it); skipped with a message without it,
 //! failed under `CI=true`.
@@ -179,4 +180,110 @@ async fn a_store_call_past_its_timeout_is_a_503() {
     tx.rollback().await.unwrap();
     let (status, _) = common::post(&server, "/actions/evaluate", &body).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_healthz_answer_while_the_database_holds_the_stores_reads() {
+    use std::time::{Duration, Instant};
+    let Some(url) = database_url() else { return };
+    let schema = fresh_schema();
+    let mut config = common::config();
+    config.health_timeout = Duration::from_millis(500);
+    let server = TestServer::with_config(pg_engine(&url, &schema), config).await;
+    let granted = server.remote(KEY_A).evaluate(&grant("48h")).await.unwrap();
+    assert!(granted.request_id.is_some());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let metrics = || async {
+        http.get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    assert!(metrics().await.contains("bighub_pending_approvals 1\n"));
+
+    // Another session locks the store's tables: its reads wait for the lock.
+    let (locker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let session = tokio::spawn(connection);
+    locker
+        .batch_execute(&format!(
+            "BEGIN; LOCK TABLE \"{schema}\".decisions, \"{schema}\".approvals IN ACCESS EXCLUSIVE MODE"
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let started = Instant::now();
+    let text = metrics().await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(text.contains("bighub_pending_approvals 1\n"), "{text}");
+    assert!(
+        text.contains("bighub_pending_approvals_age_seconds "),
+        "{text}"
+    );
+    let started = Instant::now();
+    let health = http.get(server.url("/healthz")).send().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(health.status(), 503);
+    assert_eq!(
+        health.json::<Value>().await.unwrap(),
+        json!({"status": "unavailable", "detail": "the decision store did not answer within 500ms"})
+    );
+
+    // The lock released, the store answers again.
+    drop(locker);
+    let _ = session.await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let health = http.get(server.url("/healthz")).send().await.unwrap();
+        if health.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the store did not come back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evaluation_held_past_the_request_timeout_answers_the_decision_it_recorded() {
+    use std::time::Duration;
+    let Some(url) = database_url() else { return };
+    let schema = fresh_schema();
+    let mut config = common::config();
+    config.request_timeout = Duration::from_millis(300);
+    let server = TestServer::with_config(pg_engine(&url, &schema), config).await;
+    let (locker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let session = tokio::spawn(connection);
+    locker
+        .batch_execute(&format!(
+            "BEGIN; LOCK TABLE \"{schema}\".decisions IN ACCESS EXCLUSIVE MODE"
+        ))
+        .await
+        .unwrap();
+    // As the Python SDK sends it: no Idempotency-Key.
+    let asking = tokio::spawn(
+        reqwest::Client::new()
+            .post(server.url("/actions/evaluate"))
+            .header("x-api-key", KEY_A)
+            .json(&json!({"action": "list_users", "context": {"system": "okta"}}))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(!asking.is_finished(), "answered while the store was held");
+    drop(locker);
+    let _ = session.await;
+    let answer = asking.await.unwrap().unwrap();
+    assert_eq!(answer.status(), 200);
+    let decision: Value = answer.json().await.unwrap();
+    let rows = server.engine.recent_decisions(10).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(decision["request_id"], json!(rows[0].request_id));
 }

@@ -5,11 +5,17 @@ use std::sync::Arc;
 
 use bighub_core::{DecisionMode, RemoteBighub};
 use bighub_local::LocalEngine;
-use bighub_server::{ApiKeys, Auth, LocalBackend, ServerConfig};
+use bighub_server::{ApiKeys, Auth, Backend, LocalBackend, Server, ServerConfig};
 use tokio::sync::oneshot;
 
 pub const KEY_A: &str = "bh_test_agent_a_0123456789";
 pub const KEY_B: &str = "bh_test_agent_b_0123456789";
+
+/// The defaults, with the keys `agent-a` and `agent-b`.
+pub fn config() -> ServerConfig {
+    let keys = ApiKeys::parse(&format!("agent-a={KEY_A},agent-b={KEY_B}")).unwrap();
+    ServerConfig::new(Auth::Keys(keys))
+}
 
 pub struct TestServer {
     pub base_url: String,
@@ -21,17 +27,25 @@ pub struct TestServer {
 impl TestServer {
     /// Serves `engine` with the keys `agent-a` and `agent-b`.
     pub async fn start(engine: LocalEngine) -> Self {
-        let keys = ApiKeys::parse(&format!("agent-a={KEY_A},agent-b={KEY_B}")).unwrap();
-        Self::with_config(engine, ServerConfig::new(Auth::Keys(keys))).await
+        Self::with_config(engine, config()).await
     }
 
     pub async fn with_config(engine: LocalEngine, config: ServerConfig) -> Self {
         let engine = Arc::new(engine);
-        let app = bighub_server::router(Arc::new(LocalBackend::new(engine.clone())), config);
+        Self::with_backend(engine.clone(), Arc::new(LocalBackend::new(engine)), config).await
+    }
+
+    /// Serves `backend`; `engine` is the store the test inspects.
+    pub async fn with_backend(
+        engine: Arc<LocalEngine>,
+        backend: Arc<dyn Backend>,
+        config: ServerConfig,
+    ) -> Self {
+        let server = Server::new(backend, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(bighub_server::serve(listener, app, async move {
+        let task = tokio::spawn(server.serve(listener, async move {
             let _ = stopped.await;
         }));
         Self {
@@ -54,6 +68,11 @@ impl TestServer {
             .max_retries(0)
             .build()
             .unwrap()
+    }
+
+    /// The server's `host:port`.
+    pub fn addr(&self) -> String {
+        self.base_url.trim_start_matches("http://").to_owned()
     }
 
     pub fn url(&self, path: &str) -> String {
