@@ -778,10 +778,18 @@ async fn a_call_decided_before_its_tool_changed_is_not_forwarded() {
         .tools(ops.registry().unwrap())
         .build()
         .unwrap();
-    let result = agent.run("Refresh, then summarize Q3", MODEL).await.unwrap();
+    let result = agent
+        .run("Refresh, then summarize Q3", MODEL)
+        .await
+        .unwrap();
     let summary = event_of(&result, "report_summary");
     assert_eq!(
-        summary.decision.as_ref().unwrap().mode.map(|m| m.to_string()),
+        summary
+            .decision
+            .as_ref()
+            .unwrap()
+            .mode
+            .map(|m| m.to_string()),
         Some("autonomous".to_owned()),
         "{summary:?}"
     );

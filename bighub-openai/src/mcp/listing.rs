@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use bighub_core::digest::canonical_sha256;
+use rmcp::ClientHandler;
 use rmcp::model::{
     JsonRpcMessage, PaginatedRequestParams, ServerNotification, Tool as RmcpTool, ToolAnnotations,
 };
@@ -19,7 +20,6 @@ use rmcp::service::{
     MaybeSendFuture, NotificationContext, Peer, RoleClient, RxJsonRpcMessage, TxJsonRpcMessage,
 };
 use rmcp::transport::Transport;
-use rmcp::ClientHandler;
 use serde_json::{Map, Value, json};
 
 use super::McpListingCap;

@@ -149,7 +149,10 @@ impl McpTool {
         let risk = self.user_risk.unwrap_or_else(|| hints.risk());
         let mut tool_hints = hints.to_json();
         if let Some(h) = tool_hints.as_object_mut() {
-            h.insert("definition_changed".into(), Value::Bool(!changes.is_empty()));
+            h.insert(
+                "definition_changed".into(),
+                Value::Bool(!changes.is_empty()),
+            );
             h.insert("changed".into(), json!(changes));
             h.insert("definition".into(), Value::String(definition.fingerprint));
         }
