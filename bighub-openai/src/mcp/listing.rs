@@ -16,9 +16,7 @@ use rmcp::ClientHandler;
 use rmcp::model::{
     JsonRpcMessage, PaginatedRequestParams, ServerNotification, Tool as RmcpTool, ToolAnnotations,
 };
-use rmcp::service::{
-    MaybeSendFuture, NotificationContext, Peer, RoleClient, RxJsonRpcMessage, TxJsonRpcMessage,
-};
+use rmcp::service::{NotificationContext, Peer, RoleClient, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use serde_json::{Map, Value, json};
 
@@ -290,11 +288,8 @@ pub(crate) struct Watcher {
 }
 
 impl ClientHandler for Watcher {
-    fn on_tool_list_changed(
-        &self,
-        context: NotificationContext<RoleClient>,
-    ) -> impl Future<Output = ()> + MaybeSendFuture + '_ {
-        async move { self.listing.refresh(&context.peer).await }
+    async fn on_tool_list_changed(&self, context: NotificationContext<RoleClient>) {
+        self.listing.refresh(&context.peer).await
     }
 }
 
@@ -316,19 +311,17 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Watched<T> {
         self.inner.send(item)
     }
 
-    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleClient>>> + Send {
-        async move {
-            let message = self.inner.receive().await?;
-            if let JsonRpcMessage::Notification(n) = &message
-                && matches!(
-                    n.notification,
-                    ServerNotification::ToolListChangedNotification(_)
-                )
-            {
-                self.listing.announce();
-            }
-            Some(message)
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
+        let message = self.inner.receive().await?;
+        if let JsonRpcMessage::Notification(n) = &message
+            && matches!(
+                n.notification,
+                ServerNotification::ToolListChangedNotification(_)
+            )
+        {
+            self.listing.announce();
         }
+        Some(message)
     }
 
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
