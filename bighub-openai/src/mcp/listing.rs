@@ -221,7 +221,20 @@ impl Listing {
     /// reading; does nothing otherwise. A reading that fails leaves every tool unusable
     /// until one succeeds (its calls fail as tool errors), and is tried again next time.
     pub(crate) async fn refresh(&self, peer: &Peer<RoleClient>) {
-        let _one = self.reading.lock().await;
+        let one = self.reading.lock().await;
+        self.read_again(peer, one).await;
+    }
+
+    /// As [`refresh`](Self::refresh), but does nothing while a reading is under way: a
+    /// server that floods announcements cannot pile up waiting readers. A call still waits
+    /// for the list its decision needs.
+    pub(crate) async fn refresh_if_idle(&self, peer: &Peer<RoleClient>) {
+        if let Ok(one) = self.reading.try_lock() {
+            self.read_again(peer, one).await;
+        }
+    }
+
+    async fn read_again(&self, peer: &Peer<RoleClient>, _one: tokio::sync::MutexGuard<'_, ()>) {
         let target = self.announced.load(Ordering::SeqCst);
         let generation = self.current.read().map_or(0, |c| c.generation);
         if generation >= target {
@@ -289,7 +302,7 @@ pub(crate) struct Watcher {
 
 impl ClientHandler for Watcher {
     async fn on_tool_list_changed(&self, context: NotificationContext<RoleClient>) {
-        self.listing.refresh(&context.peer).await
+        self.listing.refresh_if_idle(&context.peer).await
     }
 }
 
