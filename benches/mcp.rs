@@ -47,8 +47,10 @@ fn ops_server() -> std::path::PathBuf {
 
 #[tokio::main]
 async fn main() {
+    // The testkit's server is ours: its read-only pod_logs is taken at its word.
     let ops = McpServer::stdio(ops_server().to_string_lossy(), Vec::<String>::new())
         .environment("production")
+        .trust_annotations()
         .connect()
         .await
         .expect("the ops server connects");

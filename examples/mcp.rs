@@ -68,7 +68,7 @@ fn options() -> Result<Options, String> {
 async fn main() {
     // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr.
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     let options = match options() {
@@ -248,4 +248,16 @@ fn sample_arguments(tool: &McpToolInfo) -> Value {
         args.insert(name.to_owned(), placeholder);
     }
     Value::Object(args)
+}
+
+/// `RUST_LOG`'s filter, with rmcp's own events off unless `RUST_LOG` names `rmcp`: they
+/// quote what an MCP server sent (request ids, error messages) unescaped, so a server
+/// could forge log lines. Everything bighub logs about MCP servers is escaped.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let filter = tracing_subscriber::EnvFilter::from_default_env();
+    if std::env::var("RUST_LOG").is_ok_and(|v| v.contains("rmcp")) {
+        filter
+    } else {
+        filter.add_directive("rmcp=off".parse().expect("a valid directive"))
+    }
 }

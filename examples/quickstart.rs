@@ -51,7 +51,7 @@ const PROMPT: &str = "Grant Alice temporary Okta admin access for 48h";
 async fn main() {
     // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr.
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     let json_output = std::env::args().any(|a| a == "--json");
@@ -199,5 +199,17 @@ fn print_decision(decision: &Decision) {
     }
     if let Some(precedents) = decision.decision_brain().and_then(|b| b.get("precedents")) {
         println!("precedents seen: {precedents}");
+    }
+}
+
+/// `RUST_LOG`'s filter, with rmcp's own events off unless `RUST_LOG` names `rmcp`: they
+/// quote what an MCP server sent (request ids, error messages) unescaped, so a server
+/// could forge log lines. Everything bighub logs about MCP servers is escaped.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let filter = tracing_subscriber::EnvFilter::from_default_env();
+    if std::env::var("RUST_LOG").is_ok_and(|v| v.contains("rmcp")) {
+        filter
+    } else {
+        filter.add_directive("rmcp=off".parse().expect("a valid directive"))
     }
 }

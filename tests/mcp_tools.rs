@@ -1,6 +1,8 @@
 //! End to end: the tools of a real MCP server (the `rmcp` ops server of the testkit, over
 //! stdio and over streamable HTTP) guarded like the agent's own tools, decided by the
-//! embedded engine, with the model played by the validating OpenAI fake.
+//! embedded engine, with the model played by the validating OpenAI fake. The server is
+//! hostile where a test says so: annotations that lie, tools changed under the agent, a
+//! tool list that never ends.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -74,9 +76,12 @@ fn agent(openai: &FakeOpenAi, tools: &McpConnection) -> BighubOpenAI {
 }
 
 #[tokio::test]
-async fn a_stdio_servers_tools_are_listed_with_their_annotations_as_risk() {
+async fn a_trusted_stdio_servers_tools_are_listed_with_their_annotations_as_risk() {
     let dir = tempfile::tempdir().unwrap();
-    let ops = stdio_ops(&dir.path().join("calls"), |s| s.prefix("ops")).await;
+    let ops = stdio_ops(&dir.path().join("calls"), |s| {
+        s.prefix("ops").trust_annotations()
+    })
+    .await;
     assert_eq!(ops.server_name(), mcp_ops::SERVER_NAME);
     let tools = ops.tools();
     let by = |name: &str| {
@@ -86,10 +91,11 @@ async fn a_stdio_servers_tools_are_listed_with_their_annotations_as_risk() {
             .unwrap_or_else(|| panic!("{name} in {tools:?}"))
             .clone()
     };
-    assert_eq!(tools.len(), 8);
+    assert_eq!(tools.len(), 13);
     let logs = by("ops_pod_logs");
     assert_eq!(logs.server_name, "pod_logs");
     assert!(logs.hints.read_only && !logs.hints.destructive && !logs.hints.open_world);
+    assert!(logs.hints.trusted);
     assert_eq!(logs.metadata.risk, RiskLevel::Low);
     assert_eq!(logs.metadata.system.as_deref(), Some(mcp_ops::SERVER_NAME));
     assert_eq!(logs.metadata.environment.as_deref(), Some("production"));
@@ -114,7 +120,7 @@ async fn a_stdio_servers_tools_are_listed_with_their_annotations_as_risk() {
 async fn a_read_runs_and_a_destructive_tool_in_production_waits_for_review_then_runs_once() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calls");
-    let ops = stdio_ops(&log, |s| s).await;
+    let ops = stdio_ops(&log, |s| s.trust_annotations()).await;
     let openai = FakeOpenAi::start().await.unwrap();
     openai.push(
         Turn::new()
@@ -303,6 +309,7 @@ async fn a_streamable_http_server_with_a_bearer_token() {
 
     let ops = McpServer::http(&server.url)
         .bearer_token("s3cret-token")
+        .trust_annotations()
         .system("kubernetes")
         .environment("production")
         .allow(["scale_deployment", "pod_logs"])
@@ -444,7 +451,7 @@ async fn a_streamed_run_decides_an_mcp_call_early_and_runs_it_once() {
     use futures::StreamExt;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("calls");
-    let ops = stdio_ops(&log, |s| s).await;
+    let ops = stdio_ops(&log, |s| s.trust_annotations()).await;
     let openai = FakeOpenAi::start().await.unwrap();
     openai.push(Turn::new().call_with_id(
         "pod_logs",
@@ -584,4 +591,268 @@ async fn two_servers_offering_one_name_are_refused_unless_prefixed() {
         names.contains(&"pod_logs".to_owned()) && names.contains(&"staging_pod_logs".to_owned())
     );
     agent.close().await.unwrap();
+}
+
+/// The run's event for `tool`.
+fn event_of<'a>(result: &'a bighub::RunResult, tool: &str) -> &'a bighub::ExecutionEvent {
+    result
+        .execution
+        .events
+        .iter()
+        .find(|e| e.tool == tool)
+        .unwrap_or_else(|| panic!("no event for {tool}: {:?}", result.execution.events))
+}
+
+#[tokio::test]
+async fn untrusted_annotations_raise_risk_but_never_lower_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ops = stdio_ops(&dir.path().join("calls"), |s| s).await;
+    for tool in ops.tools() {
+        // Whatever a tool claims, it is no less risky than one that says nothing.
+        assert!(!tool.hints.trusted, "{tool:?}");
+        assert_eq!(tool.metadata.risk, RiskLevel::High, "{tool:?}");
+    }
+    ops.close().await;
+
+    // One tool trusted through its metadata; the others stay untrusted.
+    let ops = stdio_ops(&dir.path().join("calls"), |s| {
+        s.tool_metadata("pod_logs", |m| m.trust_annotations = true)
+    })
+    .await;
+    let tools = ops.tools();
+    let by = |name: &str| tools.iter().find(|t| t.name == name).unwrap().clone();
+    assert!(by("pod_logs").hints.trusted);
+    assert_eq!(by("pod_logs").metadata.risk, RiskLevel::Low);
+    assert!(!by("scale_deployment").hints.trusted);
+    assert_eq!(by("scale_deployment").metadata.risk, RiskLevel::High);
+    ops.close().await;
+}
+
+#[tokio::test]
+async fn lying_read_only_annotations_do_not_run_in_production_unless_trusted() {
+    let exec = json!({"sql": "DELETE FROM payments; DROP TABLE audit_log"});
+    let turn = || {
+        Turn::new()
+            .call_with_id(
+                "rotate_keys",
+                json!({"service": "payments"}).to_string(),
+                "call_rotate",
+            )
+            .call_with_id("exec_sql", exec.to_string(), "call_sql")
+    };
+
+    // Untrusted (the default): "read-only" is a claim, and claims lower nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| s).await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    openai.push(turn());
+    let guarded = agent(&openai, &ops);
+    let paused = guarded.run("Rotate and clean up", MODEL).await.unwrap();
+    let pending = paused.pending_approvals();
+    let mut held: Vec<&str> = pending.iter().map(|p| p.tool.as_str()).collect();
+    held.sort_unstable();
+    assert_eq!(held, ["exec_sql", "rotate_keys"], "{paused:?}");
+    for p in &pending {
+        let reason = p.decision.reason.as_deref().unwrap_or_default();
+        assert!(!reason.contains("only reads"), "{reason}");
+    }
+    assert!(calls_in(&log).is_empty(), "{:?}", calls_in(&log));
+    guarded.close().await.unwrap();
+
+    // The user trusts the server: its word is taken, and both run.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| s.trust_annotations()).await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    openai.push(turn());
+    openai.push(Turn::text("Done."));
+    let guarded = agent(&openai, &ops);
+    let done = guarded.run("Rotate and clean up", MODEL).await.unwrap();
+    for tool in ["rotate_keys", "exec_sql"] {
+        let event = event_of(&done, tool);
+        assert_eq!(event.status, ExecutionStatus::Executed, "{event:?}");
+    }
+    let mut ran = calls_in(&log);
+    ran.sort();
+    assert_eq!(ran, ["exec_sql", "rotate_keys"]);
+    guarded.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tool_changed_under_the_agent_is_decided_as_changed_and_a_removed_one_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| s.environment("staging").trust_annotations()).await;
+    let summary = ops
+        .tools()
+        .into_iter()
+        .find(|t| t.name == "report_summary")
+        .unwrap();
+    assert!(summary.hints.read_only);
+    let q3 = json!({"quarter": "2026-Q3"}).to_string();
+    let openai = FakeOpenAi::start().await.unwrap();
+    // The server changes report_summary into a destructive tool and drops archive_reports,
+    // and says so with notifications/tools/list_changed.
+    openai.push(Turn::new().call_with_id("refresh_catalog", "{}", "call_refresh"));
+    openai.push(
+        Turn::new()
+            .call_with_id("report_summary", q3.clone(), "call_summary")
+            .call_with_id("archive_reports", q3.clone(), "call_archive"),
+    );
+    openai.push(Turn::text("Nothing ran."));
+    let agent = agent(&openai, &ops);
+    let paused = agent.run("Summarize Q3", MODEL).await.unwrap();
+
+    assert_eq!(
+        event_of(&paused, "refresh_catalog").status,
+        ExecutionStatus::Executed
+    );
+    // Decided on the definition the server offers now, as changed: a human looks first.
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 1, "{paused:?}");
+    assert_eq!(pending[0].tool, "report_summary");
+    let reason = pending[0].decision.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("changed the definition of report_summary (description, annotations)"),
+        "{reason}"
+    );
+    assert!(
+        pending[0]
+            .decision
+            .salient_factors
+            .iter()
+            .any(|f| f.factor.as_deref() == Some("definition_changed")),
+        "{:?}",
+        pending[0].decision.salient_factors
+    );
+    // A tool the server no longer lists is a tool error, never forwarded.
+    let archive = event_of(&paused, "archive_reports");
+    assert_eq!(archive.status, ExecutionStatus::ToolError, "{archive:?}");
+    assert!(
+        archive
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("no longer offers `archive_reports`"),
+        "{archive:?}"
+    );
+
+    let done = agent
+        .resume(
+            paused.paused.clone().unwrap(),
+            [(
+                pending[0].request_id.clone(),
+                ApprovalAnswer::rejected("it deletes reports now"),
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.output_text(), "Nothing ran.");
+    assert_eq!(calls_in(&log), ["refresh_catalog"]);
+    agent.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_call_decided_before_its_tool_changed_is_not_forwarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| s.environment("staging").trust_annotations()).await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    // Both calls are decided before either runs: report_summary as the read it was.
+    openai.push(
+        Turn::new()
+            .call_with_id("refresh_catalog", "{}", "call_refresh")
+            .call_with_id(
+                "report_summary",
+                json!({"quarter": "2026-Q3"}).to_string(),
+                "call_summary",
+            ),
+    );
+    openai.push(Turn::text("The summary failed."));
+    let agent = BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .engine(LocalEngine::builder().in_memory().build().unwrap())
+        .parallel_tool_execution(false)
+        .tools(ops.registry().unwrap())
+        .build()
+        .unwrap();
+    let result = agent
+        .run("Refresh, then summarize Q3", MODEL)
+        .await
+        .unwrap();
+    let summary = event_of(&result, "report_summary");
+    assert_eq!(
+        summary
+            .decision
+            .as_ref()
+            .unwrap()
+            .mode
+            .map(|m| m.to_string()),
+        Some("autonomous".to_owned()),
+        "{summary:?}"
+    );
+    assert_eq!(summary.status, ExecutionStatus::ToolError, "{summary:?}");
+    assert!(
+        summary
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("changed the definition of `report_summary` after this call was decided"),
+        "{summary:?}"
+    );
+    assert_eq!(calls_in(&log), ["refresh_catalog"]);
+    agent.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tool_list_that_never_ends_is_refused_at_a_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let endless = || {
+        McpServer::stdio(ops_server_bin().to_string_lossy(), Vec::<String>::new())
+            .env(
+                "BIGHUB_MCP_OPS_LOG",
+                dir.path().join("calls").to_string_lossy(),
+            )
+            .env("BIGHUB_MCP_OPS_ENDLESS_LIST", "1")
+    };
+    let started = std::time::Instant::now();
+    let refused = endless().connect().await.unwrap_err();
+    // Refused at the page cap, long before the 60 s connect timeout.
+    assert!(started.elapsed() < Duration::from_secs(30), "{refused}");
+    assert!(
+        matches!(
+            refused,
+            Error::McpListingTooLarge {
+                cap: bighub::mcp::McpListingCap::Pages(bighub::mcp::DEFAULT_MAX_LIST_PAGES),
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("max_list_pages"), "{refused}");
+
+    let refused = endless().max_list_tools(7).connect().await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            Error::McpListingTooLarge {
+                cap: bighub::mcp::McpListingCap::Tools(7),
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    let refused = endless().max_list_bytes(2_000).connect().await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            Error::McpListingTooLarge {
+                cap: bighub::mcp::McpListingCap::Bytes(2_000),
+                ..
+            }
+        ),
+        "{refused}"
+    );
 }

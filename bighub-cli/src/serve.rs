@@ -62,17 +62,23 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
     // Logs go to standard error, so that standard output starts with the address.
     // Request logs name the API key, never its value, and never carry request bodies;
     // colours only on a terminal, so that log files hold no escape codes. Other crates
-    // (the HTTP stack, drivers) log warnings only unless BIGHUB_LOG says otherwise.
+    // (the HTTP stack, drivers) log warnings only unless BIGHUB_LOG says otherwise, and
+    // rmcp's own events, which quote what an MCP server sent unescaped, are off unless
+    // BIGHUB_LOG names rmcp.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BIGHUB_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "warn,bighub=info,bighub_cli=info,bighub_server=info,bighub_local=info",
+        )
+    });
+    let filter = if std::env::var("BIGHUB_LOG").is_ok_and(|v| v.contains("rmcp")) {
+        filter
+    } else {
+        filter.add_directive("rmcp=off".parse().map_err(|e| format!("{e}"))?)
+    };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BIGHUB_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(
-                    "warn,bighub=info,bighub_cli=info,bighub_server=info,bighub_local=info",
-                )
-            }),
-        )
+        .with_env_filter(filter)
         .try_init();
     let auth = auth(&args)?;
     bighub_server::check_listen(&args.listen, &auth)?;

@@ -96,8 +96,9 @@ admin_group if {
 }
 
 # Read-only: the first word is a read verb, or the tool says it only reads
-# (input.action.hints.read_only, an MCP tool's readOnlyHint), and nothing in the name
-# changes state.
+# (input.action.hints.read_only, an MCP tool's readOnlyHint) and the user trusts what it
+# says (input.action.hints.trusted), and nothing in the name changes state. An untrusted
+# server's claim lowers nothing: it could call exec_sql read-only.
 is_read_only if {
 	read_verb
 	not destructive
@@ -106,6 +107,7 @@ is_read_only if {
 
 is_read_only if {
 	input.action.hints.read_only == true
+	input.action.hints.trusted == true
 	not destructive
 	not privilege_verb
 }
@@ -211,6 +213,23 @@ findings contains f if {
 		},
 	}
 }
+
+# An MCP server changed the tool's definition (description, input schema or annotations)
+# since the agent connected: a human looks at the new definition before the call runs.
+findings contains f if {
+	input.action.hints.definition_changed == true
+	f := {
+		"rule": "definition_changed",
+		"mode": "review",
+		"reason": sprintf("The server changed the definition of %s%s since the agent connected; a human checks the new definition before it runs.", [input.action.name, definition_changes]),
+		"factor": {"factor": "definition_changed", "severity": "warning", "reason": sprintf("the server changed the tool's definition%s", [definition_changes])},
+	}
+}
+
+# Which parts of the definition changed, as " (description, annotations)".
+definition_changes := sprintf(" (%s)", [concat(", ", input.action.hints.changed)]) if {
+	count(input.action.hints.changed) > 0
+} else := ""
 
 # Risk x environment (configurable as data: risk_matrix).
 findings contains f if {

@@ -181,7 +181,9 @@ fn derive_subject(args: &Map<String, Value>) -> Value {
 }
 
 /// The tool's claims about itself (`context.metadata.tool_hints`), each a boolean or
-/// `null`: only the four known hints, so a policy reads one shape whatever the tool sent.
+/// `null`: only the four known hints, so a policy reads one shape whatever the tool sent;
+/// then whether they are trusted and whether the tool's definition changed (booleans,
+/// false unless said) and which parts changed (the strings among `changed`).
 fn tool_hints(action: &ProposedAction) -> Value {
     let hints = action.context.metadata.get(TOOL_HINTS_KEY);
     let hint = |name: &str| {
@@ -190,11 +192,22 @@ fn tool_hints(action: &ProposedAction) -> Value {
             .and_then(Value::as_bool)
             .map_or(Value::Null, Value::Bool)
     };
+    let flag = |name: &str| {
+        Value::Bool(hints.and_then(|h| h.get(name)).and_then(Value::as_bool) == Some(true))
+    };
+    let changed = hints
+        .and_then(|h| h.get("changed"))
+        .and_then(Value::as_array)
+        .map(|parts| parts.iter().filter(|p| p.is_string()).cloned().collect())
+        .unwrap_or_default();
     object([
         ("read_only", hint("read_only")),
         ("destructive", hint("destructive")),
         ("idempotent", hint("idempotent")),
         ("open_world", hint("open_world")),
+        ("trusted", flag("trusted")),
+        ("definition_changed", flag("definition_changed")),
+        ("changed", Value::Array(changed)),
     ])
 }
 

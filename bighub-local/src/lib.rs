@@ -19,7 +19,8 @@
 //!
 //! | rule | when | mode |
 //! |---|---|---|
-//! | `read_only` | the action's first word is a read verb (`get`, `list`, `describe`, `read`, `show`, `check`, ...), or the tool declares it only reads (`input.action.hints.read_only`, an MCP tool's `readOnlyHint`), and no word of its name is destructive or a privilege verb | autonomous (the risk tier does not apply) |
+//! | `read_only` | the action's first word is a read verb (`get`, `list`, `describe`, `read`, `show`, `check`, ...), or the tool declares it only reads (`input.action.hints.read_only`, an MCP tool's `readOnlyHint`) and that claim is trusted (`input.action.hints.trusted`: the user said so), and no word of its name is destructive or a privilege verb | autonomous (the risk tier does not apply) |
+//! | `definition_changed` | an MCP server changed the tool's definition since the agent connected (`input.action.hints.definition_changed`) | review |
 //! | `risk_tier` | every other action: `risk_matrix[risk][production or other]` | low: autonomous; medium: autonomous, constrained in production; high: constrained, review in production; critical: review |
 //! | `destructive_in_production` | a destructive verb (`delete`, `destroy`, `drop`, `terminate`, `purge`, `wipe`, `force-push`, ...) in a production environment | blocked; plan / dry-run / inspect offered in the action space |
 //! | `privilege_duration` | privilege escalation (two of: a verb such as `grant`/`assume`/`elevate`, an identity system such as `okta`/`iam`/`entra`, an admin group) for longer than `max_privilege_duration` (2h) | review; `better_action` names the shorter grant; factor `excessive_duration` |
@@ -206,7 +207,10 @@
 //!                   system, risk, environment (lower-cased), actor, domain, target, value,
 //!                   arguments (secrets redacted), hints {read_only, destructive,
 //!                   idempotent, open_world: the tool's own claims (an MCP tool's
-//!                   annotations), each true, false or null}, context {session_id, trajectory_id,
+//!                   annotations), each true, false or null; trusted: whether the user
+//!                   takes those claims at their word (false unless said); definition_changed:
+//!                   an MCP server changed the tool since the agent connected, and changed:
+//!                   which parts, e.g. ["description", "annotations"]}, context {session_id, trajectory_id,
 //!                   objective, model_selection, metadata}
 //! input.declared_request   the user's request (context.metadata.declared_request), or null
 //! input.derived     what the engine read from the arguments (version 1, below)

@@ -172,6 +172,16 @@ pub enum Error {
         message: String,
     },
 
+    /// An MCP server's tool list went past a cap set on `McpServer` (pages, tools or bytes):
+    /// the server is refused rather than read until memory or time runs out.
+    #[error("MCP server {server}: its tools/list went past the cap of {cap}")]
+    McpListingTooLarge {
+        /// The server: its command, or its URL without credentials or query.
+        server: String,
+        /// The cap it went past.
+        cap: crate::mcp::McpListingCap,
+    },
+
     /// A run state that cannot be resumed (another format version, a tool this agent does
     /// not register, ...).
     #[error("cannot resume this run state: {}", escape(.0))]

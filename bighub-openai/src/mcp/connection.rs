@@ -1,14 +1,14 @@
 //! `McpConnection`: a connected MCP server, its listed tools, and its shutdown.
 //!
-//! This module owns the session with the server (started with `rmcp`), listing and
-//! filtering its tools, and registering them in a [`ToolRegistry`]. Deciding calls is the
-//! agent's; forwarding one is `tool.rs`'s.
+//! This module owns the session with the server (started with `rmcp`), filtering its tools
+//! and registering them in a [`ToolRegistry`]. Reading the tool list is `listing.rs`'s;
+//! deciding calls is the agent's; forwarding one is `tool.rs`'s.
 
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use rmcp::service::{Peer, RoleClient, RunningService};
+use rmcp::service::{ClientCacheConfig, Peer, RoleClient, RunningService};
 use rmcp::{RoleClient as Client, ServiceExt};
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -18,20 +18,27 @@ use crate::schema::StrictSchema;
 use crate::tool::{ActionMetadata, ToolRegistry};
 use crate::{Error, ToolOptions};
 
+use super::listing::{ListError, Listing, Watched, Watcher, list_tools};
 use super::server::{McpServer, Transport};
 use super::tool::{McpTool, McpToolHints, model_name};
 
 /// The live session with one server, shared by its tools.
 pub(crate) struct Session {
     peer: Peer<RoleClient>,
+    /// The server's tools: pinned at connect, as it offers them now.
+    listing: Arc<Listing>,
     /// Held so the session lives as long as a tool or the connection does; taken by
     /// `close`. Dropping it ends the session and stops a child process.
-    service: Mutex<Option<RunningService<Client, ()>>>,
+    service: Mutex<Option<RunningService<Client, Watcher>>>,
 }
 
 impl Session {
     pub(crate) fn peer(&self) -> &Peer<RoleClient> {
         &self.peer
+    }
+
+    pub(crate) fn listing(&self) -> &Listing {
+        &self.listing
     }
 }
 
@@ -51,7 +58,7 @@ pub struct McpToolInfo {
     pub strict: bool,
     /// Why the tool is not strict, when it is not.
     pub note: Option<String>,
-    /// The annotations' hints, with the spec's defaults.
+    /// The annotations' hints, with the spec's defaults, and whether they are trusted.
     pub hints: McpToolHints,
     /// The metadata the decision engine sees for its calls.
     pub metadata: ActionMetadata,
@@ -86,22 +93,35 @@ impl McpServer {
     /// Starts (stdio) or reaches (HTTP) the server, completes the MCP handshake and lists
     /// its tools, within [`timeout`](Self::timeout).
     ///
+    /// Each tool's definition (description, input schema, annotations) is pinned here. When
+    /// the server announces `notifications/tools/list_changed` the list is read again; a
+    /// call is decided on the definition the server offers then (a changed one is marked
+    /// `definition_changed`, which the default policy sends to review) and forwarded only
+    /// if that is still the definition when it runs; a tool the server no longer lists
+    /// fails as a tool error.
+    ///
     /// Errors ([`Error::Mcp`]) name the server: a command that cannot start, a handshake or
     /// listing that fails or times out, `allow` or `tool_metadata` naming a tool the server
-    /// does not have, or two tools that would be offered under one name.
+    /// does not have, or two tools that would be offered under one name. A listing that
+    /// goes past a cap ([`max_list_pages`](Self::max_list_pages), ...) is
+    /// [`Error::McpListingTooLarge`].
     pub async fn connect(self) -> Result<McpConnection, Error> {
         let label = self.label();
         let err = |message: String| Error::Mcp {
             server: label.clone(),
             message,
         };
-        let span = tracing::info_span!("mcp_connect", server = %label);
+        let listing = Arc::new(Listing::new(label.clone(), self.limits));
+        let span = tracing::info_span!("mcp_connect", server = ?label);
         let connecting = async {
-            let service = start(&self.transport).await.map_err(&err)?;
-            let tools = service
-                .list_all_tools()
-                .await
-                .map_err(|e| err(format!("tools/list failed: {e}")))?;
+            let service = start(&self.transport, &listing).await.map_err(&err)?;
+            // rmcp keeps listings for the TTL a server chooses and serves a stale one when
+            // reading again fails; a server's word on its tools is read fresh every time.
+            service
+                .peer()
+                .set_response_cache_config(ClientCacheConfig::disabled())
+                .await;
+            let tools = list_tools(service.peer(), listing.limits()).await;
             Ok::<_, Error>((service, tools))
         }
         .instrument(span);
@@ -113,12 +133,21 @@ impl McpServer {
                     self.timeout
                 ))
             })??;
+        let listed = listed.map_err(|e| match e {
+            ListError::Cap(cap) => Error::McpListingTooLarge {
+                server: label.clone(),
+                cap,
+            },
+            ListError::Failed(message) => err(format!("tools/list failed: {message}")),
+        })?;
+        listing.pin(&listed);
         let server_name = service
             .peer_info()
             .and_then(|info| info.server_info.as_ref().map(|s| s.name.clone()))
             .unwrap_or_default();
         let session = Arc::new(Session {
             peer: service.peer().clone(),
+            listing,
             service: Mutex::new(Some(service)),
         });
 
@@ -161,20 +190,23 @@ impl McpServer {
                     "two tools would be offered as `{name}`; give the server a prefix or deny one"
                 )));
             }
-            let hints = McpToolHints::from_annotations(listed.annotations.as_ref());
             let mut metadata = ActionMetadata {
                 system: system.clone(),
-                risk: hints.risk(),
                 environment: self.environment.clone(),
                 actor: self.actor.clone(),
                 domain: self.domain.clone(),
                 timeout: Some(self.timeout),
                 ..ActionMetadata::default()
             };
-            if let Some(edit) = self.overrides.get(original) {
+            let edit = self.overrides.get(original);
+            let user_risk = edit.and_then(|edit| risk_set_by(edit, &metadata));
+            if let Some(edit) = edit {
                 edit(&mut metadata);
             }
-            let tool = McpTool::new(listed, name, metadata, session.clone());
+            let trusted = self.trust_annotations || metadata.trust_annotations;
+            let hints = McpToolHints::from_annotations(listed.annotations.as_ref(), trusted);
+            metadata.risk = user_risk.unwrap_or_else(|| hints.risk());
+            let tool = McpTool::new(listed, name, metadata, trusted, user_risk, session.clone());
             let note = StrictSchema::from_generated(tool.schema.clone())
                 .err()
                 .map(|e| format!("offered with strict: false: {e}"));
@@ -203,6 +235,26 @@ impl McpServer {
     }
 }
 
+/// The risk `edit` sets whatever the risk was before it, if it sets one: the risk the user
+/// chose, which the server's hints (now or after a change) never replace.
+fn risk_set_by(
+    edit: &super::server::MetadataOverride,
+    base: &ActionMetadata,
+) -> Option<crate::tool::RiskLevel> {
+    use crate::tool::RiskLevel;
+    let mut low = ActionMetadata {
+        risk: RiskLevel::Low,
+        ..base.clone()
+    };
+    let mut critical = ActionMetadata {
+        risk: RiskLevel::Critical,
+        ..base.clone()
+    };
+    edit(&mut low);
+    edit(&mut critical);
+    (low.risk == critical.risk).then_some(low.risk)
+}
+
 fn sorted<'a>(names: &HashSet<&'a str>) -> Vec<&'a str> {
     let mut v: Vec<&str> = names.iter().copied().collect();
     v.sort_unstable();
@@ -211,7 +263,14 @@ fn sorted<'a>(names: &HashSet<&'a str>) -> Vec<&'a str> {
 
 /// Starts the session: spawns the child process or opens the HTTP transport, and runs the
 /// MCP handshake.
-async fn start(transport: &Transport) -> Result<RunningService<Client, ()>, String> {
+async fn start(
+    transport: &Transport,
+    listing: &Arc<Listing>,
+) -> Result<RunningService<Client, Watcher>, String> {
+    let watcher = Watcher {
+        listing: listing.clone(),
+    };
+
     match transport {
         Transport::Stdio {
             command,
@@ -229,7 +288,11 @@ async fn start(transport: &Transport) -> Result<RunningService<Client, ()>, Stri
                 .stderr(std::process::Stdio::inherit())
                 .spawn()
                 .map_err(|e| format!("cannot start `{command}`: {e}"))?;
-            ().serve(child)
+            watcher
+                .serve(Watched {
+                    inner: child,
+                    listing: listing.clone(),
+                })
                 .await
                 .map_err(|e| format!("MCP handshake failed: {e}"))
         }
@@ -255,7 +318,11 @@ async fn start(transport: &Transport) -> Result<RunningService<Client, ()>, Stri
                 }
                 config = config.custom_headers(map);
             }
-            ().serve(StreamableHttpClientTransport::from_config(config))
+            watcher
+                .serve(Watched {
+                    inner: StreamableHttpClientTransport::from_config(config),
+                    listing: listing.clone(),
+                })
                 .await
                 .map_err(|e| format!("MCP handshake failed: {e}"))
         }
@@ -278,10 +345,11 @@ impl McpConnection {
     /// already in the registry is an error.
     pub fn register(&self, registry: &mut ToolRegistry) -> Result<(), Error> {
         for (tool, info) in &self.tools {
-            let hints = info.hints.to_json();
-            let options = ToolOptions::new().strict(info.strict).metadata_from_args(
-                move |_: &Value| serde_json::json!({ bighub_core::TOOL_HINTS_KEY: hints }),
-            );
+            // Each decision reads the definition the server offers at that moment.
+            let offered = tool.clone();
+            let options = ToolOptions::new()
+                .strict(info.strict)
+                .metadata_from_args(move |_: &Value| offered.decision_metadata());
             registry.register_shared(tool.clone(), options)?;
         }
         Ok(())

@@ -13,8 +13,10 @@
 //! resumed, reported and remembered exactly as a `#[bighub::action]` function's would be.
 //!
 //! This module owns the MCP client side (through `rmcp`, the official Rust MCP SDK): the
-//! session, the tool list, annotations read as risk signals, and turning `tools/call`
-//! results into tool outputs. It does not decide or run anything itself.
+//! session, the tool list (bounded, pinned at connect, listed again on
+//! `notifications/tools/list_changed`), annotations read as risk signals (trusted only when
+//! the user says so), and turning `tools/call` results into tool outputs. It does not
+//! decide or run anything itself.
 //!
 //! ```no_run
 //! use bighub_openai::mcp::McpServer;
@@ -34,6 +36,9 @@
 mod connection;
 mod hosted;
 #[cfg(feature = "mcp")]
+mod listing;
+mod listing_cap;
+#[cfg(feature = "mcp")]
 mod server;
 #[cfg(feature = "mcp")]
 mod tool;
@@ -41,7 +46,11 @@ mod tool;
 #[cfg(feature = "mcp")]
 pub use connection::{McpConnection, McpToolInfo};
 pub use hosted::HostedMcp;
+pub use listing_cap::McpListingCap;
 #[cfg(feature = "mcp")]
-pub use server::{DEFAULT_MCP_TIMEOUT, McpServer};
+pub use server::{
+    DEFAULT_MAX_LIST_BYTES, DEFAULT_MAX_LIST_PAGES, DEFAULT_MAX_LIST_TOOLS, DEFAULT_MCP_TIMEOUT,
+    McpServer,
+};
 #[cfg(feature = "mcp")]
 pub use tool::McpToolHints;

@@ -9,11 +9,20 @@ use std::time::Duration;
 
 use crate::tool::ActionMetadata;
 
+use super::listing::ListingLimits;
+
 /// Edits one tool's metadata after it has been read from the server.
 pub(crate) type MetadataOverride = Arc<dyn Fn(&mut ActionMetadata) + Send + Sync>;
 
 /// The default bound on one `tools/call` (and on connecting).
 pub const DEFAULT_MCP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default cap on the pages of one `tools/list` reading.
+pub const DEFAULT_MAX_LIST_PAGES: usize = 100;
+/// The default cap on the tools of one `tools/list` reading.
+pub const DEFAULT_MAX_LIST_TOOLS: usize = 1000;
+/// The default cap on the bytes (tool definitions as JSON) of one `tools/list` reading.
+pub const DEFAULT_MAX_LIST_BYTES: usize = 8 * 1024 * 1024;
 
 /// How the server is reached.
 #[derive(Clone)]
@@ -39,12 +48,31 @@ pub(crate) enum Transport {
 /// an optional prefix), description and input schema; each call becomes a proposed action
 /// (the action is the tool's name; the system is [`system`](Self::system), by default the
 /// server's `serverInfo.name`), is decided before it runs, and is forwarded with
-/// `tools/call` only when the decision allows it. The tool's annotations are its risk
-/// signals: `readOnlyHint` makes it a low-risk read; otherwise `destructiveHint` (true
-/// unless the server says false) makes it high risk, and a tool that declares itself not
-/// destructive is medium. The hints also reach the decision engine as
-/// `context.metadata.tool_hints` (the local engine's `input.action.hints`). They are the
-/// server's claims: override what you do not trust with [`tool_metadata`](Self::tool_metadata).
+/// `tools/call` only when the decision allows it.
+///
+/// # A server is untrusted unless you say otherwise
+///
+/// A tool's annotations (`readOnlyHint`, `destructiveHint`, ...) are the server's claims
+/// about it, and a hostile server can call `exec_sql` read-only. So by default they may
+/// raise a tool's risk but never lower it: every tool is high risk, like a tool that says
+/// nothing, and the hints reach the decision engine as `context.metadata.tool_hints`
+/// (the local engine's `input.action.hints`) with `trusted: false`, which the default
+/// policy never reads as a read. [`trust_annotations`](Self::trust_annotations) takes a
+/// server you run or vetted at its word: `readOnlyHint` makes a tool a low-risk read
+/// (autonomous under the default policy, unless its name says it changes something),
+/// `destructiveHint: false` a medium-risk change, anything else high risk. One tool can be
+/// trusted with [`tool_metadata`](Self::tool_metadata) and
+/// [`ActionMetadata::trust_annotations`]; a risk set there is kept whatever the hints say.
+///
+/// # Definitions are pinned
+///
+/// Each tool's definition is pinned at [`connect`](Self::connect). When the server
+/// announces a change, its list is read again: a call is decided on the definition the
+/// server offers then, a definition that changed since connect reaches the engine as
+/// `tool_hints.definition_changed` (review under the default policy), and the call is
+/// forwarded only if the definition is still the one it was decided on. Reading the list is
+/// bounded by [`max_list_pages`](Self::max_list_pages),
+/// [`max_list_tools`](Self::max_list_tools) and [`max_list_bytes`](Self::max_list_bytes).
 ///
 /// ```no_run
 /// use bighub_openai::mcp::McpServer;
@@ -74,6 +102,8 @@ pub struct McpServer {
     pub(crate) deny: Vec<String>,
     pub(crate) overrides: HashMap<String, MetadataOverride>,
     pub(crate) timeout: Duration,
+    pub(crate) trust_annotations: bool,
+    pub(crate) limits: ListingLimits,
 }
 
 impl McpServer {
@@ -89,6 +119,12 @@ impl McpServer {
             deny: Vec::new(),
             overrides: HashMap::new(),
             timeout: DEFAULT_MCP_TIMEOUT,
+            trust_annotations: false,
+            limits: ListingLimits {
+                pages: DEFAULT_MAX_LIST_PAGES,
+                tools: DEFAULT_MAX_LIST_TOOLS,
+                bytes: DEFAULT_MAX_LIST_BYTES,
+            },
         }
     }
 
@@ -205,13 +241,57 @@ impl McpServer {
     }
 
     /// Edits the metadata of one tool (by the server's name) after it is read from the
-    /// server: its risk, target, value or environment argument, secret arguments, timeout.
-    /// Naming a tool the server does not have is an error when connecting.
+    /// server: its risk, target, value or environment argument, secret arguments, timeout,
+    /// whether its annotations are trusted ([`ActionMetadata::trust_annotations`]). A risk
+    /// set here is the tool's whatever its annotations say, then or later. Naming a tool
+    /// the server does not have is an error when connecting.
     pub fn tool_metadata<F>(mut self, tool: impl Into<String>, edit: F) -> Self
     where
         F: Fn(&mut ActionMetadata) + Send + Sync + 'static,
     {
         self.overrides.insert(tool.into(), Arc::new(edit));
+        self
+    }
+
+    /// Takes the server's annotations at their word: `readOnlyHint` may then make a tool a
+    /// low-risk read and `destructiveHint: false` a medium-risk change (see the type's
+    /// documentation). Only for a server you run or have vetted: a server that lies gets
+    /// its "read-only" `exec_sql` run without review.
+    ///
+    /// ```no_run
+    /// use bighub_openai::mcp::McpServer;
+    ///
+    /// # async fn run() -> Result<(), bighub_openai::Error> {
+    /// let ours = McpServer::stdio("our-ops-mcp", Vec::<String>::new())
+    ///     .trust_annotations()
+    ///     .connect()
+    ///     .await?;
+    /// assert!(ours.tools().iter().all(|t| t.hints.trusted));
+    /// # Ok(()) }
+    /// ```
+    pub fn trust_annotations(mut self) -> Self {
+        self.trust_annotations = true;
+        self
+    }
+
+    /// Caps the pages of one reading of the tool list (default
+    /// [`DEFAULT_MAX_LIST_PAGES`]); a server that sends more is refused.
+    pub fn max_list_pages(mut self, pages: usize) -> Self {
+        self.limits.pages = pages;
+        self
+    }
+
+    /// Caps the tools of one reading of the tool list (default
+    /// [`DEFAULT_MAX_LIST_TOOLS`]); a server that lists more is refused.
+    pub fn max_list_tools(mut self, tools: usize) -> Self {
+        self.limits.tools = tools;
+        self
+    }
+
+    /// Caps the bytes of tool definitions (as JSON) of one reading of the tool list
+    /// (default [`DEFAULT_MAX_LIST_BYTES`]); a server that sends more is refused.
+    pub fn max_list_bytes(mut self, bytes: usize) -> Self {
+        self.limits.bytes = bytes;
         self
     }
 
@@ -276,6 +356,8 @@ impl fmt::Debug for McpServer {
             .field("allow", &self.allow)
             .field("deny", &self.deny)
             .field("timeout", &self.timeout)
+            .field("trust_annotations", &self.trust_annotations)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }

@@ -1,11 +1,14 @@
-//! `McpTool`: one tool of a connected MCP server as an [`Action`]: its definition, its
-//! metadata (annotations read as risk signals), and a call forwarded with `tools/call`.
+//! `McpTool`: one tool of a connected MCP server as an [`Action`]: its pinned definition,
+//! what a decision about a call is made on (the definition the server offers now, its
+//! annotations read as risk signals, trusted or not), and a call forwarded with
+//! `tools/call` only against the definition it was decided on.
 //!
 //! Whether a call may run is decided before [`Action::call`] is reached, by the same loop
 //! that guards every other tool; this module only forwards calls it is given.
 
 use std::sync::Arc;
 
+use bighub_core::TOOL_HINTS_KEY;
 use futures::future::BoxFuture;
 use rmcp::model::{CallToolRequestParams, Tool as RmcpTool, ToolAnnotations};
 use serde_json::{Map, Value, json};
@@ -14,10 +17,17 @@ use crate::tool::{ActionMetadata, RiskLevel, ToolContext};
 use crate::{Action, ToolError};
 
 use super::connection::Session;
+use super::listing::Definition;
 
 /// The hints of a tool's annotations, with the spec's defaults where the server says
 /// nothing (`destructiveHint` and `openWorldHint` default to true, `readOnlyHint` and
-/// `idempotentHint` to false).
+/// `idempotentHint` to false), and whether they are trusted.
+///
+/// The MCP specification has clients treat annotations from untrusted servers as
+/// untrusted: a server could call `exec_sql` read-only. So the hints are the server's
+/// claims, and only [`trusted`](Self::trusted) ones may lower a tool's risk (see
+/// [`risk`](Self::risk)); untrusted, they may only raise it. A server is trusted with
+/// `McpServer::trust_annotations`, one tool with `ActionMetadata::trust_annotations`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct McpToolHints {
     /// `readOnlyHint`: the tool does not change its environment.
@@ -29,23 +39,29 @@ pub struct McpToolHints {
     pub idempotent: bool,
     /// `openWorldHint`: it reaches entities outside a closed domain (the internet, say).
     pub open_world: bool,
+    /// Whether the user takes these claims at their word.
+    pub trusted: bool,
 }
 
 impl McpToolHints {
-    pub(crate) fn from_annotations(a: Option<&ToolAnnotations>) -> Self {
+    pub(crate) fn from_annotations(a: Option<&ToolAnnotations>, trusted: bool) -> Self {
         let read_only = a.and_then(|a| a.read_only_hint).unwrap_or(false);
         Self {
             read_only,
             destructive: !read_only && a.and_then(|a| a.destructive_hint).unwrap_or(true),
             idempotent: a.and_then(|a| a.idempotent_hint).unwrap_or(false),
             open_world: a.and_then(|a| a.open_world_hint).unwrap_or(true),
+            trusted,
         }
     }
 
-    /// The risk the hints suggest: a read is low, a destructive change high, any other
-    /// change medium.
+    /// The risk the hints suggest. Trusted: a read is low, a destructive change high, any
+    /// other change medium. Untrusted: high, the risk of a tool that says nothing (a
+    /// possibly destructive change), since a claim may raise the risk but never lower it.
     pub fn risk(&self) -> RiskLevel {
-        if self.read_only {
+        if !self.trusted {
+            RiskLevel::High
+        } else if self.read_only {
             RiskLevel::Low
         } else if self.destructive {
             RiskLevel::High
@@ -61,6 +77,7 @@ impl McpToolHints {
             "destructive": self.destructive,
             "idempotent": self.idempotent,
             "open_world": self.open_world,
+            "trusted": self.trusted,
         })
     }
 }
@@ -71,9 +88,15 @@ pub(crate) struct McpTool {
     pub name: String,
     /// The server's name for it, which `tools/call` uses.
     pub server_name: String,
+    /// The pinned description and schema: what the model is offered.
     pub description: String,
     pub schema: Value,
+    /// The metadata at connect (the user's edits applied).
     pub metadata: ActionMetadata,
+    /// Whether the tool's annotations are taken at their word.
+    pub trusted: bool,
+    /// The risk the user set, which the hints never change.
+    pub user_risk: Option<RiskLevel>,
     pub session: Arc<Session>,
 }
 
@@ -82,31 +105,72 @@ impl McpTool {
         listed: &RmcpTool,
         name: String,
         metadata: ActionMetadata,
+        trusted: bool,
+        user_risk: Option<RiskLevel>,
         session: Arc<Session>,
     ) -> Self {
-        let description = listed
-            .description
-            .as_deref()
-            .or(listed.title.as_deref())
-            .or(listed.annotations.as_ref().and_then(|a| a.title.as_deref()))
-            .unwrap_or_default()
-            .to_owned();
-        let mut schema = Value::Object((*listed.input_schema).clone());
-        // A tool with no arguments may list `{"type": "object"}` alone; the model needs
-        // the properties object to be there.
-        if let Some(obj) = schema.as_object_mut() {
-            obj.entry("properties")
-                .or_insert_with(|| Value::Object(Map::new()));
-        }
+        let pinned = Definition::of(listed);
         Self {
             name,
             server_name: listed.name.to_string(),
-            description,
-            schema,
+            description: pinned.description,
+            schema: pinned.schema,
             metadata,
+            trusted,
+            user_risk,
             session,
         }
     }
+
+    /// The definition a decision is made on now: the one the server offers, as last
+    /// listed, and which parts of it changed since connect. A tool the server no longer
+    /// lists (or a list that cannot be read) is described by its pinned definition; its
+    /// call fails before it is forwarded.
+    fn offered(&self) -> Option<(Definition, Vec<&'static str>)> {
+        let listing = self.session.listing();
+        let pinned = listing.pinned(&self.server_name)?;
+        match listing.current(&self.server_name) {
+            Ok(Some(now)) => {
+                let changes = now.changes_from(pinned);
+                Some((now, changes))
+            }
+            _ => Some((pinned.clone(), Vec::new())),
+        }
+    }
+
+    /// What the decision engine sees beside the tool's fixed metadata: the risk and the
+    /// hints of the definition the server offers now (`tool_hints`: the four hints,
+    /// `trusted`, `definition_changed`, `changed` and the definition's fingerprint).
+    pub(crate) fn decision_metadata(&self) -> Value {
+        let Some((definition, changes)) = self.offered() else {
+            return Value::Null;
+        };
+        let hints = McpToolHints::from_annotations(definition.annotations.as_ref(), self.trusted);
+        let risk = self.user_risk.unwrap_or_else(|| hints.risk());
+        let mut tool_hints = hints.to_json();
+        if let Some(h) = tool_hints.as_object_mut() {
+            h.insert(
+                "definition_changed".into(),
+                Value::Bool(!changes.is_empty()),
+            );
+            h.insert("changed".into(), json!(changes));
+            h.insert("definition".into(), Value::String(definition.fingerprint));
+        }
+        json!({ "risk": risk.as_str(), TOOL_HINTS_KEY: tool_hints })
+    }
+}
+
+/// The fingerprint of the definition a call was decided on, as its proposed action
+/// carried it.
+fn decided_definition(context: &ToolContext) -> Option<String> {
+    context
+        .decided_action()?
+        .context
+        .metadata
+        .get(TOOL_HINTS_KEY)?
+        .get("definition")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 impl Action for McpTool {
@@ -129,10 +193,18 @@ impl Action for McpTool {
     fn call(
         &self,
         arguments: Value,
-        _context: ToolContext,
+        context: ToolContext,
     ) -> BoxFuture<'static, Result<Value, ToolError>> {
         let session = self.session.clone();
         let tool = self.server_name.clone();
+        let shown = self.name.clone();
+        // A call made outside a run (no decision) is held to the pinned definition.
+        let expected = decided_definition(&context).or_else(|| {
+            session
+                .listing()
+                .pinned(&tool)
+                .map(|d| d.fingerprint.clone())
+        });
         Box::pin(async move {
             let arguments = match arguments {
                 Value::Object(map) => map,
@@ -144,12 +216,38 @@ impl Action for McpTool {
                     ));
                 }
             };
+            // Forward only against the definition the call was decided on, as the server
+            // offers it now (a change it announced is read first).
+            let listing = session.listing();
+            listing.refresh(session.peer()).await;
+            match listing.current(&tool) {
+                Err(e) => {
+                    return Err(ToolError::new(format!(
+                        "the MCP server's tool list cannot be read ({e}); the call was not forwarded"
+                    )));
+                }
+                Ok(None) => {
+                    return Err(ToolError::new(format!(
+                        "the MCP server no longer offers `{shown}`; the call was not forwarded"
+                    )));
+                }
+                Ok(Some(now)) if Some(&now.fingerprint) != expected.as_ref() => {
+                    tracing::warn!(tool = ?shown, "MCP tool changed between its decision and its call; not forwarded");
+                    return Err(ToolError::new(format!(
+                        "the MCP server changed the definition of `{shown}` after this call was decided; the call was not forwarded"
+                    )));
+                }
+                Ok(Some(_)) => {}
+            }
             let params = CallToolRequestParams::new(tool).with_arguments(arguments);
             let result = session
                 .peer()
                 .call_tool(params)
                 .await
                 .map_err(|e| ToolError::new(format!("MCP tools/call failed: {e}")))?;
+            // A change the server announced before answering is read now, so that the
+            // next decision is made on it.
+            listing.refresh(session.peer()).await;
             let result = serde_json::to_value(&result)
                 .map_err(|e| ToolError::new(format!("unreadable MCP result: {e}")))?;
             tool_output(result)
@@ -214,15 +312,30 @@ mod tests {
 
     #[test]
     fn annotations_default_as_the_spec_says() {
-        let none = McpToolHints::from_annotations(None);
+        let none = McpToolHints::from_annotations(None, true);
         assert!(!none.read_only && none.destructive && none.open_world && !none.idempotent);
         assert_eq!(none.risk(), RiskLevel::High);
-        let read = McpToolHints::from_annotations(Some(&ToolAnnotations::new().read_only(true)));
+        let read_only = ToolAnnotations::new().read_only(true);
+        let read = McpToolHints::from_annotations(Some(&read_only), true);
         assert!(read.read_only && !read.destructive);
         assert_eq!(read.risk(), RiskLevel::Low);
         let gentle =
-            McpToolHints::from_annotations(Some(&ToolAnnotations::new().destructive(false)));
+            McpToolHints::from_annotations(Some(&ToolAnnotations::new().destructive(false)), true);
         assert_eq!(gentle.risk(), RiskLevel::Medium);
+    }
+
+    #[test]
+    fn untrusted_annotations_never_lower_the_risk() {
+        let none = McpToolHints::from_annotations(None, false);
+        for claim in [
+            ToolAnnotations::new().read_only(true),
+            ToolAnnotations::new().destructive(false),
+        ] {
+            let hints = McpToolHints::from_annotations(Some(&claim), false);
+            assert!(!hints.trusted);
+            assert_eq!(hints.risk(), none.risk());
+            assert_eq!(hints.to_json()["trusted"], false);
+        }
     }
 
     #[test]

@@ -261,7 +261,9 @@ impl Runner {
         let span = tracing::info_span!("bighub.tool", tool = ?call.call.name, call_id = ?call.call.call_id);
         let future = tool.call(
             call.arguments.clone(),
-            self.context.with_call_id(&call.call.call_id),
+            self.context
+                .with_call_id(&call.call.call_id)
+                .with_decided(&decided.action),
         );
         let guarded = AssertUnwindSafe(future).catch_unwind();
         match tokio::time::timeout(timeout, guarded)

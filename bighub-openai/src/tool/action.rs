@@ -48,6 +48,10 @@ pub struct ActionMetadata {
     pub secret_args: Vec<String>,
     /// How long one call may run; the agent's `tool_timeout` when `None`.
     pub timeout: Option<std::time::Duration>,
+    /// For a tool of an MCP server: take its annotations (`readOnlyHint`, ...) at their
+    /// word, as `McpServer::trust_annotations` does for every tool of a server. Untrusted
+    /// annotations never lower a tool's risk. Other tools ignore it.
+    pub trust_annotations: bool,
 }
 
 impl ActionMetadata {
@@ -110,6 +114,18 @@ impl ActionMetadata {
     /// Marks an argument as secret.
     pub fn secret_arg(mut self, arg: impl Into<String>) -> Self {
         self.secret_args.push(arg.into());
+        self
+    }
+
+    /// Trusts the tool's MCP annotations (see the field's documentation).
+    ///
+    /// ```
+    /// use bighub_openai::tool::ActionMetadata;
+    ///
+    /// assert!(ActionMetadata::default().trust_annotations().trust_annotations);
+    /// ```
+    pub fn trust_annotations(mut self) -> Self {
+        self.trust_annotations = true;
         self
     }
 

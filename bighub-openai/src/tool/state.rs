@@ -10,6 +10,8 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use bighub_core::ProposedAction;
+
 use crate::ToolError;
 
 /// A shared resource injected into a tool.
@@ -81,6 +83,7 @@ impl StateType {
 pub struct ToolContext {
     states: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     call_id: Option<String>,
+    decided: Option<Arc<ProposedAction>>,
 }
 
 impl fmt::Debug for ToolContext {
@@ -89,6 +92,8 @@ impl fmt::Debug for ToolContext {
         f.debug_struct("ToolContext")
             .field("states", &self.states.len())
             .field("call_id", &self.call_id)
+            // The action's arguments may hold secrets: only which tool it was.
+            .field("decided", &self.decided.as_ref().map(|a| &a.tool))
             .finish()
     }
 }
@@ -113,6 +118,17 @@ impl ToolContext {
         self.states.contains_key(&state.id)
     }
 
+    /// The proposed action the call was decided on, when a run decided it.
+    pub fn decided_action(&self) -> Option<&ProposedAction> {
+        self.decided.as_deref()
+    }
+
+    /// The same context, carrying the action the call was decided on.
+    pub(crate) fn with_decided(mut self, action: &ProposedAction) -> Self {
+        self.decided = Some(Arc::new(action.clone()));
+        self
+    }
+
     /// The model's id for this call, when the call came from a model.
     pub fn call_id(&self) -> Option<&str> {
         self.call_id.as_deref()
@@ -123,6 +139,7 @@ impl ToolContext {
         Self {
             states: Arc::clone(&self.states),
             call_id: Some(call_id.into()),
+            decided: None,
         }
     }
 }
@@ -151,6 +168,7 @@ impl ToolContextBuilder {
         ToolContext {
             states: Arc::new(self.states),
             call_id: None,
+            decided: None,
         }
     }
 }
