@@ -129,21 +129,30 @@ async fn a_turn_holds_several_calls_and_each_needs_its_output() {
     .await;
     let output = first["output"].as_array().unwrap();
     let kinds: Vec<&str> = output.iter().map(|i| i["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["message", "function_call", "function_call"], "{first}");
+    assert_eq!(
+        kinds,
+        ["message", "function_call", "function_call"],
+        "{first}"
+    );
     assert_eq!(output[1]["arguments"], r#"{"user_id":"alice"}"#);
     assert_eq!(output[2]["call_id"], "call_bob");
 
     // Still validating: answering one call of two is refused, as the real API refuses it.
     let mut input = vec![json!({"role": "user", "content": "grant both"})];
     input.extend(output.iter().cloned());
-    input.push(json!({"type": "function_call_output", "call_id": output[1]["call_id"], "output": "ok"}));
+    input.push(
+        json!({"type": "function_call_output", "call_id": output[1]["call_id"], "output": "ok"}),
+    );
     let refused = post(
         &base,
         &key,
         &json!({"model": "gpt-5.5", "input": input, "tools": [grant_tool()], "store": false}),
     )
     .await;
-    assert_eq!(refused["error"]["type"], "invalid_request_error", "{refused}");
+    assert_eq!(
+        refused["error"]["type"], "invalid_request_error",
+        "{refused}"
+    );
 
     input.push(json!({"type": "function_call_output", "call_id": "call_bob", "output": "ok"}));
     let done = post(

@@ -182,11 +182,13 @@ impl Shared {
 /// holds only messages of the user, system or developer, nothing the model produced.
 fn starts_conversation(view: &RequestView) -> bool {
     view.context().iter().all(|item| {
-        matches!(item.get("type").and_then(Value::as_str), None | Some("message"))
-            && matches!(
-                item.get("role").and_then(Value::as_str),
-                Some("user" | "system" | "developer")
-            )
+        matches!(
+            item.get("type").and_then(Value::as_str),
+            None | Some("message")
+        ) && matches!(
+            item.get("role").and_then(Value::as_str),
+            Some("user" | "system" | "developer")
+        )
     })
 }
 
