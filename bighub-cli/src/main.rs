@@ -29,7 +29,7 @@
 //! keeps to its line and the terminal interprets nothing. `--json` prints valid JSON whose
 //! strings hold none of those characters raw either (JSON's escapes, `\uXXXX`).
 //!
-//! Exit codes of `check`: 0 execute, 2 require approval, 3 need context, 4 block; 1 for an
+//! Exit codes of `check`: 0 execute, 2 approval_required, 3 needs_context, 4 blocked; 1 for an
 //! error (bad arguments, a policy error). `policy test` exits 0 when every test passes, 1
 //! when one fails or errs (or none is found); `policy cases` exits 0 when every case
 //! matches, 1 otherwise; `policy eval` and `policy replay` exit 0 when they could decide,
@@ -39,14 +39,18 @@
 //!
 //! `policy test` runs Rego tests as `opa test` does: the `test_*` rules of the
 //! `*_test.rego` files under the paths given (files or directories, recursively; default
-//! `.`), loaded with the default policy and the policy files (`--policy`,
-//! `BIGHUB_POLICY`). A test passes when its rule is `true`; tests may build realistic
-//! inputs with `bighub.input(action)` (see `bighub_local::LocalEngineBuilder::run_policy_tests`).
-//! One line per test, then the totals:
+//! `.`), loaded with the default policy, the policies in those directories (their other
+//! `.rego` files and `.json` data, as `opa test DIR` loads them) and the policy files
+//! (`--policy`, `BIGHUB_POLICY`). A test passes when its rule is `true`; tests may build
+//! realistic inputs with `bighub.input(action)` (see
+//! `bighub_local::LocalEngineBuilder::run_policy_tests`), and a failing test shows what
+//! the policy decided for each of them. One line per test, then the totals:
 //!
 //! ```text
 //! PASS: data.bighub.ext_test.test_argocd_syncs_are_reviewed (0.4ms)
 //! FAIL: data.bighub.ext_test.test_argocd_syncs_run (0.3ms)
+//!   for bighub.input({"system":"argocd","tool":"sync_app"})
+//!   decided {"mode":"review","reason":"Argo CD syncs wait.","deciding_rules":["argocd_syncs_wait"]}
 //! ERROR: data.bighub.ext_test.test_a_builtin_error (0.1ms): ext_test.rego:27:16: could not parse string as number
 //! PASS: 1/3
 //! FAIL: 1/3
@@ -56,7 +60,8 @@
 //! `policy eval --input FILE` prints the decision for one proposed action (JSON in the
 //! shape `check` builds: `{"tool", "action"?, "arguments"?, "system"?, "risk"?,
 //! "environment"?, "target"?, "actor"?, ...}`; `-` reads standard input), decided now with
-//! no history, without reading or writing the store.
+//! no history, without reading or writing the store (so it has no request id). Its verdict
+//! is named as everywhere else: `execute`, `approval_required`, `needs_context`, `blocked`.
 //!
 //! `policy replay` decides the decisions recorded in the store again under the current
 //! policy set, writing nothing, and prints each one whose mode changes, then the totals:
@@ -123,8 +128,8 @@ struct Global {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Decide one proposed action; the exit code is the verdict (0 execute, 2 require
-    /// approval, 3 need context, 4 block).
+    /// Decide one proposed action; the exit code is the verdict (0 execute, 2
+    /// approval_required, 3 needs_context, 4 blocked).
     Check(CheckArgs),
     /// Recent decisions and their outcomes.
     Decisions {
@@ -216,14 +221,18 @@ enum PolicyCommand {
     /// Run the Rego tests (test_* rules of *_test.rego files) against the policy set.
     ///
     /// The test files under PATH (files or directories, recursively; default .) are
-    /// loaded with the default policy and the policy files (--policy, BIGHUB_POLICY). A
-    /// test passes when its rule evaluates to true. Exits 1 when a test fails or errs.
+    /// loaded with the default policy, the policies in those directories (their other
+    /// .rego files and .json data, as `opa test DIR` loads them) and the policy files
+    /// (--policy, BIGHUB_POLICY). A test passes when its rule evaluates to true; a failing
+    /// test shows what the policy decided for each input it built with bighub.input.
+    /// Exits 1 when a test fails or errs.
     Test {
         /// Test files or directories.
         #[arg(default_value = ".")]
         paths: Vec<PathBuf>,
     },
-    /// Print the decision for one proposed action, without touching the store.
+    /// Print the decision for one proposed action, without touching the store (nothing
+    /// is recorded, so it has no request id).
     Eval {
         /// The proposed action as JSON ({"tool", "arguments", "system", "risk",
         /// "environment", "target", ...}); - reads standard input.
@@ -525,6 +534,11 @@ fn check(global: &Global, args: CheckArgs) -> Result<ExitCode, String> {
         println!("{}", to_json(&decision.raw)?);
     } else {
         print_decision(&decision, verdict);
+        // A decision `check` made is recorded: its request id finds it in the store.
+        println!(
+            "request:   {}",
+            escape(decision.raw["request_id"].as_str().unwrap_or("-"))
+        );
     }
     Ok(ExitCode::from(exit_code(verdict)))
 }
@@ -533,7 +547,7 @@ fn print_decision(decision: &Decision, verdict: Verdict) {
     let raw = &decision.raw;
     let s = |k: &str| escape(raw[k].as_str().unwrap_or("-")).into_owned();
     let field = |v: &Value| escape(v.as_str().unwrap_or("-")).into_owned();
-    println!("verdict:   {}", verdict_name(verdict));
+    println!("verdict:   {verdict}");
     println!("mode:      {}", s("mode"));
     println!(
         "risk:      {}",
@@ -563,16 +577,6 @@ fn print_decision(decision: &Decision, verdict: Verdict) {
                 .unwrap_or("-");
             println!("gather:    {}", escape(text));
         }
-    }
-    println!("request:   {}", s("request_id"));
-}
-
-fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Execute => "execute",
-        Verdict::ApprovalRequired => "require approval",
-        Verdict::NeedsContext => "need context",
-        Verdict::Blocked => "block",
     }
 }
 
@@ -705,6 +709,10 @@ fn policy_test(global: &Global, paths: &[PathBuf]) -> Result<ExitCode, String> {
             PolicyTestOutcome::Fail => {
                 failed += 1;
                 println!("FAIL: {rule} ({ms:.1}ms)");
+                for d in &r.decisions {
+                    println!("  for bighub.input({})", escape(&d.action.to_string()));
+                    println!("  decided {}", escape(&decision_summary(&d.decision)));
+                }
             }
             PolicyTestOutcome::Error(message) => {
                 errors += 1;
@@ -730,6 +738,29 @@ fn policy_test(global: &Global, paths: &[PathBuf]) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What a failing test shows of a decision: the default policy's `mode`, `reason`,
+/// `better_action` and `deciding_rules` when the answer has them, else the whole answer.
+fn decision_summary(decision: &Value) -> String {
+    let Some(fields) = decision.as_object() else {
+        return decision.to_string();
+    };
+    let picked: serde_json::Map<String, Value> =
+        ["mode", "reason", "better_action", "deciding_rules"]
+            .into_iter()
+            .filter_map(|k| {
+                fields
+                    .get(k)
+                    .filter(|v| !v.is_null())
+                    .map(|v| (k.to_owned(), v.clone()))
+            })
+            .collect();
+    if picked.is_empty() {
+        decision.to_string()
+    } else {
+        Value::Object(picked).to_string()
+    }
 }
 
 fn policy_eval(global: &Global, input: &Path, json: bool) -> Result<ExitCode, String> {
@@ -760,7 +791,12 @@ fn policy_eval(global: &Global, input: &Path, json: bool) -> Result<ExitCode, St
         .preview(&action, &PreviewHistory::default(), None)
         .map_err(|e| e.to_string())?;
     if json {
-        println!("{}", to_json(&decision.raw)?);
+        // Nothing was recorded, so no request id could find it: none is shown.
+        let mut raw = decision.raw.clone();
+        if let Some(fields) = raw.as_object_mut() {
+            fields.remove("request_id");
+        }
+        println!("{}", to_json(&raw)?);
     } else {
         print_decision(&decision, decision.verdict());
     }

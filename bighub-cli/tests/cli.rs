@@ -542,7 +542,7 @@ fn policy_test_runs_test_rules_and_exits_1_on_a_failure() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 6, "{text}");
+    assert_eq!(lines.len(), 8, "{text}");
     assert!(
         is_test_line(
             lines[0],
@@ -555,16 +555,138 @@ fn policy_test_runs_test_rules_and_exits_1_on_a_failure() {
         is_test_line(lines[1], "FAIL", "data.bighub.more_test.test_syncs_run"),
         "{text}"
     );
+    // The failing test shows what the policy decided for the input it built.
+    assert_eq!(
+        lines[2],
+        r#"  for bighub.input({"risk":"low","system":"argocd","tool":"sync_app"})"#
+    );
+    assert_eq!(
+        lines[3],
+        r#"  decided {"mode":"review","reason":"Argo CD syncs wait.","deciding_rules":["argocd_syncs_wait"]}"#
+    );
     let error = format!(
         "ms): {}:10:16: could not parse string as number",
         more.display()
     );
     assert!(
-        lines[2].starts_with("ERROR: data.bighub.more_test.test_numbers (")
-            && lines[2].ends_with(&error),
+        lines[4].starts_with("ERROR: data.bighub.more_test.test_numbers (")
+            && lines[4].ends_with(&error),
         "{text}"
     );
-    assert_eq!(&lines[3..], ["PASS: 1/3", "FAIL: 1/3", "ERROR: 1/3"]);
+    assert_eq!(&lines[5..], ["PASS: 1/3", "FAIL: 1/3", "ERROR: 1/3"]);
+}
+
+/// The Rego files the README shows, each under a `<!-- readme-policy: NAME -->` marker:
+/// (name, text).
+fn readme_policies() -> Vec<(String, String)> {
+    let readme = include_str!("../../README.md");
+    readme
+        .split("<!-- readme-policy: ")
+        .skip(1)
+        .map(|part| {
+            let (name, rest) = part.split_once(" -->").expect("a marker names its file");
+            let body = rest
+                .split_once("```rego\n")
+                .and_then(|(_, b)| b.split_once("```"))
+                .expect("a Rego block follows the marker")
+                .0;
+            (name.to_owned(), body.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_policy_passes_its_tests_from_its_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never-created.db");
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let files = readme_policies();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["ext.rego", "ext_test.rego"]);
+    for (name, text) in &files {
+        std::fs::write(policies.join(name), text).unwrap();
+    }
+
+    // The directory's policy is loaded beside the default one, as `opa test DIR` does.
+    let out = bighub_in(dir.path(), &db, &["policy", "test", "policies"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        is_test_line(
+            lines[0],
+            "PASS",
+            "data.bighub.ext_test.test_payments_syncs_wait"
+        ),
+        "{text}"
+    );
+    assert!(
+        is_test_line(
+            lines[1],
+            "PASS",
+            "data.bighub.ext_test.test_other_syncs_run"
+        ),
+        "{text}"
+    );
+    assert_eq!(lines[2], "PASS: 2/2");
+
+    // Named again with --policy, it is loaded once (a second copy would conflict).
+    let out = bighub_in(
+        dir.path(),
+        &db,
+        &[
+            "policy",
+            "test",
+            "policies",
+            "--policy",
+            "policies/ext.rego",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+
+    // A test that expects something else shows the decision it got.
+    std::fs::write(
+        policies.join("blocked_test.rego"),
+        r#"package bighub.blocked_test
+import rego.v1
+
+test_payments_syncs_are_blocked if {
+    d := data.bighub.policy.decision with input as bighub.input({
+        "tool": "sync_app", "system": "argocd", "target": "payments-api"})
+    d.mode == "blocked"
+}
+"#,
+    )
+    .unwrap();
+    let out = bighub_in(dir.path(), &db, &["policy", "test", "policies"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        is_test_line(
+            lines[0],
+            "FAIL",
+            "data.bighub.blocked_test.test_payments_syncs_are_blocked"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        lines[1],
+        r#"  for bighub.input({"system":"argocd","target":"payments-api","tool":"sync_app"})"#
+    );
+    assert_eq!(
+        lines[2],
+        r#"  decided {"mode":"review","reason":"Payments syncs need a second pair of eyes.","better_action":"Sync payments-api in staging first","deciding_rules":["payments_syncs_wait"]}"#
+    );
+    assert!(!db.exists(), "policy test must not write the store");
 }
 
 #[test]
@@ -620,9 +742,11 @@ fn policy_eval_prints_the_decision_for_an_input_file() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
     assert!(
-        text.starts_with("verdict:   require approval\nmode:      review\n"),
+        text.starts_with("verdict:   approval_required\nmode:      review\n"),
         "{text}"
     );
+    // Nothing is recorded, so no request id is printed, in text or JSON.
+    assert!(!text.contains("request:"), "{text}");
     assert!(
         text.lines()
             .any(|l| l.starts_with("better:") && l.contains("2h instead of 48h")),
@@ -636,6 +760,7 @@ fn policy_eval_prints_the_decision_for_an_input_file() {
     );
     let raw: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(raw["mode"], "review");
+    assert!(raw.get("request_id").is_none(), "{raw}");
     assert_eq!(
         raw["decision_brain"]["deciding_rules"],
         serde_json::json!(["privilege_duration", "risk_tier"])

@@ -324,8 +324,12 @@ impl LocalEngineBuilder {
     /// Runs the Rego tests under `paths` against this builder's policy set: the `test_*`
     /// rules of the `*_test.rego` files in those directories (recursively, hidden entries
     /// skipped) and of the `.rego` files named outright, loaded beside the default policy,
-    /// the policy files and inline policies, with the same data. A test passes when its
-    /// rule evaluates to `true`. Opens no store.
+    /// the policy files and inline policies, with the same data. As `opa test DIR` does,
+    /// the policies in those directories (their other `.rego` files, and `.json` data) are
+    /// loaded too. A test passes when its rule evaluates to `true`; a failing test carries
+    /// the entry point's answer for each input it built with `bighub.input`
+    /// ([`PolicyTestResult::decisions`](crate::PolicyTestResult::decisions)). Opens no
+    /// store.
     ///
     /// Tests may call `bighub.input(action)`, which builds the input document the engine
     /// would decide `action` (a proposed action as JSON, as `bighub policy eval` reads it)
@@ -361,9 +365,24 @@ impl LocalEngineBuilder {
         &self,
         paths: &[P],
     ) -> Result<Vec<PolicyTestResult>, LocalError> {
-        let (sources, data, _) = self.load()?;
+        // As `opa test DIR` does, a directory's policies (its `.rego` files other than
+        // tests, and its `.json` data) are loaded beside the builder's.
+        let mut with_dirs = self.clone();
+        with_dirs.paths.extend(
+            paths
+                .iter()
+                .map(AsRef::as_ref)
+                .filter(|p| p.is_dir())
+                .map(Path::to_path_buf),
+        );
+        let (mut sources, data, _) = with_dirs.load()?;
+        // A file named both as a policy and under a tested directory is loaded once.
+        let mut seen = std::collections::HashSet::new();
+        sources.retain(|s| {
+            s.shipped || std::fs::canonicalize(&s.name).map_or(true, |path| seen.insert(path))
+        });
         let files = policy_tests::discover(paths)?;
-        policy_tests::run(&sources, &data, &files)
+        policy_tests::run(&sources, &data, &files, &self.entrypoint)
     }
 
     /// The policy sources and the Rego data this builder names, the configuration read

@@ -170,7 +170,9 @@
 //!
 //! [`LocalEngineBuilder::run_policy_tests`] runs Rego tests as `opa test` does: the
 //! `test_*` rules of the `*_test.rego` files under the paths given, loaded beside the
-//! policy set and its data; a test passes when its rule is `true`. Tests may call
+//! policy set and its data and the policies in those directories (their other `.rego` and
+//! `.json` files); a test passes when its rule is `true`, and a failing one shows what the
+//! entry point decided for each input it built with `bighub.input`. Tests may call
 //! `bighub.input(action)` for the input document the engine would decide a proposed
 //! action on (now, no history), and evaluate the policy on it `with input as` that
 //! document. The policy classifies the action from `data.bighub.config` when it is
@@ -336,7 +338,7 @@ pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin}
 pub use error::LocalError;
 pub use input::DERIVED_VERSION;
 pub use policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
-pub use policy_tests::{PolicyTestOutcome, PolicyTestResult};
+pub use policy_tests::{PolicyTestOutcome, PolicyTestResult, TestDecision};
 pub use redact::{REDACTED, looks_secret, redact_value};
 pub use replay::{
     ModeTransition, ReplayChange, ReplayError, ReplayOptions, ReplayReport, RuleCount,

@@ -3,9 +3,11 @@
 //! This module owns finding test files (`*_test.rego`), loading them beside the policy set
 //! and its data, listing their `test_*` rules, and evaluating each one: a test passes when
 //! its rule is `true`. It also gives tests `bighub.input(action)`, the input document the
-//! engine would decide a proposed action on. It decides nothing and opens no store.
+//! engine would decide a proposed action on, and shows what the policy set's entry point
+//! answers for those inputs when a test fails. It records nothing and opens no store.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -32,6 +34,23 @@ pub struct PolicyTestResult {
     pub outcome: PolicyTestOutcome,
     /// How long it took to evaluate.
     pub duration: Duration,
+    /// When the test failed: what the policy set's entry point (e.g.
+    /// `data.bighub.policy.decision`) answers for each input the test built with
+    /// `bighub.input(action)`, in order (a test that wrote its input by hand has none). It is
+    /// evaluated on the policy set's own data: a test's `with data... as` does not apply.
+    pub decisions: Vec<TestDecision>,
+}
+
+/// What the policy set's entry point answered for one input a failing test built.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct TestDecision {
+    /// The proposed action given to `bighub.input`, as the test wrote it.
+    pub action: Value,
+    /// The entry point's answer for its input (for the default policy: `mode`, `reason`,
+    /// `deciding_rules`, `findings`, ...); `null` when it is undefined, or the evaluation's
+    /// error message as a string.
+    pub decision: Value,
 }
 
 impl PolicyTestResult {
@@ -113,12 +132,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LocalError> {
     Ok(())
 }
 
+/// Most inputs of one failing test whose decision is shown.
+const MAX_DECISIONS_SHOWN: usize = 4;
+
 /// Loads `sources`, `data` and the test `files`, and evaluates every `test_*` rule of the
-/// test files, in file order and then line order.
+/// test files, in file order and then line order; a failing test gets the answer of
+/// `entrypoint` for each input it built.
 pub(crate) fn run(
     sources: &[Source],
     data: &Value,
     files: &[PathBuf],
+    entrypoint: &str,
 ) -> Result<Vec<PolicyTestResult>, LocalError> {
     let mut engine = regorus::Engine::new();
     // As when deciding: a built-in called with the wrong arguments is an error.
@@ -168,11 +192,24 @@ pub(crate) fn run(
     engine
         .add_data(regorus::Value::from(data.clone()))
         .map_err(|e| LocalError::Config(e.to_string()))?;
+    // The actions and inputs `bighub.input` built during the test being evaluated.
+    let built: Arc<Mutex<Vec<(Value, regorus::Value)>>> = Arc::default();
+    let record = Arc::clone(&built);
     engine
         .add_extension(
             "bighub.input".to_owned(),
             1,
-            Box::new(move |args: Vec<regorus::Value>| input_of(&args[0])),
+            Box::new(move |args: Vec<regorus::Value>| {
+                let input = input_of(&args[0])?;
+                let mut built = record.lock().unwrap_or_else(PoisonError::into_inner);
+                if built.len() < MAX_DECISIONS_SHOWN {
+                    let action = serde_json::to_value(&args[0]).unwrap_or(Value::Null);
+                    if !built.iter().any(|(a, _)| *a == action) {
+                        built.push((action, input.clone()));
+                    }
+                }
+                Ok(input)
+            }),
         )
         .map_err(|e| LocalError::Config(e.to_string()))?;
     // Compiling needs an entry point: the first test rule the texts show. The compiled
@@ -239,6 +276,7 @@ pub(crate) fn run(
 
     let mut results = Vec::with_capacity(rules.len());
     for (_, line, rule, file) in rules {
+        built.lock().unwrap_or_else(PoisonError::into_inner).clear();
         let started = Instant::now();
         let value = engine.eval_rule(rule.clone());
         let duration = started.elapsed();
@@ -247,15 +285,40 @@ pub(crate) fn run(
             Ok(_) => PolicyTestOutcome::Fail,
             Err(e) => PolicyTestOutcome::Error(condense(&e.to_string())),
         };
+        let decisions = if outcome == PolicyTestOutcome::Fail {
+            let inputs = std::mem::take(&mut *built.lock().unwrap_or_else(PoisonError::into_inner));
+            inputs
+                .into_iter()
+                .map(|(action, input)| TestDecision {
+                    action,
+                    decision: decide(&engine, entrypoint, input),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         results.push(PolicyTestResult {
             rule,
             file,
             line,
             outcome,
             duration,
+            decisions,
         });
     }
     Ok(results)
+}
+
+/// The answer of `entrypoint` for `input`, on a copy of the test engine so that no test
+/// sees this input as its own.
+fn decide(engine: &regorus::Engine, entrypoint: &str, input: regorus::Value) -> Value {
+    let mut probe = engine.clone();
+    probe.set_input(input);
+    match probe.eval_rule(entrypoint.to_owned()) {
+        Ok(regorus::Value::Undefined) => Value::Null,
+        Ok(answer) => serde_json::to_value(&answer).unwrap_or(Value::Null),
+        Err(e) => Value::String(condense(&e.to_string())),
+    }
 }
 
 /// The names of the rules a Rego text seems to define at the start of a line with a

@@ -211,3 +211,38 @@ fn an_unsafe_test_is_a_policy_error_and_an_unknown_function_an_erring_test() {
         ))
     );
 }
+
+#[test]
+fn a_tested_directory_brings_its_policies_and_a_failing_test_shows_the_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ext.rego"), EXT).unwrap();
+    std::fs::write(dir.path().join("ext_test.rego"), EXT_TEST).unwrap();
+    let results = LocalEngine::builder()
+        .run_policy_tests(&[dir.path()])
+        .unwrap();
+    let by_name = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.rule.ends_with(name))
+            .unwrap_or_else(|| panic!("{name} in {results:?}"))
+    };
+    // The directory's ext.rego is loaded beside the default policy, as `opa test DIR` does.
+    assert!(by_name(".test_argocd_syncs_are_reviewed").passed());
+    assert!(
+        by_name(".test_argocd_syncs_are_reviewed")
+            .decisions
+            .is_empty()
+    );
+
+    let failed = by_name(".test_argocd_syncs_run");
+    assert_eq!(failed.outcome, PolicyTestOutcome::Fail);
+    assert_eq!(failed.decisions.len(), 1, "{failed:?}");
+    assert_eq!(failed.decisions[0].action["tool"], "sync_app");
+    assert_eq!(failed.decisions[0].decision["mode"], "review");
+    assert_eq!(
+        failed.decisions[0].decision["deciding_rules"],
+        serde_json::json!(["argocd_syncs_wait"])
+    );
+    // A test that built no input has no decision to show.
+    assert!(by_name(".test_without_input").decisions.is_empty());
+}

@@ -12,8 +12,10 @@ pub mod blocking;
 pub mod config;
 mod error;
 mod event;
-/// The embedded local decision engine (the `bighub-local` crate): see its docs.
+// Inlined so that the engine's guide (policies, configuration, tests, store) is a page of
+// this crate's docs, not a bare re-export line.
 #[cfg(feature = "local")]
+#[doc(inline)]
 pub use bighub_local as local;
 pub mod mcp;
 mod provider;

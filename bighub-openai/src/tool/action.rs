@@ -143,6 +143,12 @@ impl ActionMetadata {
 ///
 /// `call` receives the model's JSON arguments and returns the tool's JSON output or a
 /// [`ToolError`]; the future is `'static` so that tools of one round can run concurrently.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a guarded tool (it does not implement `Action`)",
+    label = "expected the tool type `#[bighub::action]` generated, found `{Self}`",
+    note = "`#[bighub::action]` on `fn list_pods` generates the type `ListPods` (the name in UpperCamelCase), which implements `Action`: pass that, as in `.action(ListPods)`, not the function itself",
+    note = "closures and raw JSON tools are registered with `bighub::tool::ToolRegistry` and `.tools(registry)`"
+)]
 pub trait Action: Send + Sync + 'static {
     /// The tool name the model sees; must match `^[a-zA-Z0-9_-]{1,64}$`.
     fn name(&self) -> &str;

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 /// Error returned when the fake server cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum FakeOpenAiError {
-    /// Binding `127.0.0.1:0` failed (no free port, or sockets are forbidden).
-    #[error("cannot bind the fake OpenAI server to 127.0.0.1:0: {0}")]
+    /// Binding its port on `127.0.0.1` failed (the port is taken, no free port, or sockets
+    /// are forbidden).
+    #[error("cannot bind the fake OpenAI server on 127.0.0.1: {0}")]
     Bind(#[source] std::io::Error),
 }
 

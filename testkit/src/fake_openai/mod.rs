@@ -49,7 +49,9 @@
 //!   but that async-openai's typed `Response` cannot parse.
 //! - An invalid request is answered with an error and does not consume a scripted reply.
 //! - When the script is exhausted and no responder is set, the fake answers with one
-//!   assistant message whose text is [`EXHAUSTED_REPLY_TEXT`].
+//!   assistant message whose text is [`EXHAUSTED_REPLY_TEXT`]; with
+//!   [`FakeOpenAiBuilder::repeat_script`] it starts over instead, and at each new
+//!   conversation.
 //!
 //! # Example
 //!
@@ -358,6 +360,8 @@ pub struct FakeOpenAiBuilder {
     delta_chunks: usize,
     background_polls: usize,
     script: Vec<Reply>,
+    repeat_script: bool,
+    port: u16,
 }
 
 impl Default for FakeOpenAiBuilder {
@@ -370,6 +374,8 @@ impl Default for FakeOpenAiBuilder {
             delta_chunks: 3,
             background_polls: DEFAULT_BACKGROUND_POLLS,
             script: Vec::new(),
+            repeat_script: false,
+            port: 0,
         }
     }
 }
@@ -384,6 +390,8 @@ impl fmt::Debug for FakeOpenAiBuilder {
             .field("delta_chunks", &self.delta_chunks)
             .field("background_polls", &self.background_polls)
             .field("script", &self.script.len())
+            .field("repeat_script", &self.repeat_script)
+            .field("port", &self.port)
             .finish()
     }
 }
@@ -448,14 +456,49 @@ impl FakeOpenAiBuilder {
         self
     }
 
-    /// Binds `127.0.0.1:0` and starts serving. Must be called inside a Tokio runtime.
+    /// Replays the builder's [`script`](Self::script) as one conversation: a request that
+    /// opens a conversation (its context holds only user, system or developer messages)
+    /// gets the first reply again, and so does the request after the last reply. So a
+    /// script written for one conversation answers every conversation the same way, even
+    /// one that ended early (a paused run, say), as long as they come one at a time.
+    /// Replies pushed after start are used until the next rewind. Default off: a used
+    /// reply is gone.
+    ///
+    /// ```
+    /// use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let fake = FakeOpenAi::builder()
+    ///     .script([Turn::function_call("list_pods", "{}"), Turn::text("Two pods.")])
+    ///     .repeat_script(true)
+    ///     .start()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(fake.pending_replies(), 2);
+    /// # });
+    /// ```
+    pub fn repeat_script(mut self, repeat: bool) -> Self {
+        self.repeat_script = repeat;
+        self
+    }
+
+    /// The port to listen on, on 127.0.0.1 (default 0: any free port; see
+    /// [`FakeOpenAi::base_url`]).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds `127.0.0.1` (on [`port`](Self::port), any free port by default) and starts
+    /// serving. Must be called inside a Tokio runtime.
     pub async fn start(self) -> Result<FakeOpenAi, FakeOpenAiError> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
             .await
             .map_err(FakeOpenAiError::Bind)?;
         let addr = listener.local_addr().map_err(FakeOpenAiError::Bind)?;
         let state = ServerState {
-            script: self.script.into(),
+            script: self.script.clone().into(),
+            replay: self.repeat_script.then(|| self.script.clone()),
             latency: self.latency,
             event_delay: self.event_delay,
             background_polls: self.background_polls,

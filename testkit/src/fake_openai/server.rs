@@ -56,6 +56,8 @@ pub(crate) struct Settings {
 pub(crate) struct ServerState {
     pub store: Store,
     pub script: VecDeque<Reply>,
+    /// The script to start over from, for each new conversation and once it is used up.
+    pub replay: Option<Vec<Reply>>,
     pub responder: Option<Responder>,
     pub requests: Vec<RecordedRequest>,
     pub responses: Vec<RecordedResponse>,
@@ -160,6 +162,10 @@ impl Shared {
     fn next_reply(&self, view: &RequestView) -> Reply {
         let responder = {
             let mut state = self.lock();
+            let rewind = state.script.is_empty() || starts_conversation(view);
+            if let Some(full) = state.replay.as_ref().filter(|_| rewind) {
+                state.script = full.iter().cloned().collect();
+            }
             if let Some(reply) = state.script.pop_front() {
                 return reply;
             }
@@ -170,6 +176,20 @@ impl Shared {
             None => Reply::turn(Turn::text(EXHAUSTED_REPLY_TEXT)),
         }
     }
+}
+
+/// Whether the request opens a conversation: its whole context (stored context included)
+/// holds only messages of the user, system or developer, nothing the model produced.
+fn starts_conversation(view: &RequestView) -> bool {
+    view.context().iter().all(|item| {
+        matches!(
+            item.get("type").and_then(Value::as_str),
+            None | Some("message")
+        ) && matches!(
+            item.get("role").and_then(Value::as_str),
+            Some("user" | "system" | "developer")
+        )
+    })
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
