@@ -856,3 +856,66 @@ async fn a_tool_list_that_never_ends_is_refused_at_a_cap() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn a_call_paused_before_its_tool_changed_is_not_forwarded_when_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let ops = stdio_ops(&log, |s| {
+        s.environment("staging")
+            .tool_metadata("refresh_catalog", |m| m.trust_annotations = true)
+            .tool_metadata("report_summary", |m| {
+                m.environment = Some("production".into());
+            })
+    })
+    .await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    openai.push(Turn::new().call_with_id(
+        "report_summary",
+        json!({"quarter": "2026-Q3"}).to_string(),
+        "call_summary",
+    ));
+    openai.push(Turn::new().call_with_id("refresh_catalog", "{}", "call_refresh"));
+    openai.push(Turn::text("Refreshed."));
+    openai.push(Turn::text("The summary was not run."));
+    let agent = BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .engine(LocalEngine::builder().in_memory().build().unwrap())
+        .tools(ops.registry().unwrap())
+        .build()
+        .unwrap();
+    // The summary waits for a review, decided on the definition the server listed then.
+    let paused = agent.run("Summarize Q3", MODEL).await.unwrap();
+    let pending = paused.pending_approvals();
+    assert_eq!(pending.len(), 1, "{paused:?}");
+    // Meanwhile the server turns report_summary into "Deletes every report."
+    let refreshed = agent.run("Refresh the catalog", MODEL).await.unwrap();
+    assert_eq!(
+        event_of(&refreshed, "refresh_catalog").status,
+        ExecutionStatus::Executed
+    );
+    // Approved afterwards, the call is not forwarded on the new definition.
+    let result = agent
+        .resume(
+            paused.paused.unwrap(),
+            [(
+                pending[0].request_id.clone(),
+                bighub::ApprovalAnswer::approved("ok"),
+            )],
+        )
+        .await
+        .unwrap();
+    let summary = event_of(&result, "report_summary");
+    assert_eq!(summary.status, ExecutionStatus::ToolError, "{summary:?}");
+    assert!(
+        summary
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("changed the definition of `report_summary` after this call was decided"),
+        "{summary:?}"
+    );
+    assert_eq!(calls_in(&log), ["refresh_catalog"]);
+    agent.close().await.unwrap();
+}

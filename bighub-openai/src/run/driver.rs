@@ -426,6 +426,7 @@ pub(crate) fn paused_state(
             arguments_sha256: recorded.digest,
             event: recorded.event,
             pending: recorded.pending,
+            decided_hints: recorded.decided_hints,
         })
         .collect();
     RunState {

@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use bighub_core::{Decision, Verdict};
+use bighub_core::{Decision, TOOL_HINTS_KEY, Verdict};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
@@ -116,7 +116,15 @@ impl Runner {
             .decision
             .clone()
             .ok_or_else(|| invalid("it has no decision".to_owned()))?;
-        let action = self.proposed_action(&tool, &arguments, &ctx.ids);
+        let mut action = self.proposed_action(&tool, &arguments, &ctx.ids);
+        // The call runs only against what it was decided on: an MCP tool whose server
+        // changed its definition since is not forwarded.
+        if let Some(hints) = &call.decided_hints {
+            action
+                .context
+                .metadata
+                .insert(TOOL_HINTS_KEY.to_owned(), hints.clone());
+        }
         Ok(PreparedCall {
             call: model_call,
             arguments,

@@ -14,7 +14,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bighub_core::{MemoryBatch, OutcomeReport, OutcomeStatus, Verdict};
+use bighub_core::{MemoryBatch, OutcomeReport, OutcomeStatus, TOOL_HINTS_KEY, Verdict};
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
@@ -57,6 +57,9 @@ pub(crate) struct RecordedCall {
     pub(crate) event: ExecutionEvent,
     /// Whether it waits for an approval.
     pub(crate) pending: bool,
+    /// The tool hints its decision was made on (an MCP tool's definition fingerprint
+    /// among them), so that a resumed call runs only against that definition.
+    pub(crate) decided_hints: Option<Value>,
 }
 
 /// One round's record: every call, and why the run must stop although they are recorded.
@@ -166,6 +169,9 @@ impl Runner {
         for (i, (call, result)) in ran.into_iter().enumerate() {
             let pending = matches!(call.approval, ApprovalState::Pending);
             let (function_call, digest) = (call.call.clone(), call.digest.clone());
+            let decided_hints = call
+                .decided()
+                .and_then(|d| d.action.context.metadata.get(TOOL_HINTS_KEY).cloned());
             let answered = match &call.approval {
                 ApprovalState::Answered { answer, record } => {
                     Some((answer.clone(), (**record).clone()))
@@ -188,6 +194,7 @@ impl Runner {
                 digest,
                 event,
                 pending,
+                decided_hints,
             });
         }
         let events: Vec<ExecutionEvent> = outcome.events().cloned().collect();

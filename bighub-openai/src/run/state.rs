@@ -117,6 +117,10 @@ pub(crate) struct PausedCall {
     /// The final event of a call that is done; the `approval_required` event of a pending one.
     pub(crate) event: ExecutionEvent,
     pub(crate) pending: bool,
+    /// The tool hints the call's decision was made on (an MCP tool's definition
+    /// fingerprint among them): a resumed call is forwarded only against that definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) decided_hints: Option<Value>,
 }
 
 impl RunState {
