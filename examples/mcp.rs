@@ -112,9 +112,20 @@ async fn run(options: Options) -> Result<(), bighub::Error> {
              tools of `{}` and the decision for one sample call:\n",
             printable(&server_name)
         );
+        if !options.json {
+            for tool in &tools {
+                print_tool(tool);
+            }
+        }
         let sample = tools.first().map(|t| (t.name.clone(), sample_arguments(t)));
+        // A sample the tool refuses is reported, not fatal: the listing above stands.
         let check = match &sample {
-            Some((name, args)) => Some(agent.check_tool(name, args.clone()).await?),
+            Some((name, args)) => Some(
+                agent
+                    .check_tool(name, args.clone())
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
             None => None,
         };
         if options.json {
@@ -122,20 +133,21 @@ async fn run(options: Options) -> Result<(), bighub::Error> {
                 "server": server_name,
                 "tools": tools.iter().map(tool_json).collect::<Vec<_>>(),
                 "sample_call": sample.as_ref().map(|(name, args)| json!({"tool": name, "arguments": args})),
-                "check": check,
+                "check": check.as_ref().and_then(|c| c.as_ref().ok()),
+                "check_error": check.as_ref().and_then(|c| c.as_ref().err()),
             });
             println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
-        } else {
-            for tool in &tools {
-                print_tool(tool);
-            }
-            if let (Some((name, args)), Some(check)) = (&sample, &check) {
-                println!("\nsample call: {}({args})", printable(name));
-                println!("verdict:     {}", check.verdict);
-                println!(
-                    "reason:      {}",
-                    printable(check.decision.reason.as_deref().unwrap_or("-"))
-                );
+        } else if let (Some((name, args)), Some(check)) = (&sample, &check) {
+            println!("\nsample call: {}({args})", printable(name));
+            match check {
+                Ok(check) => {
+                    println!("verdict:     {}", check.verdict);
+                    println!(
+                        "reason:      {}",
+                        printable(check.decision.reason.as_deref().unwrap_or("-"))
+                    );
+                }
+                Err(error) => println!("refused:     {}", printable(error)),
             }
         }
         agent.close().await?;
@@ -232,20 +244,34 @@ fn print_tool(tool: &McpToolInfo) {
     );
 }
 
-/// Arguments for a sample call: each required property with a placeholder of its type.
+/// Arguments for a sample call: each required property with a placeholder of its type,
+/// and, for a tool offered in strict mode (where the model sends every property), each
+/// optional one as `null`.
 fn sample_arguments(tool: &McpToolInfo) -> Value {
     let schema = &tool.input_schema;
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let mut args = Map::new();
-    for name in schema["required"].as_array().into_iter().flatten() {
-        let Some(name) = name.as_str() else { continue };
-        let placeholder = match schema["properties"][name]["type"].as_str() {
-            Some("integer") | Some("number") => json!(1),
-            Some("boolean") => json!(false),
-            Some("array") => json!([]),
-            Some("object") => json!({}),
-            _ => json!(format!("example-{name}")),
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        let placeholder = if !required.contains(&name.as_str()) {
+            if !tool.strict {
+                continue;
+            }
+            Value::Null
+        } else {
+            match property["type"].as_str() {
+                Some("integer") | Some("number") => json!(1),
+                Some("boolean") => json!(false),
+                Some("array") => json!([]),
+                Some("object") => json!({}),
+                _ => json!(format!("example-{name}")),
+            }
         };
-        args.insert(name.to_owned(), placeholder);
+        args.insert(name.clone(), placeholder);
     }
     Value::Object(args)
 }

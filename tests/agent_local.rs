@@ -174,6 +174,22 @@ async fn check_tool_previews_and_records_nothing_while_decide_tool_records() {
         matches!(&missing, bighub::Error::InvalidArguments { tool, .. } if tool == "grant_access"),
         "{missing}"
     );
+    // The refusal names the field and what was expected, never a value.
+    let text = missing.to_string();
+    assert!(text.contains("at /group: a value"), "{text}");
+    let mistyped = agent
+        .check_tool(
+            "grant_access",
+            json!({"user_id": "alice", "group": 7, "duration": "hunter2-48h"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        mistyped.contains("at /group: string, not a number"),
+        "{mistyped}"
+    );
+    assert!(!mistyped.contains("hunter2"), "{mistyped}");
 
     let decided = agent.decide_tool("grant_access", args).await.unwrap();
     assert_eq!(decided.verdict, Verdict::ApprovalRequired);

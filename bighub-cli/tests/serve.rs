@@ -398,9 +398,31 @@ fn the_connection_flags_hold_slow_clients_and_logs_to_a_file_carry_no_colours() 
         r#"{"action": "list_users", "context": {"system": "okta"}}"#,
     );
     assert_eq!(status, 200, "{body}");
+    // Refusals are logged too: a wrong key, a second resolution.
+    let (status, _) = request(
+        &served.addr,
+        "GET",
+        "/approvals",
+        Some("bh_not_a_key_0123456789"),
+        "",
+    );
+    assert_eq!(status, 401);
+    let (status, _) = request(
+        &served.addr,
+        "POST",
+        "/approvals/loc_missing/resolve",
+        Some(KEY),
+        r#"{"resolution": "approved"}"#,
+    );
+    assert_eq!(status, 404);
     drop(served);
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("decided"), "{logged}");
+    assert!(
+        logged.contains("refused: missing or wrong API key"),
+        "{logged}"
+    );
+    assert!(logged.contains("status=404"), "{logged}");
     assert!(!logged.contains('\u{1b}'), "{logged:?}");
 }
 

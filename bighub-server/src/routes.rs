@@ -312,7 +312,19 @@ fn respond(state: &AppState, endpoint: &'static str, answer: Result<Value, ApiEr
         Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
         Err(e) => e.into_response(),
     };
-    state.metrics.request(endpoint, response.status().as_u16());
+    let status = response.status().as_u16();
+    // Refusals an operator looks for; server errors are logged where they arise.
+    match status {
+        401 => tracing::warn!(endpoint, status, "refused: missing or wrong API key"),
+        409 => tracing::info!(
+            endpoint,
+            status,
+            "refused: conflict with the approval's state"
+        ),
+        400..=499 => tracing::info!(endpoint, status, "refused"),
+        _ => {}
+    }
+    state.metrics.request(endpoint, status);
     response
 }
 
@@ -475,19 +487,7 @@ async fn list_approvals(State(state): State<Shared>, headers: HeaderMap, uri: Ur
                         }
                     }
                 }
-                "limit" => {
-                    let n = value.parse::<usize>().map_err(|_| {
-                        ApiError::new(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            wire::query_error(
-                                "limit",
-                                "value is not a valid integer",
-                                "type_error.integer",
-                            ),
-                        )
-                    })?;
-                    limit = n.min(state.config.max_approvals_listed);
-                }
+                "limit" => limit = limit_param(&state.config, &value)?,
                 _ => {}
             }
         }
@@ -497,11 +497,26 @@ async fn list_approvals(State(state): State<Shared>, headers: HeaderMap, uri: Ur
             state.backend.approvals(filter, limit),
         )
         .await?;
-        tracing::debug!(caller = %caller.key_name, n = rows.len(), "listed approvals");
+        tracing::debug!(caller = ?caller.key_name, n = rows.len(), "listed approvals");
         Ok(Value::Array(rows))
     }
     .await;
     respond(&state, "list_approvals", answer)
+}
+
+/// A listing's `limit` query parameter, capped at the most a listing answers.
+fn limit_param(config: &ServerConfig, value: &str) -> Result<usize, ApiError> {
+    let n = value.parse::<usize>().map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            wire::query_error(
+                "limit",
+                "value is not a valid integer",
+                "type_error.integer",
+            ),
+        )
+    })?;
+    Ok(n.min(config.max_approvals_listed))
 }
 
 async fn list_decisions(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> Response {
@@ -510,17 +525,7 @@ async fn list_decisions(State(state): State<Shared>, headers: HeaderMap, uri: Ur
         let mut limit = 20;
         for (name, value) in query_pairs(uri.query().unwrap_or("")) {
             if name == "limit" {
-                let n = value.parse::<usize>().map_err(|_| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        wire::query_error(
-                            "limit",
-                            "value is not a valid integer",
-                            "type_error.integer",
-                        ),
-                    )
-                })?;
-                limit = n.min(state.config.max_approvals_listed);
+                limit = limit_param(&state.config, &value)?;
             }
         }
         let rows = within(

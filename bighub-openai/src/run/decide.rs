@@ -56,10 +56,17 @@ impl Runner {
                 available: self.tools.names().map(str::to_owned).collect(),
             });
         };
-        if !arguments.is_object() || !registered.fits_schema(&arguments) {
+        let misfit = match &arguments {
+            Value::Object(_) => registered.misfit(&arguments),
+            _ => Some(crate::schema::Misfit {
+                path: String::new(),
+                expected: "a JSON object".to_owned(),
+            }),
+        };
+        if let Some(misfit) = misfit {
             return Err(Error::InvalidArguments {
                 tool: tool.to_owned(),
-                message: "the arguments do not fit the tool's parameters schema".to_owned(),
+                message: format!("the arguments do not fit the tool's parameters schema {misfit}"),
             });
         }
         let ids = RunIds::new("");

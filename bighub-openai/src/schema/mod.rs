@@ -31,4 +31,4 @@ pub use reshape::Reshape;
 pub use strict::{StrictSchema, strict};
 pub use validate::validate_strict;
 
-pub(crate) use instance::fits;
+pub(crate) use instance::{Misfit, fits, misfit};

@@ -175,6 +175,22 @@ impl RegisteredTool {
         }
     }
 
+    /// Where `arguments` first depart from the tool's strict schema (the place and what
+    /// was expected, never the value); `None` when they fit, or for a tool without a strict
+    /// schema whose arguments are an object.
+    pub(crate) fn misfit(&self, arguments: &Value) -> Option<crate::schema::Misfit> {
+        match &self.schema {
+            StrictSchemaOrLoose::Strict(strict) => {
+                crate::schema::misfit(strict.schema(), strict.schema(), arguments)
+            }
+            StrictSchemaOrLoose::Loose(_) if arguments.is_object() => None,
+            StrictSchemaOrLoose::Loose(_) => Some(crate::schema::Misfit {
+                path: String::new(),
+                expected: "a JSON object".to_owned(),
+            }),
+        }
+    }
+
     /// The model's arguments as the tool sees them: for strict tools, map entry arrays
     /// become objects and `null`s of formerly optional fields are removed.
     pub fn tool_arguments(&self, model_arguments: Value) -> Value {
