@@ -63,11 +63,20 @@ async fn main() {
 
 async fn run(json_output: bool) -> Result<(), bighub::Error> {
     let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-5.5".to_owned());
-    let agent = BighubOpenAI::from_env()
+    let mut builder = BighubOpenAI::from_env()
         .actor("ops-agent")
         .domain("it_actions")
-        .action(GrantAccess)
-        .build()?;
+        .action(GrantAccess);
+    // With no BIGHUB key the embedded engine decides; say where it keeps its store.
+    let mut local_store = None;
+    if !std::env::var("BIGHUB_API_KEY").is_ok_and(|k| !k.trim().is_empty())
+        && !std::env::var("BIGHUB_BASE_URL").is_ok_and(|u| !u.trim().is_empty())
+    {
+        let engine = bighub::local::LocalEngine::from_env()?;
+        local_store = Some(engine.store_name().to_owned());
+        builder = builder.engine(engine);
+    }
+    let agent = builder.build()?;
 
     let has_openai = ["OPENAI_API_KEY", "OPENAI_BASE_URL"]
         .iter()
@@ -92,6 +101,7 @@ async fn run(json_output: bool) -> Result<(), bighub::Error> {
         } else {
             println!("verdict:  {}", check.verdict);
             print_decision(&check.decision);
+            next_steps(local_store.as_deref());
         }
         agent.close().await?;
         return Ok(());
@@ -122,6 +132,29 @@ async fn run(json_output: bool) -> Result<(), bighub::Error> {
     }
     agent.close().await?;
     Ok(())
+}
+
+/// What to try next, on standard error.
+fn next_steps(local_store: Option<&str>) {
+    match local_store {
+        Some(store) => eprintln!(
+            "\nDecided by the embedded engine (no BIGHUB_API_KEY), with the default policy; its \
+             store is {store} (this preview recorded nothing in it)."
+        ),
+        None => {
+            eprintln!("\nDecided by the BIGHUB service at BIGHUB_BASE_URL (or the hosted one).")
+        }
+    }
+    eprintln!(
+        "Next:\n  \
+         - let a model call the tool: set OPENAI_API_KEY, or OPENAI_BASE_URL for the fake \
+         Responses server (README, \"Try a client without OpenAI\");\n  \
+         - see what was decided: cargo run -p bighub-cli -- decisions; answer reviews: \
+         cargo run -p bighub-cli -- approvals list;\n  \
+         - write your own rules: BIGHUB_POLICY=my-policies/ (README, \"A policy of your own, tested\");\n  \
+         - share decisions and approvals: run bighub serve and set BIGHUB_BASE_URL and \
+         BIGHUB_API_KEY (README, \"Run your own decision server\")."
+    );
 }
 
 fn print_event(event: &ExecutionEvent) {

@@ -157,3 +157,22 @@ fn a_bighub_base_url_without_a_key_is_an_error_at_build_not_a_local_decision() {
     assert!(text.contains("BIGHUB_API_KEY"), "{text}");
     assert!(text.contains("127.0.0.1:8484"), "{text}");
 }
+
+#[tokio::test]
+async fn a_model_provider_that_cannot_be_reached_says_why_in_the_report() {
+    let world = World::start().await;
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", closed.local_addr().unwrap());
+    drop(closed);
+    let agent = world.agent().openai_base_url(url).build().unwrap();
+    let error = agent.run("hello", "gpt-test").await.unwrap_err();
+    assert!(matches!(&error, Error::Provider { .. }), "{error}");
+    // What `fn main() -> Result<(), bighub::Error>` prints: the cause, on its line.
+    let report = format!("{error:?}");
+    assert!(
+        report.to_lowercase().contains("connection refused"),
+        "{report}"
+    );
+    assert!(!report.contains("Provider {"), "{report}");
+}

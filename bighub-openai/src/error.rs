@@ -20,7 +20,18 @@ use crate::ExecutionEvent;
 use crate::schema::SchemaError;
 
 /// Everything that can go wrong while setting up or running the SDK.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` form is the report a person reads, as `fn main() -> Result<(), bighub::Error>`
+/// prints it: the message, then each cause on a line of its own. Match on the variants to
+/// handle one.
+///
+/// ```
+/// use bighub_openai::Error;
+///
+/// let error = Error::Config("no OpenAI credentials".into());
+/// assert_eq!(format!("{error:?}"), "invalid configuration: no OpenAI credentials");
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A tool name that the OpenAI API would reject.
@@ -254,6 +265,29 @@ pub enum Error {
     /// An error of the decision layer.
     #[error(transparent)]
     Core(#[from] bighub_core::Error),
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        let mut source = std::error::Error::source(self);
+        let mut shown = self.to_string();
+        let mut first = true;
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            // A message that already quotes its cause does not repeat it.
+            if !shown.contains(&text) {
+                if first {
+                    f.write_str("\n\nCaused by:")?;
+                    first = false;
+                }
+                write!(f, "\n    {}", escape(&text))?;
+                shown.push_str(&text);
+            }
+            source = cause.source();
+        }
+        Ok(())
+    }
 }
 
 impl Error {

@@ -286,7 +286,7 @@ impl RemoteBighub {
         let error = if e.is_timeout() {
             Error::Timeout(self.inner.timeout)
         } else {
-            Error::Network(error_chain(e))
+            Error::Network(crate::escape::error_chain(e))
         };
         Answer::Retry {
             error,
@@ -350,21 +350,6 @@ impl RemoteBighub {
         let answer = self.post(Op::Evaluate, url, &body, Some(key)).await?;
         Ok(Decision::from_backend_response(&answer))
     }
-}
-
-/// `e` and its sources on one line ("error sending request: ...: Connection refused").
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
 }
 
 #[async_trait]

@@ -234,7 +234,8 @@ impl From<OpenAIError> for ProviderError {
                 api.api_error.code.as_deref(),
                 api.api_error.message,
             ),
-            other => ProviderError::transport(other.to_string()),
+            // The whole chain: "error sending request" alone never says "connection refused".
+            other => ProviderError::transport(bighub_core::escape::error_chain(&other)),
         }
     }
 }
