@@ -69,6 +69,32 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `e` and its sources on one line, each source once (`error sending request: client
+/// error (Connect): tcp connect error: Connection refused (os error 111)`): what a person
+/// needs to see why a connection failed, where `e`'s own message stops at "error sending
+/// request". Not escaped: escape it where it is printed.
+///
+/// ```
+/// use bighub_core::escape::error_chain;
+///
+/// let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+/// let outer = std::io::Error::other(refused);
+/// assert_eq!(error_chain(&outer), "Connection refused");
+/// ```
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,30 +157,4 @@ mod tests {
         assert_eq!(out, r"ok\n\x1b[2J\x1b[1;1HAPPROVED by security\r\u{202e}");
         assert!(!out.chars().any(needs_escape), "{out}");
     }
-}
-
-/// `e` and its sources on one line, each source once (`error sending request: client
-/// error (Connect): tcp connect error: Connection refused (os error 111)`): what a person
-/// needs to see why a connection failed, where `e`'s own message stops at "error sending
-/// request". Not escaped: escape it where it is printed.
-///
-/// ```
-/// use bighub_core::escape::error_chain;
-///
-/// let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
-/// let outer = std::io::Error::other(refused);
-/// assert_eq!(error_chain(&outer), "Connection refused");
-/// ```
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
 }
