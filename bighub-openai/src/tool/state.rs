@@ -117,7 +117,11 @@ impl fmt::Debug for ToolContext {
             .field("call_id", &self.call_id)
             // The action's arguments may hold secrets: only which tool it was.
             .field("decided", &self.decided.as_ref().map(|a| &a.tool))
-            .field("constraints", &self.constraints)
+            // Engine-chosen text: how many constraints, not what they say.
+            .field(
+                "constraints",
+                &self.constraints.as_ref().map(|c| c.texts().count()),
+            )
             .finish()
     }
 }
