@@ -202,3 +202,126 @@ async fn check_tool_previews_and_records_nothing_while_decide_tool_records() {
     assert_eq!(store.recent_decisions(10).unwrap().len(), 1);
     assert_eq!(runs.count(), 0);
 }
+
+/// What a tool saw of its constraints, as its output.
+fn seen(context: &bighub::tool::ToolContext) -> serde_json::Value {
+    match context.constraints() {
+        Some(constraints) => json!({
+            "constraints": constraints.texts().collect::<Vec<_>>(),
+            "actions": constraints.actions().iter().map(|a| a.action()).collect::<Vec<_>>(),
+            "better_action": constraints.better_action(),
+        }),
+        None => json!(null),
+    }
+}
+
+/// Deploy a service to staging.
+#[bighub::action(
+    system = "argocd",
+    risk = "high",
+    environment = "staging",
+    target = "service"
+)]
+fn deploy_service(service: String, context: bighub::tool::ToolContext) -> serde_json::Value {
+    json!({"service": service, "seen": seen(&context)})
+}
+
+#[tokio::test]
+async fn an_action_run_under_a_constrained_decision_reads_its_constraints_from_its_context() {
+    let openai = FakeOpenAi::start().await.unwrap();
+    let agent = BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .engine(LocalEngine::builder().in_memory().build().unwrap())
+        .actor("ops-agent")
+        .action(DeployService)
+        .build()
+        .unwrap();
+    openai.push(Turn::new().call("deploy_service", json!({"service": "payments"}).to_string()));
+    openai.push(Turn::text("Deployed."));
+
+    let result = agent
+        .run("Deploy payments to staging", MODEL)
+        .await
+        .unwrap();
+    let last = result.last().unwrap();
+    assert_eq!(last.status, ExecutionStatus::Executed);
+    assert_eq!(
+        last.decision.as_ref().unwrap().mode,
+        Some(Mode::Constrained)
+    );
+    let output = last.output.as_ref().unwrap();
+    assert_eq!(
+        output["seen"]["constraints"],
+        json!([
+            "environment = staging",
+            "no production",
+            "target = payments"
+        ]),
+        "{output}"
+    );
+    assert_eq!(output["seen"]["actions"], json!(["deploy_service"]));
+}
+
+#[tokio::test]
+async fn a_closure_reads_constraints_under_a_constrained_decision_and_none_under_an_autonomous_one()
+{
+    use bighub::tool::{ActionMetadata, FnToolWithContext, RiskLevel, ToolContext};
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Restart {
+        deployment: String,
+    }
+    let restart = |risk: RiskLevel, name: &str| {
+        FnToolWithContext::new(
+            name,
+            "Restart a deployment.",
+            |args: Restart, context: ToolContext| async move {
+                Ok::<_, bighub::ToolError>(
+                    json!({"deployment": args.deployment, "seen": seen(&context)}),
+                )
+            },
+        )
+        .with_metadata(
+            ActionMetadata::new("kubernetes")
+                .risk(risk)
+                .environment("staging"),
+        )
+    };
+    let openai = FakeOpenAi::start().await.unwrap();
+    let agent = BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .engine(LocalEngine::builder().in_memory().build().unwrap())
+        .actor("ops-agent")
+        // High risk outside production is constrained; low risk anywhere is autonomous.
+        .action(restart(RiskLevel::High, "restart_deployment"))
+        .action(restart(RiskLevel::Low, "restart_pod"))
+        .build()
+        .unwrap();
+    let args = json!({"deployment": "api"}).to_string();
+    openai.push(
+        Turn::new()
+            .call("restart_deployment", args.clone())
+            .call("restart_pod", args),
+    );
+    openai.push(Turn::text("Restarted."));
+
+    let result = agent.run("Restart the api", MODEL).await.unwrap();
+    let events = &result.execution.events;
+    assert_eq!(events.len(), 2);
+    let (constrained, autonomous) = (&events[0], &events[1]);
+    assert_eq!(
+        constrained.decision.as_ref().unwrap().mode,
+        Some(Mode::Constrained)
+    );
+    assert_eq!(
+        constrained.output.as_ref().unwrap()["seen"]["constraints"],
+        json!(["environment = staging", "no production"])
+    );
+    assert_eq!(
+        autonomous.decision.as_ref().unwrap().mode,
+        Some(Mode::Autonomous)
+    );
+    assert_eq!(autonomous.output.as_ref().unwrap()["seen"], json!(null));
+}

@@ -239,13 +239,48 @@ findings contains f if {
 	# RUST_BACKTRACE is set).
 	row := cfg.risk_matrix[risk_tier]
 	m := row[env_class]
-	f := {
-		"rule": "risk_tier",
-		"mode": m,
-		"reason": sprintf("A %s-risk change in %s runs %s.", [risk_tier, env_label, m]),
-		"factor": {"factor": "risk_tier", "severity": severity[m], "reason": sprintf("%s risk in %s", [risk_tier, env_label])},
-	}
+	m != "constrained"
+	f := risk_tier_finding(m)
 }
+
+# A constrained call runs only within its declared scope: the finding says which.
+findings contains f if {
+	not is_read_only
+	row := cfg.risk_matrix[risk_tier]
+	m := row[env_class]
+	m == "constrained"
+	f := object.union(risk_tier_finding(m), {"action_space": {"constrained": [{
+		"action": input.action.name,
+		"target": input.action.target,
+		"constraints": array.concat(array.concat(environment_constraints, target_constraints), duration_constraints),
+	}]}})
+}
+
+risk_tier_finding(m) := {
+	"rule": "risk_tier",
+	"mode": m,
+	"reason": sprintf("A %s-risk change in %s runs %s.", [risk_tier, env_label, m]),
+	"factor": {"factor": "risk_tier", "severity": severity[m], "reason": sprintf("%s risk in %s", [risk_tier, env_label])},
+}
+
+# Only the environment it declared; outside production, never production.
+environment_constraints := [sprintf("environment = %s", [environment])] if {
+	in_production
+} else := [sprintf("environment = %s", [environment]), "no production"] if {
+	environment != ""
+} else := ["no production"]
+
+# Only the target it declared.
+target_constraints := [sprintf("target = %s", [input.action.target])] if {
+	is_string(input.action.target)
+} else := []
+
+# A privilege grant within the maximum stays within it.
+duration_constraints := [sprintf("%s <= %s", [d.argument, cfg.max_privilege_duration_text])] if {
+	privilege_escalation
+	d := input.derived.duration
+	is_number(d.seconds)
+} else := []
 
 severity := {"autonomous": "info", "constrained": "info", "review": "warning", "needs_context": "warning", "blocked": "critical"}
 

@@ -216,3 +216,47 @@ fn the_golden_cases_cover_every_rule_and_mode() {
         ]
     );
 }
+
+/// A `constrained` decision of the default policy says what constrains the call: each one
+/// lists, under `responsible_action_space.constrained`, the call's action with the
+/// constraints it runs within.
+#[test]
+fn every_constrained_golden_decision_lists_its_constraints() {
+    if recording() {
+        return;
+    }
+    let mut seen = 0;
+    for path in case_files() {
+        let case: Case = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        // A case with its own policy decides with rules of its own, not the default ones.
+        if case.policy.is_some() {
+            continue;
+        }
+        let decision = decide(&case);
+        if decision.mode != Some(Mode::Constrained) {
+            continue;
+        }
+        seen += 1;
+        let entries = &decision.responsible_action_space.constrained;
+        let own = entries
+            .iter()
+            .find(|entry| entry.get("action") == Some(&Value::from(case.action.action.clone())))
+            .unwrap_or_else(|| panic!("{}: no constrained entry for the call", path.display()));
+        let constraints = own["constraints"]
+            .as_array()
+            .expect("a list of constraints");
+        assert!(
+            !constraints.is_empty() && constraints.iter().all(Value::is_string),
+            "{}: {constraints:?}",
+            path.display()
+        );
+        assert!(
+            constraints.iter().any(|c| c
+                .as_str()
+                .is_some_and(|c| c.starts_with("environment = ") || c == "no production")),
+            "{}: the environment is not constrained: {constraints:?}",
+            path.display()
+        );
+    }
+    assert!(seen >= 3, "only {seen} constrained golden cases");
+}

@@ -40,7 +40,7 @@ pub fn expand(tool: Tool) -> TokenStream {
     let call = call_body(&tool, &private, &args_ident);
     let states = tool.params.iter().filter_map(|param| match param {
         ToolParam::State(state) => Some(&state.inner),
-        ToolParam::Model(_) => None,
+        ToolParam::Model(_) | ToolParam::Context(_) => None,
     });
 
     quote! {
@@ -100,7 +100,7 @@ fn args_struct(tool: &Tool, private: &TokenStream, args_ident: &syn::Ident) -> T
             let (docs, ident, ty) = (&model.docs, &model.ident, &model.ty);
             Some(quote!(#(#docs)* #ident: #ty,))
         }
-        ToolParam::State(_) => None,
+        ToolParam::State(_) | ToolParam::Context(_) => None,
     });
     quote! {
         #[derive(#private::serde::Deserialize, #private::schemars::JsonSchema)]
@@ -171,6 +171,9 @@ fn call_body(tool: &Tool, private: &TokenStream, args_ident: &syn::Ident) -> Tok
                     };
                 });
                 quote!(#var)
+            }
+            ToolParam::Context(_) => {
+                quote!(#private::ToolContext::clone(&__bighub_context))
             }
         })
         .collect();

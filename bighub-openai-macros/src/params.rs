@@ -1,5 +1,5 @@
 //! Classification of the function's parameters: each one is an argument the model fills in,
-//! shared state the runtime injects, or a kind that cannot work (with the reason and the token
+//! shared state or the call's context the runtime injects, or a kind that cannot work (with the reason and the token
 //! to point at).
 //!
 //! This file only looks at one parameter at a time; it does not report anything. `validate.rs`
@@ -17,6 +17,8 @@ pub enum Param {
     Model(ModelParam),
     /// `State<T>`: looked up in the tool context, absent from the schema.
     State(StateParam),
+    /// `ToolContext`: the call's context, absent from the schema.
+    Context(ContextParam),
     /// Something that cannot be a tool parameter.
     Rejected(Rejection),
 }
@@ -36,6 +38,12 @@ pub struct StateParam {
     /// The `T` of `State<T>`.
     pub inner: Type,
     /// The parameter's name, when it is a plain name (not `State(okta)`).
+    pub ident: Option<Ident>,
+}
+
+/// A `ToolContext` parameter.
+pub struct ContextParam {
+    /// The parameter's name, when it is a plain name.
     pub ident: Option<Ident>,
 }
 
@@ -88,6 +96,14 @@ pub fn classify(arg: &FnArg) -> Param {
             inner: inner.clone(),
             ident,
         });
+    }
+
+    if is_context(&typed.ty) {
+        let ident = match &*typed.pat {
+            Pat::Ident(pat) => Some(pat.ident.clone()),
+            _ => None,
+        };
+        return Param::Context(ContextParam { ident });
     }
 
     let ident = match &*typed.pat {
@@ -159,6 +175,20 @@ fn state_inner(ty: &Type) -> Option<&Type> {
         (Some(inner), None, 1) => Some(inner),
         _ => None,
     }
+}
+
+/// Whether `ty` is the call's context: any path whose last segment is `ToolContext`, with no
+/// generic arguments.
+fn is_context(ty: &Type) -> bool {
+    let Type::Path(TypePath {
+        qself: None, path, ..
+    }) = ty
+    else {
+        return false;
+    };
+    path.segments
+        .last()
+        .is_some_and(|last| last.ident == "ToolContext" && last.arguments.is_none())
 }
 
 /// The reason a model argument's type cannot come from the model's JSON, if it cannot.

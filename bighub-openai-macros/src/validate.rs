@@ -11,7 +11,7 @@ use quote::ToTokens;
 use syn::{GenericParam, Ident, ItemFn, LitStr, Safety};
 
 use crate::attr::ActionAttr;
-use crate::params::{self, ModelParam, Output, Param, StateParam};
+use crate::params::{self, ContextParam, ModelParam, Output, Param, StateParam};
 use crate::suggest::closest;
 
 /// A tool function that passed every check: what `expand.rs` generates code from.
@@ -40,6 +40,8 @@ pub enum ToolParam {
     Model(ModelParam),
     /// Injected from the tool context.
     State(StateParam),
+    /// The call's context itself.
+    Context(ContextParam),
 }
 
 /// The decision metadata, checked.
@@ -107,6 +109,7 @@ pub fn validate(
         match params::classify(arg) {
             Param::Model(param) => tool_params.push(ToolParam::Model(param)),
             Param::State(param) => tool_params.push(ToolParam::State(param)),
+            Param::Context(param) => tool_params.push(ToolParam::Context(param)),
             Param::Rejected(rejection) => {
                 signature_errors.push(rejection.error);
                 rejected.extend(rejection.ident.as_ref().map(json_name));
@@ -498,6 +501,22 @@ fn param_ref(
                         format!(
                             "`{key}` names `{wanted}`, which is shared state injected by the \
                              runtime; `{key}` can only name an argument the model fills in"
+                        ),
+                    );
+                    return None;
+                }
+            }
+            ToolParam::Context(context) => {
+                if context
+                    .ident
+                    .as_ref()
+                    .is_some_and(|ident| json_name(ident) == wanted)
+                {
+                    errors.spanned(
+                        lit,
+                        format!(
+                            "`{key}` names `{wanted}`, which is the call's context injected by \
+                             the runtime; `{key}` can only name an argument the model fills in"
                         ),
                     );
                     return None;

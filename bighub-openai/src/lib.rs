@@ -214,6 +214,32 @@ pub mod engine {
 /// # }
 /// ```
 ///
+/// A parameter of type [`ToolContext`](tool::ToolContext) is not the model's either: it is
+/// the call's context, which says which call it is, what it was decided on and, under a
+/// `constrained` decision, the [`Constraints`](tool::Constraints) the call must honour.
+///
+/// ```
+/// # extern crate bighub_openai as bighub;
+/// use bighub::{Action, tool::ToolContext};
+/// use serde_json::json;
+///
+/// /// Deploy a service.
+/// #[bighub::action(system = "argocd", risk = "high", environment = "staging")]
+/// fn deploy(service: String, context: ToolContext) -> String {
+///     match context.constraints() {
+///         Some(constraints) => format!("{service}, within: {:?}", constraints.texts().collect::<Vec<_>>()),
+///         None => format!("{service}, unconstrained"),
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(Deploy.parameters_schema()["required"], json!(["service"]));
+/// let output = Deploy.call(json!({"service": "payments"}), ToolContext::default()).await.unwrap();
+/// assert_eq!(output, "payments, unconstrained");
+/// # }
+/// ```
+///
 /// These are compile errors, each with the fix in its message: `self` (tools are free
 /// functions), generic, lifetime and const parameters, `impl Trait`, references (`&str` ->
 /// use `String`, `&[T]` -> `Vec<T>`, `&T` -> `T`), patterns instead of names (`(a, b): ...`,

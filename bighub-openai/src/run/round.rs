@@ -270,7 +270,7 @@ impl Runner {
             call.arguments.clone(),
             self.context
                 .with_call_id(&call.call.call_id)
-                .with_decided(&decided.action),
+                .with_decided(&decided.action, &decided.decision),
         );
         let guarded = AssertUnwindSafe(future).catch_unwind();
         match tokio::time::timeout(timeout, guarded)

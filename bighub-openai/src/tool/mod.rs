@@ -3,13 +3,14 @@
 //! The [`Action`](crate::Action) trait and its metadata, per-tool
 //! [`ToolOptions`](crate::ToolOptions), the [`ToolRegistry`] (names, strict schemas, the
 //! listing sent to the model), closures and raw JSON tools, the shared state a call can
-//! reach, and the error a tool returns. Deciding and running calls is a
+//! reach (and the [`Constraints`] of its decision), and the error a tool returns. Deciding and running calls is a
 //! [run](crate::run)'s job, not this module's.
 
 // The lowest layer of the runtime: it uses only the crate's `Error` and the `schema` rules.
 
 pub(crate) mod action;
 pub(crate) mod arguments;
+mod constraints;
 mod definition;
 pub(crate) mod error;
 mod fn_tool;
@@ -19,6 +20,7 @@ mod registry;
 pub(crate) mod state;
 
 pub use action::{ActionMetadata, RiskLevel};
+pub use constraints::{ConstrainedAction, Constraints};
 pub use definition::ToolDefinition;
 pub use error::ToolErrorKind;
 pub(crate) use error::json_kind;

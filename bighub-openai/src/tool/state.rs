@@ -10,8 +10,9 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use bighub_core::ProposedAction;
+use bighub_core::{Decision, ProposedAction};
 
+use super::constraints::Constraints;
 use crate::ToolError;
 
 /// A shared resource injected into a tool.
@@ -78,12 +79,34 @@ impl StateType {
     }
 }
 
-/// What a tool call can reach besides its arguments: shared state, and which call it is.
+/// What a tool call can reach besides its arguments: shared state, which call it is, and
+/// what it was decided on, including the [`Constraints`] it runs under.
+///
+/// A closure ([`FnToolWithContext`](crate::tool::FnToolWithContext)) gets the context as its
+/// second argument; an `#[action]` function gets it by taking a `ToolContext` parameter,
+/// which the model never sees:
+///
+/// ```
+/// use bighub_openai::{ToolError, tool::ToolContext};
+///
+/// /// Deploy a service.
+/// #[bighub_openai::action(system = "argocd", risk = "high", environment = "staging")]
+/// async fn deploy(service: String, context: ToolContext) -> Result<String, ToolError> {
+///     if let Some(constraints) = context.constraints() {
+///         // A constrained decision: run within what it names, or refuse.
+///         if constraints.texts().any(|c| c == "no production") && service.ends_with("-prod") {
+///             return Err(ToolError::new("this call may not touch production"));
+///         }
+///     }
+///     Ok(format!("deployed {service}"))
+/// }
+/// ```
 #[derive(Clone, Default)]
 pub struct ToolContext {
     states: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     call_id: Option<String>,
     decided: Option<Arc<ProposedAction>>,
+    constraints: Option<Arc<Constraints>>,
 }
 
 impl fmt::Debug for ToolContext {
@@ -94,6 +117,11 @@ impl fmt::Debug for ToolContext {
             .field("call_id", &self.call_id)
             // The action's arguments may hold secrets: only which tool it was.
             .field("decided", &self.decided.as_ref().map(|a| &a.tool))
+            // Engine-chosen text: how many constraints, not what they say.
+            .field(
+                "constraints",
+                &self.constraints.as_ref().map(|c| c.texts().count()),
+            )
             .finish()
     }
 }
@@ -123,9 +151,24 @@ impl ToolContext {
         self.decided.as_deref()
     }
 
-    /// The same context, carrying the action the call was decided on.
-    pub(crate) fn with_decided(mut self, action: &ProposedAction) -> Self {
+    /// The constraints of the `constrained` decision the call runs under; `None` when a run
+    /// did not decide it so, e.g. when the decision was `autonomous`.
+    ///
+    /// ```
+    /// use bighub_openai::tool::ToolContext;
+    ///
+    /// // Outside a run nothing was decided, so nothing constrains the call.
+    /// assert!(ToolContext::default().constraints().is_none());
+    /// ```
+    pub fn constraints(&self) -> Option<&Constraints> {
+        self.constraints.as_deref()
+    }
+
+    /// The same context, carrying the action the call was decided on and the constraints of
+    /// its decision.
+    pub(crate) fn with_decided(mut self, action: &ProposedAction, decision: &Decision) -> Self {
         self.decided = Some(Arc::new(action.clone()));
+        self.constraints = Constraints::of(decision).map(Arc::new);
         self
     }
 
@@ -140,6 +183,7 @@ impl ToolContext {
             states: Arc::clone(&self.states),
             call_id: Some(call_id.into()),
             decided: None,
+            constraints: None,
         }
     }
 }
@@ -169,6 +213,7 @@ impl ToolContextBuilder {
             states: Arc::new(self.states),
             call_id: None,
             decided: None,
+            constraints: None,
         }
     }
 }
