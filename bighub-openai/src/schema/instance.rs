@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::pointer::resolve_ref;
+use super::pointer::{kind_of, resolve_ref};
 
 /// Guards against `$ref` cycles that consume no part of the value (`A -> A`).
 const MAX_REF_HOPS: usize = 64;
@@ -106,7 +106,10 @@ fn misfit_at(
     if let Some(types) = map.get("type")
         && !type_matches(types, value)
     {
-        return at(path, format!("{}, not {}", types_text(types), kind(value)));
+        return at(
+            path,
+            format!("{}, not {}", types_text(types), kind_of(value)),
+        );
     }
     match value {
         Value::Object(object) => {
@@ -171,17 +174,6 @@ fn types_text(types: &Value) -> String {
             .collect::<Vec<_>>()
             .join(" or "),
         _ => "a value".to_owned(),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

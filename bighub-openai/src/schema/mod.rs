@@ -32,3 +32,4 @@ pub use strict::{StrictSchema, strict};
 pub use validate::validate_strict;
 
 pub(crate) use instance::{Misfit, fits, misfit};
+pub(crate) use pointer::kind_of;

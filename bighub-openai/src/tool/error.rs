@@ -131,17 +131,7 @@ impl fmt::Display for ToolError {
 }
 
 /// How an error message names the JSON type of a value: `a string`, `an object`, ...
-pub(crate) fn json_kind(value: &serde_json::Value) -> &'static str {
-    use serde_json::Value;
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub(crate) use crate::schema::kind_of as json_kind;
 
 // Like anyhow::Error, ToolError does not implement std::error::Error itself, so that every
 // error type can convert into it with `?`.
