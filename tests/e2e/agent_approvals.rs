@@ -2,18 +2,16 @@
 //! resumed from their JSON state in a fresh agent, with the hosted-service fake and with the
 //! embedded local engine.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{World, tool_output};
 use bighub::{
     ApprovalAnswer, Error, ExecutionStatus, RunState, engine::Resolution, local::LocalEngine,
 };
 use bighub_testkit::fake_bighub::{Reply, decision};
 use bighub_testkit::fake_openai::Turn;
 use serde_json::{Value, json};
-use support::{World, tool_output};
 
 const MODEL: &str = "gpt-test";
 

@@ -1,14 +1,12 @@
 //! End to end: streamed runs against the validating fake Responses API (SSE) and the fake
 //! BIGHUB service.
 
-mod support;
-
+use crate::support::{World, tool_output};
 use bighub::{ApprovalAnswer, Error, ExecutionStatus, RunResult, RunState, StreamEvent, Verdict};
 use bighub_testkit::fake_bighub::{Reply, decision};
 use bighub_testkit::fake_openai::{Gate, Reply as ModelReply, Turn};
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::{World, tool_output};
 
 const MODEL: &str = "gpt-test";
 

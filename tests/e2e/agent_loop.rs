@@ -1,12 +1,11 @@
 //! End to end: the guarded Responses API loop against the validating fake OpenAI and fake
 //! BIGHUB servers.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::support::{World, tool_output};
 use bighub::{
     Error, ExecutionStatus, Verdict,
     engine::{FailMode, Mode, RemoteBighub},
@@ -14,7 +13,6 @@ use bighub::{
 use bighub_testkit::fake_bighub::{Endpoint, Reply, decision};
 use bighub_testkit::fake_openai::{Reply as ModelReply, Turn};
 use serde_json::{Value, json};
-use support::{World, tool_output};
 
 const MODEL: &str = "gpt-test";
 
@@ -103,7 +101,7 @@ async fn calls_that_may_not_run_are_reported_to_the_model_with_the_decision() {
             .push(Turn::new().call_with_id("grant_access", grant_args(), "call_g"));
         world.openai.push(Turn::text("I could not do that yet."));
         // What the model is told about a call that may not run. A review pauses the run by
-        // default (it waits for a human, see tests/agent_approvals.rs); with
+        // default (it waits for a human, see the agent_approvals tests); with
         // `pause_for_approval(false)` it is reported to the model like the other verdicts.
         let agent = world.agent().pause_for_approval(false).build().unwrap();
 
@@ -896,7 +894,7 @@ async fn invalid_settings_are_errors_at_build_time() {
     assert!(message.contains("domain must not be empty"), "{message}");
     let duplicate = world
         .agent()
-        .action(support::GrantAccess)
+        .action(crate::support::GrantAccess)
         .build()
         .unwrap_err();
     assert!(
@@ -918,7 +916,7 @@ async fn without_openai_credentials_run_says_what_is_missing_and_check_tool_work
     let agent = bighub::BighubOpenAI::builder()
         .bighub_api_key(world.bighub.api_key())
         .bighub_base_url(world.bighub.base_url())
-        .action(support::RestartDeployment)
+        .action(crate::support::RestartDeployment)
         .shared_state(Arc::clone(&world.runs))
         .build()
         .unwrap();

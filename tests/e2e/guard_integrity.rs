@@ -3,11 +3,10 @@
 //!
 //! Each test is named after the behaviour it holds the runtime to.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{Runs, World, tool_output};
 use bighub::{
     ApprovalAnswer, BighubOpenAI, Error, ExecutionEvent, ExecutionStatus, RunState, State,
     StreamEvent, ToolError, ToolOptions, engine::FailMode, local::LocalEngine,
@@ -16,7 +15,6 @@ use bighub_testkit::fake_bighub::{Reply, decision};
 use bighub_testkit::fake_openai::Turn;
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::{Runs, World, tool_output};
 
 const MODEL: &str = "gpt-test";
 const SECRET: &str = "hunter2-vault-token";

@@ -1,15 +1,13 @@
 //! A newcomer's path through the builder: tools from several sources add up, closures reach
 //! shared state and their call, and a tool whose state is missing stops `build()`.
 
-mod support;
-
+use crate::support::{GrantAccess, World};
 use bighub::{
     Error, ToolError, ToolOptions,
     tool::{FnToolWithContext, StateType, ToolContext, ToolRegistry},
 };
 use bighub_testkit::fake_openai::Turn;
 use serde_json::json;
-use support::{GrantAccess, World};
 
 #[derive(Debug)]
 struct Pager {

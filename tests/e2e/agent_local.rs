@@ -1,14 +1,12 @@
 //! End to end with the embedded local engine: the agent decides offline, reports outcomes
 //! into the local store, and later decisions change because of them.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{Runs, TerraformApply};
 use bighub::{BighubOpenAI, ExecutionStatus, Verdict, engine::Mode, local::LocalEngine};
 use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
 use serde_json::json;
-use support::{Runs, TerraformApply};
 
 const MODEL: &str = "gpt-test";
 
@@ -19,7 +17,7 @@ fn agent(openai: &FakeOpenAi, engine: LocalEngine, runs: &Arc<Runs>) -> BighubOp
         .engine(engine)
         .actor("ops-agent")
         .action(TerraformApply)
-        .action(support::GrantAccess)
+        .action(crate::support::GrantAccess)
         .shared_state(Arc::clone(runs))
         // Reports are written before the next call is decided.
         .outcome_reporting_required(true)

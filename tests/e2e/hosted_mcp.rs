@@ -3,8 +3,7 @@
 //! `mcp_approval_response` that approves only what the decision (or a reviewer) allowed; the
 //! calls the API then made (`mcp_call`) are recorded.
 
-mod support;
-
+use crate::support::World;
 use bighub::mcp::HostedMcp;
 use bighub::tool::RiskLevel;
 use bighub::{ApprovalAnswer, ExecutionStatus, RunState, StreamEvent};
@@ -12,7 +11,6 @@ use bighub_testkit::fake_bighub::{Reply, decision};
 use bighub_testkit::fake_openai::Turn;
 use futures::StreamExt;
 use serde_json::{Value, json};
-use support::World;
 
 const MODEL: &str = "gpt-test";
 
