@@ -1,6 +1,6 @@
 """The unmodified Python `bighub-openai` adapter against a self-hosted decision server.
 
-Run by bighub-cli/tests/python_sdk.rs with BIGHUB_BASE_URL and BIGHUB_API_KEY naming a
+Run by bighub-cli/tests/cli/python_sdk.rs with BIGHUB_BASE_URL and BIGHUB_API_KEY naming a
 `bighub serve`, and OPENAI_BASE_URL and OPENAI_API_KEY naming the fake Responses API. It
 prints one JSON object: what the adapter reported, for the Rust test to check.
 """

@@ -4,18 +4,16 @@
 //! decision it recorded; a slow body is 408; `/metrics` and `/healthz` answer while the
 //! store does not.
 
-mod common;
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::{KEY_A, TestServer};
 use async_trait::async_trait;
 use bighub_core::{ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, ProposedAction};
 use bighub_local::LocalEngine;
 use bighub_server::{ApprovalFilter, Backend, BackendError, Caller, LocalBackend};
-use common::{KEY_A, TestServer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -66,7 +64,7 @@ async fn metrics_text(server: &TestServer) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_sent_headers_are_closed_while_an_agent_is_answered() {
-    let mut config = common::config();
+    let mut config = crate::common::config();
     config.connections.header_read_timeout = Duration::from_secs(2);
     config.connections.max_connections_per_address = None;
     let server =
@@ -112,7 +110,7 @@ async fn half_sent_headers_are_closed_while_an_agent_is_answered() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_the_cap_per_address_are_refused_with_a_503_body() {
-    let mut config = common::config();
+    let mut config = crate::common::config();
     config.connections.max_connections_per_address = Some(4);
     config.connections.idle_timeout = Duration::from_secs(30);
     let server =
@@ -245,7 +243,7 @@ async fn an_evaluation_past_the_request_timeout_answers_the_decision_it_recorded
         inner: Arc::new(LocalBackend::new(engine.clone())),
         delay: Duration::from_millis(900),
     };
-    let mut config = common::config();
+    let mut config = crate::common::config();
     config.request_timeout = Duration::from_millis(200);
     let server = TestServer::with_backend(engine.clone(), Arc::new(backend), config).await;
     // As the Python SDK sends it: no Idempotency-Key.
@@ -269,7 +267,7 @@ async fn an_evaluation_past_the_request_timeout_answers_the_decision_it_recorded
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_sent_too_slowly_is_408_with_a_body_and_records_nothing() {
-    let mut config = common::config();
+    let mut config = crate::common::config();
     config.request_timeout = Duration::from_millis(300);
     let server =
         TestServer::with_config(LocalEngine::builder().in_memory().build().unwrap(), config).await;
@@ -377,7 +375,7 @@ async fn metrics_and_healthz_answer_while_the_store_hangs() {
         hang: AtomicBool::new(false),
         health_checks: AtomicUsize::new(0),
     });
-    let mut config = common::config();
+    let mut config = crate::common::config();
     config.health_timeout = Duration::from_millis(300);
     let server = TestServer::with_backend(engine, backend.clone(), config).await;
     let client = client_from(Ipv4Addr::LOCALHOST.into());
@@ -433,7 +431,7 @@ async fn metrics_and_healthz_answer_while_the_store_hangs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_its_answers_is_dropped() {
-    let mut config = common::config();
+    let mut config = crate::common::config();
     config.connections.idle_timeout = Duration::from_millis(300);
     let server =
         TestServer::with_config(LocalEngine::builder().in_memory().build().unwrap(), config).await;

@@ -3,15 +3,13 @@
 //! malformed and oversized bodies, rejected as the validating fake of the hosted service
 //! rejects them.
 
-mod common;
-
+use crate::common::{KEY_A, KEY_B, TestServer};
 use bighub_core::{
     ApprovalResolution, DecisionEngine, DecisionMode, Error, MemoryBatch, OutcomeReport,
     OutcomeStatus, ProposedAction, RiskLevel, Verdict,
 };
 use bighub_local::LocalEngine;
 use bighub_testkit::fake_bighub::FakeBighub;
-use common::{KEY_A, KEY_B, TestServer};
 use serde_json::{Value, json};
 
 fn actions() -> Vec<ProposedAction> {
@@ -835,5 +833,5 @@ async fn any_engine_can_be_served_and_slow_requests_time_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_no_store_accepts_are_a_422_naming_the_field() {
     let server = TestServer::start(LocalEngine::builder().in_memory().build().unwrap()).await;
-    common::values_no_store_accepts_are_refused_by_field(&server).await;
+    crate::common::values_no_store_accepts_are_refused_by_field(&server).await;
 }

@@ -7,11 +7,9 @@
 //! Needs `BIGHUB_TEST_DATABASE_URL` (`.ci/run` sets it); skipped with a message without it,
 //! failed under `CI=true`.
 
-mod common;
-
+use crate::common::{KEY_A, KEY_B, TestServer, database_url, fresh_schema, pg_engine};
 use bighub_core::{ApprovalResolution, DecisionEngine, Error, ProposedAction, RiskLevel};
 use bighub_local::LocalEngine;
-use common::{KEY_A, KEY_B, TestServer, database_url, fresh_schema, pg_engine};
 use serde_json::{Value, json};
 
 fn grant(duration: &str) -> ProposedAction {
@@ -136,7 +134,7 @@ async fn two_servers_on_one_database_answer_as_one() {
 async fn values_no_store_accepts_are_a_422_naming_the_field_on_postgres() {
     let Some(url) = database_url() else { return };
     let server = TestServer::start(pg_engine(&url, &fresh_schema())).await;
-    common::values_no_store_accepts_are_refused_by_field(&server).await;
+    crate::common::values_no_store_accepts_are_refused_by_field(&server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,7 +165,7 @@ async fn a_store_call_past_its_timeout_is_a_503() {
     let started = Instant::now();
     let body = json!({"action": "restart_service", "target": "payments-api",
         "context": {"system": "kubernetes", "risk": "medium"}});
-    let (status, answer) = common::post(&server, "/actions/evaluate", &body).await;
+    let (status, answer) = crate::common::post(&server, "/actions/evaluate", &body).await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -178,7 +176,7 @@ async fn a_store_call_past_its_timeout_is_a_503() {
         (503, json!({"detail": "decision store unavailable"}))
     );
     tx.rollback().await.unwrap();
-    let (status, _) = common::post(&server, "/actions/evaluate", &body).await;
+    let (status, _) = crate::common::post(&server, "/actions/evaluate", &body).await;
     assert_eq!(status, 200);
 }
 
@@ -187,7 +185,7 @@ async fn metrics_and_healthz_answer_while_the_database_holds_the_stores_reads() 
     use std::time::{Duration, Instant};
     let Some(url) = database_url() else { return };
     let schema = fresh_schema();
-    let mut config = common::config();
+    let mut config = crate::common::config();
     config.health_timeout = Duration::from_millis(500);
     let server = TestServer::with_config(pg_engine(&url, &schema), config).await;
     let granted = server.remote(KEY_A).evaluate(&grant("48h")).await.unwrap();
@@ -255,7 +253,7 @@ async fn an_evaluation_held_past_the_request_timeout_answers_the_decision_it_rec
     use std::time::Duration;
     let Some(url) = database_url() else { return };
     let schema = fresh_schema();
-    let mut config = common::config();
+    let mut config = crate::common::config();
     config.request_timeout = Duration::from_millis(300);
     let server = TestServer::with_config(pg_engine(&url, &schema), config).await;
     let (locker, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)

@@ -579,7 +579,7 @@ fn policy_test_runs_test_rules_and_exits_1_on_a_failure() {
 /// The Rego files the README shows, each under a `<!-- readme-policy: NAME -->` marker:
 /// (name, text).
 fn readme_policies() -> Vec<(String, String)> {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../../README.md");
     readme
         .split("<!-- readme-policy: ")
         .skip(1)

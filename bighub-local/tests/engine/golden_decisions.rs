@@ -13,7 +13,7 @@
 //! `expected`), run with `GOLDEN=overwrite` and review the diff:
 //!
 //! ```text
-//! GOLDEN=overwrite cargo test -p bighub-local --test golden_decisions
+//! GOLDEN=overwrite cargo test -p bighub-local --test engine golden_decisions::
 //! ```
 
 use std::path::{Path, PathBuf};

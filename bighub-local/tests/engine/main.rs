@@ -1,0 +1,15 @@
+//! The embedded engine's tests: policies and their configuration, golden decisions, the
+//! SQLite and PostgreSQL stores, approvals, replay and policy tests.
+//!
+//! One test binary with a module per concern, linked once; run one concern with
+//! `cargo test -p bighub-local --test engine local_store::`.
+
+mod golden_decisions;
+mod local_approvals;
+mod local_config;
+mod local_policy;
+mod local_policy_files;
+mod local_policy_tests;
+mod local_replay;
+mod local_store;
+mod postgres_store;
