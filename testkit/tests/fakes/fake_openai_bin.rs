@@ -236,7 +236,7 @@ async fn until_killed_it_runs_detached_from_stdin() {
 
 /// The script the README shows under `<!-- readme-fake-openai: turns.json -->`.
 fn readme_script() -> &'static str {
-    include_str!("../../README.md")
+    include_str!("../../../README.md")
         .split_once("<!-- readme-fake-openai: turns.json -->")
         .and_then(|(_, rest)| rest.split_once("```json\n"))
         .and_then(|(_, rest)| rest.split_once("```"))
