@@ -102,7 +102,19 @@ fn args_struct(tool: &Tool, private: &TokenStream, args_ident: &syn::Ident) -> T
         }
         ToolParam::State(_) | ToolParam::Context(_) => None,
     });
+    // Each parameter type is checked for a JSON schema through the runtime's own trait, at
+    // the type's span, so a type that has none gets an error that says what to derive (the
+    // derive below reports the same missing bound in terms of the runtime's private paths).
+    let schema_checks = tool.params.iter().filter_map(|param| match param {
+        ToolParam::Model(model) => {
+            let ty = &model.ty;
+            Some(quote_spanned!(ty.span()=> #private::parameter_schema::<#ty>();))
+        }
+        ToolParam::State(_) | ToolParam::Context(_) => None,
+    });
     quote! {
+        const _: () = { #(#schema_checks)* };
+
         #[derive(#private::serde::Deserialize, #private::schemars::JsonSchema)]
         #[serde(crate = #serde_crate, deny_unknown_fields)]
         #[schemars(crate = #schemars_crate)]

@@ -17,6 +17,21 @@ pub use crate::{
     tool::{ActionMetadata, RiskLevel, StateType, ToolContext},
 };
 
+/// A type a tool parameter may have: one with a JSON schema. Every `schemars::JsonSchema`
+/// type is one; the trait exists so that a parameter type without a schema gets an error
+/// that says what to derive.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a tool parameter: it has no JSON schema (it does not implement `schemars::JsonSchema`)",
+    label = "the model's arguments are described by a JSON schema, and this type has none",
+    note = "derive it beside `Deserialize`: `#[derive(serde::Deserialize, schemars::JsonSchema)]`, with `schemars = \"1\"` in your `[dependencies]`"
+)]
+pub trait ParameterSchema {}
+
+impl<T: schemars::JsonSchema + ?Sized> ParameterSchema for T {}
+
+/// Checked for each model parameter's type by the generated code.
+pub const fn parameter_schema<T: ParameterSchema + ?Sized>() {}
+
 /// The output of a tool that returns a plain `Serialize` value. Defined here, not
 /// re-exported, so that a compile error about the bound points at this crate's macro support.
 pub fn value_output<T: Serialize>(value: T) -> Result<Value, ToolError> {
