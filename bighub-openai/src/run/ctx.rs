@@ -182,3 +182,76 @@ impl RunState {
         Ok((ctx, response, secret_args))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::call::CallKind;
+    use serde_json::json;
+
+    fn event(tool: &str, call_id: &str, status: &str) -> Value {
+        json!({
+            "tool": tool, "call_id": call_id, "status": status, "decision": null,
+            "arguments": {"service": "api"}, "output": null, "error": null,
+            "event_id": format!("ev_{call_id}"), "trace_id": "trace_1", "request_id": null,
+            "seq": 0, "recommendation": null, "risk_score": null, "enforcement_mode": null
+        })
+    }
+
+    /// A paused run as version 2 of the format writes it: a hosted MCP approval request
+    /// and a function call.
+    fn saved_state() -> Value {
+        json!({
+            "version": 2,
+            "trace_id": "trace_1",
+            "model": "gpt-test",
+            "round": 1,
+            "conversation": {
+                "store": false,
+                "items": [
+                    {"role": "user", "content": "deploy"},
+                    {"type": "mcp_approval_request", "id": "mcpr_1", "server_label": "ops",
+                     "name": "deploy", "arguments": "{\"service\":\"api\"}"},
+                    {"type": "function_call", "call_id": "call_1", "name": "restart",
+                     "arguments": "{\"service\":\"api\"}"}
+                ],
+                "fresh": [],
+                "previous_response_id": "resp_1"
+            },
+            "response": {"response_id": "resp_1", "output_text": "", "output": []},
+            "calls": [
+                {"call_id": "mcpr_1", "tool": "deploy", "raw_arguments": "{\"service\":\"api\"}",
+                 "arguments_sha256": "d1", "event": event("deploy", "mcpr_1", "approved"),
+                 "pending": false},
+                {"call_id": "call_1", "tool": "restart", "raw_arguments": "{\"service\":\"api\"}",
+                 "arguments_sha256": "d2", "event": event("restart", "call_1", "approval_required"),
+                 "pending": true, "decided_hints": {"mcp": "fingerprint"}}
+            ],
+            "events": [event("deploy", "mcpr_1", "approved")],
+            "used_mcp_approvals": ["mcpr_0"]
+        })
+    }
+
+    #[test]
+    fn a_saved_state_reads_back_unchanged_and_thaws_with_each_call_kind() {
+        let saved = saved_state();
+        let state = RunState::from_json(&saved.to_string()).unwrap();
+        assert_eq!(serde_json::to_value(&state).unwrap(), saved);
+
+        let (ctx, response, secret_args) = state.thaw(ApprovalPolicy::Report).unwrap();
+        assert_eq!(response.response_id, "resp_1");
+        assert!(secret_args.is_empty());
+        assert!(ctx.is_paused());
+        assert_eq!(
+            ctx.calls[0].call.kind,
+            CallKind::HostedMcpApproval {
+                server_label: "ops".to_owned()
+            }
+        );
+        assert_eq!(ctx.calls[1].call.kind, CallKind::Function);
+        assert_eq!(ctx.calls[1].digest, "d2");
+
+        let state = ctx.freeze(&response, secret_args);
+        assert_eq!(serde_json::to_value(&state).unwrap(), saved);
+    }
+}

@@ -75,7 +75,7 @@ impl Runner {
             Ok(Step::Finished(llm)) => (llm, None),
             Ok(Step::Paused(llm, state)) => (llm, Some(*state)),
             Ok(Step::Continue) => {
-                return Err(Error::ProviderResponse(
+                return Err(Error::Internal(
                     "the run ended between two rounds".to_owned(),
                 ));
             }

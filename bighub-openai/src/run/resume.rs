@@ -209,9 +209,10 @@ impl Runner {
             let (paused_id, seq) = (paused.event_id.clone(), paused.seq);
             let mut outcome = self.run_and_record(vec![prepared], &ctx.ids, seq).await?;
             ctx.approvals.append(&mut outcome.approvals);
-            let recorded = outcome.calls.pop().ok_or_else(|| {
-                Error::ProviderResponse("a resumed call left no record".to_owned())
-            })?;
+            let recorded = outcome
+                .calls
+                .pop()
+                .ok_or_else(|| Error::Internal("a resumed call left no record".to_owned()))?;
             *recorded_calls += 1;
             match ctx.events.iter_mut().find(|e| e.event_id == paused_id) {
                 Some(slot) => *slot = recorded.event.clone(),
@@ -358,6 +359,6 @@ impl Runner {
         outcome
             .approvals
             .pop()
-            .ok_or_else(|| Error::ProviderResponse("the approved call left no record".to_owned()))
+            .ok_or_else(|| Error::Internal("the approved call left no record".to_owned()))
     }
 }

@@ -98,9 +98,7 @@ impl Runner {
             .instrument(span),
         );
         rx.await.map_err(|_| {
-            Error::ProviderResponse(
-                "the task running the round's tools stopped unexpectedly".to_owned(),
-            )
+            Error::Internal("the task running the round's tools stopped unexpectedly".to_owned())
         })
     }
 

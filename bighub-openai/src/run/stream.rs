@@ -322,7 +322,8 @@ impl Runner {
             self.decision_landed(prepared, &mut decided, tx).await?;
         }
         let response = completed.ok_or_else(|| {
-            Error::ProviderResponse("the response stream ended without a response".to_owned())
+            // The loop above ends only once the response completed.
+            Error::Internal("the response stream was left without its response".to_owned())
         })?;
         Ok((response, decided))
     }
