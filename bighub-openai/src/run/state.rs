@@ -1,7 +1,8 @@
 //! A paused run, as data: everything needed to finish it later, in another process if need
 //! be.
 //!
-//! This module owns [`RunState`] and its JSON form. It does not resume anything: see
+//! This module owns [`RunState`] and its JSON form. Freezing a run into it and thawing it
+//! back is `ctx.rs`'s; it does not resume anything: see
 //! [`BighubOpenAI::resume`](crate::BighubOpenAI::resume).
 
 use std::collections::BTreeMap;
