@@ -72,6 +72,11 @@ pub enum Error {
     #[error("invalid configuration: {}", escape(.0))]
     Config(String),
 
+    /// Several settings given to the agent's builder cannot work: each is reported, in the
+    /// order given (a single one is reported as itself).
+    #[error("{} problems with the agent's settings: {}", .0.len(), numbered(.0))]
+    Settings(Vec<Error>),
+
     /// `run` needs a model provider, and none is configured.
     #[error("{0}")]
     ProviderNotConfigured(String),
@@ -88,6 +93,14 @@ pub enum Error {
     /// The model provider answered with something that is not a Responses API response.
     #[error("unexpected answer from the model provider: {}", escape(.0))]
     ProviderResponse(String),
+
+    /// A check inside bighub-openai failed: this is a bug in bighub-openai, not in the model
+    /// provider's answer, the decision engine or the agent's settings.
+    #[error(
+        "internal error: {}; this is a bug in bighub-openai, please report it",
+        escape(.0)
+    )]
+    Internal(String),
 
     /// The model's response did not complete (`incomplete`, `failed`, `cancelled`): none of
     /// its calls ran, since their arguments may be cut short.
@@ -265,6 +278,16 @@ pub enum Error {
     /// An error of the decision layer.
     #[error(transparent)]
     Core(#[from] bighub_core::Error),
+}
+
+/// `1) ...; 2) ...`: each error's message, numbered.
+fn numbered(errors: &[Error]) -> String {
+    errors
+        .iter()
+        .enumerate()
+        .map(|(i, error)| format!("{}) {error}", i + 1))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl fmt::Debug for Error {

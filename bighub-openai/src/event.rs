@@ -33,8 +33,11 @@ use serde_json::{Map, Value, json};
 /// }
 /// assert_eq!(ExecutionStatus::for_verdict(Verdict::Execute), None);
 /// ```
+///
+/// New statuses may be added (a `match` needs a `_` arm).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ExecutionStatus {
     /// The decision allowed the call and the tool ran successfully.
     Executed,
@@ -93,7 +96,11 @@ impl std::fmt::Display for ExecutionStatus {
 /// `decision` is `null` only for calls that were never evaluated (an unknown tool, or
 /// arguments that are not a JSON object). Calls a human resolved also carry `approval`
 /// (absent otherwise, so other events keep the adapter's shape exactly).
+///
+/// Events are made by the agent only; new fields may be added, so it cannot be built with
+/// a struct literal outside this crate (read its fields, or deserialize one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExecutionEvent {
     /// The tool the model called.
     pub tool: String,

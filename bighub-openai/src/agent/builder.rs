@@ -413,6 +413,9 @@ impl BighubOpenAIBuilder {
 
     /// Checks every setting and builds the agent.
     ///
+    /// A setting that cannot work is an error here, whichever setter received it; several
+    /// are reported together as [`Error::Settings`], one by one.
+    ///
     /// The engine is the one given with [`engine`](Self::engine), else the hosted BIGHUB
     /// service when a BIGHUB API key is set, else the embedded [`LocalEngine`](crate::local::LocalEngine)
     /// (policies from `BIGHUB_POLICY`, store at `BIGHUB_DB` or the platform data directory).
@@ -422,12 +425,11 @@ impl BighubOpenAIBuilder {
     /// [`check_tool`](BighubOpenAI::check_tool) works; `run` then fails with
     /// [`Error::ProviderNotConfigured`].
     pub fn build(mut self) -> Result<BighubOpenAI, Error> {
-        if let Some(error) = self.errors.drain(..).next() {
-            return Err(error);
-        }
-        let problems = self.config.problems();
-        if !problems.is_empty() {
-            return Err(Error::Config(problems.join("; ")));
+        // Every problem is reported at once, so that one build shows all there is to fix.
+        let mut problems = std::mem::take(&mut self.errors);
+        let config_problems = self.config.problems();
+        if !config_problems.is_empty() {
+            problems.push(Error::Config(config_problems.join("; ")));
         }
         let context = std::mem::take(&mut self.states).build();
         for tool in self.tools.iter() {
@@ -436,11 +438,14 @@ impl BighubOpenAIBuilder {
                 .into_iter()
                 .find(|s| !context.has(*s))
             {
-                return Err(Error::MissingState {
+                problems.push(Error::MissingState {
                     tool: tool.name().to_owned(),
                     state: missing.name().to_owned(),
                 });
             }
+        }
+        if let Some(error) = reported(problems) {
+            return Err(error);
         }
         let engine = match self.engine.take() {
             Some(engine) => engine,
@@ -502,5 +507,59 @@ impl BighubOpenAIBuilder {
         Err(Error::Config(
             "no decision engine: set BIGHUB_API_KEY for the hosted service, enable the `local` feature for the embedded engine, or pass one with .engine(...)".to_owned(),
         ))
+    }
+}
+
+/// The error `build` reports for `problems`: none, the one, or all of them together.
+fn reported(mut problems: Vec<Error>) -> Option<Error> {
+    match problems.len() {
+        0 => None,
+        1 => problems.pop(),
+        _ => Some(Error::Settings(problems)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ToolError;
+    use crate::mcp::HostedMcp;
+    use crate::tool::FnTool;
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Args {
+        #[allow(dead_code)]
+        service: String,
+    }
+
+    #[test]
+    fn build_reports_every_setting_that_cannot_work() {
+        let badly_named = FnTool::new("restart service", "Restart a service.", |_: Args| async {
+            Ok::<_, ToolError>("restarted")
+        });
+        let error = BighubOpenAIBuilder::new()
+            .action(badly_named)
+            .hosted_mcp(HostedMcp::new("ops", "https://a.example.com"))
+            .hosted_mcp(HostedMcp::new("ops", "https://b.example.com"))
+            .build()
+            .unwrap_err();
+        let Error::Settings(problems) = &error else {
+            panic!("not every problem was reported: {error:?}");
+        };
+        assert_eq!(problems.len(), 2, "{error}");
+        assert!(
+            matches!(&problems[0], Error::InvalidToolName { name, .. } if name == "restart service"),
+            "{error}"
+        );
+        assert!(matches!(&problems[1], Error::Config(_)), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.starts_with("2 problems with the agent's settings: 1) invalid tool name"),
+            "{message}"
+        );
+        assert!(
+            message.contains("2) invalid configuration: two hosted MCP servers are labelled `ops`"),
+            "{message}"
+        );
     }
 }

@@ -2,13 +2,32 @@
 //! records about it.
 //!
 //! This module owns the public vocabulary ([`ApprovalRequest`], [`ApprovalAnswer`],
-//! [`ApprovalLoop`], [`ApprovalRecord`]). Resolving approvals with the engine and running
+//! [`ApprovalLoop`], [`ApprovalRecord`]) and what a run does with a call that needs an
+//! approval (`ApprovalPolicy`). Resolving approvals with the engine and running
 //! the approved calls is `settle.rs`'s and `resume.rs`'s; pausing a run is
 //! [`RunState`](crate::RunState)'s.
 
+use std::sync::Arc;
+
 use bighub_core::{ApprovalResolution, Decision, Resolution};
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// The answer source of `run_with_approval`.
+pub(crate) type ApprovalCallback =
+    Arc<dyn Fn(ApprovalRequest) -> BoxFuture<'static, Option<ApprovalAnswer>> + Send + Sync>;
+
+/// What a round does with a call that needs an approval.
+#[derive(Clone)]
+pub(crate) enum ApprovalPolicy {
+    /// Report `approval_required` to the model and go on.
+    Report,
+    /// Stop the run at this round; it resumes with [`BighubOpenAI::resume`](crate::BighubOpenAI::resume).
+    Pause,
+    /// Ask the callback; pause when it has no answer.
+    Ask(ApprovalCallback),
+}
 
 /// A call that waits for a human: what the `on_approval_required` callback of
 /// [`BighubOpenAI::run_with_approval`](crate::BighubOpenAI::run_with_approval) receives, and

@@ -13,7 +13,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::stream_event::StreamEvent;
+use super::call::{CallKind, FunctionCall};
+use super::recorded::RecordedCall;
 
 /// Serializable: a paused run keeps it in its [`RunState`](crate::RunState).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,65 +58,41 @@ impl Conversation {
         self.previous_response_id = Some(response_id.to_owned());
     }
 
-    /// The `function_call` item the model emitted for `call_id` (or the
+    /// The model's own call `call_id`, read from its `function_call` item (or the
     /// `mcp_approval_request` with that id), if it is in the conversation.
-    pub(crate) fn function_call(&self, call_id: &str) -> Option<&Value> {
-        self.items.iter().rev().find(|item| {
+    pub(crate) fn call(&self, call_id: &str) -> Option<FunctionCall> {
+        self.items.iter().rev().find_map(|item| {
             let field = |k: &str| item.get(k).and_then(Value::as_str);
-            (field("type") == Some("function_call") && field("call_id") == Some(call_id))
-                || (field("type") == Some("mcp_approval_request") && field("id") == Some(call_id))
+            let kind = match field("type")? {
+                "function_call" if field("call_id") == Some(call_id) => CallKind::Function,
+                "mcp_approval_request" if field("id") == Some(call_id) => {
+                    CallKind::HostedMcpApproval {
+                        server_label: field("server_label").unwrap_or_default().to_owned(),
+                    }
+                }
+                _ => return None,
+            };
+            Some(FunctionCall {
+                call_id: call_id.to_owned(),
+                name: field("name").unwrap_or_default().to_owned(),
+                arguments: field("arguments").unwrap_or_default().to_owned(),
+                kind,
+            })
         })
     }
 
-    /// Whether `call_id` is an `mcp_approval_request`'s id.
-    fn is_approval_request(&self, call_id: &str) -> bool {
-        self.function_call(call_id)
-            .is_some_and(|item| item["type"] == "mcp_approval_request")
-    }
-
-    /// The stream event of the `mcp_approval_response` answering `request_id`, if any.
-    pub(crate) fn mcp_approval_event(&self, request_id: &str) -> Option<StreamEvent> {
-        let request = self
-            .function_call(request_id)
-            .filter(|item| item["type"] == "mcp_approval_request")?;
-        let answer = self.items.iter().rev().find(|item| {
-            item["type"] == "mcp_approval_response"
-                && item["approval_request_id"].as_str() == Some(request_id)
-        })?;
-        let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
-        Some(StreamEvent::McpApproval {
-            server_label: text(request, "server_label"),
-            tool: text(request, "name"),
-            approval_request_id: request_id.to_owned(),
-            approve: answer["approve"] == true,
-            reason: answer["reason"].as_str().map(str::to_owned),
-        })
-    }
-
-    /// Answers one call: a `function_call_output`, or for a hosted MCP approval request an
-    /// `mcp_approval_response` that approves only a call the agent let run.
-    pub(crate) fn answer_call(&mut self, event: &crate::ExecutionEvent) {
-        if !self.is_approval_request(&event.call_id) {
-            return self.add_tool_output(&event.call_id, &event.model_output());
-        }
-        let approve = event.status == crate::ExecutionStatus::Approved;
+    /// Answers one recorded call: a `function_call_output`, or for a hosted MCP approval
+    /// request an `mcp_approval_response` that approves only a call the agent let run.
+    pub(crate) fn answer_call(&mut self, call: &RecordedCall) {
+        let Some(answer) = call.mcp_approval() else {
+            return self.add_tool_output(&call.event.call_id, &call.event.model_output());
+        };
         let mut item = json!({
             "type": "mcp_approval_response",
-            "approval_request_id": event.call_id,
-            "approve": approve,
+            "approval_request_id": call.event.call_id,
+            "approve": answer.approve,
         });
-        if !approve {
-            let comment = event.approval.as_ref().and_then(|a| a.comment.clone());
-            let reason = match event.status {
-                crate::ExecutionStatus::Rejected => {
-                    comment.unwrap_or_else(|| "rejected by a reviewer".to_owned())
-                }
-                _ => event
-                    .error
-                    .clone()
-                    .or_else(|| event.decision.as_ref().and_then(|d| d.reason.clone()))
-                    .unwrap_or_else(|| format!("not allowed ({})", event.status)),
-            };
+        if let Some(reason) = answer.reason {
             item["reason"] = json!(reason);
         }
         self.add_item(item);

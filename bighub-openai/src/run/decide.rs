@@ -15,10 +15,9 @@ use serde::Serialize;
 use serde_json::Value;
 use tracing::Instrument;
 
+use super::call::{CallKind, FunctionCall};
 use super::caps::cap_decision;
-use super::prepared::{
-    ApprovalState, Decided, FunctionCall, Gate, PreparedCall, unusable_arguments,
-};
+use super::prepared::PreparedCall;
 use super::runner::{RunIds, Runner};
 use crate::Error;
 use crate::tool::RegisteredTool;
@@ -87,25 +86,23 @@ impl Runner {
     /// Decides one call: finds its tool, parses its arguments, proposes the action and
     /// asks the engine. Unknown tools and unusable arguments are rejected without asking.
     pub(crate) async fn prepare(&self, call: FunctionCall, ids: &RunIds) -> PreparedCall {
-        let found = match &call.hosted {
+        let tool = match &call.kind {
+            CallKind::Function => match self.tools.get_shared(&call.name) {
+                Some(tool) => tool,
+                None => return self.unknown_tool(call),
+            },
             // A hosted MCP approval request: never a registered function tool.
-            Some(label) => self.hosted_tool(label, &call.name),
-            None => self.tools.get_shared(&call.name),
-        };
-        let tool = match found {
-            Some(tool) => tool,
-            None if call.hosted.is_none() => return self.unknown_tool(call),
-            None => {
-                let error = format!(
-                    "`{}` is not a tool of a hosted MCP server this agent offers",
-                    call.name
-                );
-                let arguments = unusable_arguments(
-                    &call.arguments,
-                    serde_json::from_str(&call.arguments).ok(),
-                    false,
-                );
-                return rejected(call, arguments, None, error);
+            CallKind::HostedMcpApproval { server_label } => {
+                match self.hosted_tool(server_label, &call.name) {
+                    Some(tool) => tool,
+                    None => {
+                        let error = format!(
+                            "`{}` is not a tool of a hosted MCP server this agent offers",
+                            call.name
+                        );
+                        return PreparedCall::unknown(call, error);
+                    }
+                }
             }
         };
         self.prepare_for(call, tool, ids).await
@@ -132,12 +129,7 @@ impl Runner {
                 available.join(", ")
             }
         );
-        let arguments = unusable_arguments(
-            &call.arguments,
-            serde_json::from_str(&call.arguments).ok(),
-            false,
-        );
-        rejected(call, arguments, None, error)
+        PreparedCall::unknown(call, error)
     }
 
     async fn prepare_for(
@@ -146,7 +138,6 @@ impl Runner {
         tool: Arc<RegisteredTool>,
         ids: &RunIds,
     ) -> PreparedCall {
-        let has_secrets = !tool.metadata().secret_args.is_empty();
         let arguments = match serde_json::from_str::<Value>(&call.arguments) {
             Ok(Value::Object(map)) => Value::Object(map),
             Ok(other) => {
@@ -154,32 +145,18 @@ impl Runner {
                     "arguments must be a JSON object, got {}",
                     crate::tool::json_kind(&other)
                 );
-                let arguments = unusable_arguments(&call.arguments, Some(other), has_secrets);
-                return rejected(call, arguments, Some(tool), error);
+                return PreparedCall::misfit(call, tool, Some(other), error);
             }
             Err(error) => {
                 // serde_json's message names a position, never the text around it.
                 let error = format!("arguments are not valid JSON: {error}");
-                let arguments = unusable_arguments(&call.arguments, None, has_secrets);
-                return rejected(call, arguments, Some(tool), error);
+                return PreparedCall::misfit(call, tool, None, error);
             }
         };
         let digest = canonical_sha256(&arguments);
         let action = self.proposed_action(&tool, &arguments, ids);
         let decision = self.decide(&action, &call.name, &digest).await;
-        let verdict = decision.verdict();
-        PreparedCall {
-            call,
-            arguments,
-            digest,
-            gate: Gate::Decided(Box::new(Decided {
-                tool,
-                action,
-                decision,
-                verdict,
-            })),
-            approval: ApprovalState::None,
-        }
+        PreparedCall::with_decision(call, arguments, tool, action, decision)
     }
 
     /// Evaluates `action` (see [`evaluate`](Self::evaluate)), cuts what the decision may add
@@ -270,20 +247,5 @@ impl Runner {
             .model_selection
             .get_or_insert_with(|| self.config.model_selection.clone());
         action
-    }
-}
-
-fn rejected(
-    call: FunctionCall,
-    arguments: Value,
-    tool: Option<Arc<RegisteredTool>>,
-    error: String,
-) -> PreparedCall {
-    PreparedCall {
-        call,
-        digest: canonical_sha256(&arguments),
-        arguments,
-        gate: Gate::Rejected { tool, error },
-        approval: ApprovalState::None,
     }
 }

@@ -2,60 +2,26 @@
 //! conversation, until the model answers without calling a tool, the run pauses for an
 //! approval, or the round budget runs out.
 //!
-//! This module owns a run in progress ([`RunCtx`]), the request sent to the model and what
-//! one response leads to ([`Step`]). It does not stream (`stream.rs` drives the same steps
-//! from a response stream) and does not resume (`resume.rs`).
+//! This module owns the request sent to the model and what one response leads to
+//! ([`Step`]); the run in progress it carries is [`RunCtx`]. It does not stream
+//! (`stream.rs` drives the same steps from a response stream) and does not resume
+//! (`resume.rs`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::future::join_all;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::approval::ApprovalLoop;
+use super::approval::ApprovalPolicy;
 use super::conversation::Conversation;
-use super::model_response::{LlmResponse, McpToolList, ModelResponse};
+use super::ctx::{RunCtx, RunSettings, SecretArgs};
+use super::model_response::{LlmResponse, ModelResponse};
 use super::prepared::{PreparedCall, redact_argument_text};
-use super::result::Execution;
-use super::round::{ApprovalPolicy, RoundOutcome};
-use super::runner::{RunIds, Runner};
-use super::state::{PausedCall, RUN_STATE_VERSION};
-use crate::{Error, ExecutionEvent, RunResult, RunState};
-
-/// The per-run request settings.
-#[derive(Debug, Clone)]
-pub(crate) struct RunSettings {
-    pub(crate) model: String,
-    pub(crate) instructions: Option<String>,
-    pub(crate) temperature: Option<f64>,
-    pub(crate) extra: Map<String, Value>,
-}
-
-const MANAGED_FIELDS: [&str; 6] = [
-    "model",
-    "input",
-    "tools",
-    "store",
-    "previous_response_id",
-    "stream",
-];
-
-/// A run in progress: what the loop carries from one round to the next. A paused run's
-/// [`RunState`] is this, frozen.
-pub(crate) struct RunCtx {
-    pub(crate) settings: RunSettings,
-    pub(crate) ids: RunIds,
-    pub(crate) conversation: Conversation,
-    pub(crate) round: u32,
-    pub(crate) events: Vec<ExecutionEvent>,
-    pub(crate) approvals: Vec<ApprovalLoop>,
-    pub(crate) policy: ApprovalPolicy,
-    /// The `mcp_list_tools` items of the run's responses.
-    pub(crate) mcp_tool_lists: Vec<McpToolList>,
-    /// The `mcp_approval_request` ids whose approval an `mcp_call` already used.
-    pub(crate) used_mcp_approvals: Vec<String>,
-}
+use super::result::{Execution, RunResult};
+use super::runner::Runner;
+use super::state::RunState;
+use crate::{Error, ExecutionEvent};
 
 /// What the loop does after a response.
 pub(crate) enum Step {
@@ -65,22 +31,6 @@ pub(crate) enum Step {
     Finished(LlmResponse),
     /// Calls wait for approvals.
     Paused(LlmResponse, Box<RunState>),
-}
-
-impl RunSettings {
-    /// Refuses extra fields that the loop manages itself.
-    pub(crate) fn check(&self) -> Result<(), Error> {
-        if let Some(field) = self
-            .extra
-            .keys()
-            .find(|k| MANAGED_FIELDS.contains(&k.as_str()))
-        {
-            return Err(Error::Config(format!(
-                "`{field}` is managed by the agent and cannot be set as an extra request field"
-            )));
-        }
-        Ok(())
-    }
 }
 
 impl Runner {
@@ -100,18 +50,7 @@ impl Runner {
         settings: RunSettings,
         policy: ApprovalPolicy,
     ) -> Result<RunCtx, Error> {
-        settings.check()?;
-        Ok(RunCtx {
-            ids: RunIds::new(&settings.model),
-            settings,
-            conversation: Conversation::new(input, self.config.store),
-            round: 0,
-            events: Vec::new(),
-            approvals: Vec::new(),
-            policy,
-            mcp_tool_lists: Vec::new(),
-            used_mcp_approvals: Vec::new(),
-        })
+        RunCtx::new(input, settings, policy, self.config.store)
     }
 
     pub(crate) async fn run(
@@ -136,7 +75,7 @@ impl Runner {
             Ok(Step::Finished(llm)) => (llm, None),
             Ok(Step::Paused(llm, state)) => (llm, Some(*state)),
             Ok(Step::Continue) => {
-                return Err(Error::ProviderResponse(
+                return Err(Error::Internal(
                     "the run ended between two rounds".to_owned(),
                 ));
             }
@@ -238,26 +177,26 @@ impl Runner {
         }
 
         let first_seq = ctx.events.len() as u64;
-        let mut outcome = self
+        let outcome = self
             .play_round(prepared, &ctx.ids, first_seq, &ctx.policy)
             .await?;
-        ctx.approvals.extend(outcome.approvals.iter().cloned());
-        if let Some(failure) = outcome.failure.take() {
-            // Keep what this round recorded: those tools ran.
-            ctx.events.extend(outcome.events().cloned());
+        // Kept even when the run stops here: those tools ran.
+        ctx.approvals.extend(outcome.approvals);
+        ctx.events
+            .extend(outcome.calls.iter().map(|c| c.event.clone()));
+        ctx.calls = outcome.calls;
+        if let Some(failure) = outcome.failure {
             return Err(failure);
         }
-        if outcome.is_paused() {
+        if ctx.is_paused() {
             // A paused round's outputs are added when it resumes.
-            ctx.events.extend(outcome.events().cloned());
             self.answer_client_calls(ctx, response).await?;
-            let state = paused_state(ctx, &llm, outcome, self.secret_args_by_tool());
+            let state = ctx.freeze(&llm, self.secret_args_by_tool());
             return Ok(Step::Paused(llm, Box::new(state)));
         }
-        for event in outcome.events() {
-            ctx.conversation.answer_call(event);
+        for call in &ctx.calls {
+            ctx.conversation.answer_call(call);
         }
-        ctx.events.extend(outcome.events().cloned());
         self.answer_client_calls(ctx, response).await?;
         Ok(Step::Continue)
     }
@@ -287,7 +226,7 @@ impl Runner {
     }
 
     /// The secret argument names of the tools that have any, by tool.
-    fn secret_args_by_tool(&self) -> BTreeMap<String, Vec<String>> {
+    fn secret_args_by_tool(&self) -> SecretArgs {
         self.tools
             .names()
             .filter_map(|name| {
@@ -406,44 +345,5 @@ impl Runner {
                 .insert(model.to_owned());
         }
         refused
-    }
-}
-
-/// The state of a run paused at the round of `outcome`.
-pub(crate) fn paused_state(
-    ctx: &RunCtx,
-    llm: &LlmResponse,
-    outcome: RoundOutcome,
-    secret_args: BTreeMap<String, Vec<String>>,
-) -> RunState {
-    let paused_calls = outcome
-        .calls
-        .into_iter()
-        .map(|recorded| PausedCall {
-            call_id: recorded.call.call_id,
-            tool: recorded.call.name,
-            raw_arguments: recorded.call.arguments,
-            arguments_sha256: recorded.digest,
-            event: recorded.event,
-            pending: recorded.pending,
-            decided_hints: recorded.decided_hints,
-        })
-        .collect();
-    RunState {
-        version: RUN_STATE_VERSION,
-        trace_id: ctx.ids.trace_id.clone(),
-        model: ctx.settings.model.clone(),
-        instructions: ctx.settings.instructions.clone(),
-        temperature: ctx.settings.temperature,
-        extra: ctx.settings.extra.clone(),
-        round: ctx.round,
-        conversation: ctx.conversation.clone(),
-        response: llm.clone(),
-        calls: paused_calls,
-        events: ctx.events.clone(),
-        approval_loops: ctx.approvals.clone(),
-        secret_args,
-        mcp_tool_lists: ctx.mcp_tool_lists.clone(),
-        used_mcp_approvals: ctx.used_mcp_approvals.clone(),
     }
 }

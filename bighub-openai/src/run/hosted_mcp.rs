@@ -1,21 +1,25 @@
 //! What the Responses API ran on hosted MCP servers: each `mcp_call` item becomes an
-//! execution event, bound to the approval this agent gave for exactly that call.
+//! execution event, bound to the approval this agent gave for exactly that call; and the
+//! stream event of each approval answer.
 //!
 //! The agent answers an `mcp_approval_request` `approve: true` only when its decision (or a
 //! reviewer) allowed that tool with those arguments (`round.rs` records it as
 //! [`Approved`](crate::ExecutionStatus::Approved)). An `mcp_call` is matched to one such
-//! approval, unused so far, of the same server, tool and argument digest; it then carries
-//! that approval's decision and is reported as the call's outcome. A call that matches no
-//! approval (the API ran something the agent never allowed) is recorded as a tool error
-//! and logged: nothing here can undo it, but nothing hides it either.
+//! approval of the round before, unused so far, of the same server, tool and argument
+//! digest (the digest recorded when the request was decided, over its exact arguments); it
+//! then carries that approval's decision and is reported as the call's outcome. A call that
+//! matches no approval (the API ran something the agent never allowed) is recorded as a
+//! tool error and logged: nothing here can undo it, but nothing hides it either.
 
 use bighub_core::digest::canonical_sha256;
 use serde_json::Value;
 
 use super::caps::{cap_output, truncate_text};
-use super::driver::RunCtx;
+use super::ctx::RunCtx;
 use super::model_response::{McpCall, ModelResponse};
+use super::recorded::RecordedCall;
 use super::runner::Runner;
+use super::stream_event::StreamEvent;
 use crate::{Error, ExecutionEvent, ExecutionStatus};
 
 impl Runner {
@@ -54,9 +58,9 @@ impl Runner {
             truncate_text(&mut error, max);
             return ExecutionEvent::not_run(&call.name, &call.id, error, &ctx.ids.trace_id, seq);
         };
-        let mut event = approval.clone();
+        let mut event = approval.event.clone();
         // One approval, one call.
-        ctx.used_mcp_approvals.push(approval.call_id.clone());
+        ctx.used_mcp_approvals.push(approval.call.call_id.clone());
         event.call_id = call.id.clone();
         event.event_id = uuid::Uuid::new_v4().to_string();
         event.seq = seq;
@@ -79,29 +83,38 @@ impl Runner {
     }
 }
 
-/// The approval `call` ran under: an [`Approved`](ExecutionStatus::Approved) event for an
+/// The approval `call` ran under: a call of the latest round that asked for an
 /// `mcp_approval_request` of the same server, tool and argument digest (the one the API
-/// names, when it names one) that no earlier `mcp_call` used.
-fn matching_approval<'e>(ctx: &'e RunCtx, call: &McpCall) -> Option<&'e ExecutionEvent> {
+/// names, when it names one), which the agent approved and no earlier `mcp_call` used.
+fn matching_approval<'c>(ctx: &'c RunCtx, call: &McpCall) -> Option<&'c RecordedCall> {
     let arguments = match serde_json::from_str::<Value>(&call.arguments) {
         Ok(arguments @ Value::Object(_)) => arguments,
         _ => return None,
     };
     let digest = canonical_sha256(&arguments);
-    ctx.events.iter().find(|e| {
-        let request = ctx.conversation.function_call(&e.call_id);
-        e.status == ExecutionStatus::Approved
-            && e.tool == call.name
-            && request.is_some_and(|item| {
-                item["type"] == "mcp_approval_request"
-                    && item["server_label"].as_str() == Some(call.server_label.as_str())
-                    && item["name"].as_str() == Some(call.name.as_str())
-            })
+    ctx.calls.iter().find(|approval| {
+        let id = &approval.call.call_id;
+        approval.call.kind.server_label() == Some(call.server_label.as_str())
+            && approval.call.name == call.name
+            && approval.event.status == ExecutionStatus::Approved
             && call
                 .approval_request_id
                 .as_deref()
-                .is_none_or(|id| id == e.call_id)
-            && canonical_sha256(&e.arguments) == digest
-            && !ctx.used_mcp_approvals.contains(&e.call_id)
+                .is_none_or(|named| named == id)
+            && approval.digest == digest
+            && !ctx.used_mcp_approvals.contains(id)
+    })
+}
+
+/// The stream event of the agent's answer to `call`, when it is a hosted MCP approval
+/// request.
+pub(crate) fn mcp_approval_event(call: &RecordedCall) -> Option<StreamEvent> {
+    let answer = call.mcp_approval()?;
+    Some(StreamEvent::McpApproval {
+        server_label: answer.server_label.to_owned(),
+        tool: call.call.name.clone(),
+        approval_request_id: call.call.call_id.clone(),
+        approve: answer.approve,
+        reason: answer.reason,
     })
 }

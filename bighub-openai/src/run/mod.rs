@@ -6,22 +6,30 @@
 //! vocabulary, and the input forms a run starts from. Assembling an agent is
 //! [`BighubOpenAI`](crate::BighubOpenAI)'s; tools are [`tool`](crate::tool)'s.
 
-// Layout, one concept per file; a file uses only those listed before it:
-// - vocabulary: `input`, `approval`, `model_response` (what the model answered, read and
-//   kept), `state` (a paused run as data), `result`, `stream_event`;
-// - per call: `prepared` (one call bound to its decision and approval, and the redaction
-//   rule), `caps` (what a decision or a tool may add to the record);
-// - per agent: `conversation`, `ledger` (approvals asked for and acted on), `reporter`
-//   (outcome reports and memory, off the hot path), `runner` (the agent's shared internals);
+// Layout, one concept per file; a file uses only those listed before it (`tests/layout.rs`
+// checks it, method calls across `impl Runner` blocks included):
+// - a call and its record: `input` (what a run starts from), `approval` (the approval
+//   vocabulary and policy), `call` (a call as the model proposed it, with its kind),
+//   `prepared` (one call bound to its decision and approval, and the redaction rule),
+//   `caps` (what a decision or a tool may add to the record), `recorded` (one call as a
+//   round recorded it);
+// - what the model said and the run keeps: `model_response` (one answer, read), `conversation`,
+//   `state` (a paused run as data), `result`, `stream_event`;
+// - per agent: `ledger` (approvals asked for and acted on), `reporter` (outcome reports and
+//   memory, off the hot path), `runner` (the agent's shared internals), `ctx` (a run in
+//   progress, frozen into and thawed from its state);
 // - what a run does, as `impl Runner` blocks by concept: `decide` (a call -> its decision),
 //   `settle` (an answer -> a claimed approval), `round` (approvals, execution, records),
-//   `driver` (the loop), `hosted_mcp` (what the API ran on hosted MCP servers), `stream` (the streamed loop), `request` (the public request
-//   builder), `resume` (finishing paused runs).
+//   `hosted_mcp` (what the API ran on hosted MCP servers), `driver` (the loop), `stream`
+//   (the streamed loop), `request` (the public request builder), `resume` (finishing
+//   paused runs).
 // The model transport is `crate::provider`'s; no file here sends HTTP itself.
 
 pub(crate) mod approval;
+mod call;
 mod caps;
 mod conversation;
+mod ctx;
 mod decide;
 mod driver;
 mod hosted_mcp;
@@ -29,6 +37,7 @@ mod input;
 mod ledger;
 mod model_response;
 mod prepared;
+mod recorded;
 mod reporter;
 mod request;
 pub(crate) mod result;

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::prepared::FunctionCall;
+use super::call::{CallKind, FunctionCall};
 use crate::Error;
 
 #[derive(Debug, Clone)]
@@ -146,19 +146,20 @@ impl ModelResponse {
         for item in output {
             let item_type = item.get("type").and_then(Value::as_str).unwrap_or_default();
             if item_type == "function_call" {
-                calls.push(FunctionCall {
-                    name: text(item, "name").unwrap_or_default(),
-                    call_id: text(item, "call_id").unwrap_or_default(),
-                    arguments: text(item, "arguments").unwrap_or_default(),
-                    hosted: None,
-                });
+                calls.push(FunctionCall::function(
+                    text(item, "name").unwrap_or_default(),
+                    text(item, "call_id").unwrap_or_default(),
+                    text(item, "arguments").unwrap_or_default(),
+                ));
             } else if item_type == "mcp_approval_request" {
                 // Decided like a function call; its answer is an `mcp_approval_response`.
                 calls.push(FunctionCall {
                     name: text(item, "name").unwrap_or_default(),
                     call_id: text(item, "id").unwrap_or_default(),
                     arguments: text(item, "arguments").unwrap_or_default(),
-                    hosted: Some(text(item, "server_label").unwrap_or_default()),
+                    kind: CallKind::HostedMcpApproval {
+                        server_label: text(item, "server_label").unwrap_or_default(),
+                    },
                 });
             } else if item_type == "mcp_call" {
                 mcp_calls.push(McpCall {

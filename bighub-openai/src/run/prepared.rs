@@ -11,23 +11,13 @@
 
 use std::sync::Arc;
 
+use bighub_core::digest::canonical_sha256;
 use bighub_core::{Decision, ProposedAction, REDACTED, Verdict, redact_named};
 use serde_json::Value;
 
-use super::approval::ApprovalRecord;
-use crate::ApprovalAnswer;
+use super::approval::{ApprovalAnswer, ApprovalRecord};
+use super::call::FunctionCall;
 use crate::tool::RegisteredTool;
-
-/// A function call as the model proposed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FunctionCall {
-    pub(crate) name: String,
-    pub(crate) call_id: String,
-    pub(crate) arguments: String,
-    /// For an `mcp_approval_request` (whose id is `call_id`): the hosted server's label.
-    /// Such a call never runs here; its answer is the approval the API waits for.
-    pub(crate) hosted: Option<String>,
-}
 
 /// A call after the gate, before (or instead of) execution.
 #[derive(Debug, Clone)]
@@ -81,6 +71,90 @@ pub(crate) struct Decided {
 }
 
 impl PreparedCall {
+    /// A call the engine decided for `tool`, with its parsed `arguments` (a JSON object).
+    pub(crate) fn with_decision(
+        call: FunctionCall,
+        arguments: Value,
+        tool: Arc<RegisteredTool>,
+        action: ProposedAction,
+        decision: Decision,
+    ) -> Self {
+        let verdict = decision.verdict();
+        Self::bound(call, arguments, tool, action, decision, verdict)
+    }
+
+    /// A call under review, to run once its approval is settled: a paused call being
+    /// resumed, or an approved call outside a conversation. Its verdict is the review's,
+    /// whatever the decision it carries says.
+    pub(crate) fn for_review(
+        call: FunctionCall,
+        arguments: Value,
+        tool: Arc<RegisteredTool>,
+        action: ProposedAction,
+        decision: Decision,
+    ) -> Self {
+        let verdict = Verdict::ApprovalRequired;
+        Self::bound(call, arguments, tool, action, decision, verdict)
+    }
+
+    fn bound(
+        call: FunctionCall,
+        arguments: Value,
+        tool: Arc<RegisteredTool>,
+        action: ProposedAction,
+        decision: Decision,
+        verdict: Verdict,
+    ) -> Self {
+        Self {
+            call,
+            digest: canonical_sha256(&arguments),
+            arguments,
+            gate: Gate::Decided(Box::new(Decided {
+                tool,
+                action,
+                decision,
+                verdict,
+            })),
+            approval: ApprovalState::None,
+        }
+    }
+
+    /// A call of no tool this agent offers: never evaluated, its arguments kept as they
+    /// could be read (no tool, so nothing is secret).
+    pub(crate) fn unknown(call: FunctionCall, error: String) -> Self {
+        let parsed = serde_json::from_str(&call.arguments).ok();
+        let arguments = unusable_arguments(&call.arguments, parsed, false);
+        Self::rejected(call, arguments, None, error)
+    }
+
+    /// A call of `tool` whose argument text is not a JSON object (`parsed`: what could be
+    /// read of it): never evaluated; the tool's secrets decide what is kept.
+    pub(crate) fn misfit(
+        call: FunctionCall,
+        tool: Arc<RegisteredTool>,
+        parsed: Option<Value>,
+        error: String,
+    ) -> Self {
+        let has_secrets = !tool.metadata().secret_args.is_empty();
+        let arguments = unusable_arguments(&call.arguments, parsed, has_secrets);
+        Self::rejected(call, arguments, Some(tool), error)
+    }
+
+    fn rejected(
+        call: FunctionCall,
+        arguments: Value,
+        tool: Option<Arc<RegisteredTool>>,
+        error: String,
+    ) -> Self {
+        Self {
+            call,
+            digest: canonical_sha256(&arguments),
+            arguments,
+            gate: Gate::Rejected { tool, error },
+            approval: ApprovalState::None,
+        }
+    }
+
     pub(crate) fn decided(&self) -> Option<&Decided> {
         match &self.gate {
             Gate::Decided(decided) => Some(decided),
@@ -179,7 +253,7 @@ pub(crate) fn scrub_value(value: &mut Value, secrets: &[String]) {
 /// What is kept of argument text that is not a JSON object: nothing at all when the tool
 /// has secret arguments (the secret may be anywhere in it), else what could be parsed, or
 /// the text itself.
-pub(crate) fn unusable_arguments(raw: &str, parsed: Option<Value>, has_secrets: bool) -> Value {
+fn unusable_arguments(raw: &str, parsed: Option<Value>, has_secrets: bool) -> Value {
     if has_secrets {
         return Value::String(REDACTED.to_owned());
     }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::approval::ApprovalRequest;
-use super::driver::RunSettings;
+use super::approval::{ApprovalCallback, ApprovalPolicy};
+use super::ctx::RunSettings;
 use super::input::IntoInput;
-use super::round::{ApprovalCallback, ApprovalPolicy};
 use super::runner::Runner;
 use super::stream::RunStream;
 use crate::{ApprovalAnswer, Error, RunResult};

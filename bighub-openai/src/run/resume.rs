@@ -12,30 +12,34 @@
 //! edited consistently by someone who can write it and resumed in another process is beyond
 //! what the runtime alone can refuse: the engine's approval record is the authority there.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use bighub_core::{Decision, TOOL_HINTS_KEY, Verdict};
+use bighub_core::{Decision, TOOL_HINTS_KEY};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use super::driver::{RunCtx, RunSettings, Step};
+use super::approval::{ApprovalAnswer, ApprovalLoop};
+use super::call::{CallKind, FunctionCall};
+use super::ctx::{RunCtx, SecretArgs};
+use super::driver::Step;
+use super::hosted_mcp::mcp_approval_event;
 use super::model_response::LlmResponse;
-use super::prepared::{ApprovalState, Decided, FunctionCall, Gate, PreparedCall};
+use super::prepared::{ApprovalState, PreparedCall};
+use super::recorded::RecordedCall;
+use super::result::RunResult;
 use super::runner::{RunIds, Runner};
-use super::state::{PausedCall, RUN_STATE_VERSION};
+use super::state::RunState;
 use super::stream::{RunStream, Sender, emit};
 use super::stream_event::StreamEvent;
-use crate::{ApprovalAnswer, Error, RunResult, RunState, run::ApprovalLoop};
-use bighub_core::digest::canonical_sha256;
+use crate::Error;
 
-/// A paused run being resumed: the run's state, the paused round's calls, and the answered
-/// calls, each bound to the model's own call.
+/// A paused run being resumed: the run (its paused round's calls among it), the response
+/// that proposed that round, and the answered calls, each bound to the model's own call.
 pub(crate) struct Resumed {
     pub(crate) ctx: RunCtx,
-    calls: Vec<PausedCall>,
     response: LlmResponse,
-    secret_args: BTreeMap<String, Vec<String>>,
+    secret_args: SecretArgs,
     answered: Vec<Answered>,
     /// How many answered calls were recorded so far: none means nothing ran.
     recorded: usize,
@@ -55,32 +59,23 @@ impl Runner {
     fn paused_call(
         &self,
         ctx: &RunCtx,
-        call: &PausedCall,
+        call: &RecordedCall,
         request_id: &str,
     ) -> Result<PreparedCall, Error> {
-        let invalid = |why: String| {
-            Error::InvalidRunState(format!("the paused call {}: {why}", call.call_id))
-        };
-        let item = ctx
-            .conversation
-            .function_call(&call.call_id)
-            .ok_or_else(|| {
-                invalid("the conversation has no function_call with this call id".to_owned())
-            })?;
-        // An `mcp_approval_request` is answered by an approval, never run here.
-        let hosted = (item["type"] == "mcp_approval_request")
-            .then(|| item["server_label"].as_str().unwrap_or_default().to_owned());
-        let model_call = FunctionCall {
-            name: item["name"].as_str().unwrap_or_default().to_owned(),
-            call_id: call.call_id.clone(),
-            arguments: item["arguments"].as_str().unwrap_or_default().to_owned(),
-            hosted,
-        };
-        if model_call.name != call.tool {
+        let call_id = &call.call.call_id;
+        let invalid =
+            |why: String| Error::InvalidRunState(format!("the paused call {call_id}: {why}"));
+        // Read from the conversation on purpose, not from the recorded call: the state may
+        // have been edited, and an approval runs the model's own call or nothing.
+        let model_call = ctx.conversation.call(call_id).ok_or_else(|| {
+            invalid("the conversation has no function_call with this call id".to_owned())
+        })?;
+        let tool_name = &call.call.name;
+        if model_call.name != *tool_name {
             return Err(Error::ApprovalToolChanged {
                 request_id: request_id.to_owned(),
                 approved: model_call.name,
-                requested: call.tool.clone(),
+                requested: tool_name.clone(),
             });
         }
         let arguments = match serde_json::from_str::<Value>(&model_call.arguments) {
@@ -91,23 +86,24 @@ impl Runner {
                 ));
             }
         };
-        let digest = canonical_sha256(&arguments);
-        if digest != call.arguments_sha256 || model_call.arguments != call.raw_arguments {
-            return Err(Error::ApprovalArgumentsChanged {
-                request_id: request_id.to_owned(),
-            });
+        let changed = || Error::ApprovalArgumentsChanged {
+            request_id: request_id.to_owned(),
+        };
+        if model_call.arguments != call.call.arguments {
+            return Err(changed());
         }
-        let tool = match &model_call.hosted {
-            Some(label) => self.hosted_tool(label, &call.tool).ok_or_else(|| {
+        let tool = match &model_call.kind {
+            // An `mcp_approval_request` is answered by an approval, never run here.
+            CallKind::HostedMcpApproval { server_label } => {
+                self.hosted_tool(server_label, tool_name).ok_or_else(|| {
+                    invalid(format!(
+                        "it uses `{tool_name}` of the hosted MCP server `{server_label}`, which this agent does not offer"
+                    ))
+                })?
+            }
+            CallKind::Function => self.tools.get_shared(tool_name).ok_or_else(|| {
                 invalid(format!(
-                    "it uses `{}` of the hosted MCP server `{label}`, which this agent does not offer",
-                    call.tool
-                ))
-            })?,
-            None => self.tools.get_shared(&call.tool).ok_or_else(|| {
-                invalid(format!(
-                    "it uses the tool `{}`, which this agent does not register",
-                    call.tool
+                    "it uses the tool `{tool_name}`, which this agent does not register"
                 ))
             })?,
         };
@@ -125,18 +121,12 @@ impl Runner {
                 .metadata
                 .insert(TOOL_HINTS_KEY.to_owned(), hints.clone());
         }
-        Ok(PreparedCall {
-            call: model_call,
-            arguments,
-            digest,
-            gate: Gate::Decided(Box::new(Decided {
-                tool,
-                action,
-                decision,
-                verdict: Verdict::ApprovalRequired,
-            })),
-            approval: ApprovalState::None,
-        })
+        let prepared = PreparedCall::for_review(model_call, arguments, tool, action, decision);
+        // The digest the approval was asked for, against the one of the model's arguments.
+        if prepared.digest != call.digest {
+            return Err(changed());
+        }
+        Ok(prepared)
     }
 
     /// Checks a paused run and its answers, and binds each answered call to the model's own
@@ -158,47 +148,10 @@ impl Runner {
                 pending,
             });
         }
-        let RunState {
-            trace_id,
-            model,
-            instructions,
-            temperature,
-            extra,
-            round,
-            conversation,
-            response,
-            calls,
-            events,
-            approval_loops,
-            secret_args,
-            mcp_tool_lists,
-            used_mcp_approvals,
-            ..
-        } = state;
-        let settings = RunSettings {
-            model,
-            instructions,
-            temperature,
-            extra,
-        };
-        settings.check()?;
-        let ctx = RunCtx {
-            ids: RunIds {
-                trace_id,
-                model: settings.model.clone(),
-            },
-            settings,
-            conversation,
-            round,
-            events,
-            approvals: approval_loops,
-            policy: self.default_policy(),
-            mcp_tool_lists,
-            used_mcp_approvals,
-        };
+        let (ctx, response, secret_args) = state.thaw(self.default_policy())?;
         // Every answered call is checked against its binding before any of them runs.
         let mut answered = Vec::new();
-        for (index, call) in calls.iter().enumerate().filter(|(_, c)| c.pending) {
+        for (index, call) in ctx.calls.iter().enumerate().filter(|(_, c)| c.pending) {
             let Some(request_id) = call.event.request_id.clone() else {
                 continue;
             };
@@ -216,7 +169,6 @@ impl Runner {
         Ok(Resumed {
             recorded: 0,
             ctx,
-            calls,
             response,
             secret_args,
             answered,
@@ -233,7 +185,6 @@ impl Runner {
     ) -> Result<Option<Step>, Error> {
         let Resumed {
             ctx,
-            calls,
             response,
             secret_args,
             answered,
@@ -254,20 +205,22 @@ impl Runner {
                 record: Box::new(record),
             };
             // The final event takes the paused one's place: one event per call.
-            let paused = &calls[index].event;
+            let paused = &ctx.calls[index].event;
             let (paused_id, seq) = (paused.event_id.clone(), paused.seq);
             let mut outcome = self.run_and_record(vec![prepared], &ctx.ids, seq).await?;
             ctx.approvals.append(&mut outcome.approvals);
-            let recorded = outcome.calls.pop().ok_or_else(|| {
-                Error::ProviderResponse("a resumed call left no record".to_owned())
-            })?;
+            let recorded = outcome
+                .calls
+                .pop()
+                .ok_or_else(|| Error::Internal("a resumed call left no record".to_owned()))?;
             *recorded_calls += 1;
             match ctx.events.iter_mut().find(|e| e.event_id == paused_id) {
                 Some(slot) => *slot = recorded.event.clone(),
                 None => ctx.events.push(recorded.event.clone()),
             }
-            calls[index].event = recorded.event.clone();
-            calls[index].pending = false;
+            let call = &mut ctx.calls[index];
+            call.event = recorded.event.clone();
+            call.pending = false;
             if let Some(failure) = outcome.failure {
                 return Err(failure);
             }
@@ -276,31 +229,15 @@ impl Runner {
                 emit(tx, StreamEvent::ExecutionEvent { event }).await?;
             }
         }
-        if calls.iter().any(|c| c.pending) {
+        if ctx.is_paused() {
             // Some calls still wait: pause again, with what was resolved now.
-            let state = RunState {
-                version: RUN_STATE_VERSION,
-                trace_id: ctx.ids.trace_id.clone(),
-                model: ctx.settings.model.clone(),
-                instructions: ctx.settings.instructions.clone(),
-                temperature: ctx.settings.temperature,
-                extra: ctx.settings.extra.clone(),
-                round: ctx.round,
-                conversation: ctx.conversation.clone(),
-                response: response.clone(),
-                calls: calls.clone(),
-                events: ctx.events.clone(),
-                approval_loops: ctx.approvals.clone(),
-                secret_args: secret_args.clone(),
-                mcp_tool_lists: ctx.mcp_tool_lists.clone(),
-                used_mcp_approvals: ctx.used_mcp_approvals.clone(),
-            };
+            let state = ctx.freeze(response, secret_args.clone());
             return Ok(Some(Step::Paused(response.clone(), Box::new(state))));
         }
-        for call in calls.iter() {
-            ctx.conversation.answer_call(&call.event);
+        for call in &ctx.calls {
+            ctx.conversation.answer_call(call);
             if let Some(tx) = tx
-                && let Some(answer) = ctx.conversation.mcp_approval_event(&call.call_id)
+                && let Some(answer) = mcp_approval_event(call)
             {
                 emit(tx, answer).await?;
             }
@@ -403,24 +340,12 @@ impl Runner {
         // The decision itself stays with the engine; the call carries what binds it.
         let decision =
             Decision::from_backend_response(&json!({"request_id": request_id, "mode": "review"}));
-        let call = PreparedCall {
-            call: FunctionCall {
-                name: tool.to_owned(),
-                call_id: request_id.to_owned(),
-                arguments: arguments.to_string(),
-                hosted: None,
-            },
-            digest: canonical_sha256(&arguments),
-            arguments,
-            gate: Gate::Decided(Box::new(Decided {
-                tool: registered,
-                action,
-                decision,
-                verdict: Verdict::ApprovalRequired,
-            })),
-            approval: ApprovalState::None,
-        };
-        let mut call = call;
+        let call = FunctionCall::function(
+            tool.to_owned(),
+            request_id.to_owned(),
+            arguments.to_string(),
+        );
+        let mut call = PreparedCall::for_review(call, arguments, registered, action, decision);
         let record = inner.settle_approval(request_id, &call, &answer).await?;
         call.approval = ApprovalState::Answered {
             answer,
@@ -434,6 +359,6 @@ impl Runner {
         outcome
             .approvals
             .pop()
-            .ok_or_else(|| Error::ProviderResponse("the approved call left no record".to_owned()))
+            .ok_or_else(|| Error::Internal("the approved call left no record".to_owned()))
     }
 }

@@ -16,51 +16,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bighub_core::{MemoryBatch, OutcomeReport, OutcomeStatus, TOOL_HINTS_KEY, Verdict};
 use futures::FutureExt;
-use futures::future::{BoxFuture, join_all};
+use futures::future::join_all;
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 use tracing::Instrument;
 
-use super::approval::{ApprovalRecord, now_rfc3339};
+use super::approval::{
+    ApprovalAnswer, ApprovalLoop, ApprovalPolicy, ApprovalRecord, ApprovalRequest, now_rfc3339,
+};
 use super::caps::{cap_output, truncate_text};
-use super::prepared::{ApprovalState, FunctionCall, Gate, PreparedCall, scrub_text, scrub_value};
+use super::prepared::{ApprovalState, Gate, PreparedCall, scrub_text, scrub_value};
+use super::recorded::RecordedCall;
 use super::runner::{RunIds, Runner};
 use crate::config::SOURCE_VERSION;
-use crate::{
-    ApprovalAnswer, Error, ExecutionEvent, ExecutionStatus, ToolError,
-    run::{ApprovalLoop, ApprovalRequest},
-};
-
-/// The answer source of `run_with_approval`.
-pub(crate) type ApprovalCallback =
-    Arc<dyn Fn(ApprovalRequest) -> BoxFuture<'static, Option<ApprovalAnswer>> + Send + Sync>;
-
-/// What a round does with a call that needs an approval.
-#[derive(Clone)]
-pub(crate) enum ApprovalPolicy {
-    /// Report `approval_required` to the model and go on.
-    Report,
-    /// Stop the run at this round; it resumes with [`BighubOpenAI::resume`](crate::BighubOpenAI::resume).
-    Pause,
-    /// Ask the callback; pause when it has no answer.
-    Ask(ApprovalCallback),
-}
-
-/// One call of a round, as recorded.
-#[derive(Debug)]
-pub(crate) struct RecordedCall {
-    /// The call exactly as the model sent it.
-    pub(crate) call: FunctionCall,
-    /// The digest of its arguments (the approval binding).
-    pub(crate) digest: String,
-    /// Its event; an `approval_required` one while it waits.
-    pub(crate) event: ExecutionEvent,
-    /// Whether it waits for an approval.
-    pub(crate) pending: bool,
-    /// The tool hints its decision was made on (an MCP tool's definition fingerprint
-    /// among them), so that a resumed call runs only against that definition.
-    pub(crate) decided_hints: Option<Value>,
-}
+use crate::{Error, ExecutionEvent, ExecutionStatus, ToolError};
 
 /// One round's record: every call, and why the run must stop although they are recorded.
 #[derive(Debug)]
@@ -75,10 +44,6 @@ pub(crate) struct RoundOutcome {
 }
 
 impl RoundOutcome {
-    pub(crate) fn is_paused(&self) -> bool {
-        self.calls.iter().any(|c| c.pending)
-    }
-
     /// The round's events, in call order.
     pub(crate) fn events(&self) -> impl Iterator<Item = &ExecutionEvent> {
         self.calls.iter().map(|c| &c.event)
@@ -133,9 +98,7 @@ impl Runner {
             .instrument(span),
         );
         rx.await.map_err(|_| {
-            Error::ProviderResponse(
-                "the task running the round's tools stopped unexpectedly".to_owned(),
-            )
+            Error::Internal("the task running the round's tools stopped unexpectedly".to_owned())
         })
     }
 
@@ -209,7 +172,7 @@ impl Runner {
         cancelled: &AtomicBool,
     ) -> Option<Result<Value, ToolError>> {
         // Hosted MCP calls never run here: the API runs them once approved.
-        if !may_run(call) || call.call.hosted.is_some() {
+        if !may_run(call) || call.call.is_hosted() {
             return None;
         }
         if cancelled.load(Ordering::SeqCst) {
@@ -293,7 +256,7 @@ impl Runner {
         seq: u64,
     ) -> ExecutionEvent {
         // A hosted MCP call allowed here is answered `approve: true`; the API runs it.
-        let hosted_approved = call.call.hosted.is_some() && may_run(&call);
+        let hosted_approved = call.call.is_hosted() && may_run(&call);
         let rejected_by_human = matches!(
             &call.approval,
             ApprovalState::Answered { answer, .. } if !answer.is_approved()

@@ -1,7 +1,8 @@
 //! A paused run, as data: everything needed to finish it later, in another process if need
 //! be.
 //!
-//! This module owns [`RunState`] and its JSON form. It does not resume anything: see
+//! This module owns [`RunState`] and its JSON form. Freezing a run into it and thawing it
+//! back is `ctx.rs`'s; it does not resume anything: see
 //! [`BighubOpenAI::resume`](crate::BighubOpenAI::resume).
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use super::approval::{ApprovalLoop, ApprovalRequest};
 use super::conversation::Conversation;
 use super::model_response::{LlmResponse, McpToolList};
 use super::prepared::redact_argument_text;
+use super::recorded::RecordedCall;
 use crate::{Decision, Error, ExecutionEvent};
 
 /// The version of the [`RunState`] JSON format this crate writes and reads.
@@ -70,7 +72,7 @@ pub struct RunState {
     pub(crate) conversation: Conversation,
     /// The response that proposed the paused round's calls.
     pub(crate) response: LlmResponse,
-    pub(crate) calls: Vec<PausedCall>,
+    pub(crate) calls: Vec<RecordedCall>,
     /// Every event of the run so far (a pending call's `approval_required` event included).
     pub(crate) events: Vec<ExecutionEvent>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -91,7 +93,7 @@ impl fmt::Debug for RunState {
         let calls: Vec<_> = self
             .calls
             .iter()
-            .map(|c| (c.call_id.as_str(), c.tool.as_str(), c.pending))
+            .map(|c| (c.call.call_id.as_str(), c.call.name.as_str(), c.pending))
             .collect();
         f.debug_struct("RunState")
             .field("version", &self.version)
@@ -103,24 +105,6 @@ impl fmt::Debug for RunState {
             .field("conversation_items", &self.conversation.len())
             .finish_non_exhaustive()
     }
-}
-
-/// One call of the paused round.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct PausedCall {
-    pub(crate) call_id: String,
-    pub(crate) tool: String,
-    /// The arguments as the model sent them.
-    pub(crate) raw_arguments: String,
-    /// SHA-256 of the canonical JSON of the parsed arguments (the approval binding).
-    pub(crate) arguments_sha256: String,
-    /// The final event of a call that is done; the `approval_required` event of a pending one.
-    pub(crate) event: ExecutionEvent,
-    pub(crate) pending: bool,
-    /// The tool hints the call's decision was made on (an MCP tool's definition
-    /// fingerprint among them): a resumed call is forwarded only against that definition.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) decided_hints: Option<Value>,
 }
 
 impl RunState {
@@ -137,14 +121,14 @@ impl RunState {
             .iter()
             .filter(|c| c.pending)
             .filter_map(|c| {
-                let (tool, mut arguments) = self.bound_call(&c.call_id)?;
+                let (tool, mut arguments) = self.bound_call(&c.call.call_id)?;
                 if let Some(names) = self.secret_args.get(&tool) {
                     redact_named(&mut arguments, names);
                 }
                 Some(ApprovalRequest {
                     request_id: c.event.request_id.clone()?,
                     tool,
-                    call_id: c.call_id.clone(),
+                    call_id: c.call.call_id.clone(),
                     arguments,
                     decision: c.event.decision.clone()?,
                 })
@@ -154,11 +138,13 @@ impl RunState {
 
     /// The tool and parsed arguments of the model's call `call_id` in the conversation,
     /// when its arguments are a JSON object.
+    ///
+    /// Read from the conversation on purpose, not from the recorded call: the state may
+    /// have been edited, and what an approval runs is the model's own call.
     fn bound_call(&self, call_id: &str) -> Option<(String, Value)> {
-        let item = self.conversation.function_call(call_id)?;
-        let tool = item["name"].as_str()?.to_owned();
-        match serde_json::from_str(item["arguments"].as_str()?) {
-            Ok(arguments @ Value::Object(_)) => Some((tool, arguments)),
+        let call = self.conversation.call(call_id)?;
+        match serde_json::from_str(&call.arguments) {
+            Ok(arguments @ Value::Object(_)) => Some((call.name, arguments)),
             _ => None,
         }
     }
@@ -217,9 +203,10 @@ impl RunState {
                     .get(tool)
                     .map(|names| redact_argument_text(arguments, names))
             });
-        for call in &mut state.calls {
-            if let Some(names) = secrets.get(&call.tool) {
-                call.raw_arguments = redact_argument_text(&call.raw_arguments, names);
+        for recorded in &mut state.calls {
+            let call = &mut recorded.call;
+            if let Some(names) = secrets.get(&call.name) {
+                call.arguments = redact_argument_text(&call.arguments, names);
             }
         }
         state

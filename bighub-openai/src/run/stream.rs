@@ -19,10 +19,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::driver::{RunCtx, RunSettings, Step};
+use super::approval::ApprovalPolicy;
+use super::call::FunctionCall;
+use super::ctx::{RunCtx, RunSettings};
+use super::driver::Step;
+use super::hosted_mcp::mcp_approval_event;
 use super::model_response::ModelResponse;
-use super::prepared::{FunctionCall, PreparedCall};
-use super::round::ApprovalPolicy;
+use super::prepared::PreparedCall;
 use super::runner::{RunIds, Runner};
 use super::stream_event::StreamEvent;
 use crate::Error;
@@ -189,8 +192,14 @@ impl Runner {
             drop(sse);
             let before = ctx.events.len();
             let step = self.after_response(ctx, &response, early).await;
+            // The round's calls were answered only when the loop goes on.
+            let answered = matches!(step, Ok(Step::Continue));
             for event in ctx.events[before.min(ctx.events.len())..].iter().cloned() {
-                let answer = ctx.conversation.mcp_approval_event(&event.call_id);
+                let answer = ctx
+                    .calls
+                    .iter()
+                    .find(|c| answered && c.event.event_id == event.event_id)
+                    .and_then(mcp_approval_event);
                 emit(tx, StreamEvent::ExecutionEvent { event }).await?;
                 if let Some(answer) = answer {
                     emit(tx, answer).await?;
@@ -273,7 +282,7 @@ impl Runner {
                             if let Some(call_id) = &call_id {
                                 // Decide now, while the model goes on; used only if the
                                 // completed response holds exactly this call.
-                                let call = FunctionCall { name: name.clone(), call_id: call_id.clone(), arguments: arguments.clone(), hosted: None };
+                                let call = FunctionCall::function(name.clone(), call_id.clone(), arguments.clone());
                                 deciding.push(Box::pin(self.prepare(call, ids)));
                             }
                             emit(tx, StreamEvent::FunctionCallArgsDone { name, arguments, item_id, call_id, output_index: index(&raw) }).await?;
@@ -313,7 +322,8 @@ impl Runner {
             self.decision_landed(prepared, &mut decided, tx).await?;
         }
         let response = completed.ok_or_else(|| {
-            Error::ProviderResponse("the response stream ended without a response".to_owned())
+            // The loop above ends only once the response completed.
+            Error::Internal("the response stream was left without its response".to_owned())
         })?;
         Ok((response, decided))
     }

@@ -16,7 +16,7 @@ use crate::ExecutionEvent;
 /// Serialized with a `type` tag: `llm_delta`, `llm_text_done`, `output_item_added`,
 /// `function_call_args_delta`, `function_call_args_done`, `refusal_delta`, `decision`,
 /// `response_done`, `response_failed`, `execution_event`, `mcp_approval`, and last
-/// `final_response`.
+/// `final_response`. New events may be added (a `match` needs a `_` arm).
 ///
 /// ```
 /// use bighub_openai::StreamEvent;
@@ -35,6 +35,7 @@ use crate::ExecutionEvent;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)]
+#[non_exhaustive]
 pub enum StreamEvent {
     /// A piece of the model's text (`response.output_text.delta`).
     LlmDelta {
