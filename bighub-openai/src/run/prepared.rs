@@ -11,7 +11,8 @@
 
 use std::sync::Arc;
 
-use bighub_core::{Decision, ProposedAction, REDACTED, Verdict, redact_named};
+use bighub_core::redact::{REDACTED, redact_named};
+use bighub_core::{Decision, ProposedAction, Verdict};
 use serde_json::Value;
 
 use super::approval::ApprovalRecord;

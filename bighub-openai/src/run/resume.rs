@@ -15,7 +15,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use bighub_core::{Decision, TOOL_HINTS_KEY, Verdict};
+use bighub_core::action::TOOL_HINTS_KEY;
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
+use bighub_core::{Decision, Verdict};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
@@ -77,11 +79,11 @@ impl Runner {
             hosted,
         };
         if model_call.name != call.tool {
-            return Err(Error::ApprovalToolChanged {
-                request_id: request_id.to_owned(),
+            let refusal = ApprovalRefusal::ToolChanged {
                 approved: model_call.name,
                 requested: call.tool.clone(),
-            });
+            };
+            return Err(ApprovalRefused::new(request_id, refusal).into());
         }
         let arguments = match serde_json::from_str::<Value>(&model_call.arguments) {
             Ok(arguments @ Value::Object(_)) => arguments,
@@ -93,9 +95,8 @@ impl Runner {
         };
         let digest = canonical_sha256(&arguments);
         if digest != call.arguments_sha256 || model_call.arguments != call.raw_arguments {
-            return Err(Error::ApprovalArgumentsChanged {
-                request_id: request_id.to_owned(),
-            });
+            let refusal = ApprovalRefusal::ArgumentsChanged;
+            return Err(ApprovalRefused::new(request_id, refusal).into());
         }
         let tool = match &model_call.hosted {
             Some(label) => self.hosted_tool(label, &call.tool).ok_or_else(|| {
