@@ -36,22 +36,22 @@ struct AllowAll;
 
 #[async_trait]
 impl DecisionEngine for AllowAll {
-    async fn evaluate(&self, _: &ProposedAction) -> Result<Decision, bighub::engine::Error> {
+    async fn evaluate(&self, _: &ProposedAction) -> Result<Decision, bighub::engine::EngineError> {
         Ok(Decision::from_backend_response(
             &json!({"mode": "autonomous", "request_id": "r"}),
         ))
     }
-    async fn report_outcome(&self, _: &OutcomeReport) -> Result<(), bighub::engine::Error> {
+    async fn report_outcome(&self, _: &OutcomeReport) -> Result<(), bighub::engine::EngineError> {
         Ok(())
     }
-    async fn ingest_memory(&self, _: &MemoryBatch) -> Result<(), bighub::engine::Error> {
+    async fn ingest_memory(&self, _: &MemoryBatch) -> Result<(), bighub::engine::EngineError> {
         Ok(())
     }
     async fn resolve_approval(
         &self,
         _: &str,
         _: &ApprovalResolution,
-    ) -> Result<Value, bighub::engine::Error> {
+    ) -> Result<Value, bighub::engine::EngineError> {
         Ok(Value::Null)
     }
 }

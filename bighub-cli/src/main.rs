@@ -296,7 +296,7 @@ fn builder(global: &Global) -> LocalEngineBuilder {
 
 /// Where `decisions` and `approvals` read and resolve: a decision server, or a store.
 enum Source {
-    Server(bighub_core::RemoteBighub),
+    Server(bighub_remote::RemoteBighub),
     Store(Box<bighub_local::LocalEngine>),
 }
 
@@ -319,7 +319,7 @@ fn source(global: &Global) -> Result<Source, String> {
                     "the decision server {url} needs an API key: set BIGHUB_API_KEY to one of its keys"
                 )
             })?;
-        let remote = bighub_core::RemoteBighub::builder()
+        let remote = bighub_remote::RemoteBighub::builder()
             .api_key(key)
             .base_url(url.clone())
             .build()

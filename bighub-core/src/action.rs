@@ -9,7 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::remote::DecisionMode;
+use crate::wire::DecisionMode;
 
 /// How risky a tool is, as declared by its author.
 #[derive(
@@ -108,7 +108,7 @@ pub struct ActionContext {
 /// ```
 ///
 /// Its `Debug` and its JSON (`Serialize`) show the arguments the tool marks secret
-/// ([`SECRET_ARGS_KEY`](crate::SECRET_ARGS_KEY)) as [`REDACTED`](crate::REDACTED), so a
+/// ([`SECRET_ARGS_KEY`](crate::redact::SECRET_ARGS_KEY)) as [`REDACTED`](crate::redact::REDACTED), so a
 /// printed or logged action never carries them; the [`arguments`](Self::arguments) field
 /// and [`unredacted`](Self::unredacted) keep the real values for code that decides on
 /// them. JSON read back from the redacted form has the redacted values.

@@ -12,7 +12,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use bighub_core::Backoff;
+/// use bighub_core::backoff::Backoff;
 ///
 /// let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
 /// let first = backoff.delay(0);

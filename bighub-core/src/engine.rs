@@ -1,7 +1,7 @@
 //! The decision engine contract, and the records that flow back to an engine after a call.
 //!
 //! This module owns the trait and its payload types; the engines themselves live elsewhere
-//! ([`RemoteBighub`](crate::RemoteBighub) here, the local engine in `bighub-openai`).
+//! (the hosted service's client in `bighub-remote`, the embedded engine in `bighub-local`).
 
 use std::fmt;
 
@@ -56,7 +56,7 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
     ///
     /// The default calls `evaluate`, which is right for an engine that records nothing; an
     /// engine that keeps decisions and approvals overrides it (the local engine does).
-    /// [`RemoteBighub`](crate::RemoteBighub) sends the evaluation with `dry_run: true`,
+    /// The hosted service's client (`bighub-remote`) sends the evaluation with `dry_run: true`,
     /// which `bighub serve` honours; the hosted service's contract has no preview, so it
     /// records that evaluation like any other.
     async fn preview(&self, action: &ProposedAction) -> Result<Decision, Error> {
@@ -85,9 +85,9 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
     /// `request_id` was approved for this tool and these arguments (compared by
     /// [`ProposedAction::approval_digest`]) and was not used yet; then it marks it used
     /// (atomically, so that of two processes claiming it only one succeeds) and answers
-    /// [`ApprovalClaim::Claimed`]. It refuses with [`Error::ApprovalToolChanged`],
-    /// [`Error::ApprovalArgumentsChanged`], [`Error::ApprovalAlreadyUsed`] or
-    /// [`Error::ApprovalNotApproved`].
+    /// [`ApprovalClaim::Claimed`]. It refuses with [`Error::Approval`]: tool changed,
+    /// arguments changed, already used or not approved
+    /// ([`ApprovalRefusal`](crate::approval::ApprovalRefusal)).
     ///
     /// The default answers [`ApprovalClaim::NotTracked`]: the engine keeps no approval
     /// records it can bind, so only the agent that asked for the approval may run it (it

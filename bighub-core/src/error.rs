@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::approval::ApprovalRefused;
 use crate::escape::escape;
 
 /// Everything that can go wrong while asking a decision engine.
@@ -65,52 +66,9 @@ pub enum Error {
     #[error("BIGHUB sent an unreadable answer: {}", escape(.0))]
     InvalidResponse(String),
 
-    /// An approval was already resolved; one approval runs its tool at most once.
-    #[error("approval {} was already resolved ({})", escape(.request_id), escape(.resolution))]
-    ApprovalAlreadyResolved {
-        /// The decision's request id.
-        request_id: String,
-        /// The earlier resolution.
-        resolution: String,
-    },
-
-    /// No pending approval has this request id.
-    #[error("no approval is pending for request {}", escape(.0))]
-    ApprovalNotFound(String),
-
-    /// The approval is not (or not yet) approved, so its call may not run.
-    #[error("approval {} is {}, not approved", escape(.request_id), escape(.status))]
-    ApprovalNotApproved {
-        /// The decision's request id.
-        request_id: String,
-        /// `pending` or `rejected`.
-        status: String,
-    },
-
-    /// The call's arguments differ from those the approval was granted for.
-    #[error(
-        "approval {} was granted for different arguments; ask for a new approval for the changed call",
-        escape(.0)
-    )]
-    ApprovalArgumentsChanged(String),
-
-    /// The approval was granted for another tool than the one about to run.
-    #[error(
-        "approval {} was granted for the tool `{}`, not `{}`; ask for a new approval for this call",
-        escape(.request_id), escape(.approved), escape(.requested)
-    )]
-    ApprovalToolChanged {
-        /// The decision's request id.
-        request_id: String,
-        /// The tool the approval was granted for.
-        approved: String,
-        /// The tool that was about to run.
-        requested: String,
-    },
-
-    /// The approval already ran its call once; one approval runs its tool at most once.
-    #[error("approval {} was already used", escape(.0))]
-    ApprovalAlreadyUsed(String),
+    /// An approval may not be used for the call at hand.
+    #[error("{}", escape(&.0.to_string()))]
+    Approval(#[from] ApprovalRefused),
 
     /// An error from another engine (local or user-defined).
     #[error("decision engine error: {}", escape(.0))]
@@ -180,10 +138,12 @@ mod tests {
                 message: forged.into(),
             },
             Error::InvalidResponse(forged.into()),
-            Error::ApprovalNotApproved {
-                request_id: forged.into(),
-                status: forged.into(),
-            },
+            Error::Approval(ApprovalRefused::new(
+                forged,
+                crate::approval::ApprovalRefusal::NotApproved {
+                    status: forged.into(),
+                },
+            )),
         ] {
             let message = error.to_string();
             assert!(!message.chars().any(needs_escape), "{message:?}");

@@ -224,7 +224,8 @@ impl Decision {
     /// can explain a verdict. [`verdict`](Decision::verdict) is their maximum.
     ///
     /// ```
-    /// use bighub_core::{Decision, Verdict, Vote};
+    /// use bighub_core::gate::Vote;
+    /// use bighub_core::{Decision, Verdict};
     /// use serde_json::json;
     ///
     /// let d = Decision::from_backend_response(&json!({

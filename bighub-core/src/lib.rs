@@ -3,9 +3,9 @@
 //! What a decision is, where it comes from, and how it gates a tool call.
 //!
 //! An agent's tool call becomes a [`ProposedAction`]. A [`DecisionEngine`] (the hosted
-//! [`RemoteBighub`] service, the embedded local engine of `bighub-openai`, or your own)
-//! answers with a [`Decision`], and the gate turns that decision into a [`Verdict`]:
-//! execute, require approval, ask for more context, or block.
+//! service's client in `bighub-remote`, the embedded engine of `bighub-local`, or your
+//! own) answers with a [`Decision`], and the [gate] turns that decision into a
+//! [`Verdict`]: execute, require approval, ask for more context, or block.
 //!
 //! ```
 //! use bighub_core::{Decision, Verdict};
@@ -23,35 +23,36 @@
 //! assert_eq!(decision.verdict(), Verdict::ApprovalRequired);
 //! ```
 //!
-//! This crate owns no OpenAI code and runs no tools; `bighub-openai` does.
+//! The root holds what a user meets first; the rest lives in named modules: the
+//! decision's parts ([`decision`]), the gate's votes ([`gate`]), approval refusals
+//! ([`approval`]), the hosted service's request bodies ([`wire`]), secret arguments
+//! ([`redact`]), retry waits ([`backoff`]), digests and escaping.
+//!
+//! This crate owns no network code, no OpenAI code and runs no tools: the hosted service's
+//! HTTP client is `bighub-remote`, the runtime is `bighub-openai`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod action;
-mod backoff;
-mod decision;
+pub mod action;
+pub mod approval;
+pub mod backoff;
+pub mod decision;
 pub mod digest;
 mod engine;
 mod error;
 pub mod escape;
 mod fail_mode;
-mod gate;
+pub mod gate;
 mod normalize;
-mod redact;
-pub mod remote;
+pub mod redact;
+pub mod wire;
 
-pub use action::{ActionContext, ProposedAction, RiskLevel, TOOL_HINTS_KEY};
-pub use backoff::Backoff;
-pub use decision::{
-    ActionInterpretationLayer, AgentOperationalBody, Decision, Mode, OperationalIntent,
-    ResponsibleActionSpace, SalientFactor,
-};
+pub use action::{ActionContext, ProposedAction, RiskLevel};
+pub use decision::{Decision, Mode};
 pub use engine::{
     ApprovalClaim, ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus,
     Resolution,
 };
 pub use error::Error;
 pub use fail_mode::FailMode;
-pub use gate::{Verdict, Vote};
-pub use redact::{REDACTED, SECRET_ARGS_KEY, redact_named, secret_args};
-pub use remote::{DecisionMode, RemoteBighub, RemoteBighubBuilder};
+pub use gate::Verdict;

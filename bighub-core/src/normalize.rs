@@ -3,7 +3,7 @@
 //! This module owns the tolerant, field-by-field reading of `/actions/evaluate` answers in
 //! all their historical shapes: where each field may come from, in which order, and what is
 //! ignored. It does not own the shape itself (`decision.rs`), the verdict (`gate.rs`) or
-//! talking to the service (`remote/`).
+//! talking to the service (`bighub-remote`).
 //!
 //! Reading rules shared by every field:
 //! - strings are trimmed, and an empty or whitespace-only string counts as absent;
@@ -21,7 +21,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::{
+use crate::decision::{
     ActionInterpretationLayer, AgentOperationalBody, Decision, Mode, OperationalIntent,
     ResponsibleActionSpace, SalientFactor,
 };

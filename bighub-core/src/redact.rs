@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::digest::canonical_sha256;
-use crate::remote::DecisionMode;
+use crate::wire::DecisionMode;
 use crate::{ActionContext, ProposedAction, RiskLevel};
 
 /// The key of [`ActionContext::metadata`](crate::ActionContext::metadata) that lists the
@@ -25,7 +25,7 @@ pub const REDACTED: &str = "[REDACTED]";
 /// The argument names listed under [`SECRET_ARGS_KEY`] in `metadata`.
 ///
 /// ```
-/// use bighub_core::secret_args;
+/// use bighub_core::redact::secret_args;
 /// use serde_json::json;
 ///
 /// let metadata = json!({"secret_args": ["token", "password"]});

@@ -1,6 +1,7 @@
 //! The gate: every voting rule, the precedence between verdicts, and the explanations.
 
-use bighub_core::{Decision, Mode, Verdict, Vote};
+use bighub_core::gate::Vote;
+use bighub_core::{Decision, Mode, Verdict};
 use serde_json::{Value, json};
 
 use Verdict::{ApprovalRequired, Blocked, Execute, NeedsContext};

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use bighub_core::ApprovalResolution;
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 
 use super::LocalError;
 use super::clock::format_rfc3339;
@@ -185,16 +186,16 @@ pub(crate) fn check_claim(
     tool: &str,
     digest: &str,
 ) -> Result<ApprovalRecord, LocalError> {
-    let record = record.ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
+    let record = record.ok_or_else(|| refused(request_id, ApprovalRefusal::NotFound))?;
     if record.tool != tool {
-        return Err(LocalError::ApprovalToolChanged {
-            request_id: request_id.to_owned(),
+        let refusal = ApprovalRefusal::ToolChanged {
             approved: record.tool,
             requested: tool.to_owned(),
-        });
+        };
+        return Err(refused(request_id, refusal));
     }
     if digest != record.arguments_sha256 {
-        return Err(LocalError::ApprovalArgumentsChanged(request_id.to_owned()));
+        return Err(refused(request_id, ApprovalRefusal::ArgumentsChanged));
     }
     check_usable(&record)?;
     Ok(record)
@@ -207,12 +208,13 @@ pub(crate) fn resolved(
     record: Option<ApprovalRecord>,
     request_id: &str,
 ) -> Result<ApprovalRecord, LocalError> {
-    let record = record.ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
+    let record = record.ok_or_else(|| refused(request_id, ApprovalRefusal::NotFound))?;
     if changed == 0 {
-        return Err(LocalError::ApprovalAlreadyResolved {
-            request_id: request_id.to_owned(),
-            resolution: record.status.as_str().to_owned(),
-        });
+        let resolution = record.status.as_str().to_owned();
+        return Err(refused(
+            request_id,
+            ApprovalRefusal::AlreadyResolved { resolution },
+        ));
     }
     Ok(record)
 }
@@ -224,25 +226,31 @@ pub(crate) fn consumed(
     record: Option<ApprovalRecord>,
     request_id: &str,
 ) -> Result<ApprovalRecord, LocalError> {
-    let record = record.ok_or_else(|| LocalError::ApprovalNotFound(request_id.to_owned()))?;
+    let record = record.ok_or_else(|| refused(request_id, ApprovalRefusal::NotFound))?;
     if changed == 0 {
         check_usable(&record)?;
         // The row was usable when read, yet the update matched nothing: another consumer
         // took it in between.
-        return Err(LocalError::ApprovalAlreadyUsed(request_id.to_owned()));
+        return Err(refused(request_id, ApprovalRefusal::AlreadyUsed));
     }
     Ok(record)
 }
 
+/// The approval `request_id` refused with `refusal`.
+fn refused(request_id: &str, refusal: ApprovalRefusal) -> LocalError {
+    ApprovalRefused::new(request_id, refusal).into()
+}
+
 pub(crate) fn check_usable(record: &ApprovalRecord) -> Result<(), LocalError> {
     if record.status != ApprovalStatus::Approved {
-        return Err(LocalError::ApprovalNotApproved {
-            request_id: record.request_id.clone(),
-            status: record.status.as_str().to_owned(),
-        });
+        let status = record.status.as_str().to_owned();
+        return Err(refused(
+            &record.request_id,
+            ApprovalRefusal::NotApproved { status },
+        ));
     }
     if record.used {
-        return Err(LocalError::ApprovalAlreadyUsed(record.request_id.clone()));
+        return Err(refused(&record.request_id, ApprovalRefusal::AlreadyUsed));
     }
     Ok(())
 }

@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+use bighub_core::approval::ApprovalRefused;
+
 /// Everything that can go wrong in the local decision engine.
 ///
 /// Policy errors carry the file and line of the offending Rego; they are raised when the
@@ -121,48 +123,10 @@ pub enum LocalError {
     #[error("JSON error: {0}")]
     Json(#[from] serde_json::Error),
 
-    /// No approval has this request id.
-    #[error("no approval exists for request {0}")]
-    ApprovalNotFound(String),
-
-    /// The approval was already resolved.
-    #[error("approval {request_id} was already resolved ({resolution})")]
-    ApprovalAlreadyResolved {
-        /// The decision's request id.
-        request_id: String,
-        /// The earlier resolution.
-        resolution: String,
-    },
-
-    /// The approval is not (or not yet) approved.
-    #[error("approval {request_id} is {status}, not approved")]
-    ApprovalNotApproved {
-        /// The decision's request id.
-        request_id: String,
-        /// `pending` or `rejected`.
-        status: String,
-    },
-
-    /// The arguments differ from those the approval was granted for.
-    #[error(
-        "approval {0} was granted for different arguments; ask for a new approval for the changed call"
-    )]
-    ApprovalArgumentsChanged(String),
-
-    /// The approval was granted for another tool.
-    #[error("approval {request_id} was granted for the tool `{approved}`, not `{requested}`")]
-    ApprovalToolChanged {
-        /// The review decision's request id.
-        request_id: String,
-        /// The tool the approval was granted for.
-        approved: String,
-        /// The tool that was about to run.
-        requested: String,
-    },
-
-    /// The approval was already used once; one approval runs its tool at most once.
-    #[error("approval {0} was already used")]
-    ApprovalAlreadyUsed(String),
+    /// An approval may not be used for the call at hand (not found, already resolved, not
+    /// approved, granted for another call, already used).
+    #[error(transparent)]
+    Approval(#[from] ApprovalRefused),
 
     /// An idempotency key came back with a different request than the one it was first
     /// used for; the earlier decision is not returned for it.
@@ -205,28 +169,7 @@ impl From<LocalError> for bighub_core::Error {
                     "loc": ["body", field], "msg": message, "type": "value_error",
                 }]),
             },
-            LocalError::ApprovalNotFound(id) => Self::ApprovalNotFound(id),
-            LocalError::ApprovalAlreadyResolved {
-                request_id,
-                resolution,
-            } => Self::ApprovalAlreadyResolved {
-                request_id,
-                resolution,
-            },
-            LocalError::ApprovalNotApproved { request_id, status } => {
-                Self::ApprovalNotApproved { request_id, status }
-            }
-            LocalError::ApprovalArgumentsChanged(id) => Self::ApprovalArgumentsChanged(id),
-            LocalError::ApprovalToolChanged {
-                request_id,
-                approved,
-                requested,
-            } => Self::ApprovalToolChanged {
-                request_id,
-                approved,
-                requested,
-            },
-            LocalError::ApprovalAlreadyUsed(id) => Self::ApprovalAlreadyUsed(id),
+            LocalError::Approval(refused) => Self::Approval(refused),
             other => Self::Engine(other.to_string()),
         }
     }

@@ -12,7 +12,8 @@
 
 use serde_json::{Map, Value, json};
 
-use bighub_core::{ProposedAction, TOOL_HINTS_KEY};
+use bighub_core::ProposedAction;
+use bighub_core::action::TOOL_HINTS_KEY;
 
 use super::clock::format_rfc3339;
 use super::convert::object;

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-pub use bighub_core::{REDACTED, secret_args};
+pub use bighub_core::redact::{REDACTED, secret_args};
 
 /// Name fragments that make a key secret (compared on the lower-cased key without `-`/`_`).
 const SECRET_FRAGMENTS: &[&str] = &[

@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use bighub_core::{DecisionMode, FailMode};
+use bighub_core::FailMode;
+use bighub_core::wire::DecisionMode;
 
 pub use crate::provider::ProviderSettings;
 

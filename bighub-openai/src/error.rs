@@ -14,6 +14,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use bighub_core::approval::ApprovalRefused;
 use bighub_core::escape::escape;
 
 use crate::ExecutionEvent;
@@ -220,50 +221,16 @@ pub enum Error {
         pending: Vec<String>,
     },
 
-    /// The call's arguments differ from those the approval was asked for; nothing ran.
-    #[error(
-        "approval {} was asked for different arguments; nothing ran — ask for a new approval for the changed call",
-        escape(.request_id)
-    )]
-    ApprovalArgumentsChanged {
-        /// The decision's request id.
-        request_id: String,
-    },
+    /// The approval may not be used for this call (granted for another tool or other
+    /// arguments, already used, not approved, unknown to the engine, or bound to no call);
+    /// nothing ran.
+    #[error("{}; nothing ran", escape(&.0.to_string()))]
+    Approval(#[from] ApprovalRefused),
 
-    /// The approval was granted for another tool than the one about to run.
-    #[error(
-        "approval {} was granted for the tool `{}`, not `{}`; nothing ran — ask for a new approval for this call",
-        escape(.request_id), escape(.approved), escape(.requested)
-    )]
-    ApprovalToolChanged {
-        /// The decision's request id.
-        request_id: String,
-        /// The tool the approval was granted for.
-        approved: String,
-        /// The tool that was about to run.
-        requested: String,
-    },
-
-    /// The approval was already acted on; one approval runs its call at most once.
-    #[error("approval {} was already acted on; one approval runs its call at most once", escape(.request_id))]
-    ApprovalAlreadyUsed {
-        /// The decision's request id.
-        request_id: String,
-    },
-
-    /// The engine cannot tell which call the approval was granted for, and this agent did
-    /// not ask for it, so nothing binds it to the call about to run; nothing ran.
-    #[error(
-        "approval {request_id} cannot be bound to this call: the decision engine keeps no record of which call it was granted for, and this agent did not ask for it; nothing ran — resume in the agent that paused, or decide with an engine that keeps approvals (the embedded engine or `bighub serve`)"
-    )]
-    ApprovalUnbound {
-        /// The decision's request id.
-        request_id: String,
-    },
-
-    /// The engine refused to record the answer or to release the approved call.
-    #[error("approval {} was refused by the decision engine: {source}", escape(.request_id))]
-    ApprovalRefused {
+    /// The engine could not record the answer or release the approved call (it was
+    /// unreachable, refused the request, ...); nothing ran.
+    #[error("approval {} could not be settled with the decision engine: {source}", escape(.request_id))]
+    ApprovalEngine {
         /// The decision's request id.
         request_id: String,
         /// What the engine said.
@@ -275,9 +242,18 @@ pub enum Error {
     #[error(transparent)]
     Local(#[from] crate::local::LocalError),
 
-    /// An error of the decision layer.
+    /// An error of the decision layer (its approval refusals are [`Approval`](Self::Approval)).
     #[error(transparent)]
-    Core(#[from] bighub_core::Error),
+    Core(bighub_core::Error),
+}
+
+impl From<bighub_core::Error> for Error {
+    fn from(error: bighub_core::Error) -> Self {
+        match error {
+            bighub_core::Error::Approval(refused) => Self::Approval(refused),
+            other => Self::Core(other),
+        }
+    }
 }
 
 /// `1) ...; 2) ...`: each error's message, numbered.

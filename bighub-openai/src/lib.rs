@@ -37,12 +37,21 @@ pub use run::stream_event::StreamEvent;
 pub use tool::action::Action;
 
 /// Decision engines: the contract, the hosted service's client, and what flows to them.
+///
+/// [`EngineError`](engine::EngineError) is the error a
+/// [`DecisionEngine`](engine::DecisionEngine) returns; the runtime's own error is
+/// [`Error`], which carries it.
 pub mod engine {
-    pub use bighub_core::remote::{DecisionMode, RemoteBighub, RemoteBighubBuilder};
+    pub use bighub_core::Error as EngineError;
+    pub use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
+    pub use bighub_core::backoff::Backoff;
+    pub use bighub_core::gate::Vote;
+    pub use bighub_core::wire::DecisionMode;
     pub use bighub_core::{
-        ActionContext, ApprovalClaim, ApprovalResolution, Backoff, DecisionEngine, Error, FailMode,
-        MemoryBatch, Mode, OutcomeReport, OutcomeStatus, ProposedAction, Resolution, Vote, digest,
+        ActionContext, ApprovalClaim, ApprovalResolution, DecisionEngine, FailMode, MemoryBatch,
+        Mode, OutcomeReport, OutcomeStatus, ProposedAction, Resolution, digest,
     };
+    pub use bighub_remote::{RemoteBighub, RemoteBighubBuilder};
 }
 
 /// Turns a function into a guarded tool: `#[bighub::action(system = "...", ...)]`.

@@ -10,6 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use bighub_core::{ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, ProposedAction};
 use bighub_local::{LocalEngine, LocalError, RequestOrigin};
 use serde_json::{Value, json};
@@ -26,88 +27,25 @@ pub enum ApprovalFilter {
 }
 
 /// Why a backend could not answer; each maps to one status code.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BackendError {
-    /// 404: no such approval or decision.
+    /// 404: no such decision.
+    #[error("{0}")]
     NotFound(String),
-    /// 409: the approval was already resolved, with the earlier resolution.
-    AlreadyResolved {
-        /// The earlier resolution (`approved`, `rejected`).
-        resolution: String,
-    },
-    /// 409: a claim was refused; the call may not run under this approval.
-    ClaimRefused(ClaimRefusal),
+    /// 404 or 409: the approval may not be used as asked (not found, already resolved, a
+    /// claim refused); `routes.rs` gives each refusal its status and `reason`.
+    #[error(transparent)]
+    Approval(#[from] ApprovalRefused),
     /// 422: the request cannot be honoured as sent (an idempotency key reused for another
     /// request, a value the store does not accept, named with its field, ...).
+    #[error("{0}")]
     Invalid(String),
     /// 503: the store is unreachable or busy; clients retry.
+    #[error("{0}")]
     Unavailable(String),
     /// 500: the engine failed (a policy rule that fails on this call, ...).
+    #[error("{0}")]
     Internal(String),
-}
-
-/// Why a claim was refused: the `reason` of the 409 answer, with what the client needs to
-/// say it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClaimRefusal {
-    /// The approval was granted for another tool (`tool_changed`).
-    ToolChanged {
-        /// The tool it was granted for.
-        approved_tool: String,
-    },
-    /// The approval was granted for other arguments (`arguments_changed`).
-    ArgumentsChanged,
-    /// The approval already ran its call (`already_used`).
-    AlreadyUsed,
-    /// The approval is pending or rejected (`not_approved`).
-    NotApproved {
-        /// `pending` or `rejected`.
-        status: String,
-    },
-    /// The server's engine keeps no approvals it can bind (`untracked`).
-    Untracked,
-}
-
-impl ClaimRefusal {
-    /// The `reason` on the wire.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::ToolChanged { .. } => "tool_changed",
-            Self::ArgumentsChanged => "arguments_changed",
-            Self::AlreadyUsed => "already_used",
-            Self::NotApproved { .. } => "not_approved",
-            Self::Untracked => "untracked",
-        }
-    }
-}
-
-impl fmt::Display for ClaimRefusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::ToolChanged { approved_tool } => {
-                write!(f, "the approval was granted for the tool {approved_tool:?}")
-            }
-            Self::ArgumentsChanged => f.write_str("the approval was granted for other arguments"),
-            Self::AlreadyUsed => f.write_str("the approval already ran its call"),
-            Self::NotApproved { status } => write!(f, "the approval is {status}, not approved"),
-            Self::Untracked => f.write_str("this server keeps no approvals it can bind"),
-        }
-    }
-}
-
-impl fmt::Display for BackendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotFound(m) | Self::Invalid(m) | Self::Unavailable(m) | Self::Internal(m) => {
-                f.write_str(m)
-            }
-            Self::AlreadyResolved { resolution } => {
-                write!(f, "approval already resolved ({resolution})")
-            }
-            Self::ClaimRefused(refusal) => write!(f, "claim refused: {refusal}"),
-        }
-    }
 }
 
 impl From<LocalError> for BackendError {
@@ -122,24 +60,8 @@ impl From<LocalError> for BackendError {
             return Self::Unavailable(e.to_string());
         }
         match e {
-            LocalError::ApprovalNotFound(_) | LocalError::DecisionNotFound(_) => {
-                Self::NotFound(e.to_string())
-            }
-            LocalError::ApprovalAlreadyResolved { resolution, .. } => {
-                Self::AlreadyResolved { resolution }
-            }
-            LocalError::ApprovalToolChanged { approved, .. } => {
-                Self::ClaimRefused(ClaimRefusal::ToolChanged {
-                    approved_tool: approved,
-                })
-            }
-            LocalError::ApprovalArgumentsChanged(_) => {
-                Self::ClaimRefused(ClaimRefusal::ArgumentsChanged)
-            }
-            LocalError::ApprovalAlreadyUsed(_) => Self::ClaimRefused(ClaimRefusal::AlreadyUsed),
-            LocalError::ApprovalNotApproved { status, .. } => {
-                Self::ClaimRefused(ClaimRefusal::NotApproved { status })
-            }
+            LocalError::Approval(refused) => Self::Approval(refused),
+            LocalError::DecisionNotFound(_) => Self::NotFound(e.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }
@@ -149,18 +71,7 @@ impl From<bighub_core::Error> for BackendError {
     fn from(e: bighub_core::Error) -> Self {
         use bighub_core::Error as E;
         match e {
-            E::ApprovalNotFound(_) => Self::NotFound(e.to_string()),
-            E::ApprovalAlreadyResolved { resolution, .. } => Self::AlreadyResolved { resolution },
-            E::ApprovalToolChanged { approved, .. } => {
-                Self::ClaimRefused(ClaimRefusal::ToolChanged {
-                    approved_tool: approved,
-                })
-            }
-            E::ApprovalArgumentsChanged(_) => Self::ClaimRefused(ClaimRefusal::ArgumentsChanged),
-            E::ApprovalAlreadyUsed(_) => Self::ClaimRefused(ClaimRefusal::AlreadyUsed),
-            E::ApprovalNotApproved { status, .. } => {
-                Self::ClaimRefused(ClaimRefusal::NotApproved { status })
-            }
+            E::Approval(refused) => Self::Approval(refused),
             E::Validation { .. } => Self::Invalid(e.to_string()),
             other if other.is_unavailable() => Self::Unavailable(other.to_string()),
             other => Self::Internal(other.to_string()),
@@ -213,7 +124,7 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// (its tool and arguments digest): refuses another call, a second use, or an
     /// approval not approved; answers the approval as it now stands (used).
     ///
-    /// The default refuses with [`ClaimRefusal::Untracked`]: a backend that keeps no
+    /// The default refuses with [`ApprovalRefusal::Untracked`]: a backend that keeps no
     /// approvals cannot bind one, and its clients then run only what they asked for
     /// themselves.
     async fn claim_approval(
@@ -222,8 +133,8 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         claim: ClaimRequest,
         caller: &Caller,
     ) -> Result<Value, BackendError> {
-        let _ = (request_id, claim, caller);
-        Err(BackendError::ClaimRefused(ClaimRefusal::Untracked))
+        let _ = (claim, caller);
+        Err(ApprovalRefused::new(request_id, ApprovalRefusal::Untracked).into())
     }
     /// Lists approvals, at most `limit`.
     async fn approvals(

@@ -2,7 +2,7 @@
 //!
 //! A self-hosted BIGHUB decision server: the embedded engine (`bighub-local`) behind the
 //! hosted service's wire contract, so that every client of the hosted service —
-//! `bighub_core::RemoteBighub`, the Python `bighub` and `bighub-openai` packages pointed at
+//! `bighub_remote::RemoteBighub`, the Python `bighub` and `bighub-openai` packages pointed at
 //! `BIGHUB_BASE_URL`, agents in any language — shares one decision log and one set of
 //! approvals, with no code change. `bighub serve` runs it from the command line.
 //!
@@ -59,9 +59,7 @@ pub mod wire;
 use std::net::SocketAddr;
 
 pub use auth::{ApiKeys, Auth, MIN_KEY_LEN};
-pub use backend::{
-    ApprovalFilter, Backend, BackendError, Caller, ClaimRefusal, EngineBackend, LocalBackend,
-};
+pub use backend::{ApprovalFilter, Backend, BackendError, Caller, EngineBackend, LocalBackend};
 pub use connections::ConnectionLimits;
 pub use metrics::Metrics;
 pub use routes::{

@@ -27,10 +27,11 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use serde_json::{Map, Value, json};
 
 use crate::auth::Auth;
-use crate::backend::{ApprovalFilter, Backend, BackendError, Caller, ClaimRefusal};
+use crate::backend::{ApprovalFilter, Backend, BackendError, Caller};
 use crate::connections::ConnectionLimits;
 use crate::metrics::Metrics;
 use crate::probe::Probe;
@@ -168,27 +169,7 @@ impl From<BackendError> for ApiError {
     fn from(e: BackendError) -> Self {
         match e {
             BackendError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m),
-            BackendError::AlreadyResolved { resolution } => Self::new(
-                StatusCode::CONFLICT,
-                json!({"message": "approval already resolved", "resolution": resolution}),
-            ),
-            BackendError::ClaimRefused(refusal) => {
-                let mut detail = json!({
-                    "message": format!("claim refused: {refusal}"),
-                    "reason": refusal.reason(),
-                });
-                match &refusal {
-                    ClaimRefusal::ToolChanged { approved_tool } => {
-                        detail["approved_tool"] = json!(approved_tool);
-                    }
-                    ClaimRefusal::NotApproved { status } => {
-                        detail["status"] = json!(status);
-                        detail["resolution"] = json!(status);
-                    }
-                    _ => {}
-                }
-                Self::new(StatusCode::CONFLICT, detail)
-            }
+            BackendError::Approval(refused) => refused.into(),
             BackendError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             BackendError::Unavailable(m) => {
                 tracing::warn!(error = ?m, "decision store unavailable");
@@ -202,6 +183,50 @@ impl From<BackendError> for ApiError {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, m)
             }
         }
+    }
+}
+
+/// The one answer of each approval refusal: 404 when there is no such approval, else 409
+/// with a `detail` holding a message and, for a refused claim, the refusal's `reason` and
+/// what it names ([`ApprovalRefusal::detail`]).
+impl From<ApprovalRefused> for ApiError {
+    fn from(refused: ApprovalRefused) -> Self {
+        let ApprovalRefused {
+            request_id,
+            refusal,
+            ..
+        } = refused;
+        let message = match &refusal {
+            ApprovalRefusal::NotFound => {
+                let message = format!("no approval exists for request {request_id}");
+                return Self::new(StatusCode::NOT_FOUND, message);
+            }
+            ApprovalRefusal::AlreadyResolved { resolution } => {
+                return Self::new(
+                    StatusCode::CONFLICT,
+                    json!({"message": "approval already resolved", "resolution": resolution}),
+                );
+            }
+            ApprovalRefusal::ToolChanged { approved, .. } => {
+                format!("the approval was granted for the tool {approved:?}")
+            }
+            ApprovalRefusal::ArgumentsChanged => {
+                "the approval was granted for other arguments".to_owned()
+            }
+            ApprovalRefusal::AlreadyUsed => "the approval already ran its call".to_owned(),
+            ApprovalRefusal::NotApproved { status } => {
+                format!("the approval is {status}, not approved")
+            }
+            ApprovalRefusal::Untracked => "this server keeps no approvals it can bind".to_owned(),
+            // A refusal without a message of its own here is still a conflict with the
+            // approval's state, named by its reason.
+            other => other.reason().replace('_', " "),
+        };
+        // A claim refused: the message, then the refusal's `reason` and what it names.
+        let mut detail = Map::new();
+        detail.insert("message".into(), json!(format!("claim refused: {message}")));
+        detail.extend(refusal.detail());
+        Self::new(StatusCode::CONFLICT, Value::Object(detail))
     }
 }
 

@@ -4,7 +4,7 @@
 //! This module owns the body rules of each endpoint (field presence and JSON types,
 //! checked as the hosted service, a FastAPI application, checks them, with the same 422
 //! `detail` lists) and the mapping of an evaluate body onto a [`ProposedAction`]: the
-//! inverse of what `bighub_core::RemoteBighub` sends. Routing and auth live in `routes.rs`.
+//! inverse of what `bighub_core::wire` builds. Routing and auth live in `routes.rs`.
 
 use bighub_core::{
     ActionContext, ApprovalResolution, MemoryBatch, OutcomeReport, OutcomeStatus, ProposedAction,
@@ -25,8 +25,7 @@ pub const OUTCOME_STATUSES: [&str; 6] = [
 /// Approval resolutions the service knows.
 pub const RESOLUTIONS: [&str; 2] = ["approved", "rejected"];
 
-/// The actor the service assumes when none is given.
-pub const DEFAULT_ACTOR: &str = "AI_AGENT";
+pub use bighub_core::wire::DEFAULT_ACTOR;
 
 /// An endpoint that takes a JSON body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::support::{World, tool_output};
+use bighub::engine::{ApprovalRefusal, ApprovalRefused};
 use bighub::{
     ApprovalAnswer, Error, ExecutionStatus, RunState, engine::Resolution, local::LocalEngine,
 };
@@ -192,7 +193,13 @@ async fn no_answer_pauses_and_the_agent_resumes_from_json() {
         .await
         .unwrap_err();
     assert!(
-        matches!(refused, Error::ApprovalUnbound { .. }),
+        matches!(
+            refused,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::Untracked,
+                ..
+            })
+        ),
         "{refused}"
     );
     assert_eq!(world.runs.count(), 1, "nothing more ran");
@@ -307,7 +314,7 @@ async fn the_remote_engine_refuses_tampered_arguments_and_a_second_resume() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::ApprovalArgumentsChanged { request_id: id } if *id == request_id),
+        matches!(&error, Error::Approval(ApprovalRefused { request_id: id, refusal: ApprovalRefusal::ArgumentsChanged, .. }) if *id == request_id),
         "{error}"
     );
     assert_eq!(world.runs.count(), 0);
@@ -340,7 +347,16 @@ async fn the_remote_engine_refuses_tampered_arguments_and_a_second_resume() {
         .unwrap_err();
     // The hosted service cannot say which call an approval was for: only the agent that
     // asked for it runs it.
-    assert!(matches!(again, Error::ApprovalUnbound { .. }), "{again}");
+    assert!(
+        matches!(
+            again,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::Untracked,
+                ..
+            })
+        ),
+        "{again}"
+    );
     assert_eq!(
         world.runs.count(),
         1,
@@ -401,7 +417,13 @@ async fn with_the_local_engine_approvals_are_bound_and_used_once_in_its_store() 
         .await
         .unwrap_err();
     assert!(
-        matches!(error, Error::ApprovalArgumentsChanged { .. }),
+        matches!(
+            error,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::ArgumentsChanged,
+                ..
+            })
+        ),
         "{error}"
     );
     assert_eq!(world.runs.count(), 0);
@@ -441,7 +463,13 @@ async fn with_the_local_engine_approvals_are_bound_and_used_once_in_its_store() 
         .await
         .unwrap_err();
     assert!(
-        matches!(again, Error::ApprovalAlreadyUsed { .. }),
+        matches!(
+            again,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyUsed,
+                ..
+            })
+        ),
         "{again}"
     );
     assert_eq!(world.runs.count(), 1);
@@ -621,7 +649,13 @@ async fn resume_after_approval_runs_one_approved_call_once() {
         .await
         .unwrap_err();
     assert!(
-        matches!(again, Error::ApprovalAlreadyUsed { .. }),
+        matches!(
+            again,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyUsed,
+                ..
+            })
+        ),
         "{again}"
     );
     assert_eq!(world.runs.count(), 1);
@@ -669,8 +703,8 @@ impl Served {
     }
 
     /// The server as an operator's client (a console, the CLI) sees it.
-    fn operator(&self) -> bighub_core::RemoteBighub {
-        bighub_core::RemoteBighub::builder()
+    fn operator(&self) -> bighub::engine::RemoteBighub {
+        bighub::engine::RemoteBighub::builder()
             .api_key(OPERATOR_KEY)
             .base_url(&self.base_url)
             .max_retries(0)
@@ -708,7 +742,13 @@ async fn through_bighub_serve_an_approval_runs_only_the_call_it_was_asked_for() 
         .await
         .unwrap_err();
     assert!(
-        matches!(refused, Error::ApprovalArgumentsChanged { .. }),
+        matches!(
+            refused,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::ArgumentsChanged,
+                ..
+            })
+        ),
         "{refused}"
     );
     let refused = other
@@ -721,7 +761,7 @@ async fn through_bighub_serve_an_approval_runs_only_the_call_it_was_asked_for() 
         .await
         .unwrap_err();
     assert!(
-        matches!(&refused, Error::ApprovalToolChanged { approved, .. } if approved == "grant_access"),
+        matches!(&refused, Error::Approval(ApprovalRefused { refusal: ApprovalRefusal::ToolChanged { approved, .. }, .. }) if approved == "grant_access"),
         "{refused}"
     );
     assert_eq!(world.runs.count(), 0);
@@ -742,7 +782,13 @@ async fn through_bighub_serve_an_approval_runs_only_the_call_it_was_asked_for() 
         .await
         .unwrap_err();
     assert!(
-        matches!(again, Error::ApprovalAlreadyUsed { .. }),
+        matches!(
+            again,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyUsed,
+                ..
+            })
+        ),
         "{again}"
     );
     assert_eq!(world.runs.count(), 1);
@@ -797,7 +843,13 @@ async fn an_approval_answered_by_an_operator_is_claimed_once_by_the_paused_agent
         .await
         .unwrap_err();
     assert!(
-        matches!(again, Error::ApprovalAlreadyUsed { .. }),
+        matches!(
+            again,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyUsed,
+                ..
+            })
+        ),
         "{again}"
     );
     assert_eq!(world.runs.count(), 1);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::{Runs, World, tool_output};
+use bighub::engine::{ApprovalRefusal, ApprovalRefused};
 use bighub::{
     ApprovalAnswer, BighubOpenAI, Error, ExecutionEvent, ExecutionStatus, RunState, State,
     StreamEvent, ToolError, ToolOptions, engine::FailMode, local::LocalEngine,
@@ -246,7 +247,13 @@ async fn a_paused_state_edited_to_name_another_tool_runs_nothing() {
             .await
             .unwrap_err();
         assert!(
-            matches!(&error, Error::ApprovalToolChanged { .. }),
+            matches!(
+                &error,
+                Error::Approval(ApprovalRefused {
+                    refusal: ApprovalRefusal::ToolChanged { .. },
+                    ..
+                })
+            ),
             "consistently={consistently}: {error}"
         );
     }
@@ -293,7 +300,13 @@ async fn a_paused_state_edited_to_name_another_tool_is_refused_by_the_local_stor
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::ApprovalToolChanged { .. }),
+        matches!(
+            &error,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::ToolChanged { .. },
+                ..
+            })
+        ),
         "{error}"
     );
     assert_eq!(world.runs.count(), 0);
@@ -327,7 +340,7 @@ async fn resume_after_approval_refuses_another_tool_with_the_same_arguments() {
             .await
             .unwrap_err();
         assert!(
-            matches!(&error, Error::ApprovalToolChanged { approved, requested, .. }
+            matches!(&error, Error::Approval(ApprovalRefused { refusal: ApprovalRefusal::ToolChanged { approved, requested }, .. })
                 if approved == "grant_access" && requested == "revoke_access"),
             "local={local}: {error}"
         );
@@ -354,7 +367,13 @@ async fn resume_after_approval_refuses_another_tool_with_the_same_arguments() {
             .await
             .unwrap_err();
         assert!(
-            matches!(again, Error::ApprovalAlreadyUsed { .. }),
+            matches!(
+                again,
+                Error::Approval(ApprovalRefused {
+                    refusal: ApprovalRefusal::AlreadyUsed,
+                    ..
+                })
+            ),
             "{again}"
         );
         assert_eq!(world.runs.count(), 1, "local={local}");
@@ -381,7 +400,13 @@ async fn an_approval_an_engine_cannot_bind_runs_only_in_the_agent_that_asked_for
         .await
         .unwrap_err();
     assert!(
-        matches!(unbound, Error::ApprovalUnbound { .. }),
+        matches!(
+            unbound,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::Untracked,
+                ..
+            })
+        ),
         "{unbound}"
     );
     assert_eq!(world.runs.count(), 0);
@@ -401,7 +426,13 @@ async fn an_approval_an_engine_cannot_bind_runs_only_in_the_agent_that_asked_for
         .await
         .unwrap_err();
     assert!(
-        matches!(again, Error::ApprovalAlreadyUsed { .. }),
+        matches!(
+            again,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyUsed,
+                ..
+            })
+        ),
         "{again}"
     );
     let again = agent(&world)
@@ -410,7 +441,16 @@ async fn an_approval_an_engine_cannot_bind_runs_only_in_the_agent_that_asked_for
         .resume(state, [(request_id, ApprovalAnswer::approved("ok"))])
         .await
         .unwrap_err();
-    assert!(matches!(again, Error::ApprovalUnbound { .. }), "{again}");
+    assert!(
+        matches!(
+            again,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::Untracked,
+                ..
+            })
+        ),
+        "{again}"
+    );
     assert_eq!(world.runs.count(), 1);
 }
 
@@ -1387,7 +1427,13 @@ async fn pending_approvals_show_the_arguments_that_run_not_an_edited_copy() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, Error::ApprovalArgumentsChanged { .. }),
+        matches!(
+            error,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::ArgumentsChanged,
+                ..
+            })
+        ),
         "{error}"
     );
     assert_eq!(world.runs.count(), 0);

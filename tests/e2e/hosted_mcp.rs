@@ -4,6 +4,7 @@
 //! calls the API then made (`mcp_call`) are recorded.
 
 use crate::support::World;
+use bighub::engine::{ApprovalRefusal, ApprovalRefused};
 use bighub::mcp::HostedMcp;
 use bighub::tool::RiskLevel;
 use bighub::{ApprovalAnswer, ExecutionStatus, RunState, StreamEvent};
@@ -435,7 +436,13 @@ async fn a_paused_state_whose_arguments_were_changed_does_not_resume() {
         .unwrap_err();
 
     assert!(
-        matches!(error, bighub::Error::ApprovalArgumentsChanged { .. }),
+        matches!(
+            error,
+            bighub::Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::ArgumentsChanged,
+                ..
+            })
+        ),
         "{error:?}"
     );
     assert_eq!(world.model_requests().len(), 1, "nothing was answered");

@@ -701,6 +701,7 @@ impl Drop for Shell {
 /// resumes and runs the call once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_self_hosting_block_runs_as_written() {
+    use bighub::engine::{ApprovalRefusal, ApprovalRefused};
     use bighub::{ApprovalAnswer, BighubOpenAI};
     use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
 
@@ -810,7 +811,13 @@ async fn the_readme_self_hosting_block_runs_as_written() {
         .await
         .unwrap_err();
     assert!(
-        matches!(again, bighub::Error::ApprovalAlreadyUsed { .. }),
+        matches!(
+            again,
+            bighub::Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyUsed,
+                ..
+            })
+        ),
         "{again}"
     );
     assert_eq!(runs.0.load(std::sync::atomic::Ordering::SeqCst), 1);

@@ -18,7 +18,8 @@
 
 use std::path::{Path, PathBuf};
 
-use bighub_core::{Decision, Mode, ProposedAction, ResponsibleActionSpace};
+use bighub_core::decision::ResponsibleActionSpace;
+use bighub_core::{Decision, Mode, ProposedAction};
 use bighub_local::{LocalEngine, PreviewHistory, parse_timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,5 +1,6 @@
 //! Local approvals: resolved once, bound to the exact arguments, used at most once.
 
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use bighub_core::{ApprovalResolution, DecisionEngine, Error, Mode, ProposedAction, RiskLevel};
 use bighub_local::LocalEngine;
 use bighub_local::{ApprovalStatus, LocalError};
@@ -51,7 +52,7 @@ async fn a_review_creates_a_pending_approval_that_resolves_once() {
         .await
         .unwrap_err();
     assert!(
-        matches!(again, Error::ApprovalAlreadyResolved { ref request_id, ref resolution } if *request_id == id && resolution == "approved"),
+        matches!(again, Error::Approval(ApprovalRefused { ref request_id, refusal: ApprovalRefusal::AlreadyResolved { ref resolution }, .. }) if *request_id == id && resolution == "approved"),
         "{again}"
     );
     let unknown = engine
@@ -59,7 +60,7 @@ async fn a_review_creates_a_pending_approval_that_resolves_once() {
         .await
         .unwrap_err();
     assert!(
-        matches!(unknown, Error::ApprovalNotFound(ref r) if r == "loc_unknown"),
+        matches!(unknown, Error::Approval(ApprovalRefused { request_id: ref r, refusal: ApprovalRefusal::NotFound, .. }) if r == "loc_unknown"),
         "{unknown}"
     );
 }
@@ -72,11 +73,14 @@ async fn an_approval_is_bound_to_its_tool_and_arguments_and_used_once() {
     // Not approved yet.
     assert!(matches!(
         engine.verify_approval(&id, "grant_access", &grant_args()),
-        Err(LocalError::ApprovalNotApproved { ref status, .. }) if status == "pending"
+        Err(LocalError::Approval(ApprovalRefused { refusal: ApprovalRefusal::NotApproved { ref status }, .. })) if status == "pending"
     ));
     assert!(matches!(
         engine.consume_approval(&id),
-        Err(LocalError::ApprovalNotApproved { .. })
+        Err(LocalError::Approval(ApprovalRefused {
+            refusal: ApprovalRefusal::NotApproved { .. },
+            ..
+        }))
     ));
 
     engine
@@ -90,13 +94,13 @@ async fn an_approval_is_bound_to_its_tool_and_arguments_and_used_once() {
         .unwrap();
     assert!(matches!(
         engine.verify_approval(&id, "delete_user", &reordered),
-        Err(LocalError::ApprovalToolChanged { ref approved, ref requested, .. })
+        Err(LocalError::Approval(ApprovalRefused { refusal: ApprovalRefusal::ToolChanged { ref approved, ref requested }, .. }))
             if approved == "grant_access" && requested == "delete_user"
     ));
     let changed = json!({"user_id": "alice", "group": "okta-admins", "duration": "480h"});
     assert!(matches!(
         engine.verify_approval(&id, "grant_access", &changed),
-        Err(LocalError::ApprovalArgumentsChanged(ref r)) if *r == id
+        Err(LocalError::Approval(ApprovalRefused { request_id: ref r, refusal: ApprovalRefusal::ArgumentsChanged, .. })) if *r == id
     ));
 
     let used = engine.consume_approval(&id).unwrap();
@@ -104,11 +108,17 @@ async fn an_approval_is_bound_to_its_tool_and_arguments_and_used_once() {
     assert!(used.used_at.is_some());
     assert!(matches!(
         engine.consume_approval(&id),
-        Err(LocalError::ApprovalAlreadyUsed(_))
+        Err(LocalError::Approval(ApprovalRefused {
+            refusal: ApprovalRefusal::AlreadyUsed,
+            ..
+        }))
     ));
     assert!(matches!(
         engine.verify_approval(&id, "grant_access", &grant_args()),
-        Err(LocalError::ApprovalAlreadyUsed(_))
+        Err(LocalError::Approval(ApprovalRefused {
+            refusal: ApprovalRefusal::AlreadyUsed,
+            ..
+        }))
     ));
 }
 
@@ -125,7 +135,7 @@ async fn a_rejected_approval_never_runs() {
     );
     assert!(matches!(
         engine.consume_approval(&id),
-        Err(LocalError::ApprovalNotApproved { ref status, .. }) if status == "rejected"
+        Err(LocalError::Approval(ApprovalRefused { refusal: ApprovalRefusal::NotApproved { ref status }, .. })) if status == "rejected"
     ));
 }
 

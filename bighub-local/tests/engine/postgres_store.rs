@@ -10,6 +10,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use bighub_core::{
     ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus, ProposedAction,
     RiskLevel,
@@ -153,7 +154,10 @@ async fn an_approval_resolves_once_and_runs_once_across_engines() {
     let args = grant("48h").arguments;
     assert!(matches!(
         a.claim_approval(&id, &grant("48h")).await,
-        Err(bighub_core::Error::ApprovalNotApproved { .. })
+        Err(bighub_core::Error::Approval(ApprovalRefused {
+            refusal: ApprovalRefusal::NotApproved { .. },
+            ..
+        }))
     ));
 
     let record = b
@@ -173,7 +177,7 @@ async fn an_approval_resolves_once_and_runs_once_across_engines() {
         .resolve(&id, &ApprovalResolution::rejected(None))
         .unwrap_err();
     assert!(
-        matches!(&again, LocalError::ApprovalAlreadyResolved { resolution, .. } if resolution == "approved"),
+        matches!(&again, LocalError::Approval(ApprovalRefused { refusal: ApprovalRefusal::AlreadyResolved { resolution }, .. }) if resolution == "approved"),
         "{again:?}"
     );
     assert!(b.pending_approvals().unwrap().is_empty());
@@ -182,11 +186,17 @@ async fn an_approval_resolves_once_and_runs_once_across_engines() {
     // Bound to the tool and the exact arguments.
     assert!(matches!(
         a.verify_approval(&id, "grant_access", &grant("2h").arguments),
-        Err(LocalError::ApprovalArgumentsChanged(_))
+        Err(LocalError::Approval(ApprovalRefused {
+            refusal: ApprovalRefusal::ArgumentsChanged,
+            ..
+        }))
     ));
     assert!(matches!(
         a.verify_approval(&id, "revoke_access", &args),
-        Err(LocalError::ApprovalToolChanged { .. })
+        Err(LocalError::Approval(ApprovalRefused {
+            refusal: ApprovalRefusal::ToolChanged { .. },
+            ..
+        }))
     ));
 
     // Sixteen claims at once, from two engines: exactly one runs.
@@ -212,7 +222,10 @@ async fn an_approval_resolves_once_and_runs_once_across_engines() {
     assert_eq!(wins, 1);
     assert!(matches!(
         b.claim_approval(&id, &grant("48h")).await,
-        Err(bighub_core::Error::ApprovalAlreadyUsed(_))
+        Err(bighub_core::Error::Approval(ApprovalRefused {
+            refusal: ApprovalRefusal::AlreadyUsed,
+            ..
+        }))
     ));
     let record = a.approval(&id).unwrap().unwrap();
     assert!(record.used && record.used_at.is_some());

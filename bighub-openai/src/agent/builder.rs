@@ -7,7 +7,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bighub_core::{DecisionEngine, DecisionMode, FailMode, RemoteBighub};
+use bighub_core::wire::DecisionMode;
+use bighub_core::{DecisionEngine, FailMode};
+use bighub_remote::RemoteBighub;
 
 use super::BighubOpenAI;
 use crate::provider::Provider;
@@ -290,7 +292,7 @@ impl BighubOpenAIBuilder {
     }
 
     /// Backoff between provider retries: first delay and cap (default 250 ms, 2 s), with
-    /// jitter ([`Backoff`](bighub_core::Backoff): each wait in the upper half of its ceiling).
+    /// jitter ([`Backoff`](bighub_core::backoff::Backoff): each wait in the upper half of its ceiling).
     pub fn provider_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.config.provider.backoff = initial;
         self.config.provider.max_backoff = max;

@@ -288,14 +288,14 @@ impl BighubOpenAI {
     /// tools, when the engine keeps approvals (the embedded engine's store, `bighub
     /// serve`): the engine checks the tool and arguments the approval was granted for and
     /// lets it run once. The hosted service keeps no such record, so there only the agent
-    /// that paused may resume ([`Error::ApprovalUnbound`] elsewhere).
+    /// that paused may resume ([`Error::Approval`], untracked, elsewhere).
     ///
     /// Refused, with nothing run: an answer for a request id the state does not wait for
-    /// ([`Error::UnknownApproval`]); another tool or other arguments than those approved
-    /// ([`Error::ApprovalToolChanged`], [`Error::ApprovalArgumentsChanged`]); an approval
-    /// already acted on ([`Error::ApprovalAlreadyUsed`]); an approval nothing can bind to
-    /// this call ([`Error::ApprovalUnbound`]); an engine that refuses the resolution
-    /// ([`Error::ApprovalRefused`]).
+    /// ([`Error::UnknownApproval`]); another tool or other arguments than those approved,
+    /// an approval already acted on, one nothing can bind to this call, or one the engine
+    /// refuses ([`Error::Approval`], with its
+    /// [`ApprovalRefusal`](crate::engine::ApprovalRefusal)); an engine that cannot settle
+    /// the answer ([`Error::ApprovalEngine`]).
     ///
     /// ```no_run
     /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {
@@ -370,7 +370,7 @@ impl BighubOpenAI {
     /// agent refuses another tool or other arguments for a review it decided, and so does an
     /// engine that keeps approvals (the embedded engine, `bighub serve`) for any review it
     /// decided, from any process. A review this agent did not decide, on an engine that
-    /// cannot bind it (the hosted service), is refused with [`Error::ApprovalUnbound`].
+    /// cannot bind it (the hosted service), is refused with [`Error::Approval`] (untracked).
     ///
     /// ```no_run
     /// # async fn demo(agent: bighub_openai::BighubOpenAI) -> Result<(), bighub_openai::Error> {

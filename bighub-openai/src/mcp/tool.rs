@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use bighub_core::TOOL_HINTS_KEY;
+use bighub_core::action::TOOL_HINTS_KEY;
 use futures::future::BoxFuture;
 use rmcp::model::{CallToolRequestParams, Tool as RmcpTool, ToolAnnotations};
 use serde_json::{Map, Value, json};

@@ -219,7 +219,7 @@ impl Provider {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        bighub_core::Backoff::new(self.settings.backoff, self.settings.max_backoff)
+        bighub_core::backoff::Backoff::new(self.settings.backoff, self.settings.max_backoff)
             .delay(attempt.saturating_sub(1))
     }
 }

@@ -37,8 +37,8 @@ pub struct ToolCheck {
 }
 
 /// Between two evaluations of one call: 50 ms doubling up to 1.6 s, with jitter.
-const EVALUATE_BACKOFF: bighub_core::Backoff =
-    bighub_core::Backoff::new(Duration::from_millis(50), Duration::from_millis(1600));
+const EVALUATE_BACKOFF: bighub_core::backoff::Backoff =
+    bighub_core::backoff::Backoff::new(Duration::from_millis(50), Duration::from_millis(1600));
 
 impl Runner {
     /// A decision for `tool` with `arguments` outside a run: recorded (and entered in the

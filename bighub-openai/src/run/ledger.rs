@@ -10,6 +10,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
+
 use crate::Error;
 
 /// How many approvals an agent remembers.
@@ -77,21 +79,19 @@ impl ApprovalLedger {
         match entries.by_id.get_mut(request_id) {
             Some(entry) => {
                 if entry.tool != tool {
-                    return Err(Error::ApprovalToolChanged {
-                        request_id: request_id.to_owned(),
+                    let refusal = ApprovalRefusal::ToolChanged {
                         approved: entry.tool.clone(),
                         requested: tool.to_owned(),
-                    });
+                    };
+                    return Err(ApprovalRefused::new(request_id, refusal).into());
                 }
                 if entry.digest != digest {
-                    return Err(Error::ApprovalArgumentsChanged {
-                        request_id: request_id.to_owned(),
-                    });
+                    let refusal = ApprovalRefusal::ArgumentsChanged;
+                    return Err(ApprovalRefused::new(request_id, refusal).into());
                 }
                 if entry.acted_on {
-                    return Err(Error::ApprovalAlreadyUsed {
-                        request_id: request_id.to_owned(),
-                    });
+                    let refusal = ApprovalRefusal::AlreadyUsed;
+                    return Err(ApprovalRefused::new(request_id, refusal).into());
                 }
                 entry.acted_on = true;
                 Ok(if entry.asked_here {
@@ -149,11 +149,17 @@ mod tests {
         ledger.asked("r1", "grant_access", "d1");
         assert!(matches!(
             ledger.act_on("r1", "delete_user", "d1"),
-            Err(Error::ApprovalToolChanged { .. })
+            Err(Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::ToolChanged { .. },
+                ..
+            }))
         ));
         assert!(matches!(
             ledger.act_on("r1", "grant_access", "d2"),
-            Err(Error::ApprovalArgumentsChanged { .. })
+            Err(Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::ArgumentsChanged,
+                ..
+            }))
         ));
         assert_eq!(
             ledger.act_on("r1", "grant_access", "d1").unwrap(),
@@ -161,7 +167,10 @@ mod tests {
         );
         assert!(matches!(
             ledger.act_on("r1", "grant_access", "d1"),
-            Err(Error::ApprovalAlreadyUsed { .. })
+            Err(Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyUsed,
+                ..
+            }))
         ));
         ledger.release("r1");
         ledger.act_on("r1", "grant_access", "d1").unwrap();
@@ -176,12 +185,18 @@ mod tests {
         );
         assert!(matches!(
             ledger.act_on("r9", "grant_access", "d1"),
-            Err(Error::ApprovalAlreadyUsed { .. })
+            Err(Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyUsed,
+                ..
+            }))
         ));
         ledger.release("r9");
         assert!(matches!(
             ledger.act_on("r9", "terraform_apply", "d1"),
-            Err(Error::ApprovalToolChanged { .. })
+            Err(Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::ToolChanged { .. },
+                ..
+            }))
         ));
     }
 

@@ -12,7 +12,8 @@
 use std::sync::Arc;
 
 use bighub_core::digest::canonical_sha256;
-use bighub_core::{Decision, ProposedAction, REDACTED, Verdict, redact_named};
+use bighub_core::redact::{REDACTED, redact_named};
+use bighub_core::{Decision, ProposedAction, Verdict};
 use serde_json::Value;
 
 use super::approval::{ApprovalAnswer, ApprovalRecord};

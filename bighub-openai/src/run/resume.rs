@@ -15,7 +15,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bighub_core::{Decision, TOOL_HINTS_KEY};
+use bighub_core::Decision;
+use bighub_core::action::TOOL_HINTS_KEY;
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
@@ -72,11 +74,11 @@ impl Runner {
         })?;
         let tool_name = &call.call.name;
         if model_call.name != *tool_name {
-            return Err(Error::ApprovalToolChanged {
-                request_id: request_id.to_owned(),
+            let refusal = ApprovalRefusal::ToolChanged {
                 approved: model_call.name,
                 requested: tool_name.clone(),
-            });
+            };
+            return Err(ApprovalRefused::new(request_id, refusal).into());
         }
         let arguments = match serde_json::from_str::<Value>(&model_call.arguments) {
             Ok(arguments @ Value::Object(_)) => arguments,
@@ -86,8 +88,8 @@ impl Runner {
                 ));
             }
         };
-        let changed = || Error::ApprovalArgumentsChanged {
-            request_id: request_id.to_owned(),
+        let changed = || -> Error {
+            ApprovalRefused::new(request_id, ApprovalRefusal::ArgumentsChanged).into()
         };
         if model_call.arguments != call.call.arguments {
             return Err(changed());

@@ -14,7 +14,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use bighub_core::{MemoryBatch, OutcomeReport, OutcomeStatus, TOOL_HINTS_KEY, Verdict};
+use bighub_core::action::TOOL_HINTS_KEY;
+use bighub_core::{MemoryBatch, OutcomeReport, OutcomeStatus, Verdict};
 use futures::FutureExt;
 use futures::future::join_all;
 use serde_json::{Map, Value, json};

@@ -11,11 +11,12 @@
 //!   tool and the digest of the redacted arguments in its store and consumes the approval
 //!   atomically, so it runs its call at most once across processes;
 //! - an approval that neither this agent asked for nor the engine can bind is refused
-//!   ([`Error::ApprovalUnbound`]): nothing says which call it was granted for.
+//!   ([`Error::Approval`], untracked): nothing says which call it was granted for.
 //!
 //! This module does not run anything and does not resume runs (`resume.rs` does).
 
 use bighub_core::ApprovalClaim;
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use serde_json::Value;
 
 use super::approval::{ApprovalRecord, now_rfc3339};
@@ -24,24 +25,12 @@ use super::prepared::PreparedCall;
 use super::runner::Runner;
 use crate::{ApprovalAnswer, Error};
 
+/// What the runtime says when the engine does not settle `request_id`: its approval
+/// refusal as it is, any other failure with the request id.
 fn refusal(request_id: &str, error: bighub_core::Error) -> Error {
     match error {
-        bighub_core::Error::ApprovalArgumentsChanged(_) => Error::ApprovalArgumentsChanged {
-            request_id: request_id.to_owned(),
-        },
-        bighub_core::Error::ApprovalToolChanged {
-            approved,
-            requested,
-            ..
-        } => Error::ApprovalToolChanged {
-            request_id: request_id.to_owned(),
-            approved,
-            requested,
-        },
-        bighub_core::Error::ApprovalAlreadyUsed(_) => Error::ApprovalAlreadyUsed {
-            request_id: request_id.to_owned(),
-        },
-        source => Error::ApprovalRefused {
+        bighub_core::Error::Approval(refused) => refused.into(),
+        source => Error::ApprovalEngine {
             request_id: request_id.to_owned(),
             source: Box::new(source),
         },
@@ -75,11 +64,10 @@ impl Runner {
                 Ok(engine_record) => resolved_at(&engine_record),
                 // Resolved earlier (by a person at a console or the CLI, or by an earlier
                 // attempt) the same way: the claim below decides whether the call may run.
-                Err(bighub_core::Error::ApprovalAlreadyResolved { resolution, .. })
-                    if resolution == answer.resolution.as_str() =>
-                {
-                    None
-                }
+                Err(bighub_core::Error::Approval(ApprovalRefused {
+                    refusal: ApprovalRefusal::AlreadyResolved { resolution },
+                    ..
+                })) if resolution == answer.resolution.as_str() => None,
                 Err(error) => return Err(refusal(request_id, error)),
             };
             let record = ApprovalRecord::answered(
@@ -96,9 +84,8 @@ impl Runner {
                     .await
                     .map_err(|error| refusal(request_id, error))?;
                 if claim == ApprovalClaim::NotTracked && asked == Asked::Elsewhere {
-                    return Err(Error::ApprovalUnbound {
-                        request_id: request_id.to_owned(),
-                    });
+                    let refusal = ApprovalRefusal::Untracked;
+                    return Err(ApprovalRefused::new(request_id, refusal).into());
                 }
             }
             Ok(record)

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use bighub_core::redact_named;
+use bighub_core::redact::redact_named;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

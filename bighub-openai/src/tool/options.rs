@@ -4,7 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bighub_core::{DecisionMode, RiskLevel};
+use bighub_core::RiskLevel;
+use bighub_core::wire::DecisionMode;
 use serde_json::Value;
 
 type MetadataFn = Arc<dyn Fn(&Value) -> Value + Send + Sync>;

@@ -17,8 +17,8 @@ use crate::{
     tool::{ActionMetadata, ToolContext, ToolDefinition},
 };
 
-use bighub_core::REDACTED;
-pub use bighub_core::SECRET_ARGS_KEY;
+use bighub_core::redact::REDACTED;
+pub use bighub_core::redact::SECRET_ARGS_KEY;
 
 /// Arguments read as the action's value when the tool names none, in this order.
 pub const CONVENTIONAL_VALUE_ARGS: [&str; 4] = ["value", "amount", "price", "total"];

@@ -4,9 +4,11 @@
 //! rejects them.
 
 use crate::common::{KEY_A, KEY_B, TestServer};
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
+use bighub_core::wire::DecisionMode;
 use bighub_core::{
-    ApprovalResolution, DecisionEngine, DecisionMode, Error, MemoryBatch, OutcomeReport,
-    OutcomeStatus, ProposedAction, RiskLevel, Verdict,
+    ApprovalResolution, DecisionEngine, Error, MemoryBatch, OutcomeReport, OutcomeStatus,
+    ProposedAction, RiskLevel, Verdict,
 };
 use bighub_local::LocalEngine;
 use bighub_testkit::fake_bighub::FakeBighub;
@@ -141,14 +143,23 @@ async fn outcomes_memory_and_approvals_round_trip() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&again, Error::ApprovalAlreadyResolved { resolution, .. } if resolution == "approved"),
+        matches!(&again, Error::Approval(ApprovalRefused { refusal: ApprovalRefusal::AlreadyResolved { resolution }, .. }) if resolution == "approved"),
         "{again:?}"
     );
     let unknown = remote
         .resolve_approval("loc_nope", &ApprovalResolution::approved(None))
         .await
         .unwrap_err();
-    assert!(matches!(unknown, Error::ApprovalNotFound(_)), "{unknown:?}");
+    assert!(
+        matches!(
+            unknown,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::NotFound,
+                ..
+            })
+        ),
+        "{unknown:?}"
+    );
 
     let pending: Value = list("pending").await.unwrap().json().await.unwrap();
     assert_eq!(pending, json!([]));
@@ -185,14 +196,20 @@ async fn outcomes_memory_and_approvals_round_trip() {
         .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "4800h"}));
     let refused = remote.claim_approval(&id, &other_args).await.unwrap_err();
     assert!(
-        matches!(refused, Error::ApprovalArgumentsChanged(_)),
+        matches!(
+            refused,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::ArgumentsChanged,
+                ..
+            })
+        ),
         "{refused:?}"
     );
     let mut other_tool = actions()[0].clone();
     other_tool.tool = "delete_user".into();
     let refused = remote.claim_approval(&id, &other_tool).await.unwrap_err();
     assert!(
-        matches!(&refused, Error::ApprovalToolChanged { approved, requested, .. }
+        matches!(&refused, Error::Approval(ApprovalRefused { refusal: ApprovalRefusal::ToolChanged { approved, requested }, .. })
             if approved == "grant_access" && requested == "delete_user"),
         "{refused:?}"
     );
@@ -230,7 +247,16 @@ async fn outcomes_memory_and_approvals_round_trip() {
     );
     assert!(server.engine.approval(&id).unwrap().unwrap().used);
     let again = remote.claim_approval(&id, &actions()[0]).await.unwrap_err();
-    assert!(matches!(again, Error::ApprovalAlreadyUsed(_)), "{again:?}");
+    assert!(
+        matches!(
+            again,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyUsed,
+                ..
+            })
+        ),
+        "{again:?}"
+    );
 
     // Outcomes and memory.
     let mut report = OutcomeReport::new(OutcomeStatus::Success);
@@ -762,7 +788,7 @@ impl DecisionEngine for Slow {
         Ok(())
     }
     async fn resolve_approval(&self, id: &str, _: &ApprovalResolution) -> Result<Value, Error> {
-        Err(Error::ApprovalNotFound(id.to_owned()))
+        Err(ApprovalRefused::new(id, ApprovalRefusal::NotFound).into())
     }
 }
 
@@ -779,7 +805,7 @@ async fn any_engine_can_be_served_and_slow_requests_time_out() {
     let server = tokio::spawn(app.serve(listener, async move {
         let _ = stopped.await;
     }));
-    let remote = bighub_core::RemoteBighub::builder()
+    let remote = bighub_remote::RemoteBighub::builder()
         .api_key(KEY_A)
         .base_url(&base)
         .max_retries(0)
@@ -817,7 +843,16 @@ async fn any_engine_can_be_served_and_slow_requests_time_out() {
         .resolve_approval("x", &ApprovalResolution::approved(None))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::ApprovalNotFound(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::NotFound,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
     // This engine lists no approvals.
     let listed = reqwest::Client::new()
         .get(format!("{base}/approvals"))

@@ -8,6 +8,7 @@
 //! failed under `CI=true`.
 
 use crate::common::{KEY_A, KEY_B, TestServer, database_url, fresh_schema, pg_engine};
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use bighub_core::{ApprovalResolution, DecisionEngine, Error, ProposedAction, RiskLevel};
 use bighub_local::LocalEngine;
 use serde_json::{Value, json};
@@ -100,7 +101,13 @@ async fn two_servers_on_one_database_answer_as_one() {
     assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
     let loser = if a.is_ok() { b } else { a };
     assert!(
-        matches!(loser, Err(Error::ApprovalAlreadyResolved { .. })),
+        matches!(
+            loser,
+            Err(Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyResolved { .. },
+                ..
+            }))
+        ),
         "{loser:?}"
     );
 

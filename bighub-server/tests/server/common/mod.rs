@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use bighub_core::{DecisionMode, RemoteBighub};
 use bighub_local::LocalEngine;
+use bighub_remote::{DecisionMode, RemoteBighub};
 use bighub_server::{ApiKeys, Auth, Backend, LocalBackend, Server, ServerConfig};
 use tokio::sync::oneshot;
 

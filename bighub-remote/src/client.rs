@@ -15,14 +15,16 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 use url::Url;
 
-use super::builder::{Redacted, RemoteBighubBuilder};
-use super::response::{Answer, Op, read_answer};
-use super::retry::{RetryPolicy, parse_retry_after};
-use super::{DecisionMode, wire};
-use crate::{
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
+use bighub_core::wire::{self, DecisionMode};
+use bighub_core::{
     ApprovalClaim, ApprovalResolution, Decision, DecisionEngine, Error, MemoryBatch, OutcomeReport,
     ProposedAction,
 };
+
+use crate::builder::{Redacted, RemoteBighubBuilder};
+use crate::response::{Answer, Op, read_answer};
+use crate::retry::{RetryPolicy, parse_retry_after};
 
 const API_KEY_HEADER: &str = "x-api-key";
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
@@ -54,8 +56,8 @@ const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// service's `detail`), [`Error::RateLimited`] (429 after retries), [`Error::Timeout`],
 /// [`Error::Network`], [`Error::Status`] (any other status, body cut to 500 characters),
 /// [`Error::InvalidResponse`] (a 2xx answer that is not a JSON object). Resolving an
-/// approval maps 404 to [`Error::ApprovalNotFound`] and 409 to
-/// [`Error::ApprovalAlreadyResolved`], neither retried.
+/// approval maps 404 and 409 to [`Error::Approval`] (not found, already resolved), neither
+/// retried.
 ///
 /// Claiming an approval is an extension of the resolve contract that a decision server
 /// which keeps approvals (`bighub serve`) understands: it checks the tool and the
@@ -77,7 +79,7 @@ const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 ///
 /// ```no_run
 /// use bighub_core::{DecisionEngine, ProposedAction, RiskLevel, Verdict};
-/// use bighub_core::remote::RemoteBighub;
+/// use bighub_remote::RemoteBighub;
 /// use serde_json::json;
 ///
 /// # async fn run() -> Result<(), bighub_core::Error> {
@@ -286,7 +288,7 @@ impl RemoteBighub {
         let error = if e.is_timeout() {
             Error::Timeout(self.inner.timeout)
         } else {
-            Error::Network(crate::escape::error_chain(e))
+            Error::Network(bighub_core::escape::error_chain(e))
         };
         Answer::Retry {
             error,
@@ -386,14 +388,14 @@ impl DecisionEngine for RemoteBighub {
     /// `POST /approvals/{request_id}/resolve`, the id percent-encoded as one path segment.
     ///
     /// An empty id, `.` or `..` cannot name an approval in a URL path and fails with
-    /// [`Error::ApprovalNotFound`] without a request.
+    /// [`Error::Approval`] (not found) without a request.
     async fn resolve_approval(
         &self,
         request_id: &str,
         resolution: &ApprovalResolution,
     ) -> Result<Value, Error> {
         if matches!(request_id.trim(), "" | "." | "..") {
-            return Err(Error::ApprovalNotFound(request_id.to_owned()));
+            return Err(refused(request_id, ApprovalRefusal::NotFound));
         }
         let url = self.url(["approvals", request_id, "resolve"]);
         self.post(
@@ -413,7 +415,7 @@ impl DecisionEngine for RemoteBighub {
         action: &ProposedAction,
     ) -> Result<ApprovalClaim, Error> {
         if matches!(request_id.trim(), "" | "." | "..") {
-            return Err(Error::ApprovalNotFound(request_id.to_owned()));
+            return Err(refused(request_id, ApprovalRefusal::NotFound));
         }
         let url = self.url(["approvals", request_id, "resolve"]);
         let op = Op::ClaimApproval {
@@ -422,9 +424,12 @@ impl DecisionEngine for RemoteBighub {
         };
         match self.post(op, url, &wire::claim_body(action), None).await {
             Ok(answer) => read_claim(request_id, action, &answer),
-            // A service that does not know claims: the approval was resolved, and it
-            // cannot say for which call.
-            Err(Error::ApprovalAlreadyResolved { .. }) => Ok(ApprovalClaim::NotTracked),
+            // A service that does not know claims (the approval was resolved, and it
+            // cannot say for which call), or one that keeps no approvals it can bind.
+            Err(Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyResolved { .. } | ApprovalRefusal::Untracked,
+                ..
+            })) => Ok(ApprovalClaim::NotTracked),
             Err(error) => Err(error),
         }
     }
@@ -443,24 +448,21 @@ fn read_claim(
         return Ok(ApprovalClaim::NotTracked);
     };
     if tool != action.tool {
-        return Err(Error::ApprovalToolChanged {
-            request_id: request_id.to_owned(),
-            approved: tool.to_owned(),
-            requested: action.tool.clone(),
-        });
+        return Err(refused(
+            request_id,
+            ApprovalRefusal::ToolChanged {
+                approved: tool.to_owned(),
+                requested: action.tool.clone(),
+            },
+        ));
     }
     if digest != action.approval_digest() {
-        return Err(Error::ApprovalArgumentsChanged(request_id.to_owned()));
+        return Err(refused(request_id, ApprovalRefusal::ArgumentsChanged));
     }
     if answer.get("status").and_then(Value::as_str) != Some("approved") {
-        return Err(Error::ApprovalNotApproved {
-            request_id: request_id.to_owned(),
-            status: answer
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown")
-                .to_owned(),
-        });
+        let status = answer.get("status").and_then(Value::as_str);
+        let status = status.unwrap_or("unknown").to_owned();
+        return Err(refused(request_id, ApprovalRefusal::NotApproved { status }));
     }
     if answer.get("used").and_then(Value::as_bool) != Some(true) {
         return Err(Error::InvalidResponse(format!(
@@ -468,4 +470,9 @@ fn read_claim(
         )));
     }
     Ok(ApprovalClaim::Claimed)
+}
+
+/// The approval `request_id` refused with `refusal`.
+fn refused(request_id: &str, refusal: ApprovalRefusal) -> Error {
+    Error::Approval(ApprovalRefused::new(request_id, refusal))
 }

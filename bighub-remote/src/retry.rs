@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use crate::Backoff;
+use bighub_core::backoff::Backoff;
 
-/// Retry settings of one [`RemoteBighub`](super::RemoteBighub).
+/// Retry settings of one [`RemoteBighub`](crate::RemoteBighub).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RetryPolicy {
     /// Retries after the first attempt (so at most `1 + max_retries` requests).

@@ -1,7 +1,7 @@
 //! How a proposed action is shaped for `POST /actions/evaluate`.
 //!
 //! This file owns the choice between the two body shapes and its parsing; building the
-//! bodies lives in `wire.rs`.
+//! bodies lives in `body.rs`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,7 +35,7 @@ use crate::Error;
 /// Parse one from configuration with [`FromStr`]:
 ///
 /// ```
-/// use bighub_core::remote::DecisionMode;
+/// use bighub_core::wire::DecisionMode;
 ///
 /// let mode: DecisionMode = "submit_payload".parse()?;
 /// assert_eq!(mode, DecisionMode::SubmitPayload);

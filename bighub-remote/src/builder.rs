@@ -11,10 +11,11 @@ use reqwest::header::HeaderValue;
 use tokio::sync::Semaphore;
 use url::{Host, Url};
 
-use super::DecisionMode;
-use super::client::{Inner, RemoteBighub};
-use super::retry::RetryPolicy;
-use crate::Error;
+use bighub_core::Error;
+use bighub_core::wire::DecisionMode;
+
+use crate::client::{Inner, RemoteBighub};
+use crate::retry::RetryPolicy;
 
 /// The hosted BIGHUB service.
 pub const DEFAULT_BASE_URL: &str = "https://api.bighub.io";
@@ -52,7 +53,7 @@ pub const ENV_BASE_URL: &str = "BIGHUB_BASE_URL";
 ///
 /// ```
 /// use std::time::Duration;
-/// use bighub_core::remote::{DecisionMode, RemoteBighub};
+/// use bighub_remote::{DecisionMode, RemoteBighub};
 ///
 /// let bighub = RemoteBighub::builder()
 ///     .api_key("bh_live_example")
@@ -259,6 +260,7 @@ impl RemoteBighubBuilder {
 
         let user_agent = self
             .user_agent
+            // The service knows the SDK by its core's name and version.
             .unwrap_or_else(|| concat!("bighub-core/", env!("CARGO_PKG_VERSION")).to_owned());
         let http = reqwest::Client::builder()
             .timeout(self.timeout)

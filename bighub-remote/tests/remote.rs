@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use bighub_core::remote::{DecisionMode, RemoteBighub, RemoteBighubBuilder};
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use bighub_core::{
     ActionContext, ApprovalClaim, ApprovalResolution, DecisionEngine, Error, MemoryBatch,
     OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel,
 };
+use bighub_remote::{DecisionMode, RemoteBighub, RemoteBighubBuilder};
 use bighub_testkit::fake_bighub::{Endpoint, FakeBighub, RecordedRequest, Reply, decision};
 use serde_json::{Map, Value, json};
 
@@ -700,7 +701,7 @@ async fn approval_errors_are_typed_and_not_retried() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::ApprovalNotFound(id) if id == "req_404"),
+        matches!(&err, Error::Approval(ApprovalRefused { request_id: id, refusal: ApprovalRefusal::NotFound, .. }) if id == "req_404"),
         "{err:?}"
     );
 
@@ -709,7 +710,7 @@ async fn approval_errors_are_typed_and_not_retried() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::ApprovalAlreadyResolved { request_id, resolution }
+        matches!(&err, Error::Approval(ApprovalRefused { request_id, refusal: ApprovalRefusal::AlreadyResolved { resolution }, .. })
             if request_id == "req_409" && resolution == "rejected"),
         "{err:?}"
     );
@@ -718,7 +719,16 @@ async fn approval_errors_are_typed_and_not_retried() {
     // An id that cannot be a path segment never leaves the process.
     for bad in ["", "..", "."] {
         let err = bighub.resolve_approval(bad, &approve).await.unwrap_err();
-        assert!(matches!(err, Error::ApprovalNotFound(_)), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Approval(ApprovalRefused {
+                    refusal: ApprovalRefusal::NotFound,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
     }
     assert_eq!(fake.requests().len(), 2);
 }
@@ -768,24 +778,42 @@ async fn a_claim_is_claimed_only_when_the_answer_binds_this_call() {
     assert_eq!(claim().await.unwrap(), ApprovalClaim::Claimed);
     let err = claim().await.unwrap_err();
     assert!(
-        matches!(&err, Error::ApprovalToolChanged { approved, .. } if approved == "delete_user"),
+        matches!(&err, Error::Approval(ApprovalRefused { refusal: ApprovalRefusal::ToolChanged { approved, .. }, .. }) if approved == "delete_user"),
         "{err:?}"
     );
     let err = claim().await.unwrap_err();
-    assert!(matches!(err, Error::ApprovalArgumentsChanged(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::ArgumentsChanged,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
     let err = claim().await.unwrap_err();
     assert!(matches!(err, Error::InvalidResponse(_)), "{err:?}");
     let err = claim().await.unwrap_err();
     assert!(
-        matches!(&err, Error::ApprovalToolChanged { approved, requested, .. }
+        matches!(&err, Error::Approval(ApprovalRefused { refusal: ApprovalRefusal::ToolChanged { approved, requested }, .. })
             if approved == "list_users" && requested == "grant_access"),
         "{err:?}"
     );
     let err = claim().await.unwrap_err();
-    assert!(matches!(err, Error::ApprovalAlreadyUsed(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Approval(ApprovalRefused {
+                refusal: ApprovalRefusal::AlreadyUsed,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
     let err = claim().await.unwrap_err();
     assert!(
-        matches!(&err, Error::ApprovalNotApproved { status, .. } if status == "rejected"),
+        matches!(&err, Error::Approval(ApprovalRefused { refusal: ApprovalRefusal::NotApproved { status }, .. }) if status == "rejected"),
         "{err:?}"
     );
 

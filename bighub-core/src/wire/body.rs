@@ -1,8 +1,7 @@
 //! The JSON bodies BIGHUB receives, built from the crate's types.
 //!
 //! This file owns the wire shape of every request body (and where each field of a
-//! [`ProposedAction`] lands); sending them and reading answers live in `client.rs` and
-//! `response.rs`.
+//! [`ProposedAction`] lands); sending them and reading answers is the client's.
 
 use serde_json::{Map, Value, json};
 
@@ -10,13 +9,17 @@ use super::DecisionMode;
 use crate::{ApprovalResolution, Error, MemoryBatch, OutcomeReport, ProposedAction};
 
 /// The objective the service optimises for when the action names none.
-pub(crate) const DEFAULT_OBJECTIVE: &str = "better_decision";
+pub const DEFAULT_OBJECTIVE: &str = "better_decision";
 /// The model-selection hint sent when the action names none.
-pub(crate) const DEFAULT_MODEL_SELECTION: &str = "auto";
+pub const DEFAULT_MODEL_SELECTION: &str = "auto";
 /// The actor the service assumes when none is given.
-pub(crate) const DEFAULT_ACTOR: &str = "AI_AGENT";
+pub const DEFAULT_ACTOR: &str = "AI_AGENT";
 
 /// The `POST /actions/evaluate` body for `action` in `mode`.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] when the action's value is not a finite number.
 ///
 /// `context` is built in this order, later steps winning on equal keys: the action's free
 /// `metadata`; then `objective` and `model_selection` (the action's own values, else a
@@ -25,7 +28,7 @@ pub(crate) const DEFAULT_ACTOR: &str = "AI_AGENT";
 /// registered tool name) and `arguments` (the model's arguments, whole). Arguments travel
 /// inside `context` because the service keeps `context` as free data and ignores unknown
 /// top-level fields.
-pub(crate) fn evaluate_body(action: &ProposedAction, mode: DecisionMode) -> Result<Value, Error> {
+pub fn evaluate_body(action: &ProposedAction, mode: DecisionMode) -> Result<Value, Error> {
     let value = match action.value {
         Some(v) if !v.is_finite() => {
             return Err(Error::InvalidConfig(format!(
@@ -109,7 +112,7 @@ fn context(action: &ProposedAction) -> Map<String, Value> {
 }
 
 /// The `POST /outcomes/report` body.
-pub(crate) fn outcome_body(report: &OutcomeReport) -> Value {
+pub fn outcome_body(report: &OutcomeReport) -> Value {
     let mut body = Map::new();
     body.insert("status".into(), json!(report.status.as_str()));
     if let Some(id) = &report.request_id {
@@ -124,7 +127,7 @@ pub(crate) fn outcome_body(report: &OutcomeReport) -> Value {
 }
 
 /// The `POST /actions/memory/ingest` body.
-pub(crate) fn ingest_body(batch: &MemoryBatch) -> Value {
+pub fn ingest_body(batch: &MemoryBatch) -> Value {
     let mut body = Map::new();
     body.insert("source".into(), json!(batch.source));
     body.insert("events".into(), Value::Array(batch.events.clone()));
@@ -146,7 +149,7 @@ pub(crate) fn ingest_body(batch: &MemoryBatch) -> Value {
 }
 
 /// The `POST /approvals/{request_id}/resolve` body.
-pub(crate) fn resolve_body(resolution: &ApprovalResolution) -> Value {
+pub fn resolve_body(resolution: &ApprovalResolution) -> Value {
     let mut body = Map::new();
     body.insert("resolution".into(), json!(resolution.resolution.as_str()));
     if let Some(c) = &resolution.comment {
@@ -161,7 +164,7 @@ pub(crate) fn resolve_body(resolution: &ApprovalResolution) -> Value {
 /// The claim body: an approved resolution (what a service that does not know claims reads
 /// it as) with `claim: true`, the tool about to run and the digest of its arguments
 /// ([`ProposedAction::approval_digest`]), extra fields the hosted contract tolerates.
-pub(crate) fn claim_body(action: &ProposedAction) -> Value {
+pub fn claim_body(action: &ProposedAction) -> Value {
     json!({
         "resolution": "approved",
         "claim": true,

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::retry::RetryPolicy;
-use crate::Error;
+use bighub_core::Error;
+use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
+
+use crate::retry::RetryPolicy;
 
 /// How many characters of an error body [`Error::Status`] keeps.
 pub(crate) const MAX_ERROR_BODY_CHARS: usize = 500;
@@ -76,21 +78,24 @@ pub(crate) fn read_answer(
     let json: Option<Value> = serde_json::from_str(body).ok();
     let detail = json.as_ref().and_then(|j| j.get("detail")).cloned();
 
+    let refused = |request_id: &str, refusal| {
+        Answer::Done(Err(Error::Approval(ApprovalRefused::new(
+            request_id, refusal,
+        ))))
+    };
     if let Op::ClaimApproval { request_id, tool } = op {
         match status {
-            404 => return Answer::Done(Err(Error::ApprovalNotFound(request_id.to_owned()))),
-            409 => return Answer::Done(Err(claim_refusal(request_id, tool, detail.as_ref()))),
+            404 => return refused(request_id, ApprovalRefusal::NotFound),
+            409 => return refused(request_id, claim_refusal(tool, detail.as_ref())),
             _ => {}
         }
     }
     if let Op::ResolveApproval { request_id } = op {
         match status {
-            404 => return Answer::Done(Err(Error::ApprovalNotFound(request_id.to_owned()))),
+            404 => return refused(request_id, ApprovalRefusal::NotFound),
             409 => {
-                return Answer::Done(Err(Error::ApprovalAlreadyResolved {
-                    request_id: request_id.to_owned(),
-                    resolution: earlier_resolution(detail.as_ref()),
-                }));
+                let resolution = earlier_resolution(detail.as_ref());
+                return refused(request_id, ApprovalRefusal::AlreadyResolved { resolution });
             }
             _ => {}
         }
@@ -225,33 +230,14 @@ fn earlier_resolution(detail: Option<&Value>) -> String {
 }
 
 /// A claim's 409: the refusal its `detail.reason` names, or, from a service that does not
-/// know claims (it read the claim as a second resolution), [`Error::ApprovalAlreadyResolved`].
-fn claim_refusal(request_id: &str, tool: &str, detail: Option<&Value>) -> Error {
-    let field = |name: &str| {
-        detail
-            .and_then(|d| d.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    match field("reason").as_deref() {
-        Some("tool_changed") => Error::ApprovalToolChanged {
-            request_id: request_id.to_owned(),
-            approved: field("approved_tool").unwrap_or_else(|| "another tool".to_owned()),
-            requested: tool.to_owned(),
-        },
-        Some("arguments_changed") => Error::ApprovalArgumentsChanged(request_id.to_owned()),
-        Some("already_used") => Error::ApprovalAlreadyUsed(request_id.to_owned()),
-        Some("not_approved") => Error::ApprovalNotApproved {
-            request_id: request_id.to_owned(),
-            status: field("status")
-                .or_else(|| field("resolution"))
-                .unwrap_or_else(|| "not approved".to_owned()),
-        },
-        _ => Error::ApprovalAlreadyResolved {
-            request_id: request_id.to_owned(),
+/// know claims (it read the claim as a second resolution), already resolved.
+fn claim_refusal(tool: &str, detail: Option<&Value>) -> ApprovalRefusal {
+    let reason = detail.and_then(|d| d.get("reason")).and_then(Value::as_str);
+    reason
+        .and_then(|reason| ApprovalRefusal::from_reason(reason, detail?, tool))
+        .unwrap_or_else(|| ApprovalRefusal::AlreadyResolved {
             resolution: earlier_resolution(detail),
-        },
-    }
+        })
 }
 
 /// Cuts `text` to [`MAX_ERROR_BODY_CHARS`] characters, marking the cut.
@@ -312,10 +298,11 @@ mod tests {
             r#"{"detail": {"resolution": "rejected"}}"#,
         );
         match answer {
-            Answer::Done(Err(Error::ApprovalAlreadyResolved {
+            Answer::Done(Err(Error::Approval(ApprovalRefused {
                 request_id,
-                resolution,
-            })) => {
+                refusal: ApprovalRefusal::AlreadyResolved { resolution },
+                ..
+            }))) => {
                 assert_eq!(request_id, "req_1");
                 assert_eq!(resolution, "rejected");
             }
