@@ -6,7 +6,7 @@
 //! vocabulary, and the input forms a run starts from. Assembling an agent is
 //! [`BighubOpenAI`](crate::BighubOpenAI)'s; tools are [`tool`](crate::tool)'s.
 
-// Layout, one concept per file; a file uses only those listed before it (`tests/layout.rs`
+// Layout, one concept per file; a file uses only those listed before it (`tests/runtime/layout.rs`
 // checks it, method calls across `impl Runner` blocks included):
 // - a call and its record: `input` (what a run starts from), `approval` (the approval
 //   vocabulary and policy), `call` (a call as the model proposed it, with its kind),

@@ -581,7 +581,7 @@ fn allowed_false_agrees_with_the_pause_that_explains_it() {
 #[test]
 fn the_fixture_pauses_for_review() {
     let raw: Value =
-        serde_json::from_str(include_str!("fixtures/argocd_sync_review.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/argocd_sync_review.json")).unwrap();
     let d = Decision::from_backend_response(&raw);
     assert_eq!(d.verdict(), ApprovalRequired);
     let signals: Vec<String> = d.votes().into_iter().map(|v| v.to_string()).collect();

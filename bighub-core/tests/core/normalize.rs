@@ -8,7 +8,7 @@ fn norm(v: Value) -> Decision {
 }
 
 fn fixture() -> Value {
-    serde_json::from_str(include_str!("fixtures/argocd_sync_review.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/argocd_sync_review.json")).unwrap()
 }
 
 // --- whole answers ---------------------------------------------------------------------
