@@ -299,49 +299,44 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
+//   error, clock, duration, convert, redact, request_id, config, input, answer,
+//   policy_source, policy_check, policy, policy_tests, storage, replay, engine
+
 mod answer;
-mod approvals;
-mod checkpointer;
 mod clock;
 mod config;
 mod convert;
-mod database_timeouts;
 mod duration;
 mod engine;
 mod error;
 mod input;
 mod policy;
 mod policy_check;
+mod policy_source;
 mod policy_tests;
-#[cfg(feature = "postgres")]
-mod postgres;
-#[cfg(feature = "postgres")]
-mod postgres_tls;
-mod recent_cache;
 mod redact;
 mod replay;
 mod request_id;
-mod storable;
 mod storage;
-mod store;
 
-pub use approvals::{ApprovalRecord, ApprovalStatus, IN_PROCESS};
 pub use bighub_core::digest::{canonical_json, canonical_sha256};
-pub use clock::parse_rfc3339 as parse_timestamp;
+pub use clock::parse_timestamp;
 pub use config::{
     DEFAULT_DATA, FreezeWindow, KillSwitch, PolicyConfig, RiskMatrix, RiskRow, RiskScoreRaise,
     RiskScores,
 };
-pub use database_timeouts::DatabaseTimeouts;
 pub use duration::{format_duration, parse_duration};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin};
 pub use error::LocalError;
 pub use input::DERIVED_VERSION;
-pub use policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
+pub use policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
 pub use policy_tests::{PolicyTestOutcome, PolicyTestResult, TestDecision};
 pub use redact::{REDACTED, looks_secret, redact_value};
 pub use replay::{
     ModeTransition, ReplayChange, ReplayError, ReplayOptions, ReplayReport, RuleCount,
 };
-pub use storable::MAX_IDENTIFIER_BYTES;
-pub use store::{DecisionRecord, OutcomeRecord, StoreLocation};
+pub use storage::{
+    ApprovalRecord, ApprovalStatus, DatabaseTimeouts, DecisionRecord, IN_PROCESS,
+    MAX_IDENTIFIER_BYTES, OutcomeRecord, StoreLocation,
+};

@@ -3,7 +3,7 @@
 //! This module owns the rule for which values are secret: keys whose names look secret
 //! (`password`, `token`, `secret`, `api_key`, `private_key`, `credential`, ...) at any depth,
 //! plus the argument names a tool marks secret (`context.metadata.secret_args`). It does not
-//! decide what gets stored; `store.rs` does, always through this module.
+//! decide what gets stored; the stores (`storage/`) do, always through this module.
 
 use serde_json::{Map, Value};
 
@@ -30,17 +30,6 @@ const SECRET_FRAGMENTS: &[&str] = &[
 ];
 
 /// Whether a key's name looks like it holds a secret.
-///
-/// ```
-/// use bighub_local::looks_secret;
-///
-/// assert!(looks_secret("password"));
-/// assert!(looks_secret("GITHUB_TOKEN"));
-/// assert!(looks_secret("api-key"));
-/// assert!(looks_secret("aws_secret_access_key"));
-/// assert!(!looks_secret("user_id"));
-/// assert!(!looks_secret("duration"));
-/// ```
 pub fn looks_secret(key: &str) -> bool {
     let squashed: String = key
         .chars()
@@ -76,6 +65,16 @@ pub fn redact_value(value: &Value, extra: &[String]) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn secret_names_are_told_by_their_fragments() {
+        assert!(looks_secret("password"));
+        assert!(looks_secret("GITHUB_TOKEN"));
+        assert!(looks_secret("api-key"));
+        assert!(looks_secret("aws_secret_access_key"));
+        assert!(!looks_secret("user_id"));
+        assert!(!looks_secret("duration"));
+    }
 
     #[test]
     fn redacts_nested_secret_keys_and_marked_arguments() {
