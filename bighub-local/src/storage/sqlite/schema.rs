@@ -62,7 +62,7 @@ macro_rules! approval_columns {
 
 /// The tables of version 1, without the two indexes version 2 drops (so that a new store
 /// does not build them only to drop them); `MIGRATE_V2` follows it on every store.
-const SCHEMA_V1: &str = concat!(
+pub(super) const SCHEMA_V1: &str = concat!(
     "
 CREATE TABLE IF NOT EXISTS decisions (
     request_id       TEXT PRIMARY KEY,",
@@ -105,7 +105,7 @@ CREATE TABLE IF NOT EXISTS approvals (",
 /// time index; pending approvals, one per review, are few enough to scan; and approvals
 /// live in a single b-tree keyed by request id (`WITHOUT ROWID`) rather than a table plus
 /// its key's index.
-const MIGRATE_V2: &str = concat!(
+pub(super) const MIGRATE_V2: &str = concat!(
     "
 DROP INDEX IF EXISTS decisions_by_time;
 DROP INDEX IF EXISTS approvals_by_status;
@@ -125,7 +125,7 @@ ALTER TABLE approvals_v2 RENAME TO approvals;
 /// time in the same way, and are marked `legacy`: their request ids do not carry that time
 /// (version 1 ids are random; version 2 ids were timed apart from the row), so a small
 /// index, over them only, still finds them by id.
-const MIGRATE_V3: &str = concat!(
+pub(super) const MIGRATE_V3: &str = concat!(
     "
 CREATE TABLE decisions_v3 (
     id               INTEGER PRIMARY KEY,
@@ -231,55 +231,4 @@ fn schema_version(conn: &Connection) -> Result<i64, LocalError> {
 /// The first row key of millisecond `ms`.
 pub(super) fn first_key(ms: i64) -> i64 {
     ms.saturating_mul(KEY_SLOTS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::sqlite::StoreLocation;
-    use crate::storage::sqlite::store::Store;
-
-    /// Two processes open the same old store: the one that waited for the other's migration
-    /// reads the version again and leaves the migrated store, and its new rows, as they are.
-    #[test]
-    fn a_store_migrated_meanwhile_is_not_migrated_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-            conn.execute_batch(SCHEMA_V1).unwrap();
-            conn.execute_batch(MIGRATE_V2).unwrap();
-            conn.pragma_update(None, "user_version", 2).unwrap();
-        }
-        // The other process holds the write lock while this one opens the store.
-        let other = Connection::open(&path).unwrap();
-        other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let opening = std::thread::spawn({
-            let path = path.clone();
-            move || Store::open(&StoreLocation::File(path)).map(drop)
-        });
-        // Time for the opening to read version 2 and wait for the lock.
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        other.execute_batch(MIGRATE_V3).unwrap();
-        other
-            .execute_batch(
-                "INSERT INTO decisions (id, request_id, created_at, tool, action, target, actor,
-                    mode, arguments, arguments_sha256, decision)
-                 VALUES (1, 'loc_new', 0, 'tool', 'tool', '', 'test', 'autonomous', '{}',
-                    'abc', '{}');
-                 PRAGMA user_version = 3;
-                 COMMIT;",
-            )
-            .unwrap();
-        opening.join().unwrap().unwrap();
-        let legacy: Option<i64> = other
-            .query_row(
-                "SELECT legacy FROM decisions WHERE request_id = 'loc_new'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(legacy, None, "the store was migrated a second time");
-    }
 }

@@ -535,6 +535,7 @@ const FIND_DECISION_TEXT: &str = "SELECT decision FROM decisions
 mod tests {
     use super::*;
     use crate::request_id::new_request_id;
+    use crate::storage::sqlite::schema::{MIGRATE_V2, MIGRATE_V3, SCHEMA_V1};
     use serde_json::json;
 
     fn row<'a>(request_id: &'a str, at: i64, empty: &'a Value) -> NewDecision<'a> {
@@ -621,5 +622,49 @@ mod tests {
             store.insert_outcome(&unknown, None, at + 5),
             Err(LocalError::DecisionNotFound(_))
         ));
+    }
+
+    /// Two processes open the same old store: the one that waited for the other's migration
+    /// reads the version again and leaves the migrated store, and its new rows, as they are.
+    #[test]
+    fn a_store_migrated_meanwhile_is_not_migrated_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute_batch(MIGRATE_V2).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+        }
+        // The other process holds the write lock while this one opens the store.
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let opening = std::thread::spawn({
+            let path = path.clone();
+            move || Store::open(&StoreLocation::File(path)).map(drop)
+        });
+        // Time for the opening to read version 2 and wait for the lock.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        other.execute_batch(MIGRATE_V3).unwrap();
+        other
+            .execute_batch(
+                "INSERT INTO decisions (id, request_id, created_at, tool, action, target, actor,
+                    mode, arguments, arguments_sha256, decision)
+                 VALUES (1, 'loc_new', 0, 'tool', 'tool', '', 'test', 'autonomous', '{}',
+                    'abc', '{}');
+                 PRAGMA user_version = 3;
+                 COMMIT;",
+            )
+            .unwrap();
+        opening.join().unwrap().unwrap();
+        let legacy: Option<i64> = other
+            .query_row(
+                "SELECT legacy FROM decisions WHERE request_id = 'loc_new'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(legacy, None, "the store was migrated a second time");
     }
 }
