@@ -28,7 +28,7 @@ pub(crate) fn format_rfc3339(millis: i64) -> String {
 /// allowed; a bare date `2026-12-24` means its midnight UTC) into unix seconds.
 ///
 /// ```
-/// use bighub_local::parse_timestamp;
+/// use bighub_local::clock::parse_timestamp;
 ///
 /// assert_eq!(parse_timestamp("2026-12-24T00:00:00Z").unwrap(), 1_798_070_400);
 /// assert!(parse_timestamp("tomorrow").is_err());

@@ -327,7 +327,7 @@ impl LocalEngineBuilder {
     /// the policies in those directories (their other `.rego` files, and `.json` data) are
     /// loaded too. A test passes when its rule evaluates to `true`; a failing test carries
     /// the entry point's answer for each input it built with `bighub.input`
-    /// ([`PolicyTestResult::decisions`](crate::PolicyTestResult::decisions)). Opens no
+    /// ([`PolicyTestResult::decisions`](crate::policy_tests::PolicyTestResult::decisions)). Opens no
     /// store.
     ///
     /// Tests may call `bighub.input(action)`, which builds the input document the engine
@@ -359,7 +359,7 @@ impl LocalEngineBuilder {
     ///
     /// A policy or test file that does not compile is an error ([`LocalError::Policy`]);
     /// a test rule that fails to evaluate is a result with
-    /// [`PolicyTestOutcome::Error`](crate::PolicyTestOutcome::Error).
+    /// [`PolicyTestOutcome::Error`](crate::policy_tests::PolicyTestOutcome::Error).
     pub fn run_policy_tests<P: AsRef<Path>>(
         &self,
         paths: &[P],
@@ -741,7 +741,8 @@ impl LocalEngine {
     ///
     /// ```
     /// use bighub_core::{ProposedAction, RiskLevel};
-    /// use bighub_local::{LocalEngine, ReplayOptions};
+    /// use bighub_local::LocalEngine;
+    /// use bighub_local::replay::ReplayOptions;
     ///
     /// let dir = tempfile::tempdir().unwrap();
     /// let db = dir.path().join("decisions.db");

@@ -7,7 +7,8 @@
 
 use serde_json::{Map, Value};
 
-pub use bighub_core::{REDACTED, secret_args};
+use bighub_core::REDACTED;
+pub(crate) use bighub_core::secret_args;
 
 /// Name fragments that make a key secret (compared on the lower-cased key without `-`/`_`).
 const SECRET_FRAGMENTS: &[&str] = &[
@@ -30,7 +31,7 @@ const SECRET_FRAGMENTS: &[&str] = &[
 ];
 
 /// Whether a key's name looks like it holds a secret.
-pub fn looks_secret(key: &str) -> bool {
+pub(crate) fn looks_secret(key: &str) -> bool {
     let squashed: String = key
         .chars()
         .filter(|c| *c != '_' && *c != '-' && *c != '.' && *c != ' ')
@@ -41,7 +42,7 @@ pub fn looks_secret(key: &str) -> bool {
 
 /// A copy of `value` with every secret-looking key's value replaced, at any depth, and the
 /// top-level keys named in `extra` replaced too.
-pub fn redact_value(value: &Value, extra: &[String]) -> Value {
+pub(crate) fn redact_value(value: &Value, extra: &[String]) -> Value {
     match value {
         Value::Object(map) => {
             let mut out = Map::with_capacity(map.len());

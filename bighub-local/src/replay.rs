@@ -25,7 +25,7 @@ use crate::storage::{Storage, StoredDecision};
 ///
 /// ```
 /// use std::time::Duration;
-/// use bighub_local::ReplayOptions;
+/// use bighub_local::replay::ReplayOptions;
 ///
 /// let last_week = ReplayOptions { since: Some(Duration::from_secs(7 * 86_400)), limit: Some(500) };
 /// # let _ = last_week;

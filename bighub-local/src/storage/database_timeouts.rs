@@ -23,7 +23,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use bighub_local::DatabaseTimeouts;
+/// use bighub_local::storage::DatabaseTimeouts;
 ///
 /// let timeouts = DatabaseTimeouts::default()
 ///     .statement(Duration::from_secs(5))

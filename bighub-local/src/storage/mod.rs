@@ -1,16 +1,21 @@
-//! The store behind the engine: one trait, the records every back end reads and writes,
-//! and two back ends, SQLite ([`sqlite`], the default) and PostgreSQL (`postgres`, feature
-//! `postgres`, for several processes or machines on one database).
+//! The store behind the engine, and the records it hands out.
 //!
-//! This module owns [`Storage`], the operations the engine needs, with the semantics both
-//! back ends keep: decisions written with their approval (and idempotency key) in one
-//! transaction; secrets redacted before any write; history of an action on a target over
-//! 24 hours ([`history`]); an approval resolved once and consumed once, by conditional
-//! updates in the database (never by a set in one process), so that it holds across
-//! processes ([`approval_rules`]); and what either accepts ([`storable`]). It also owns the
-//! records the engine hands out ([`DecisionRecord`], [`ApprovalRecord`], ...). Each back
-//! end owns its schema, its statements and its connections, and neither uses the other.
-//! It does not decide anything, build the policy's input, or redact (`redact.rs`).
+//! Public here: the records the engine's methods answer ([`DecisionRecord`] with its
+//! [`OutcomeRecord`]s, [`ApprovalRecord`] with its [`ApprovalStatus`]), the resolver name of
+//! an in-process resolution ([`IN_PROCESS`]), the longest identifier a store accepts
+//! ([`MAX_IDENTIFIER_BYTES`]) and the PostgreSQL store's time limits ([`DatabaseTimeouts`]).
+//!
+//! Inside the crate, this module owns the `Storage` trait, the operations the engine needs,
+//! with the semantics every back end keeps: decisions written with their approval (and
+//! idempotency key) in one transaction; secrets redacted before any write; the history of
+//! an action on a target over 24 hours (`history.rs`); an approval resolved once and
+//! consumed once, by conditional updates in the database (never by a set in one process),
+//! so that it holds across processes (`approval_rules.rs`); and the same inputs accepted by
+//! every back end (`storable.rs`). Each back end, SQLite (`sqlite/`, the default) and
+//! PostgreSQL (`postgres/`, feature `postgres`, for several processes or machines on one
+//! database), owns its schema and migrations, its statements and its connections, and
+//! neither uses the other. Storage decides nothing, builds no policy input, and redacts
+//! through `redact.rs`.
 //!
 //! The methods are blocking. SQLite's statements are short and run inline under a mutex;
 //! PostgreSQL's run on the store's own small runtime while the caller waits. Async callers
@@ -27,16 +32,15 @@ use bighub_core::{ApprovalResolution, MemoryBatch, OutcomeReport};
 use crate::error::LocalError;
 use crate::input::History;
 
-pub(crate) mod approval_rules;
+mod approval_rules;
 mod database_timeouts;
-pub(crate) mod history;
+mod history;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 pub(crate) mod storable;
 
 pub use database_timeouts::DatabaseTimeouts;
-pub use sqlite::StoreLocation;
 pub use storable::MAX_IDENTIFIER_BYTES;
 
 /// What the engine reads and writes; see the [module documentation](self).

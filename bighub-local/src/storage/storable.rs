@@ -32,7 +32,8 @@ use crate::storage::{IdempotencyClaim, NewDecision};
 ///
 /// ```
 /// use bighub_core::ProposedAction;
-/// use bighub_local::{LocalEngine, LocalError, MAX_IDENTIFIER_BYTES};
+/// use bighub_local::storage::MAX_IDENTIFIER_BYTES;
+/// use bighub_local::{LocalEngine, LocalError};
 ///
 /// let engine = LocalEngine::builder().in_memory().build().unwrap();
 /// let long = "x".repeat(MAX_IDENTIFIER_BYTES + 1);

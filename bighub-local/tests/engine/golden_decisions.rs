@@ -19,7 +19,8 @@
 use std::path::{Path, PathBuf};
 
 use bighub_core::{Decision, Mode, ProposedAction, ResponsibleActionSpace};
-use bighub_local::{LocalEngine, PreviewHistory, parse_timestamp};
+use bighub_local::clock::parse_timestamp;
+use bighub_local::{LocalEngine, PreviewHistory};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

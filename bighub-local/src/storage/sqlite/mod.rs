@@ -29,7 +29,7 @@ use store::Store;
 
 /// Where the store lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreLocation {
+pub(crate) enum StoreLocation {
     /// A private in-memory database, gone when the engine is dropped (`:memory:`).
     Memory,
     /// A database file, created with its directory when missing.
@@ -38,7 +38,7 @@ pub enum StoreLocation {
 
 impl StoreLocation {
     /// `:memory:` means [`StoreLocation::Memory`]; anything else is a file path.
-    pub fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         if text.trim() == ":memory:" {
             Self::Memory
         } else {
@@ -49,7 +49,7 @@ impl StoreLocation {
     /// The platform's data directory: `~/.local/share/bighub/decisions.db` on Linux,
     /// `~/Library/Application Support/bighub/decisions.db` on macOS,
     /// `%APPDATA%\bighub\decisions.db` on Windows.
-    pub fn platform_default() -> Result<Self, LocalError> {
+    pub(crate) fn platform_default() -> Result<Self, LocalError> {
         let dir = dirs::data_dir().ok_or(LocalError::NoDataDir)?;
         Ok(Self::File(dir.join("bighub").join("decisions.db")))
     }
