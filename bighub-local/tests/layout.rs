@@ -342,7 +342,7 @@ fn references(root: &Root) -> BTreeMap<Edge, String> {
                     .count();
                 if shared == module.len()
                     || shared == target.len()
-                    || !known.contains(&target[..=shared].to_vec())
+                    || !known.contains(&target[..=shared])
                 {
                     continue;
                 }
