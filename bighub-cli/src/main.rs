@@ -86,7 +86,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bighub_core::{ApprovalResolution, Decision, ProposedAction, RiskLevel, Verdict};
-use bighub_local::{LocalEngineBuilder, PolicyTestOutcome, PreviewHistory, ReplayOptions};
+use bighub_local::policy_tests::PolicyTestOutcome;
+use bighub_local::replay::ReplayOptions;
+use bighub_local::{LocalEngineBuilder, PreviewHistory};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -810,7 +812,7 @@ fn policy_replay(
     json: bool,
 ) -> Result<ExitCode, String> {
     let since = since
-        .map(|s| bighub_local::parse_duration(s).map_err(|e| format!("--since: {e}")))
+        .map(|s| bighub_local::duration::parse_duration(s).map_err(|e| format!("--since: {e}")))
         .transpose()?;
     let engine = builder(global).build().map_err(|e| e.to_string())?;
     let report = engine
@@ -878,7 +880,7 @@ fn default_action_fields(a: &mut Map<String, Value>) {
 
 /// RFC 3339 (e.g. 2026-12-24T10:00:00Z) to unix milliseconds.
 fn parse_now(text: &str) -> Result<i64, String> {
-    bighub_local::parse_timestamp(text)
+    bighub_local::clock::parse_timestamp(text)
         .map(|secs| secs * 1000)
         .map_err(|e| e.to_string())
 }

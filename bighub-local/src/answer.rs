@@ -1,6 +1,6 @@
 //! Completing a policy's answer: the explanation fields a policy may leave to the engine.
 //!
-//! A policy answers at least `mode`. The fields that only restate its findings or describe
+//! A policy answers at least `mode`, one of [`MODES`]. The fields that only restate its findings or describe
 //! the action are filled in here when the answer leaves them out:
 //!
 //! - from `findings` (the findings that counted, each `{rule, mode, reason, factor?,
@@ -25,7 +25,16 @@
 
 use serde_json::{Map, Value, json};
 
-use super::convert::object;
+use crate::convert::object;
+
+/// The modes a policy may answer.
+pub(crate) const MODES: [&str; 5] = [
+    "autonomous",
+    "constrained",
+    "review",
+    "needs_context",
+    "blocked",
+];
 
 /// Fills in the fields `answer` leaves out, from its `findings` and `action_family` and the
 /// `input` it was decided on. `mode` is the answer's (already checked) mode.

@@ -28,12 +28,12 @@ pub(crate) fn format_rfc3339(millis: i64) -> String {
 /// allowed; a bare date `2026-12-24` means its midnight UTC) into unix seconds.
 ///
 /// ```
-/// use bighub_local::parse_timestamp;
+/// use bighub_local::clock::parse_timestamp;
 ///
 /// assert_eq!(parse_timestamp("2026-12-24T00:00:00Z").unwrap(), 1_798_070_400);
 /// assert!(parse_timestamp("tomorrow").is_err());
 /// ```
-pub fn parse_rfc3339(text: &str) -> Result<i64, LocalError> {
+pub fn parse_timestamp(text: &str) -> Result<i64, LocalError> {
     let err = || LocalError::Timestamp(text.to_owned());
     let t = text.trim();
     // A timestamp needs its offset: a local time without one names no instant.
@@ -60,15 +60,18 @@ mod tests {
             "2026-12-24T00:00:00.123Z"
         );
         assert_eq!(
-            parse_rfc3339("2026-12-24T00:00:00Z").unwrap(),
+            parse_timestamp("2026-12-24T00:00:00Z").unwrap(),
             1_798_070_400
         );
-        assert_eq!(parse_rfc3339("2026-12-24").unwrap(), 1_798_070_400);
+        assert_eq!(parse_timestamp("2026-12-24").unwrap(), 1_798_070_400);
         assert_eq!(
-            parse_rfc3339("2026-12-24T02:00:00.5+02:00").unwrap(),
+            parse_timestamp("2026-12-24T02:00:00.5+02:00").unwrap(),
             1_798_070_400
         );
-        assert_eq!(parse_rfc3339("2000-02-29T12:00:00Z").unwrap(), 951_825_600);
+        assert_eq!(
+            parse_timestamp("2000-02-29T12:00:00Z").unwrap(),
+            951_825_600
+        );
     }
 
     #[test]
@@ -80,7 +83,7 @@ mod tests {
             "2026-12-24T25:00:00Z",
             "2026-12-24T00:00:00",
         ] {
-            assert!(parse_rfc3339(t).is_err(), "{t}");
+            assert!(parse_timestamp(t).is_err(), "{t}");
         }
     }
 }

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use bighub_core::Mode;
 
 use super::LocalError;
-use super::clock::parse_rfc3339;
+use super::clock::parse_timestamp;
 use super::duration::{format_duration, parse_duration};
 
 /// The shipped configuration of the default policy, as Rego data.
@@ -337,9 +337,9 @@ impl PolicyConfig {
             ));
         }
         for (i, w) in self.freeze_windows.iter().enumerate() {
-            let start = parse_rfc3339(&w.start)
+            let start = parse_timestamp(&w.start)
                 .map_err(|e| KeyError::new(format!("freeze_windows[{i}].start"), e.to_string()))?;
-            let end = parse_rfc3339(&w.end)
+            let end = parse_timestamp(&w.end)
                 .map_err(|e| KeyError::new(format!("freeze_windows[{i}].end"), e.to_string()))?;
             if end <= start {
                 return Err(KeyError::new(
@@ -428,7 +428,7 @@ impl PolicyConfig {
             for w in windows {
                 for (field, unix) in [("start", "start_unix"), ("end", "end_unix")] {
                     // Validated when the configuration was read.
-                    let at = w[field].as_str().and_then(|t| parse_rfc3339(t).ok());
+                    let at = w[field].as_str().and_then(|t| parse_timestamp(t).ok());
                     w[unix] = json!(at);
                 }
             }

@@ -17,7 +17,7 @@ use super::LocalError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use bighub_local::parse_duration;
+/// use bighub_local::duration::parse_duration;
 ///
 /// assert_eq!(parse_duration("48h").unwrap(), Duration::from_secs(48 * 3600));
 /// assert_eq!(parse_duration("2 days").unwrap(), Duration::from_secs(48 * 3600));

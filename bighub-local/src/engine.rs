@@ -2,11 +2,11 @@
 //!
 //! This module owns the flow of one decision (history from the store, input, policy,
 //! engine fields, persistence, approval) and the engine's public API. Policy compilation
-//! lives in `policy.rs`, the schema in `store.rs`, approval rules in `approvals.rs`.
+//! lives in `policy.rs`, the store and its approvals in `storage/`, replaying in
+//! `replay.rs`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
@@ -16,22 +16,21 @@ use bighub_core::{
     ProposedAction, RiskLevel,
 };
 
-use super::LocalError;
-use super::answer::complete;
-use super::approvals::{ApprovalRecord, IN_PROCESS};
-use super::clock::now_millis;
-use super::config::{PolicyConfig, resolve};
-use super::convert::object;
-use super::database_timeouts::DatabaseTimeouts;
-use super::input::{History, build_input};
-use super::policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, PolicySet, Source, read_path};
-use super::policy_tests::{self, PolicyTestResult};
-use super::replay::{self, ReplayOptions, ReplayReport};
-use super::request_id::new_request_id;
-use super::storable;
-use super::storage::{Sqlite, Storage};
-use super::store::{
-    DecisionRecord, IdempotencyClaim, IdempotentHit, Store, StoreLocation, describe,
+use crate::answer::complete;
+use crate::clock::now_millis;
+use crate::config::{PolicyConfig, resolve};
+use crate::convert::object;
+use crate::error::LocalError;
+use crate::input::{History, build_input};
+use crate::policy::PolicySet;
+use crate::policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, Source, read_path};
+use crate::policy_tests::{self, PolicyTestResult};
+use crate::replay::{self, ReplayOptions, ReplayReport};
+use crate::request_id::new_request_id;
+use crate::storage::sqlite::{Sqlite, StoreLocation, describe};
+use crate::storage::{
+    ApprovalRecord, DatabaseTimeouts, DecisionRecord, IN_PROCESS, IdempotencyClaim, IdempotentHit,
+    NewDecision, Storage, storable,
 };
 use bighub_core::digest::canonical_sha256;
 
@@ -317,8 +316,8 @@ impl LocalEngineBuilder {
             Some(l) => l.clone(),
             None => StoreLocation::platform_default()?,
         };
-        let store = Store::open(&location)?;
-        Ok((Box::new(Sqlite(Mutex::new(store))), describe(&location)))
+        let store = Sqlite::open(&location)?;
+        Ok((Box::new(store), describe(&location)))
     }
 
     /// Runs the Rego tests under `paths` against this builder's policy set: the `test_*`
@@ -328,7 +327,7 @@ impl LocalEngineBuilder {
     /// the policies in those directories (their other `.rego` files, and `.json` data) are
     /// loaded too. A test passes when its rule evaluates to `true`; a failing test carries
     /// the entry point's answer for each input it built with `bighub.input`
-    /// ([`PolicyTestResult::decisions`](crate::PolicyTestResult::decisions)). Opens no
+    /// ([`PolicyTestResult::decisions`](crate::policy_tests::PolicyTestResult::decisions)). Opens no
     /// store.
     ///
     /// Tests may call `bighub.input(action)`, which builds the input document the engine
@@ -360,7 +359,7 @@ impl LocalEngineBuilder {
     ///
     /// A policy or test file that does not compile is an error ([`LocalError::Policy`]);
     /// a test rule that fails to evaluate is a result with
-    /// [`PolicyTestOutcome::Error`](crate::PolicyTestOutcome::Error).
+    /// [`PolicyTestOutcome::Error`](crate::policy_tests::PolicyTestOutcome::Error).
     pub fn run_policy_tests<P: AsRef<Path>>(
         &self,
         paths: &[P],
@@ -432,8 +431,9 @@ fn open_postgres(
     schema: Option<&str>,
     timeouts: &DatabaseTimeouts,
 ) -> Result<(Box<dyn Storage>, String), LocalError> {
-    let store = super::postgres::Postgres::open(url, schema, timeouts)?;
-    let mut name = super::postgres::describe_url(url);
+    use crate::storage::postgres::{Postgres, describe_url};
+    let store = Postgres::open(url, schema, timeouts)?;
+    let mut name = describe_url(url);
     if let Some(schema) = schema {
         name.push_str(&format!(" (schema {schema})"));
     }
@@ -529,7 +529,7 @@ impl LocalEngine {
         self.policy.names()
     }
 
-    pub(crate) fn store(&self) -> Result<&dyn Storage, LocalError> {
+    fn store(&self) -> Result<&dyn Storage, LocalError> {
         Ok(&*self.store)
     }
 
@@ -589,7 +589,7 @@ impl LocalEngine {
         let mode = raw["mode"].as_str().unwrap_or("blocked");
         let arguments = &raw["decision_packet"]["input"]["action"]["arguments"];
         let args_sha = action.approval_digest();
-        let row = super::store::NewDecision {
+        let row = NewDecision {
             request_id: raw["request_id"].as_str().unwrap_or_default(),
             created_at: now,
             tool: &action.tool,
@@ -675,7 +675,7 @@ impl LocalEngine {
     }
 
     /// Evaluates the policy and adds the engine's fields.
-    pub(crate) fn decide_raw(
+    fn decide_raw(
         &self,
         action: &ProposedAction,
         history: History,
@@ -741,7 +741,8 @@ impl LocalEngine {
     ///
     /// ```
     /// use bighub_core::{ProposedAction, RiskLevel};
-    /// use bighub_local::{LocalEngine, ReplayOptions};
+    /// use bighub_local::LocalEngine;
+    /// use bighub_local::replay::ReplayOptions;
     ///
     /// let dir = tempfile::tempdir().unwrap();
     /// let db = dir.path().join("decisions.db");
@@ -761,7 +762,13 @@ impl LocalEngine {
     /// assert_eq!(after.recent_decisions(10).unwrap().len(), 1);
     /// ```
     pub fn replay(&self, options: &ReplayOptions) -> Result<ReplayReport, LocalError> {
-        replay::run(self, options)
+        replay::run(
+            self.store()?,
+            options,
+            |action, history, precedents, now_ms| {
+                self.decide_raw(action, history, precedents, now_ms)
+            },
+        )
     }
 
     /// Records an outcome; later decisions on the same action and target see it.

@@ -89,7 +89,7 @@ pub enum LocalError {
     Database(String),
 
     /// The request carries a value no store accepts (a NUL character, an identifier over
-    /// [`MAX_IDENTIFIER_BYTES`](crate::MAX_IDENTIFIER_BYTES), ...), or the database refused
+    /// [`MAX_IDENTIFIER_BYTES`](crate::storage::MAX_IDENTIFIER_BYTES), ...), or the database refused
     /// one of its values; nothing was written. The request is at fault, not the store: the
     /// decision server answers 422 naming the field, never "unavailable".
     #[error("invalid {field}: {message}")]

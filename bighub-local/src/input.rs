@@ -8,7 +8,8 @@
 //! Nothing here classifies the action (read-only, destructive, privileged, production):
 //! the policy does, from its configuration.
 //!
-//! It does not read the store (`store.rs` produces the [`History`]) and decides nothing.
+//! It does not read the store (the stores in `storage/` produce the [`History`]) and
+//! decides nothing.
 
 use serde_json::{Map, Value, json};
 

@@ -11,6 +11,12 @@
 //! `bighub_openai::local`) does, with the same [`Decision`](bighub_core::Decision) it gets
 //! from the hosted service.
 //!
+//! The crate's root holds what building and using an engine takes ([`LocalEngine`], its
+//! builder, [`LocalError`], the default policy and its configuration); the rest lives in
+//! modules: [`config`] (the parts of [`PolicyConfig`]), [`storage`] (the records the engine
+//! hands out, the store's limits and timeouts), [`replay`], [`policy_tests`], and
+//! [`duration`] and [`clock`] (reading durations and timestamps as the engine does).
+//!
 //! # The default policy
 //!
 //! Shipped in the crate ([`DEFAULT_POLICY`], package `bighub.policy`, entry point
@@ -32,7 +38,8 @@
 //! | `recent_failures` | `failure_threshold` (3) or more `FAILURE` outcomes for the same action and target in 24h | review; factor `recent_failures` |
 //!
 //! Durations are read from arguments such as `duration`, `ttl`, `expires_in`,
-//! `duration_hours` in the forms `"48h"`, `"2 days"`, `"PT48H"`, `"90m"` ([`parse_duration`]).
+//! `duration_hours` in the forms `"48h"`, `"2 days"`, `"PT48H"`, `"90m"`
+//! ([`parse_duration`](duration::parse_duration)).
 //! The risk score starts from the tier (`risk_scores`) and is raised by production, excess
 //! duration, recent failures and destructive verbs (`risk_score_raise`), capped at 1.
 //!
@@ -197,7 +204,8 @@
 //!
 //! [`LocalEngine::replay`] decides the recorded decisions again under the engine's
 //! policy set, without writing anything, and reports the ones whose mode changes, with
-//! the rules that decide them now ([`ReplayReport`]; the CLI's `bighub policy replay`).
+//! the rules that decide them now ([`ReplayReport`](replay::ReplayReport); the CLI's
+//! `bighub policy replay`).
 //! Each decision is replayed on the input it was decided on, which every decision keeps in
 //! `decision_packet.input` (the store's `decision` column): the proposed action with its
 //! secrets redacted, the history of that action and target then, and the time.
@@ -228,7 +236,7 @@
 //! | field | type | what it is |
 //! |---|---|---|
 //! | `version` | number | `1` |
-//! | `duration` | `{argument, text, seconds}`, `{argument, text, unreadable: true}` or `null` | the first argument whose name holds a duration (`duration`, `ttl`, `expires_in`, `lease`, `valid_for`, `time_limit`, `hours`, `minutes`, `days`, `for`, ...): its name, its value as text, and the value in whole seconds ([`parse_duration`]'s forms; a bare number in seconds, or in the unit its name says, as in `duration_hours`) — or `unreadable` when it cannot be read |
+//! | `duration` | `{argument, text, seconds}`, `{argument, text, unreadable: true}` or `null` | the first argument whose name holds a duration (`duration`, `ttl`, `expires_in`, `lease`, `valid_for`, `time_limit`, `hours`, `minutes`, `days`, `for`, ...): its name, its value as text, and the value in whole seconds ([`parse_duration`](duration::parse_duration)'s forms; a bare number in seconds, or in the unit its name says, as in `duration_hours`) — or `unreadable` when it cannot be read |
 //! | `groups` | list of strings | the values (lower-cased) of arguments whose name holds `group`, `role`, `permission`, `permission_set`, `entitlement` or `policy`, strings or lists of strings |
 //! | `subject` | string or `null` | the first of the arguments `user`, `user_id`, `username`, `principal`, `email`, `member`, `subject`, `account` that is a string |
 //!
@@ -292,56 +300,36 @@
 //! Arguments whose names look secret (`password`, `token`, `secret`, `api_key`,
 //! `private_key`, `credential`, ...) or that the tool lists in
 //! `context.metadata.secret_args` are redacted before the policy sees them and before
-//! anything is stored ([`looks_secret`]). A review creates a pending approval bound to the
+//! anything is stored. A review creates a pending approval bound to the
 //! request id, the tool and the SHA-256 of the exact arguments; see [`LocalEngine::verify_approval`]
 //! and [`LocalEngine::consume_approval`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
+//   error, clock, duration, convert, redact, request_id, config, input, answer,
+//   policy_source, policy_check, policy, policy_tests, storage, replay, engine
+
 mod answer;
-mod approvals;
-mod checkpointer;
-mod clock;
-mod config;
+pub mod clock;
+pub mod config;
 mod convert;
-mod database_timeouts;
-mod duration;
+pub mod duration;
 mod engine;
 mod error;
 mod input;
 mod policy;
 mod policy_check;
-mod policy_tests;
-#[cfg(feature = "postgres")]
-mod postgres;
-#[cfg(feature = "postgres")]
-mod postgres_tls;
-mod recent_cache;
+mod policy_source;
+pub mod policy_tests;
 mod redact;
-mod replay;
+pub mod replay;
 mod request_id;
-mod storable;
-mod storage;
-mod store;
+pub mod storage;
 
-pub use approvals::{ApprovalRecord, ApprovalStatus, IN_PROCESS};
-pub use bighub_core::digest::{canonical_json, canonical_sha256};
-pub use clock::parse_rfc3339 as parse_timestamp;
-pub use config::{
-    DEFAULT_DATA, FreezeWindow, KillSwitch, PolicyConfig, RiskMatrix, RiskRow, RiskScoreRaise,
-    RiskScores,
-};
-pub use database_timeouts::DatabaseTimeouts;
-pub use duration::{format_duration, parse_duration};
+pub use config::{DEFAULT_DATA, PolicyConfig};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin};
 pub use error::LocalError;
 pub use input::DERIVED_VERSION;
-pub use policy::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
-pub use policy_tests::{PolicyTestOutcome, PolicyTestResult, TestDecision};
-pub use redact::{REDACTED, looks_secret, redact_value};
-pub use replay::{
-    ModeTransition, ReplayChange, ReplayError, ReplayOptions, ReplayReport, RuleCount,
-};
-pub use storable::MAX_IDENTIFIER_BYTES;
-pub use store::{DecisionRecord, OutcomeRecord, StoreLocation};
+pub use policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};

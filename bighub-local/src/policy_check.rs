@@ -18,8 +18,9 @@ use std::collections::BTreeSet;
 use regorus::unstable::{Expr, Literal, Module, Query, Rule, RuleHead};
 use serde_json::Value;
 
-use super::LocalError;
-use super::policy::{EXTENSION_PACKAGE, MODES, Source};
+use crate::answer::MODES;
+use crate::error::LocalError;
+use crate::policy_source::{EXTENSION_PACKAGE, Source};
 
 /// A path in `data`, without the leading `data`: `["bighub", "ext", "findings"]`.
 type DataPath = Vec<String>;

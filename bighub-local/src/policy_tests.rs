@@ -18,7 +18,7 @@ use bighub_core::ProposedAction;
 use super::LocalError;
 use super::clock::now_millis;
 use super::input::{History, build_input};
-use super::policy::Source;
+use super::policy_source::Source;
 
 /// The result of one test rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]

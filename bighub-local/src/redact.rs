@@ -3,11 +3,12 @@
 //! This module owns the rule for which values are secret: keys whose names look secret
 //! (`password`, `token`, `secret`, `api_key`, `private_key`, `credential`, ...) at any depth,
 //! plus the argument names a tool marks secret (`context.metadata.secret_args`). It does not
-//! decide what gets stored; `store.rs` does, always through this module.
+//! decide what gets stored; the stores (`storage/`) do, always through this module.
 
 use serde_json::{Map, Value};
 
-pub use bighub_core::redact::{REDACTED, secret_args};
+use bighub_core::redact::REDACTED;
+pub(crate) use bighub_core::redact::secret_args;
 
 /// Name fragments that make a key secret (compared on the lower-cased key without `-`/`_`).
 const SECRET_FRAGMENTS: &[&str] = &[
@@ -30,18 +31,7 @@ const SECRET_FRAGMENTS: &[&str] = &[
 ];
 
 /// Whether a key's name looks like it holds a secret.
-///
-/// ```
-/// use bighub_local::looks_secret;
-///
-/// assert!(looks_secret("password"));
-/// assert!(looks_secret("GITHUB_TOKEN"));
-/// assert!(looks_secret("api-key"));
-/// assert!(looks_secret("aws_secret_access_key"));
-/// assert!(!looks_secret("user_id"));
-/// assert!(!looks_secret("duration"));
-/// ```
-pub fn looks_secret(key: &str) -> bool {
+pub(crate) fn looks_secret(key: &str) -> bool {
     let squashed: String = key
         .chars()
         .filter(|c| *c != '_' && *c != '-' && *c != '.' && *c != ' ')
@@ -52,7 +42,7 @@ pub fn looks_secret(key: &str) -> bool {
 
 /// A copy of `value` with every secret-looking key's value replaced, at any depth, and the
 /// top-level keys named in `extra` replaced too.
-pub fn redact_value(value: &Value, extra: &[String]) -> Value {
+pub(crate) fn redact_value(value: &Value, extra: &[String]) -> Value {
     match value {
         Value::Object(map) => {
             let mut out = Map::with_capacity(map.len());
@@ -76,6 +66,16 @@ pub fn redact_value(value: &Value, extra: &[String]) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn secret_names_are_told_by_their_fragments() {
+        assert!(looks_secret("password"));
+        assert!(looks_secret("GITHUB_TOKEN"));
+        assert!(looks_secret("api-key"));
+        assert!(looks_secret("aws_secret_access_key"));
+        assert!(!looks_secret("user_id"));
+        assert!(!looks_secret("duration"));
+    }
 
     #[test]
     fn redacts_nested_secret_keys_and_marked_arguments() {

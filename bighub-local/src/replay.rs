@@ -4,7 +4,9 @@
 //! calls the store holds?": it reads recorded decisions page by page, rebuilds each call
 //! from the input it was decided on (`decision_packet.input`: the proposed action with its
 //! secrets redacted, its history and its time), decides it again without writing anything,
-//! and reports what changed. It does not print (the CLI does).
+//! and reports what changed. It does not decide (the engine gives it the deciding step:
+//! a call, its history, its precedents and its time in, the decision out) or print (the
+//! CLI does).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,17 +16,16 @@ use serde_json::{Map, Value, json};
 
 use bighub_core::ProposedAction;
 
-use super::LocalError;
-use super::clock::{format_rfc3339, now_millis};
-use super::engine::LocalEngine;
-use super::input::History;
-use super::store::StoredDecision;
+use crate::clock::{format_rfc3339, now_millis};
+use crate::error::LocalError;
+use crate::input::History;
+use crate::storage::{Storage, StoredDecision};
 
-/// Which recorded decisions [`LocalEngine::replay`] decides again.
+/// Which recorded decisions [`LocalEngine::replay`](crate::LocalEngine::replay) decides again.
 ///
 /// ```
 /// use std::time::Duration;
-/// use bighub_local::ReplayOptions;
+/// use bighub_local::replay::ReplayOptions;
 ///
 /// let last_week = ReplayOptions { since: Some(Duration::from_secs(7 * 86_400)), limit: Some(500) };
 /// # let _ = last_week;
@@ -123,9 +124,12 @@ pub struct RuleCount {
 /// Rows read from the store at a time: the store is locked only while one page is read.
 const PAGE: usize = 256;
 
+/// Replays the decisions of `store` that `options` select, deciding each again with
+/// `decide(action, history, precedents, decided_at_ms)`.
 pub(crate) fn run(
-    engine: &LocalEngine,
+    store: &dyn Storage,
     options: &ReplayOptions,
+    decide: impl Fn(&ProposedAction, History, u64, i64) -> Result<Value, LocalError>,
 ) -> Result<ReplayReport, LocalError> {
     let since_ms = options.since.map_or(0, |d| {
         now_millis().saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -136,9 +140,7 @@ pub(crate) fn run(
     let mut transitions: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut newly: BTreeMap<String, usize> = BTreeMap::new();
     while left > 0 {
-        let rows = engine
-            .store()?
-            .decisions_before(since_ms, before, left.min(PAGE))?;
+        let rows = store.decisions_before(since_ms, before, left.min(PAGE))?;
         let Some(last) = rows.last() else { break };
         before = Some(last.key);
         left -= rows.len();
@@ -146,7 +148,7 @@ pub(crate) fn run(
             report.decided += 1;
             let recorded: Value = serde_json::from_str(&row.decision).unwrap_or(Value::Null);
             let (action, history, precedents) = recorded_call(&row, &recorded);
-            let now = match engine.decide_raw(&action, history, precedents, row.created_at) {
+            let now = match decide(&action, history, precedents, row.created_at) {
                 Ok(now) => now,
                 Err(e) => {
                     report.errors.push(ReplayError {

@@ -2,8 +2,8 @@
 //!
 //! A request id is `loc_` followed by a UUIDv7 (32 lower-case hex digits) whose timestamp is
 //! the millisecond the decision was made in, the same as its `created_at` in the store. The
-//! store keys a decision's row by that millisecond (`store.rs`), so an id leads to its row
-//! without an index of its own. This module only makes and reads ids.
+//! store keys a decision's row by that millisecond (`storage/sqlite/`), so an id leads to
+//! its row without an index of its own. This module only makes and reads ids.
 
 use uuid::{NoContext, Timestamp, Uuid};
 

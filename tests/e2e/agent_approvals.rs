@@ -288,7 +288,7 @@ fn tamper(state: &mut Value, consistently: bool) {
     call["event"]["arguments"] = changed.clone();
     call["raw_arguments"] = json!(changed.to_string());
     if consistently {
-        call["arguments_sha256"] = json!(bighub::local::canonical_sha256(&changed));
+        call["arguments_sha256"] = json!(bighub_core::digest::canonical_sha256(&changed));
         walk(&mut state["conversation"], &changed);
     }
 }

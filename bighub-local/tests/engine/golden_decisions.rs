@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 use bighub_core::decision::ResponsibleActionSpace;
 use bighub_core::{Decision, Mode, ProposedAction};
-use bighub_local::{LocalEngine, PreviewHistory, parse_timestamp};
+use bighub_local::clock::parse_timestamp;
+use bighub_local::{LocalEngine, PreviewHistory};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

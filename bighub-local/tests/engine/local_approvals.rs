@@ -3,7 +3,8 @@
 use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use bighub_core::{ApprovalResolution, DecisionEngine, Error, Mode, ProposedAction, RiskLevel};
 use bighub_local::LocalEngine;
-use bighub_local::{ApprovalStatus, LocalError};
+use bighub_local::LocalError;
+use bighub_local::storage::ApprovalStatus;
 use serde_json::{Value, json};
 
 fn grant_args() -> Value {
@@ -36,7 +37,7 @@ async fn a_review_creates_a_pending_approval_that_resolves_once() {
     assert_eq!(pending[0].status, ApprovalStatus::Pending);
     assert_eq!(
         pending[0].arguments_sha256,
-        bighub_local::canonical_sha256(&grant_args())
+        bighub_core::digest::canonical_sha256(&grant_args())
     );
 
     let mut yes = ApprovalResolution::approved(Some("2h would do, but ok".to_owned()));

@@ -2,7 +2,8 @@
 
 use bighub_core::{Decision, Mode, ProposedAction, RiskLevel};
 use bighub_local::LocalEngine;
-use bighub_local::{LocalEngineBuilder, PreviewHistory, parse_timestamp};
+use bighub_local::clock::parse_timestamp;
+use bighub_local::{LocalEngineBuilder, PreviewHistory};
 use serde_json::{Value, json};
 
 fn engine() -> LocalEngine {
@@ -465,7 +466,7 @@ fn the_decision_packet_holds_the_input_and_its_hash() {
     assert_eq!(packet["input"]["action"]["name"], "grant_access");
     assert_eq!(
         packet["input_sha256"],
-        bighub_local::canonical_sha256(&packet["input"])
+        bighub_core::digest::canonical_sha256(&packet["input"])
     );
     let brain = d.decision_brain().unwrap();
     assert_eq!(brain["policy_sha256"].as_str().unwrap().len(), 64);

@@ -1,7 +1,8 @@
 //! Rego tests of a policy set (`test_*` rules in `*_test.rego` files), run as `opa test`
 //! runs them.
 
-use bighub_local::{LocalEngine, LocalError, PolicyTestOutcome};
+use bighub_local::policy_tests::PolicyTestOutcome;
+use bighub_local::{LocalEngine, LocalError};
 
 const EXT: &str = r#"package bighub.ext
 import rego.v1

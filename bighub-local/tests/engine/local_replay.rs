@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use bighub_core::{OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel};
-use bighub_local::{LocalEngine, ReplayOptions};
+use bighub_local::LocalEngine;
+use bighub_local::replay::ReplayOptions;
 use serde_json::json;
 
 /// Calls across the default policy's rules: a long admin grant (review), a read, a

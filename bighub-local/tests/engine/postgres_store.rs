@@ -15,7 +15,8 @@ use bighub_core::{
     ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, OutcomeStatus, ProposedAction,
     RiskLevel,
 };
-use bighub_local::{LocalEngine, LocalError, ReplayOptions, RequestOrigin};
+use bighub_local::replay::ReplayOptions;
+use bighub_local::{LocalEngine, LocalError, RequestOrigin};
 use serde_json::{Value, json};
 
 /// The test database's URL, or `None` (after saying why) when the tests must skip.
@@ -533,7 +534,7 @@ fn silent_server(hold: std::time::Duration) -> u16 {
 
 #[test]
 fn a_database_that_never_answers_is_unavailable_within_the_timeouts() {
-    use bighub_local::DatabaseTimeouts;
+    use bighub_local::storage::DatabaseTimeouts;
     use std::time::{Duration, Instant};
     let port = silent_server(Duration::from_secs(10));
     let started = Instant::now();
@@ -559,7 +560,7 @@ fn a_database_that_never_answers_is_unavailable_within_the_timeouts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statement_past_its_timeout_is_an_unavailable_store() {
-    use bighub_local::DatabaseTimeouts;
+    use bighub_local::storage::DatabaseTimeouts;
     use std::time::{Duration, Instant};
     let Some(url) = database_url() else { return };
     let schema = fresh_schema();

@@ -153,7 +153,8 @@ async fn a_store_call_past_its_timeout_is_a_503() {
         .database_url(&url)
         .database_schema(&schema)
         .database_timeouts(
-            bighub_local::DatabaseTimeouts::default().statement(Duration::from_millis(300)),
+            bighub_local::storage::DatabaseTimeouts::default()
+                .statement(Duration::from_millis(300)),
         )
         .build()
         .unwrap();

@@ -263,13 +263,16 @@ pub async fn values_no_store_accepts_are_refused_by_field(server: &TestServer) {
     assert_eq!(rows.len(), 1);
     assert!(rows[0].outcomes.is_empty());
     let approval = server.engine.approval(&id).unwrap().unwrap();
-    assert_eq!(approval.status, bighub_local::ApprovalStatus::Pending);
+    assert_eq!(
+        approval.status,
+        bighub_local::storage::ApprovalStatus::Pending
+    );
 
     // At the limit, both indexed identifiers at once, in text that does not compress:
     // accepted and recorded by either store.
     let at_limit = |seed: u64| -> String {
         let mut x = seed;
-        (0..bighub_local::MAX_IDENTIFIER_BYTES)
+        (0..bighub_local::storage::MAX_IDENTIFIER_BYTES)
             .map(|_| {
                 x = x
                     .wrapping_mul(6364136223846793005)

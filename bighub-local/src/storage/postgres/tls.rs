@@ -4,7 +4,7 @@
 //! `PGSSLMODE` and `PGSSLROOTCERT` when the URL does not say) — and the rustls connector
 //! that honours it. It takes those settings out of the URL before the driver reads the
 //! rest, since the driver knows neither `verify-ca`, `verify-full` nor `sslrootcert`. It
-//! does not own the pool or the timeouts (`postgres.rs`).
+//! does not own the pool or the timeouts (`mod.rs`).
 //!
 //! The modes mean what they mean to libpq:
 //!
@@ -40,7 +40,7 @@ use rustls::{
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
 
-use super::LocalError;
+use crate::error::LocalError;
 
 /// How a connection uses TLS: libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -15,14 +15,14 @@
 //! JSON documents (arguments, details, memory events, decisions) are stored as their JSON
 //! text, which escapes every control character, so only their strings' content matters.
 //! It does not own how a store reports the database refusing a value anyway (a
-//! PostgreSQL data exception, integrity or limit error, mapped in `postgres.rs`), nor
-//! redaction (`redact.rs`).
+//! PostgreSQL data exception, integrity or limit error, mapped in `postgres/error.rs`),
+//! nor redaction (`redact.rs`).
 
 use bighub_core::{ApprovalResolution, MemoryBatch, OutcomeReport, ProposedAction};
 use serde_json::Value;
 
-use super::LocalError;
-use super::store::{IdempotencyClaim, NewDecision};
+use crate::error::LocalError;
+use crate::storage::{IdempotencyClaim, NewDecision};
 
 /// The longest identifier a store accepts, in bytes of UTF-8: an action name, a target, a
 /// tool name, an actor, a system, an environment, a domain, a caller, a request id, an
@@ -32,7 +32,8 @@ use super::store::{IdempotencyClaim, NewDecision};
 ///
 /// ```
 /// use bighub_core::ProposedAction;
-/// use bighub_local::{LocalEngine, LocalError, MAX_IDENTIFIER_BYTES};
+/// use bighub_local::storage::MAX_IDENTIFIER_BYTES;
+/// use bighub_local::{LocalEngine, LocalError};
 ///
 /// let engine = LocalEngine::builder().in_memory().build().unwrap();
 /// let long = "x".repeat(MAX_IDENTIFIER_BYTES + 1);

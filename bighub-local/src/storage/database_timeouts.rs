@@ -1,9 +1,10 @@
 //! How long the PostgreSQL store waits for the database: [`DatabaseTimeouts`].
 //!
-//! This module owns the limits and their defaults; the store (`postgres.rs`) applies
-//! them. A call that runs out of time is [`LocalError::Database`](crate::LocalError), an
-//! unavailable store (the decision server answers 503), never a hang: a database host
-//! that vanished holds no connection and no caller for longer than these limits.
+//! This module owns the limits and their defaults; the PostgreSQL store (`postgres/`)
+//! applies them (they live outside it so that the builder takes them in every build). A
+//! call that runs out of time is [`LocalError::Database`](crate::LocalError), an
+//! unavailable store (the decision server answers 503), never a hang: a database host that
+//! vanished holds no connection and no caller for longer than these limits.
 
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use bighub_local::DatabaseTimeouts;
+/// use bighub_local::storage::DatabaseTimeouts;
 ///
 /// let timeouts = DatabaseTimeouts::default()
 ///     .statement(Duration::from_secs(5))

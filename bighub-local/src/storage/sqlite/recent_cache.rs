@@ -18,37 +18,13 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::clock::format_rfc3339;
+use crate::clock::format_rfc3339;
+use crate::storage::history::{RecentEntry, RecentOutcome};
 
 /// Entries kept before the cache starts over (a bound on memory, not on correctness).
 const MAX_ENTRIES: usize = 4096;
-
-/// One action and target's recent decisions, as the history queries would return them.
-#[derive(Debug, Clone)]
-pub(crate) struct RecentEntry {
-    /// Newest first: `(created_at ms, {request_id, mode, at})`.
-    pub recent: Vec<(i64, Value)>,
-    /// Decisions on this action and target, capped at the store's precedent cap.
-    pub count: i64,
-    /// Every outcome of this action on this target created at or after `outcomes_since`,
-    /// in insertion order.
-    pub outcomes: Vec<CachedOutcome>,
-    /// The start of the window the outcomes were read for (ms).
-    pub outcomes_since: i64,
-}
-
-/// One outcome row, as the history needs it.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct CachedOutcome {
-    /// The row id (ties on `created_at` go to the higher id).
-    pub id: i64,
-    pub created_at: i64,
-    pub status: String,
-    pub request_id: Option<String>,
-    pub description: Option<String>,
-}
 
 /// The cache itself, valid for one `data_version` of the database.
 #[derive(Debug, Default)]
@@ -91,7 +67,7 @@ impl RecentCache {
 
     /// Adds an outcome this connection committed. An action that is not cached stays
     /// uncached (its next read fills it).
-    pub(crate) fn record_outcome(&mut self, action: &str, target: &str, outcome: CachedOutcome) {
+    pub(crate) fn record_outcome(&mut self, action: &str, target: &str, outcome: RecentOutcome) {
         if let Some(entry) = self.get_mut(action, target)
             && outcome.created_at >= entry.outcomes_since
         {

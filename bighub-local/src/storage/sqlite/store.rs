@@ -1,319 +1,38 @@
-//! The local SQLite store: decisions, outcomes, memory events and approvals.
+//! The SQLite store's rows: decisions, outcomes and memory events, and the reads the engine
+//! needs.
 //!
-//! This module owns the schema (created and migrated when the store opens, WAL mode), the
-//! writes of decisions, outcomes and memory events (always redacted first), and the reads
-//! the engine needs: the history of an action on a target, and recent decisions for people.
-//! Approval rows are written here with their decision; resolving and consuming them lives in
-//! `approvals.rs`.
+//! This module owns the writes of decisions (with their pending approval and idempotency
+//! key, in one transaction), outcomes and memory events (always redacted first), and the
+//! reads: the history of an action on a target (kept in the [recent cache](super::recent_cache)),
+//! recent decisions for people, and pages of decisions for replaying. The tables and their
+//! migrations live in `schema.rs`; resolving and consuming approvals in `approvals.rs`.
 //!
 //! Every statement is short (indexed lookups, single-row inserts in one transaction), so
 //! the engine runs them inline under a mutex rather than on a blocking thread pool: a
 //! hand-off to another thread would cost more than the work.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use serde::Serialize;
-use serde_json::{Map, Value, json};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
 
 use bighub_core::{MemoryBatch, OutcomeReport};
 
-use super::LocalError;
+use super::StoreLocation;
 use super::checkpointer::{self, Checkpointer};
-use super::clock::format_rfc3339;
-use super::input::History;
-use super::recent_cache::{CachedOutcome, RecentCache, RecentEntry};
-use super::redact::redact_value;
-use super::request_id::millis_of;
-
-/// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 5;
-
-/// How long an idempotency key keeps answering with its first decision.
-pub(crate) const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
-
-/// Row keys per millisecond. A decision's row key (`id`) is the millisecond it was made in
-/// times this, plus its rank among the decisions of that millisecond; its request id carries
-/// the same millisecond (`request_id.rs`), so an id finds its row by key, and the store keeps
-/// no index of request ids (one page fewer in every commit). Keys also sort by time.
-const KEY_SLOTS: i64 = 1 << 20;
-
-/// Milliseconds in the failure window the history reports.
-const DAY_MS: i64 = 24 * 3600 * 1000;
-
-/// Precedents are counted up to this many, so the count stays cheap on busy actions.
-const MAX_PRECEDENTS: i64 = 1000;
-
-/// How many recent decisions the policy sees.
-const RECENT_DECISIONS: i64 = 5;
-
-/// The columns of a decision after its key, the same in every schema version.
-macro_rules! decision_columns {
-    () => {
-        "
-    created_at       INTEGER NOT NULL,
-    tool             TEXT NOT NULL,
-    action           TEXT NOT NULL,
-    target           TEXT NOT NULL,
-    system           TEXT,
-    environment      TEXT,
-    risk             TEXT,
-    actor            TEXT NOT NULL,
-    mode             TEXT NOT NULL,
-    risk_score       REAL,
-    reason           TEXT,
-    arguments        TEXT NOT NULL,
-    arguments_sha256 TEXT NOT NULL,
-    decision         TEXT NOT NULL"
-    };
-}
-
-/// The columns of an approval, the same in every schema version.
-macro_rules! approval_columns {
-    () => {
-        "
-    request_id       TEXT PRIMARY KEY,
-    created_at       INTEGER NOT NULL,
-    tool             TEXT NOT NULL,
-    action           TEXT NOT NULL,
-    target           TEXT NOT NULL,
-    arguments_sha256 TEXT NOT NULL,
-    reason           TEXT,
-    status           TEXT NOT NULL DEFAULT 'pending',
-    comment          TEXT,
-    resolved_by      TEXT,
-    resolved_at      INTEGER,
-    used             INTEGER NOT NULL DEFAULT 0,
-    used_at          INTEGER
-"
-    };
-}
-
-/// The tables of version 1, without the two indexes version 2 drops (so that a new store
-/// does not build them only to drop them); `MIGRATE_V2` follows it on every store.
-const SCHEMA_V1: &str = concat!(
-    "
-CREATE TABLE IF NOT EXISTS decisions (
-    request_id       TEXT PRIMARY KEY,",
-    decision_columns!(),
-    "
-);
-CREATE INDEX IF NOT EXISTS decisions_by_action ON decisions (action, target, created_at);
-CREATE TABLE IF NOT EXISTS outcomes (
-    id                INTEGER PRIMARY KEY,
-    request_id        TEXT,
-    action            TEXT NOT NULL,
-    target            TEXT NOT NULL,
-    status            TEXT NOT NULL,
-    description       TEXT,
-    details           TEXT NOT NULL,
-    correction_needed INTEGER NOT NULL,
-    created_at        INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outcomes_by_action ON outcomes (action, target, created_at);
-CREATE INDEX IF NOT EXISTS outcomes_by_request ON outcomes (request_id);
-CREATE TABLE IF NOT EXISTS memory_events (
-    id             INTEGER PRIMARY KEY,
-    source         TEXT NOT NULL,
-    source_version TEXT,
-    actor          TEXT,
-    domain         TEXT,
-    model          TEXT,
-    trace_id       TEXT,
-    event          TEXT NOT NULL,
-    created_at     INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS approvals (",
-    approval_columns!(),
-    ");
-"
-);
-
-/// Version 2 writes fewer pages per decision, since each b-tree a commit touches is one more
-/// page in the log: recent decisions are listed in insertion order (rowid) instead of by a
-/// time index; pending approvals, one per review, are few enough to scan; and approvals
-/// live in a single b-tree keyed by request id (`WITHOUT ROWID`) rather than a table plus
-/// its key's index.
-const MIGRATE_V2: &str = concat!(
-    "
-DROP INDEX IF EXISTS decisions_by_time;
-DROP INDEX IF EXISTS approvals_by_status;
-CREATE TABLE approvals_v2 (",
-    approval_columns!(),
-    ") WITHOUT ROWID;
-INSERT INTO approvals_v2 SELECT request_id, created_at, tool, action, target,
-    arguments_sha256, reason, status, comment, resolved_by, resolved_at, used, used_at
-    FROM approvals;
-DROP TABLE approvals;
-ALTER TABLE approvals_v2 RENAME TO approvals;
-"
-);
-
-/// Version 3 keys decisions by time (see [`KEY_SLOTS`]) instead of by request id, so each
-/// commit updates one index fewer. Rows kept from earlier versions get their key from their
-/// time in the same way, and are marked `legacy`: their request ids do not carry that time
-/// (version 1 ids are random; version 2 ids were timed apart from the row), so a small
-/// index, over them only, still finds them by id.
-const MIGRATE_V3: &str = concat!(
-    "
-CREATE TABLE decisions_v3 (
-    id               INTEGER PRIMARY KEY,
-    request_id       TEXT NOT NULL,",
-    decision_columns!(),
-    ",
-    legacy           INTEGER
-);
-INSERT INTO decisions_v3 (id, request_id, created_at, tool, action, target, system,
-    environment, risk, actor, mode, risk_score, reason, arguments, arguments_sha256, decision,
-    legacy)
-SELECT created_at * 1048576 + row_number() OVER (PARTITION BY created_at ORDER BY rowid) - 1,
-    request_id, created_at, tool, action, target, system, environment, risk, actor, mode,
-    risk_score, reason, arguments, arguments_sha256, decision, 1
-FROM decisions;
-DROP TABLE decisions;
-ALTER TABLE decisions_v3 RENAME TO decisions;
-CREATE INDEX decisions_by_action ON decisions (action, target, created_at);
-CREATE UNIQUE INDEX decisions_by_legacy_id ON decisions (request_id) WHERE legacy IS NOT NULL;
-"
-);
-
-const _: () = assert!(KEY_SLOTS == 1_048_576, "MIGRATE_V3 spells KEY_SLOTS out");
-
-/// Version 4 records who asked (the server's name for the API key; none in-process) with
-/// decisions, outcomes and memory events, and keeps idempotency keys: a retried request
-/// finds the decision its first attempt made, instead of making a second one.
-const MIGRATE_V4: &str = "
-ALTER TABLE decisions ADD COLUMN caller TEXT;
-ALTER TABLE outcomes ADD COLUMN caller TEXT;
-ALTER TABLE memory_events ADD COLUMN caller TEXT;
-CREATE TABLE idempotency_keys (
-    caller         TEXT NOT NULL,
-    key            TEXT NOT NULL,
-    action_sha256  TEXT NOT NULL,
-    request_id     TEXT NOT NULL,
-    created_at     INTEGER NOT NULL,
-    PRIMARY KEY (caller, key)
-) WITHOUT ROWID;
-";
-
-/// Version 5 records who resolved an approval as authenticated (`resolver`: the server's
-/// name for the API key, the CLI's operator), beside the resolution's own `resolved_by`,
-/// and keeps the arguments an approval is asked for (redacted, as the decision recorded
-/// them), so that whoever lists approvals sees what they approve.
-const MIGRATE_V5: &str = "
-ALTER TABLE approvals ADD COLUMN resolver TEXT;
-ALTER TABLE approvals ADD COLUMN arguments TEXT;
-";
-
-/// Where the store lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreLocation {
-    /// A private in-memory database, gone when the engine is dropped (`:memory:`).
-    Memory,
-    /// A database file, created with its directory when missing.
-    File(PathBuf),
-}
-
-impl StoreLocation {
-    /// `:memory:` means [`StoreLocation::Memory`]; anything else is a file path.
-    pub fn parse(text: &str) -> Self {
-        if text.trim() == ":memory:" {
-            Self::Memory
-        } else {
-            Self::File(PathBuf::from(text))
-        }
-    }
-
-    /// The platform's data directory: `~/.local/share/bighub/decisions.db` on Linux,
-    /// `~/Library/Application Support/bighub/decisions.db` on macOS,
-    /// `%APPDATA%\bighub\decisions.db` on Windows.
-    pub fn platform_default() -> Result<Self, LocalError> {
-        let dir = dirs::data_dir().ok_or(LocalError::NoDataDir)?;
-        Ok(Self::File(dir.join("bighub").join("decisions.db")))
-    }
-}
-
-/// A decision as stored, with the outcomes reported for it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DecisionRecord {
-    /// The decision's request id.
-    pub request_id: String,
-    /// When it was decided (RFC 3339, UTC).
-    pub created_at: String,
-    /// The tool called.
-    pub tool: String,
-    /// The action name.
-    pub action: String,
-    /// The target (empty when none).
-    pub target: String,
-    /// The system.
-    pub system: Option<String>,
-    /// The environment.
-    pub environment: Option<String>,
-    /// The declared risk.
-    pub risk: Option<String>,
-    /// The mode decided.
-    pub mode: String,
-    /// The risk score.
-    pub risk_score: Option<f64>,
-    /// The reason.
-    pub reason: Option<String>,
-    /// The arguments, redacted.
-    pub arguments: Value,
-    /// Who asked for it: the decision server's name for the API key, or none in-process.
-    pub caller: Option<String>,
-    /// The outcomes reported for it, oldest first.
-    pub outcomes: Vec<OutcomeRecord>,
-}
-
-/// An outcome as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OutcomeRecord {
-    /// `SUCCESS`, `FAILURE`, `BLOCKED`, `PARTIAL`.
-    pub status: String,
-    /// The description reported.
-    pub description: Option<String>,
-    /// When it was reported (RFC 3339, UTC).
-    pub created_at: String,
-}
-
-/// A decision row to write (already redacted).
-pub(crate) struct NewDecision<'a> {
-    pub request_id: &'a str,
-    pub created_at: i64,
-    pub tool: &'a str,
-    pub action: &'a str,
-    pub target: &'a str,
-    pub system: Option<&'a str>,
-    pub environment: Option<&'a str>,
-    pub risk: Option<&'a str>,
-    pub actor: &'a str,
-    pub mode: &'a str,
-    pub risk_score: Option<f64>,
-    pub reason: Option<&'a str>,
-    pub arguments: &'a Value,
-    pub arguments_sha256: &'a str,
-    pub decision: &'a Value,
-    pub caller: Option<&'a str>,
-}
-
-/// An idempotency key to hold for a decision: a retry with the same key finds it.
-pub(crate) struct IdempotencyClaim<'a> {
-    pub caller: &'a str,
-    pub key: &'a str,
-    /// SHA-256 of the request, so that a key reused for another request is refused.
-    pub action_sha256: &'a str,
-}
-
-/// What an idempotency key already answers.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct IdempotentHit {
-    pub action_sha256: String,
-    /// The whole decision the first request got.
-    pub decision: Value,
-}
+use super::recent_cache::RecentCache;
+use super::schema::{self, KEY_SLOTS, first_key};
+use crate::clock::{format_rfc3339, now_millis};
+use crate::error::LocalError;
+use crate::input::History;
+use crate::redact::redact_value;
+use crate::request_id::millis_of;
+use crate::storage::history::{
+    DAY_MS, MAX_PRECEDENTS, RECENT_DECISIONS, RecentEntry, RecentOutcome, summarize,
+};
+use crate::storage::{
+    DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim, IdempotentHit, NewDecision,
+    OutcomeRecord, StoredDecision,
+};
 
 /// The SQLite store. Not `Sync`: the engine keeps it behind a mutex.
 #[derive(Debug)]
@@ -356,10 +75,10 @@ impl Store {
             checkpointer: None,
             text: Vec::new(),
         };
-        store.migrate()?;
+        schema::migrate(&mut store.conn)?;
         store.conn.execute(
             "DELETE FROM idempotency_keys WHERE created_at <= ?1",
-            params![super::clock::now_millis() - IDEMPOTENCY_TTL_MS],
+            params![now_millis() - IDEMPOTENCY_TTL_MS],
         )?;
         if let StoreLocation::File(path) = location
             && let Some(c) = Checkpointer::start(path)
@@ -382,48 +101,6 @@ impl Store {
             self.checkpointer = None;
             self.conn.pragma_update(None, "wal_autocheckpoint", 1000)?;
         }
-        Ok(())
-    }
-
-    fn migrate(&mut self) -> Result<(), LocalError> {
-        if schema_version(&self.conn)? == SCHEMA_VERSION {
-            return Ok(());
-        }
-        // Read again under the write lock: another process opening the same store may have
-        // migrated it meanwhile, and migrating twice would mark its new rows as old.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let version = schema_version(&tx)?;
-        if version < SCHEMA_VERSION {
-            // Moving an older store's decisions to keys by time rewrites them all once:
-            // about five seconds per hundred thousand decisions.
-            let _span =
-                tracing::info_span!("bighub.store.migrate", from = version, to = SCHEMA_VERSION)
-                    .entered();
-            if version > 0 {
-                tracing::info!(
-                    from = version,
-                    to = SCHEMA_VERSION,
-                    "migrating the local store; this rewrites its decisions once"
-                );
-            }
-            if version < 1 {
-                tx.execute_batch(SCHEMA_V1)?;
-            }
-            if version < 2 {
-                tx.execute_batch(MIGRATE_V2)?;
-            }
-            if version < 3 {
-                tx.execute_batch(MIGRATE_V3)?;
-            }
-            if version < 4 {
-                tx.execute_batch(MIGRATE_V4)?;
-            }
-            tx.execute_batch(MIGRATE_V5)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        }
-        tx.commit()?;
         Ok(())
     }
 
@@ -495,7 +172,7 @@ impl Store {
                  WHERE action = ?1 AND target = ?2 AND created_at >= ?3 ORDER BY id",
             )?
             .query_map(params![action, target, since], |r| {
-                Ok(CachedOutcome {
+                Ok(RecentOutcome {
                     id: r.get(0)?,
                     created_at: r.get(1)?,
                     status: r.get(2)?,
@@ -704,7 +381,7 @@ impl Store {
         self.recent.record_outcome(
             &action,
             &target,
-            CachedOutcome {
+            RecentOutcome {
                 id,
                 created_at: now_ms,
                 status: report.status.as_str().to_owned(),
@@ -793,70 +470,7 @@ impl Store {
         }
         Ok(out)
     }
-}
 
-/// The history a policy sees, from the recent decisions and the outcomes in the window of
-/// an action on a target; both stores read the same entry and summarise it here.
-pub(crate) fn summarize(entry: &RecentEntry) -> (History, u64) {
-    let recent_decisions = entry.recent.iter().map(|(_, v)| v.clone()).collect();
-    let precedents = entry.count;
-
-    // As `SELECT status, COUNT(*) ... GROUP BY status` returns them: sorted by status.
-    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut last: Option<&CachedOutcome> = None;
-    for o in &entry.outcomes {
-        *counts.entry(o.status.as_str()).or_default() += 1;
-        if o.status == "FAILURE" && last.is_none_or(|l| (o.created_at, o.id) > (l.created_at, l.id))
-        {
-            last = Some(o);
-        }
-    }
-    let failures_24h = counts.get("FAILURE").map_or(0, |n| *n as u64);
-    let outcomes_24h: Map<String, Value> = counts
-        .into_iter()
-        .map(|(s, n)| (s.to_owned(), json!(n)))
-        .collect();
-    let last_failure = last.map(|o| {
-        json!({
-            "request_id": o.request_id,
-            "description": o.description,
-            "at": format_rfc3339(o.created_at),
-        })
-    });
-    (
-        History {
-            recent_decisions,
-            outcomes_24h,
-            failures_24h,
-            last_failure,
-        },
-        precedents.max(0) as u64,
-    )
-}
-
-/// A decision row as [`Store::decisions_before`] reads it, for replaying.
-#[derive(Debug, Clone)]
-pub(crate) struct StoredDecision {
-    /// The row key (time-ordered).
-    pub key: i64,
-    pub request_id: String,
-    pub created_at: i64,
-    pub tool: String,
-    pub action: String,
-    pub target: String,
-    pub system: Option<String>,
-    pub environment: Option<String>,
-    pub risk: Option<String>,
-    pub actor: String,
-    pub mode: String,
-    /// The redacted arguments, as JSON text.
-    pub arguments: String,
-    /// The whole decision, as JSON text; its `decision_packet.input` is the input it was
-    /// decided on.
-    pub decision: String,
-}
-
-impl Store {
     /// Up to `limit` decisions made at or after `since_ms` and keyed before `before` (all
     /// when `None`), newest first: pages of the store, read by key alone.
     pub(crate) fn decisions_before(
@@ -917,34 +531,11 @@ const FIND_DECISION_TEXT: &str = "SELECT decision FROM decisions
      WHERE legacy IS NOT NULL AND request_id = ?1
      LIMIT 1";
 
-/// The store's schema version; an error when a newer build wrote it.
-fn schema_version(conn: &Connection) -> Result<i64, LocalError> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(LocalError::Config(format!(
-            "the store was written by a newer version (schema {version}, this build reads {SCHEMA_VERSION}); upgrade bighub-openai or use another BIGHUB_DB"
-        )));
-    }
-    Ok(version)
-}
-
-/// The first row key of millisecond `ms`.
-fn first_key(ms: i64) -> i64 {
-    ms.saturating_mul(KEY_SLOTS)
-}
-
-/// The file behind a location, for messages.
-pub(crate) fn describe(location: &StoreLocation) -> String {
-    match location {
-        StoreLocation::Memory => ":memory:".to_owned(),
-        StoreLocation::File(p) => Path::new(p).display().to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::request_id::new_request_id;
+    use crate::storage::sqlite::schema::{MIGRATE_V2, MIGRATE_V3, SCHEMA_V1};
     use serde_json::json;
 
     fn row<'a>(request_id: &'a str, at: i64, empty: &'a Value) -> NewDecision<'a> {

@@ -1,0 +1,143 @@
+//! The PostgreSQL store's schema: its tables, their versions, and migrating them.
+//!
+//! This module owns the tables as each version wrote them (`bighub_schema.version`) and
+//! the migration on open, under an advisory lock so that servers starting together migrate
+//! once; it also drops expired idempotency keys then. It does not read or write rows.
+
+use crate::clock::now_millis;
+use crate::error::LocalError;
+use crate::storage::IDEMPOTENCY_TTL_MS;
+
+/// The schema version this code writes (`bighub_schema.version`).
+const SCHEMA_VERSION: i32 = 2;
+
+/// Serialises migrations of every bighub schema in one database.
+const MIGRATION_LOCK: i64 = 0x6269_6768_7562; // "bighub"
+
+/// The tables of version 1. JSON is kept as text, as the engine wrote it, so that a
+/// decision read back (an idempotent retry) is byte for byte the one first answered.
+const SCHEMA_V1: &str = "
+CREATE TABLE decisions (
+    id               BIGSERIAL PRIMARY KEY,
+    request_id       TEXT NOT NULL UNIQUE,
+    created_at       BIGINT NOT NULL,
+    tool             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    system           TEXT,
+    environment      TEXT,
+    risk             TEXT,
+    actor            TEXT NOT NULL,
+    mode             TEXT NOT NULL,
+    risk_score       DOUBLE PRECISION,
+    reason           TEXT,
+    arguments        TEXT NOT NULL,
+    arguments_sha256 TEXT NOT NULL,
+    decision         TEXT NOT NULL,
+    caller           TEXT
+);
+CREATE INDEX decisions_by_action ON decisions (action, target, created_at);
+CREATE TABLE outcomes (
+    id                BIGSERIAL PRIMARY KEY,
+    request_id        TEXT,
+    action            TEXT NOT NULL,
+    target            TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    description       TEXT,
+    details           TEXT NOT NULL,
+    correction_needed BOOLEAN NOT NULL,
+    created_at        BIGINT NOT NULL,
+    caller            TEXT
+);
+CREATE INDEX outcomes_by_action ON outcomes (action, target, created_at);
+CREATE INDEX outcomes_by_request ON outcomes (request_id);
+CREATE TABLE memory_events (
+    id             BIGSERIAL PRIMARY KEY,
+    source         TEXT NOT NULL,
+    source_version TEXT,
+    actor          TEXT,
+    domain         TEXT,
+    model          TEXT,
+    trace_id       TEXT,
+    event          TEXT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    caller         TEXT
+);
+CREATE TABLE approvals (
+    request_id       TEXT PRIMARY KEY,
+    created_at       BIGINT NOT NULL,
+    tool             TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    target           TEXT NOT NULL,
+    arguments_sha256 TEXT NOT NULL,
+    reason           TEXT,
+    status           TEXT NOT NULL DEFAULT 'pending',
+    comment          TEXT,
+    resolved_by      TEXT,
+    resolved_at      BIGINT,
+    used             BOOLEAN NOT NULL DEFAULT false,
+    used_at          BIGINT
+);
+CREATE INDEX approvals_pending ON approvals (created_at) WHERE status = 'pending';
+CREATE TABLE idempotency_keys (
+    caller        TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    action_sha256 TEXT NOT NULL,
+    request_id    TEXT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    PRIMARY KEY (caller, key)
+);
+";
+
+/// Version 2 records who resolved an approval as authenticated (`resolver`), beside the
+/// resolution's own `resolved_by`, and the (redacted) arguments it is asked for.
+const MIGRATE_V2: &str = "
+ALTER TABLE approvals ADD COLUMN resolver TEXT;
+ALTER TABLE approvals ADD COLUMN arguments TEXT;
+";
+
+/// Creates (or migrates) the tables in `schema` (the connection's search path when none).
+pub(super) async fn migrate(
+    client: &mut deadpool_postgres::Object,
+    schema: Option<&str>,
+) -> Result<(), LocalError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    if let Some(schema) = schema {
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await?;
+    }
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS bighub_schema (version INTEGER NOT NULL)")
+        .await?;
+    let version: Option<i32> = tx
+        .query_one("SELECT max(version) FROM bighub_schema", &[])
+        .await?
+        .try_get(0)?;
+    match version {
+        Some(v) if v > SCHEMA_VERSION => {
+            return Err(LocalError::Database(format!(
+                "the database was written by a newer version (schema {v}, this build reads {SCHEMA_VERSION}); upgrade bighub-openai or use another database or schema"
+            )));
+        }
+        Some(v) if v == SCHEMA_VERSION => {}
+        older => {
+            if older.is_none() {
+                tx.batch_execute(SCHEMA_V1).await?;
+            }
+            tx.batch_execute(MIGRATE_V2).await?;
+            tx.execute(
+                "INSERT INTO bighub_schema (version) VALUES ($1)",
+                &[&SCHEMA_VERSION],
+            )
+            .await?;
+        }
+    }
+    tx.execute(
+        "DELETE FROM idempotency_keys WHERE created_at <= $1",
+        &[&(now_millis() - IDEMPOTENCY_TTL_MS)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! The SQLite store, the default: one file (or memory), shared by the engine, the CLI and
+//! any other process that opens it.
+//!
+//! This module owns [`StoreLocation`] and the [`Storage`] implementation over one
+//! connection behind a mutex. Inside it, `schema.rs` owns the tables and their migrations,
+//! `store.rs` the rows and their reads, `approvals.rs` resolving and consuming approvals,
+//! `recent_cache.rs` the in-memory copy of each action's history (kept exact with `PRAGMA
+//! data_version`), and `checkpointer.rs` the WAL checkpoints off the decision path.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use bighub_core::{ApprovalResolution, MemoryBatch, OutcomeReport};
+
+use crate::error::LocalError;
+use crate::input::History;
+use crate::storage::{
+    ApprovalRecord, DecisionRecord, IdempotencyClaim, IdempotentHit, NewDecision, Storage,
+    StoredDecision,
+};
+
+mod approvals;
+mod checkpointer;
+mod recent_cache;
+mod schema;
+mod store;
+
+use store::Store;
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StoreLocation {
+    /// A private in-memory database, gone when the engine is dropped (`:memory:`).
+    Memory,
+    /// A database file, created with its directory when missing.
+    File(PathBuf),
+}
+
+impl StoreLocation {
+    /// `:memory:` means [`StoreLocation::Memory`]; anything else is a file path.
+    pub(crate) fn parse(text: &str) -> Self {
+        if text.trim() == ":memory:" {
+            Self::Memory
+        } else {
+            Self::File(PathBuf::from(text))
+        }
+    }
+
+    /// The platform's data directory: `~/.local/share/bighub/decisions.db` on Linux,
+    /// `~/Library/Application Support/bighub/decisions.db` on macOS,
+    /// `%APPDATA%\bighub\decisions.db` on Windows.
+    pub(crate) fn platform_default() -> Result<Self, LocalError> {
+        let dir = dirs::data_dir().ok_or(LocalError::NoDataDir)?;
+        Ok(Self::File(dir.join("bighub").join("decisions.db")))
+    }
+}
+
+/// The file behind a location, for messages.
+pub(crate) fn describe(location: &StoreLocation) -> String {
+    match location {
+        StoreLocation::Memory => ":memory:".to_owned(),
+        StoreLocation::File(p) => Path::new(p).display().to_string(),
+    }
+}
+
+/// The SQLite store behind a mutex.
+#[derive(Debug)]
+pub(crate) struct Sqlite(Mutex<Store>);
+
+impl Sqlite {
+    /// Opens (creating when missing) and migrates the store at `location`.
+    pub(crate) fn open(location: &StoreLocation) -> Result<Self, LocalError> {
+        Ok(Self(Mutex::new(Store::open(location)?)))
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, LocalError> {
+        self.0.lock().map_err(|_| LocalError::Poisoned)
+    }
+}
+
+impl Storage for Sqlite {
+    fn history(
+        &self,
+        action: &str,
+        target: &str,
+        now_ms: i64,
+    ) -> Result<(History, u64), LocalError> {
+        self.lock()?.history(action, target, now_ms)
+    }
+
+    fn insert_decision(
+        &self,
+        decision: &NewDecision<'_>,
+        approval_reason: Option<&str>,
+        idempotency: Option<&IdempotencyClaim<'_>>,
+    ) -> Result<Option<IdempotentHit>, LocalError> {
+        self.lock()?
+            .insert_decision(decision, approval_reason, idempotency)
+    }
+
+    fn idempotent_hit(
+        &self,
+        caller: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Option<IdempotentHit>, LocalError> {
+        self.lock()?.idempotent_hit(caller, key, now_ms)
+    }
+
+    fn insert_outcome(
+        &self,
+        report: &OutcomeReport,
+        caller: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), LocalError> {
+        self.lock()?.insert_outcome(report, caller, now_ms)
+    }
+
+    fn insert_memory(
+        &self,
+        batch: &MemoryBatch,
+        caller: Option<&str>,
+        now_ms: i64,
+    ) -> Result<usize, LocalError> {
+        self.lock()?.insert_memory(batch, caller, now_ms)
+    }
+
+    fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
+        self.lock()?.recent_decisions(limit)
+    }
+
+    fn decisions_before(
+        &self,
+        since_ms: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<StoredDecision>, LocalError> {
+        self.lock()?.decisions_before(since_ms, before, limit)
+    }
+
+    fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
+        approvals::get(&self.lock()?.conn, request_id)
+    }
+
+    fn pending_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+        approvals::pending(&self.lock()?.conn, limit)
+    }
+
+    fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+        approvals::all(&self.lock()?.conn, limit)
+    }
+
+    fn pending_count(&self) -> Result<u64, LocalError> {
+        approvals::pending_count(&self.lock()?.conn)
+    }
+
+    fn resolve(
+        &self,
+        request_id: &str,
+        resolution: &ApprovalResolution,
+        resolver: &str,
+        now_ms: i64,
+    ) -> Result<ApprovalRecord, LocalError> {
+        approvals::resolve(&self.lock()?.conn, request_id, resolution, resolver, now_ms)
+    }
+
+    fn consume(&self, request_id: &str, now_ms: i64) -> Result<ApprovalRecord, LocalError> {
+        approvals::consume(&self.lock()?.conn, request_id, now_ms)
+    }
+}
