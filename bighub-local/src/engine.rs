@@ -21,7 +21,7 @@ use crate::clock::now_millis;
 use crate::config::{PolicyConfig, resolve};
 use crate::convert::object;
 use crate::error::LocalError;
-use crate::input::{History, build_input};
+use crate::input::{DecisionExtras, History, build_input};
 use crate::policy::PolicySet;
 use crate::policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, Source, read_path};
 use crate::policy_tests::{self, PolicyTestResult};
@@ -470,7 +470,7 @@ fn sample_inputs() -> Vec<Value> {
         ProposedAction::new("deploy"),
     ]
     .iter()
-    .map(|a| build_input(a, History::default(), 0))
+    .map(|a| build_input(a, History::default(), 0, &DecisionExtras::default()))
     .collect()
 }
 
@@ -584,7 +584,7 @@ impl LocalEngine {
             None => None,
         };
         let (history, precedents) = self.store()?.history(name, target, now)?;
-        let raw = self.decide_raw(action, history, precedents, now)?;
+        let raw = self.decide_raw(action, history, precedents, now, &DecisionExtras::default())?;
 
         let mode = raw["mode"].as_str().unwrap_or("blocked");
         let arguments = &raw["decision_packet"]["input"]["action"]["arguments"];
@@ -641,7 +641,7 @@ impl LocalEngine {
         let target = action.target.as_deref().unwrap_or("");
         storable::action(action, action_name(action))?;
         let (history, precedents) = self.store()?.history(action_name(action), target, now)?;
-        let raw = self.decide_raw(action, history, precedents, now)?;
+        let raw = self.decide_raw(action, history, precedents, now, &DecisionExtras::default())?;
         Ok(Decision::from_backend_value(raw))
     }
 
@@ -651,6 +651,18 @@ impl LocalEngine {
         &self,
         action: &ProposedAction,
         history: &PreviewHistory,
+        now_ms: Option<i64>,
+    ) -> Result<Decision, LocalError> {
+        self.preview_with(action, history, &DecisionExtras::default(), now_ms)
+    }
+
+    /// Decides `action` as [`preview`](Self::preview) does, on the given context and
+    /// evidence instead of none.
+    pub fn preview_with(
+        &self,
+        action: &ProposedAction,
+        history: &PreviewHistory,
+        extras: &DecisionExtras,
         now_ms: Option<i64>,
     ) -> Result<Decision, LocalError> {
         let mut outcomes = history.outcomes_24h.clone();
@@ -670,6 +682,7 @@ impl LocalEngine {
             h,
             history.recent_decisions.len() as u64,
             now_ms.unwrap_or_else(now_millis),
+            extras,
         )?;
         Ok(Decision::from_backend_value(raw))
     }
@@ -681,8 +694,9 @@ impl LocalEngine {
         history: History,
         precedents: u64,
         now_ms: i64,
+        extras: &DecisionExtras,
     ) -> Result<Value, LocalError> {
-        let input = build_input(action, history, now_ms);
+        let input = build_input(action, history, now_ms, extras);
         let mut answer = self.policy.evaluate(&input)?;
         let obj = answer
             .as_object_mut()
@@ -765,8 +779,8 @@ impl LocalEngine {
         replay::run(
             self.store()?,
             options,
-            |action, history, precedents, now_ms| {
-                self.decide_raw(action, history, precedents, now_ms)
+            |action, history, precedents, now_ms, extras| {
+                self.decide_raw(action, history, precedents, now_ms, extras)
             },
         )
     }

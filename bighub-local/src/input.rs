@@ -213,8 +213,39 @@ fn tool_hints(action: &ProposedAction) -> Value {
     ])
 }
 
+/// What a decision is made on besides the call and the store's history: the context its
+/// providers fetched and the security evidence found for it. Each part reaches the policy
+/// only when there is something to show, so a policy set without providers or evidence
+/// sees the input it always saw.
+///
+/// ```
+/// use bighub_local::DecisionExtras;
+/// use serde_json::json;
+///
+/// let mut extras = DecisionExtras::default();
+/// extras.context.insert("freezes".into(), json!({"kind": "file", "data": {"windows": []}}));
+/// assert!(extras.evidence.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DecisionExtras {
+    /// `input.context`: per provider name, what it fetched (`kind`, `shape`, `data`,
+    /// `error`, `fetched_at`, `age_seconds`, `sha256`).
+    pub context: Map<String, Value>,
+    /// `input.context_failed`: the providers whose fetch failed and whose failure the
+    /// policy decides on.
+    pub context_failed: Vec<String>,
+    /// `input.evidence`: the deployed digest and the scan found for it.
+    pub evidence: Option<Value>,
+}
+
 /// Builds the input document for one proposed action.
-pub(crate) fn build_input(action: &ProposedAction, history: History, now_ms: i64) -> Value {
+pub(crate) fn build_input(
+    action: &ProposedAction,
+    history: History,
+    now_ms: i64,
+    extras: &DecisionExtras,
+) -> Value {
     let secrets = secret_args(&action.context.metadata);
     let arguments = redact_value(&action.arguments, &secrets);
     let empty = Map::new();
@@ -246,7 +277,7 @@ pub(crate) fn build_input(action: &ProposedAction, history: History, now_ms: i64
     ]);
     let normalized_name = tokens.join("_");
     let tokens = tokens.into_iter().map(Value::String).collect();
-    object([
+    let mut input = object([
         (
             "action",
             object([
@@ -289,7 +320,17 @@ pub(crate) fn build_input(action: &ProposedAction, history: History, now_ms: i64
                 ("last_failure", history.last_failure.unwrap_or(Value::Null)),
             ]),
         ),
-    ])
+    ]);
+    if let Value::Object(fields) = &mut input {
+        if !extras.context.is_empty() || !extras.context_failed.is_empty() {
+            fields.insert("context".into(), Value::Object(extras.context.clone()));
+            fields.insert("context_failed".into(), json!(extras.context_failed));
+        }
+        if let Some(evidence) = &extras.evidence {
+            fields.insert("evidence".into(), evidence.clone());
+        }
+    }
+    input
 }
 
 #[cfg(test)]
@@ -312,7 +353,7 @@ mod tests {
             .system("Okta")
             .risk(RiskLevel::High)
             .environment("Production");
-        let input = build_input(&action, History::default(), 0);
+        let input = build_input(&action, History::default(), 0, &DecisionExtras::default());
         assert_eq!(input["action"]["system"], "okta");
         assert_eq!(input["action"]["environment"], "production");
         assert_eq!(input["action"]["arguments"]["token"], "[REDACTED]");

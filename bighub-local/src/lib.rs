@@ -332,4 +332,5 @@ pub use config::{DEFAULT_DATA, PolicyConfig};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin};
 pub use error::LocalError;
 pub use input::DERIVED_VERSION;
+pub use input::DecisionExtras;
 pub use policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};

@@ -17,7 +17,7 @@ use bighub_core::ProposedAction;
 
 use super::LocalError;
 use super::clock::now_millis;
-use super::input::{History, build_input};
+use super::input::{DecisionExtras, History, build_input};
 use super::policy_source::Source;
 
 /// The result of one test rule.
@@ -345,7 +345,12 @@ fn input_of(action: &regorus::Value) -> anyhow::Result<regorus::Value> {
     default_action_fields(fields);
     let action: ProposedAction = serde_json::from_value(json)
         .map_err(|e| anyhow::anyhow!("bighub.input: not a proposed action: {e}"))?;
-    let input = build_input(&action, History::default(), now_millis());
+    let input = build_input(
+        &action,
+        History::default(),
+        now_millis(),
+        &DecisionExtras::default(),
+    );
     Ok(regorus::Value::from(input))
 }
 

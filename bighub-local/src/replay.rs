@@ -18,7 +18,7 @@ use bighub_core::ProposedAction;
 
 use crate::clock::{format_rfc3339, now_millis};
 use crate::error::LocalError;
-use crate::input::History;
+use crate::input::{DecisionExtras, History};
 use crate::storage::{Storage, StoredDecision};
 
 /// Which recorded decisions [`LocalEngine::replay`](crate::LocalEngine::replay) decides again.
@@ -125,11 +125,12 @@ pub struct RuleCount {
 const PAGE: usize = 256;
 
 /// Replays the decisions of `store` that `options` select, deciding each again with
-/// `decide(action, history, precedents, decided_at_ms)`.
+/// `decide(action, history, precedents, decided_at_ms, extras)`: each on the context and
+/// evidence recorded with it.
 pub(crate) fn run(
     store: &dyn Storage,
     options: &ReplayOptions,
-    decide: impl Fn(&ProposedAction, History, u64, i64) -> Result<Value, LocalError>,
+    decide: impl Fn(&ProposedAction, History, u64, i64, &DecisionExtras) -> Result<Value, LocalError>,
 ) -> Result<ReplayReport, LocalError> {
     let since_ms = options.since.map_or(0, |d| {
         now_millis().saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -148,7 +149,8 @@ pub(crate) fn run(
             report.decided += 1;
             let recorded: Value = serde_json::from_str(&row.decision).unwrap_or(Value::Null);
             let (action, history, precedents) = recorded_call(&row, &recorded);
-            let now = match decide(&action, history, precedents, row.created_at) {
+            let extras = recorded_extras(&recorded);
+            let now = match decide(&action, history, precedents, row.created_at, &extras) {
                 Ok(now) => now,
                 Err(e) => {
                     report.errors.push(ReplayError {
@@ -251,6 +253,16 @@ fn recorded_call(row: &StoredDecision, recorded: &Value) -> (ProposedAction, His
     action.risk = row.risk.as_deref().and_then(|r| r.parse().ok());
     action.target = Some(row.target.clone()).filter(|t| !t.is_empty());
     (action, History::default(), precedents)
+}
+
+/// The context and evidence a recorded decision was made on, as its input holds them.
+fn recorded_extras(recorded: &Value) -> DecisionExtras {
+    let input = &recorded["decision_packet"]["input"];
+    DecisionExtras {
+        context: input["context"].as_object().cloned().unwrap_or_default(),
+        context_failed: strings(&input["context_failed"]),
+        evidence: Some(input["evidence"].clone()).filter(|v| !v.is_null()),
+    }
 }
 
 fn strings(v: &Value) -> Vec<String> {
