@@ -78,3 +78,24 @@ fn a_repository_scan_names_no_digest_and_lists_a_finding_once() {
         (1, 2, 3)
     );
 }
+
+#[test]
+fn a_registry_scan_is_found_by_its_repo_digest() {
+    let r = report("trivy/alpine-310-registry.json");
+    // jq -c '.Metadata | [.RepoDigests, .ImageID]' trivy/alpine-310-registry.json
+    let pinned = digest(
+        "alpine:3.10@sha256:b1c5a500182b21d0bfa5a584a8526b56d8be316f89e87d951be04abed2446e60",
+    );
+    assert_eq!(
+        r.digests,
+        [
+            pinned.clone(),
+            digest("sha256:961769676411f082461f9ef46626dd7a2d1e2b2a38e6a44364bcbecf51e66dd4"),
+        ]
+    );
+    let s = r.summary(&pinned, &[], at("2021-08-25T12:20:30Z"));
+    // jq -c '[.Results[].Vulnerabilities[]?.Severity] | group_by(.) | map({(.[0]): length}) | add'
+    //   -> {"MEDIUM":4}
+    assert_eq!((s.counts.medium, s.counts.total()), (4, 4));
+    assert_eq!(s.age_seconds, Some(0));
+}
