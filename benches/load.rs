@@ -6,7 +6,8 @@
 //! measured the same way): wall time to the last result, time `close()` took to send what
 //! was still queued, the reports sent/failed/dropped/pending it counted (checked against
 //! what the fake service received), the peak of connections open at once to the decision
-//! service, and the agent process's peak of open file descriptors and of resident memory.
+//! service, the agent process's peak of open file descriptors and of resident memory, and
+//! the CPU time it spent per run and per guarded call (the runs and their reports).
 //!
 //! The fakes run in a child process (this binary, started with `fakes`), so that the
 //! descriptor and memory figures are the agent's alone; each load gets fresh fakes and a
@@ -54,8 +55,35 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// The CPU time (user + system, all threads) this process has used, in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the state, field 3;
+    // utime and stime are fields 14 and 15, in clock ticks.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / clock_ticks_per_second()
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
 struct Figures {
     wall: Duration,
+    cpu: f64,
     close: Duration,
     stats: bighub::run::ReportStats,
     received_outcomes: u64,
@@ -171,6 +199,7 @@ async fn load(runs: usize) -> Figures {
         })
     };
 
+    let cpu_start = cpu_seconds();
     let start = Instant::now();
     let mut all: futures::stream::FuturesUnordered<_> = (0..runs)
         .map(|i| {
@@ -186,11 +215,13 @@ async fn load(runs: usize) -> Figures {
     let closing = Instant::now();
     let stats = agent.close().await.expect("close");
     let close = closing.elapsed();
+    let cpu = cpu_seconds() - cpu_start;
     stop.store(true, Ordering::SeqCst);
     let _ = sampler.await;
     let (received_outcomes, peak_connections) = stop_fakes(fakes);
     Figures {
         wall,
+        cpu,
         close,
         stats,
         received_outcomes,
@@ -242,6 +273,12 @@ fn print(runs: usize, f: &Figures) {
         "  agent process: peak {} open file descriptors, peak resident memory {:.1} MiB",
         f.peak_fds, f.peak_rss_mib
     );
+    println!(
+        "  agent process CPU (runs and their reports): {:.2} ms per run, {:.0} µs per guarded call",
+        f.cpu * 1000.0 / runs as f64,
+        f.cpu * 1e6 / (runs * CALLS_PER_RUN) as f64
+    );
+    println!("RSS {}", f.peak_rss_mib);
 }
 
 /// Runs one load in a child agent process and returns its printed figures.
@@ -281,7 +318,7 @@ async fn main() {
         "{}",
         baseline
             .lines()
-            .filter(|l| !l.starts_with("WALL"))
+            .filter(|l| !l.starts_with("WALL") && !l.starts_with("RSS"))
             .map(|l| format!("{l}\n"))
             .collect::<String>()
     );
@@ -289,12 +326,22 @@ async fn main() {
     print!(
         "{}",
         full.lines()
-            .filter(|l| !l.starts_with("WALL"))
+            .filter(|l| !l.starts_with("WALL") && !l.starts_with("RSS"))
             .map(|l| format!("{l}\n"))
             .collect::<String>()
     );
     println!(
         "ratio 1000-run / 100-run wall time: {:.2}",
         wall(&full) / wall(&baseline)
+    );
+    let rss = |text: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("RSS "))
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "resident memory per additional concurrent run (1000 vs 100): {:.1} KiB",
+        (rss(&full) - rss(&baseline)) * 1024.0 / 900.0
     );
 }
