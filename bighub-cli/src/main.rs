@@ -335,7 +335,7 @@ fn source(global: &Global) -> Result<Source, String> {
 }
 
 /// Runs `future` on a runtime of its own: the CLI is synchronous everywhere else.
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T, String> {
+fn block_on<T>(future: impl Future<Output = T>) -> Result<T, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -748,16 +748,15 @@ fn decision_summary(decision: &Value) -> String {
     let Some(fields) = decision.as_object() else {
         return decision.to_string();
     };
-    let picked: serde_json::Map<String, Value> =
-        ["mode", "reason", "better_action", "deciding_rules"]
-            .into_iter()
-            .filter_map(|k| {
-                fields
-                    .get(k)
-                    .filter(|v| !v.is_null())
-                    .map(|v| (k.to_owned(), v.clone()))
-            })
-            .collect();
+    let picked: Map<String, Value> = ["mode", "reason", "better_action", "deciding_rules"]
+        .into_iter()
+        .filter_map(|k| {
+            fields
+                .get(k)
+                .filter(|v| !v.is_null())
+                .map(|v| (k.to_owned(), v.clone()))
+        })
+        .collect();
     if picked.is_empty() {
         decision.to_string()
     } else {

@@ -18,7 +18,7 @@ use syn::{Expr, ExprLit, Lit, LitStr, Meta};
 use crate::suggest::closest;
 
 /// Every key, in the order the documentation lists them.
-pub const KEYS: [&str; 14] = [
+pub(crate) const KEYS: [&str; 14] = [
     "system",
     "risk",
     "environment",
@@ -37,7 +37,7 @@ pub const KEYS: [&str; 14] = [
 
 /// The attribute's arguments as written, every value still carrying its span.
 #[derive(Debug, Default)]
-pub struct ActionAttr {
+pub(crate) struct ActionAttr {
     /// The system the tool touches; required (checked in `validate.rs`, for a clearer message).
     pub system: Option<Str>,
     /// `low`, `medium`, `high` or `critical`.
@@ -74,7 +74,7 @@ pub struct ActionAttr {
 
 impl ActionAttr {
     /// Whether `key` was written but could not be read.
-    pub fn is_unread(&self, key: &str) -> bool {
+    pub(crate) fn is_unread(&self, key: &str) -> bool {
         self.unread.iter().any(|unread| unread == key)
     }
 }
@@ -82,7 +82,7 @@ impl ActionAttr {
 /// A string literal value. Its own type so that a value written without quotes gets a message
 /// that shows the quoted form, not darling's generic "unexpected type".
 #[derive(Debug)]
-pub struct Str(pub LitStr);
+pub(crate) struct Str(pub LitStr);
 
 impl std::ops::Deref for Str {
     type Target = LitStr;
@@ -112,7 +112,7 @@ impl FromMeta for Str {
 
 /// A list of parameter names: `secret = ["token", "password"]`, or one name `secret = "token"`.
 #[derive(Debug, Default)]
-pub struct ParamNames(pub Vec<LitStr>);
+pub(crate) struct ParamNames(pub Vec<LitStr>);
 
 impl FromMeta for ParamNames {
     fn from_expr(expr: &Expr) -> darling::Result<Self> {
@@ -147,7 +147,7 @@ fn string_literal(expr: &Expr) -> darling::Result<LitStr> {
 
 /// Parses the tokens between the attribute's parentheses: the keys that could be read, and
 /// every error. The attribute is `None` only when the tokens are not a list of keys at all.
-pub fn parse(tokens: TokenStream) -> (Option<ActionAttr>, Option<darling::Error>) {
+pub(crate) fn parse(tokens: TokenStream) -> (Option<ActionAttr>, Option<darling::Error>) {
     let items = match NestedMeta::parse_meta_list(tokens) {
         Ok(items) => items,
         Err(error) => return (None, Some(error.into())),

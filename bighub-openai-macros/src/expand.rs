@@ -17,7 +17,7 @@ use crate::runtime::runtime_path;
 use crate::validate::{Tool, ToolParam};
 
 /// The code for one tool.
-pub fn expand(tool: Tool) -> TokenStream {
+pub(crate) fn expand(tool: Tool) -> TokenStream {
     let runtime = match &tool.runtime {
         Some(path) => path.to_token_stream(),
         None => runtime_path(),

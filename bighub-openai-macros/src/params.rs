@@ -12,7 +12,7 @@ use syn::{
 };
 
 /// One parameter of the tool function, classified.
-pub enum Param {
+pub(crate) enum Param {
     /// A value the model provides: a property of the arguments object.
     Model(ModelParam),
     /// `State<T>`: looked up in the tool context, absent from the schema.
@@ -24,7 +24,7 @@ pub enum Param {
 }
 
 /// A parameter the model fills in.
-pub struct ModelParam {
+pub(crate) struct ModelParam {
     /// The parameter's name, which is also the JSON property name.
     pub ident: Ident,
     /// Its type, which must be `Deserialize + JsonSchema`.
@@ -34,7 +34,7 @@ pub struct ModelParam {
 }
 
 /// A `State<T>` parameter.
-pub struct StateParam {
+pub(crate) struct StateParam {
     /// The `T` of `State<T>`.
     pub inner: Type,
     /// The parameter's name, when it is a plain name (not `State(okta)`).
@@ -42,13 +42,13 @@ pub struct StateParam {
 }
 
 /// A `ToolContext` parameter.
-pub struct ContextParam {
+pub(crate) struct ContextParam {
     /// The parameter's name, when it is a plain name.
     pub ident: Option<Ident>,
 }
 
 /// Why a parameter cannot be a tool parameter, pointing at the offending tokens.
-pub struct Rejection {
+pub(crate) struct Rejection {
     /// The error to report.
     pub error: syn::Error,
     /// The parameter's name, when it has one: `environment_arg`, `target`, `value` and
@@ -73,7 +73,7 @@ impl Rejection {
 }
 
 /// Classifies one parameter.
-pub fn classify(arg: &FnArg) -> Param {
+pub(crate) fn classify(arg: &FnArg) -> Param {
     let typed = match arg {
         FnArg::Receiver(receiver) => {
             return Param::Rejected(Rejection::new(
@@ -148,7 +148,7 @@ pub fn classify(arg: &FnArg) -> Param {
 }
 
 /// Whether an attribute is a doc comment (`///` or `#[doc = ...]`).
-pub fn is_doc(attr: &Attribute) -> bool {
+pub(crate) fn is_doc(attr: &Attribute) -> bool {
     attr.path().is_ident("doc")
 }
 
@@ -300,7 +300,7 @@ fn tokens(ty: &Type) -> String {
 }
 
 /// How the function's return value becomes the tool's output.
-pub enum Output {
+pub(crate) enum Output {
     /// Any `Serialize` value (including `()`).
     Value,
     /// `Result<T, E>`: `Ok` is the output, `Err` becomes a tool error.
@@ -308,7 +308,7 @@ pub enum Output {
 }
 
 /// Classifies the return type; a type whose last path segment is `Result` is a result.
-pub fn classify_output(output: &ReturnType) -> Output {
+pub(crate) fn classify_output(output: &ReturnType) -> Output {
     let ReturnType::Type(_, ty) = output else {
         return Output::Value;
     };

@@ -13,7 +13,7 @@ use syn::Ident;
 const PACKAGE: &str = "bighub-openai";
 
 /// `::<name>` for the name the current crate gives `bighub-openai`.
-pub fn runtime_path() -> TokenStream {
+pub(crate) fn runtime_path() -> TokenStream {
     let name = match crate_name(PACKAGE) {
         Ok(FoundCrate::Name(name)) => name,
         // Inside bighub-openai itself (its own tests and doctests): the crate declares

@@ -15,7 +15,7 @@ use crate::params::{self, ContextParam, ModelParam, Output, Param, StateParam};
 use crate::suggest::closest;
 
 /// A tool function that passed every check: what `expand.rs` generates code from.
-pub struct Tool {
+pub(crate) struct Tool {
     /// The function as written, minus the doc comments on its parameters.
     pub item: ItemFn,
     /// The generated tool type (`GrantAccess` for `grant_access`).
@@ -35,7 +35,7 @@ pub struct Tool {
 }
 
 /// A valid parameter.
-pub enum ToolParam {
+pub(crate) enum ToolParam {
     /// Filled in by the model.
     Model(ModelParam),
     /// Injected from the tool context.
@@ -45,7 +45,7 @@ pub enum ToolParam {
 }
 
 /// The decision metadata, checked.
-pub struct Metadata {
+pub(crate) struct Metadata {
     pub system: String,
     /// `Low`, `Medium`, `High` or `Critical`: the `RiskLevel` variant.
     pub risk: Ident,
@@ -93,7 +93,7 @@ impl Errors {
 
 /// Checks everything and builds the [`Tool`], or returns every error found, parsing's
 /// included. `attr` holds the keys that could be read (`None` when there were none at all).
-pub fn validate(
+pub(crate) fn validate(
     attr: Option<ActionAttr>,
     attr_errors: Option<darling::Error>,
     mut item: ItemFn,
@@ -549,7 +549,7 @@ fn param_ref(
 }
 
 /// The JSON property name of a parameter (`r#type` is `type`).
-pub fn json_name(ident: &Ident) -> String {
+pub(crate) fn json_name(ident: &Ident) -> String {
     let name = ident.to_string();
     name.strip_prefix("r#").map(str::to_owned).unwrap_or(name)
 }
@@ -615,7 +615,7 @@ fn type_ident(fn_ident: &Ident) -> Ident {
 
 /// The function as written minus its parameters' doc comments, for re-emitting it beside
 /// the errors when it is valid Rust on its own (so that uses of it do not fail as well).
-pub fn fallback_fn(mut item: ItemFn) -> Option<TokenStream> {
+pub(crate) fn fallback_fn(mut item: ItemFn) -> Option<TokenStream> {
     let valid_free_fn = item.sig.receiver().is_none() && item.sig.variadic.is_none();
     valid_free_fn.then(|| {
         strip_param_docs(&mut item);

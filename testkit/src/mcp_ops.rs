@@ -336,6 +336,7 @@ pub async fn serve_stdio() -> Result<(), Box<dyn std::error::Error + Send + Sync
 }
 
 /// A running streamable HTTP ops server on 127.0.0.1; it stops when dropped.
+#[derive(Debug)]
 pub struct HttpOpsServer {
     /// Its MCP endpoint, `http://127.0.0.1:PORT/mcp`.
     pub url: String,

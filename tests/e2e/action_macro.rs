@@ -105,7 +105,7 @@ fn restart_in(deployment: String, namespace: String) -> String {
     format!("{namespace}/{deployment}")
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+fn block_on<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a current-thread runtime builds")

@@ -961,7 +961,7 @@ fn agents_and_results_cross_threads() {
     fn send_sync<T: Send + Sync + 'static>() {}
     send_sync::<bighub::BighubOpenAI>();
     send_sync::<bighub::RunResult>();
-    send_sync::<bighub::Error>();
+    send_sync::<Error>();
     send_sync::<bighub::blocking::BighubOpenAI>();
 }
 

@@ -901,7 +901,7 @@ async fn a_call_paused_before_its_tool_changed_is_not_forwarded_when_approved() 
             paused.paused.unwrap(),
             [(
                 pending[0].request_id.clone(),
-                bighub::ApprovalAnswer::approved("ok"),
+                ApprovalAnswer::approved("ok"),
             )],
         )
         .await

@@ -497,7 +497,7 @@ fn database_url() -> Option<String> {
         }
         _ => {
             // Past the harness's output capture, so the skip shows in `cargo test`'s output.
-            let _ = std::io::Write::write_fmt(
+            let _ = Write::write_fmt(
                 &mut std::io::stderr(),
                 format_args!(
                     "skipped: BIGHUB_TEST_DATABASE_URL is not set. To run the PostgreSQL tests, start PostgreSQL and set it (see the README)\n"

@@ -74,7 +74,7 @@ fn failing_closed_blocks_and_says_why() {
 
 #[test]
 fn failing_open_executes_and_says_why() {
-    let cause = Error::Timeout(std::time::Duration::from_secs(5));
+    let cause = Error::Timeout(Duration::from_secs(5));
     let d = Decision::fail_open(&cause);
     assert_eq!(
         without_request_id(d.clone()),

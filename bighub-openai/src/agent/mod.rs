@@ -268,7 +268,7 @@ impl BighubOpenAI {
     ) -> Result<RunResult, Error>
     where
         F: Fn(ApprovalRequest) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Option<ApprovalAnswer>> + Send + 'static,
+        Fut: Future<Output = Option<ApprovalAnswer>> + Send + 'static,
     {
         self.request(input, model)
             .send_with_approval(on_approval_required)

@@ -77,7 +77,7 @@ pub fn schema_for<T: schemars::JsonSchema>() -> Value {
 }
 
 /// The output of a tool that returns a plain `Serialize` value.
-pub fn value_output<T: Serialize>(value: T) -> Result<Value, ToolError> {
+pub(crate) fn value_output<T: Serialize>(value: T) -> Result<Value, ToolError> {
     serde_json::to_value(value).map_err(|error| {
         ToolError::new(format!(
             "the tool's output could not be serialized: {error}"
@@ -86,7 +86,9 @@ pub fn value_output<T: Serialize>(value: T) -> Result<Value, ToolError> {
 }
 
 /// The output of a tool that returns `Result<T, E>`; an `Err` becomes a tool error.
-pub fn result_output<T: Serialize, E: Display>(result: Result<T, E>) -> Result<Value, ToolError> {
+pub(crate) fn result_output<T: Serialize, E: Display>(
+    result: Result<T, E>,
+) -> Result<Value, ToolError> {
     match result {
         Ok(value) => value_output(value),
         Err(error) => Err(ToolError::new(error.to_string())),

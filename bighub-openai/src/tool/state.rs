@@ -194,6 +194,15 @@ pub struct ToolContextBuilder {
     states: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
 }
 
+impl fmt::Debug for ToolContextBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The states are the user's values, shown by count only.
+        f.debug_struct("ToolContextBuilder")
+            .field("states", &self.states.len())
+            .finish()
+    }
+}
+
 impl ToolContextBuilder {
     /// Adds a value; a second value of the same type replaces the first.
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {

@@ -785,10 +785,10 @@ fn a_secret_argument_never_becomes_the_target_value_or_environment() {
             "required": ["token", "amount", "env"],
             "additionalProperties": false
         }),
-        |_: serde_json::Value| async { Ok::<_, bighub_openai::ToolError>(json!({})) },
+        |_: Value| async { Ok::<_, ToolError>(json!({})) },
     )
     .with_metadata(
-        bighub_openai::tool::ActionMetadata::new("vault")
+        ActionMetadata::new("vault")
             .target_arg("token")
             .value_arg("amount")
             .environment_arg("env")

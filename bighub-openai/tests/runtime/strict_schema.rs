@@ -428,7 +428,7 @@ fn root_recursion_through_hash_ref() {
 #[allow(dead_code)]
 #[derive(Deserialize, JsonSchema)]
 struct FreeForm {
-    payload: serde_json::Value,
+    payload: Value,
 }
 
 #[allow(dead_code)]

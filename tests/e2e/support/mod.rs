@@ -13,16 +13,16 @@ use serde_json::{Value, json};
 
 /// Counts how many times tools really ran.
 #[derive(Debug, Default)]
-pub struct Runs(AtomicUsize);
+pub(crate) struct Runs(AtomicUsize);
 
 impl Runs {
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.0.load(Ordering::SeqCst)
     }
-    pub fn hit(&self) {
+    pub(crate) fn hit(&self) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.0.store(0, Ordering::SeqCst);
     }
 }
@@ -34,7 +34,7 @@ impl Runs {
     environment = "production",
     target = "group"
 )]
-pub async fn grant_access(
+pub(crate) async fn grant_access(
     /// Okta user login
     user_id: String,
     /// The Okta group
@@ -54,14 +54,18 @@ pub async fn grant_access(
     environment = "staging",
     target = "deployment"
 )]
-pub fn restart_deployment(deployment: String, namespace: String, runs: State<Runs>) -> Value {
+pub(crate) fn restart_deployment(
+    deployment: String,
+    namespace: String,
+    runs: State<Runs>,
+) -> Value {
     runs.hit();
     json!({"restarted": deployment, "namespace": namespace})
 }
 
 /// Apply a Terraform workspace.
 #[bighub::action(system = "terraform", risk = "high", environment = "staging")]
-pub fn terraform_apply(workspace: String, runs: State<Runs>) -> Result<Value, String> {
+pub(crate) fn terraform_apply(workspace: String, runs: State<Runs>) -> Result<Value, String> {
     runs.hit();
     Err(format!(
         "terraform apply failed in {workspace}: state lock held"
@@ -70,21 +74,21 @@ pub fn terraform_apply(workspace: String, runs: State<Runs>) -> Result<Value, St
 
 /// Rotate a credential.
 #[bighub::action(system = "vault", risk = "medium", environment = "staging")]
-pub fn rotate_credentials(secret_path: String, runs: State<Runs>) -> Value {
+pub(crate) fn rotate_credentials(secret_path: String, runs: State<Runs>) -> Value {
     runs.hit();
     panic!("vault client crashed while rotating {secret_path}");
 }
 
 /// Two fakes, and a decision per action name: `grant_access` -> review, others autonomous,
 /// unless a test installs its own responder.
-pub struct World {
+pub(crate) struct World {
     pub openai: FakeOpenAi,
     pub bighub: FakeBighub,
     pub runs: Arc<Runs>,
 }
 
 impl World {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let openai = FakeOpenAi::start().await.expect("fake OpenAI starts");
         let bighub = FakeBighub::start().await;
         Self {
@@ -95,7 +99,7 @@ impl World {
     }
 
     /// Decides every evaluation with `mode`.
-    pub fn decide_all(&self, mode: &'static str) {
+    pub(crate) fn decide_all(&self, mode: &'static str) {
         self.bighub.on_evaluate(move |body| {
             Reply::ok(decision(mode, body["action"].as_str().unwrap_or_default()))
         });
@@ -103,7 +107,7 @@ impl World {
 
     /// An agent builder wired to both fakes with the example tools, fast retries, and the
     /// run counter shared with the tools.
-    pub fn agent(&self) -> BighubOpenAIBuilder {
+    pub(crate) fn agent(&self) -> BighubOpenAIBuilder {
         BighubOpenAI::builder()
             .openai_api_key(self.openai.api_key())
             .openai_base_url(self.openai.base_url())
@@ -120,7 +124,7 @@ impl World {
     }
 
     /// The bodies of every `/responses` request the model received.
-    pub fn model_requests(&self) -> Vec<Value> {
+    pub(crate) fn model_requests(&self) -> Vec<Value> {
         self.openai
             .requests()
             .into_iter()
@@ -129,7 +133,7 @@ impl World {
     }
 
     /// The bodies of every request to a BIGHUB path.
-    pub fn bighub_bodies(&self, path: &str) -> Vec<Value> {
+    pub(crate) fn bighub_bodies(&self, path: &str) -> Vec<Value> {
         self.bighub
             .requests_to(path)
             .into_iter()
@@ -139,7 +143,7 @@ impl World {
 }
 
 /// The JSON the model received as the output of `call_id` in `request`.
-pub fn tool_output(request: &Value, call_id: &str) -> Value {
+pub(crate) fn tool_output(request: &Value, call_id: &str) -> Value {
     let item = request["input"]
         .as_array()
         .expect("input is a list")

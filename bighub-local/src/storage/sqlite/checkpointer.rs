@@ -70,7 +70,7 @@ impl Checkpointer {
     /// then leaves automatic checkpoints on).
     pub(crate) fn start(path: &Path) -> Option<Self> {
         let conn = Connection::open(path).ok()?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).ok()?;
+        conn.busy_timeout(Duration::from_secs(5)).ok()?;
         let commits = Arc::new(AtomicU32::new(0));
         let (stop, stopped) = mpsc::channel();
         let counted = commits.clone();
@@ -143,9 +143,7 @@ mod tests {
             .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
             .unwrap();
         let checkpointer = Connection::open(&path).unwrap();
-        checkpointer
-            .busy_timeout(std::time::Duration::from_secs(5))
-            .unwrap();
+        checkpointer.busy_timeout(Duration::from_secs(5)).unwrap();
 
         // The writer commits until a checkpoint sees the log start over (its frame count
         // falls back). It gives up after far more checkpoint cycles than a working restart

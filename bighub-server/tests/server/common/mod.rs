@@ -8,16 +8,16 @@ use bighub_remote::{DecisionMode, RemoteBighub};
 use bighub_server::{ApiKeys, Auth, Backend, LocalBackend, Server, ServerConfig};
 use tokio::sync::oneshot;
 
-pub const KEY_A: &str = "bh_test_agent_a_0123456789";
-pub const KEY_B: &str = "bh_test_agent_b_0123456789";
+pub(crate) const KEY_A: &str = "bh_test_agent_a_0123456789";
+pub(crate) const KEY_B: &str = "bh_test_agent_b_0123456789";
 
 /// The defaults, with the keys `agent-a` and `agent-b`.
-pub fn config() -> ServerConfig {
+pub(crate) fn config() -> ServerConfig {
     let keys = ApiKeys::parse(&format!("agent-a={KEY_A},agent-b={KEY_B}")).unwrap();
     ServerConfig::new(Auth::Keys(keys))
 }
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub base_url: String,
     pub engine: Arc<LocalEngine>,
     stop: Option<oneshot::Sender<()>>,
@@ -26,17 +26,17 @@ pub struct TestServer {
 
 impl TestServer {
     /// Serves `engine` with the keys `agent-a` and `agent-b`.
-    pub async fn start(engine: LocalEngine) -> Self {
+    pub(crate) async fn start(engine: LocalEngine) -> Self {
         Self::with_config(engine, config()).await
     }
 
-    pub async fn with_config(engine: LocalEngine, config: ServerConfig) -> Self {
+    pub(crate) async fn with_config(engine: LocalEngine, config: ServerConfig) -> Self {
         let engine = Arc::new(engine);
         Self::with_backend(engine.clone(), Arc::new(LocalBackend::new(engine)), config).await
     }
 
     /// Serves `backend`; `engine` is the store the test inspects.
-    pub async fn with_backend(
+    pub(crate) async fn with_backend(
         engine: Arc<LocalEngine>,
         backend: Arc<dyn Backend>,
         config: ServerConfig,
@@ -56,11 +56,11 @@ impl TestServer {
         }
     }
 
-    pub fn remote(&self, key: &str) -> RemoteBighub {
+    pub(crate) fn remote(&self, key: &str) -> RemoteBighub {
         self.remote_with(key, DecisionMode::Submit)
     }
 
-    pub fn remote_with(&self, key: &str, mode: DecisionMode) -> RemoteBighub {
+    pub(crate) fn remote_with(&self, key: &str, mode: DecisionMode) -> RemoteBighub {
         RemoteBighub::builder()
             .api_key(key)
             .base_url(&self.base_url)
@@ -71,16 +71,16 @@ impl TestServer {
     }
 
     /// The server's `host:port`.
-    pub fn addr(&self) -> String {
+    pub(crate) fn addr(&self) -> String {
         self.base_url.trim_start_matches("http://").to_owned()
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 
     /// Stops the server, letting requests in flight finish.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -100,7 +100,7 @@ impl Drop for TestServer {
 
 /// The test database's URL, or `None` (after saying why) when PostgreSQL tests must skip;
 /// under `CI=true` a missing database is a failure.
-pub fn database_url() -> Option<String> {
+pub(crate) fn database_url() -> Option<String> {
     match std::env::var("BIGHUB_TEST_DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -122,7 +122,7 @@ pub fn database_url() -> Option<String> {
 }
 
 /// A schema of its own for each test, so tests run in parallel on one database.
-pub fn fresh_schema() -> String {
+pub(crate) fn fresh_schema() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let nanos = std::time::SystemTime::now()
@@ -138,7 +138,7 @@ pub fn fresh_schema() -> String {
 }
 
 /// An engine on the PostgreSQL store in `schema`.
-pub fn pg_engine(url: &str, schema: &str) -> LocalEngine {
+pub(crate) fn pg_engine(url: &str, schema: &str) -> LocalEngine {
     LocalEngine::builder()
         .database_url(url)
         .database_schema(schema)
@@ -147,7 +147,7 @@ pub fn pg_engine(url: &str, schema: &str) -> LocalEngine {
 }
 
 /// Sends `body` to `path` with agent A's key; answers the status and the body.
-pub async fn post(
+pub(crate) async fn post(
     server: &TestServer,
     path: &str,
     body: &serde_json::Value,
@@ -169,7 +169,7 @@ pub async fn post(
 /// Values no store accepts (NUL characters, 10 KB identifiers) in every field that reaches
 /// the store: each is a 422 whose detail names the field, on whichever store the server
 /// has, and nothing is recorded. Both stores' wire tests run this, so they answer alike.
-pub async fn values_no_store_accepts_are_refused_by_field(server: &TestServer) {
+pub(crate) async fn values_no_store_accepts_are_refused_by_field(server: &TestServer) {
     use serde_json::json;
     let nul = "restart\0service";
     let long = "t".repeat(10 * 1024);

@@ -8,7 +8,7 @@ use bighub_testkit::fake_openai::Turn;
 use serde_json::{Map, Value};
 
 /// The format, as `--help` and the README show it.
-pub const FORMAT: &str = r#"SCRIPT.json is a JSON list of model turns, answered in order, one per request:
+pub(crate) const FORMAT: &str = r#"SCRIPT.json is a JSON list of model turns, answered in order, one per request:
 
   [
     {"function_call": {"name": "list_pods", "arguments": {"namespace": "prod"}}},
@@ -25,7 +25,7 @@ message first). "arguments" is the JSON string the model sends, or a JSON object
 as its text); "call_id" is generated unless given. Any other key is an error."#;
 
 /// The turns of a script file's JSON, or what is wrong with it.
-pub fn turns(script: &Value) -> Result<Vec<Turn>, String> {
+pub(crate) fn turns(script: &Value) -> Result<Vec<Turn>, String> {
     let items = script
         .as_array()
         .ok_or("the script is a JSON list of turns")?;
