@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 /// The execution mode a decision assigns to a proposed action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Mode {
     /// Run now, unchanged.
     Autonomous,

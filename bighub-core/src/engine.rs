@@ -110,6 +110,7 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
 /// What [`DecisionEngine::claim_approval`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ApprovalClaim {
     /// The engine verified the approval against the tool and arguments and marked it used.
     Claimed,
@@ -121,6 +122,7 @@ pub enum ApprovalClaim {
 /// How a decided call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum OutcomeStatus {
     /// The call ran and did what it should.
     Success,
@@ -224,6 +226,7 @@ impl MemoryBatch {
 /// The answer to an approval request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Resolution {
     /// Run the call.
     Approved,

@@ -247,6 +247,7 @@ pub(crate) struct StoredDecision {
 /// Where an approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ApprovalStatus {
     /// Waiting for a human.
     Pending,
