@@ -350,7 +350,7 @@ impl RemoteBighub {
             .map_err(|e| Error::Engine(format!("cannot build the idempotency key: {e}")))?;
         let url = self.url(["actions", "evaluate"]);
         let answer = self.post(Op::Evaluate, url, &body, Some(key)).await?;
-        Ok(Decision::from_backend_response(&answer))
+        Ok(Decision::from_backend_value(answer))
     }
 }
 
