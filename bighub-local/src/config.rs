@@ -9,6 +9,7 @@
 //! is written back in the forms the policy reads (a duration in seconds, freeze windows in
 //! unix seconds, lower-cased names).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -98,6 +99,12 @@ pub struct PolicyConfig {
     /// What each aggravating fact adds to the risk score (0 to 1 each; the score is capped
     /// at 1).
     pub risk_score_raise: RiskScoreRaise,
+    /// For each system, the PagerDuty services (ids or names) whose active incidents
+    /// concern it, besides a service named like the system or the action's target.
+    #[serde(deserialize_with = "null_as_default")]
+    pub incident_services: BTreeMap<String, Vec<String>>,
+    /// The systems whose actions are Argo CD syncs, which Argo CD sync windows govern.
+    pub argocd_systems: Vec<String>,
 }
 
 /// A change freeze: no change runs from `start` to `end` on the systems and environments
@@ -193,6 +200,9 @@ pub struct RiskScoreRaise {
 enum Shape {
     /// A value whose type the deserializer checks.
     Value,
+    /// An object whose keys are names the user chooses, and whose values the deserializer
+    /// checks.
+    Map,
     /// An object with these keys.
     Fields(&'static [(&'static str, Shape)]),
     /// A list of these.
@@ -248,6 +258,8 @@ const CONFIG: Shape = Shape::Fields(&[
             ("destructive", Shape::Value),
         ]),
     ),
+    ("incident_services", Shape::Map),
+    ("argocd_systems", Shape::Value),
 ]);
 
 /// Where configuration keys live in the Rego data.
@@ -406,9 +418,17 @@ impl PolicyConfig {
             &mut self.production_environments,
             &mut self.unknown_environments,
             &mut self.kill_switch.systems,
+            &mut self.argocd_systems,
         ] {
             lower(list);
         }
+        self.incident_services = std::mem::take(&mut self.incident_services)
+            .into_iter()
+            .map(|(system, mut services)| {
+                lower(&mut services);
+                (system.trim().to_lowercase(), services)
+            })
+            .collect();
         for (i, w) in self.freeze_windows.iter_mut().enumerate() {
             lower(&mut w.systems);
             lower(&mut w.environments);
@@ -715,6 +735,7 @@ mod tests {
                     }
                 }
                 (Shape::Value, v) => assert!(!v.is_object(), "{path} is an object"),
+                (Shape::Map, v) => assert!(v.is_object(), "{path} is not an object"),
                 (_, v) => panic!("{path}: {v}"),
             }
         }
@@ -838,6 +859,47 @@ mod tests {
             );
             assert!(text.ends_with(hint), "{text}");
         }
+    }
+
+    #[test]
+    fn context_keys_are_typed() {
+        let c = PolicyConfig::from_overrides(
+            json!({"incident_services": {" Payments ": ["PIJ90N7", "Checkout API"]},
+                   "argocd_systems": ["ArgoCD"]}),
+            "test",
+        )
+        .unwrap();
+        assert_eq!(
+            c.incident_services["payments"],
+            ["pij90n7".to_owned(), "checkout api".to_owned()]
+        );
+        assert_eq!(c.argocd_systems, ["argocd"]);
+        let d = PolicyConfig::default();
+        assert!(d.incident_services.is_empty());
+        assert_eq!(d.argocd_systems, ["argocd", "argo-cd", "argo_cd"]);
+        for (over, key, hint) in [
+            (
+                json!({"incident_service": {}}),
+                "data.bighub.config.incident_service",
+                "did you mean `incident_services`?",
+            ),
+            (
+                json!({"argocd_system": []}),
+                "data.bighub.config.argocd_system",
+                "did you mean `argocd_systems`?",
+            ),
+        ] {
+            let text = PolicyConfig::from_overrides(over, "test")
+                .unwrap_err()
+                .to_string();
+            assert!(text.contains(key) && text.ends_with(hint), "{text}");
+        }
+        let over = json!({"incident_services": {"payments": "PIJ90N7"}});
+        let err = PolicyConfig::from_overrides(over, "test").unwrap_err();
+        let LocalError::InvalidConfig { key, .. } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(key, "data.bighub.config.incident_services.payments");
     }
 
     #[test]
