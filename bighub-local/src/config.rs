@@ -105,6 +105,10 @@ pub struct PolicyConfig {
     pub incident_services: BTreeMap<String, Vec<String>>,
     /// The systems whose actions are Argo CD syncs, which Argo CD sync windows govern.
     pub argocd_systems: Vec<String>,
+    /// The oldest security scan a deploy that needs one may rely on (`"24h"`; the same
+    /// forms as `max_privilege_duration`).
+    #[serde(with = "duration_text")]
+    pub max_scan_age: Duration,
 }
 
 /// A change freeze: no change runs from `start` to `end` on the systems and environments
@@ -260,6 +264,7 @@ const CONFIG: Shape = Shape::Fields(&[
     ),
     ("incident_services", Shape::Map),
     ("argocd_systems", Shape::Value),
+    ("max_scan_age", Shape::Value),
 ]);
 
 /// Where configuration keys live in the Rego data.
@@ -437,13 +442,16 @@ impl PolicyConfig {
     }
 
     /// The Rego data the default policy reads: these values, plus the forms it computes
-    /// with (`max_privilege_duration_seconds` and `_text`, each window's `start_unix` and
-    /// `end_unix`).
+    /// with (`max_privilege_duration_seconds` and `_text`, `max_scan_age_seconds` and
+    /// `_text`, each window's `start_unix` and `end_unix`).
     fn to_data(&self) -> Value {
         let mut data = serde_json::to_value(self).unwrap_or_else(|_| json!({}));
         let secs = self.max_privilege_duration.as_secs();
         data["max_privilege_duration_seconds"] = json!(secs);
         data["max_privilege_duration_text"] = json!(format_duration(secs));
+        let scan_age = self.max_scan_age.as_secs();
+        data["max_scan_age_seconds"] = json!(scan_age);
+        data["max_scan_age_text"] = json!(format_duration(scan_age));
         if let Some(windows) = data["freeze_windows"].as_array_mut() {
             for w in windows {
                 for (field, unix) in [("start", "start_unix"), ("end", "end_unix")] {
@@ -862,10 +870,10 @@ mod tests {
     }
 
     #[test]
-    fn context_keys_are_typed() {
+    fn context_and_evidence_keys_are_typed() {
         let c = PolicyConfig::from_overrides(
             json!({"incident_services": {" Payments ": ["PIJ90N7", "Checkout API"]},
-                   "argocd_systems": ["ArgoCD"]}),
+                   "argocd_systems": ["ArgoCD"], "max_scan_age": "PT12H"}),
             "test",
         )
         .unwrap();
@@ -874,14 +882,24 @@ mod tests {
             ["pij90n7".to_owned(), "checkout api".to_owned()]
         );
         assert_eq!(c.argocd_systems, ["argocd"]);
+        assert_eq!(c.max_scan_age, Duration::from_secs(12 * 3600));
+        let data = c.to_data();
+        assert_eq!(data["max_scan_age_seconds"], 43_200);
+        assert_eq!(data["max_scan_age_text"], "12h");
         let d = PolicyConfig::default();
         assert!(d.incident_services.is_empty());
         assert_eq!(d.argocd_systems, ["argocd", "argo-cd", "argo_cd"]);
+        assert_eq!(d.max_scan_age, Duration::from_secs(24 * 3600));
         for (over, key, hint) in [
             (
                 json!({"incident_service": {}}),
                 "data.bighub.config.incident_service",
                 "did you mean `incident_services`?",
+            ),
+            (
+                json!({"max_scan_ages": "1h"}),
+                "data.bighub.config.max_scan_ages",
+                "did you mean `max_scan_age`?",
             ),
             (
                 json!({"argocd_system": []}),
@@ -894,12 +912,22 @@ mod tests {
                 .to_string();
             assert!(text.contains(key) && text.ends_with(hint), "{text}");
         }
-        let over = json!({"incident_services": {"payments": "PIJ90N7"}});
-        let err = PolicyConfig::from_overrides(over, "test").unwrap_err();
-        let LocalError::InvalidConfig { key, .. } = &err else {
-            panic!("{err}");
-        };
-        assert_eq!(key, "data.bighub.config.incident_services.payments");
+        for (over, key) in [
+            (
+                json!({"incident_services": {"payments": "PIJ90N7"}}),
+                "data.bighub.config.incident_services.payments",
+            ),
+            (
+                json!({"max_scan_age": "a while"}),
+                "data.bighub.config.max_scan_age",
+            ),
+        ] {
+            let err = PolicyConfig::from_overrides(over.clone(), "test").unwrap_err();
+            let LocalError::InvalidConfig { key: got, .. } = &err else {
+                panic!("{over}: {err}");
+            };
+            assert_eq!(got, key, "{over}: {err}");
+        }
     }
 
     #[test]

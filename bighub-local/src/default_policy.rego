@@ -643,6 +643,164 @@ findings contains f if {
 }
 
 # ---------------------------------------------------------------------------
+# Security evidence: input.evidence is {digest, required, scan, error}. `scan` is the
+# summary of the newest scan of the image (bighub-evidence's ScanSummary: counts by
+# severity as reported, fixable, after VEX, fixable after VEX, the top findings), or null.
+# Findings a VEX statement suppresses are already out of `after_vex` and `top_findings`.
+# ---------------------------------------------------------------------------
+
+# The action deploys an image whose scan the decision needs.
+evidence_required if input.evidence.required == true
+
+# A deploy to production that needs a scan.
+production_deploy if {
+	evidence_required
+	in_production
+}
+
+evidence_scan := input.evidence.scan if is_object(input.evidence.scan)
+
+evidence_digest := input.evidence.digest if is_string(input.evidence.digest) else := "the deployed image"
+
+scan_label := sprintf("%s scan of %s", [evidence_scan.scanner.name, evidence_scan.digest])
+
+# The scan is about another image than the one deployed.
+scan_digest_mismatch if {
+	is_string(input.evidence.digest)
+	evidence_scan.digest != input.evidence.digest
+}
+
+# The scan is older than max_scan_age, or does not say when it was made.
+scan_stale if evidence_scan.age_seconds > cfg.max_scan_age_seconds
+
+scan_stale if evidence_scan.age_seconds == null
+
+scan_age_text := sprintf("is %s old", [seconds_text(evidence_scan.age_seconds)]) if {
+	is_number(evidence_scan.age_seconds)
+} else := "does not say when it was made"
+
+critical_fixable if evidence_scan.fixable_after_vex.critical > 0
+
+# Critical findings with a fix, as the scan's top findings name them.
+critical_fixes := [t |
+	some t in evidence_scan.top_findings
+	t.severity == "critical"
+	t.fixable == true
+]
+
+critical_fix_ids := sort({t.id | some t in critical_fixes})
+
+# Per package: the fixed versions and the vulnerabilities they fix.
+critical_fix_texts := [package_fix(pkg, versions, ids) |
+	some pkg in sort({t.package | some t in critical_fixes})
+	versions := sort({v | some t in critical_fixes; t.package == pkg; is_array(t.fixed); some v in t.fixed})
+	ids := sort({t.id | some t in critical_fixes; t.package == pkg})
+]
+
+package_fix(pkg, versions, ids) := sprintf("%s %s (%s)", [pkg, concat(" or ", versions), concat(", ", ids)]) if {
+	count(versions) > 0
+} else := sprintf("a fixed %s (%s)", [pkg, concat(", ", ids)])
+
+# A production deploy of an image with critical vulnerabilities that have a fix: blocked,
+# naming the fixes.
+findings contains f if {
+	production_deploy
+	critical_fixable
+	n := evidence_scan.fixable_after_vex.critical
+	ids := concat(", ", critical_fix_ids)
+	f := {
+		"rule": "critical_fixable",
+		"mode": "blocked",
+		"reason": sprintf("The %s has %v critical findings with a fix (%s%s); a production deploy of it is blocked.", [scan_label, n, ids, and_more(n - count(critical_fixes))]),
+		"factor": {
+			"factor": "critical_fixable",
+			"severity": "critical",
+			"reason": sprintf("critical with a fix: %s", [ids]),
+			"vulnerabilities": critical_fix_ids,
+		},
+		"better_action": sprintf("Rebuild with %s, then deploy", [concat(" and ", critical_fix_texts)]),
+	}
+}
+
+# Critical vulnerabilities without a fix, or high ones, after VEX: a human weighs them.
+# A critical with no fix is not blocked: no rebuild would remove it.
+findings contains f if {
+	production_deploy
+	not critical_fixable
+	s := evidence_scan
+	s.after_vex.critical + s.after_vex.high > 0
+	ids := sort({t.id | some t in s.top_findings; t.severity in {"critical", "high"}})
+	f := {
+		"rule": "high_findings",
+		"mode": "review",
+		"reason": sprintf("The %s has findings a human weighs before the production deploy (critical without a fix: %v, high: %v; %s).", [scan_label, s.after_vex.critical, s.after_vex.high, concat(", ", ids)]),
+		"factor": {
+			"factor": "high_findings",
+			"severity": "warning",
+			"reason": sprintf("%v critical without a fix, %v high: %s", [s.after_vex.critical, s.after_vex.high, concat(", ", ids)]),
+			"vulnerabilities": ids,
+		},
+	}
+}
+
+# A deploy that needs a scan and has none: ask for one.
+findings contains f if {
+	evidence_required
+	not evidence_scan
+	f := {
+		"rule": "scan_missing",
+		"mode": "needs_context",
+		"reason": sprintf("No security scan of %s was found%s; %s%s needs one before it runs.", [evidence_digest, evidence_error, input.action.name, target_text]),
+		"factor": {"factor": "scan_missing", "severity": "warning", "reason": sprintf("no scan of %s", [evidence_digest])},
+		"action_space": {"information_gathering": [{"action": "scan_image", "description": sprintf("Scan %s and add the report to the evidence", [evidence_digest])}]},
+	}
+}
+
+evidence_error := sprintf(" (%s)", [short(input.evidence.error)]) if is_string(input.evidence.error) else := ""
+
+# A scan too old to rely on: ask for a fresh one.
+findings contains f if {
+	evidence_required
+	scan_stale
+	f := {
+		"rule": "scan_stale",
+		"mode": "needs_context",
+		"reason": sprintf("The newest %s %s, more than the %s a deploy may rely on; %s%s needs a fresh scan.", [scan_label, scan_age_text, cfg.max_scan_age_text, input.action.name, target_text]),
+		"factor": {"factor": "scan_stale", "severity": "warning", "reason": sprintf("scan %s (max_scan_age %s)", [scan_age_text, cfg.max_scan_age_text])},
+		"action_space": {"information_gathering": [{"action": "scan_image", "description": sprintf("Scan %s again and add the report to the evidence", [evidence_scan.digest])}]},
+	}
+}
+
+# A scan of another image than the one deployed proves nothing about it: blocked.
+findings contains f if {
+	scan_digest_mismatch
+	f := {
+		"rule": "scan_digest_mismatch",
+		"mode": "blocked",
+		"reason": sprintf("The scan given is of %s, but %s%s deploys %s.", [evidence_scan.digest, input.action.name, target_text, input.evidence.digest]),
+		"factor": {"factor": "scan_digest_mismatch", "severity": "critical", "reason": sprintf("scanned %s, deploying %s", [evidence_scan.digest, input.evidence.digest])},
+		"better_action": sprintf("Scan %s, the image being deployed, and deploy it once its scan passes", [input.evidence.digest]),
+	}
+}
+
+# A fresh scan of the deployed image with no critical or high vulnerability after VEX.
+findings contains f if {
+	evidence_required
+	s := evidence_scan
+	not scan_stale
+	not scan_digest_mismatch
+	s.after_vex.critical + s.after_vex.high == 0
+	f := {
+		"rule": "scan_clean",
+		"mode": "autonomous",
+		"reason": sprintf("The %s finds no critical or high vulnerability%s.", [scan_label, vex_text(s)]),
+		"factor": {"factor": "scan_clean", "severity": "info", "reason": sprintf("%s %s: no critical or high%s", [s.scanner.name, scan_age_text, vex_text(s)])},
+	}
+}
+
+vex_text(s) := sprintf(" after VEX (%v suppressed)", [s.suppressed_by_vex]) if s.suppressed_by_vex > 0 else := ""
+
+# ---------------------------------------------------------------------------
 # Combining
 # ---------------------------------------------------------------------------
 

@@ -224,6 +224,12 @@ fn the_golden_cases_cover_every_rule_and_mode() {
         "argocd_deny_window",
         "statuspage_degraded",
         "context_missing",
+        "critical_fixable",
+        "high_findings",
+        "scan_missing",
+        "scan_stale",
+        "scan_digest_mismatch",
+        "scan_clean",
     ] {
         assert!(rules.contains(rule), "no golden case fires {rule}");
     }
