@@ -738,6 +738,54 @@ mod tests {
         assert_eq!(data["windows"][0]["active"], false);
     }
 
+    /// The golden decision cases give the policy normalized documents directly; these are
+    /// what `normalize` makes of the fixtures, so the cases decide on real documents.
+    #[test]
+    fn golden_cases_carry_what_normalize_gives() {
+        for (case, provider, shape, file, now) in [
+            (
+                "context_active_incident",
+                "pagerduty",
+                Shape::PagerdutyIncidents,
+                "pagerduty-incidents-open.json",
+                "2026-06-01T12:00:00Z",
+            ),
+            (
+                "context_freeze_window",
+                "freezes",
+                Shape::FreezeCalendar,
+                "freeze-calendar.json",
+                "2026-12-24T10:00:00Z",
+            ),
+            (
+                "context_argocd_deny_window",
+                "argocd-default",
+                Shape::ArgocdSyncWindows,
+                "argocd-appproject.json",
+                "2026-01-15T21:30:00Z",
+            ),
+            (
+                "context_statuspage_major",
+                "upstream-status",
+                Shape::StatuspageSummary,
+                "statuspage-summary.json",
+                "2014-05-14T22:30:00Z",
+            ),
+        ] {
+            let path = format!("{}/tests/golden/{case}.json", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let golden: Value = serde_json::from_str(&text).unwrap();
+            let entry = &golden["context"][provider];
+            assert_eq!(
+                entry["shape"],
+                serde_json::to_value(shape).unwrap(),
+                "{case}"
+            );
+            let data = normalize(shape, &fixture(file), at(now)).unwrap();
+            assert_eq!(entry["data"], data, "{case}");
+        }
+    }
+
     #[test]
     fn freeze_calendar_errors_name_the_field() {
         for (raw, want) in [
