@@ -9,6 +9,7 @@
 //! is written back in the forms the policy reads (a duration in seconds, freeze windows in
 //! unix seconds, lower-cased names).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -98,6 +99,16 @@ pub struct PolicyConfig {
     /// What each aggravating fact adds to the risk score (0 to 1 each; the score is capped
     /// at 1).
     pub risk_score_raise: RiskScoreRaise,
+    /// For each system, the PagerDuty services (ids or names) whose active incidents
+    /// concern it, besides a service named like the system or the action's target.
+    #[serde(deserialize_with = "null_as_default")]
+    pub incident_services: BTreeMap<String, Vec<String>>,
+    /// The systems whose actions are Argo CD syncs, which Argo CD sync windows govern.
+    pub argocd_systems: Vec<String>,
+    /// The oldest security scan a deploy that needs one may rely on (`"24h"`; the same
+    /// forms as `max_privilege_duration`).
+    #[serde(with = "duration_text")]
+    pub max_scan_age: Duration,
 }
 
 /// A change freeze: no change runs from `start` to `end` on the systems and environments
@@ -193,6 +204,9 @@ pub struct RiskScoreRaise {
 enum Shape {
     /// A value whose type the deserializer checks.
     Value,
+    /// An object whose keys are names the user chooses, and whose values the deserializer
+    /// checks.
+    Map,
     /// An object with these keys.
     Fields(&'static [(&'static str, Shape)]),
     /// A list of these.
@@ -248,6 +262,9 @@ const CONFIG: Shape = Shape::Fields(&[
             ("destructive", Shape::Value),
         ]),
     ),
+    ("incident_services", Shape::Map),
+    ("argocd_systems", Shape::Value),
+    ("max_scan_age", Shape::Value),
 ]);
 
 /// Where configuration keys live in the Rego data.
@@ -406,9 +423,17 @@ impl PolicyConfig {
             &mut self.production_environments,
             &mut self.unknown_environments,
             &mut self.kill_switch.systems,
+            &mut self.argocd_systems,
         ] {
             lower(list);
         }
+        self.incident_services = std::mem::take(&mut self.incident_services)
+            .into_iter()
+            .map(|(system, mut services)| {
+                lower(&mut services);
+                (system.trim().to_lowercase(), services)
+            })
+            .collect();
         for (i, w) in self.freeze_windows.iter_mut().enumerate() {
             lower(&mut w.systems);
             lower(&mut w.environments);
@@ -417,13 +442,16 @@ impl PolicyConfig {
     }
 
     /// The Rego data the default policy reads: these values, plus the forms it computes
-    /// with (`max_privilege_duration_seconds` and `_text`, each window's `start_unix` and
-    /// `end_unix`).
+    /// with (`max_privilege_duration_seconds` and `_text`, `max_scan_age_seconds` and
+    /// `_text`, each window's `start_unix` and `end_unix`).
     fn to_data(&self) -> Value {
         let mut data = serde_json::to_value(self).unwrap_or_else(|_| json!({}));
         let secs = self.max_privilege_duration.as_secs();
         data["max_privilege_duration_seconds"] = json!(secs);
         data["max_privilege_duration_text"] = json!(format_duration(secs));
+        let scan_age = self.max_scan_age.as_secs();
+        data["max_scan_age_seconds"] = json!(scan_age);
+        data["max_scan_age_text"] = json!(format_duration(scan_age));
         if let Some(windows) = data["freeze_windows"].as_array_mut() {
             for w in windows {
                 for (field, unix) in [("start", "start_unix"), ("end", "end_unix")] {
@@ -715,6 +743,7 @@ mod tests {
                     }
                 }
                 (Shape::Value, v) => assert!(!v.is_object(), "{path} is an object"),
+                (Shape::Map, v) => assert!(v.is_object(), "{path} is not an object"),
                 (_, v) => panic!("{path}: {v}"),
             }
         }
@@ -837,6 +866,67 @@ mod tests {
                 "{text}"
             );
             assert!(text.ends_with(hint), "{text}");
+        }
+    }
+
+    #[test]
+    fn context_and_evidence_keys_are_typed() {
+        let c = PolicyConfig::from_overrides(
+            json!({"incident_services": {" Payments ": ["PIJ90N7", "Checkout API"]},
+                   "argocd_systems": ["ArgoCD"], "max_scan_age": "PT12H"}),
+            "test",
+        )
+        .unwrap();
+        assert_eq!(
+            c.incident_services["payments"],
+            ["pij90n7".to_owned(), "checkout api".to_owned()]
+        );
+        assert_eq!(c.argocd_systems, ["argocd"]);
+        assert_eq!(c.max_scan_age, Duration::from_secs(12 * 3600));
+        let data = c.to_data();
+        assert_eq!(data["max_scan_age_seconds"], 43_200);
+        assert_eq!(data["max_scan_age_text"], "12h");
+        let d = PolicyConfig::default();
+        assert!(d.incident_services.is_empty());
+        assert_eq!(d.argocd_systems, ["argocd", "argo-cd", "argo_cd"]);
+        assert_eq!(d.max_scan_age, Duration::from_secs(24 * 3600));
+        for (over, key, hint) in [
+            (
+                json!({"incident_service": {}}),
+                "data.bighub.config.incident_service",
+                "did you mean `incident_services`?",
+            ),
+            (
+                json!({"max_scan_ages": "1h"}),
+                "data.bighub.config.max_scan_ages",
+                "did you mean `max_scan_age`?",
+            ),
+            (
+                json!({"argocd_system": []}),
+                "data.bighub.config.argocd_system",
+                "did you mean `argocd_systems`?",
+            ),
+        ] {
+            let text = PolicyConfig::from_overrides(over, "test")
+                .unwrap_err()
+                .to_string();
+            assert!(text.contains(key) && text.ends_with(hint), "{text}");
+        }
+        for (over, key) in [
+            (
+                json!({"incident_services": {"payments": "PIJ90N7"}}),
+                "data.bighub.config.incident_services.payments",
+            ),
+            (
+                json!({"max_scan_age": "a while"}),
+                "data.bighub.config.max_scan_age",
+            ),
+        ] {
+            let err = PolicyConfig::from_overrides(over.clone(), "test").unwrap_err();
+            let LocalError::InvalidConfig { key: got, .. } = &err else {
+                panic!("{over}: {err}");
+            };
+            assert_eq!(got, key, "{over}: {err}");
         }
     }
 

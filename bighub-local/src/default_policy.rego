@@ -385,6 +385,422 @@ findings contains f if {
 }
 
 # ---------------------------------------------------------------------------
+# Operational context: input.context holds, per provider, {kind, shape, data, error, ...};
+# the rules below read the `data` of providers that declare a known shape (normalized in
+# Rust, so each field has the type these rules expect). input.context_failed names the
+# providers whose fetch failed and whose absence the policy decides on.
+# ---------------------------------------------------------------------------
+
+# An emergency change, as the caller marks it.
+emergency if input.action.context.metadata.emergency == true
+
+# A manual Argo CD sync, as the caller marks it.
+manual_sync if input.action.context.metadata.manual_sync == true
+
+# Text at most 60 characters long, for reasons.
+short(text) := sprintf("%s...", [substring(text, 0, 57)]) if count(text) > 60 else := text
+
+# " (and 2 more)" after the first of several.
+and_more(n) := sprintf(" (and %v more)", [n]) if n > 0 else := ""
+
+# The names an incident's service may carry to concern the action: its system and target.
+incident_names contains system if system != ""
+
+incident_names contains lower(input.action.target) if is_string(input.action.target)
+
+# The services configured for the action's system (incident_services).
+incident_names contains s if {
+	services := cfg.incident_services[system]
+	some s in services
+}
+
+incident_concerns_action(inc) if inc.service_name in incident_names
+
+incident_concerns_action(inc) if lower(inc.service_id) in incident_names
+
+# Open high-urgency PagerDuty incidents on the action's services.
+active_incidents := [inc |
+	some p in input.context
+	p.shape == "pagerduty_incidents"
+	some inc in p.data.incidents
+	inc.status in {"triggered", "acknowledged"}
+	inc.urgency == "high"
+	incident_concerns_action(inc)
+]
+
+# An open high-urgency incident on the service a production change touches: review.
+findings contains f if {
+	input.context
+	not is_read_only
+	in_production
+	count(active_incidents) > 0
+	inc := active_incidents[0]
+	title := short(inc.title)
+	f := {
+		"rule": "active_incident",
+		"mode": "review",
+		"reason": sprintf("PagerDuty incident %s \"%s\" (%s, high urgency) is open on %s%s; a production change waits for a human.", [inc.id, title, inc.status, incident_service(inc), and_more(count(active_incidents) - 1)]),
+		"factor": {
+			"factor": "active_incident",
+			"severity": "warning",
+			"reason": sprintf("%s: %s (%s)", [inc.id, title, inc.status]),
+			"incidents": [i.id | some i in active_incidents],
+		},
+		"better_action": sprintf("Wait until incident %s is resolved, or have its responders approve %s%s", [inc.id, input.action.name, target_text]),
+	}
+}
+
+incident_service(inc) := inc.service_name if inc.service_name != "" else := inc.service_id
+
+# Freeze calendar windows active now on the action's system and environment (a window's
+# empty list covers all).
+active_calendar_freezes := [{"provider": name, "window": w} |
+	some name, p in input.context
+	p.shape == "freeze_calendar"
+	some w in p.data.windows
+	w.active == true
+	scope_matches(w.systems, system)
+	scope_matches(w.environments, environment)
+]
+
+# An emergency change inside a window that allows emergencies.
+freeze_allows(w) if {
+	w.allow_emergency == true
+	emergency
+}
+
+freeze_because(w) := sprintf(": %s", [short(trim_right(w.reason, ". "))]) if is_string(w.reason) else := ""
+
+# A change inside an active calendar freeze is blocked...
+findings contains f if {
+	input.context
+	not is_read_only
+	some entry in active_calendar_freezes
+	w := entry.window
+	not freeze_allows(w)
+	f := {
+		"rule": "freeze_window",
+		"mode": "blocked",
+		"reason": sprintf("Change freeze %s is in effect until %s%s.", [w.name, w.end, freeze_because(w)]),
+		"factor": {"factor": "freeze_window", "severity": "critical", "reason": sprintf("%s (calendar %s): %s to %s", [w.name, entry.provider, w.start, w.end])},
+		"better_action": sprintf("Schedule %s%s after %s", [input.action.name, target_text, w.end]),
+	}
+}
+
+# ... unless the window allows emergencies and this is one: then a human confirms it.
+findings contains f if {
+	input.context
+	not is_read_only
+	some entry in active_calendar_freezes
+	w := entry.window
+	freeze_allows(w)
+	f := {
+		"rule": "freeze_window",
+		"mode": "review",
+		"reason": sprintf("Change freeze %s is in effect until %s; it allows emergency changes and %s%s is marked as one, so a human confirms the emergency.", [w.name, w.end, input.action.name, target_text]),
+		"factor": {"factor": "freeze_window", "severity": "warning", "reason": sprintf("%s (calendar %s): emergency change during the freeze", [w.name, entry.provider])},
+	}
+}
+
+# The action is an Argo CD sync (argocd_systems).
+argocd_action if system in cfg.argocd_systems
+
+argocd_namespace := input.action.arguments.namespace if is_string(input.action.arguments.namespace) else := ""
+
+argocd_cluster := input.action.arguments.cluster if is_string(input.action.arguments.cluster) else := ""
+
+# A window selects the application by name (the action's target), namespace or cluster.
+sync_window_selects(w) if {
+	is_string(input.action.target)
+	some g in w.applications
+	glob_match(g, input.action.target)
+}
+
+sync_window_selects(w) if {
+	argocd_namespace != ""
+	some g in w.namespaces
+	glob_match(g, argocd_namespace)
+}
+
+sync_window_selects(w) if {
+	argocd_cluster != ""
+	some g in w.clusters
+	glob_match(g, argocd_cluster)
+}
+
+# Argo CD's wildcard `*` matches any run of characters. regorus' glob built-ins are not
+# compiled in, and Rego cannot recurse, so the parts between inner wildcards are only
+# checked to appear, not to appear in order: a deny window errs on applying.
+glob_match(pattern, name) if pattern == name
+
+glob_match(pattern, name) if {
+	contains(pattern, "*")
+	parts := split(pattern, "*")
+	first := parts[0]
+	last := parts[count(parts) - 1]
+	count(name) >= count(first) + count(last)
+	startswith(name, first)
+	endswith(name, last)
+	inner := substring(name, count(first), (count(name) - count(first)) - count(last))
+	every part in array.slice(parts, 1, count(parts) - 1) {
+		contains(inner, part)
+	}
+}
+
+active_deny_windows := [{"provider": name, "window": w} |
+	some name, p in input.context
+	p.shape == "argocd_sync_windows"
+	some w in p.data.windows
+	w.kind == "deny"
+	w.active == true
+	sync_window_selects(w)
+]
+
+# A manual sync inside a deny window that allows manual syncs.
+deny_window_allows(w) if {
+	w.manual_sync == true
+	manual_sync
+}
+
+seconds_text(s) := sprintf("%vh", [s / 3600]) if {
+	s % 3600 == 0
+} else := sprintf("%vm", [s / 60]) if {
+	s % 60 == 0
+} else := sprintf("%vs", [s])
+
+sync_window_text(w) := sprintf("deny %s for %s", [w.schedule, seconds_text(w.duration_seconds)])
+
+# A sync inside an active Argo CD deny window is blocked...
+findings contains f if {
+	input.context
+	argocd_action
+	not is_read_only
+	some entry in active_deny_windows
+	w := entry.window
+	not deny_window_allows(w)
+	f := {
+		"rule": "argocd_deny_window",
+		"mode": "blocked",
+		"reason": sprintf("An Argo CD sync window (%s) denies syncs of %s now.", [sync_window_text(w), argocd_subject]),
+		"factor": {"factor": "argocd_deny_window", "severity": "critical", "reason": sprintf("%s (project %s)", [sync_window_text(w), entry.provider])},
+		"better_action": sprintf("Sync %s after the window ends", [argocd_subject]),
+	}
+}
+
+# ... unless the window allows manual syncs and this is one: then a human confirms it.
+findings contains f if {
+	input.context
+	argocd_action
+	not is_read_only
+	some entry in active_deny_windows
+	w := entry.window
+	deny_window_allows(w)
+	f := {
+		"rule": "argocd_deny_window",
+		"mode": "review",
+		"reason": sprintf("An Argo CD sync window (%s) denies syncs of %s now; it allows manual syncs and this is one, so a human confirms it.", [sync_window_text(w), argocd_subject]),
+		"factor": {"factor": "argocd_deny_window", "severity": "warning", "reason": sprintf("%s (project %s), manual sync allowed", [sync_window_text(w), entry.provider])},
+	}
+}
+
+argocd_subject := input.action.target if is_string(input.action.target) else := "the application"
+
+# A status page reporting a major or critical outage: production changes wait.
+findings contains f if {
+	input.context
+	not is_read_only
+	in_production
+	some name, p in input.context
+	p.shape == "statuspage_summary"
+	p.data.indicator in {"major", "critical"}
+	f := {
+		"rule": "statuspage_degraded",
+		"mode": "review",
+		"reason": sprintf("Status page %s reports a %s outage (%s)%s; a production change waits for a human.", [name, p.data.indicator, short(p.data.description), statuspage_incident(p.data)]),
+		"factor": {"factor": "statuspage_degraded", "severity": "warning", "reason": sprintf("%s: %s", [name, p.data.indicator])},
+	}
+}
+
+statuspage_incident(summary) := sprintf(": \"%s\"", [short(summary.unresolved_incidents[0].name)]) if {
+	count(summary.unresolved_incidents) > 0
+} else := ""
+
+# A context provider that could not be read, for a high or critical production change:
+# ask for it rather than decide without it.
+findings contains f if {
+	count(input.context_failed) > 0
+	not is_read_only
+	in_production
+	risk_tier in {"high", "critical"}
+	names := concat(", ", sort(input.context_failed))
+	f := {
+		"rule": "context_missing",
+		"mode": "needs_context",
+		"reason": sprintf("The context from %s could not be read; a %s-risk change in production is not decided without it.", [names, risk_tier]),
+		"factor": {"factor": "context_missing", "severity": "warning", "reason": sprintf("no context from %s", [names])},
+		"action_space": {"information_gathering": [{"action": "refresh_context", "description": sprintf("Read %s again, or confirm by hand what it says", [names])}]},
+	}
+}
+
+# ---------------------------------------------------------------------------
+# Security evidence: input.evidence is {digest, required, scan, error}. `scan` is the
+# summary of the newest scan of the image (bighub-evidence's ScanSummary: counts by
+# severity as reported, fixable, after VEX, fixable after VEX, the top findings), or null.
+# Findings a VEX statement suppresses are already out of `after_vex` and `top_findings`.
+# ---------------------------------------------------------------------------
+
+# The action deploys an image whose scan the decision needs.
+evidence_required if input.evidence.required == true
+
+# A deploy to production that needs a scan.
+production_deploy if {
+	evidence_required
+	in_production
+}
+
+evidence_scan := input.evidence.scan if is_object(input.evidence.scan)
+
+evidence_digest := input.evidence.digest if is_string(input.evidence.digest) else := "the deployed image"
+
+scan_label := sprintf("%s scan of %s", [evidence_scan.scanner.name, evidence_scan.digest])
+
+# The scan is about another image than the one deployed.
+scan_digest_mismatch if {
+	is_string(input.evidence.digest)
+	evidence_scan.digest != input.evidence.digest
+}
+
+# The scan is older than max_scan_age, or does not say when it was made.
+scan_stale if evidence_scan.age_seconds > cfg.max_scan_age_seconds
+
+scan_stale if evidence_scan.age_seconds == null
+
+scan_age_text := sprintf("is %s old", [seconds_text(evidence_scan.age_seconds)]) if {
+	is_number(evidence_scan.age_seconds)
+} else := "does not say when it was made"
+
+critical_fixable if evidence_scan.fixable_after_vex.critical > 0
+
+# Critical findings with a fix, as the scan's top findings name them.
+critical_fixes := [t |
+	some t in evidence_scan.top_findings
+	t.severity == "critical"
+	t.fixable == true
+]
+
+critical_fix_ids := sort({t.id | some t in critical_fixes})
+
+# Per package: the fixed versions and the vulnerabilities they fix.
+critical_fix_texts := [package_fix(pkg, versions, ids) |
+	some pkg in sort({t.package | some t in critical_fixes})
+	versions := sort({v | some t in critical_fixes; t.package == pkg; is_array(t.fixed); some v in t.fixed})
+	ids := sort({t.id | some t in critical_fixes; t.package == pkg})
+]
+
+package_fix(pkg, versions, ids) := sprintf("%s %s (%s)", [pkg, concat(" or ", versions), concat(", ", ids)]) if {
+	count(versions) > 0
+} else := sprintf("a fixed %s (%s)", [pkg, concat(", ", ids)])
+
+# A production deploy of an image with critical vulnerabilities that have a fix: blocked,
+# naming the fixes.
+findings contains f if {
+	production_deploy
+	critical_fixable
+	n := evidence_scan.fixable_after_vex.critical
+	ids := concat(", ", critical_fix_ids)
+	f := {
+		"rule": "critical_fixable",
+		"mode": "blocked",
+		"reason": sprintf("The %s has %v critical findings with a fix (%s%s); a production deploy of it is blocked.", [scan_label, n, ids, and_more(n - count(critical_fixes))]),
+		"factor": {
+			"factor": "critical_fixable",
+			"severity": "critical",
+			"reason": sprintf("critical with a fix: %s", [ids]),
+			"vulnerabilities": critical_fix_ids,
+		},
+		"better_action": sprintf("Rebuild with %s, then deploy", [concat(" and ", critical_fix_texts)]),
+	}
+}
+
+# Critical vulnerabilities without a fix, or high ones, after VEX: a human weighs them.
+# A critical with no fix is not blocked: no rebuild would remove it.
+findings contains f if {
+	production_deploy
+	not critical_fixable
+	s := evidence_scan
+	s.after_vex.critical + s.after_vex.high > 0
+	ids := sort({t.id | some t in s.top_findings; t.severity in {"critical", "high"}})
+	f := {
+		"rule": "high_findings",
+		"mode": "review",
+		"reason": sprintf("The %s has findings a human weighs before the production deploy (critical without a fix: %v, high: %v; %s).", [scan_label, s.after_vex.critical, s.after_vex.high, concat(", ", ids)]),
+		"factor": {
+			"factor": "high_findings",
+			"severity": "warning",
+			"reason": sprintf("%v critical without a fix, %v high: %s", [s.after_vex.critical, s.after_vex.high, concat(", ", ids)]),
+			"vulnerabilities": ids,
+		},
+	}
+}
+
+# A deploy that needs a scan and has none: ask for one.
+findings contains f if {
+	evidence_required
+	not evidence_scan
+	f := {
+		"rule": "scan_missing",
+		"mode": "needs_context",
+		"reason": sprintf("No security scan of %s was found%s; %s%s needs one before it runs.", [evidence_digest, evidence_error, input.action.name, target_text]),
+		"factor": {"factor": "scan_missing", "severity": "warning", "reason": sprintf("no scan of %s", [evidence_digest])},
+		"action_space": {"information_gathering": [{"action": "scan_image", "description": sprintf("Scan %s and add the report to the evidence", [evidence_digest])}]},
+	}
+}
+
+evidence_error := sprintf(" (%s)", [short(input.evidence.error)]) if is_string(input.evidence.error) else := ""
+
+# A scan too old to rely on: ask for a fresh one.
+findings contains f if {
+	evidence_required
+	scan_stale
+	f := {
+		"rule": "scan_stale",
+		"mode": "needs_context",
+		"reason": sprintf("The newest %s %s, more than the %s a deploy may rely on; %s%s needs a fresh scan.", [scan_label, scan_age_text, cfg.max_scan_age_text, input.action.name, target_text]),
+		"factor": {"factor": "scan_stale", "severity": "warning", "reason": sprintf("scan %s (max_scan_age %s)", [scan_age_text, cfg.max_scan_age_text])},
+		"action_space": {"information_gathering": [{"action": "scan_image", "description": sprintf("Scan %s again and add the report to the evidence", [evidence_scan.digest])}]},
+	}
+}
+
+# A scan of another image than the one deployed proves nothing about it: blocked.
+findings contains f if {
+	scan_digest_mismatch
+	f := {
+		"rule": "scan_digest_mismatch",
+		"mode": "blocked",
+		"reason": sprintf("The scan given is of %s, but %s%s deploys %s.", [evidence_scan.digest, input.action.name, target_text, input.evidence.digest]),
+		"factor": {"factor": "scan_digest_mismatch", "severity": "critical", "reason": sprintf("scanned %s, deploying %s", [evidence_scan.digest, input.evidence.digest])},
+		"better_action": sprintf("Scan %s, the image being deployed, and deploy it once its scan passes", [input.evidence.digest]),
+	}
+}
+
+# A fresh scan of the deployed image with no critical or high vulnerability after VEX.
+findings contains f if {
+	evidence_required
+	s := evidence_scan
+	not scan_stale
+	not scan_digest_mismatch
+	s.after_vex.critical + s.after_vex.high == 0
+	f := {
+		"rule": "scan_clean",
+		"mode": "autonomous",
+		"reason": sprintf("The %s finds no critical or high vulnerability%s.", [scan_label, vex_text(s)]),
+		"factor": {"factor": "scan_clean", "severity": "info", "reason": sprintf("%s %s: no critical or high%s", [s.scanner.name, scan_age_text, vex_text(s)])},
+	}
+}
+
+vex_text(s) := sprintf(" after VEX (%v suppressed)", [s.suppressed_by_vex]) if s.suppressed_by_vex > 0 else := ""
+
+# ---------------------------------------------------------------------------
 # Combining
 # ---------------------------------------------------------------------------
 

@@ -36,6 +36,26 @@
 //! | `change_freeze` | a change (not a read) inside a configured freeze window | blocked |
 //! | `kill_switch` | the global switch, or the action's system's switch, is on | blocked (reads too) |
 //! | `recent_failures` | `failure_threshold` (3) or more `FAILURE` outcomes for the same action and target in 24h | review; factor `recent_failures` |
+//! | `active_incident` | a provider of shape `pagerduty_incidents` has a triggered or acknowledged high-urgency incident whose service id or name is the action's system or target (case-insensitive), or is listed for the system in `incident_services` | review for a production change (not a read); the reason names the incident's id and title |
+//! | `freeze_window` | a `freeze_calendar` window active now for the action's system and environment (an empty list covers all) | blocked for a change (not a read), offering to schedule it after the window; review when the window has `allow_emergency` and `input.action.context.metadata.emergency` is `true` |
+//! | `argocd_deny_window` | an action on an `argocd_systems` system, and an active `deny` window of an `argocd_sync_windows` provider whose `applications` glob matches the target, or `namespaces` / `clusters` glob the `namespace` / `cluster` argument (`*` matches any run of characters) | blocked; review when the window has `manual_sync` and `input.action.context.metadata.manual_sync` is `true` |
+//! | `statuspage_degraded` | a `statuspage_summary` provider reports the indicator `major` or `critical` | review for a production change |
+//! | `context_missing` | `input.context_failed` names providers (failed under the `absent` policy) | needs_context for a high- or critical-risk production change, naming them |
+//! | `critical_fixable` | a production deploy that needs evidence (`input.evidence.required`) of an image whose scan has critical findings with a fix after VEX (`fixable_after_vex.critical`) | blocked; factor `critical_fixable` names the CVEs, `better_action` the fixed versions per package |
+//! | `high_findings` | a production deploy, no fixable critical, and critical findings without a fix or high findings after VEX | review: a critical with no fix is not blocked, since no rebuild removes it |
+//! | `scan_missing` | evidence is required and `input.evidence.scan` is null | needs_context, naming the image (and `input.evidence.error`) |
+//! | `scan_stale` | evidence is required and the scan is older than `max_scan_age` (24h), or has no age | needs_context |
+//! | `scan_digest_mismatch` | the scan's `digest` is not `input.evidence.digest` | blocked |
+//! | `scan_clean` | evidence is required and a fresh scan of that digest has no critical or high finding after VEX | autonomous (a factor; other rules decide) |
+//!
+//! The context rules read only the normalized `data` of providers that declare a `shape`
+//! (`pagerduty_incidents`, `statuspage_summary`, `argocd_sync_windows`, `freeze_calendar`),
+//! so the same rules hold whichever provider kind fetched the document. A sync window or a
+//! freeze window is active when the decision's time is inside it, computed when the
+//! document is read (cron schedules in the window's `timeZone`). The evidence rules read
+//! `input.evidence = {digest, required, scan, error}`, whose `scan` is `bighub-evidence`'s
+//! scan summary: findings a VEX statement suppresses are already out of its `after_vex`
+//! counts and its top findings.
 //!
 //! Durations are read from arguments such as `duration`, `ttl`, `expires_in`,
 //! `duration_hours` in the forms `"48h"`, `"2 days"`, `"PT48H"`, `"90m"`
@@ -84,6 +104,9 @@
 //! | `risk_scores` | `{low, medium, high, critical}`, numbers from 0 to 1 | 0.1, 0.3, 0.55, 0.75 | the base risk score of a change by declared risk |
 //! | `read_only_risk_score` | number from 0 to 1 | `0.05` | the base risk score of a read |
 //! | `risk_score_raise` | `{production, excess_duration, recent_failures, destructive}`, numbers from 0 to 1 | 0.1 each | what each aggravating fact adds to the risk score (capped at 1) |
+//! | `incident_services` | object: system name -> list of PagerDuty service ids or names | `{}` | the services whose incidents concern a system, besides a service named like the system or the action's target |
+//! | `argocd_systems` | list of strings | `argocd`, `argo-cd`, `argo_cd` | the systems whose actions are Argo CD syncs, which sync windows govern |
+//! | `max_scan_age` | duration (as `max_privilege_duration`) | `"24h"` | the oldest security scan a deploy that needs one may rely on |
 //!
 //! Names in lists are compared lower-cased. Every source is checked on its own when the
 //! engine is built: a key that is not in this table (at any depth), a value of the wrong
@@ -308,12 +331,13 @@
 #![warn(missing_docs)]
 
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
-//   error, clock, duration, convert, redact, request_id, config, input, answer,
+//   error, clock, duration, convert, redact, request_id, config, context, input, answer,
 //   policy_source, policy_check, policy, policy_tests, storage, replay, engine
 
 mod answer;
 pub mod clock;
 pub mod config;
+mod context;
 mod convert;
 pub mod duration;
 mod engine;

@@ -3,7 +3,11 @@
 //! Each file is one case: a proposed action (`action`, as `ProposedAction` serializes), and
 //! optionally the configuration merged into `data.bighub.config` (`config`), an extension in
 //! package `bighub.ext` (`policy`), the store's history of the action (`history`, as
-//! `PreviewHistory` reads it) and the time (`now`, RFC 3339; a fixed default otherwise).
+//! `PreviewHistory` reads it), the time (`now`, RFC 3339; a fixed default otherwise), and
+//! what the decision is made on besides: the context providers' documents (`context`, the
+//! `input.context` map given directly, each entry's `data` in its normalized shape), the
+//! providers that failed (`context_failed`) and the security evidence (`evidence`, as
+//! `input.evidence`).
 //! `expected` is the decision, read from the typed `Decision`: mode, reason, better action,
 //! risk, the salient factors' names, the responsible action space, the rules that fired,
 //! decided and were exempted, whether an override decided, and the action's family.
@@ -21,9 +25,9 @@ use std::path::{Path, PathBuf};
 use bighub_core::decision::ResponsibleActionSpace;
 use bighub_core::{Decision, Mode, ProposedAction};
 use bighub_local::clock::parse_timestamp;
-use bighub_local::{LocalEngine, PreviewHistory};
+use bighub_local::{DecisionExtras, LocalEngine, PreviewHistory};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// When a case gives no `now`: outside every freeze window the cases configure.
 const DEFAULT_NOW: &str = "2026-06-01T12:00:00Z";
@@ -44,6 +48,12 @@ struct Case {
     history: PreviewHistory,
     #[serde(default)]
     now: Option<String>,
+    #[serde(default)]
+    context: Map<String, Value>,
+    #[serde(default)]
+    context_failed: Vec<String>,
+    #[serde(default)]
+    evidence: Option<Value>,
     /// Read on its own, so that a run recording the decisions also rewrites one recorded in
     /// an older shape.
     #[serde(default)]
@@ -111,8 +121,13 @@ fn decide(case: &Case) -> Decision {
     let engine = builder.build().expect("the case's policy builds");
     let now = case.now.as_deref().unwrap_or(DEFAULT_NOW);
     let now_ms = parse_timestamp(now).expect("`now` is RFC 3339") * 1000;
+    let extras = DecisionExtras {
+        context: case.context.clone(),
+        context_failed: case.context_failed.clone(),
+        evidence: case.evidence.clone(),
+    };
     engine
-        .preview(&case.action, &case.history, Some(now_ms))
+        .preview_with(&case.action, &case.history, &extras, Some(now_ms))
         .expect("decides")
 }
 
@@ -204,6 +219,17 @@ fn the_golden_cases_cover_every_rule_and_mode() {
         "change_freeze",
         "kill_switch",
         "recent_failures",
+        "active_incident",
+        "freeze_window",
+        "argocd_deny_window",
+        "statuspage_degraded",
+        "context_missing",
+        "critical_fixable",
+        "high_findings",
+        "scan_missing",
+        "scan_stale",
+        "scan_digest_mismatch",
+        "scan_clean",
     ] {
         assert!(rules.contains(rule), "no golden case fires {rule}");
     }
