@@ -308,12 +308,13 @@
 #![warn(missing_docs)]
 
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
-//   error, clock, duration, convert, redact, request_id, config, input, answer,
+//   error, clock, duration, convert, redact, request_id, config, input, context, answer,
 //   policy_source, policy_check, policy, policy_tests, storage, replay, engine
 
 mod answer;
 pub mod clock;
 pub mod config;
+pub mod context;
 mod convert;
 pub mod duration;
 mod engine;
