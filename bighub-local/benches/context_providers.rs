@@ -25,12 +25,21 @@ fn percentile(samples: &[Duration], p: f64) -> Duration {
 fn main() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let documents = [
-        ("freezes", json!({"windows": [{"name": "year-end", "start": "2026-12-20T00:00:00Z",
-            "end": "2027-01-04T00:00:00Z", "systems": ["argocd"], "environments": ["production"]}]})),
-        ("incidents", json!({"incidents": [{"id": "P1", "title": "payments latency",
-            "status": "triggered", "urgency": "high", "service": {"id": "S1", "summary": "Payments"}}]})),
-        ("status", json!({"status": {"indicator": "none", "description": "All Systems Operational"},
-            "components": [{"id": "c1", "name": "API", "status": "operational"}]})),
+        (
+            "freezes",
+            json!({"windows": [{"name": "year-end", "start": "2026-12-20T00:00:00Z",
+            "end": "2027-01-04T00:00:00Z", "systems": ["argocd"], "environments": ["production"]}]}),
+        ),
+        (
+            "incidents",
+            json!({"incidents": [{"id": "P1", "title": "payments latency",
+            "status": "triggered", "urgency": "high", "service": {"id": "S1", "summary": "Payments"}}]}),
+        ),
+        (
+            "status",
+            json!({"status": {"indicator": "none", "description": "All Systems Operational"},
+            "components": [{"id": "c1", "name": "API", "status": "operational"}]}),
+        ),
     ];
     let mut providers = ContextProviders::new();
     for (name, document) in &documents {
@@ -42,7 +51,10 @@ fn main() {
             .register(*name, FileProvider::new(path), options)
             .expect("register a provider");
     }
-    let without = LocalEngine::builder().in_memory().build().expect("an engine");
+    let without = LocalEngine::builder()
+        .in_memory()
+        .build()
+        .expect("an engine");
     let with = LocalEngine::builder()
         .in_memory()
         .context(providers)

@@ -18,7 +18,7 @@ use super::provider::{ContextProvider, DEFAULT_TIMEOUT};
 use crate::error::LocalError;
 
 /// The largest standard output read by default.
-pub const DEFAULT_MAX_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What is kept of standard error: enough for its first line.
 const STDERR_BYTES: u64 = 64 * 1024;

@@ -416,12 +416,13 @@ fn provider(
             (std::sync::Arc::new(command), DEFAULT_TTL)
         }
     };
-    let mut options = ProviderOptions::default();
-    options.timeout = timeout;
-    options.ttl = p.ttl.unwrap_or(default_ttl);
-    options.key = key;
-    options.on_failure = p.on_failure;
-    options.shape = p.shape;
+    let options = ProviderOptions {
+        timeout,
+        ttl: p.ttl.unwrap_or(default_ttl),
+        key,
+        on_failure: p.on_failure,
+        shape: p.shape,
+    };
     Ok((provider, options))
 }
 

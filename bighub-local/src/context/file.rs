@@ -16,7 +16,7 @@ use super::fetch_error::FetchError;
 use super::provider::ContextProvider;
 
 /// The largest file read by default.
-pub const DEFAULT_MAX_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What the file held when last read, and how to tell whether it changed since.
 #[derive(Debug)]
@@ -43,7 +43,7 @@ pub struct FileProvider {
 }
 
 impl FileProvider {
-    /// Reads `path` (at most [`DEFAULT_MAX_BYTES`]).
+    /// Reads `path` (at most 4 MiB).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),

@@ -21,7 +21,7 @@ use super::template::{ActionField, UrlTemplate};
 use crate::error::LocalError;
 
 /// The largest answer read by default.
-pub const DEFAULT_MAX_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Where a header's value comes from.
 #[derive(Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl HeaderSource {
 /// variables at each fetch; their values are never logged, never in `Debug`, never in an
 /// error, the input, the store or the decision. Redirects are not followed (a redirect
 /// would carry the headers elsewhere): a 3xx answer is an error, as is any status other
-/// than 2xx, and an answer larger than [`DEFAULT_MAX_BYTES`].
+/// than 2xx, and an answer larger than 4 MiB (see [`max_bytes`](Self::max_bytes)).
 ///
 /// ```
 /// use bighub_local::context::HttpProvider;

@@ -217,6 +217,8 @@ impl ContextProviders {
     }
 }
 
+// `Shape`'s derives are `shape.rs`'s own: cloning works whether or not it is `Copy`.
+#[allow(clippy::clone_on_copy)]
 fn entry(r: &Registered, fetched: Arc<Fetched>) -> Entry {
     Entry {
         name: r.name.clone(),
