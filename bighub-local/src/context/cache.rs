@@ -121,6 +121,7 @@ impl Cache {
         work: BoxFuture<'static, Fetched>,
     ) -> SharedFetch {
         let cache = Arc::clone(self);
+        let settled = (Arc::clone(self), key.clone());
         let task = async move {
             let fetched = Arc::new(work.await);
             cache.settle(&key, id, &fetched, ttl);
@@ -130,12 +131,20 @@ impl Cache {
             Ok(runtime) => {
                 let handle = runtime.spawn(task);
                 async move {
-                    handle.await.unwrap_or_else(|e| {
-                        Arc::new(Fetched::failed(
-                            FetchError::Other(format!("the fetch stopped: {e}")),
-                            now_ms(),
-                        ))
-                    })
+                    match handle.await {
+                        Ok(fetched) => fetched,
+                        // A provider that panicked: its failure is settled like any other,
+                        // so the entry does not stay in flight.
+                        Err(e) => {
+                            let fetched = Arc::new(Fetched::failed(
+                                FetchError::Other(format!("the provider stopped: {e}")),
+                                now_ms(),
+                            ));
+                            let (cache, key) = settled;
+                            cache.settle(&key, id, &fetched, ttl);
+                            fetched
+                        }
+                    }
                 }
                 .boxed()
                 .shared()

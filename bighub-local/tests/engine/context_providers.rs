@@ -210,7 +210,7 @@ async fn the_cache_serves_within_its_ttl_and_a_changed_answer_counts_after_it() 
         .register(
             "status",
             HttpProvider::new(&fake.url("/status")).unwrap(),
-            options(1000, 400, OnFailure::Absent),
+            options(1000, 1000, OnFailure::Absent),
         )
         .unwrap();
     let engine = engine(providers);
@@ -231,7 +231,7 @@ async fn the_cache_serves_within_its_ttl_and_a_changed_answer_counts_after_it() 
     assert_eq!(d.raw["mode"], "autonomous", "served from the cache");
     assert_eq!(fake.hits("/status"), 1);
 
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let d = engine.evaluate(&restart("payments")).await.unwrap();
     assert_eq!(d.raw["mode"], "blocked");
     assert_eq!(
@@ -385,13 +385,15 @@ async fn a_secret_header_stays_out_of_logs_debug_store_and_decision() {
     // SAFETY: no other test in this binary reads or writes this variable.
     unsafe { std::env::set_var(VAR, SECRET) };
 
+    // The process's subscriber, not a thread's: a thread's misses events whose callsites
+    // other tests' threads registered first. Only this test of the binary installs one.
     let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
     let sink = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_writer(move || Sink(sink.clone()))
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let fake = Fake::start().await;
     fake.route("/incidents", 200, json!({"incidents": []}), Duration::ZERO);
@@ -608,4 +610,50 @@ fn a_context_file_with_a_misspelt_key_fails_the_build() {
         e.ends_with("providers[0].on_falure: unknown key; did you mean `on_failure`?"),
         "{e}"
     );
+}
+
+/// A provider of the user's own that panics fails its fetch like any error; the next
+/// decision asks it again rather than waiting on a fetch that never ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_panics_fails_its_fetch_and_is_asked_again() {
+    #[derive(Debug, Default)]
+    struct Flaky(std::sync::atomic::AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl bighub_local::context::ContextProvider for Flaky {
+        fn kind(&self) -> &str {
+            "flaky"
+        }
+        async fn fetch(
+            &self,
+            _: &ProposedAction,
+        ) -> Result<Value, bighub_local::context::FetchError> {
+            if self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                panic!("first call fails");
+            }
+            Ok(json!({"state": "green"}))
+        }
+    }
+
+    let providers = ContextProviders::new()
+        .register(
+            "status",
+            Flaky::default(),
+            options(1000, 0, OnFailure::Absent),
+        )
+        .unwrap();
+    let engine = engine(providers);
+    let d = engine.evaluate(&restart("payments")).await.unwrap();
+    let seen = &d.raw["decision_packet"]["input"]["context"]["status"];
+    assert!(
+        seen["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the provider stopped"),
+        "{seen}"
+    );
+    assert_eq!(seen["kind"], "flaky");
+    let d = engine.evaluate(&restart("payments")).await.unwrap();
+    let seen = &d.raw["decision_packet"]["input"]["context"]["status"];
+    assert_eq!(seen["data"], json!({"state": "green"}));
 }
