@@ -8,15 +8,25 @@
 //! bighub --server http://127.0.0.1:8484 approvals list     # through a decision server
 //! bighub policy test [PATH ...]
 //! bighub policy eval --input action.json [--json]
-//! bighub policy replay [--since 7d] [--limit N] [--json]
+//! bighub policy replay [--since 7d] [--limit N] [--fresh-context] [--json]
 //! bighub policy cases cases.json
+//! bighub context check [--context FILE] [--system S] [--environment E] [--target T]
 //! bighub serve [--listen 127.0.0.1:8484] [--db PATH | --database-url postgres://...]
-//!     [--policy ...] [--api-key-file FILE] [--insecure-no-auth]
+//!     [--policy ...] [--config CONTEXT_FILE] [--api-key-file FILE] [--insecure-no-auth]
 //! ```
 //!
 //! Every command honours `BIGHUB_DB` (store path), `BIGHUB_DATABASE_URL` (a PostgreSQL
-//! store, which wins) and `BIGHUB_POLICY` (extra policy files), and `--db`,
-//! `--database-url`, `--database-schema` and `--policy` on the command line.
+//! store, which wins), `BIGHUB_POLICY` (extra policy files) and `BIGHUB_CONTEXT` (the
+//! context providers' configuration), and `--db`, `--database-url`, `--database-schema`,
+//! `--policy` and `--context` on the command line.
+//!
+//! `check` and `serve` fetch the configured context providers' documents before deciding
+//! (see `bighub_local::context`). `context check` fetches each provider once for a sample
+//! action and prints what the policy would see (`input.context`, `input.context_failed`,
+//! and the `fail_closed` providers that would block the call) as JSON, escaped; header
+//! values never appear. It exits 0 when every provider answered, 1 otherwise.
+//! `policy replay` decides on the context recorded with each decision, or with
+//! `--fresh-context` on what the providers answer now.
 //!
 //! `decisions` and `approvals` go through a decision server (`bighub serve`) instead when
 //! one is named: `--server URL`, or `BIGHUB_BASE_URL` when neither `--db` nor
@@ -86,9 +96,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bighub_core::{ApprovalResolution, Decision, ProposedAction, RiskLevel, Verdict};
+use bighub_local::context::ContextProviders;
 use bighub_local::policy_tests::PolicyTestOutcome;
 use bighub_local::replay::ReplayOptions;
-use bighub_local::{LocalEngineBuilder, PreviewHistory};
+use bighub_local::{LocalEngineBuilder, PreviewHistory, RequestOrigin};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -126,6 +137,10 @@ struct Global {
     /// --database-url is given. Its API key comes from $BIGHUB_API_KEY.
     #[arg(long, global = true)]
     server: Option<String>,
+    /// The context providers' configuration file (JSON, or TOML by its extension);
+    /// default $BIGHUB_CONTEXT.
+    #[arg(long, global = true)]
+    context: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +174,31 @@ enum Command {
     /// line printed is `listening on http://ADDR`; SIGTERM or ctrl-c stops the server
     /// after the requests in flight.
     Serve(serve::ServeArgs),
+    /// Context providers: fetch them and show what the policy would see.
+    Context {
+        #[command(subcommand)]
+        command: ContextCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ContextCommand {
+    /// Fetch every configured provider once for a sample action and print what the policy
+    /// would see (escaped; header values never appear). Exits 1 when a provider failed.
+    Check {
+        /// The sample action's tool.
+        #[arg(long, default_value = "context_check")]
+        tool: String,
+        /// The sample action's system.
+        #[arg(long)]
+        system: Option<String>,
+        /// The sample action's environment.
+        #[arg(long)]
+        environment: Option<String>,
+        /// The sample action's target.
+        #[arg(long)]
+        target: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -253,6 +293,10 @@ enum PolicyCommand {
         /// At most this many decisions, the newest first.
         #[arg(long)]
         limit: Option<usize>,
+        /// Decide on what the context providers answer now, not on the context recorded
+        /// with each decision.
+        #[arg(long)]
+        fresh_context: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -292,6 +336,9 @@ fn builder(global: &Global) -> LocalEngineBuilder {
     }
     for p in &global.policy {
         b = b.policy_file(p);
+    }
+    if let Some(c) = &global.context {
+        b = b.context_file(c);
     }
     b
 }
@@ -455,11 +502,29 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Policy { command } => match command {
             PolicyCommand::Test { paths } => policy_test(&cli.global, &paths),
             PolicyCommand::Eval { input, json } => policy_eval(&cli.global, &input, json),
-            PolicyCommand::Replay { since, limit, json } => {
-                policy_replay(&cli.global, since.as_deref(), limit, json)
-            }
+            PolicyCommand::Replay {
+                since,
+                limit,
+                fresh_context,
+                json,
+            } => policy_replay(&cli.global, since.as_deref(), limit, fresh_context, json),
             PolicyCommand::Cases { file } => policy_cases(&cli.global, &file),
         },
+        Command::Context {
+            command:
+                ContextCommand::Check {
+                    tool,
+                    system,
+                    environment,
+                    target,
+                },
+        } => {
+            let mut action = ProposedAction::new(tool).actor("cli");
+            action.system = system;
+            action.environment = environment;
+            action.target = target;
+            context_check(&cli.global, &action)
+        }
         Command::Serve(args) => serve::serve(&cli.global, args),
     }
 }
@@ -530,7 +595,10 @@ fn check(global: &Global, args: CheckArgs) -> Result<ExitCode, String> {
         action = action.target(t);
     }
     let engine = builder(global).build().map_err(|e| e.to_string())?;
-    let decision = engine.decide(&action).map_err(|e| e.to_string())?;
+    let context = block_on(engine.gather_context(&action))?;
+    let decision = engine
+        .decide_in_context(&action, RequestOrigin::default(), &context)
+        .map_err(|e| e.to_string())?;
     let verdict = decision.verdict();
     if args.json {
         println!("{}", to_json(&decision.raw)?);
@@ -808,15 +876,20 @@ fn policy_replay(
     global: &Global,
     since: Option<&str>,
     limit: Option<usize>,
+    fresh_context: bool,
     json: bool,
 ) -> Result<ExitCode, String> {
     let since = since
         .map(|s| bighub_local::duration::parse_duration(s).map_err(|e| format!("--since: {e}")))
         .transpose()?;
     let engine = builder(global).build().map_err(|e| e.to_string())?;
-    let report = engine
-        .replay(&ReplayOptions { since, limit })
-        .map_err(|e| e.to_string())?;
+    let options = ReplayOptions { since, limit };
+    let report = if fresh_context {
+        engine.replay_with_fresh_context(&options)
+    } else {
+        engine.replay(&options)
+    }
+    .map_err(|e| e.to_string())?;
     if json {
         println!("{}", to_json(&report)?);
         return Ok(ExitCode::SUCCESS);
@@ -865,6 +938,36 @@ fn policy_replay(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `context check`: fetches every provider once for `action` and prints what the policy
+/// would see. Reads only the context configuration: no policy, no store.
+fn context_check(global: &Global, action: &ProposedAction) -> Result<ExitCode, String> {
+    let path = global
+        .context
+        .clone()
+        .or_else(|| {
+            std::env::var_os("BIGHUB_CONTEXT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .ok_or("no context configuration: give --context FILE or set BIGHUB_CONTEXT")?;
+    let providers = ContextProviders::from_file(&path).map_err(|e| e.to_string())?;
+    eprintln!("context: {}", escape(&path.display().to_string()));
+    let snapshot = block_on(providers.gather(action))?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let view = snapshot.policy_view(now_ms);
+    println!("{}", to_json(&view)?);
+    let failed = view["context"]
+        .as_object()
+        .is_some_and(|c| c.values().any(|p| !p["error"].is_null()));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn default_action_fields(a: &mut Map<String, Value>) {

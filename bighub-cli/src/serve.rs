@@ -56,6 +56,10 @@ pub(crate) struct ServeArgs {
     /// a reverse proxy, whose address every client shares).
     #[arg(long, default_value_t = 32)]
     max_connections_per_address: u64,
+    /// The context providers' configuration (JSON, or TOML by its extension): each
+    /// decision fetches them first. Wins over --context and $BIGHUB_CONTEXT.
+    #[arg(long, value_name = "CONTEXT_FILE")]
+    config: Option<PathBuf>,
 }
 
 pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String> {
@@ -82,7 +86,11 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
         .try_init();
     let auth = auth(&args)?;
     bighub_server::check_listen(&args.listen, &auth)?;
-    let engine = builder(global).build().map_err(|e| e.to_string())?;
+    let mut engine = builder(global);
+    if let Some(path) = &args.config {
+        engine = engine.context_file(path);
+    }
+    let engine = engine.build().map_err(|e| e.to_string())?;
     let mut config = ServerConfig::new(auth);
     config.max_body_bytes = args.max_body_bytes;
     config.request_timeout = Duration::from_secs(args.request_timeout);

@@ -19,6 +19,7 @@ use bighub_core::{
 use crate::answer::complete;
 use crate::clock::now_millis;
 use crate::config::{PolicyConfig, resolve};
+use crate::context::{ContextProviders, ContextSnapshot, Prepared};
 use crate::convert::object;
 use crate::error::LocalError;
 use crate::input::{DecisionExtras, History, build_input};
@@ -88,6 +89,8 @@ pub struct LocalEngine {
     store: Box<dyn Storage>,
     /// Where the store is, for `Debug` (a database URL without its password).
     store_name: String,
+    /// What each decision fetches before it is made (none by default).
+    context: ContextProviders,
 }
 
 impl fmt::Debug for LocalEngine {
@@ -95,6 +98,7 @@ impl fmt::Debug for LocalEngine {
         f.debug_struct("LocalEngine")
             .field("store", &self.store_name)
             .field("policy", &self.policy)
+            .field("context", &self.context.names())
             .finish()
     }
 }
@@ -136,6 +140,8 @@ pub struct LocalEngineBuilder {
     inline: Vec<(String, String)>,
     data: Vec<Value>,
     config: Vec<Value>,
+    context: Option<ContextProviders>,
+    context_file: Option<PathBuf>,
 }
 
 impl Default for LocalEngineBuilder {
@@ -151,6 +157,8 @@ impl Default for LocalEngineBuilder {
             inline: Vec::new(),
             data: Vec::new(),
             config: Vec::new(),
+            context: None,
+            context_file: None,
         }
     }
 }
@@ -160,7 +168,8 @@ impl LocalEngineBuilder {
     /// for a private in-memory store), `BIGHUB_DATABASE_URL` (a PostgreSQL store, which
     /// then wins over `BIGHUB_DB`) and `BIGHUB_POLICY` (extra `.rego` files, `.json`
     /// data files or directories of both, separated by the OS path separator: `:` on Unix,
-    /// `;` on Windows).
+    /// `;` on Windows) and `BIGHUB_CONTEXT` (a context providers' configuration file, see
+    /// [`context_file`](Self::context_file)).
     pub fn from_env() -> Self {
         let mut b = Self::default();
         if let Ok(url) = std::env::var("BIGHUB_DATABASE_URL")
@@ -175,7 +184,27 @@ impl LocalEngineBuilder {
             b.paths
                 .extend(std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()));
         }
+        if let Some(path) = std::env::var_os("BIGHUB_CONTEXT").filter(|v| !v.is_empty()) {
+            b.context_file = Some(PathBuf::from(path));
+        }
         b
+    }
+
+    /// Fetches these context providers' documents for every decision made on the async
+    /// paths; the policy reads them as `input.context.<name>` (see [`crate::context`]).
+    /// Given with [`context_file`](Self::context_file) too, both sets are used (a name in
+    /// both is an error at [`build`](Self::build)).
+    pub fn context(mut self, providers: ContextProviders) -> Self {
+        self.context = Some(providers);
+        self
+    }
+
+    /// Reads the context providers from this configuration file (JSON, or TOML by its
+    /// extension) at [`build`](Self::build); a mistake in it is
+    /// [`LocalError::ContextConfig`], naming the key. See [`crate::context`] for the format.
+    pub fn context_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.context_file = Some(path.into());
+        self
     }
 
     /// Stores decisions in this SQLite file (`:memory:` for a private in-memory store).
@@ -293,12 +322,17 @@ impl LocalEngineBuilder {
     pub fn build(self) -> Result<LocalEngine, LocalError> {
         let (sources, data, config) = self.load()?;
         let policy = PolicySet::compile(&sources, &data, &self.entrypoint, &sample_inputs())?;
+        let mut context = self.context.clone().unwrap_or_default();
+        if let Some(path) = &self.context_file {
+            context = context.merge(ContextProviders::from_file(path)?)?;
+        }
         let (store, store_name) = self.open_store()?;
         Ok(LocalEngine {
             policy,
             config,
             store,
             store_name,
+            context,
         })
     }
 
@@ -533,10 +567,42 @@ impl LocalEngine {
         Ok(&*self.store)
     }
 
+    /// The context providers each decision fetches from (empty when none are configured).
+    pub fn context_providers(&self) -> &ContextProviders {
+        &self.context
+    }
+
+    /// Fetches (or reuses) the context for `action` from every provider, concurrently,
+    /// waiting at most the longest provider timeout; for
+    /// [`decide_in_context`](Self::decide_in_context). Empty when there are no providers.
+    /// Needs a Tokio runtime.
+    pub async fn gather_context(&self, action: &ProposedAction) -> ContextSnapshot {
+        if self.context.is_empty() {
+            return ContextSnapshot::default();
+        }
+        self.context.gather(action).await
+    }
+
+    /// What a synchronous decision is made on: no provider fetched, each failed with
+    /// `not fetched: synchronous decide`.
+    fn unfetched_context(&self) -> ContextSnapshot {
+        if self.context.is_empty() {
+            return ContextSnapshot::default();
+        }
+        self.context.unfetched("synchronous decide")
+    }
+
     /// Decides `action` and records the decision (and, for a review, a pending approval).
     ///
     /// A policy rule that fails on this call is [`LocalError::PolicyEvaluation`]: nothing is
     /// decided from the rest of the policy, and nothing is recorded.
+    ///
+    /// A synchronous call cannot wait for context providers: with providers configured it
+    /// decides as if every one of them failed with `not fetched: synchronous decide`, so a
+    /// `fail_closed` provider blocks the call and the policy sees the others in
+    /// `input.context_failed`. The async [`DecisionEngine::evaluate`] fetches them; so does
+    /// [`gather_context`](Self::gather_context) followed by
+    /// [`decide_in_context`](Self::decide_in_context).
     pub fn decide(&self, action: &ProposedAction) -> Result<Decision, LocalError> {
         self.decide_as(action, RequestOrigin::default())
     }
@@ -566,6 +632,43 @@ impl LocalEngine {
         action: &ProposedAction,
         origin: RequestOrigin<'_>,
     ) -> Result<Decision, LocalError> {
+        self.decide_in_context(action, origin, &self.unfetched_context())
+    }
+
+    /// Decides `action` as [`decide_as`](Self::decide_as) does, on the context gathered for
+    /// it by [`gather_context`](Self::gather_context): the policy sees each provider's
+    /// document (or error) as `input.context.<name>`, a `fail_closed` provider that failed
+    /// blocks the call (rule `context_unavailable`), and the decision records what it was
+    /// made on in `decision_packet.context`.
+    ///
+    /// ```
+    /// use bighub_core::ProposedAction;
+    /// use bighub_local::context::{ContextProviders, FileProvider, OnFailure, ProviderOptions};
+    /// use bighub_local::{LocalEngine, RequestOrigin};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut options = ProviderOptions::default();
+    /// options.on_failure = OnFailure::FailClosed;
+    /// let providers = ContextProviders::new()
+    ///     .register("freezes", FileProvider::new("/nonexistent/freezes.json"), options)
+    ///     .unwrap();
+    /// let engine = LocalEngine::builder().in_memory().context(providers).build().unwrap();
+    ///
+    /// let action = ProposedAction::new("deploy").system("argocd");
+    /// let context = engine.gather_context(&action).await;
+    /// let decision = engine.decide_in_context(&action, RequestOrigin::default(), &context).unwrap();
+    /// assert_eq!(decision.raw["mode"], "blocked");
+    /// assert_eq!(decision.raw["decision_brain"]["deciding_rules"][0], "context_unavailable");
+    /// assert!(decision.raw["reason"].as_str().unwrap().contains("`freezes`"));
+    /// # }
+    /// ```
+    pub fn decide_in_context(
+        &self,
+        action: &ProposedAction,
+        origin: RequestOrigin<'_>,
+        context: &ContextSnapshot,
+    ) -> Result<Decision, LocalError> {
         let now = now_millis();
         let target = action.target.as_deref().unwrap_or("");
         let name = action_name(action);
@@ -584,7 +687,7 @@ impl LocalEngine {
             None => None,
         };
         let (history, precedents) = self.store()?.history(name, target, now)?;
-        let raw = self.decide_raw(action, history, precedents, now, &DecisionExtras::default())?;
+        let raw = self.decide_prepared(action, history, precedents, now, context.prepare(now))?;
 
         let mode = raw["mode"].as_str().unwrap_or("blocked");
         let arguments = &raw["decision_packet"]["input"]["action"]["arguments"];
@@ -633,15 +736,28 @@ impl LocalEngine {
 
     /// Decides `action` as [`decide`](Self::decide) would, from the store's history, without
     /// writing anything: no decision row, no pending approval.
+    ///
+    /// With context providers configured it decides as [`decide`](Self::decide) does, every
+    /// provider reported as not fetched.
     pub fn decide_without_recording(
         &self,
         action: &ProposedAction,
+    ) -> Result<Decision, LocalError> {
+        self.decide_without_recording_in_context(action, &self.unfetched_context())
+    }
+
+    /// Decides `action` as [`decide_without_recording`](Self::decide_without_recording)
+    /// does, on the context gathered for it.
+    pub fn decide_without_recording_in_context(
+        &self,
+        action: &ProposedAction,
+        context: &ContextSnapshot,
     ) -> Result<Decision, LocalError> {
         let now = now_millis();
         let target = action.target.as_deref().unwrap_or("");
         storable::action(action, action_name(action))?;
         let (history, precedents) = self.store()?.history(action_name(action), target, now)?;
-        let raw = self.decide_raw(action, history, precedents, now, &DecisionExtras::default())?;
+        let raw = self.decide_prepared(action, history, precedents, now, context.prepare(now))?;
         Ok(Decision::from_backend_value(raw))
     }
 
@@ -687,6 +803,26 @@ impl LocalEngine {
         Ok(Decision::from_backend_value(raw))
     }
 
+    /// Decides on context read at the decision's time.
+    fn decide_prepared(
+        &self,
+        action: &ProposedAction,
+        history: History,
+        precedents: u64,
+        now_ms: i64,
+        context: Prepared,
+    ) -> Result<Value, LocalError> {
+        self.decide_raw_with(
+            action,
+            history,
+            precedents,
+            now_ms,
+            &context.extras,
+            &context.blocked_by,
+            context.packet,
+        )
+    }
+
     /// Evaluates the policy and adds the engine's fields.
     fn decide_raw(
         &self,
@@ -696,8 +832,29 @@ impl LocalEngine {
         now_ms: i64,
         extras: &DecisionExtras,
     ) -> Result<Value, LocalError> {
+        self.decide_raw_with(action, history, precedents, now_ms, extras, &[], None)
+    }
+
+    /// Evaluates the policy, unless a `fail_closed` context provider failed (`blocked_by`:
+    /// the call is blocked without asking it), and adds the engine's fields;
+    /// `packet_context` is what the decision records as `decision_packet.context`.
+    #[allow(clippy::too_many_arguments)]
+    fn decide_raw_with(
+        &self,
+        action: &ProposedAction,
+        history: History,
+        precedents: u64,
+        now_ms: i64,
+        extras: &DecisionExtras,
+        blocked_by: &[(String, String)],
+        packet_context: Option<Value>,
+    ) -> Result<Value, LocalError> {
         let input = build_input(action, history, now_ms, extras);
-        let mut answer = self.policy.evaluate(&input)?;
+        let mut answer = if blocked_by.is_empty() {
+            self.policy.evaluate(&input)?
+        } else {
+            context_unavailable(blocked_by)
+        };
         let obj = answer
             .as_object_mut()
             .ok_or_else(|| LocalError::InvalidDecision("not an object".to_owned()))?;
@@ -720,10 +877,11 @@ impl LocalEngine {
         obj.insert("request_id".into(), json!(request_id));
         add_compat_fields(obj, &mode, risk);
         let input_sha256 = canonical_sha256(&input);
-        obj.insert(
-            "decision_packet".into(),
-            object([("input", input), ("input_sha256", json!(input_sha256))]),
-        );
+        let mut packet = object([("input", input), ("input_sha256", json!(input_sha256))]);
+        if let (Some(context), Value::Object(packet)) = (packet_context, &mut packet) {
+            packet.insert("context".into(), context);
+        }
+        obj.insert("decision_packet".into(), packet);
         obj.insert(
             "decision_brain".into(),
             object([
@@ -780,9 +938,69 @@ impl LocalEngine {
             self.store()?,
             options,
             |action, history, precedents, now_ms, extras| {
-                self.decide_raw(action, history, precedents, now_ms, extras)
+                // A `fail_closed` provider whose recorded answer is an error blocks the
+                // replayed call, as it blocked (or would have blocked) the live one.
+                let blocked_by = self.context.blocked_by_recorded(&extras.context);
+                self.decide_raw_with(
+                    action,
+                    history,
+                    precedents,
+                    now_ms,
+                    extras,
+                    &blocked_by,
+                    None,
+                )
             },
         )
+    }
+
+    /// Replays as [`replay`](Self::replay) does, but on context fetched now from this
+    /// engine's providers instead of the context recorded with each decision (the
+    /// evidence recorded is kept): what the current policy would decide on the recorded
+    /// calls given what is true now. Each call is still decided at its recorded time;
+    /// documents are read into their shapes at the current time. Answers for the same
+    /// cache key are reused within their TTL, so a long replay fetches once per key and
+    /// TTL. Runs the fetches on a runtime of its own, on a thread of its own, so it may be
+    /// called from anywhere; it blocks until done.
+    pub fn replay_with_fresh_context(
+        &self,
+        options: &ReplayOptions,
+    ) -> Result<ReplayReport, LocalError> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| {
+                            LocalError::Context(format!("cannot start a runtime for fetching: {e}"))
+                        })?;
+                    replay::run(
+                        self.store()?,
+                        options,
+                        |action, history, precedents, now_ms, recorded| {
+                            let context = runtime.block_on(self.gather_context(action));
+                            let mut fresh = context.prepare(now_millis());
+                            fresh.extras.evidence = recorded.evidence.clone();
+                            self.decide_raw_with(
+                                action,
+                                history,
+                                precedents,
+                                now_ms,
+                                &fresh.extras,
+                                &fresh.blocked_by,
+                                None,
+                            )
+                        },
+                    )
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(LocalError::Context(
+                        "the replay's fetching thread panicked".into(),
+                    ))
+                })
+        })
     }
 
     /// Records an outcome; later decisions on the same action and target see it.
@@ -985,6 +1203,40 @@ fn idempotent_answer(
     Ok(Decision::from_backend_value(hit.decision))
 }
 
+/// The answer for a call whose `fail_closed` context providers failed: blocked by the
+/// rule `context_unavailable`, naming each provider and its error; the policy is not
+/// asked.
+fn context_unavailable(blocked_by: &[(String, String)]) -> Value {
+    let what: Vec<String> = blocked_by
+        .iter()
+        .map(|(name, error)| format!("`{name}` ({error})"))
+        .collect();
+    let reason = format!(
+        "Required context is unavailable, so the call is blocked: the context provider{} {} could not be fetched.",
+        if blocked_by.len() == 1 { "" } else { "s" },
+        what.join(", ")
+    );
+    let names: Vec<&str> = blocked_by.iter().map(|(n, _)| n.as_str()).collect();
+    json!({
+        "mode": "blocked",
+        "risk": Value::Null,
+        "reason": reason,
+        "findings": [{
+            "rule": "context_unavailable",
+            "mode": "blocked",
+            "reason": reason,
+            "factor": {"factor": "context_unavailable", "severity": "critical",
+                       "reason": format!("unavailable: {}", names.join(", "))},
+            "action_space": {"information_gathering": names.iter().map(|n| json!({
+                "action": "restore_context", "description": format!("Make the context provider {n} answer, then try again"),
+            })).collect::<Vec<_>>()},
+        }],
+        "deciding_rules": ["context_unavailable"],
+        "exempted_rules": [],
+        "overridden": false,
+    })
+}
+
 fn action_name(action: &ProposedAction) -> &str {
     if action.action.is_empty() {
         &action.tool
@@ -1059,13 +1311,17 @@ fn add_compat_fields(obj: &mut Map<String, Value>, mode: &str, risk: Option<f64>
 
 #[async_trait]
 impl DecisionEngine for LocalEngine {
+    /// Gathers the context providers' documents, then decides on them and records the
+    /// decision.
     async fn evaluate(&self, action: &ProposedAction) -> Result<Decision, bighub_core::Error> {
-        Ok(self.decide(action)?)
+        let context = self.gather_context(action).await;
+        Ok(self.decide_in_context(action, RequestOrigin::default(), &context)?)
     }
 
-    /// Decides from the store's history and records nothing.
+    /// Decides from the store's history and the context gathered now, and records nothing.
     async fn preview(&self, action: &ProposedAction) -> Result<Decision, bighub_core::Error> {
-        Ok(self.decide_without_recording(action)?)
+        let context = self.gather_context(action).await;
+        Ok(self.decide_without_recording_in_context(action, &context)?)
     }
 
     async fn report_outcome(&self, report: &OutcomeReport) -> Result<(), bighub_core::Error> {

@@ -70,6 +70,23 @@ pub enum LocalError {
         message: String,
     },
 
+    /// The context providers' configuration is invalid: a key that is unknown (with the
+    /// closest known one), missing, or holds a wrong value.
+    #[error("invalid context configuration in {origin}: {key}: {message}")]
+    ContextConfig {
+        /// Where it came from: the file's path, or `builder`.
+        origin: String,
+        /// The key's path, e.g. `providers[1].url`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// Context providers could not be run at all (no runtime to fetch on); a provider
+    /// that fails is not an error but part of the decision.
+    #[error("context providers could not run: {0}")]
+    Context(String),
+
     /// A duration could not be read ("48h", "2 days", "PT48H", "90m" are understood).
     #[error("cannot read duration `{0}`: use forms like 48h, 90m, 2 days or PT48H")]
     Duration(String),

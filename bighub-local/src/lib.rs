@@ -13,7 +13,8 @@
 //!
 //! The crate's root holds what building and using an engine takes ([`LocalEngine`], its
 //! builder, [`LocalError`], the default policy and its configuration); the rest lives in
-//! modules: [`config`] (the parts of [`PolicyConfig`]), [`storage`] (the records the engine
+//! modules: [`config`] (the parts of [`PolicyConfig`]), [`context`] (the providers a
+//! decision fetches what is true now from), [`storage`] (the records the engine
 //! hands out, the store's limits and timeouts), [`replay`], [`policy_tests`], and
 //! [`duration`] and [`clock`] (reading durations and timestamps as the engine does).
 //!
@@ -250,6 +251,10 @@
 //! input.now         {rfc3339, unix}
 //! input.history     recent_decisions, outcomes_24h {STATUS: count}, failures_24h,
 //!                   last_failure — for this action and target, from the store
+//! input.context     per context provider (when any is configured): {kind, shape, data,
+//!                   error, fetched_at, age_seconds, sha256}; see [`context`]
+//! input.context_failed  the providers whose fetch failed and whose failure the policy
+//!                   decides on (`on_failure: absent`)
 //! ```
 //!
 //! `input.derived` holds only values Rust reads more reliably than Rego, never a
@@ -289,7 +294,8 @@
 //! `allowed`, `requires_approval`, `result` (for needs_context, which has no legacy
 //! equivalent: `advisory`, with no `recommendation` and no `allowed`, so no legacy reader
 //! mistakes it for a block); a `decision_packet` (the input and the SHA-256 of its
-//! canonical JSON); and a `decision_brain` (rules fired, deciding rules, the policy set's
+//! canonical JSON, and with context providers `context`: per provider `fetched_at`,
+//! `age_seconds`, `sha256` and `error`); and a `decision_brain` (rules fired, deciding rules, the policy set's
 //! SHA-256, precedents).
 //!
 //! # Speed and durability
@@ -331,13 +337,13 @@
 #![warn(missing_docs)]
 
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
-//   error, clock, duration, convert, redact, request_id, config, context, input, answer,
+//   error, clock, duration, convert, redact, request_id, config, input, context, answer,
 //   policy_source, policy_check, policy, policy_tests, storage, replay, engine
 
 mod answer;
 pub mod clock;
 pub mod config;
-mod context;
+pub mod context;
 mod convert;
 pub mod duration;
 mod engine;

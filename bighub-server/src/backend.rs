@@ -168,7 +168,8 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
 ///
 /// The engine's store calls block (SQLite behind a mutex, with a busy timeout when another
 /// process writes; PostgreSQL waiting for its statements), so each request runs them on
-/// Tokio's blocking pool rather than on the threads that serve connections.
+/// Tokio's blocking pool rather than on the threads that serve connections. The engine's
+/// context providers are fetched first, on the runtime.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -216,19 +217,27 @@ impl Backend for LocalBackend {
         caller: &Caller,
     ) -> Result<Value, BackendError> {
         let caller = caller.clone();
+        // Fetched here, on the runtime, before the engine's blocking work: the store is
+        // not held while providers answer.
+        let context = self.engine.gather_context(&action).await;
         self.blocking(move |engine| {
             let origin = RequestOrigin {
                 caller: Some(&caller.key_name),
                 idempotency_key: caller.idempotency_key.as_deref(),
             };
-            Ok(engine.decide_as(&action, origin)?.raw)
+            Ok(engine.decide_in_context(&action, origin, &context)?.raw)
         })
         .await
     }
 
     async fn preview(&self, action: ProposedAction, _: &Caller) -> Result<Value, BackendError> {
-        self.blocking(move |engine| Ok(engine.decide_without_recording(&action)?.raw))
-            .await
+        let context = self.engine.gather_context(&action).await;
+        self.blocking(move |engine| {
+            Ok(engine
+                .decide_without_recording_in_context(&action, &context)?
+                .raw)
+        })
+        .await
     }
 
     async fn report_outcome(

@@ -1,6 +1,8 @@
 //! The Python `bighub-openai` 0.1.0b5 adapter from PyPI, unmodified, against `bighub serve`
 //! and the fake Responses API: a 48h Okta admin grant comes back `approval_required` with
-//! the 2h better action, runs once after approval, and a read runs.
+//! the 2h better action, runs once after approval, and a read runs. And its `bighub`
+//! client against `bighub serve --config` with a required context provider that cannot be
+//! fetched: the call comes back blocked, naming the provider.
 //!
 //! Needs `BIGHUB_TEST_PYTHON`, a Python with `bighub-openai==0.1.0b5` installed (`.ci/run`
 //! makes a venv and sets it). Without it the test says it was skipped, except under
@@ -129,4 +131,69 @@ async fn the_python_adapter_works_unmodified_against_bighub_serve() {
     );
     // The model saw the tool outputs the adapter sent back.
     assert_eq!(fake.requests().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_client_is_blocked_naming_a_required_context_provider() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("context.json");
+    std::fs::write(
+        &config,
+        r#"{"providers": [{"name": "change_freezes", "kind": "file", "path": "missing-freezes.json", "on_failure": "fail_closed"}]}"#,
+    )
+    .unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_bighub"))
+        .arg("--db")
+        .arg(dir.path().join("d.db"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("BIGHUB_SERVER_API_KEYS", format!("python-agent={KEY}"))
+        .env_remove("BIGHUB_POLICY")
+        .env_remove("BIGHUB_DATABASE_URL")
+        .env_remove("BIGHUB_CONTEXT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base_url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/bighub_context_compat.py"
+    );
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .env("BIGHUB_BASE_URL", base_url)
+            .env("BIGHUB_API_KEY", KEY)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        run.status.success(),
+        "the Python client failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out: Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&run.stdout));
+    });
+    assert_eq!(out["mode"], "blocked", "{out}");
+    assert_eq!(out["allowed"], false);
+    assert_eq!(out["recommendation"], "do_not_proceed");
+    assert!(
+        out["reason"].as_str().unwrap().contains("`change_freezes`"),
+        "{out}"
+    );
 }

@@ -1,9 +1,10 @@
 //! The embedded engine's tests: policies and their configuration, golden decisions, the
-//! SQLite and PostgreSQL stores, approvals, replay and policy tests.
+//! SQLite and PostgreSQL stores, approvals, replay, policy tests and context providers.
 //!
 //! One test binary with a module per concern, linked once; run one concern with
 //! `cargo test -p bighub-local --test engine local_store::`.
 
+mod context_providers;
 mod golden_decisions;
 mod local_approvals;
 mod local_config;
