@@ -8,8 +8,10 @@
 //! makes a venv and sets it). Without it the test says it was skipped, except under
 //! `CI=true`, where it fails.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
 use serde_json::Value;
@@ -37,6 +39,68 @@ fn python() -> Option<String> {
     }
 }
 
+/// `bighub serve` on a free port of 127.0.0.1 with its store in `dir` and `args` after
+/// `serve`; stopped when dropped, whatever the test did before.
+struct Served {
+    child: Child,
+    base_url: String,
+}
+
+impl Served {
+    fn start(dir: &Path, args: &[&OsStr]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bighub"))
+            .arg("--db")
+            .arg(dir.join("d.db"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("BIGHUB_SERVER_API_KEYS", format!("python-agent={KEY}"))
+            .env_remove("BIGHUB_POLICY")
+            .env_remove("BIGHUB_DATABASE_URL")
+            .env_remove("BIGHUB_CONTEXT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut served = Self {
+            child,
+            base_url: String::new(),
+        };
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        served.base_url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("bighub serve printed {line:?}"))
+            .to_owned();
+        served
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `script` (in `tests/python/`) with `python` and `env`, and reads the JSON it prints.
+async fn run_python(python: String, script: &str, env: Vec<(&'static str, String)>) -> Value {
+    let script = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(python).arg(script).envs(env).output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        run.status.success(),
+        "the Python program failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&run.stdout)))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_adapter_works_unmodified_against_bighub_serve() {
     let Some(python) = python() else { return };
@@ -53,54 +117,14 @@ async fn the_python_adapter_works_unmodified_against_bighub_serve() {
     fake.push(Turn::text("alice and bob."));
 
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_bighub"))
-        .arg("--db")
-        .arg(dir.path().join("d.db"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("BIGHUB_SERVER_API_KEYS", format!("python-agent={KEY}"))
-        .env_remove("BIGHUB_POLICY")
-        .env_remove("BIGHUB_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base_url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/python/bighub_openai_compat.py"
-    );
-    let (openai_url, openai_key) = (fake.base_url(), fake.api_key().to_owned());
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .env("BIGHUB_BASE_URL", base_url)
-            .env("BIGHUB_API_KEY", KEY)
-            .env("OPENAI_BASE_URL", openai_url)
-            .env("OPENAI_API_KEY", openai_key)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(
-        run.status.success(),
-        "the Python adapter failed:\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let out: Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&run.stdout));
-    });
+    let server = Served::start(dir.path(), &[]);
+    let env = vec![
+        ("BIGHUB_BASE_URL", server.base_url.clone()),
+        ("BIGHUB_API_KEY", KEY.to_owned()),
+        ("OPENAI_BASE_URL", fake.base_url()),
+        ("OPENAI_API_KEY", fake.api_key().to_owned()),
+    ];
+    let out = run_python(python, "bighub_openai_compat.py", env).await;
 
     let grant = &out["grant"];
     assert_eq!(grant["status"], "approval_required", "{out:#}");
@@ -143,52 +167,12 @@ async fn the_python_client_is_blocked_naming_a_required_context_provider() {
         r#"{"providers": [{"name": "change_freezes", "kind": "file", "path": "missing-freezes.json", "on_failure": "fail_closed"}]}"#,
     )
     .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_bighub"))
-        .arg("--db")
-        .arg(dir.path().join("d.db"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .env("BIGHUB_SERVER_API_KEYS", format!("python-agent={KEY}"))
-        .env_remove("BIGHUB_POLICY")
-        .env_remove("BIGHUB_DATABASE_URL")
-        .env_remove("BIGHUB_CONTEXT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base_url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/python/bighub_context_compat.py"
-    );
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .env("BIGHUB_BASE_URL", base_url)
-            .env("BIGHUB_API_KEY", KEY)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(
-        run.status.success(),
-        "the Python client failed:\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let out: Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
-        panic!("{e}: {}", String::from_utf8_lossy(&run.stdout));
-    });
+    let server = Served::start(dir.path(), &["--config".as_ref(), config.as_os_str()]);
+    let env = vec![
+        ("BIGHUB_BASE_URL", server.base_url.clone()),
+        ("BIGHUB_API_KEY", KEY.to_owned()),
+    ];
+    let out = run_python(python, "bighub_context_compat.py", env).await;
     assert_eq!(out["mode"], "blocked", "{out}");
     assert_eq!(out["allowed"], false);
     assert_eq!(out["recommendation"], "do_not_proceed");
