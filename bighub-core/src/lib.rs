@@ -43,6 +43,7 @@ mod error;
 pub mod escape;
 mod fail_mode;
 pub mod gate;
+pub mod loopback;
 mod normalize;
 pub mod redact;
 pub mod wire;

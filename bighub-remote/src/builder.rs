@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 use tokio::sync::Semaphore;
-use url::{Host, Url};
+use url::Url;
 
 use bighub_core::Error;
 use bighub_core::wire::DecisionMode;
@@ -369,12 +369,8 @@ fn parse_base_url(text: &str) -> Result<Url, Error> {
 }
 
 fn is_local(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
-        Some(Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
-        None => false,
-    }
+    url.host_str()
+        .is_some_and(bighub_core::loopback::is_loopback_host)
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@
 //! does) and does not time out on its own beyond the timeout it is given.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -254,12 +253,8 @@ pub(crate) fn check_url(url: &str) -> Result<reqwest::Url, String> {
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
+    url.host_str()
+        .is_some_and(bighub_core::loopback::is_loopback_host)
 }
 
 #[cfg(test)]

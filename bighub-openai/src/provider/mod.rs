@@ -9,7 +9,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -261,12 +260,8 @@ fn check_base_url(base_url: &str, allow_insecure_http: bool) -> Result<(), Error
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
+    url.host_str()
+        .is_some_and(bighub_core::loopback::is_loopback_host)
 }
 
 /// 429 (except an exhausted quota), 5xx, timeouts and connection failures may succeed later.
