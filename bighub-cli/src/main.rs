@@ -417,8 +417,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 println!("{}", to_json(&rows)?);
             } else {
                 println!(
-                    "{:<38} {:<24} {:<24} {:<20} {:<13} {:>5}  OUTCOMES",
-                    "REQUEST", "DECIDED", "ACTION", "TARGET", "MODE", "RISK"
+                    "{:<38} {:<24} {:<24} {:<20} {:<13} {:>5}  {:<16} USED",
+                    "REQUEST", "DECIDED", "ACTION", "TARGET", "MODE", "RISK", "OUTCOMES"
                 );
                 let text =
                     |r: &Value, key: &str| escape(r[key].as_str().unwrap_or_default()).into_owned();
@@ -430,7 +430,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         .filter_map(|o| o["status"].as_str())
                         .collect();
                     println!(
-                        "{:<38} {:<24} {:<24} {:<20} {:<13} {:>5}  {}",
+                        "{:<38} {:<24} {:<24} {:<20} {:<13} {:>5}  {:<16} {}",
                         text(&r, "request_id"),
                         text(&r, "created_at"),
                         text(&r, "action"),
@@ -443,7 +443,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                             "-".to_owned()
                         } else {
                             escape(&outcomes.join(",")).into_owned()
-                        }
+                        },
+                        used_summary(&r["used"])
                     );
                 }
             }
@@ -611,6 +612,39 @@ fn check(global: &Global, args: CheckArgs) -> Result<ExitCode, String> {
         );
     }
     Ok(ExitCode::from(exit_code(verdict)))
+}
+
+/// What a listed decision was made on besides the call: its context providers (a failed
+/// one marked), and the scan it used; `-` when neither. Escaped: the names are the
+/// configuration's, the scanner the report's.
+fn used_summary(used: &Value) -> String {
+    let mut parts: Vec<String> = used["context"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, answer)| {
+            if answer["error"].is_null() {
+                escape(name).into_owned()
+            } else {
+                format!("{} (failed)", escape(name))
+            }
+        })
+        .collect();
+    let evidence = &used["evidence"];
+    if evidence.is_object() {
+        let scanner = evidence["scanner"]
+            .as_str()
+            .or(evidence["scanner"]["name"].as_str());
+        parts.push(match scanner {
+            Some(scanner) => format!("scan: {}", escape(scanner)),
+            None => "scan: none".to_owned(),
+        });
+    }
+    if parts.is_empty() {
+        "-".to_owned()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn print_decision(decision: &Decision, verdict: Verdict) {

@@ -130,4 +130,27 @@ fn check_and_replay_decide_on_the_context_fetched_and_recorded() {
     let fresh = replay(true);
     assert_eq!(fresh["changed"], 1, "{fresh}");
     assert_eq!(fresh["changes"][0]["mode_after"], "autonomous");
+
+    // The decision log says what each decision was made on.
+    let out = bighub(&db, &args)
+        .arg("--context")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).0);
+    let out = bighub(&db, &["decisions"]).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let rows: Vec<&str> = stdout.lines().collect();
+    assert!(rows[0].ends_with("USED"), "{stdout}");
+    assert!(rows[1].ends_with(" freezes"), "{stdout}");
+    assert!(rows[2].ends_with(" freezes (failed)"), "{stdout}");
+    let out = bighub(&db, &["decisions", "--json"]).output().unwrap();
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let used = &listed[0]["used"]["context"]["freezes"];
+    assert!(
+        used["error"].is_null() && used["sha256"].is_string(),
+        "{listed}"
+    );
+    assert!(listed[1]["used"]["context"]["freezes"]["error"].is_string());
 }

@@ -173,6 +173,30 @@ pub struct DecisionRecord {
     pub caller: Option<String>,
     /// The outcomes reported for it, oldest first.
     pub outcomes: Vec<OutcomeRecord>,
+    /// What the decision was made on besides the call, as its `decision_packet` records
+    /// it: `context` (per provider: when its answer was fetched, its age, digest and
+    /// error) and `evidence` (the scan used); null when it used neither.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub used: Value,
+}
+
+/// The `used` of a decision record, from the stored decision's JSON text.
+pub(crate) fn decision_used(decision: &str) -> Value {
+    let Ok(decision) = serde_json::from_str::<Value>(decision) else {
+        return Value::Null;
+    };
+    let packet = &decision["decision_packet"];
+    let mut used = serde_json::Map::new();
+    for part in ["context", "evidence"] {
+        if let Some(value) = packet.get(part).filter(|v| !v.is_null()) {
+            used.insert(part.to_owned(), value.clone());
+        }
+    }
+    if used.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(used)
+    }
 }
 
 /// An outcome as stored.

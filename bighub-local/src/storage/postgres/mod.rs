@@ -40,7 +40,7 @@ use crate::storage::history::{
 };
 use crate::storage::{
     ApprovalRecord, DatabaseTimeouts, DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim,
-    IdempotentHit, NewDecision, OutcomeRecord, Storage, StoredDecision,
+    IdempotentHit, NewDecision, OutcomeRecord, Storage, StoredDecision, decision_used,
 };
 
 mod approvals;
@@ -500,7 +500,7 @@ impl Postgres {
         let rows = client
             .query(
                 "SELECT request_id, created_at, tool, action, target, system, environment, risk,
-                        mode, risk_score, reason, arguments, caller
+                        mode, risk_score, reason, arguments, caller, decision
                  FROM decisions ORDER BY id DESC LIMIT $1",
                 &[&limit],
             )
@@ -524,6 +524,7 @@ impl Postgres {
                     arguments: serde_json::from_str(&args).unwrap_or(Value::Null),
                     caller: r.try_get(12)?,
                     outcomes: Vec::new(),
+                    used: decision_used(&r.try_get::<_, String>(13)?),
                 })
             })
             .collect::<Result<Vec<_>, LocalError>>()?;

@@ -31,7 +31,7 @@ use crate::storage::history::{
 };
 use crate::storage::{
     DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim, IdempotentHit, NewDecision,
-    OutcomeRecord, StoredDecision,
+    OutcomeRecord, StoredDecision, decision_used,
 };
 
 /// The SQLite store. Not `Sync`: the engine keeps it behind a mutex.
@@ -429,7 +429,7 @@ impl Store {
     pub(crate) fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT request_id, created_at, tool, action, target, system, environment, risk, mode,
-                    risk_score, reason, arguments, caller
+                    risk_score, reason, arguments, caller, decision
              FROM decisions ORDER BY rowid DESC LIMIT ?1",
         )?;
         let mut out = stmt
@@ -450,6 +450,7 @@ impl Store {
                     arguments: serde_json::from_str(&args).unwrap_or(Value::Null),
                     caller: r.get(12)?,
                     outcomes: Vec::new(),
+                    used: decision_used(&r.get::<_, String>(13)?),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
