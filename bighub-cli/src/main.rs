@@ -11,6 +11,7 @@
 //! bighub policy replay [--since 7d] [--limit N] [--fresh-context] [--json]
 //! bighub policy cases cases.json
 //! bighub context check [--context FILE] [--system S] [--environment E] [--target T]
+//!     [--image REF]
 //! bighub serve [--listen 127.0.0.1:8484] [--db PATH | --database-url postgres://...]
 //!     [--policy ...] [--config CONTEXT_FILE] [--api-key-file FILE] [--insecure-no-auth]
 //! ```
@@ -24,7 +25,11 @@
 //! (see `bighub_local::context`). `context check` fetches each provider once for a sample
 //! action and prints what the policy would see (`input.context`, `input.context_failed`,
 //! and the `fail_closed` providers that would block the call) as JSON, escaped; header
-//! values never appear. It exits 0 when every provider answered, 1 otherwise.
+//! values never appear. With `--image REF` it also prints, under `image`, what the evidence
+//! lookup gives for that image (`input.evidence` and `decision_packet.evidence`). It exits
+//! 0 when every provider answered (and the image's scan was found), 1 otherwise.
+//! `policy eval` decides on the context and evidence gathered for the action when a context
+//! configuration is given, and shows the evidence the decision used.
 //! `policy replay` decides on the context recorded with each decision, or with
 //! `--fresh-context` on what the providers answer now.
 //!
@@ -198,6 +203,10 @@ enum ContextCommand {
         /// The sample action's target.
         #[arg(long)]
         target: Option<String>,
+        /// An image reference (`registry/app@sha256:...`) to look up in the configured
+        /// evidence, as a deploy of it would be.
+        #[arg(long)]
+        image: Option<String>,
     },
 }
 
@@ -518,13 +527,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     system,
                     environment,
                     target,
+                    image,
                 },
         } => {
             let mut action = ProposedAction::new(tool).actor("cli");
             action.system = system;
             action.environment = environment;
             action.target = target;
-            context_check(&cli.global, &action)
+            context_check(&cli.global, &action, image.as_deref())
         }
         Command::Serve(args) => serve::serve(&cli.global, args),
     }
@@ -681,6 +691,43 @@ fn print_decision(decision: &Decision, verdict: Verdict) {
                 .unwrap_or("-");
             println!("gather:    {}", escape(text));
         }
+    }
+    print_evidence(&raw["decision_packet"]);
+}
+
+/// The evidence a decision used, when it looked any up: the image, its digest, the report
+/// (or why there is none), and the reports that could not be read.
+fn print_evidence(packet: &Value) {
+    let evidence = &packet["evidence"];
+    if !evidence.is_object() {
+        return;
+    }
+    let field = |v: &Value| escape(v.as_str().unwrap_or("-")).into_owned();
+    println!(
+        "evidence:  {} ({})",
+        field(&evidence["image"]),
+        field(&evidence["digest"])
+    );
+    if evidence["source"].is_string() {
+        let scan = &packet["input"]["evidence"]["scan"];
+        let counts = &scan["after_vex"];
+        println!(
+            "scan:      {} {} from {} by {} {}, generated {}; critical {}, high {} after VEX",
+            field(&evidence["format"]),
+            field(&evidence["report"]),
+            field(&evidence["source"]),
+            field(&evidence["scanner"]["name"]),
+            field(&evidence["scanner"]["version"]),
+            field(&evidence["generated_at"]),
+            counts["critical"],
+            counts["high"],
+        );
+    }
+    if let Some(error) = evidence["error"].as_str() {
+        println!("scan:      none: {}", escape(error));
+    }
+    for problem in evidence["problems"].as_array().into_iter().flatten() {
+        println!("problem:   {}", field(problem));
     }
 }
 
@@ -890,9 +937,13 @@ fn policy_eval(global: &Global, input: &Path, json: bool) -> Result<ExitCode, St
         .in_memory()
         .build()
         .map_err(|e| e.to_string())?;
-    let decision = engine
-        .preview(&action, &PreviewHistory::default(), None)
-        .map_err(|e| e.to_string())?;
+    let decision = if engine.context_providers().is_empty() {
+        engine.preview(&action, &PreviewHistory::default(), None)
+    } else {
+        let context = block_on(engine.gather_context(&action))?;
+        engine.decide_without_recording_in_context(&action, &context)
+    }
+    .map_err(|e| e.to_string())?;
     if json {
         // Nothing was recorded, so no request id could find it: none is shown.
         let mut raw = decision.raw.clone();
@@ -976,7 +1027,11 @@ fn policy_replay(
 
 /// `context check`: fetches every provider once for `action` and prints what the policy
 /// would see. Reads only the context configuration: no policy, no store.
-fn context_check(global: &Global, action: &ProposedAction) -> Result<ExitCode, String> {
+fn context_check(
+    global: &Global,
+    action: &ProposedAction,
+    image: Option<&str>,
+) -> Result<ExitCode, String> {
     let path = global
         .context
         .clone()
@@ -992,11 +1047,19 @@ fn context_check(global: &Global, action: &ProposedAction) -> Result<ExitCode, S
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let view = snapshot.policy_view(now_ms);
+    let mut view = snapshot.policy_view(now_ms);
+    let mut no_scan = false;
+    if let Some(image) = image {
+        let checked = block_on(providers.check_image(image, now_ms))?
+            .ok_or("the context configuration has no `evidence` to look the image up in")?;
+        no_scan = checked["evidence"]["scan"].is_null();
+        view["image"] = checked;
+    }
     println!("{}", to_json(&view)?);
-    let failed = view["context"]
-        .as_object()
-        .is_some_and(|c| c.values().any(|p| !p["error"].is_null()));
+    let failed = no_scan
+        || view["context"]
+            .as_object()
+            .is_some_and(|c| c.values().any(|p| !p["error"].is_null()));
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -69,10 +69,16 @@ impl EvidenceDir {
     /// by the report's own `generated_at`; a report that does not say is older than any that
     /// does, and between equals the file whose path sorts last wins.
     pub fn find(&self, digest: &Digest, now: Timestamp) -> Option<ScanSummary> {
+        self.newest_scan(digest)
+            .map(|(_, report)| report.summary(digest, &self.vex, now))
+    }
+
+    /// The report [`EvidenceDir::find`] summarizes, with the file it was read from: for a
+    /// caller that records where its evidence came from.
+    pub fn newest_scan<'a>(&'a self, digest: &'a Digest) -> Option<(&'a Path, &'a Report)> {
         self.reports_for(digest)
             .filter(|(_, report)| report.is_scan)
             .max_by_key(|(path, report)| (report.generated_at, *path))
-            .map(|(_, report)| report.summary(digest, &self.vex, now))
     }
 
     /// Every report (scans and SBOMs) about `digest`, with the file it was read from.

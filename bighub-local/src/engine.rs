@@ -319,13 +319,20 @@ impl LocalEngineBuilder {
     /// decision, bad configuration) is reported here, with the file and line, except a rule
     /// that fails only on inputs the sample inputs do not cover: that fails those calls
     /// ([`LocalError::PolicyEvaluation`]).
-    pub fn build(self) -> Result<LocalEngine, LocalError> {
-        let (sources, data, config) = self.load()?;
-        let policy = PolicySet::compile(&sources, &data, &self.entrypoint, &sample_inputs())?;
+    pub fn build(mut self) -> Result<LocalEngine, LocalError> {
         let mut context = self.context.clone().unwrap_or_default();
         if let Some(path) = &self.context_file {
             context = context.merge(ContextProviders::from_file(path)?)?;
         }
+        if let Some(max_age) = context.evidence_lookup().and_then(|e| e.max_scan_age()) {
+            // First, so that configuration given to the builder still wins.
+            self.config.insert(
+                0,
+                json!({"max_scan_age": format!("{}s", max_age.as_secs())}),
+            );
+        }
+        let (sources, data, config) = self.load()?;
+        let policy = PolicySet::compile(&sources, &data, &self.entrypoint, &sample_inputs())?;
         let (store, store_name) = self.open_store()?;
         Ok(LocalEngine {
             policy,
@@ -585,11 +592,11 @@ impl LocalEngine {
 
     /// What a synchronous decision is made on: no provider fetched, each failed with
     /// `not fetched: synchronous decide`.
-    fn unfetched_context(&self) -> ContextSnapshot {
+    fn unfetched_context(&self, action: &ProposedAction) -> ContextSnapshot {
         if self.context.is_empty() {
             return ContextSnapshot::default();
         }
-        self.context.unfetched("synchronous decide")
+        self.context.unfetched_for(action, "synchronous decide")
     }
 
     /// Decides `action` and records the decision (and, for a review, a pending approval).
@@ -632,7 +639,7 @@ impl LocalEngine {
         action: &ProposedAction,
         origin: RequestOrigin<'_>,
     ) -> Result<Decision, LocalError> {
-        self.decide_in_context(action, origin, &self.unfetched_context())
+        self.decide_in_context(action, origin, &self.unfetched_context(action))
     }
 
     /// Decides `action` as [`decide_as`](Self::decide_as) does, on the context gathered for
@@ -743,7 +750,7 @@ impl LocalEngine {
         &self,
         action: &ProposedAction,
     ) -> Result<Decision, LocalError> {
-        self.decide_without_recording_in_context(action, &self.unfetched_context())
+        self.decide_without_recording_in_context(action, &self.unfetched_context(action))
     }
 
     /// Decides `action` as [`decide_without_recording`](Self::decide_without_recording)
@@ -832,12 +839,13 @@ impl LocalEngine {
         now_ms: i64,
         extras: &DecisionExtras,
     ) -> Result<Value, LocalError> {
-        self.decide_raw_with(action, history, precedents, now_ms, extras, &[], None)
+        self.decide_raw_with(action, history, precedents, now_ms, extras, &[], Map::new())
     }
 
     /// Evaluates the policy, unless a `fail_closed` context provider failed (`blocked_by`:
     /// the call is blocked without asking it), and adds the engine's fields;
-    /// `packet_context` is what the decision records as `decision_packet.context`.
+    /// `packet_extra` is what the decision records in `decision_packet` besides its input
+    /// (`context`, `evidence`).
     #[allow(clippy::too_many_arguments)]
     fn decide_raw_with(
         &self,
@@ -847,7 +855,7 @@ impl LocalEngine {
         now_ms: i64,
         extras: &DecisionExtras,
         blocked_by: &[(String, String)],
-        packet_context: Option<Value>,
+        packet_extra: Map<String, Value>,
     ) -> Result<Value, LocalError> {
         let input = build_input(action, history, now_ms, extras);
         let mut answer = if blocked_by.is_empty() {
@@ -878,8 +886,8 @@ impl LocalEngine {
         add_compat_fields(obj, &mode, risk);
         let input_sha256 = canonical_sha256(&input);
         let mut packet = object([("input", input), ("input_sha256", json!(input_sha256))]);
-        if let (Some(context), Value::Object(packet)) = (packet_context, &mut packet) {
-            packet.insert("context".into(), context);
+        if let Value::Object(packet) = &mut packet {
+            packet.extend(packet_extra);
         }
         obj.insert("decision_packet".into(), packet);
         obj.insert(
@@ -948,7 +956,7 @@ impl LocalEngine {
                     now_ms,
                     extras,
                     &blocked_by,
-                    None,
+                    Map::new(),
                 )
             },
         )
@@ -989,7 +997,7 @@ impl LocalEngine {
                                 now_ms,
                                 &fresh.extras,
                                 &fresh.blocked_by,
-                                None,
+                                Map::new(),
                             )
                         },
                     )

@@ -154,3 +154,96 @@ fn check_and_replay_decide_on_the_context_fetched_and_recorded() {
     );
     assert!(listed[1]["used"]["context"]["freezes"]["error"].is_string());
 }
+
+/// The image `trivy/alpine-39.json` scanned: critical findings with a fix.
+const ALPINE: &str =
+    "alpine@sha256:055936d3920576da37aa9bc460d70c5f212028bda1c08c0879aedf03d7a66ea1";
+
+/// A context file whose evidence directory holds the Trivy report of [`ALPINE`] and a
+/// file that is no report.
+fn evidence_config(dir: &Path) -> std::path::PathBuf {
+    let evidence = dir.join("evidence");
+    std::fs::create_dir(&evidence).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../bighub-evidence/tests/fixtures/trivy/alpine-39.json"),
+        evidence.join("alpine-39.json"),
+    )
+    .unwrap();
+    std::fs::write(evidence.join("broken.json"), "{\"Results\": [").unwrap();
+    let config = dir.join("context.json");
+    std::fs::write(
+        &config,
+        json!({"evidence": {"dir": "evidence", "max_age": "3650d"}}).to_string(),
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn context_check_looks_up_a_sample_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence_config(dir.path());
+    let db = dir.path().join("d.db");
+    let out = bighub(&db, &["context", "check", "--image", ALPINE])
+        .arg("--context")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let view: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(view["image"]["evidence"]["scan"]["counts"]["critical"], 2);
+    assert_eq!(view["image"]["record"]["report"], "alpine-39.json");
+    assert!(
+        view["image"]["record"]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("broken.json")
+    );
+
+    let out = bighub(&db, &["context", "check", "--image", "alpine:3.9"])
+        .arg("--context")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let view: Value = serde_json::from_str(&text(&out).0).unwrap();
+    assert_eq!(
+        view["image"]["evidence"]["error"],
+        "the image alpine:3.9 is not pinned by digest"
+    );
+}
+
+#[test]
+fn policy_eval_shows_the_evidence_the_decision_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = evidence_config(dir.path());
+    let input = dir.path().join("action.json");
+    std::fs::write(
+        &input,
+        json!({"tool": "deploy_image", "system": "kubernetes", "risk": "high",
+               "environment": "production", "target": "billing",
+               "arguments": {"image": ALPINE, "service": "billing"}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = bighub(&dir.path().join("d.db"), &["policy", "eval", "--input"])
+        .arg(&input)
+        .arg("--context")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("mode:      blocked"), "{stdout}");
+    assert!(stdout.contains(&format!("evidence:  {ALPINE}")), "{stdout}");
+    assert!(
+        stdout.contains("scan:      trivy alpine-39.json from dir by trivy dev"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("problem:   ") && stdout.contains("broken.json"),
+        "{stdout}"
+    );
+}

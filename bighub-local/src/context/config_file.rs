@@ -1,8 +1,9 @@
-//! The context configuration file: the providers, their kinds and options, typed.
+//! The context configuration file: the providers, their kinds and options, and where
+//! security evidence is found, typed.
 //!
 //! This module owns reading that file (JSON, or TOML by its extension), checking every
 //! key (an unknown one is an error naming it and the closest known one) and value, and
-//! building the providers it names. The format is documented in [the module](super).
+//! building the providers and the evidence lookup it names. The format is documented in [the module](super).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,6 +13,7 @@ use serde::de::{self, Deserializer};
 use serde_json::{Map, Value};
 
 use super::command::CommandProvider;
+use super::evidence::EvidenceLookup;
 use super::file::FileProvider;
 use super::http::HttpProvider;
 use super::provider::{ContextProvider, DEFAULT_TIMEOUT, DEFAULT_TTL, OnFailure, ProviderOptions};
@@ -22,7 +24,9 @@ use crate::config::closest;
 use crate::duration::parse_duration;
 use crate::error::LocalError;
 
-const ROOT_KEYS: &[&str] = &["providers"];
+const ROOT_KEYS: &[&str] = &["providers", "evidence"];
+const EVIDENCE_KEYS: &[&str] = &["dir", "http", "image_args", "max_age"];
+const EVIDENCE_HTTP_KEYS: &[&str] = &["url", "headers", "timeout", "max_bytes"];
 const COMMON_KEYS: &[&str] = &[
     "name",
     "kind",
@@ -113,6 +117,31 @@ fn parse_json(
 struct FileConfig {
     #[serde(default)]
     providers: Vec<ProviderConfig>,
+    #[serde(default)]
+    evidence: Option<EvidenceConfig>,
+}
+
+#[derive(Deserialize)]
+struct EvidenceConfig {
+    #[serde(default)]
+    dir: Option<PathBuf>,
+    #[serde(default)]
+    http: Option<EvidenceHttpConfig>,
+    #[serde(default)]
+    image_args: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "duration")]
+    max_age: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+struct EvidenceHttpConfig {
+    url: String,
+    #[serde(default)]
+    headers: Vec<(String, HeaderConfig)>,
+    #[serde(default, deserialize_with = "duration")]
+    timeout: Option<Duration>,
+    #[serde(default)]
+    max_bytes: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -209,6 +238,9 @@ fn check_keys(value: &Value) -> Result<(), KeyError> {
             return Err(KeyError::new(key.clone(), unknown_key(key, ROOT_KEYS)));
         }
     }
+    if let Some(evidence) = root.get("evidence") {
+        check_evidence_keys(evidence)?;
+    }
     let Some(providers) = root.get("providers") else {
         return Ok(());
     };
@@ -281,6 +313,55 @@ fn check_keys(value: &Value) -> Result<(), KeyError> {
     Ok(())
 }
 
+fn check_evidence_keys(evidence: &Value) -> Result<(), KeyError> {
+    let evidence = evidence.as_object().ok_or_else(|| {
+        KeyError::new(
+            "evidence",
+            "expected an object {\"dir\": ..., \"http\": {...}}",
+        )
+    })?;
+    for key in evidence.keys() {
+        if !EVIDENCE_KEYS.contains(&key.as_str()) {
+            return Err(KeyError::new(
+                format!("evidence.{key}"),
+                unknown_key(key, EVIDENCE_KEYS),
+            ));
+        }
+    }
+    if !evidence.contains_key("dir") && !evidence.contains_key("http") {
+        return Err(KeyError::new(
+            "evidence",
+            "names no source: give `dir`, `http` or both",
+        ));
+    }
+    if let Some(http) = evidence.get("http") {
+        let http = http
+            .as_object()
+            .ok_or_else(|| KeyError::new("evidence.http", "expected an object {\"url\": ...}"))?;
+        for key in http.keys() {
+            if !EVIDENCE_HTTP_KEYS.contains(&key.as_str()) {
+                return Err(KeyError::new(
+                    format!("evidence.http.{key}"),
+                    unknown_key(key, EVIDENCE_HTTP_KEYS),
+                ));
+            }
+        }
+        if !http.contains_key("url") {
+            return Err(KeyError::new("evidence.http.url", "missing"));
+        }
+        if let Some(headers) = http.get("headers") {
+            let headers = headers.as_object().ok_or_else(|| {
+                KeyError::new(
+                    "evidence.http.headers",
+                    "expected an object of header names",
+                )
+            })?;
+            check_headers(headers, "evidence.http.headers")?;
+        }
+    }
+    Ok(())
+}
+
 fn check_headers(headers: &Map<String, Value>, at: &str) -> Result<(), KeyError> {
     for (name, value) in headers {
         match value {
@@ -314,17 +395,25 @@ fn check_headers(headers: &Map<String, Value>, at: &str) -> Result<(), KeyError>
 
 /// Headers keep their order: read as a list of pairs from the object.
 fn with_header_pairs(value: &Value) -> Value {
+    fn pairs(holder: &mut Value) {
+        if let Some(Value::Object(h)) = holder.get("headers").cloned() {
+            let pairs = h
+                .into_iter()
+                .map(|(k, v)| Value::Array(vec![Value::String(k), v]))
+                .collect();
+            holder["headers"] = Value::Array(pairs);
+        }
+    }
     let mut value = value.clone();
     if let Some(providers) = value.get_mut("providers").and_then(Value::as_array_mut) {
-        for p in providers {
-            if let Some(Value::Object(h)) = p.get("headers").cloned() {
-                let pairs = h
-                    .into_iter()
-                    .map(|(k, v)| Value::Array(vec![Value::String(k), v]))
-                    .collect();
-                p["headers"] = Value::Array(pairs);
-            }
-        }
+        providers.iter_mut().for_each(pairs);
+    }
+    if let Some(http) = value
+        .get_mut("evidence")
+        .and_then(|e| e.get_mut("http"))
+        .filter(|h| h.is_object())
+    {
+        pairs(http);
     }
     value
 }
@@ -351,7 +440,67 @@ fn build(value: &Value, origin: &str, base: Option<&Path>) -> Result<ContextProv
                 other => other,
             })?;
     }
+    if let Some(evidence) = config.evidence {
+        providers =
+            providers.evidence(evidence_lookup(evidence, base).map_err(|e| e.into_error(origin))?);
+    }
     Ok(providers)
+}
+
+fn evidence_lookup(e: EvidenceConfig, base: Option<&Path>) -> Result<EvidenceLookup, KeyError> {
+    let from_builder = |error: LocalError, key: &str| match error {
+        LocalError::ContextConfig { message, .. } => {
+            KeyError::new(format!("evidence.{key}"), message)
+        }
+        other => KeyError::new(format!("evidence.{key}"), other.to_string()),
+    };
+    let mut lookup = EvidenceLookup::new();
+    if let Some(dir) = e.dir {
+        lookup = lookup.dir(match base {
+            Some(base) if dir.is_relative() => base.join(dir),
+            _ => dir,
+        });
+    }
+    if let Some(names) = e.image_args {
+        if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
+            return Err(KeyError::new(
+                "evidence.image_args",
+                "expected a list of argument names",
+            ));
+        }
+        lookup = lookup.image_args(names);
+    }
+    if let Some(max_age) = e.max_age {
+        lookup = lookup.max_age(max_age);
+    }
+    if let Some(http) = e.http {
+        lookup = lookup
+            .http(&http.url)
+            .map_err(|e| from_builder(e, "http.url"))?;
+        for (name, header) in &http.headers {
+            lookup = match header {
+                HeaderConfig::Literal(v) => lookup.http_header(name, v),
+                HeaderConfig::Env { env, prefix } => lookup.http_header_from_env(name, env, prefix),
+            }
+            .map_err(|e| from_builder(e, &format!("http.headers.{name}")))?;
+        }
+        let timeout = http.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(KeyError::new(
+                "evidence.http.timeout",
+                "must be longer than zero",
+            ));
+        }
+        lookup = lookup
+            .http_timeout(timeout)
+            .map_err(|e| from_builder(e, "http.timeout"))?;
+        if let Some(n) = http.max_bytes {
+            lookup = lookup
+                .http_max_bytes(n)
+                .map_err(|e| from_builder(e, "http.max_bytes"))?;
+        }
+    }
+    Ok(lookup)
 }
 
 fn provider(

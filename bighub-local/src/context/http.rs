@@ -85,6 +85,7 @@ impl HeaderSource {
 ///     .unwrap();
 /// assert!(!format!("{incidents:?}").contains("Token token="));
 /// ```
+#[derive(Clone)]
 pub struct HttpProvider {
     url: UrlTemplate,
     url_text: String,
@@ -201,6 +202,20 @@ impl ContextProvider for HttpProvider {
 
     async fn fetch(&self, action: &ProposedAction) -> Result<Value, FetchError> {
         let url = check_url(&self.url.render(action)?).map_err(FetchError::Url)?;
+        let body = self.get(url).await?;
+        serde_json::from_slice(&body).map_err(|e| FetchError::Json(e.to_string()))
+    }
+}
+
+impl HttpProvider {
+    /// The URL as configured, placeholders unrendered.
+    pub(crate) fn url_text(&self) -> &str {
+        &self.url_text
+    }
+
+    /// GETs `url` (already checked by [`check_url`]) with this provider's headers,
+    /// timeout and size bound; the body of a 2xx answer.
+    pub(crate) async fn get(&self, url: reqwest::Url) -> Result<Vec<u8>, FetchError> {
         let mut request = self
             .client
             .get(url)
@@ -234,7 +249,7 @@ impl ContextProvider for HttpProvider {
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body).map_err(|e| FetchError::Json(e.to_string()))
+        Ok(body)
     }
 }
 

@@ -51,6 +51,33 @@
 //! invalid context configuration in context.json: providers[1].urll: unknown key; did you mean `url`?
 //! ```
 //!
+//! # Security evidence
+//!
+//! The same file may say where security reports are found (see [`EvidenceLookup`]):
+//!
+//! ```json
+//! {"providers": [],
+//!  "evidence": {"dir": "evidence/", "image_args": ["image", "image_ref"], "max_age": "24h",
+//!               "http": {"url": "https://scans.example.com/by-digest/{digest}",
+//!                        "headers": {"Authorization": {"env": "SCANS_TOKEN", "prefix": "Bearer "}},
+//!                        "timeout": "2s"}}}
+//! ```
+//!
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `dir` | none | a directory of reports (Trivy, Grype, CycloneDX, SPDX, Syft JSON) and OpenVEX documents, read again at each decision; relative to the configuration file's directory |
+//! | `http` | none | `url` with a `{digest}` placeholder, `headers`, `timeout` (`"2s"`), `max_bytes` (4 MiB), as for an `http` provider; asked when `dir` has no scan; a 404 means none |
+//! | `image_args` | `["image", "image_ref", "image_digest", "digest"]` | the arguments that may hold the deployed image reference, first match wins; else the action's target when it is a reference with a digest |
+//! | `max_age` | the policy's `max_scan_age` | the oldest scan a deploy may rely on: given to the default policy as `max_scan_age` (configuration given to the engine's builder wins) |
+//!
+//! A call that names no image gets no `input.evidence`. Otherwise the policy reads
+//! `input.evidence = {"digest", "required": true, "scan", "error"}`: `scan` is the newest
+//! scan of the digest (its summary, aged at the decision's time), or null with `error`
+//! (`the image <ref> is not pinned by digest`, `no scan for <digest>`). The decision
+//! records in `decision_packet.evidence` the image, the digest, where the scan came from
+//! (`source`: `dir` or `http`; `report`: the file, or the URL without its query), the
+//! scanner, `generated_at`, and the reports that could not be read (`problems`).
+//!
 //! # Kinds
 //!
 //! - `file` reads a JSON document, again whenever the file's modification time or length
@@ -112,6 +139,7 @@
 mod cache;
 mod command;
 mod config_file;
+mod evidence;
 mod fetch_error;
 mod file;
 mod http;
@@ -122,6 +150,7 @@ mod snapshot;
 mod template;
 
 pub use command::CommandProvider;
+pub use evidence::{DEFAULT_IMAGE_ARGS, EvidenceLookup};
 pub use fetch_error::FetchError;
 pub use file::FileProvider;
 pub use http::HttpProvider;

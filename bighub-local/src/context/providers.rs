@@ -14,6 +14,7 @@ use futures::FutureExt;
 use serde_json::{Map, Value};
 
 use super::cache::{Cache, Fetched};
+use super::evidence::EvidenceLookup;
 use super::fetch_error::FetchError;
 use super::provider::{ContextProvider, OnFailure, ProviderOptions};
 use super::snapshot::{ContextSnapshot, Entry};
@@ -38,6 +39,7 @@ struct Registered {
 struct Inner {
     providers: Vec<Registered>,
     cache: Arc<Cache>,
+    evidence: Option<EvidenceLookup>,
 }
 
 /// The context providers a decision is made with, by name.
@@ -70,6 +72,9 @@ impl fmt::Debug for ContextProviders {
         let mut list = f.debug_map();
         for r in &self.inner.providers {
             list.entry(&r.name, &(&r.provider, &r.options));
+        }
+        if let Some(evidence) = &self.inner.evidence {
+            list.entry(&"evidence", evidence);
         }
         list.finish()
     }
@@ -130,22 +135,51 @@ impl ContextProviders {
             inner: Arc::new(Inner {
                 providers,
                 cache: Arc::default(),
+                evidence: self.inner.evidence.clone(),
             }),
         })
     }
 
-    /// These providers and `other`'s (a name in both is [`LocalError::ContextConfig`]).
+    /// Looks up security evidence for each decision with `lookup`: the policy reads it as
+    /// `input.evidence` (see [`EvidenceLookup`]).
+    pub fn evidence(self, lookup: EvidenceLookup) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                providers: self.inner.providers.clone(),
+                cache: Arc::default(),
+                evidence: Some(lookup),
+            }),
+        }
+    }
+
+    /// The evidence lookup, when one is configured.
+    pub fn evidence_lookup(&self) -> Option<&EvidenceLookup> {
+        self.inner.evidence.as_ref()
+    }
+
+    /// These providers and `other`'s (a name in both, or an evidence lookup in both, is
+    /// [`LocalError::ContextConfig`]).
     pub fn merge(self, other: ContextProviders) -> Result<Self, LocalError> {
         let mut out = self;
         for r in &other.inner.providers {
             out = out.register_shared(r.name.clone(), r.provider.clone(), r.options.clone())?;
         }
+        if let Some(evidence) = &other.inner.evidence {
+            if out.inner.evidence.is_some() {
+                return Err(LocalError::ContextConfig {
+                    origin: "builder".into(),
+                    key: "evidence".into(),
+                    message: "an evidence lookup is configured twice".into(),
+                });
+            }
+            out = out.evidence(evidence.clone());
+        }
         Ok(out)
     }
 
-    /// Whether there are no providers.
+    /// Whether there are no providers and no evidence lookup: nothing to gather.
     pub fn is_empty(&self) -> bool {
-        self.inner.providers.is_empty()
+        self.inner.providers.is_empty() && self.inner.evidence.is_none()
     }
 
     /// The providers' names, in the order they were registered.
@@ -157,9 +191,32 @@ impl ContextProviders {
             .collect()
     }
 
-    /// Fetches (or reuses) every provider's document for `action`, concurrently; returns
-    /// once each has answered or timed out. Needs a Tokio runtime (with its timer).
+    /// Fetches (or reuses) every provider's document for `action`, concurrently, and
+    /// looks up the evidence for the image it deploys; returns once each has answered or
+    /// timed out. Needs a Tokio runtime (with its timer).
     pub async fn gather(&self, action: &ProposedAction) -> ContextSnapshot {
+        let evidence = async {
+            match &self.inner.evidence {
+                Some(lookup) => lookup.gather(action).await,
+                None => None,
+            }
+        };
+        let (mut snapshot, evidence) = futures::join!(self.gather_providers(action), evidence);
+        snapshot.evidence = evidence;
+        snapshot
+    }
+
+    /// What the evidence lookup gives for the image `reference` (`registry/app@sha256:...`,
+    /// or a tag): `input.evidence` as a policy would see it at `now_ms` and
+    /// `decision_packet.evidence`, as `{"evidence": ..., "record": ...}`; `None` when no
+    /// lookup is configured. For `bighub context check --image`.
+    pub async fn check_image(&self, reference: &str, now_ms: i64) -> Option<Value> {
+        let lookup = self.inner.evidence.as_ref()?;
+        let evidence = lookup.lookup(reference.trim().to_owned()).await;
+        Some(serde_json::json!({"evidence": evidence.input(now_ms), "record": evidence.packet()}))
+    }
+
+    async fn gather_providers(&self, action: &ProposedAction) -> ContextSnapshot {
         let lookups = self.inner.providers.iter().enumerate().map(|(i, r)| {
             let cache = &self.inner.cache;
             async move {
@@ -180,6 +237,7 @@ impl ContextProviders {
         });
         ContextSnapshot {
             entries: futures::future::join_all(lookups).await,
+            evidence: None,
         }
     }
 
@@ -196,7 +254,20 @@ impl ContextProviders {
                 .iter()
                 .map(|r| entry(r, fetched.clone()))
                 .collect(),
+            evidence: None,
         }
+    }
+
+    /// [`unfetched`](Self::unfetched), with the evidence for `action` not looked up
+    /// either: a call that deploys an image is decided without its scan.
+    pub(crate) fn unfetched_for(&self, action: &ProposedAction, reason: &str) -> ContextSnapshot {
+        let mut snapshot = self.unfetched(reason);
+        snapshot.evidence = self
+            .inner
+            .evidence
+            .as_ref()
+            .and_then(|lookup| lookup.unfetched(action, reason));
+        snapshot
     }
 
     /// The `fail_closed` providers whose entry in a recorded `input.context` holds an

@@ -4,14 +4,16 @@
 //! none, and the three forms made of it at the decision's time: `input.context` and
 //! `input.context_failed` (the documents read into their declared shapes), the
 //! providers whose `fail_closed` failure blocks the call, and `decision_packet.context`
-//! (what a reviewer sees: when each answer was fetched, its age, its digest, its error).
-//! It fetches nothing (`providers.rs` does).
+//! (what a reviewer sees: when each answer was fetched, its age, its digest, its error),
+//! with the evidence found for the deployed image beside them (`input.evidence`,
+//! `decision_packet.evidence`). It fetches nothing (`providers.rs` and `evidence.rs` do).
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
 use super::cache::Fetched;
+use super::evidence::Evidence;
 use super::fetch_error::FetchError;
 use super::provider::OnFailure;
 use super::shape::{Shape, normalize};
@@ -29,13 +31,15 @@ pub(crate) struct Entry {
 }
 
 /// What the context providers gave for one decision: per provider, in the order they
-/// were registered, its document (as fetched) or why there is none.
+/// were registered, its document (as fetched) or why there is none; and, when an
+/// evidence lookup is configured and the call deploys an image, the scan found for it.
 ///
 /// Made by [`ContextProviders::gather`](super::ContextProviders::gather) and handed to
 /// [`LocalEngine::decide_in_context`](crate::LocalEngine::decide_in_context).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContextSnapshot {
     pub(crate) entries: Vec<Entry>,
+    pub(crate) evidence: Option<Evidence>,
 }
 
 /// A snapshot read at a decision's time.
@@ -45,8 +49,9 @@ pub(crate) struct Prepared {
     pub(crate) extras: DecisionExtras,
     /// The `fail_closed` providers that failed, with their errors: the call is blocked.
     pub(crate) blocked_by: Vec<(String, String)>,
-    /// `decision_packet.context`, when there are providers.
-    pub(crate) packet: Option<Value>,
+    /// What `decision_packet` records besides the input: `context` when there are
+    /// providers, `evidence` when evidence was looked up.
+    pub(crate) packet: Map<String, Value>,
 }
 
 /// A shape owned again from a reference, whatever traits the shape type derives.
@@ -57,9 +62,9 @@ fn owned(shape: &Shape) -> Option<Shape> {
 }
 
 impl ContextSnapshot {
-    /// Whether no provider is in it.
+    /// Whether no provider and no evidence is in it.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.evidence.is_none()
     }
 
     /// The providers' names, in order.
@@ -70,6 +75,10 @@ impl ContextSnapshot {
     /// Reads the snapshot as a decision at `now_ms` does.
     pub(crate) fn prepare(&self, now_ms: i64) -> Prepared {
         let mut prepared = Prepared::default();
+        if let Some(evidence) = &self.evidence {
+            prepared.extras.evidence = Some(evidence.input(now_ms));
+            prepared.packet.insert("evidence".into(), evidence.packet());
+        }
         if self.entries.is_empty() {
             return prepared;
         }
@@ -125,13 +134,16 @@ impl ContextSnapshot {
                 json!({"fetched_at": fetched_at, "age_seconds": age, "sha256": sha256, "error": error}),
             );
         }
-        prepared.packet = Some(Value::Object(packet));
+        prepared
+            .packet
+            .insert("context".into(), Value::Object(packet));
         prepared
     }
 
     /// What the policy sees at `now_ms`: `{"context": {...}, "context_failed": [...],
     /// "blocked_by": [{"provider", "error"}]}` (a call would be blocked, without the policy
-    /// being asked, when `blocked_by` is not empty). For `bighub context check`.
+    /// being asked, when `blocked_by` is not empty), and `"evidence"` when evidence was
+    /// looked up. For `bighub context check`.
     pub fn policy_view(&self, now_ms: i64) -> Value {
         let prepared = self.prepare(now_ms);
         let blocked: Vec<Value> = prepared
@@ -139,10 +151,14 @@ impl ContextSnapshot {
             .iter()
             .map(|(provider, error)| json!({"provider": provider, "error": error}))
             .collect();
-        json!({
+        let mut view = json!({
             "context": prepared.extras.context,
             "context_failed": prepared.extras.context_failed,
             "blocked_by": blocked,
-        })
+        });
+        if let Some(evidence) = prepared.extras.evidence {
+            view["evidence"] = evidence;
+        }
+        view
     }
 }

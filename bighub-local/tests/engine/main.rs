@@ -1,10 +1,12 @@
 //! The embedded engine's tests: policies and their configuration, golden decisions, the
-//! SQLite and PostgreSQL stores, approvals, replay, policy tests and context providers.
+//! SQLite and PostgreSQL stores, approvals, replay, policy tests, context providers and
+//! security evidence.
 //!
 //! One test binary with a module per concern, linked once; run one concern with
 //! `cargo test -p bighub-local --test engine local_store::`.
 
 mod context_providers;
+mod evidence_lookup;
 mod golden_decisions;
 mod local_approvals;
 mod local_config;
