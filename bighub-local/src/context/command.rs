@@ -127,6 +127,13 @@ impl ContextProvider for CommandProvider {
     }
 
     async fn fetch(&self, _: &ProposedAction) -> Result<Value, FetchError> {
+        self.run().await
+    }
+}
+
+impl CommandProvider {
+    /// Runs the program once, within the timeout, and reads its standard output as JSON.
+    pub(crate) async fn run(&self) -> Result<Value, FetchError> {
         let mut child = Command::new(self.program())
             .args(&self.argv[1..])
             .stdin(Stdio::null())

@@ -25,7 +25,8 @@ use crate::duration::parse_duration;
 use crate::error::LocalError;
 
 const ROOT_KEYS: &[&str] = &["providers", "evidence"];
-const EVIDENCE_KEYS: &[&str] = &["dir", "http", "image_args", "max_age"];
+const EVIDENCE_KEYS: &[&str] = &["dir", "http", "command", "image_args", "max_age"];
+const EVIDENCE_COMMAND_KEYS: &[&str] = &["argv", "timeout"];
 const EVIDENCE_HTTP_KEYS: &[&str] = &["url", "headers", "timeout", "max_bytes"];
 const COMMON_KEYS: &[&str] = &[
     "name",
@@ -128,9 +129,18 @@ struct EvidenceConfig {
     #[serde(default)]
     http: Option<EvidenceHttpConfig>,
     #[serde(default)]
+    command: Option<EvidenceCommandConfig>,
+    #[serde(default)]
     image_args: Option<Vec<String>>,
     #[serde(default, deserialize_with = "duration")]
     max_age: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+struct EvidenceCommandConfig {
+    argv: Vec<String>,
+    #[serde(default, deserialize_with = "duration")]
+    timeout: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -328,11 +338,30 @@ fn check_evidence_keys(evidence: &Value) -> Result<(), KeyError> {
             ));
         }
     }
-    if !evidence.contains_key("dir") && !evidence.contains_key("http") {
+    if !["dir", "http", "command"]
+        .iter()
+        .any(|k| evidence.contains_key(*k))
+    {
         return Err(KeyError::new(
             "evidence",
-            "names no source: give `dir`, `http` or both",
+            "names no source: give `dir`, `http`, `command`, or several",
         ));
+    }
+    if let Some(command) = evidence.get("command") {
+        let command = command.as_object().ok_or_else(|| {
+            KeyError::new("evidence.command", "expected an object {\"argv\": [...]}")
+        })?;
+        for key in command.keys() {
+            if !EVIDENCE_COMMAND_KEYS.contains(&key.as_str()) {
+                return Err(KeyError::new(
+                    format!("evidence.command.{key}"),
+                    unknown_key(key, EVIDENCE_COMMAND_KEYS),
+                ));
+            }
+        }
+        if !command.contains_key("argv") {
+            return Err(KeyError::new("evidence.command.argv", "missing"));
+        }
     }
     if let Some(http) = evidence.get("http") {
         let http = http
@@ -472,6 +501,12 @@ fn evidence_lookup(e: EvidenceConfig, base: Option<&Path>) -> Result<EvidenceLoo
     }
     if let Some(max_age) = e.max_age {
         lookup = lookup.max_age(max_age);
+    }
+    if let Some(command) = e.command {
+        let timeout = command.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        lookup = lookup
+            .command(command.argv, timeout)
+            .map_err(|e| from_builder(e, "command"))?;
     }
     if let Some(http) = e.http {
         lookup = lookup

@@ -15,6 +15,7 @@ use bighub_core::ProposedAction;
 use bighub_evidence::{Digest, EvidenceDir, Report, ScanSummary};
 use serde_json::{Value, json};
 
+use super::command::CommandProvider;
 use super::fetch_error::{FetchError, one_line};
 use super::http::{HttpProvider, check_url};
 use crate::error::LocalError;
@@ -54,6 +55,9 @@ const DIGEST_MARK: &str = "bighub-evidence-digest";
 pub struct EvidenceLookup {
     dir: Option<PathBuf>,
     http: Option<Arc<HttpProvider>>,
+    /// A program that prints the report (argv, with `{digest}` and `{image}` taken at
+    /// each lookup), and how long it may run.
+    command: Option<(Vec<String>, Duration)>,
     image_args: Vec<String>,
     max_age: Option<Duration>,
 }
@@ -63,6 +67,7 @@ impl Default for EvidenceLookup {
         Self {
             dir: None,
             http: None,
+            command: None,
             image_args: DEFAULT_IMAGE_ARGS.iter().map(|s| (*s).to_owned()).collect(),
             max_age: None,
         }
@@ -111,6 +116,31 @@ impl EvidenceLookup {
             ));
         }
         self.http = Some(Arc::new(provider));
+        Ok(self)
+    }
+
+    /// Runs a program that prints the report of the deployed image (a scanner, such as
+    /// `["trivy", "image", "--format", "json", "{image}"]`) when neither the directory nor
+    /// the endpoint has one; no shell is involved. Each argument's `{digest}` takes the
+    /// deployed digest and `{image}` the image reference, which is passed only when it is
+    /// a plain reference (letters, digits and `.` `_` `-` `/` `:` `@`, not starting with
+    /// `-`), so that a reference chosen by the model can never be read as an option. The
+    /// program runs under the context providers' rules: killed at `timeout`, its output
+    /// bounded, a failure recorded as a problem.
+    pub fn command<I, S>(mut self, argv: I, timeout: Duration) -> Result<Self, LocalError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let argv: Vec<String> = argv.into_iter().map(Into::into).collect();
+        CommandProvider::new(argv.clone()).map_err(|e| match e {
+            LocalError::ContextConfig { message, .. } => invalid("command.argv", message),
+            other => other,
+        })?;
+        if timeout.is_zero() {
+            return Err(invalid("command.timeout", "must be longer than zero"));
+        }
+        self.command = Some((argv, timeout));
         Ok(self)
     }
 
@@ -245,11 +275,70 @@ impl EvidenceLookup {
                 Err(problem) => evidence.problems.push(problem),
             }
         }
+        if evidence.found.is_none()
+            && let Some((argv, timeout)) = &self.command
+        {
+            match from_command(argv, *timeout, &evidence.image, &digest).await {
+                Ok(found) => evidence.found = Some(found),
+                Err(problem) => evidence.problems.push(problem),
+            }
+        }
         if evidence.found.is_none() {
             evidence.error = Some(format!("no scan for {digest}"));
         }
         evidence
     }
+}
+
+/// Whether `image` may be handed to a program as one argument: a plain reference, never
+/// an option.
+fn plain_reference(image: &str) -> bool {
+    !image.starts_with('-')
+        && image
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@'))
+}
+
+/// The report a program prints for `digest`; a report that is not a scan of `digest` is
+/// not used, and is a problem.
+async fn from_command(
+    argv: &[String],
+    timeout: Duration,
+    image: &str,
+    digest: &Digest,
+) -> Result<Found, String> {
+    let program = argv.first().map_or("", String::as_str);
+    let problem = |message: String| one_line(&format!("{program}: {message}"));
+    if argv.iter().any(|a| a.contains("{image}")) && !plain_reference(image) {
+        return Err(problem(format!(
+            "not run: the image reference {image} is not a plain reference"
+        )));
+    }
+    let digest_text = digest.to_string();
+    let argv: Vec<String> = argv
+        .iter()
+        .map(|a| {
+            a.replace("{digest}", &digest_text)
+                .replace("{image}", image)
+        })
+        .collect();
+    let command = CommandProvider::new(argv)
+        .map_err(|e| problem(e.to_string()))?
+        .timeout(timeout);
+    let document = command.run().await.map_err(|e| problem(e.to_string()))?;
+    let body = serde_json::to_vec(&document).map_err(|e| problem(e.to_string()))?;
+    let report = Report::parse(&body).map_err(|e| problem(e.to_string()))?;
+    if !report.is_scan {
+        return Err(problem("the document is not a vulnerability scan".into()));
+    }
+    if !report.is_about(digest) {
+        return Err(problem(format!("the report is not about {digest}")));
+    }
+    Ok(Found {
+        source: "command",
+        report: program.to_owned(),
+        summary: report.summary(digest, &[], jiff::Timestamp::now()),
+    })
 }
 
 fn provider_reads_nothing(provider: &HttpProvider) -> bool {
@@ -260,9 +349,10 @@ fn provider_reads_nothing(provider: &HttpProvider) -> bool {
 /// A scan found: the report it came from, and where.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Found {
-    /// `dir` or `http`.
+    /// `dir`, `http` or `command`.
     source: &'static str,
-    /// The report's file, relative to the directory, or the URL without its query.
+    /// The report's file, relative to the directory, the URL without its query, or the
+    /// program that printed it.
     report: String,
     summary: ScanSummary,
 }

@@ -67,6 +67,7 @@
 //! |---|---|---|
 //! | `dir` | none | a directory of reports (Trivy, Grype, CycloneDX, SPDX, Syft JSON) and OpenVEX documents, read again at each decision; relative to the configuration file's directory |
 //! | `http` | none | `url` with a `{digest}` placeholder, `headers`, `timeout` (`"2s"`), `max_bytes` (4 MiB), as for an `http` provider; asked when `dir` has no scan; a 404 means none |
+//! | `command` | none | `argv` (a program and its arguments, no shell; `{digest}` takes the deployed digest, `{image}` the reference when it is a plain one) and `timeout` (`"2s"`): a scanner that prints the report, such as `["trivy", "image", "--format", "json", "{image}"]`; run when neither `dir` nor `http` has a scan, killed at its timeout |
 //! | `image_args` | `["image", "image_ref", "image_digest", "digest"]` | the arguments that may hold the deployed image reference, first match wins; else the action's target when it is a reference with a digest |
 //! | `max_age` | the policy's `max_scan_age` | the oldest scan a deploy may rely on: given to the default policy as `max_scan_age` (configuration given to the engine's builder wins) |
 //!

@@ -356,6 +356,68 @@ async fn a_report_over_http_about_another_digest_is_not_used() {
     assert_eq!(d.raw["mode"], "needs_context");
 }
 
+#[tokio::test]
+async fn a_scanner_program_prints_the_report_when_nothing_else_has_one() {
+    // The program is handed the digest as one argument, never through a shell.
+    let script = format!("test \"$1\" = {ALPINE} && cat \"$2\"",);
+    let report = fixture("trivy/alpine-39.json");
+    let (_dir, context) = setup(
+        &[],
+        json!({"command": {"argv": ["sh", "-c", script, "scanner", "{digest}", report], "timeout": "10s"}}),
+    );
+    let engine = engine(&context);
+    let d = engine
+        .evaluate(&deploy(json!({"image": format!("alpine@{ALPINE}")})))
+        .await
+        .unwrap();
+    let (input, packet) = evidence(&d);
+    assert_eq!(input["scan"]["scanner"]["name"], "trivy", "{packet}");
+    assert_eq!(packet["source"], "command");
+    assert_eq!(d.raw["mode"], "blocked");
+
+    // Another digest: the program's report is not about it, so it is not used.
+    let other = format!("alpine@{GHSA}");
+    let d = engine
+        .evaluate(&deploy(json!({"image": other})))
+        .await
+        .unwrap();
+    let (input, packet) = evidence(&d);
+    assert!(input["scan"].is_null(), "{input}");
+    assert_eq!(input["error"], format!("no scan for {GHSA}"));
+    assert!(
+        !packet["problems"].as_array().unwrap().is_empty(),
+        "{packet}"
+    );
+}
+
+#[tokio::test]
+async fn an_image_reference_that_could_be_read_as_an_option_is_never_handed_to_a_scanner() {
+    let marker = tempfile::tempdir().unwrap();
+    let ran = marker.path().join("ran");
+    let script = format!("touch {}", ran.display());
+    let (_dir, context) = setup(
+        &[],
+        json!({"command": {"argv": ["sh", "-c", script, "scanner", "{image}"]}}),
+    );
+    let engine = engine(&context);
+    let d = engine
+        .evaluate(&deploy(
+            json!({"image": format!("--output=/tmp/x@{ALPINE}")}),
+        ))
+        .await
+        .unwrap();
+    let (input, packet) = evidence(&d);
+    assert!(input["scan"].is_null(), "{input}");
+    assert!(
+        packet["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("not a plain reference"),
+        "{packet}"
+    );
+    assert!(!ran.exists(), "the scanner ran");
+}
+
 #[test]
 fn a_synchronous_decide_does_not_look_up_and_asks_for_context() {
     let (_dir, context) = setup(&["grype/ghsa-test.json"], json!({"dir": "evidence"}));
