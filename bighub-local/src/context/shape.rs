@@ -478,6 +478,14 @@ fn freeze_calendar(raw: &Value, now_ms: i64) -> Result<Value, String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_time_zone_is_found_on_a_machine_without_a_time_zone_database() {
+        // `TimeZone::get` reads the system's database first and this bundled copy when
+        // the machine has none (a minimal container image).
+        let bundled = jiff::tz::TimeZoneDatabase::bundled();
+        assert!(bundled.get("Europe/Amsterdam").is_ok());
+    }
+
     /// A fixture under `tests/fixtures/context/`.
     fn fixture(name: &str) -> Value {
         let path = format!(
