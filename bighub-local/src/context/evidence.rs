@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::command::CommandProvider;
 use super::fetch_error::{FetchError, one_line};
-use super::http::{HttpProvider, check_url};
+use super::http::{HttpProvider, check_url, without_query};
 use crate::error::LocalError;
 use crate::redact::{redact_value, secret_args};
 
@@ -465,9 +465,4 @@ async fn from_http(http: &HttpProvider, digest: &Digest) -> Result<Option<Found>
         report: shown,
         summary: report.summary(digest, &[], jiff::Timestamp::now()),
     }))
-}
-
-/// A URL as it may be recorded: without its query or fragment, which may carry secrets.
-fn without_query(url: &str) -> String {
-    url.split(['?', '#']).next().unwrap_or_default().to_owned()
 }

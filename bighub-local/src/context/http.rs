@@ -98,7 +98,7 @@ pub struct HttpProvider {
 impl fmt::Debug for HttpProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpProvider")
-            .field("url", &self.url_text)
+            .field("url", &without_query(&self.url_text))
             .field("headers", &self.headers)
             .field("timeout", &self.timeout)
             .field("max_bytes", &self.max_bytes)
@@ -267,6 +267,12 @@ pub(crate) fn check_url(url: &str) -> Result<reqwest::Url, String> {
     }
 }
 
+/// A URL as it may be shown or recorded: without its query or fragment, which may carry
+/// secrets (an API key in a query string).
+pub(crate) fn without_query(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or_default().to_owned()
+}
+
 fn is_loopback(url: &reqwest::Url) -> bool {
     url.host_str()
         .is_some_and(bighub_core::loopback::is_loopback_host)
@@ -286,6 +292,18 @@ mod tests {
         assert!(check_url("ftp://status.example.com/x").is_err());
         assert!(HttpProvider::new("http://example.com/{system}").is_err());
         assert!(HttpProvider::new("https://example.com/{sytem}").is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_a_query_string() {
+        let p = HttpProvider::new("https://status.example.com/api/v2/summary.json?api_key=s3cr3t")
+            .unwrap();
+        let shown = format!("{p:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("https://status.example.com/api/v2/summary.json"),
+            "{shown}"
+        );
     }
 
     #[test]
