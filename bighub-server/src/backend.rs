@@ -15,6 +15,7 @@ use bighub_core::{ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport
 use bighub_local::{LocalEngine, LocalError, RequestOrigin};
 use serde_json::{Value, json};
 
+use crate::approval_events::{ApprovalEventKind, ApprovalEvents};
 use crate::wire::ClaimRequest;
 
 /// Which approvals `GET /approvals` lists.
@@ -183,17 +184,27 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
     engine: Arc<LocalEngine>,
+    events: ApprovalEvents,
 }
 
 impl LocalBackend {
     /// Serves `engine`.
     pub fn new(engine: Arc<LocalEngine>) -> Self {
-        Self { engine }
+        Self {
+            engine,
+            events: ApprovalEvents::default(),
+        }
     }
 
     /// The engine served.
     pub fn engine(&self) -> &Arc<LocalEngine> {
         &self.engine
+    }
+
+    /// The approval events this backend publishes: a review decision it records, an
+    /// answer it records, an approval it finds expired.
+    pub fn events(&self) -> &ApprovalEvents {
+        &self.events
     }
 
     async fn blocking<T, F>(&self, f: F) -> Result<T, BackendError>
@@ -220,14 +231,24 @@ impl Backend for LocalBackend {
         // Fetched here, on the runtime, before the engine's blocking work: the store is
         // not held while providers answer.
         let context = self.engine.gather_context(&action).await;
-        self.blocking(move |engine| {
-            let origin = RequestOrigin {
-                caller: Some(&caller.key_name),
-                idempotency_key: caller.idempotency_key.as_deref(),
-            };
-            Ok(engine.decide_in_context(&action, origin, &context)?.raw)
-        })
-        .await
+        let (decision, opened) = self
+            .blocking(move |engine| {
+                let origin = RequestOrigin {
+                    caller: Some(&caller.key_name),
+                    idempotency_key: caller.idempotency_key.as_deref(),
+                };
+                let decision = engine.decide_in_context(&action, origin, &context)?.raw;
+                let opened = match decision["request_id"].as_str() {
+                    Some(id) if decision["mode"] == "review" => engine.approval(id)?,
+                    _ => None,
+                };
+                Ok((decision, opened))
+            })
+            .await?;
+        if let Some(approval) = opened {
+            self.events.publish(ApprovalEventKind::Requested, approval);
+        }
+        Ok(decision)
     }
 
     async fn preview(&self, action: ProposedAction, _: &Caller) -> Result<Value, BackendError> {
@@ -267,11 +288,12 @@ impl Backend for LocalBackend {
         caller: &Caller,
     ) -> Result<Value, BackendError> {
         let resolver = caller.key_name.clone();
-        self.blocking(move |engine| {
-            let record = engine.resolve_as(&request_id, &resolution, &resolver)?;
-            Ok(serde_json::to_value(record)?)
-        })
-        .await
+        let record = self
+            .blocking(move |engine| engine.resolve_as(&request_id, &resolution, &resolver))
+            .await?;
+        let answer = serde_json::to_value(&record).map_err(LocalError::from)?;
+        self.events.publish(ApprovalEventKind::Answered, record);
+        Ok(answer)
     }
 
     async fn claim_approval(

@@ -38,7 +38,8 @@
 //! - `auth` — API keys: parsing, names, the constant-time check;
 //! - `backend` — the [`Backend`] seam: [`LocalBackend`] (the embedded engine and its
 //!   store) and [`EngineBackend`] (any `DecisionEngine`);
-//! - `metrics` — the counters and their Prometheus text.
+//! - `metrics` — the counters and their Prometheus text;
+//! - [`approval_events`] — what happens to approvals, for the console and notifications.
 //!
 //! The server keeps no state of its own beyond counters and the last answers of the
 //! store to `/healthz` and `/metrics`: decisions, approvals and
@@ -47,6 +48,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod approval_events;
 mod auth;
 mod backend;
 mod connections;
