@@ -249,13 +249,21 @@ enum ApprovalCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Approve a pending approval.
+    /// Approve a pending approval (as asked, the decision's better action, or edited
+    /// arguments, which the policy decides first).
     Approve {
         /// The decision's request id.
         id: String,
         /// Why.
         #[arg(long)]
         comment: Option<String>,
+        /// Approve the decision's better action (its constrained alternative, such as the
+        /// shorter grant) instead of the call asked for.
+        #[arg(long, conflicts_with = "arguments")]
+        better_action: bool,
+        /// Approve these arguments (a JSON object) instead; secret ones stay `[REDACTED]`.
+        #[arg(long, value_name = "JSON")]
+        arguments: Option<String>,
     },
     /// Reject a pending approval.
     Reject {
@@ -500,8 +508,25 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         }
                     }
                 }
-                ApprovalCommand::Approve { id, comment } => {
-                    resolve(&source, &id, ApprovalResolution::approved(comment))?;
+                ApprovalCommand::Approve {
+                    id,
+                    comment,
+                    better_action,
+                    arguments,
+                } => {
+                    let mut answer = ApprovalResolution::approved(comment);
+                    if better_action {
+                        answer = answer.with_better_action();
+                    }
+                    if let Some(text) = arguments {
+                        let edited: Value = serde_json::from_str(&text)
+                            .map_err(|e| format!("--arguments is not JSON: {e}"))?;
+                        if !edited.is_object() {
+                            return Err("--arguments must be a JSON object".to_owned());
+                        }
+                        answer = answer.with_arguments(edited);
+                    }
+                    resolve(&source, &id, answer)?;
                 }
                 ApprovalCommand::Reject { id, comment } => {
                     resolve(&source, &id, ApprovalResolution::rejected(comment))?;
@@ -557,9 +582,14 @@ fn resolve(source: &Source, id: &str, mut resolution: ApprovalResolution) -> Res
             (field("request_id"), field("status"))
         }
         Source::Store(engine) => {
-            let record = engine
-                .resolve_as(id, &resolution, &format!("operator:{user}"))
-                .map_err(|e| e.to_string())?;
+            let resolver = format!("operator:{user}");
+            let origin = bighub_local::AnswerOrigin {
+                resolver: &resolver,
+                separate_approver: false,
+            };
+            // A changed call is decided on its context providers, fetched now.
+            let record =
+                block_on(engine.answer(id, &resolution, origin))?.map_err(|e| e.to_string())?;
             (record.request_id, record.status.as_str().to_owned())
         }
     };

@@ -60,6 +60,11 @@ pub(crate) struct ServeArgs {
     /// decision fetches them first. Wins over --context and $BIGHUB_CONTEXT.
     #[arg(long, value_name = "CONTEXT_FILE")]
     config: Option<PathBuf>,
+    /// Require that every approval answered through this server (its API, console, Slack)
+    /// is approved by someone other than whoever asked for it: not the API key that made
+    /// the decision, not its actor. Rejections stay anyone's to give.
+    #[arg(long)]
+    separate_approver: bool,
 }
 
 pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String> {
@@ -102,7 +107,8 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
         0 => None,
         n => Some(usize::try_from(n).unwrap_or(usize::MAX)),
     };
-    let backend = Arc::new(LocalBackend::new(Arc::new(engine)));
+    let backend =
+        Arc::new(LocalBackend::new(Arc::new(engine)).separate_approver(args.separate_approver));
     let server = Server::new(backend, config);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

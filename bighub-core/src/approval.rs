@@ -16,6 +16,12 @@ const APPROVED_TOOL: &str = "approved_tool";
 const STATUS: &str = "status";
 /// The `detail` field naming the approval's resolution.
 const RESOLUTION: &str = "resolution";
+/// The `detail` field naming who answered.
+const ANSWERER: &str = "answerer";
+/// The `detail` field naming the mode a changed call was decided.
+const MODE: &str = "mode";
+/// The `detail` field carrying the policy's reason for a changed call.
+const POLICY_REASON: &str = "policy_reason";
 
 /// What is wrong with an approval that a call wanted to run under.
 ///
@@ -63,13 +69,40 @@ pub enum ApprovalRefusal {
     /// The engine keeps no record of which call the approval was granted for, and nothing
     /// else binds it to the call about to run.
     Untracked,
+    /// Nobody answered the approval before its time ran out; its call does not run. Not a
+    /// rejection: nobody said no.
+    Expired,
+    /// The approval must be answered by someone other than whoever asked for it (a policy
+    /// finding, or the decision server's `--separate-approver`), and this answerer asked.
+    SeparateApproverRequired {
+        /// Who answered.
+        answerer: String,
+    },
+    /// Several approvers are required and this one already approved it; another person
+    /// must.
+    AlreadyApprovedBy {
+        /// Who answered twice.
+        answerer: String,
+    },
+    /// The approver approved changed arguments (edited, or the engine's better action),
+    /// and the policy, deciding the changed call, does not let it run.
+    EditRefused {
+        /// The changed call's mode (`blocked`, `needs_context`).
+        mode: String,
+        /// The policy's reason.
+        reason: String,
+    },
+    /// "Approve the better action" was asked, and the decision offers no constrained
+    /// alternative with changed arguments.
+    NoBetterAction,
 }
 
 impl ApprovalRefusal {
-    /// The refusal's name: the `reason` of a decision server's 409 answer to a claim
-    /// (`tool_changed`, `arguments_changed`, `already_used`, `not_approved`, `untracked`);
-    /// `not_found` and `already_resolved` are answered without one (404, and the 409 of a
-    /// second resolution).
+    /// The refusal's name: the `reason` of a decision server's 409 answer (`tool_changed`,
+    /// `arguments_changed`, `already_used`, `not_approved`, `untracked` for a claim;
+    /// `expired`, `separate_approver_required`, `already_approved_by`, `edit_refused`,
+    /// `no_better_action` for an answer); `not_found` and `already_resolved` are answered
+    /// without one (404, and the 409 of a second resolution).
     pub fn reason(&self) -> &'static str {
         match self {
             Self::NotFound => "not_found",
@@ -79,6 +112,11 @@ impl ApprovalRefusal {
             Self::ToolChanged { .. } => "tool_changed",
             Self::AlreadyUsed => "already_used",
             Self::Untracked => "untracked",
+            Self::Expired => "expired",
+            Self::SeparateApproverRequired { .. } => "separate_approver_required",
+            Self::AlreadyApprovedBy { .. } => "already_approved_by",
+            Self::EditRefused { .. } => "edit_refused",
+            Self::NoBetterAction => "no_better_action",
         }
     }
 
@@ -99,7 +137,19 @@ impl ApprovalRefusal {
             Self::AlreadyResolved { resolution } => {
                 detail.insert(RESOLUTION.into(), Value::from(resolution.as_str()));
             }
-            Self::NotFound | Self::ArgumentsChanged | Self::AlreadyUsed | Self::Untracked => {}
+            Self::SeparateApproverRequired { answerer } | Self::AlreadyApprovedBy { answerer } => {
+                detail.insert(ANSWERER.into(), Value::from(answerer.as_str()));
+            }
+            Self::EditRefused { mode, reason } => {
+                detail.insert(MODE.into(), Value::from(mode.as_str()));
+                detail.insert(POLICY_REASON.into(), Value::from(reason.as_str()));
+            }
+            Self::NotFound
+            | Self::ArgumentsChanged
+            | Self::AlreadyUsed
+            | Self::Untracked
+            | Self::Expired
+            | Self::NoBetterAction => {}
         }
         detail
     }
@@ -129,6 +179,18 @@ impl ApprovalRefusal {
             },
             "already_used" => Self::AlreadyUsed,
             "untracked" => Self::Untracked,
+            "expired" => Self::Expired,
+            "separate_approver_required" => Self::SeparateApproverRequired {
+                answerer: field(ANSWERER).unwrap_or_else(|| "the requester".to_owned()),
+            },
+            "already_approved_by" => Self::AlreadyApprovedBy {
+                answerer: field(ANSWERER).unwrap_or_else(|| "this approver".to_owned()),
+            },
+            "edit_refused" => Self::EditRefused {
+                mode: field(MODE).unwrap_or_else(|| "blocked".to_owned()),
+                reason: field(POLICY_REASON).unwrap_or_default(),
+            },
+            "no_better_action" => Self::NoBetterAction,
             _ => return None,
         })
     }
@@ -198,6 +260,29 @@ impl fmt::Display for ApprovalRefused {
                  resume where it was asked for, or decide with an engine that keeps approvals \
                  (the embedded engine or `bighub serve`)"
             ),
+            ApprovalRefusal::Expired => write!(
+                f,
+                "approval {id} expired before anyone answered it; ask for a new approval"
+            ),
+            ApprovalRefusal::SeparateApproverRequired { answerer } => write!(
+                f,
+                "approval {id} must be answered by someone other than who asked for it, and \
+                 {answerer} asked"
+            ),
+            ApprovalRefusal::AlreadyApprovedBy { answerer } => write!(
+                f,
+                "approval {id} needs another approver: {answerer} already approved it"
+            ),
+            ApprovalRefusal::EditRefused { mode, reason } => write!(
+                f,
+                "approval {id} cannot bind the changed arguments: the policy decides the \
+                 changed call {mode}: {reason}"
+            ),
+            ApprovalRefusal::NoBetterAction => write!(
+                f,
+                "approval {id}: the decision offers no better action with changed arguments \
+                 to approve"
+            ),
         }
     }
 }
@@ -222,6 +307,18 @@ mod tests {
             },
             ApprovalRefusal::AlreadyUsed,
             ApprovalRefusal::Untracked,
+            ApprovalRefusal::Expired,
+            ApprovalRefusal::SeparateApproverRequired {
+                answerer: "agent-a".into(),
+            },
+            ApprovalRefusal::AlreadyApprovedBy {
+                answerer: "console:alice".into(),
+            },
+            ApprovalRefusal::EditRefused {
+                mode: "blocked".into(),
+                reason: "change freeze".into(),
+            },
+            ApprovalRefusal::NoBetterAction,
         ]
     }
 
@@ -242,7 +339,7 @@ mod tests {
         reasons.dedup();
         assert_eq!(reasons.len(), refusals.len(), "one reason per refusal");
         assert_eq!(
-            ApprovalRefusal::from_reason("expired", &Value::Null, "t"),
+            ApprovalRefusal::from_reason("withdrawn", &Value::Null, "t"),
             None
         );
     }

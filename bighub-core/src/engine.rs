@@ -101,6 +101,14 @@ pub trait DecisionEngine: Send + Sync + fmt::Debug {
         Ok(ApprovalClaim::NotTracked)
     }
 
+    /// The engine's record of the approval `request_id` as it now stands (its status, and
+    /// the arguments it binds when an approver changed them), or `None` when the engine
+    /// keeps no approvals it can show. The default answers `None`.
+    async fn approval(&self, request_id: &str) -> Result<Option<Value>, Error> {
+        let _ = request_id;
+        Ok(None)
+    }
+
     /// Releases resources; the default does nothing.
     async fn close(&self) -> Result<(), Error> {
         Ok(())
@@ -245,6 +253,24 @@ impl Resolution {
 }
 
 /// A human's resolution of a pending approval (`POST /approvals/{request_id}/resolve`).
+///
+/// An approval may change the call it approves: `better_action` approves the constrained
+/// alternative the decision offered (the default policy's shorter grant), `arguments`
+/// approves edited arguments. Either way the engine decides the changed call before the
+/// approval binds it (it is refused when the policy blocks it or asks for context), and
+/// the agent runs the changed call. These two fields are extensions of the hosted
+/// contract that `bighub serve` and the embedded engine honour.
+///
+/// ```
+/// use bighub_core::ApprovalResolution;
+/// use serde_json::json;
+///
+/// let better = ApprovalResolution::approved(None).with_better_action();
+/// assert_eq!(serde_json::to_value(&better).unwrap(), json!({"resolution": "approved", "better_action": true}));
+/// let edited = ApprovalResolution::approved(Some("2h is enough".into()))
+///     .with_arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "2h"}));
+/// assert_eq!(edited.arguments.unwrap()["duration"], "2h");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalResolution {
     /// Approved or rejected.
@@ -255,6 +281,14 @@ pub struct ApprovalResolution {
     /// Who resolved it, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_by: Option<String>,
+    /// Approves these arguments instead of the ones asked for (a JSON object; arguments the
+    /// tool marks secret stay as the store shows them, `[REDACTED]`, and keep their values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
+    /// Approves the decision's better action: its constrained alternative's changed
+    /// arguments.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub better_action: bool,
 }
 
 impl ApprovalResolution {
@@ -264,6 +298,8 @@ impl ApprovalResolution {
             resolution: Resolution::Approved,
             comment: comment.into(),
             resolved_by: None,
+            arguments: None,
+            better_action: false,
         }
     }
 
@@ -273,6 +309,25 @@ impl ApprovalResolution {
             resolution: Resolution::Rejected,
             comment: comment.into(),
             resolved_by: None,
+            arguments: None,
+            better_action: false,
         }
+    }
+
+    /// Approves `arguments` instead of the ones asked for.
+    pub fn with_arguments(mut self, arguments: Value) -> Self {
+        self.arguments = Some(arguments);
+        self
+    }
+
+    /// Approves the decision's better action instead of the call asked for.
+    pub fn with_better_action(mut self) -> Self {
+        self.better_action = true;
+        self
+    }
+
+    /// Whether it approves another call than the one asked for.
+    pub fn changes_call(&self) -> bool {
+        self.resolution == Resolution::Approved && (self.better_action || self.arguments.is_some())
     }
 }

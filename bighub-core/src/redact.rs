@@ -174,3 +174,67 @@ impl fmt::Debug for ProposedAction {
             .finish()
     }
 }
+
+/// The arguments an approver approved (`approved`, as the store shows them: secret values
+/// replaced by [`REDACTED`]) with each redacted value put back from the call the agent
+/// asked about (`original`, its real arguments), at the same place: what the agent runs
+/// when an approver changed a call's arguments. An approver sees no secret and cannot set
+/// one, so every secret the changed call carries is one the original call carried.
+///
+/// # Errors
+///
+/// The path (`arguments.token`, `arguments.items[2]`) of a redacted value the original
+/// call has no value for.
+///
+/// ```
+/// use bighub_core::redact::restore_redacted;
+/// use serde_json::json;
+///
+/// let approved = json!({"key_id": "k2", "ttl": "2h", "token": "[REDACTED]"});
+/// let original = json!({"key_id": "k1", "ttl": "48h", "token": "s3cr3t"});
+/// assert_eq!(
+///     restore_redacted(&approved, &original).unwrap(),
+///     json!({"key_id": "k2", "ttl": "2h", "token": "s3cr3t"})
+/// );
+/// assert!(restore_redacted(&json!({"password": "[REDACTED]"}), &json!({})).is_err());
+/// ```
+pub fn restore_redacted(approved: &Value, original: &Value) -> Result<Value, String> {
+    fn walk(
+        approved: &Value,
+        original: Option<&Value>,
+        path: &mut String,
+    ) -> Result<Value, String> {
+        match approved {
+            Value::String(s) if s == REDACTED => original
+                .filter(|o| !matches!(o, Value::String(s) if s == REDACTED))
+                .cloned()
+                .ok_or_else(|| path.clone()),
+            Value::Object(map) => {
+                let mut out = Map::with_capacity(map.len());
+                for (key, value) in map {
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(key);
+                    let inner = original.and_then(|o| o.get(key));
+                    out.insert(key.clone(), walk(value, inner, path)?);
+                    path.truncate(len);
+                }
+                Ok(Value::Object(out))
+            }
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, value) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    let inner = original.and_then(|o| o.get(i));
+                    out.push(walk(value, inner, path)?);
+                    path.truncate(len);
+                }
+                Ok(Value::Array(out))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+    let mut path = String::from("arguments");
+    walk(approved, Some(original), &mut path)
+}

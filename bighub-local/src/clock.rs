@@ -3,9 +3,77 @@
 //! This module owns conversions between the two (with jiff) and the current time. It does
 //! not decide anything about freeze windows; the policy does.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::LocalError;
+
+/// Where the engine reads the time for what it records: when a decision was made, when an
+/// approval opens, expires and is answered. The system clock by default; a manual clock
+/// makes time a test's to move (expiry without waiting a day).
+///
+/// ```
+/// use std::time::Duration;
+/// use bighub_local::clock::Clock;
+///
+/// let clock = Clock::manual(1_798_070_400_000);
+/// let later = clock.clone();
+/// later.advance(Duration::from_secs(3600));
+/// assert_eq!(clock.now_millis(), 1_798_074_000_000);
+/// assert!(Clock::system().now_millis() > 1_700_000_000_000);
+/// ```
+#[derive(Clone, Default)]
+pub struct Clock {
+    manual: Option<Arc<AtomicI64>>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock that shows `start_ms` (unix milliseconds) until moved; its clones share it.
+    pub fn manual(start_ms: i64) -> Self {
+        Self {
+            manual: Some(Arc::new(AtomicI64::new(start_ms))),
+        }
+    }
+
+    /// Now, in unix milliseconds.
+    pub fn now_millis(&self) -> i64 {
+        match &self.manual {
+            Some(ms) => ms.load(Ordering::SeqCst),
+            None => now_millis(),
+        }
+    }
+
+    /// Moves a manual clock forward by `by`; the system clock is not moved.
+    pub fn advance(&self, by: Duration) {
+        if let Some(ms) = &self.manual {
+            let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+            ms.fetch_add(by, Ordering::SeqCst);
+        }
+    }
+
+    /// Sets a manual clock to `ms`; the system clock is not set.
+    pub fn set_millis(&self, ms: i64) {
+        if let Some(now) = &self.manual {
+            now.store(ms, Ordering::SeqCst);
+        }
+    }
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.manual {
+            Some(ms) => write!(f, "Clock::manual({})", ms.load(Ordering::SeqCst)),
+            None => f.write_str("Clock::system()"),
+        }
+    }
+}
 
 /// The current time in milliseconds since the unix epoch.
 pub(crate) fn now_millis() -> i64 {

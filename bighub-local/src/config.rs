@@ -109,6 +109,31 @@ pub struct PolicyConfig {
     /// forms as `max_privilege_duration`).
     #[serde(with = "duration_text")]
     pub max_scan_age: Duration,
+    /// How long a pending approval waits for an answer before it expires (`"24h"`; the same
+    /// forms as `max_privilege_duration`); a finding may shorten it for its call.
+    #[serde(with = "duration_text")]
+    pub approval_ttl: Duration,
+    /// The action families whose production calls, when reviewed, must be approved by
+    /// someone other than who asked for them (separation of duties): for example
+    /// `["privilege_escalation"]`. Empty by default, so that an application's own inline
+    /// answer approves its calls; the decision server's `--separate-approver` requires it
+    /// of every approval answered through its API.
+    pub separate_approver_in_production: Vec<ActionFamily>,
+}
+
+/// What kind of action a call is, as the default policy classifies it (`action_family`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ActionFamily {
+    /// A read.
+    ReadOnly,
+    /// A change that is neither destructive nor a privilege escalation.
+    Change,
+    /// A change with a destructive verb.
+    DestructiveChange,
+    /// A privilege escalation.
+    PrivilegeEscalation,
 }
 
 /// A change freeze: no change runs from `start` to `end` on the systems and environments
@@ -265,6 +290,8 @@ const CONFIG: Shape = Shape::Fields(&[
     ("incident_services", Shape::Map),
     ("argocd_systems", Shape::Value),
     ("max_scan_age", Shape::Value),
+    ("approval_ttl", Shape::Value),
+    ("separate_approver_in_production", Shape::Value),
 ]);
 
 /// Where configuration keys live in the Rego data.
@@ -443,7 +470,7 @@ impl PolicyConfig {
 
     /// The Rego data the default policy reads: these values, plus the forms it computes
     /// with (`max_privilege_duration_seconds` and `_text`, `max_scan_age_seconds` and
-    /// `_text`, each window's `start_unix` and `end_unix`).
+    /// `_text`, `approval_ttl_seconds`, each window's `start_unix` and `end_unix`).
     fn to_data(&self) -> Value {
         let mut data = serde_json::to_value(self).unwrap_or_else(|_| json!({}));
         let secs = self.max_privilege_duration.as_secs();
@@ -452,6 +479,7 @@ impl PolicyConfig {
         let scan_age = self.max_scan_age.as_secs();
         data["max_scan_age_seconds"] = json!(scan_age);
         data["max_scan_age_text"] = json!(format_duration(scan_age));
+        data["approval_ttl_seconds"] = json!(self.approval_ttl.as_secs());
         if let Some(windows) = data["freeze_windows"].as_array_mut() {
             for w in windows {
                 for (field, unix) in [("start", "start_unix"), ("end", "end_unix")] {

@@ -894,6 +894,51 @@ action_family := "destructive_change" if {
 # and the input it words the operational intent, the agent's operational body and the
 # interpretation layer. (A policy may answer any of those fields itself; the engine keeps
 # them.)
+# ---------------------------------------------------------------------------
+# Answering a review: how long it may wait, who may answer it, how many must
+# ---------------------------------------------------------------------------
+
+# A finding may ask more of the approval of its call with an `approval` object:
+# {ttl_seconds?: positive number, separate_approver?: bool, required_approvals?: 1 to 5}.
+# The strictest ask wins: the shortest time, a separate approver if any asks, the most
+# approvers.
+approval_asks := [f.approval | some f in effective; is_object(f.approval)]
+
+# A pending approval expires after approval_ttl (24h), or sooner when a finding says so.
+approval_ttl_seconds := min({cfg.approval_ttl_seconds} | {a.ttl_seconds |
+	some a in approval_asks
+	is_number(a.ttl_seconds)
+	a.ttl_seconds > 0
+})
+
+# A production call of a family listed in separate_approver_in_production (for example
+# privilege_escalation) is approved by someone other than who asked for it.
+separate_approver if {
+	in_production
+	action_family in cfg.separate_approver_in_production
+}
+
+separate_approver if {
+	some a in approval_asks
+	a.separate_approver == true
+}
+
+required_approvals := max({1} | {n |
+	some a in approval_asks
+	n := a.required_approvals
+	is_number(n)
+	n >= 1
+	n <= 5
+})
+
+approval := {
+	"ttl_seconds": approval_ttl_seconds,
+	"separate_approver": separate_approver_flag,
+	"required_approvals": required_approvals,
+}
+
+separate_approver_flag := true if separate_approver else := false
+
 decision := {
 	"mode": mode,
 	"risk": risk_score,
@@ -906,4 +951,5 @@ decision := {
 	"exempted_rules": sort({f.rule | some f in all_findings; f.rule in exempt}),
 	"overridden": overridden,
 	"invalid_findings": invalid_findings,
+	"approval": approval,
 }

@@ -17,7 +17,8 @@ use bighub_core::{
 };
 
 use crate::answer::complete;
-use crate::clock::now_millis;
+use crate::approval_terms::ApprovalTerms;
+use crate::clock::Clock;
 use crate::config::{PolicyConfig, resolve};
 use crate::context::{ContextProviders, ContextSnapshot, Prepared};
 use crate::convert::object;
@@ -30,8 +31,8 @@ use crate::replay::{self, ReplayOptions, ReplayReport};
 use crate::request_id::new_request_id;
 use crate::storage::sqlite::{Sqlite, StoreLocation, describe};
 use crate::storage::{
-    ApprovalRecord, DatabaseTimeouts, DecisionRecord, IN_PROCESS, IdempotencyClaim, IdempotentHit,
-    NewDecision, Storage, storable,
+    DatabaseTimeouts, DecisionRecord, IdempotencyClaim, IdempotentHit, NewApproval, NewDecision,
+    Storage, storable,
 };
 use bighub_core::digest::canonical_sha256;
 
@@ -91,6 +92,8 @@ pub struct LocalEngine {
     store_name: String,
     /// What each decision fetches before it is made (none by default).
     context: ContextProviders,
+    /// The time decisions and approvals are recorded at.
+    clock: Clock,
 }
 
 impl fmt::Debug for LocalEngine {
@@ -142,6 +145,7 @@ pub struct LocalEngineBuilder {
     config: Vec<Value>,
     context: Option<ContextProviders>,
     context_file: Option<PathBuf>,
+    clock: Clock,
 }
 
 impl Default for LocalEngineBuilder {
@@ -159,6 +163,7 @@ impl Default for LocalEngineBuilder {
             config: Vec::new(),
             context: None,
             context_file: None,
+            clock: Clock::system(),
         }
     }
 }
@@ -340,7 +345,15 @@ impl LocalEngineBuilder {
             store,
             store_name,
             context,
+            clock: self.clock,
         })
+    }
+
+    /// Records decisions and approvals at the time `clock` shows (the system clock by
+    /// default): a [`Clock::manual`] lets a test expire an approval without waiting.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Opens the store the builder names: PostgreSQL when a database URL is given, else
@@ -570,8 +583,23 @@ impl LocalEngine {
         self.policy.names()
     }
 
-    fn store(&self) -> Result<&dyn Storage, LocalError> {
+    pub(crate) fn store(&self) -> Result<&dyn Storage, LocalError> {
         Ok(&*self.store)
+    }
+
+    /// How long a pending approval waits, as configured (`approval_ttl`), in milliseconds.
+    pub(crate) fn default_ttl_ms(&self) -> i64 {
+        i64::try_from(self.config.approval_ttl.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Now, as the engine's clock shows it (unix milliseconds).
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
+    /// The clock decisions and approvals are recorded at.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The context providers each decision fetches from (empty when none are configured).
@@ -592,7 +620,7 @@ impl LocalEngine {
 
     /// What a synchronous decision is made on: no provider fetched, each failed with
     /// `not fetched: synchronous decide`.
-    fn unfetched_context(&self, action: &ProposedAction) -> ContextSnapshot {
+    pub(crate) fn unfetched_context(&self, action: &ProposedAction) -> ContextSnapshot {
         if self.context.is_empty() {
             return ContextSnapshot::default();
         }
@@ -676,7 +704,7 @@ impl LocalEngine {
         origin: RequestOrigin<'_>,
         context: &ContextSnapshot,
     ) -> Result<Decision, LocalError> {
-        let now = now_millis();
+        let now = self.now();
         let target = action.target.as_deref().unwrap_or("");
         let name = action_name(action);
         storable::action(action, name)?;
@@ -717,7 +745,15 @@ impl LocalEngine {
             decision: &raw,
             caller: origin.caller,
         };
-        let approval_reason = (mode == "review").then(|| raw["reason"].as_str().unwrap_or(""));
+        let approval = (mode == "review").then(|| {
+            let terms = ApprovalTerms::from_policy(&raw["approval"], self.default_ttl_ms());
+            NewApproval {
+                reason: raw["reason"].as_str().unwrap_or(""),
+                expires_at: terms.expires_at(now),
+                separate_approver: terms.separate_approver,
+                required_approvals: terms.required_approvals,
+            }
+        });
         let claim = origin
             .idempotency_key
             .zip(action_sha.as_deref())
@@ -726,10 +762,10 @@ impl LocalEngine {
                 key,
                 action_sha256: sha,
             });
-        storable::decision(&row, approval_reason, claim.as_ref())?;
+        storable::decision(&row, approval.as_ref().map(|a| a.reason), claim.as_ref())?;
         if let Some(hit) = self
             .store()?
-            .insert_decision(&row, approval_reason, claim.as_ref())?
+            .insert_decision(&row, approval.as_ref(), claim.as_ref())?
         {
             // Another attempt of the same request decided first.
             let (key, sha) = origin
@@ -760,7 +796,7 @@ impl LocalEngine {
         action: &ProposedAction,
         context: &ContextSnapshot,
     ) -> Result<Decision, LocalError> {
-        let now = now_millis();
+        let now = self.now();
         let target = action.target.as_deref().unwrap_or("");
         storable::action(action, action_name(action))?;
         let (history, precedents) = self.store()?.history(action_name(action), target, now)?;
@@ -804,7 +840,7 @@ impl LocalEngine {
             action,
             h,
             history.recent_decisions.len() as u64,
-            now_ms.unwrap_or_else(now_millis),
+            now_ms.unwrap_or_else(|| self.now()),
             extras,
         )?;
         Ok(Decision::from_backend_value(raw))
@@ -872,6 +908,18 @@ impl LocalEngine {
             .unwrap_or("blocked")
             .to_owned();
         complete(obj, &mode, &input);
+        // A review says what answering it takes; any other mode opens no approval.
+        match obj.remove("approval") {
+            Some(asked) if mode == "review" => {
+                let terms = ApprovalTerms::from_policy(&asked, self.default_ttl_ms());
+                obj.insert("approval".into(), terms.to_json(now_ms));
+            }
+            None if mode == "review" => {
+                let terms = ApprovalTerms::from_policy(&Value::Null, self.default_ttl_ms());
+                obj.insert("approval".into(), terms.to_json(now_ms));
+            }
+            _ => {}
+        }
         let take = |obj: &mut Map<String, Value>, k: &str| obj.remove(k).unwrap_or(Value::Null);
         let rules_fired = take(obj, "rules_fired");
         let deciding_rules = take(obj, "deciding_rules");
@@ -988,7 +1036,7 @@ impl LocalEngine {
                         options,
                         |action, history, precedents, now_ms, recorded| {
                             let context = runtime.block_on(self.gather_context(action));
-                            let mut fresh = context.prepare(now_millis());
+                            let mut fresh = context.prepare(self.now());
                             fresh.extras.evidence = recorded.evidence.clone();
                             self.decide_raw_with(
                                 action,
@@ -1023,7 +1071,7 @@ impl LocalEngine {
         caller: Option<&str>,
     ) -> Result<(), LocalError> {
         storable::outcome(report, caller)?;
-        self.store()?.insert_outcome(report, caller, now_millis())
+        self.store()?.insert_outcome(report, caller, self.now())
     }
 
     /// Stores memory events (secret-looking keys redacted); returns how many.
@@ -1038,152 +1086,12 @@ impl LocalEngine {
         caller: Option<&str>,
     ) -> Result<usize, LocalError> {
         storable::memory(batch, caller)?;
-        self.store()?.insert_memory(batch, caller, now_millis())
+        self.store()?.insert_memory(batch, caller, self.now())
     }
 
     /// The most recent decisions with their outcomes, newest first.
     pub fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
         self.store()?.recent_decisions(limit)
-    }
-
-    /// The approval created by the review decision `request_id`, if any.
-    pub fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
-        storable::identifier("request_id", request_id)?;
-        self.store()?.approval(request_id)
-    }
-
-    /// Approvals waiting for a human, oldest first.
-    pub fn pending_approvals(&self) -> Result<Vec<ApprovalRecord>, LocalError> {
-        self.store()?.pending_approvals(usize::MAX)
-    }
-
-    /// The `limit` oldest approvals waiting for a human, oldest first. The limit is part
-    /// of the store's query, so the approvals past it are not read: listing the first
-    /// page of a long queue costs that page.
-    ///
-    /// ```
-    /// use bighub_core::{ProposedAction, RiskLevel};
-    /// use bighub_local::LocalEngine;
-    ///
-    /// let engine = LocalEngine::builder().in_memory().build().unwrap();
-    /// let review = ProposedAction::new("grant_access")
-    ///     .arguments(serde_json::json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
-    ///     .system("okta")
-    ///     .risk(RiskLevel::High)
-    ///     .environment("production")
-    ///     .target("okta-admins");
-    /// let first = engine.decide(&review).unwrap();
-    /// engine.decide(&review).unwrap();
-    /// let page = engine.oldest_pending_approvals(1).unwrap();
-    /// assert_eq!(page.len(), 1);
-    /// assert_eq!(Some(&page[0].request_id), first.request_id.as_ref());
-    /// ```
-    pub fn oldest_pending_approvals(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<ApprovalRecord>, LocalError> {
-        self.store()?.pending_approvals(limit)
-    }
-
-    /// How many approvals wait for a human (counted in the store, rows not read).
-    pub fn pending_approval_count(&self) -> Result<u64, LocalError> {
-        self.store()?.pending_count()
-    }
-
-    /// Every approval, pending or resolved, newest first, at most `limit`.
-    pub fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
-        self.store()?.all_approvals(limit)
-    }
-
-    /// Resolves a pending approval once (approved or rejected), recorded as resolved
-    /// [in-process](IN_PROCESS); see [`resolve_as`](Self::resolve_as).
-    pub fn resolve(
-        &self,
-        request_id: &str,
-        resolution: &ApprovalResolution,
-    ) -> Result<ApprovalRecord, LocalError> {
-        self.resolve_as(request_id, resolution, IN_PROCESS)
-    }
-
-    /// Resolves a pending approval once, recording `resolver` — who resolved it as
-    /// authenticated (the decision server passes its name for the API key) — beside the
-    /// resolution's own `resolved_by`, which is the resolver's note.
-    ///
-    /// ```
-    /// use bighub_core::{ApprovalResolution, ProposedAction};
-    /// use bighub_local::LocalEngine;
-    /// use serde_json::json;
-    ///
-    /// let engine = LocalEngine::builder().in_memory().build().unwrap();
-    /// let grant = ProposedAction::new("grant_access")
-    ///     .arguments(json!({"user_id": "alice", "group": "okta-admins", "duration": "48h"}))
-    ///     .system("okta")
-    ///     .environment("production")
-    ///     .target("okta-admins");
-    /// let id = engine.decide(&grant).unwrap().request_id.unwrap();
-    /// let mut answer = ApprovalResolution::approved(None);
-    /// answer.resolved_by = Some("alice@security".into());
-    /// let record = engine.resolve_as(&id, &answer, "operator:bob").unwrap();
-    /// assert_eq!(record.resolved_by.as_deref(), Some("alice@security"));
-    /// assert_eq!(record.resolver.as_deref(), Some("operator:bob"));
-    /// ```
-    pub fn resolve_as(
-        &self,
-        request_id: &str,
-        resolution: &ApprovalResolution,
-        resolver: &str,
-    ) -> Result<ApprovalRecord, LocalError> {
-        storable::resolution(request_id, resolution)?;
-        self.store()?
-            .resolve(request_id, resolution, resolver, now_millis())
-    }
-
-    /// Checks that `request_id` is approved, not yet used, and was approved for exactly this
-    /// `tool` and these `arguments` as the engine recorded them (the tool's marked secrets
-    /// redacted; compared by the SHA-256 of their canonical JSON); refuses otherwise.
-    pub fn verify_approval(
-        &self,
-        request_id: &str,
-        tool: &str,
-        arguments: &Value,
-    ) -> Result<ApprovalRecord, LocalError> {
-        storable::identifier("request_id", request_id)?;
-        self.store()?
-            .verify(request_id, tool, &canonical_sha256(arguments))
-    }
-
-    /// Marks an approved approval used, so its call runs at most once, also across
-    /// processes sharing the store. A second consumption is refused.
-    pub fn consume_approval(&self, request_id: &str) -> Result<ApprovalRecord, LocalError> {
-        storable::identifier("request_id", request_id)?;
-        self.store()?.consume(request_id, now_millis())
-    }
-
-    /// Claims the approval `request_id` for one execution of exactly `action`: checks that
-    /// it was approved for `action.tool` and arguments of
-    /// [`action.approval_digest()`](ProposedAction::approval_digest) and not used yet, then
-    /// marks it used (at most once, across every process sharing the store). Answers the
-    /// approval as it now stands.
-    pub fn claim(
-        &self,
-        request_id: &str,
-        action: &ProposedAction,
-    ) -> Result<ApprovalRecord, LocalError> {
-        self.claim_digest(request_id, &action.tool, &action.approval_digest())
-    }
-
-    /// [`claim`](Self::claim) for a call known by its tool and arguments digest (what a
-    /// decision server receives).
-    pub fn claim_digest(
-        &self,
-        request_id: &str,
-        tool: &str,
-        arguments_sha256: &str,
-    ) -> Result<ApprovalRecord, LocalError> {
-        storable::identifier("request_id", request_id)?;
-        let store = self.store()?;
-        store.verify(request_id, tool, arguments_sha256)?;
-        store.consume(request_id, now_millis())
     }
 }
 
@@ -1348,6 +1256,13 @@ impl DecisionEngine for LocalEngine {
     ) -> Result<Value, bighub_core::Error> {
         let record = self.resolve(request_id, resolution)?;
         Ok(serde_json::to_value(record).map_err(LocalError::from)?)
+    }
+
+    async fn approval(&self, request_id: &str) -> Result<Option<Value>, bighub_core::Error> {
+        let record = LocalEngine::approval(self, request_id)?;
+        Ok(record
+            .map(|r| serde_json::to_value(r).map_err(LocalError::from))
+            .transpose()?)
     }
 
     /// Verifies the approval against the exact call, then consumes it (once, also across

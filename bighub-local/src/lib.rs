@@ -108,6 +108,8 @@
 //! | `incident_services` | object: system name -> list of PagerDuty service ids or names | `{}` | the services whose incidents concern a system, besides a service named like the system or the action's target |
 //! | `argocd_systems` | list of strings | `argocd`, `argo-cd`, `argo_cd` | the systems whose actions are Argo CD syncs, which sync windows govern |
 //! | `max_scan_age` | duration (as `max_privilege_duration`) | `"24h"` | the oldest security scan a deploy that needs one may rely on |
+//! | `approval_ttl` | duration (as `max_privilege_duration`) | `"24h"` | how long a pending approval waits for an answer before it expires; a finding's `approval.ttl_seconds` may shorten it |
+//! | `separate_approver_in_production` | list of action families: `read_only`, `change`, `destructive_change`, `privilege_escalation` | `[]` | the families whose production calls, when reviewed, must be approved by someone other than who asked (for example `["privilege_escalation"]`) |
 //!
 //! Names in lists are compared lower-cased. Every source is checked on its own when the
 //! engine is built: a key that is not in this table (at any depth), a value of the wrong
@@ -338,9 +340,13 @@
 
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
 //   error, clock, duration, convert, redact, request_id, config, input, context, answer,
-//   policy_source, policy_check, policy, policy_tests, storage, replay, engine
+//   policy_source, policy_check, policy, policy_tests, storage, approval_terms,
+//   approval_change, replay, engine, approvals
 
 mod answer;
+mod approval_change;
+pub mod approval_terms;
+mod approvals;
 pub mod clock;
 pub mod config;
 pub mod context;
@@ -358,7 +364,8 @@ pub mod replay;
 mod request_id;
 pub mod storage;
 
-pub use config::{DEFAULT_DATA, PolicyConfig};
+pub use approvals::{AnswerOrigin, ChangePreview};
+pub use config::{ActionFamily, DEFAULT_DATA, PolicyConfig};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin};
 pub use error::LocalError;
 pub use input::DERIVED_VERSION;

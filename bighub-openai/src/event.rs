@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 /// | decision `mode` | [`Verdict`] (`verdict` in JSON, and in a stream's `decision` event) | `ExecutionStatus` (`status` in JSON) |
 /// |---|---|---|
 /// | `autonomous`, `constrained` | `Execute` (`execute`) | `Executed` (`executed`), or `ToolError` (`tool_error`) when the tool fails |
-/// | `review` | `ApprovalRequired` (`approval_required`) | `ApprovalRequired` (`approval_required`) while it waits; then `Executed` / `ToolError` once approved, `Rejected` (`rejected`) once a person says no |
+/// | `review` | `ApprovalRequired` (`approval_required`) | `ApprovalRequired` (`approval_required`) while it waits; then `Executed` / `ToolError` once approved, `Rejected` (`rejected`) once a person says no, `Expired` (`expired`) when nobody answered in time; an approved call decided again just before it runs that may not run now is `Blocked` / `NeedsContext`, carrying that decision and the approval |
 /// | `needs_context` | `NeedsContext` (`needs_context`) | `NeedsContext` (`needs_context`) |
 /// | `blocked`, `shadow`, `dry_run`, or no usable signal | `Blocked` (`blocked`) | `Blocked` (`blocked`) |
 ///
@@ -54,11 +54,14 @@ pub enum ExecutionStatus {
     /// A hosted MCP call the decision (or a human) allowed: the agent approved it and the
     /// Responses API runs it; its `mcp_call` item is recorded as a call of its own.
     Approved,
+    /// Nobody answered the call's approval before it expired; the call did not run. Not a
+    /// rejection: nobody said no.
+    Expired,
 }
 
 impl ExecutionStatus {
     /// The wire name (`executed`, `blocked`, `approval_required`, `needs_context`,
-    /// `tool_error`, `rejected`, `approved`).
+    /// `tool_error`, `rejected`, `approved`, `expired`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Executed => "executed",
@@ -68,6 +71,7 @@ impl ExecutionStatus {
             Self::ToolError => "tool_error",
             Self::Rejected => "rejected",
             Self::Approved => "approved",
+            Self::Expired => "expired",
         }
     }
 
@@ -133,6 +137,12 @@ pub struct ExecutionEvent {
     /// The human resolution, for a call that needed an approval and got an answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalResolution>,
+    /// When the approver approved changed arguments (the decision's better action, or an
+    /// edit), and the call ran with them: `{kind: "better_action" | "edited", reason,
+    /// proposed}`, where `proposed` holds the arguments the model proposed (secret ones
+    /// redacted) and [`arguments`](Self::arguments) those the call ran with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments_change: Option<Value>,
 }
 
 impl ExecutionEvent {
@@ -160,6 +170,7 @@ impl ExecutionEvent {
             risk_score: None,
             enforcement_mode: None,
             approval: None,
+            arguments_change: None,
         }
     }
 
@@ -176,12 +187,33 @@ impl ExecutionEvent {
     pub fn model_output(&self) -> Value {
         let mut out = Map::new();
         out.insert("status".into(), json!(self.status));
+        if let Some(change) = &self.arguments_change {
+            out.insert(
+                "arguments_changed".into(),
+                json!({
+                    "note": "A person approved this call with changed arguments; it ran with `ran_with`, not with what you proposed.",
+                    "kind": change["kind"],
+                    "reason": change["reason"],
+                    "proposed": change["proposed"],
+                    "ran_with": self.arguments,
+                }),
+            );
+        }
         match self.status {
             ExecutionStatus::Executed => {
                 out.insert("output".into(), self.output.clone().unwrap_or(Value::Null));
             }
             ExecutionStatus::ToolError => {
                 out.insert("error".into(), json!(self.error));
+            }
+            ExecutionStatus::Expired => {
+                out.insert(
+                    "reason".into(),
+                    json!("The approval request expired before anyone answered it, so the call did not run. Nobody rejected it; ask for it again if it is still needed."),
+                );
+                if let Some(id) = &self.request_id {
+                    out.insert("request_id".into(), json!(id));
+                }
             }
             ExecutionStatus::Rejected => {
                 let decision = self.decision.as_ref();
@@ -215,6 +247,16 @@ impl ExecutionEvent {
                     if let Some(id) = &decision.request_id {
                         out.insert("request_id".into(), json!(id));
                     }
+                }
+                if self
+                    .approval
+                    .as_ref()
+                    .is_some_and(|a| a.resolution == bighub_core::Resolution::Approved)
+                {
+                    out.insert(
+                        "note".into(),
+                        json!("A person approved this call, but it was decided again just before it would run, and it may not run now; the approval was not used."),
+                    );
                 }
             }
         }

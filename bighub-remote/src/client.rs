@@ -407,6 +407,20 @@ impl DecisionEngine for RemoteBighub {
         .await
     }
 
+    /// `GET /approvals/{request_id}` (an extension `bighub serve` answers): the approval as
+    /// it stands, to learn the call an approver approved; `None` from a service that
+    /// shows none.
+    async fn approval(&self, request_id: &str) -> Result<Option<Value>, Error> {
+        if matches!(request_id.trim(), "" | "." | "..") {
+            return Ok(None);
+        }
+        let url = self.url(["approvals", request_id]);
+        match self.send(Op::GetApproval, url, None, None).await? {
+            Value::Null => Ok(None),
+            record => Ok(Some(record)),
+        }
+    }
+
     /// `POST /approvals/{request_id}/resolve` with the claim's extra fields; see the
     /// [type's documentation](RemoteBighub) for what the answer must say.
     async fn claim_approval(
@@ -459,7 +473,12 @@ fn read_claim(
     if digest != action.approval_digest() {
         return Err(refused(request_id, ApprovalRefusal::ArgumentsChanged));
     }
-    if answer.get("status").and_then(Value::as_str) != Some("approved") {
+    // A claimed approval reads `used` (or, from a server that keeps the resolution as its
+    // status, `approved` with `used: true`).
+    if !matches!(
+        answer.get("status").and_then(Value::as_str),
+        Some("used" | "approved")
+    ) {
         let status = answer.get("status").and_then(Value::as_str);
         let status = status.unwrap_or("unknown").to_owned();
         return Err(refused(request_id, ApprovalRefusal::NotApproved { status }));

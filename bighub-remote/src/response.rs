@@ -31,6 +31,9 @@ pub(crate) enum Op<'a> {
     },
     /// `GET /approvals` or `GET /decisions`: answers a JSON array.
     List,
+    /// `GET /approvals/{request_id}`: answers the approval, or null when the service has
+    /// none to show (404).
+    GetApproval,
     /// `POST /approvals/{request_id}/resolve` with a claim (`claim: true`, the tool and the
     /// arguments' digest): answers the approval as it now stands.
     ClaimApproval {
@@ -46,7 +49,7 @@ impl Op<'_> {
     fn needs_object(self) -> bool {
         matches!(
             self,
-            Op::Evaluate | Op::ResolveApproval { .. } | Op::ClaimApproval { .. }
+            Op::Evaluate | Op::ResolveApproval { .. } | Op::ClaimApproval { .. } | Op::GetApproval
         )
     }
 }
@@ -94,11 +97,23 @@ pub(crate) fn read_answer(
         match status {
             404 => return refused(request_id, ApprovalRefusal::NotFound),
             409 => {
-                let resolution = earlier_resolution(detail.as_ref());
-                return refused(request_id, ApprovalRefusal::AlreadyResolved { resolution });
+                // An answer the approval's terms refuse names its reason (expired, a
+                // separate approver required, ...); a second resolution names none.
+                let named = detail
+                    .as_ref()
+                    .and_then(|d| d.get("reason").and_then(Value::as_str).map(|r| (r, d)))
+                    .and_then(|(reason, d)| ApprovalRefusal::from_reason(reason, d, ""));
+                let refusal = named.unwrap_or_else(|| ApprovalRefusal::AlreadyResolved {
+                    resolution: earlier_resolution(detail.as_ref()),
+                });
+                return refused(request_id, refusal);
             }
             _ => {}
         }
+    }
+    if matches!(op, Op::GetApproval) && status == 404 {
+        // The hosted service shows no single approval; `bighub serve` knows none by this id.
+        return Answer::Done(Ok(Value::Null));
     }
 
     let error = match status {

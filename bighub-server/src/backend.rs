@@ -12,11 +12,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use bighub_core::{ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, ProposedAction};
-use bighub_local::{LocalEngine, LocalError, RequestOrigin};
+use bighub_local::context::ContextSnapshot;
+use bighub_local::{AnswerOrigin, LocalEngine, LocalError, RequestOrigin};
 use serde_json::{Value, json};
 
 use crate::approval_events::{ApprovalEventKind, ApprovalEvents};
 use crate::wire::ClaimRequest;
+
+/// How many overdue approvals one sweep marks expired.
+const EXPIRY_BATCH: usize = 500;
 
 /// Which approvals `GET /approvals` lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +141,18 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
         let _ = (claim, caller);
         Err(ApprovalRefused::new(request_id, ApprovalRefusal::Untracked).into())
     }
+    /// The approval `request_id` as it now stands (an extension of the hosted contract:
+    /// `GET /approvals/{request_id}`, which agents read to learn the call an approver
+    /// approved). The default answers 404.
+    async fn approval(&self, request_id: String, caller: &Caller) -> Result<Value, BackendError> {
+        let _ = caller;
+        Err(ApprovalRefused::new(request_id, ApprovalRefusal::NotFound).into())
+    }
+    /// Marks the approvals whose time ran out expired; answers how many. Called by the
+    /// server now and then. The default does nothing.
+    async fn expire_due(&self) -> Result<usize, BackendError> {
+        Ok(0)
+    }
     /// Lists approvals, at most `limit`.
     async fn approvals(
         &self,
@@ -185,6 +201,7 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
 pub struct LocalBackend {
     engine: Arc<LocalEngine>,
     events: ApprovalEvents,
+    separate_approver: bool,
 }
 
 impl LocalBackend {
@@ -193,7 +210,17 @@ impl LocalBackend {
         Self {
             engine,
             events: ApprovalEvents::default(),
+            separate_approver: false,
         }
+    }
+
+    /// Requires, for every approval answered through this backend, that whoever answers
+    /// is not whoever asked for it (the API key that made the decision, or its actor),
+    /// whatever the decision says (`bighub serve --separate-approver`). A rejection is
+    /// still anyone's to give.
+    pub fn separate_approver(mut self, required: bool) -> Self {
+        self.separate_approver = required;
+        self
     }
 
     /// The engine served.
@@ -288,12 +315,51 @@ impl Backend for LocalBackend {
         caller: &Caller,
     ) -> Result<Value, BackendError> {
         let resolver = caller.key_name.clone();
+        let separate_approver = self.separate_approver;
+        // A changed call (the better action, edited arguments) is decided on the context
+        // fetched for it, here on the runtime, before the store is touched again.
+        let (id, asked) = (request_id.clone(), resolution.clone());
+        let changed = self
+            .blocking(move |engine| engine.changed_action(&id, &asked))
+            .await?;
+        let context = match &changed {
+            Some(action) => self.engine.gather_context(action).await,
+            None => ContextSnapshot::default(),
+        };
         let record = self
-            .blocking(move |engine| engine.resolve_as(&request_id, &resolution, &resolver))
+            .blocking(move |engine| {
+                let origin = AnswerOrigin {
+                    resolver: &resolver,
+                    separate_approver,
+                };
+                engine.answer_in_context(&request_id, &resolution, origin, &context)
+            })
             .await?;
         let answer = serde_json::to_value(&record).map_err(LocalError::from)?;
         self.events.publish(ApprovalEventKind::Answered, record);
         Ok(answer)
+    }
+
+    async fn approval(&self, request_id: String, _: &Caller) -> Result<Value, BackendError> {
+        self.blocking(move |engine| {
+            let record = engine
+                .approval(&request_id)?
+                .ok_or_else(|| ApprovalRefused::new(request_id, ApprovalRefusal::NotFound))?;
+            Ok(serde_json::to_value(record)?)
+        })
+        .await
+    }
+
+    async fn expire_due(&self) -> Result<usize, BackendError> {
+        let expired = self
+            .blocking(|engine| engine.expire_due_approvals(EXPIRY_BATCH))
+            .await?;
+        let n = expired.len();
+        for record in expired {
+            tracing::info!(request_id = ?record.request_id, tool = ?record.tool, "approval expired");
+            self.events.publish(ApprovalEventKind::Expired, record);
+        }
+        Ok(n)
     }
 
     async fn claim_approval(

@@ -107,6 +107,7 @@ type Shared = Arc<AppState>;
 /// | `POST /approvals/{request_id}/resolve` | the approval as it now stands, with `resolution` and `resolver` (the API key's name); 404 unknown, 409 `{"detail": {"message", "resolution"}}` when already resolved |
 /// | the same with `claim: true`, `tool`, `arguments_sha256` | the approval, now used, with `claimed: true`; 409 `{"detail": {"message", "reason"}}` (`tool_changed` with `approved_tool`, `arguments_changed`, `already_used`, `not_approved` with `status`, `untracked`) |
 /// | `GET /approvals?status=pending\|all&limit=N` | a JSON array of approvals |
+/// | `GET /approvals/{request_id}` | the approval as it now stands (an extension, read by agents to learn the call an approver approved); 404 unknown |
 /// | `GET /decisions?limit=N` | a JSON array of the most recent decisions, newest first, with their outcomes (an extension of the hosted contract, for `bighub decisions --server`) |
 /// | `GET /healthz` | `{"status": "ok"}`, or 503 `{"status": "unavailable", "detail"}` when the store fails or does not answer within the health timeout (no key needed) |
 /// | `GET /metrics` | Prometheus text (no key needed; counts only); the pending approvals as last read, with their age |
@@ -136,6 +137,7 @@ pub(crate) fn build(
         .route("/actions/memory/ingest", post(ingest_memory))
         .route("/approvals/{request_id}/resolve", post(resolve_approval))
         .route("/approvals", get(list_approvals))
+        .route("/approvals/{request_id}", get(get_approval))
         .route("/decisions", get(list_decisions))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -196,7 +198,7 @@ impl From<ApprovalRefused> for ApiError {
             refusal,
             ..
         } = refused;
-        let message = match &refusal {
+        let claim_message = match &refusal {
             ApprovalRefusal::NotFound => {
                 let message = format!("no approval exists for request {request_id}");
                 return Self::new(StatusCode::NOT_FOUND, message);
@@ -207,24 +209,34 @@ impl From<ApprovalRefused> for ApiError {
                     json!({"message": "approval already resolved", "resolution": resolution}),
                 );
             }
-            ApprovalRefusal::ToolChanged { approved, .. } => {
-                format!("the approval was granted for the tool {approved:?}")
-            }
+            ApprovalRefusal::ToolChanged { approved, .. } => Some(format!(
+                "the approval was granted for the tool {approved:?}"
+            )),
             ApprovalRefusal::ArgumentsChanged => {
-                "the approval was granted for other arguments".to_owned()
+                Some("the approval was granted for other arguments".to_owned())
             }
-            ApprovalRefusal::AlreadyUsed => "the approval already ran its call".to_owned(),
+            ApprovalRefusal::AlreadyUsed => Some("the approval already ran its call".to_owned()),
             ApprovalRefusal::NotApproved { status } => {
-                format!("the approval is {status}, not approved")
+                Some(format!("the approval is {status}, not approved"))
             }
-            ApprovalRefusal::Untracked => "this server keeps no approvals it can bind".to_owned(),
-            // A refusal without a message of its own here is still a conflict with the
-            // approval's state, named by its reason.
-            other => other.reason().replace('_', " "),
+            ApprovalRefusal::Untracked => {
+                Some("this server keeps no approvals it can bind".to_owned())
+            }
+            _ => None,
         };
-        // A claim refused: the message, then the refusal's `reason` and what it names.
+        let message = match claim_message {
+            // A claim refused: the message, then the refusal's `reason` and what it names.
+            Some(message) => format!("claim refused: {message}"),
+            // An answer refused by the approval's terms (expired, the requester approving
+            // where a separate approver is required, an approver counted twice, a changed
+            // call the policy does not let run).
+            None => format!(
+                "answer refused: {}",
+                ApprovalRefused::new(request_id.as_str(), refusal.clone())
+            ),
+        };
         let mut detail = Map::new();
-        detail.insert("message".into(), json!(format!("claim refused: {message}")));
+        detail.insert("message".into(), json!(message));
         detail.extend(refusal.detail());
         Self::new(StatusCode::CONFLICT, Value::Object(detail))
     }
@@ -487,6 +499,24 @@ async fn resolve_approval(
     }
     .await;
     respond(&state, "resolve_approval", answer)
+}
+
+async fn get_approval(
+    State(state): State<Shared>,
+    Path(request_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let caller = authenticate(&state, &headers)?;
+        within(
+            state.config.request_timeout,
+            "get_approval",
+            state.backend.approval(request_id, &caller),
+        )
+        .await
+    }
+    .await;
+    respond(&state, "get_approval", answer)
 }
 
 async fn list_approvals(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> Response {

@@ -115,6 +115,9 @@ const RESOLVE_APPROVAL: &[Field] = &[
     field("claim", Bool, Defaulted),
     field("tool", Str, Optional),
     field("arguments_sha256", Str, Optional),
+    // Approving a changed call: the decision's better action, or edited arguments.
+    field("better_action", Bool, Defaulted),
+    field("arguments", Object, Optional),
 ];
 
 fn rules(endpoint: BodyEndpoint) -> &'static [Field] {
@@ -397,7 +400,9 @@ pub fn memory_batch(body: &Map<String, Value>) -> MemoryBatch {
     batch
 }
 
-/// An accepted resolve body as a resolution; `resolved_by` defaults to the caller.
+/// An accepted resolve body as a resolution; `resolved_by` defaults to the caller. An
+/// approval may carry `better_action: true` or edited `arguments` (extensions the hosted
+/// service does not know), which the engine decides before the approval binds them.
 pub fn resolution(body: &Map<String, Value>, caller: &str) -> ApprovalResolution {
     let resolution = if body.get("resolution").and_then(Value::as_str) == Some("approved") {
         Resolution::Approved
@@ -408,6 +413,8 @@ pub fn resolution(body: &Map<String, Value>, caller: &str) -> ApprovalResolution
         resolution,
         comment: string(body, "comment"),
         resolved_by: string(body, "resolved_by").or_else(|| Some(format!("api-key:{caller}"))),
+        arguments: body.get("arguments").filter(|a| a.is_object()).cloned(),
+        better_action: body.get("better_action").and_then(Value::as_bool) == Some(true),
     }
 }
 

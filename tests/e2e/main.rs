@@ -13,6 +13,7 @@ mod agent_builder;
 mod agent_local;
 mod agent_loop;
 mod agent_stream;
+mod approval_lifecycle;
 mod deploy_after_scan;
 mod guard_integrity;
 mod hosted_mcp;

@@ -158,6 +158,13 @@ pub fn resolve_body(resolution: &ApprovalResolution) -> Value {
     if let Some(by) = &resolution.resolved_by {
         body.insert("resolved_by".into(), json!(by));
     }
+    // Extensions for a changed call, sent only when used.
+    if let Some(arguments) = &resolution.arguments {
+        body.insert("arguments".into(), arguments.clone());
+    }
+    if resolution.better_action {
+        body.insert("better_action".into(), json!(true));
+    }
     Value::Object(body)
 }
 

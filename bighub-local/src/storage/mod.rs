@@ -27,12 +27,14 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use bighub_core::{ApprovalResolution, MemoryBatch, OutcomeReport};
+use bighub_core::{MemoryBatch, OutcomeReport};
 
 use crate::error::LocalError;
 use crate::input::History;
 
-mod approval_rules;
+pub(crate) use approval_rules::{Answer, ArgumentChange, NewApproval};
+
+pub(crate) mod approval_rules;
 mod database_timeouts;
 mod history;
 #[cfg(feature = "postgres")]
@@ -60,7 +62,7 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     fn insert_decision(
         &self,
         decision: &NewDecision<'_>,
-        approval_reason: Option<&str>,
+        approval: Option<&NewApproval<'_>>,
         idempotency: Option<&IdempotencyClaim<'_>>,
     ) -> Result<Option<IdempotentHit>, LocalError>;
 
@@ -100,28 +102,37 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
         limit: usize,
     ) -> Result<Vec<StoredDecision>, LocalError>;
 
+    /// The decision row of `request_id`, if any.
+    fn stored_decision(&self, request_id: &str) -> Result<Option<StoredDecision>, LocalError>;
+
     /// The approval for `request_id`, if any.
     fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError>;
 
-    /// Pending approvals, oldest first, at most `limit`: limited in the query, so that
-    /// the rows past it are never read.
-    fn pending_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError>;
+    /// Approvals pending and not expired at `now_ms`, oldest first, at most `limit`:
+    /// limited in the query, so that the rows past it are never read.
+    fn pending_approvals(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ApprovalRecord>, LocalError>;
 
     /// Every approval, newest first, at most `limit`.
     fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError>;
 
-    /// How many approvals are pending (a count, not the rows: for gauges).
-    fn pending_count(&self) -> Result<u64, LocalError>;
+    /// How many approvals are pending and not expired at `now_ms` (a count, not the rows:
+    /// for gauges).
+    fn pending_count(&self, now_ms: i64) -> Result<u64, LocalError>;
 
-    /// Resolves a pending approval once, recording who did (`resolver`, as authenticated);
-    /// a second resolution is refused.
-    fn resolve(
-        &self,
-        request_id: &str,
-        resolution: &ApprovalResolution,
-        resolver: &str,
-        now_ms: i64,
-    ) -> Result<ApprovalRecord, LocalError>;
+    /// Applies an answer to a pending approval under the lifecycle's rules
+    /// (`approval_rules.rs`): once resolved it stays resolved; an expired one is marked
+    /// expired and refused; the answer is written by a conditional update, so that of
+    /// concurrent answers each is counted once.
+    fn resolve(&self, request_id: &str, answer: &Answer<'_>) -> Result<ApprovalRecord, LocalError>;
+
+    /// Marks the approvals still pending whose time ran out by `now_ms` expired (at most
+    /// `limit`), and answers them; of several processes sweeping at once, each approval is
+    /// answered to one.
+    fn expire_due(&self, now_ms: i64, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError>;
 
     /// Marks an approved, unused approval used; of any number of concurrent consumers, in
     /// any number of processes, exactly one succeeds.
@@ -279,25 +290,46 @@ pub enum ApprovalStatus {
     Approved,
     /// A human rejected it.
     Rejected,
+    /// Nobody answered it in time; its call does not run. Not a rejection.
+    Expired,
+    /// It was approved and its call ran under it (once).
+    Used,
 }
 
 impl ApprovalStatus {
-    /// The stored name (`pending`, `approved`, `rejected`).
+    /// The name (`pending`, `approved`, `rejected`, `expired`, `used`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Approved => "approved",
             Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Used => "used",
         }
     }
 
-    pub(crate) fn parse(s: &str) -> Self {
-        match s {
+    /// The status of a stored row: its `status` column, and whether it was used.
+    pub(crate) fn from_row(status: &str, used: bool) -> Self {
+        match status {
+            "approved" if used => Self::Used,
             "approved" => Self::Approved,
             "rejected" => Self::Rejected,
+            "expired" => Self::Expired,
             _ => Self::Pending,
         }
     }
+}
+
+/// One approval an approver gave (of the [`required_approvals`](ApprovalRecord::required_approvals)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Approver {
+    /// Who, as authenticated (as [`ApprovalRecord::resolver`]).
+    pub name: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Their comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// An approval as stored.
@@ -320,7 +352,7 @@ pub struct ApprovalRecord {
     pub arguments: Option<Value>,
     /// Why the decision asked for a review.
     pub reason: Option<String>,
-    /// Pending, approved or rejected.
+    /// Pending, approved, rejected, expired or used.
     pub status: ApprovalStatus,
     /// The resolver's comment.
     pub comment: Option<String>,
@@ -338,6 +370,28 @@ pub struct ApprovalRecord {
     pub used: bool,
     /// When it was used.
     pub used_at: Option<String>,
+    /// When it expires unless answered (RFC 3339, UTC; `None` for approvals stored before
+    /// approvals expired).
+    pub expires_at: Option<String>,
+    /// Who asked for it, as authenticated: the decision server's name for the agent's API
+    /// key, `None` for a decision made in the engine's own process.
+    pub requester: Option<String>,
+    /// The actor the agent acts as, as the call declared it.
+    pub actor: Option<String>,
+    /// Whether whoever asked for it may not approve it.
+    pub separate_approver: bool,
+    /// How many distinct people must approve it.
+    pub required_approvals: u32,
+    /// The approvals given so far, oldest first (all of them once approved).
+    pub approvers: Vec<Approver>,
+    /// When an approver approved another call than the one asked for (the engine's better
+    /// action, or edited arguments): `{kind: "better_action" | "edited", original_arguments,
+    /// original_arguments_sha256, mode, reason}`; [`arguments`](Self::arguments) and
+    /// [`arguments_sha256`](Self::arguments_sha256) are then the changed call's.
+    pub change: Option<Value>,
+    /// `expires_at` as unix milliseconds, for the lifecycle's rules.
+    #[serde(skip)]
+    pub(crate) expires_at_ms: Option<i64>,
 }
 
 /// The resolver recorded for a resolution made in the engine's own process (an agent's

@@ -188,7 +188,11 @@ pub(crate) fn resolution(
 ) -> Result<(), LocalError> {
     identifier("request_id", request_id)?;
     optional_text("comment", resolution.comment.as_deref())?;
-    optional_text("resolved_by", resolution.resolved_by.as_deref())
+    optional_text("resolved_by", resolution.resolved_by.as_deref())?;
+    match &resolution.arguments {
+        Some(arguments) => json_text("arguments", arguments, 0),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! One test binary with a module per concern, linked once; run one concern with
 //! `cargo test -p bighub-local --test engine local_store::`.
 
+mod approval_lifecycle;
 mod context_providers;
 mod evidence_lookup;
 mod golden_decisions;

@@ -51,6 +51,12 @@ pub struct ApprovalRequest {
 
 /// A human's answer to an [`ApprovalRequest`].
 ///
+/// An approval may change the call: [`with_better_action`](Self::with_better_action)
+/// approves the decision's constrained alternative (the default policy's shorter grant),
+/// [`with_arguments`](Self::with_arguments) edited arguments. The engine decides the
+/// changed call first (it refuses one the policy blocks), the agent runs the changed call,
+/// and the model is told it ran with changed arguments, and why.
+///
 /// ```
 /// use bighub_openai::{ApprovalAnswer, engine::Resolution};
 ///
@@ -58,6 +64,8 @@ pub struct ApprovalRequest {
 /// assert_eq!(yes.resolution, Resolution::Approved);
 /// let no = ApprovalAnswer::rejected("use a 2h grant instead");
 /// assert_eq!(no.comment.as_deref(), Some("use a 2h grant instead"));
+/// let shorter = ApprovalAnswer::approved("2h is enough").with_better_action();
+/// assert!(shorter.better_action);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalAnswer {
@@ -69,6 +77,13 @@ pub struct ApprovalAnswer {
     /// Who answered, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_by: Option<String>,
+    /// Approves these arguments instead of the ones the model proposed (arguments the tool
+    /// marks secret stay `[REDACTED]`: they keep the model's values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
+    /// Approves the decision's better action instead of the call proposed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub better_action: bool,
 }
 
 impl ApprovalAnswer {
@@ -78,6 +93,8 @@ impl ApprovalAnswer {
             resolution: Resolution::Approved,
             comment: Some(comment.into()).filter(|c| !c.is_empty()),
             resolved_by: None,
+            arguments: None,
+            better_action: false,
         }
     }
 
@@ -87,7 +104,21 @@ impl ApprovalAnswer {
             resolution: Resolution::Rejected,
             comment: Some(comment.into()).filter(|c| !c.is_empty()),
             resolved_by: None,
+            arguments: None,
+            better_action: false,
         }
+    }
+
+    /// Approves the decision's better action (its constrained alternative) instead.
+    pub fn with_better_action(mut self) -> Self {
+        self.better_action = true;
+        self
+    }
+
+    /// Approves `arguments` instead of the ones the model proposed.
+    pub fn with_arguments(mut self, arguments: Value) -> Self {
+        self.arguments = Some(arguments);
+        self
     }
 
     /// Records who answered.
@@ -107,6 +138,8 @@ impl ApprovalAnswer {
             resolution: self.resolution,
             comment: self.comment.clone(),
             resolved_by: self.resolved_by.clone(),
+            arguments: self.arguments.clone(),
+            better_action: self.better_action,
         }
     }
 }

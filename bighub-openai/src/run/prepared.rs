@@ -42,10 +42,21 @@ pub(crate) enum ApprovalState {
     None,
     /// It waits for an answer: the run pauses.
     Pending,
-    /// A human answered and the engine recorded it.
+    /// A human answered and the engine recorded it; with `change` when the approver
+    /// approved changed arguments, which the call now carries.
     Answered {
         answer: ApprovalAnswer,
         record: Box<ApprovalRecord>,
+        change: Option<Box<Value>>,
+    },
+    /// Nobody answered before the approval expired: the call does not run.
+    Expired,
+    /// Approved, but decided again just before it would run, and `decision` does not let
+    /// it run now; the approval was not used.
+    Redecided {
+        answer: ApprovalAnswer,
+        record: Box<ApprovalRecord>,
+        decision: Box<Decision>,
     },
 }
 
@@ -153,6 +164,16 @@ impl PreparedCall {
             arguments,
             gate: Gate::Rejected { tool, error },
             approval: ApprovalState::None,
+        }
+    }
+
+    /// Binds the call to the changed `arguments` an approver approved, and the action
+    /// decided for them: what runs from now on.
+    pub(crate) fn rebind(&mut self, arguments: Value, action: ProposedAction) {
+        self.digest = canonical_sha256(&arguments);
+        self.arguments = arguments;
+        if let Gate::Decided(decided) = &mut self.gate {
+            decided.action = action;
         }
     }
 

@@ -27,7 +27,7 @@ use super::ctx::{RunCtx, SecretArgs};
 use super::driver::Step;
 use super::hosted_mcp::mcp_approval_event;
 use super::model_response::LlmResponse;
-use super::prepared::{ApprovalState, PreparedCall};
+use super::prepared::PreparedCall;
 use super::recorded::RecordedCall;
 use super::result::RunResult;
 use super::runner::{RunIds, Runner};
@@ -199,13 +199,9 @@ impl Runner {
             mut prepared,
         } in std::mem::take(answered)
         {
-            let record = self
-                .settle_approval(&request_id, &prepared, &answer)
+            prepared.approval = self
+                .settle_approval(&request_id, &mut prepared, &answer)
                 .await?;
-            prepared.approval = ApprovalState::Answered {
-                answer,
-                record: Box::new(record),
-            };
             // The final event takes the paused one's place: one event per call.
             let paused = &ctx.calls[index].event;
             let (paused_id, seq) = (paused.event_id.clone(), paused.seq);
@@ -348,11 +344,9 @@ impl Runner {
             arguments.to_string(),
         );
         let mut call = PreparedCall::for_review(call, arguments, registered, action, decision);
-        let record = inner.settle_approval(request_id, &call, &answer).await?;
-        call.approval = ApprovalState::Answered {
-            answer,
-            record: Box::new(record),
-        };
+        call.approval = inner
+            .settle_approval(request_id, &mut call, &answer)
+            .await?;
         let mut outcome = inner.run_and_record(vec![call], &ids, 0).await?;
         if let Some(failure) = outcome.failure.take() {
             let events = outcome.events().cloned().collect();

@@ -137,16 +137,22 @@ impl Runner {
                 .decided()
                 .and_then(|d| d.action.context.metadata.get(TOOL_HINTS_KEY).cloned());
             let answered = match &call.approval {
-                ApprovalState::Answered { answer, record } => {
-                    Some((answer.clone(), (**record).clone()))
+                ApprovalState::Answered { answer, record, .. }
+                | ApprovalState::Redecided { answer, record, .. } => {
+                    Some(Some((answer.clone(), (**record).clone())))
                 }
-                _ => None,
+                ApprovalState::Expired => Some(None),
+                ApprovalState::None | ApprovalState::Pending => None,
             };
             let event = self.event(call, result, ids, first_seq + i as u64);
-            if let Some((answer, record)) = answered {
-                outcome
-                    .approvals
-                    .push(approval_loop(&event, &answer, record));
+            match answered {
+                Some(Some((answer, record))) => {
+                    outcome
+                        .approvals
+                        .push(approval_loop(&event, &answer, record));
+                }
+                Some(None) => outcome.approvals.push(expired_loop(&event)),
+                None => {}
             }
             // An approved hosted call is reported when its `mcp_call` comes back.
             let report = !pending && event.status != ExecutionStatus::Approved;
@@ -184,7 +190,7 @@ impl Runner {
 
     async fn approval_for(
         &self,
-        call: &PreparedCall,
+        call: &mut PreparedCall,
         policy: &ApprovalPolicy,
     ) -> Result<ApprovalState, Error> {
         let Some(decided) = call.decided() else {
@@ -213,11 +219,7 @@ impl Runner {
         let Some(answer) = callback(request).await else {
             return Ok(ApprovalState::Pending);
         };
-        let record = self.settle_approval(&request_id, call, &answer).await?;
-        Ok(ApprovalState::Answered {
-            answer,
-            record: Box::new(record),
-        })
+        self.settle_approval(&request_id, call, &answer).await
     }
 
     /// Runs the tool of a decided call, within its timeout; a panic becomes a tool error.
@@ -262,6 +264,11 @@ impl Runner {
             &call.approval,
             ApprovalState::Answered { answer, .. } if !answer.is_approved()
         );
+        let expired = matches!(call.approval, ApprovalState::Expired);
+        let redecided = match &call.approval {
+            ApprovalState::Redecided { decision, .. } => Some(decision.verdict()),
+            _ => None,
+        };
         let secrets = call.secret_values();
         let arguments = call.recorded_arguments();
         let (status, output, error) = match (&call.gate, result) {
@@ -282,6 +289,10 @@ impl Runner {
                     ExecutionStatus::Approved
                 } else if rejected_by_human {
                     ExecutionStatus::Rejected
+                } else if expired {
+                    ExecutionStatus::Expired
+                } else if let Some(now) = redecided {
+                    ExecutionStatus::for_verdict(now).unwrap_or(ExecutionStatus::Blocked)
                 } else {
                     ExecutionStatus::for_verdict(decided.verdict)
                         .unwrap_or(ExecutionStatus::Blocked)
@@ -304,11 +315,26 @@ impl Runner {
             Gate::Rejected { .. } => None,
         };
         let request_id = decision.as_ref().and_then(|d| d.request_id.clone());
+        // A call decided again and stopped carries the decision that stopped it, under the
+        // request id its approval was asked with.
+        let decision = match &call.approval {
+            ApprovalState::Redecided { decision, .. } => Some((**decision).clone()),
+            _ => decision,
+        };
         let recommendation = decision.as_ref().and_then(|d| d.recommendation.clone());
         let risk_score = decision.as_ref().and_then(|d| d.risk_score.or(d.risk));
         let enforcement_mode = decision.as_ref().and_then(|d| d.enforcement_mode.clone());
         let approval = match &call.approval {
-            ApprovalState::Answered { answer, .. } => Some(answer.to_resolution()),
+            ApprovalState::Answered { answer, .. } | ApprovalState::Redecided { answer, .. } => {
+                Some(answer.to_resolution())
+            }
+            _ => None,
+        };
+        let arguments_change = match &call.approval {
+            ApprovalState::Answered {
+                change: Some(change),
+                ..
+            } => Some((**change).clone()),
             _ => None,
         };
         ExecutionEvent {
@@ -327,6 +353,7 @@ impl Runner {
             risk_score,
             enforcement_mode,
             approval,
+            arguments_change,
         }
     }
 
@@ -435,6 +462,18 @@ pub(crate) fn approval_loop(
             (Some(output), _) => output.clone(),
             (None, error) => json!({"error": error}),
         }),
+    }
+}
+
+/// The `approval_loop` record of an approval that expired before anyone answered it.
+fn expired_loop(event: &ExecutionEvent) -> ApprovalLoop {
+    ApprovalLoop {
+        required: true,
+        resolved: false,
+        resumed: false,
+        request_id: event.request_id.clone(),
+        approval: None,
+        tool_output: None,
     }
 }
 

@@ -29,7 +29,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
-use bighub_core::{ApprovalResolution, MemoryBatch, OutcomeReport};
+use bighub_core::{MemoryBatch, OutcomeReport};
 
 use crate::clock::format_rfc3339;
 use crate::error::LocalError;
@@ -39,8 +39,8 @@ use crate::storage::history::{
     DAY_MS, MAX_PRECEDENTS, RECENT_DECISIONS, RecentEntry, RecentOutcome, summarize,
 };
 use crate::storage::{
-    ApprovalRecord, DatabaseTimeouts, DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim,
-    IdempotentHit, NewDecision, OutcomeRecord, Storage, StoredDecision, decision_used,
+    Answer, ApprovalRecord, DatabaseTimeouts, DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim,
+    IdempotentHit, NewApproval, NewDecision, OutcomeRecord, Storage, StoredDecision, decision_used,
 };
 
 mod approvals;
@@ -249,7 +249,7 @@ impl Postgres {
     async fn insert_decision_async(
         &self,
         d: &NewDecision<'_>,
-        approval_reason: Option<&str>,
+        approval: Option<&NewApproval<'_>>,
         idempotency: Option<&IdempotencyClaim<'_>>,
     ) -> Result<Option<IdempotentHit>, LocalError> {
         let arguments = serde_json::to_string(d.arguments)?;
@@ -319,11 +319,13 @@ impl Postgres {
             )
             .await?;
         tx.execute(&insert, &params).await?;
-        if let Some(reason) = approval_reason {
+        if let Some(approval) = approval {
+            let required = i32::try_from(approval.required_approvals).unwrap_or(1);
             tx.execute(
                 "INSERT INTO approvals (request_id, created_at, tool, action, target,
-                    arguments_sha256, reason, arguments)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    arguments_sha256, reason, arguments, expires_at, requester, actor,
+                    separate_approver, required_approvals, approvers)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '[]')",
                 &[
                     &d.request_id,
                     &d.created_at,
@@ -331,8 +333,13 @@ impl Postgres {
                     &d.action,
                     &d.target,
                     &d.arguments_sha256,
-                    &reason,
+                    &approval.reason,
                     &d.arguments.to_string(),
+                    &approval.expires_at,
+                    &d.caller,
+                    &d.actor,
+                    &approval.separate_approver,
+                    &required,
                 ],
             )
             .await?;
@@ -569,26 +576,43 @@ impl Postgres {
                 ],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredDecision {
-                    key: r.try_get(0)?,
-                    request_id: r.try_get(1)?,
-                    created_at: r.try_get(2)?,
-                    tool: r.try_get(3)?,
-                    action: r.try_get(4)?,
-                    target: r.try_get(5)?,
-                    system: r.try_get(6)?,
-                    environment: r.try_get(7)?,
-                    risk: r.try_get(8)?,
-                    actor: r.try_get(9)?,
-                    mode: r.try_get(10)?,
-                    arguments: r.try_get(11)?,
-                    decision: r.try_get(12)?,
-                })
-            })
-            .collect()
+        rows.iter().map(stored_from_row).collect()
     }
+
+    async fn stored_decision_async(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<StoredDecision>, LocalError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT id, request_id, created_at, tool, action, target, system, environment,
+                        risk, actor, mode, arguments, decision
+                 FROM decisions WHERE request_id = $1",
+                &[&request_id],
+            )
+            .await?;
+        row.as_ref().map(stored_from_row).transpose()
+    }
+}
+
+/// A decision row as `decisions_before_async` and `stored_decision_async` select it.
+fn stored_from_row(r: &tokio_postgres::Row) -> Result<StoredDecision, LocalError> {
+    Ok(StoredDecision {
+        key: r.try_get(0)?,
+        request_id: r.try_get(1)?,
+        created_at: r.try_get(2)?,
+        tool: r.try_get(3)?,
+        action: r.try_get(4)?,
+        target: r.try_get(5)?,
+        system: r.try_get(6)?,
+        environment: r.try_get(7)?,
+        risk: r.try_get(8)?,
+        actor: r.try_get(9)?,
+        mode: r.try_get(10)?,
+        arguments: r.try_get(11)?,
+        decision: r.try_get(12)?,
+    })
 }
 
 impl Storage for Postgres {
@@ -604,10 +628,10 @@ impl Storage for Postgres {
     fn insert_decision(
         &self,
         decision: &NewDecision<'_>,
-        approval_reason: Option<&str>,
+        approval: Option<&NewApproval<'_>>,
         idempotency: Option<&IdempotencyClaim<'_>>,
     ) -> Result<Option<IdempotentHit>, LocalError> {
-        self.block(self.insert_decision_async(decision, approval_reason, idempotency))
+        self.block(self.insert_decision_async(decision, approval, idempotency))
     }
 
     fn idempotent_hit(
@@ -650,32 +674,41 @@ impl Storage for Postgres {
         self.block(self.decisions_before_async(since_ms, before, limit))
     }
 
+    fn stored_decision(&self, request_id: &str) -> Result<Option<StoredDecision>, LocalError> {
+        self.block(self.stored_decision_async(request_id))
+    }
+
     fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
         self.block(async { approvals::get(&self.client().await?, request_id).await })
     }
 
-    fn pending_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
-        self.block(async { approvals::list(&self.client().await?, true, limit).await })
+    fn pending_approvals(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ApprovalRecord>, LocalError> {
+        self.block(async { approvals::list(&self.client().await?, Some(now_ms), limit).await })
     }
 
     fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
-        self.block(async { approvals::list(&self.client().await?, false, limit).await })
+        self.block(async { approvals::list(&self.client().await?, None, limit).await })
     }
 
-    fn pending_count(&self) -> Result<u64, LocalError> {
-        self.block(async { approvals::pending_count(&self.client().await?).await })
+    fn pending_count(&self, now_ms: i64) -> Result<u64, LocalError> {
+        self.block(async { approvals::pending_count(&self.client().await?, now_ms).await })
     }
 
-    fn resolve(
-        &self,
-        request_id: &str,
-        resolution: &ApprovalResolution,
-        resolver: &str,
-        now_ms: i64,
-    ) -> Result<ApprovalRecord, LocalError> {
+    fn resolve(&self, request_id: &str, answer: &Answer<'_>) -> Result<ApprovalRecord, LocalError> {
         self.block(async {
             let client = self.client().await?;
-            approvals::resolve(&client, request_id, resolution, resolver, now_ms).await
+            approvals::resolve(&client, request_id, answer).await
+        })
+    }
+
+    fn expire_due(&self, now_ms: i64, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+        self.block(async {
+            let client = self.client().await?;
+            approvals::expire_due(&client, now_ms, limit).await
         })
     }
 

@@ -9,7 +9,7 @@ use crate::error::LocalError;
 use crate::storage::IDEMPOTENCY_TTL_MS;
 
 /// The schema version this code writes (`bighub_schema.version`).
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 
 /// Serialises migrations of every bighub schema in one database.
 const MIGRATION_LOCK: i64 = 0x6269_6768_7562; // "bighub"
@@ -97,6 +97,21 @@ ALTER TABLE approvals ADD COLUMN arguments TEXT;
 ";
 
 /// Creates (or migrates) the tables in `schema` (the connection's search path when none).
+/// Version 3 gives approvals their lifecycle: when each expires, who asked for it (the
+/// caller's name and the actor), its terms (a separate approver, how many approvals), the
+/// approvals given so far (`approvers`, counted in `approver_count` for conditional
+/// updates) and the change an approver made to the call (`arguments_change`).
+const MIGRATE_V3: &str = "
+ALTER TABLE approvals ADD COLUMN IF NOT EXISTS expires_at BIGINT;
+ALTER TABLE approvals ADD COLUMN IF NOT EXISTS requester TEXT;
+ALTER TABLE approvals ADD COLUMN IF NOT EXISTS actor TEXT;
+ALTER TABLE approvals ADD COLUMN IF NOT EXISTS separate_approver BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE approvals ADD COLUMN IF NOT EXISTS required_approvals INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE approvals ADD COLUMN IF NOT EXISTS approvers TEXT;
+ALTER TABLE approvals ADD COLUMN IF NOT EXISTS approver_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE approvals ADD COLUMN IF NOT EXISTS arguments_change TEXT;
+";
+
 pub(super) async fn migrate(
     client: &mut deadpool_postgres::Object,
     schema: Option<&str>,
@@ -125,7 +140,10 @@ pub(super) async fn migrate(
             if older.is_none() {
                 tx.batch_execute(SCHEMA_V1).await?;
             }
-            tx.batch_execute(MIGRATE_V2).await?;
+            if older.is_none_or(|v| v < 2) {
+                tx.batch_execute(MIGRATE_V2).await?;
+            }
+            tx.batch_execute(MIGRATE_V3).await?;
             tx.execute(
                 "INSERT INTO bighub_schema (version) VALUES ($1)",
                 &[&SCHEMA_VERSION],

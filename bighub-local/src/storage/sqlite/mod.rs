@@ -10,13 +10,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use bighub_core::{ApprovalResolution, MemoryBatch, OutcomeReport};
+use bighub_core::{MemoryBatch, OutcomeReport};
 
 use crate::error::LocalError;
 use crate::input::History;
 use crate::storage::{
-    ApprovalRecord, DecisionRecord, IdempotencyClaim, IdempotentHit, NewDecision, Storage,
-    StoredDecision,
+    Answer, ApprovalRecord, DecisionRecord, IdempotencyClaim, IdempotentHit, NewApproval,
+    NewDecision, Storage, StoredDecision,
 };
 
 mod approvals;
@@ -91,11 +91,11 @@ impl Storage for Sqlite {
     fn insert_decision(
         &self,
         decision: &NewDecision<'_>,
-        approval_reason: Option<&str>,
+        approval: Option<&NewApproval<'_>>,
         idempotency: Option<&IdempotencyClaim<'_>>,
     ) -> Result<Option<IdempotentHit>, LocalError> {
         self.lock()?
-            .insert_decision(decision, approval_reason, idempotency)
+            .insert_decision(decision, approval, idempotency)
     }
 
     fn idempotent_hit(
@@ -138,30 +138,36 @@ impl Storage for Sqlite {
         self.lock()?.decisions_before(since_ms, before, limit)
     }
 
+    fn stored_decision(&self, request_id: &str) -> Result<Option<StoredDecision>, LocalError> {
+        self.lock()?.stored_decision(request_id)
+    }
+
     fn approval(&self, request_id: &str) -> Result<Option<ApprovalRecord>, LocalError> {
         approvals::get(&self.lock()?.conn, request_id)
     }
 
-    fn pending_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
-        approvals::pending(&self.lock()?.conn, limit)
+    fn pending_approvals(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ApprovalRecord>, LocalError> {
+        approvals::pending(&self.lock()?.conn, now_ms, limit)
     }
 
     fn all_approvals(&self, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
         approvals::all(&self.lock()?.conn, limit)
     }
 
-    fn pending_count(&self) -> Result<u64, LocalError> {
-        approvals::pending_count(&self.lock()?.conn)
+    fn pending_count(&self, now_ms: i64) -> Result<u64, LocalError> {
+        approvals::pending_count(&self.lock()?.conn, now_ms)
     }
 
-    fn resolve(
-        &self,
-        request_id: &str,
-        resolution: &ApprovalResolution,
-        resolver: &str,
-        now_ms: i64,
-    ) -> Result<ApprovalRecord, LocalError> {
-        approvals::resolve(&self.lock()?.conn, request_id, resolution, resolver, now_ms)
+    fn resolve(&self, request_id: &str, answer: &Answer<'_>) -> Result<ApprovalRecord, LocalError> {
+        approvals::resolve(&self.lock()?.conn, request_id, answer)
+    }
+
+    fn expire_due(&self, now_ms: i64, limit: usize) -> Result<Vec<ApprovalRecord>, LocalError> {
+        approvals::expire_due(&self.lock()?.conn, now_ms, limit)
     }
 
     fn consume(&self, request_id: &str, now_ms: i64) -> Result<ApprovalRecord, LocalError> {

@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::LocalError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 /// Row keys per millisecond. A decision's row key (`id`) is the millisecond it was made in
 /// times this, plus its rank among the decisions of that millisecond; its request id carries
@@ -176,6 +176,21 @@ ALTER TABLE approvals ADD COLUMN resolver TEXT;
 ALTER TABLE approvals ADD COLUMN arguments TEXT;
 ";
 
+/// Version 6 gives approvals their lifecycle: when each expires, who asked for it (the
+/// caller's name and the actor), its terms (a separate approver, how many approvals), the
+/// approvals given so far (`approvers`, counted in `approver_count` for conditional
+/// updates) and the change an approver made to the call (`arguments_change`).
+const MIGRATE_V6: &str = "
+ALTER TABLE approvals ADD COLUMN expires_at INTEGER;
+ALTER TABLE approvals ADD COLUMN requester TEXT;
+ALTER TABLE approvals ADD COLUMN actor TEXT;
+ALTER TABLE approvals ADD COLUMN separate_approver INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE approvals ADD COLUMN required_approvals INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE approvals ADD COLUMN approvers TEXT;
+ALTER TABLE approvals ADD COLUMN approver_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE approvals ADD COLUMN arguments_change TEXT;
+";
+
 /// Migrates the store to [`SCHEMA_VERSION`], creating it when empty.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), LocalError> {
     if schema_version(conn)? == SCHEMA_VERSION {
@@ -210,7 +225,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), LocalError> {
         if version < 4 {
             tx.execute_batch(MIGRATE_V4)?;
         }
-        tx.execute_batch(MIGRATE_V5)?;
+        if version < 5 {
+            tx.execute_batch(MIGRATE_V5)?;
+        }
+        tx.execute_batch(MIGRATE_V6)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()?;

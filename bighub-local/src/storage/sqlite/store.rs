@@ -30,7 +30,7 @@ use crate::storage::history::{
     DAY_MS, MAX_PRECEDENTS, RECENT_DECISIONS, RecentEntry, RecentOutcome, summarize,
 };
 use crate::storage::{
-    DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim, IdempotentHit, NewDecision,
+    DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim, IdempotentHit, NewApproval, NewDecision,
     OutcomeRecord, StoredDecision, decision_used,
 };
 
@@ -196,7 +196,7 @@ impl Store {
     pub(crate) fn insert_decision(
         &mut self,
         d: &NewDecision<'_>,
-        approval_reason: Option<&str>,
+        approval: Option<&NewApproval<'_>>,
         idempotency: Option<&IdempotencyClaim<'_>>,
     ) -> Result<Option<IdempotentHit>, LocalError> {
         self.text.clear();
@@ -264,11 +264,12 @@ impl Store {
             KEY_SLOTS,
             d.caller,
         ])?;
-        if let Some(reason) = approval_reason {
+        if let Some(approval) = approval {
             tx.prepare_cached(
                 "INSERT INTO approvals (request_id, created_at, tool, action, target,
-                    arguments_sha256, reason, arguments)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    arguments_sha256, reason, arguments, expires_at, requester, actor,
+                    separate_approver, required_approvals, approvers)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, '[]')",
             )?
             .execute(params![
                 d.request_id,
@@ -277,8 +278,13 @@ impl Store {
                 d.action,
                 d.target,
                 d.arguments_sha256,
-                reason,
+                approval.reason,
                 d.arguments.to_string(),
+                approval.expires_at,
+                d.caller,
+                d.actor,
+                approval.separate_approver,
+                approval.required_approvals,
             ])?;
         }
         tx.commit()?;
@@ -492,27 +498,55 @@ impl Store {
                     before.unwrap_or(i64::MAX),
                     limit as i64
                 ],
-                |r| {
-                    Ok(StoredDecision {
-                        key: r.get(0)?,
-                        request_id: r.get(1)?,
-                        created_at: r.get(2)?,
-                        tool: r.get(3)?,
-                        action: r.get(4)?,
-                        target: r.get(5)?,
-                        system: r.get(6)?,
-                        environment: r.get(7)?,
-                        risk: r.get(8)?,
-                        actor: r.get(9)?,
-                        mode: r.get(10)?,
-                        arguments: r.get(11)?,
-                        decision: r.get(12)?,
-                    })
-                },
+                stored_from_row,
             )?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
+}
+
+impl Store {
+    /// The decision row of `request_id`, found as [`FIND_DECISION`] finds it.
+    pub(crate) fn stored_decision(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<StoredDecision>, LocalError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, request_id, created_at, tool, action, target, system, environment, risk,
+                    actor, mode, arguments, decision
+             FROM decisions WHERE id BETWEEN ?2 AND ?2 + ?3 - 1 AND request_id = ?1
+             UNION ALL
+             SELECT id, request_id, created_at, tool, action, target, system, environment, risk,
+                    actor, mode, arguments, decision
+             FROM decisions WHERE legacy IS NOT NULL AND request_id = ?1
+             LIMIT 1",
+        )?;
+        Ok(stmt
+            .query_row(
+                params![request_id, millis_of(request_id).map(first_key), KEY_SLOTS],
+                stored_from_row,
+            )
+            .optional()?)
+    }
+}
+
+/// A decision row as `decisions_before` and `stored_decision` select it.
+fn stored_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDecision> {
+    Ok(StoredDecision {
+        key: r.get(0)?,
+        request_id: r.get(1)?,
+        created_at: r.get(2)?,
+        tool: r.get(3)?,
+        action: r.get(4)?,
+        target: r.get(5)?,
+        system: r.get(6)?,
+        environment: r.get(7)?,
+        risk: r.get(8)?,
+        actor: r.get(9)?,
+        mode: r.get(10)?,
+        arguments: r.get(11)?,
+        decision: r.get(12)?,
+    })
 }
 
 /// The action and target of the decision `?1`: by key, from the id's millisecond `?2` times
