@@ -63,7 +63,8 @@ impl Server {
     /// the webhooks of `config`, from now on, for as long as the server is served: each
     /// approval requested, answered or expired is POSTed, signed, to every target, in a
     /// body that is also a Slack message. Counted in `/metrics` as
-    /// `bighub_notifications_{sent,failed,dropped}_total`.
+    /// `bighub_notifications_{sent,failed,dropped}_total`. Notifications run inside
+    /// [`serve`](Self::serve): routes taken alone with [`router`](Self::router) send none.
     ///
     /// [`LocalBackend::events`]: crate::LocalBackend::events
     ///

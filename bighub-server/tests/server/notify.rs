@@ -25,26 +25,26 @@ const TOKEN: &str = "tok-value-1029384756";
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    headers: HeaderMap,
-    body: Bytes,
+pub(crate) struct Received {
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 impl Received {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
 
 /// A webhook receiver on 127.0.0.1 answering the statuses of `answers` in turn (then 200),
 /// each after `delay`.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    async fn start(answers: Vec<u16>, delay: Duration) -> Self {
+    pub(crate) async fn start(answers: Vec<u16>, delay: Duration) -> Self {
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let answers = Arc::new(Mutex::new(answers.into_iter()));
         let seen = Arc::clone(&got);
@@ -69,12 +69,12 @@ impl Receiver {
         Self { url, got }
     }
 
-    fn got(&self) -> Vec<Received> {
+    pub(crate) fn got(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 
     /// Waits until `n` requests arrived (10 s at most), and answers them.
-    async fn wait_for(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
         for _ in 0..200 {
             let got = self.got();
             if got.len() >= n {
@@ -86,7 +86,7 @@ impl Receiver {
     }
 }
 
-fn notify_config(urls: &[&str]) -> NotifyConfig {
+pub(crate) fn notify_config(urls: &[&str]) -> NotifyConfig {
     let mut config = NotifyConfig::new(SigningSecret::new(SECRET).unwrap());
     for url in urls {
         config.add_target(url).unwrap();
@@ -317,7 +317,7 @@ fn record(request_id: &str) -> ApprovalRecord {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_drops_and_counts() {
     // One delivery in flight at a time, one waiting: a slow receiver fills both.
-    let receiver = Receiver::start(vec![], Duration::from_millis(800)).await;
+    let receiver = Receiver::start(vec![], Duration::from_millis(1500)).await;
     let mut config = notify_config(&[&receiver.url]);
     config.queue_capacity = 1;
     config.max_in_flight = 1;

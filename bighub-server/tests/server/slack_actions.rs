@@ -7,21 +7,29 @@ use std::sync::Arc;
 
 use bighub_local::LocalEngine;
 use bighub_local::storage::ApprovalStatus;
+use std::time::Duration;
+
 use bighub_server::notify::{SigningSecret, SlackActions};
+use bighub_server::{LocalBackend, Server};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::common::{self, TestServer};
+use crate::notify::{Receiver, notify_config};
 
 const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
-async fn start() -> TestServer {
+fn slack_config() -> bighub_server::ServerConfig {
     let mut slack = SlackActions::new(SigningSecret::new(SLACK_SECRET).unwrap());
     slack.allow("U0ALICE=alice").unwrap();
     let mut config = common::config();
     config.slack = Some(Arc::new(slack));
-    TestServer::start_with(config).await
+    config
+}
+
+async fn start() -> TestServer {
+    TestServer::start_with(slack_config()).await
 }
 
 async fn review(server: &TestServer) -> String {
@@ -258,5 +266,31 @@ async fn the_body_limit_holds_for_slack() {
     let body = format!("payload={}", "x".repeat(4096));
     let (code, _) = signed(&server, &body).await;
     assert_eq!(code, 413);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_from_slack_is_announced_with_its_operator() {
+    let receiver = Receiver::start(vec![], Duration::ZERO).await;
+    let engine = Arc::new(LocalEngine::builder().in_memory().build().unwrap());
+    let backend = Arc::new(LocalBackend::new(Arc::clone(&engine)));
+    let server = Server::new(backend.clone(), slack_config())
+        .with_notifications(notify_config(&[&receiver.url]), backend.events())
+        .unwrap();
+    let server = TestServer::serve(engine, server).await;
+    let id = review(&server).await;
+    assert_eq!(
+        receiver.wait_for(1).await[0].json()["type"],
+        "approval.requested"
+    );
+    let (code, answer) = signed(&server, &click("U0ALICE", "approve", &id)).await;
+    assert_eq!(code, 200, "{answer}");
+    let got = receiver.wait_for(2).await;
+    let answered = got[1].json();
+    assert_eq!(answered["type"], "approval.answered");
+    assert_eq!(answered["request_id"], id.as_str());
+    assert_eq!(answered["status"], "approved");
+    assert_eq!(answered["resolver"], "slack:alice");
+    assert_eq!(answered["comment"], "approved in Slack by alice");
     server.stop().await;
 }
