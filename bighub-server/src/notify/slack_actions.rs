@@ -223,7 +223,7 @@ pub(crate) async fn answer(
     let answered = backend
         .resolve_approval(click.request_id.clone(), resolution, &caller)
         .await;
-    let text = match &answered {
+    let (text, update) = match &answered {
         Ok(record) => {
             tracing::info!(caller = ?caller.key_name, request_id = ?click.request_id, "approval resolved from Slack");
             let text = format!(
@@ -232,16 +232,29 @@ pub(crate) async fn answer(
                 escape(record["target"].as_str().unwrap_or("-"), FIELD_CHARS),
             );
             // The original message loses its buttons: it now says who answered.
-            follow_up(
-                click.response_url.as_deref(),
-                json!({"replace_original": true, "text": text}),
-            );
-            return SlackAnswer::message(text);
+            let update = json!({"replace_original": true, "text": text});
+            (text, update)
         }
-        Err(BackendError::Approval(refused)) => match &refused.refusal {
+        Err(e) => {
+            let text = refusal_text(e, &request);
+            (text.clone(), ephemeral(text))
+        }
+    };
+    if let Err(e) = &answered {
+        tracing::info!(caller = ?caller.key_name, request_id = ?click.request_id, problem = ?e.to_string(), "an answer from Slack changed nothing");
+    }
+    follow_up(click.response_url.as_deref(), update);
+    SlackAnswer::message(text)
+}
+
+/// What the person who clicked is told when their answer changed nothing; `request` is
+/// the request id, escaped.
+fn refusal_text(e: &BackendError, request: &str) -> String {
+    match e {
+        BackendError::Approval(refused) => match &refused.refusal {
             ApprovalRefusal::AlreadyResolved { resolution } => format!(
                 "This approval (request {request}) was already {}; nothing changed.",
-                escape(resolution.as_str(), FIELD_CHARS)
+                escape(resolution, FIELD_CHARS)
             ),
             ApprovalRefusal::NotFound => {
                 format!("No approval of request {request} exists here; nothing changed.")
@@ -251,16 +264,8 @@ pub(crate) async fn answer(
                 escape(other.reason(), FIELD_CHARS)
             ),
         },
-        Err(e) => {
-            tracing::warn!(caller = ?caller.key_name, request_id = ?click.request_id, error = ?e.to_string(), "an answer from Slack was not recorded");
-            format!("The answer to request {request} could not be recorded; try again.")
-        }
-    };
-    if let Err(e) = &answered {
-        tracing::info!(caller = ?caller.key_name, request_id = ?click.request_id, refusal = ?e.to_string(), "an answer from Slack changed nothing");
+        _ => format!("The answer to request {request} could not be recorded; try again."),
     }
-    follow_up(click.response_url.as_deref(), ephemeral(text.clone()));
-    SlackAnswer::message(text)
 }
 
 /// Whether the request is Slack's, signed within the allowed skew of `now`.
