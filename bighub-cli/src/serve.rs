@@ -2,8 +2,9 @@
 //!
 //! This module owns the command's options, where the API keys come from
 //! (`BIGHUB_SERVER_API_KEYS`, `--api-key-file`), the refusal to run without keys anywhere
-//! but on loopback, the first line of output (`listening on http://ADDR`) and the graceful
-//! stop on SIGTERM or ctrl-c.
+//! but on loopback, where the notification and Slack secrets come from
+//! (`BIGHUB_NOTIFY_SECRET`, `BIGHUB_SLACK_SIGNING_SECRET`, or files), the first line of
+//! output (`listening on http://ADDR`) and the graceful stop on SIGTERM or ctrl-c.
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bighub_server::notify::{NotifyConfig, SigningSecret, SlackActions};
 use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
 use clap::Args;
 
@@ -19,6 +21,10 @@ use crate::{Global, builder};
 
 /// The variable holding the server's API keys.
 const KEYS_VAR: &str = "BIGHUB_SERVER_API_KEYS";
+/// The variable holding the secret that signs approval notifications.
+const NOTIFY_SECRET_VAR: &str = "BIGHUB_NOTIFY_SECRET";
+/// The variable holding the Slack app's signing secret.
+const SLACK_SECRET_VAR: &str = "BIGHUB_SLACK_SIGNING_SECRET";
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
@@ -65,6 +71,31 @@ pub(crate) struct ServeArgs {
     /// the decision, not its actor. Rejections stay anyone's to give.
     #[arg(long)]
     separate_approver: bool,
+    /// POST a signed JSON notification of every approval requested, answered or expired
+    /// to URL (repeatable): https://, or http:// to this machine. A Slack incoming-webhook
+    /// URL shows it as a message with Approve and Reject buttons. Signed (header
+    /// X-Bighub-Signature) with $BIGHUB_NOTIFY_SECRET or --notify-secret-file.
+    #[arg(long = "notify-url", value_name = "URL")]
+    notify_urls: Vec<String>,
+    /// A file holding the secret that signs notifications (instead of
+    /// $BIGHUB_NOTIFY_SECRET); at least 16 characters.
+    #[arg(long, value_name = "PATH")]
+    notify_secret_file: Option<PathBuf>,
+    /// The address people reach this server's console at (e.g.
+    /// `https://bighub.example.com`): notifications link to
+    /// URL/console/approvals/REQUEST_ID.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// A file holding the Slack app's signing secret (instead of
+    /// $BIGHUB_SLACK_SIGNING_SECRET): enables POST /slack/actions, the app's
+    /// interactivity request URL, where the Approve and Reject buttons answer approvals.
+    #[arg(long, value_name = "PATH")]
+    slack_signing_secret_file: Option<PathBuf>,
+    /// A Slack user allowed to answer approvals from Slack, and the operator name the
+    /// answer is recorded under (as slack:OPERATOR), e.g. U0123ABC=alice (repeatable).
+    /// Other users' clicks change nothing.
+    #[arg(long = "slack-user", value_name = "USERID=OPERATOR")]
+    slack_users: Vec<String>,
 }
 
 pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String> {
@@ -96,7 +127,10 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
         engine = engine.context_file(path);
     }
     let engine = engine.build().map_err(|e| e.to_string())?;
+    let notify = notifications(&args, std::env::var(NOTIFY_SECRET_VAR).ok())?;
+    let slack = slack_actions(&args, std::env::var(SLACK_SECRET_VAR).ok())?;
     let mut config = ServerConfig::new(auth);
+    config.slack = slack.map(Arc::new);
     config.max_body_bytes = args.max_body_bytes;
     config.request_timeout = Duration::from_secs(args.request_timeout);
     config.connections.header_read_timeout = Duration::from_secs(args.header_read_timeout);
@@ -109,7 +143,15 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
     };
     let backend =
         Arc::new(LocalBackend::new(Arc::new(engine)).separate_approver(args.separate_approver));
-    let server = Server::new(backend, config);
+    let mut server = Server::new(backend.clone(), config);
+    if let Some(notify) = notify {
+        // Targets by origin only: a webhook URL carries its token in its path or query.
+        let targets: Vec<String> = notify.targets().iter().map(ToString::to_string).collect();
+        eprintln!("bighub: approval notifications to {}", targets.join(", "));
+        server = server
+            .with_notifications(notify, backend.events())
+            .map_err(|e| e.to_string())?;
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -133,6 +175,98 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
     })?;
     eprintln!("bighub: stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The notifications `--notify-url` asks for, signed with the secret of
+/// `--notify-secret-file` or else `env_secret` ($BIGHUB_NOTIFY_SECRET).
+fn notifications(
+    args: &ServeArgs,
+    env_secret: Option<String>,
+) -> Result<Option<NotifyConfig>, String> {
+    if args.notify_urls.is_empty() {
+        if args.public_url.is_some() {
+            return Err(
+                "--public-url is the base of notifications' links: give --notify-url too"
+                    .to_owned(),
+            );
+        }
+        return Ok(None);
+    }
+    let secret = secret(
+        args.notify_secret_file.as_deref(),
+        env_secret,
+        NOTIFY_SECRET_VAR,
+        "--notify-secret-file",
+        "--notify-url",
+    )?;
+    let mut config = NotifyConfig::new(secret);
+    for url in &args.notify_urls {
+        config.add_target(url).map_err(|e| e.to_string())?;
+    }
+    if let Some(url) = &args.public_url {
+        config.set_public_url(url).map_err(|e| e.to_string())?;
+    }
+    Ok(Some(config))
+}
+
+/// Slack's buttons, when a Slack signing secret is given (`--slack-signing-secret-file`,
+/// else `env_secret`, $BIGHUB_SLACK_SIGNING_SECRET), answered by the `--slack-user`s.
+fn slack_actions(
+    args: &ServeArgs,
+    env_secret: Option<String>,
+) -> Result<Option<SlackActions>, String> {
+    let configured = args.slack_signing_secret_file.is_some()
+        || env_secret.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if !configured {
+        if !args.slack_users.is_empty() {
+            return Err(format!(
+                "--slack-user needs the Slack app's signing secret: set {SLACK_SECRET_VAR} or give --slack-signing-secret-file"
+            ));
+        }
+        return Ok(None);
+    }
+    let secret = secret(
+        args.slack_signing_secret_file.as_deref(),
+        env_secret,
+        SLACK_SECRET_VAR,
+        "--slack-signing-secret-file",
+        "Slack's buttons",
+    )?;
+    if args.slack_users.is_empty() {
+        return Err(
+            "Slack's buttons are on but nobody may answer: give --slack-user USERID=OPERATOR (repeatable)"
+                .to_owned(),
+        );
+    }
+    let mut slack = SlackActions::new(secret);
+    for entry in &args.slack_users {
+        slack.allow(entry).map_err(|e| e.to_string())?;
+    }
+    Ok(Some(slack))
+}
+
+/// A signing secret from `file`, else from the variable `var` (its value `env`); the
+/// messages name where it came from, never its value.
+fn secret(
+    file: Option<&std::path::Path>,
+    env: Option<String>,
+    var: &str,
+    flag: &str,
+    needed_by: &str,
+) -> Result<SigningSecret, String> {
+    match (file, env) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))?;
+            SigningSecret::new(&text).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        (None, Some(text)) if !text.trim().is_empty() => {
+            SigningSecret::new(&text).map_err(|e| format!("{var}: {e}"))
+        }
+        _ => Err(format!(
+            "{needed_by} needs a signing secret: set {var} or give {flag}"
+        )),
+    }
 }
 
 fn auth(args: &ServeArgs) -> Result<Auth, String> {

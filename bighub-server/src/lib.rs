@@ -39,7 +39,9 @@
 //! - `backend` — the [`Backend`] seam: [`LocalBackend`] (the embedded engine and its
 //!   store) and [`EngineBackend`] (any `DecisionEngine`);
 //! - `metrics` — the counters and their Prometheus text;
-//! - [`approval_events`] — what happens to approvals, for the console and notifications.
+//! - [`approval_events`] — what happens to approvals, for the console and notifications;
+//! - [`notify`] — signed approval webhooks (Slack-compatible) and Slack's buttons
+//!   (`/slack/actions`).
 //!
 //! The server keeps no state of its own beyond counters and the last answers of the
 //! store to `/healthz` and `/metrics`: decisions, approvals and
@@ -53,6 +55,7 @@ mod auth;
 mod backend;
 mod connections;
 mod metrics;
+pub mod notify;
 mod probe;
 mod routes;
 mod server;

@@ -2,9 +2,10 @@
 //!
 //! This module owns what is counted: decisions by mode, the latency of evaluations (a
 //! histogram), requests by endpoint and status, connections open, refused and closed by
-//! the server's timeouts. The pending-approvals gauge is read from the backend off the
-//! scrape's path (`routes.rs`, `probe.rs`), since other servers on the same store change
-//! it; it is printed with its age.
+//! the server's timeouts, approval notifications sent, failed and dropped. The
+//! pending-approvals gauge is read from the backend off the scrape's path (`routes.rs`,
+//! `probe.rs`), since other servers on the same store change it; it is printed with its
+//! age.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -30,6 +31,9 @@ pub struct Metrics {
     connections_open: AtomicU64,
     connections_refused: Mutex<BTreeMap<&'static str, u64>>,
     connections_closed: Mutex<BTreeMap<&'static str, u64>>,
+    notifications_sent: AtomicU64,
+    notifications_failed: AtomicU64,
+    notifications_dropped: AtomicU64,
 }
 
 impl Metrics {
@@ -76,6 +80,21 @@ impl Metrics {
     /// Counts a connection refused when accepted, for `reason`.
     pub(crate) fn connection_refused(&self, reason: &'static str) {
         *lock(&self.connections_refused).entry(reason).or_default() += 1;
+    }
+
+    /// Counts a notification its receiver accepted.
+    pub(crate) fn notification_sent(&self) {
+        self.notifications_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a notification given up on (refused, or out of retries).
+    pub(crate) fn notification_failed(&self) {
+        self.notifications_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `n` notifications dropped unsent (the queue full, events missed).
+    pub(crate) fn notification_dropped(&self, n: u64) {
+        self.notifications_dropped.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The Prometheus text format of every counter, with `pending` approvals when known:
@@ -148,6 +167,27 @@ impl Metrics {
                 "bighub_connections_closed_total{{reason=\"{reason}\"}} {n}"
             );
         }
+        for (name, help, counter) in [
+            (
+                "bighub_notifications_sent_total",
+                "Approval notifications their receiver accepted.",
+                &self.notifications_sent,
+            ),
+            (
+                "bighub_notifications_failed_total",
+                "Approval notifications given up on: refused, or out of retries.",
+                &self.notifications_failed,
+            ),
+            (
+                "bighub_notifications_dropped_total",
+                "Approval notifications dropped unsent: the queue was full.",
+                &self.notifications_dropped,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
+        }
         if let Some((pending, age)) = pending {
             out.push_str("# HELP bighub_pending_approvals Approvals waiting for a human, as last read from the store.\n");
             out.push_str("# TYPE bighub_pending_approvals gauge\n");
@@ -185,5 +225,6 @@ mod tests {
         assert!(text.contains("bighub_decision_duration_seconds_bucket{le=\"+Inf\"} 3"));
         assert!(text.contains("bighub_pending_approvals 1"));
         assert!(text.contains("bighub_pending_approvals_age_seconds 1.500"));
+        assert!(text.contains("bighub_notifications_sent_total 0"));
     }
 }

@@ -16,6 +16,11 @@
 //! 503 when the store does not answer within the request timeout. Every error answer is
 //! JSON with a `detail`, logged and counted. `/healthz` and `/metrics` never wait on the
 //! store beyond their short bounds (`probe.rs`).
+//!
+//! `POST /slack/actions` is the one route that takes no API key (Slack cannot send one):
+//! it exists only when [`ServerConfig::slack`] is set (404 otherwise), its body is held to
+//! the same size limit, and Slack's signature is checked before anything else
+//! (`notify/slack_actions.rs`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,6 +39,7 @@ use crate::auth::Auth;
 use crate::backend::{ApprovalFilter, Backend, BackendError, Caller};
 use crate::connections::ConnectionLimits;
 use crate::metrics::Metrics;
+use crate::notify::{self, SlackActions};
 use crate::probe::Probe;
 use crate::wire::{self, BodyEndpoint};
 
@@ -69,6 +75,9 @@ pub struct ServerConfig {
     /// Timeouts and caps for connections ([`Server::serve`](crate::Server::serve) holds
     /// clients to them).
     pub connections: ConnectionLimits,
+    /// Slack's Approve and Reject buttons (`POST /slack/actions`), when set; without it
+    /// the route answers 404.
+    pub slack: Option<Arc<SlackActions>>,
 }
 
 impl ServerConfig {
@@ -81,6 +90,7 @@ impl ServerConfig {
             health_timeout: Duration::from_secs(2),
             max_approvals_listed: 1000,
             connections: ConnectionLimits::default(),
+            slack: None,
         }
     }
 }
@@ -111,6 +121,7 @@ type Shared = Arc<AppState>;
 /// | `GET /decisions?limit=N` | a JSON array of the most recent decisions, newest first, with their outcomes (an extension of the hosted contract, for `bighub decisions --server`) |
 /// | `GET /healthz` | `{"status": "ok"}`, or 503 `{"status": "unavailable", "detail"}` when the store fails or does not answer within the health timeout (no key needed) |
 /// | `GET /metrics` | Prometheus text (no key needed; counts only); the pending approvals as last read, with their age |
+/// | `POST /slack/actions` | Slack's button clicks, signed with the Slack signing secret (no key; 404 unless [`ServerConfig::slack`] is set; 401 for a bad or old signature): 200 with a message for the person who clicked |
 ///
 /// The router alone enforces no connection limits: [`Server`](crate::Server) serves it
 /// with them.
@@ -141,6 +152,7 @@ pub(crate) fn build(
         .route("/decisions", get(list_decisions))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/slack/actions", post(slack_actions))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -308,33 +320,7 @@ async fn accept(
 ) -> Result<(Caller, HeaderMap, Map<String, Value>), ApiError> {
     let (parts, body) = request.into_parts();
     let caller = authenticate(state, &parts.headers)?;
-    let limit = state.config.max_body_bytes;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body larger than {limit} bytes"),
-        )
-    };
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let timeout = state.config.request_timeout;
-    let bytes: Bytes = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await
-    {
-        Ok(read) => read.map_err(|_| too_large())?,
-        Err(_) => {
-            tracing::warn!(caller = %caller.key_name, ?timeout, "request body not received in time");
-            return Err(ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                format!("request body not received within {timeout:?}"),
-            ));
-        }
-    };
+    let bytes = read_body(state, &parts.headers, body, &caller.key_name).await?;
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -342,6 +328,41 @@ async fn accept(
     let object = wire::check_body(endpoint, content_type.as_deref(), &bytes)
         .map_err(|detail| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail))?;
     Ok((caller, parts.headers, object))
+}
+
+/// Reads a body within the size limit (413) and the request timeout (408); `who` names
+/// the caller in the log.
+async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    who: &str,
+) -> Result<Bytes, ApiError> {
+    let limit = state.config.max_body_bytes;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let timeout = state.config.request_timeout;
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => {
+            tracing::warn!(caller = %who, ?timeout, "request body not received in time");
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("request body not received within {timeout:?}"),
+            ))
+        }
+    }
 }
 
 fn respond(state: &AppState, endpoint: &'static str, answer: Result<Value, ApiError>) -> Response {
@@ -596,6 +617,34 @@ async fn list_decisions(State(state): State<Shared>, headers: HeaderMap, uri: Ur
     respond(&state, "list_decisions", answer)
 }
 
+async fn slack_actions(State(state): State<Shared>, request: Request) -> Response {
+    let Some(slack) = state.config.slack.clone() else {
+        return not_found().await.into_response();
+    };
+    let answer = async {
+        let (parts, body) = request.into_parts();
+        let bytes = read_body(&state, &parts.headers, body, "slack").await?;
+        let backend = Arc::clone(&state.backend);
+        // An answer is recorded even if Slack stops waiting.
+        to_completion(async move {
+            Ok(notify::answer_slack(backend, slack, parts.headers, bytes).await)
+        })
+        .await
+    }
+    .await;
+    let response = match answer {
+        Ok(notify::SlackAnswer { status, body }) => match body {
+            Some(body) => (status, axum::Json(body)).into_response(),
+            None => status.into_response(),
+        },
+        Err(e) => e.into_response(),
+    };
+    state
+        .metrics
+        .request("slack_actions", response.status().as_u16());
+    response
+}
+
 async fn healthz(State(state): State<Shared>) -> Response {
     let asked = Instant::now();
     let timeout = state.config.health_timeout;
@@ -662,8 +711,8 @@ async fn metrics(State(state): State<Shared>) -> Response {
     response
 }
 
-/// `a=1&b=x%20y` as decoded pairs (`+` is a space).
-fn query_pairs(query: &str) -> Vec<(String, String)> {
+/// `a=1&b=x%20y` as decoded pairs (`+` is a space); also a form body's fields.
+pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|p| !p.is_empty())

@@ -1,17 +1,21 @@
 //! The decision server as one value: its router, its counters and the limits its
 //! connections are held to.
 //!
-//! This module owns how the pieces are put together ([`Server::new`]) and served
-//! ([`Server::serve`]); the routes are `routes.rs`'s, the connections `connections.rs`'s.
+//! This module owns how the pieces are put together ([`Server::new`],
+//! [`Server::with_notifications`]) and served ([`Server::serve`]), approval notifications
+//! running beside the connections for as long as they are served; the routes are
+//! `routes.rs`'s, the connections `connections.rs`'s, the notifications `notify`'s.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
 
+use crate::approval_events::ApprovalEvents;
 use crate::backend::Backend;
 use crate::connections::{self, ConnectionLimits};
 use crate::metrics::Metrics;
+use crate::notify::{Notifier, NotifyConfig, NotifyError};
 use crate::routes::{self, ServerConfig};
 
 /// The decision server over a [`Backend`], ready to serve.
@@ -37,6 +41,7 @@ pub struct Server {
     router: Router,
     limits: ConnectionLimits,
     metrics: Arc<Metrics>,
+    notifier: Option<Notifier>,
 }
 
 impl Server {
@@ -50,7 +55,51 @@ impl Server {
             router,
             limits,
             metrics,
+            notifier: None,
         }
+    }
+
+    /// Announces what happens to approvals (`events`, e.g. [`LocalBackend::events`]) to
+    /// the webhooks of `config`, from now on, for as long as the server is served: each
+    /// approval requested, answered or expired is POSTed, signed, to every target, in a
+    /// body that is also a Slack message. Counted in `/metrics` as
+    /// `bighub_notifications_{sent,failed,dropped}_total`. Notifications run inside
+    /// [`serve`](Self::serve): routes taken alone with [`router`](Self::router) send none.
+    ///
+    /// [`LocalBackend::events`]: crate::LocalBackend::events
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use bighub_local::LocalEngine;
+    /// use bighub_server::notify::{NotifyConfig, SigningSecret};
+    /// use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let engine = LocalEngine::builder().in_memory().build()?;
+    /// let backend = Arc::new(LocalBackend::new(Arc::new(engine)));
+    /// let mut notify = NotifyConfig::new(SigningSecret::new(&std::env::var("BIGHUB_NOTIFY_SECRET")?)?);
+    /// notify.add_target("https://hooks.slack.com/services/T0/B0/xyz")?;
+    /// notify.set_public_url("https://bighub.example.com")?;
+    /// let config = ServerConfig::new(Auth::Keys(ApiKeys::parse("agent=bh_0123456789abcdef")?));
+    /// let server = Server::new(backend.clone(), config).with_notifications(notify, backend.events())?;
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8484").await?;
+    /// server.serve(listener, bighub_server::shutdown_signal()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A configuration without targets or with limits that cannot work, or an HTTP client
+    /// that cannot be built.
+    pub fn with_notifications(
+        mut self,
+        config: NotifyConfig,
+        events: &ApprovalEvents,
+    ) -> Result<Self, NotifyError> {
+        self.notifier = Some(Notifier::new(config, events, Arc::clone(&self.metrics))?);
+        Ok(self)
     }
 
     /// The routes alone, to nest in an application of one's own. Served that way, the
@@ -60,7 +109,8 @@ impl Server {
     }
 
     /// Serves on `listener` until `shutdown` completes; then accepts no more connections,
-    /// closes idle ones, and returns once the requests in flight are answered.
+    /// closes idle ones, and returns once the requests in flight are answered and the
+    /// notifications still queued are sent (within their grace).
     ///
     /// # Errors
     ///
@@ -70,6 +120,12 @@ impl Server {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        connections::serve(listener, self.router, self.limits, self.metrics, shutdown).await
+        let notifier = self.notifier.map(Notifier::start);
+        let served =
+            connections::serve(listener, self.router, self.limits, self.metrics, shutdown).await;
+        if let Some(notifier) = notifier {
+            notifier.stop().await;
+        }
+        served
     }
 }

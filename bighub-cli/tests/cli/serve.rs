@@ -1,5 +1,5 @@
 //! `bighub serve`, run as a user would: the first line, a request, the stop on SIGTERM,
-//! and the refusals to serve without keys.
+//! the refusals to serve without keys, approval webhooks and Slack's buttons.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -27,7 +27,9 @@ fn command(db: &Path, keys: Option<&str>, args: &[&str]) -> Command {
     c.arg("--db").arg(db).arg("serve").args(args);
     c.env_remove("BIGHUB_POLICY")
         .env_remove("BIGHUB_SERVER_API_KEYS")
-        .env_remove("BIGHUB_DATABASE_URL");
+        .env_remove("BIGHUB_DATABASE_URL")
+        .env_remove("BIGHUB_NOTIFY_SECRET")
+        .env_remove("BIGHUB_SLACK_SIGNING_SECRET");
     if let Some(k) = keys {
         c.env("BIGHUB_SERVER_API_KEYS", k);
     }
@@ -39,7 +41,11 @@ fn start(db: &Path, keys: Option<&str>, args: &[&str]) -> Served {
 }
 
 fn start_logging_to(db: &Path, keys: Option<&str>, args: &[&str], stderr: Stdio) -> Served {
-    let mut child = command(db, keys, args)
+    spawn(command(db, keys, args), stderr)
+}
+
+fn spawn(mut command: Command, stderr: Stdio) -> Served {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -821,4 +827,136 @@ async fn the_readme_self_hosting_block_runs_as_written() {
         "{again}"
     );
     assert_eq!(runs.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// One HTTP request accepted on `listener` within 10 s, answered 200: its head and body.
+fn receive_one(listener: &std::net::TcpListener) -> (String, String) {
+    listener.set_nonblocking(true).unwrap();
+    let started = Instant::now();
+    let mut stream = loop {
+        match listener.accept() {
+            Ok((stream, _)) => break stream,
+            Err(_) if started.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("no webhook request within 10 s: {e}"),
+        }
+    };
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        head.push_str(&line.to_ascii_lowercase());
+    }
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap();
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    (head, String::from_utf8(body).unwrap())
+}
+
+#[test]
+fn approvals_reach_a_webhook_and_slack_buttons_need_slacks_signature() {
+    const SECRET: &str = "whsec_cli_test_0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let keys = format!("ops={KEY}");
+    let slack_secret = dir.path().join("slack-secret");
+    std::fs::write(&slack_secret, "8f742231b10e8888abcd99yyyzzz85a5\n").unwrap();
+
+    // Settings that cannot work are refused before the server starts, naming what to fix.
+    let refused = |env: &[(&str, &str)], args: &[&str]| {
+        let mut c = command(&db, Some(&keys), args);
+        c.envs(env.iter().copied());
+        let out = c.output().unwrap();
+        assert!(!out.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let secret_env = [("BIGHUB_NOTIFY_SECRET", SECRET)];
+    let err = refused(
+        &secret_env,
+        &["--notify-url", "http://hooks.example.com/h?token=t0k3n"],
+    );
+    assert!(
+        err.contains("plain http://") && !err.contains("t0k3n"),
+        "{err}"
+    );
+    let err = refused(&[], &["--notify-url", "https://hooks.example.com/h"]);
+    assert!(err.contains("BIGHUB_NOTIFY_SECRET"), "{err}");
+    let err = refused(&[], &["--slack-user", "U0ALICE=alice"]);
+    assert!(err.contains("BIGHUB_SLACK_SIGNING_SECRET"), "{err}");
+    let err = refused(
+        &[],
+        &[
+            "--slack-signing-secret-file",
+            slack_secret.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("--slack-user"), "{err}");
+
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook", receiver.local_addr().unwrap());
+    let mut c = command(
+        &db,
+        Some(&keys),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--notify-url",
+            &hook,
+            "--public-url",
+            "https://bighub.example.com",
+            "--slack-signing-secret-file",
+            slack_secret.to_str().unwrap(),
+            "--slack-user",
+            "U0ALICE=alice",
+        ],
+    );
+    c.envs(secret_env);
+    let served = spawn(c, Stdio::null());
+    let grant = r#"{"action": "grant_access", "target": "okta-admins", "context": {"system": "okta",
+        "risk": "high", "environment": "production",
+        "arguments": {"user_id": "alice", "group": "okta-admins", "duration": "48h"}}}"#;
+    let (status, body) = request(&served.addr, "POST", "/actions/evaluate", Some(KEY), grant);
+    assert_eq!(status, 200, "{body}");
+    let decision: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = decision["request_id"].as_str().unwrap();
+
+    let (head, body) = receive_one(&receiver);
+    assert!(head.contains("x-bighub-signature: v1="), "{head}");
+    assert!(head.contains("x-bighub-timestamp: "), "{head}");
+    let note: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(note["type"], "approval.requested");
+    assert_eq!(note["request_id"], id);
+    assert_eq!(
+        note["link"],
+        format!("https://bighub.example.com/console/approvals/{id}")
+    );
+    assert!(!body.contains(SECRET));
+
+    // Slack's endpoint is on, and refuses what Slack did not sign.
+    let (status, body) = request(
+        &served.addr,
+        "POST",
+        "/slack/actions",
+        None,
+        "payload=%7B%7D",
+    );
+    assert_eq!(status, 401, "{body}");
 }

@@ -1,5 +1,5 @@
 //! The decision server's tests: the hosted wire contract on SQLite and PostgreSQL, context
-//! providers, and slow and hostile clients.
+//! providers, slow and hostile clients, approval webhooks and Slack's buttons.
 //!
 //! One test binary with a module per concern, linked once; run one concern with
 //! `cargo test -p bighub-server --test server wire::`.
@@ -8,5 +8,7 @@ mod common;
 
 mod context;
 mod hostile_clients;
+mod notify;
+mod slack_actions;
 mod wire;
 mod wire_postgres;

@@ -30,6 +30,11 @@ impl TestServer {
         Self::with_config(engine, config()).await
     }
 
+    /// Serves an in-memory engine with `config`.
+    pub(crate) async fn start_with(config: ServerConfig) -> Self {
+        Self::with_config(LocalEngine::builder().in_memory().build().unwrap(), config).await
+    }
+
     pub(crate) async fn with_config(engine: LocalEngine, config: ServerConfig) -> Self {
         let engine = Arc::new(engine);
         Self::with_backend(engine.clone(), Arc::new(LocalBackend::new(engine)), config).await
@@ -41,7 +46,11 @@ impl TestServer {
         backend: Arc<dyn Backend>,
         config: ServerConfig,
     ) -> Self {
-        let server = Server::new(backend, config);
+        Self::serve(engine, Server::new(backend, config)).await
+    }
+
+    /// Serves `server`, built by the test; `engine` is the store the test inspects.
+    pub(crate) async fn serve(engine: Arc<LocalEngine>, server: Server) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
