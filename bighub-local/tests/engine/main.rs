@@ -6,6 +6,7 @@
 //! `cargo test -p bighub-local --test engine local_store::`.
 
 mod context_providers;
+mod decision_log;
 mod evidence_lookup;
 mod golden_decisions;
 mod local_approvals;
