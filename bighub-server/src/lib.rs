@@ -39,7 +39,9 @@
 //! - `backend` — the [`Backend`] seam: [`LocalBackend`] (the embedded engine and its
 //!   store) and [`EngineBackend`] (any `DecisionEngine`);
 //! - `metrics` — the counters and their Prometheus text;
-//! - [`approval_events`] — what happens to approvals, for the console and notifications.
+//! - [`approval_events`] — what happens to approvals, for the console and notifications;
+//! - [`console`] — the approvals console: operators sign in, see pending approvals and the
+//!   decision log, and answer approvals.
 //!
 //! The server keeps no state of its own beyond counters and the last answers of the
 //! store to `/healthz` and `/metrics`: decisions, approvals and
@@ -52,6 +54,7 @@ pub mod approval_events;
 mod auth;
 mod backend;
 mod connections;
+pub mod console;
 mod metrics;
 mod probe;
 mod routes;

@@ -33,6 +33,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::Auth;
 use crate::backend::{ApprovalFilter, Backend, BackendError, Caller};
 use crate::connections::ConnectionLimits;
+use crate::console::Console;
 use crate::metrics::Metrics;
 use crate::probe::Probe;
 use crate::wire::{self, BodyEndpoint};
@@ -69,6 +70,9 @@ pub struct ServerConfig {
     /// Timeouts and caps for connections ([`Server::serve`](crate::Server::serve) holds
     /// clients to them).
     pub connections: ConnectionLimits,
+    /// The approvals console, served beside the API when set (default none: its paths
+    /// answer 404).
+    pub console: Option<Console>,
 }
 
 impl ServerConfig {
@@ -81,6 +85,7 @@ impl ServerConfig {
             health_timeout: Duration::from_secs(2),
             max_approvals_listed: 1000,
             connections: ConnectionLimits::default(),
+            console: None,
         }
     }
 }
@@ -111,6 +116,9 @@ type Shared = Arc<AppState>;
 /// | `GET /healthz` | `{"status": "ok"}`, or 503 `{"status": "unavailable", "detail"}` when the store fails or does not answer within the health timeout (no key needed) |
 /// | `GET /metrics` | Prometheus text (no key needed; counts only); the pending approvals as last read, with their age |
 ///
+/// With [`ServerConfig::console`] set, the approvals console's pages are served beside
+/// these (see [`console`](crate::console)).
+///
 /// The router alone enforces no connection limits: [`Server`](crate::Server) serves it
 /// with them.
 pub fn router(backend: Arc<dyn Backend>, config: ServerConfig) -> Router {
@@ -123,6 +131,7 @@ pub(crate) fn build(
     config: ServerConfig,
     counters: Arc<Metrics>,
 ) -> Router {
+    let console = config.console.as_ref().map(Console::router);
     let state: Shared = Arc::new(AppState {
         backend,
         config,
@@ -130,7 +139,7 @@ pub(crate) fn build(
         health: Arc::default(),
         pending: Arc::default(),
     });
-    Router::new()
+    let api = Router::new()
         .route("/actions/evaluate", post(evaluate))
         .route("/outcomes/report", post(report_outcome))
         .route("/actions/memory/ingest", post(ingest_memory))
@@ -141,7 +150,11 @@ pub(crate) fn build(
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    match console {
+        Some(console) => api.merge(console),
+        None => api,
+    }
 }
 
 /// An error answer: a status and a `detail`.
@@ -633,7 +646,7 @@ async fn metrics(State(state): State<Shared>) -> Response {
 }
 
 /// `a=1&b=x%20y` as decoded pairs (`+` is a space).
-fn query_pairs(query: &str) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
         .split('&')
         .filter(|p| !p.is_empty())
