@@ -37,8 +37,10 @@
         }
         var parsed = new DOMParser().parseFromString(html, "text/html");
         var fresh = parsed.getElementById("pending-list");
-        if (fresh) {
-          var current = document.getElementById("pending-list");
+        var current = document.getElementById("pending-list");
+        // Replaced only when it changed, so that nothing under the reader's eyes (or
+        // focus) moves for nothing.
+        if (fresh && current && fresh.outerHTML !== current.outerHTML) {
           current.replaceWith(document.adoptNode(fresh));
           showCount(fresh);
         }

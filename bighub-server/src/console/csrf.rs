@@ -37,15 +37,15 @@ pub(crate) fn matches(expected: &str, presented: Option<&str>) -> bool {
     expected.len() == presented.len() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
 }
 
-/// Whether a request may change something as far as its origin goes: refused when the
-/// browser says it is cross-site (`Sec-Fetch-Site` other than `same-origin`), or its
-/// `Origin` names another host than the one it was sent to (or is `null`). A request
-/// carrying neither header (an older browser, a script) is left to its token.
+/// Whether a request may change something as far as its origin goes. A browser's
+/// `Sec-Fetch-Site` decides when sent: only `same-origin` passes. Without it, an `Origin`
+/// must name the host the request was sent to; `Origin: null` (an opaque origin) is
+/// refused then. (With `Referrer-Policy: no-referrer`, Chromium sends `Origin: null` on the
+/// console's own form posts, beside `Sec-Fetch-Site: same-origin`.) A request carrying
+/// neither header (an older browser, a script) is left to its token.
 pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site")
-        && site.as_bytes() != b"same-origin"
-    {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
     }
     let Some(origin) = headers.get(ORIGIN) else {
         return true;
@@ -97,6 +97,16 @@ mod tests {
             ("origin", "https://evil.example")
         ])));
         assert!(!same_origin(&headers(&[host, ("origin", "null")])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "http://127.0.0.1:8484"),
+            ("sec-fetch-site", "cross-site")
+        ])));
         assert!(!same_origin(&headers(&[
             host,
             ("sec-fetch-site", "cross-site")
