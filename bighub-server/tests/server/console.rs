@@ -632,3 +632,37 @@ async fn without_a_console_its_paths_are_not_found_and_the_api_is_unchanged() {
     .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn events_name_each_new_approval_and_end_when_the_server_stops() {
+    let server = console_server(None).await;
+    let ana = sign_in(&server, ANA).await;
+    let mut events = get(&server, "/console/events", Some(&ana.cookie)).await;
+    assert_eq!(events.status(), 200);
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    assert_eq!(
+        events.headers()["content-security-policy"],
+        CONTENT_SECURITY_POLICY_VALUE
+    );
+    let id = review(&server, "alice", "<b>note</b>").await;
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains(&id) {
+        let chunk = tokio::time::timeout_at(deadline, events.chunk())
+            .await
+            .expect("an event within 10s")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: approval.requested"), "{seen}");
+    // Only the id and status travel: the page fetches what it shows, escaped.
+    assert!(
+        !seen.contains("note") && !seen.contains(SECRET_PIN),
+        "{seen}"
+    );
+    // A stream open does not hold the graceful stop.
+    tokio::time::timeout(std::time::Duration::from_secs(10), server.stop())
+        .await
+        .expect("the server stops with an event stream open");
+}
