@@ -142,7 +142,8 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// Sign-in by an authenticating proxy in front of the server: the header it sets to the
 /// signed-in person's identity (e.g. `X-Forwarded-Email`), believed only on connections
 /// from one of the proxy's addresses. From anywhere else the header is ignored, since any
-/// client can send it.
+/// client can send it; so is it when the client's address is unknown (the routes nested in
+/// an application that does not record it as axum's `ConnectInfo`).
 ///
 /// ```
 /// use bighub_server::console::ProxyAuth;
