@@ -62,8 +62,8 @@ fn browser_paths() -> Option<(PathBuf, PathBuf)> {
     None
 }
 
-/// chromedriver on a free port of 127.0.0.1, killed when dropped (also when a test
-/// panics).
+/// chromedriver on a free port of 127.0.0.1, killed with the browsers it started when
+/// dropped (also when a test panics).
 struct Driver {
     child: Child,
     port: u16,
@@ -76,7 +76,12 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(path)
+        let mut command = Command::new(path);
+        // A process group of its own, so that dropping the driver also ends the Chromium
+        // it started when a test panics before closing its session.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -102,6 +107,11 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
