@@ -22,7 +22,12 @@ const SECRET_PIN: &str = "pin-7788-do-not-show";
 /// A server whose console lets `ana` and `ben` sign in with tokens, and believes
 /// `X-Forwarded-Email` from `trusted` when given.
 async fn console_server(trusted: Option<&str>) -> TestServer {
-    let engine = Arc::new(LocalEngine::builder().in_memory().build().unwrap());
+    console_server_on(LocalEngine::builder().in_memory().build().unwrap(), trusted).await
+}
+
+/// As [`console_server`], on `engine`'s store.
+async fn console_server_on(engine: LocalEngine, trusted: Option<&str>) -> TestServer {
+    let engine = Arc::new(engine);
     let backend = Arc::new(LocalBackend::new(engine.clone()));
     let mut settings = ConsoleSettings::new(SessionKey::random().unwrap());
     settings.tokens = OperatorTokens::parse(&format!("ana={ANA},ben={BEN}")).unwrap();
@@ -665,4 +670,51 @@ async fn events_name_each_new_approval_and_end_when_the_server_stops() {
     tokio::time::timeout(std::time::Duration::from_secs(10), server.stop())
         .await
         .expect("the server stops with an event stream open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_reads_and_answers_on_postgres() {
+    let Some(url) = common::database_url() else {
+        return;
+    };
+    let engine = common::pg_engine(&url, &common::fresh_schema());
+    let server = console_server_on(engine, None).await;
+    let ana = sign_in(&server, ANA).await;
+    let id = review(&server, "alice", "<script>alert(1)</script>").await;
+    for path in [
+        "/".to_owned(),
+        format!("/console/approvals/{id}"),
+        "/console/decisions?mode=review".to_owned(),
+        format!("/console/decisions/{id}"),
+    ] {
+        let response = get(&server, &path, Some(&ana.cookie)).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(&id), "{path}");
+        assert!(
+            !html.contains("<script>alert") && !html.contains(SECRET_PIN),
+            "{path}"
+        );
+    }
+    let answer = client()
+        .post(server.url(&format!("/console/approvals/{id}/reject")))
+        .header("cookie", &ana.cookie)
+        .form_of(&[("csrf", ana.csrf.as_str()), ("comment", "use the 2h grant")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    let record = server.engine.approval(&id).unwrap().unwrap();
+    assert_eq!(
+        (
+            record.status,
+            record.resolver.as_deref(),
+            record.comment.as_deref()
+        ),
+        (
+            ApprovalStatus::Rejected,
+            Some("console:ana"),
+            Some("use the 2h grant")
+        )
+    );
 }
