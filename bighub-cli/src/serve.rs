@@ -3,16 +3,20 @@
 //! This module owns the command's options, where the API keys come from
 //! (`BIGHUB_SERVER_API_KEYS`, `--api-key-file`), the refusal to run without keys anywhere
 //! but on loopback, where the notification and Slack secrets come from
-//! (`BIGHUB_NOTIFY_SECRET`, `BIGHUB_SLACK_SIGNING_SECRET`, or files), the first line of
-//! output (`listening on http://ADDR`) and the graceful stop on SIGTERM or ctrl-c.
+//! (`BIGHUB_NOTIFY_SECRET`, `BIGHUB_SLACK_SIGNING_SECRET`, or files), the approvals
+//! console's settings (`BIGHUB_CONSOLE_TOKENS`, `--console-auth-header`,
+//! `--console-trusted-proxy`, `BIGHUB_CONSOLE_SESSION_KEY`), the first line of output
+//! (`listening on http://ADDR`, then `console: http://ADDR/` on standard error when the
+//! console is on) and the graceful stop on SIGTERM or ctrl-c.
 
 use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bighub_server::console::{Console, ConsoleSettings, OperatorTokens, ProxyAuth, SessionKey};
 use bighub_server::notify::{NotifyConfig, SigningSecret, SlackActions};
 use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
 use clap::Args;
@@ -25,6 +29,10 @@ const KEYS_VAR: &str = "BIGHUB_SERVER_API_KEYS";
 const NOTIFY_SECRET_VAR: &str = "BIGHUB_NOTIFY_SECRET";
 /// The variable holding the Slack app's signing secret.
 const SLACK_SECRET_VAR: &str = "BIGHUB_SLACK_SIGNING_SECRET";
+/// The variable holding the console's operator tokens.
+const CONSOLE_TOKENS_VAR: &str = "BIGHUB_CONSOLE_TOKENS";
+/// The variable holding the key console sessions are signed with.
+const CONSOLE_KEY_VAR: &str = "BIGHUB_CONSOLE_SESSION_KEY";
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
@@ -96,6 +104,15 @@ pub(crate) struct ServeArgs {
     /// Other users' clicks change nothing.
     #[arg(long = "slack-user", value_name = "USERID=OPERATOR")]
     slack_users: Vec<String>,
+    /// Serve the approvals console to operators signed in by an authenticating proxy that
+    /// sets this header to their identity (e.g. X-Forwarded-Email); believed only from
+    /// --console-trusted-proxy addresses. Operators may also sign in with a token from
+    /// $BIGHUB_CONSOLE_TOKENS (name=token,...).
+    #[arg(long, value_name = "HEADER")]
+    console_auth_header: Option<String>,
+    /// The address of the proxy whose --console-auth-header is believed (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    console_trusted_proxy: Vec<IpAddr>,
 }
 
 pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String> {
@@ -143,6 +160,10 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
     };
     let backend =
         Arc::new(LocalBackend::new(Arc::new(engine)).separate_approver(args.separate_approver));
+    if let Some(settings) = console_settings(&args)? {
+        config.console = Some(Console::new(Arc::clone(&backend), settings)?);
+    }
+    let console = config.console.is_some();
     let mut server = Server::new(backend.clone(), config);
     if let Some(notify) = notify {
         // Targets by origin only: a webhook URL carries its token in its path or query.
@@ -168,6 +189,9 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
         let _ = writeln!(out, "listening on http://{addr}");
         let _ = out.flush();
         drop(out);
+        if console {
+            eprintln!("console: http://{addr}/");
+        }
         server
             .serve(listener, bighub_server::shutdown_signal())
             .await
@@ -287,4 +311,42 @@ fn auth(args: &ServeArgs) -> Result<Auth, String> {
         ));
     }
     Ok(Auth::Keys(keys))
+}
+
+/// The console's settings from $BIGHUB_CONSOLE_TOKENS, --console-auth-header and
+/// --console-trusted-proxy, and $BIGHUB_CONSOLE_SESSION_KEY; `None` when no way to sign
+/// in is configured (the console is then off).
+fn console_settings(args: &ServeArgs) -> Result<Option<ConsoleSettings>, String> {
+    let tokens = match std::env::var(CONSOLE_TOKENS_VAR) {
+        Ok(list) => {
+            OperatorTokens::parse(&list).map_err(|e| format!("{CONSOLE_TOKENS_VAR}: {e}"))?
+        }
+        Err(_) => OperatorTokens::default(),
+    };
+    let proxy = match (
+        &args.console_auth_header,
+        args.console_trusted_proxy.is_empty(),
+    ) {
+        (Some(header), _) => Some(ProxyAuth::new(header, args.console_trusted_proxy.clone())?),
+        (None, false) => {
+            return Err("--console-trusted-proxy needs --console-auth-header".to_owned());
+        }
+        (None, true) => None,
+    };
+    if tokens.is_empty() && proxy.is_none() {
+        return Ok(None);
+    }
+    let session_key = match std::env::var(CONSOLE_KEY_VAR) {
+        Ok(secret) => {
+            SessionKey::from_secret(&secret).map_err(|e| format!("{CONSOLE_KEY_VAR}: {e}"))?
+        }
+        Err(_) => SessionKey::random()?,
+    };
+    let mut settings = ConsoleSettings::new(session_key);
+    settings.tokens = tokens;
+    settings.proxy = proxy;
+    // Over plain HTTP the browser keeps a Secure cookie only for this machine's own
+    // addresses; anywhere else the console is meant to be reached over HTTPS.
+    settings.secure_cookies = !args.listen.ip().is_loopback();
+    Ok(Some(settings))
 }

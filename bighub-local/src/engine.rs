@@ -31,8 +31,8 @@ use crate::replay::{self, ReplayOptions, ReplayReport};
 use crate::request_id::new_request_id;
 use crate::storage::sqlite::{Sqlite, StoreLocation, describe};
 use crate::storage::{
-    DatabaseTimeouts, DecisionRecord, IdempotencyClaim, IdempotentHit, NewApproval, NewDecision,
-    Storage, storable,
+    DatabaseTimeouts, DecisionDetail, DecisionPage, DecisionQuery, DecisionRecord,
+    IdempotencyClaim, IdempotentHit, NewApproval, NewDecision, Storage, storable,
 };
 use bighub_core::digest::canonical_sha256;
 
@@ -1092,6 +1092,52 @@ impl LocalEngine {
     /// The most recent decisions with their outcomes, newest first.
     pub fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
         self.store()?.recent_decisions(limit)
+    }
+
+    /// One decision by its request id, whole: its row with its outcomes, the decision as
+    /// answered (with its `decision_packet`), and the approval it opened, if any.
+    ///
+    /// ```
+    /// use bighub_core::ProposedAction;
+    /// use bighub_local::LocalEngine;
+    ///
+    /// let engine = LocalEngine::builder().in_memory().build().unwrap();
+    /// let decided = engine.decide(&ProposedAction::new("list_pods")).unwrap();
+    /// let id = decided.request_id.unwrap();
+    /// let detail = engine.decision_detail(&id).unwrap().unwrap();
+    /// assert_eq!(detail.record.tool, "list_pods");
+    /// assert_eq!(detail.decision["request_id"], id.as_str());
+    /// assert!(engine.decision_detail("loc_unknown").unwrap().is_none());
+    /// ```
+    pub fn decision_detail(&self, request_id: &str) -> Result<Option<DecisionDetail>, LocalError> {
+        storable::identifier("request_id", request_id)?;
+        self.store()?.decision(request_id)
+    }
+
+    /// A page of the decision log: the decisions `query` selects (by tool, mode, actor,
+    /// system, environment, time), newest first, each with its outcomes; the page's
+    /// `next` continues it.
+    ///
+    /// ```
+    /// use bighub_core::ProposedAction;
+    /// use bighub_local::LocalEngine;
+    /// use bighub_local::storage::DecisionQuery;
+    ///
+    /// let engine = LocalEngine::builder().in_memory().build().unwrap();
+    /// for _ in 0..3 {
+    ///     engine.decide(&ProposedAction::new("list_pods").system("kubernetes")).unwrap();
+    /// }
+    /// let query = DecisionQuery { system: Some("kubernetes".into()), limit: 2, ..Default::default() };
+    /// let first = engine.decision_log(&query).unwrap();
+    /// assert_eq!(first.decisions.len(), 2);
+    /// let rest = engine
+    ///     .decision_log(&DecisionQuery { after: first.next, ..query })
+    ///     .unwrap();
+    /// assert_eq!(rest.decisions.len(), 1);
+    /// assert!(rest.next.is_none());
+    /// ```
+    pub fn decision_log(&self, query: &DecisionQuery) -> Result<DecisionPage, LocalError> {
+        self.store()?.decision_log(query)
     }
 }
 

@@ -5,7 +5,9 @@
 //! once in all and from one address, and how connections drain when the server stops. A
 //! client that sends half a header and waits, or opens connections without end, holds at
 //! most its share of them for at most the header-read timeout. Connections speak HTTP/1.1,
-//! which every client of the contract uses. What a request gets is `routes.rs`'s concern.
+//! which every client of the contract uses. Each request carries its client's address
+//! (axum's `ConnectInfo`) and a signal of the server stopping ([`Stopping`]). What a
+//! request gets is `routes.rs`'s concern.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,6 +20,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -79,6 +82,11 @@ impl Default for ConnectionLimits {
         }
     }
 }
+
+/// Tells a request whose answer lasts (a stream of events) that the server is stopping,
+/// so that it ends the answer and the graceful stop does not wait for it.
+#[derive(Debug, Clone)]
+pub(crate) struct Stopping(pub(crate) watch::Receiver<bool>);
 
 /// How long to wait before accepting again after the system refused (out of descriptors).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
@@ -315,13 +323,17 @@ async fn connection(
     });
     let service = {
         let activity = Arc::clone(&activity);
+        let stopping = Stopping(stopping.clone());
         hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
             let busy = Busy::enter(Arc::clone(&activity));
             let mut router = router.clone();
+            let mut request = request.map(axum::body::Body::new);
+            // Handlers may ask who connected (the console trusts an identity header from
+            // configured proxies only) and end long answers when the server stops.
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(stopping.clone());
             async move {
-                let response =
-                    tower_service::Service::call(&mut router, request.map(axum::body::Body::new))
-                        .await;
+                let response = tower_service::Service::call(&mut router, request).await;
                 drop(busy);
                 response
             }

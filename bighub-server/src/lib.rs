@@ -42,6 +42,8 @@
 //! - [`approval_events`] — what happens to approvals, for the console and notifications;
 //! - [`notify`] — signed approval webhooks (Slack-compatible) and Slack's buttons
 //!   (`/slack/actions`).
+//! - [`console`] — the approvals console: operators sign in, see pending approvals and the
+//!   decision log, and answer approvals.
 //!
 //! The server keeps no state of its own beyond counters and the last answers of the
 //! store to `/healthz` and `/metrics`: decisions, approvals and
@@ -54,6 +56,7 @@ pub mod approval_events;
 mod auth;
 mod backend;
 mod connections;
+pub mod console;
 mod metrics;
 pub mod notify;
 mod probe;

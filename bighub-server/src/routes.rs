@@ -38,6 +38,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::Auth;
 use crate::backend::{ApprovalFilter, Backend, BackendError, Caller};
 use crate::connections::ConnectionLimits;
+use crate::console::Console;
 use crate::metrics::Metrics;
 use crate::notify::{self, SlackActions};
 use crate::probe::Probe;
@@ -78,6 +79,9 @@ pub struct ServerConfig {
     /// Slack's Approve and Reject buttons (`POST /slack/actions`), when set; without it
     /// the route answers 404.
     pub slack: Option<Arc<SlackActions>>,
+    /// The approvals console, served beside the API when set (default none: its paths
+    /// answer 404).
+    pub console: Option<Console>,
 }
 
 impl ServerConfig {
@@ -91,6 +95,7 @@ impl ServerConfig {
             max_approvals_listed: 1000,
             connections: ConnectionLimits::default(),
             slack: None,
+            console: None,
         }
     }
 }
@@ -123,6 +128,9 @@ type Shared = Arc<AppState>;
 /// | `GET /metrics` | Prometheus text (no key needed; counts only); the pending approvals as last read, with their age |
 /// | `POST /slack/actions` | Slack's button clicks, signed with the Slack signing secret (no key; 404 unless [`ServerConfig::slack`] is set; 401 for a bad or old signature): 200 with a message for the person who clicked |
 ///
+/// With [`ServerConfig::console`] set, the approvals console's pages are served beside
+/// these (see [`console`](crate::console)).
+///
 /// The router alone enforces no connection limits: [`Server`](crate::Server) serves it
 /// with them.
 pub fn router(backend: Arc<dyn Backend>, config: ServerConfig) -> Router {
@@ -135,6 +143,7 @@ pub(crate) fn build(
     config: ServerConfig,
     counters: Arc<Metrics>,
 ) -> Router {
+    let console = config.console.as_ref().map(Console::router);
     let state: Shared = Arc::new(AppState {
         backend,
         config,
@@ -142,7 +151,7 @@ pub(crate) fn build(
         health: Arc::default(),
         pending: Arc::default(),
     });
-    Router::new()
+    let api = Router::new()
         .route("/actions/evaluate", post(evaluate))
         .route("/outcomes/report", post(report_outcome))
         .route("/actions/memory/ingest", post(ingest_memory))
@@ -155,7 +164,11 @@ pub(crate) fn build(
         .route("/slack/actions", post(slack_actions))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    match console {
+        Some(console) => api.merge(console),
+        None => api,
+    }
 }
 
 /// An error answer: a status and a `detail`.

@@ -29,7 +29,9 @@ fn command(db: &Path, keys: Option<&str>, args: &[&str]) -> Command {
         .env_remove("BIGHUB_SERVER_API_KEYS")
         .env_remove("BIGHUB_DATABASE_URL")
         .env_remove("BIGHUB_NOTIFY_SECRET")
-        .env_remove("BIGHUB_SLACK_SIGNING_SECRET");
+        .env_remove("BIGHUB_SLACK_SIGNING_SECRET")
+        .env_remove("BIGHUB_CONSOLE_TOKENS")
+        .env_remove("BIGHUB_CONSOLE_SESSION_KEY");
     if let Some(k) = keys {
         c.env("BIGHUB_SERVER_API_KEYS", k);
     }
@@ -430,6 +432,93 @@ fn the_connection_flags_hold_slow_clients_and_logs_to_a_file_carry_no_colours() 
     );
     assert!(logged.contains("status=404"), "{logged}");
     assert!(!logged.contains('\u{1b}'), "{logged:?}");
+}
+
+#[test]
+fn the_console_is_served_when_operators_can_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let keys = format!("agent={KEY}");
+    // Without operator tokens or a proxy: no console, and the API as before.
+    let plain = start(&db, Some(&keys), &["--listen", "127.0.0.1:0"]);
+    assert_eq!(request(&plain.addr, "GET", "/", None, "").0, 404);
+    assert_eq!(
+        request(&plain.addr, "GET", "/console/login", None, "").0,
+        404
+    );
+    drop(plain);
+
+    let mut child = command(&db, Some(&keys), &["--listen", "127.0.0.1:0"])
+        .env("BIGHUB_CONSOLE_TOKENS", "ana=op_ana_0123456789abcdef")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let served = Served {
+        addr: line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap()
+            .to_owned(),
+        child,
+    };
+    let mut said = String::new();
+    stderr.read_line(&mut said).unwrap();
+    assert_eq!(said.trim(), format!("console: http://{}/", served.addr));
+    assert_eq!(request(&served.addr, "GET", "/", None, "").0, 303);
+    assert_eq!(
+        request(&served.addr, "GET", "/console/login", None, "").0,
+        200
+    );
+    let (status, _) = request(&served.addr, "GET", "/approvals", Some(KEY), "");
+    assert_eq!(status, 200);
+    drop(served);
+
+    // Misconfigurations are refused at start, without printing a token.
+    for (env, args, says) in [
+        (
+            Some("ana=tok3n"),
+            vec!["--listen", "127.0.0.1:0"],
+            "BIGHUB_CONSOLE_TOKENS",
+        ),
+        (
+            None,
+            vec![
+                "--listen",
+                "127.0.0.1:0",
+                "--console-trusted-proxy",
+                "127.0.0.1",
+            ],
+            "--console-auth-header",
+        ),
+        (
+            None,
+            vec![
+                "--listen",
+                "127.0.0.1:0",
+                "--console-auth-header",
+                "X-Forwarded-Email",
+            ],
+            "--console-trusted-proxy",
+        ),
+    ] {
+        let mut c = command(&db, Some(&keys), &args);
+        if let Some(tokens) = env {
+            c.env("BIGHUB_CONSOLE_TOKENS", tokens);
+        }
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(says) && !stderr.contains("tok3n"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

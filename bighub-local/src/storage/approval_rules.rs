@@ -135,8 +135,10 @@ pub(crate) fn plan(record: &ApprovalRecord, answer: &Answer<'_>) -> Result<Plan,
         }
     }
     if record
-        .expires_at_ms
-        .is_some_and(|expires| expires <= answer.now_ms)
+        .expires_at
+        .as_deref()
+        .and_then(|at| at.parse::<jiff::Timestamp>().ok())
+        .is_some_and(|expires| expires.as_millisecond() <= answer.now_ms)
     {
         return Ok(Plan::Expire);
     }

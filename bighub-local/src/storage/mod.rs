@@ -3,7 +3,9 @@
 //! Public here: the records the engine's methods answer ([`DecisionRecord`] with its
 //! [`OutcomeRecord`]s, [`ApprovalRecord`] with its [`ApprovalStatus`]), the resolver name of
 //! an in-process resolution ([`IN_PROCESS`]), the longest identifier a store accepts
-//! ([`MAX_IDENTIFIER_BYTES`]) and the PostgreSQL store's time limits ([`DatabaseTimeouts`]).
+//! ([`MAX_IDENTIFIER_BYTES`]), the PostgreSQL store's time limits ([`DatabaseTimeouts`]),
+//! and the decision log's query, pages and whole decisions (`decision_log.rs`:
+//! [`DecisionQuery`], [`DecisionPage`], [`DecisionDetail`]).
 //!
 //! Inside the crate, this module owns the `Storage` trait, the operations the engine needs,
 //! with the semantics every back end keeps: decisions written with their approval (and
@@ -36,6 +38,7 @@ pub(crate) use approval_rules::{Answer, ArgumentChange, NewApproval};
 
 pub(crate) mod approval_rules;
 mod database_timeouts;
+mod decision_log;
 mod history;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
@@ -43,6 +46,9 @@ pub(crate) mod sqlite;
 pub(crate) mod storable;
 
 pub use database_timeouts::DatabaseTimeouts;
+pub use decision_log::{
+    DecisionCursor, DecisionDetail, DecisionPage, DecisionQuery, InvalidCursor, MAX_PAGE,
+};
 pub use storable::MAX_IDENTIFIER_BYTES;
 
 /// What the engine reads and writes; see the [module documentation](self).
@@ -92,6 +98,12 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
 
     /// The most recent decisions, newest first, with their outcomes.
     fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError>;
+
+    /// One decision by its request id, whole, with its outcomes and its approval.
+    fn decision(&self, request_id: &str) -> Result<Option<DecisionDetail>, LocalError>;
+
+    /// A page of the decision log: the decisions `query` selects, newest first.
+    fn decision_log(&self, query: &DecisionQuery) -> Result<DecisionPage, LocalError>;
 
     /// Up to `limit` decisions made at or after `since_ms` and keyed before `before`,
     /// newest first (pages for replaying).
@@ -172,6 +184,8 @@ pub struct DecisionRecord {
     pub environment: Option<String>,
     /// The declared risk.
     pub risk: Option<String>,
+    /// Who the action is done as.
+    pub actor: String,
     /// The mode decided.
     pub mode: String,
     /// The risk score.
@@ -389,9 +403,6 @@ pub struct ApprovalRecord {
     /// original_arguments_sha256, mode, reason}`; [`arguments`](Self::arguments) and
     /// [`arguments_sha256`](Self::arguments_sha256) are then the changed call's.
     pub change: Option<Value>,
-    /// `expires_at` as unix milliseconds, for the lifecycle's rules.
-    #[serde(skip)]
-    pub(crate) expires_at_ms: Option<i64>,
 }
 
 /// The resolver recorded for a resolution made in the engine's own process (an agent's

@@ -7,6 +7,7 @@
 
 mod approval_lifecycle;
 mod context_providers;
+mod decision_log;
 mod evidence_lookup;
 mod golden_decisions;
 mod local_approvals;

@@ -20,7 +20,7 @@ use bighub_local::{LocalEngine, LocalError, RequestOrigin};
 use serde_json::{Value, json};
 
 /// The test database's URL, or `None` (after saying why) when the tests must skip.
-fn database_url() -> Option<String> {
+pub(crate) fn database_url() -> Option<String> {
     match std::env::var("BIGHUB_TEST_DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -42,7 +42,7 @@ fn database_url() -> Option<String> {
 }
 
 /// A schema of its own for each test, so tests run in parallel on one database.
-fn fresh_schema() -> String {
+pub(crate) fn fresh_schema() -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod console;
 mod context;
 mod hostile_clients;
 mod notify;

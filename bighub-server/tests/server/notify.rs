@@ -311,6 +311,13 @@ fn record(request_id: &str) -> ApprovalRecord {
         resolved_at: None,
         used: false,
         used_at: None,
+        expires_at: None,
+        requester: None,
+        actor: None,
+        separate_approver: false,
+        required_approvals: 1,
+        approvers: Vec::new(),
+        change: None,
     }
 }
 

@@ -213,6 +213,5 @@ fn approval_from_row(r: &Row) -> Result<ApprovalRecord, LocalError> {
         required_approvals: u32::try_from(r.try_get::<_, i32>(19)?).unwrap_or(1).max(1),
         approvers: parse_approvers(r.try_get(20)?),
         change: parse_arguments(r.try_get(21)?),
-        expires_at_ms,
     })
 }

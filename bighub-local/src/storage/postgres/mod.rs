@@ -5,6 +5,7 @@
 //! [`Storage`] for decisions, outcomes, memory events and history. Inside it, `schema.rs`
 //! owns the tables and their migrations (on open, under an advisory lock so that servers
 //! starting together migrate once), `approvals.rs` resolving and consuming approvals,
+//! `decision_log.rs` the log's pages and whole decisions for people,
 //! `error.rs` how the driver's errors become [`LocalError`]s, and `tls.rs` TLS as libpq
 //! users configure it. What must hold across processes is decided by the database: an
 //! approval is resolved and consumed by conditional updates, so of any number of
@@ -39,11 +40,13 @@ use crate::storage::history::{
     DAY_MS, MAX_PRECEDENTS, RECENT_DECISIONS, RecentEntry, RecentOutcome, summarize,
 };
 use crate::storage::{
-    Answer, ApprovalRecord, DatabaseTimeouts, DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim,
-    IdempotentHit, NewApproval, NewDecision, OutcomeRecord, Storage, StoredDecision, decision_used,
+    Answer, ApprovalRecord, DatabaseTimeouts, DecisionDetail, DecisionPage, DecisionQuery,
+    DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim, IdempotentHit, NewApproval, NewDecision,
+    OutcomeRecord, Storage, StoredDecision, decision_used,
 };
 
 mod approvals;
+mod decision_log;
 mod error;
 mod schema;
 mod tls;
@@ -507,7 +510,7 @@ impl Postgres {
         let rows = client
             .query(
                 "SELECT request_id, created_at, tool, action, target, system, environment, risk,
-                        mode, risk_score, reason, arguments, caller, decision
+                        mode, risk_score, reason, arguments, caller, decision, actor
                  FROM decisions ORDER BY id DESC LIMIT $1",
                 &[&limit],
             )
@@ -525,6 +528,7 @@ impl Postgres {
                     system: r.try_get(5)?,
                     environment: r.try_get(6)?,
                     risk: r.try_get(7)?,
+                    actor: r.try_get(14)?,
                     mode: r.try_get(8)?,
                     risk_score: r.try_get(9)?,
                     reason: r.try_get(10)?,
@@ -663,6 +667,14 @@ impl Storage for Postgres {
 
     fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
         self.block(self.recent_decisions_async(limit))
+    }
+
+    fn decision(&self, request_id: &str) -> Result<Option<DecisionDetail>, LocalError> {
+        self.block(async { decision_log::get(&self.client().await?, request_id).await })
+    }
+
+    fn decision_log(&self, query: &DecisionQuery) -> Result<DecisionPage, LocalError> {
+        self.block(async { decision_log::page(&self.client().await?, query).await })
     }
 
     fn decisions_before(

@@ -47,7 +47,6 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ApprovalRecord> {
         required_approvals: u32::try_from(r.get::<_, i64>(19)?).unwrap_or(1).max(1),
         approvers: parse_approvers(r.get(20)?),
         change: parse_arguments(r.get(21)?),
-        expires_at_ms,
     })
 }
 

@@ -3,7 +3,8 @@
 //!
 //! This module owns [`StoreLocation`] and the [`Storage`] implementation over one
 //! connection behind a mutex. Inside it, `schema.rs` owns the tables and their migrations,
-//! `store.rs` the rows and their reads, `approvals.rs` resolving and consuming approvals,
+//! `store.rs` the rows and their reads, `decision_log.rs` the log's pages and whole
+//! decisions for people, `approvals.rs` resolving and consuming approvals,
 //! `recent_cache.rs` the in-memory copy of each action's history (kept exact with `PRAGMA
 //! data_version`), and `checkpointer.rs` the WAL checkpoints off the decision path.
 
@@ -15,12 +16,13 @@ use bighub_core::{MemoryBatch, OutcomeReport};
 use crate::error::LocalError;
 use crate::input::History;
 use crate::storage::{
-    Answer, ApprovalRecord, DecisionRecord, IdempotencyClaim, IdempotentHit, NewApproval,
-    NewDecision, Storage, StoredDecision,
+    Answer, ApprovalRecord, DecisionDetail, DecisionPage, DecisionQuery, DecisionRecord,
+    IdempotencyClaim, IdempotentHit, NewApproval, NewDecision, Storage, StoredDecision,
 };
 
 mod approvals;
 mod checkpointer;
+mod decision_log;
 mod recent_cache;
 mod schema;
 mod store;
@@ -127,6 +129,14 @@ impl Storage for Sqlite {
 
     fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
         self.lock()?.recent_decisions(limit)
+    }
+
+    fn decision(&self, request_id: &str) -> Result<Option<DecisionDetail>, LocalError> {
+        decision_log::get(&self.lock()?.conn, request_id)
+    }
+
+    fn decision_log(&self, query: &DecisionQuery) -> Result<DecisionPage, LocalError> {
+        decision_log::page(&self.lock()?.conn, query)
     }
 
     fn decisions_before(

@@ -435,7 +435,7 @@ impl Store {
     pub(crate) fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT request_id, created_at, tool, action, target, system, environment, risk, mode,
-                    risk_score, reason, arguments, caller, decision
+                    risk_score, reason, arguments, caller, decision, actor
              FROM decisions ORDER BY rowid DESC LIMIT ?1",
         )?;
         let mut out = stmt
@@ -450,6 +450,7 @@ impl Store {
                     system: r.get(5)?,
                     environment: r.get(6)?,
                     risk: r.get(7)?,
+                    actor: r.get(14)?,
                     mode: r.get(8)?,
                     risk_score: r.get(9)?,
                     reason: r.get(10)?,
