@@ -570,7 +570,7 @@ impl LocalEngine {
         self.policy.names()
     }
 
-    fn store(&self) -> Result<&dyn Storage, LocalError> {
+    pub(crate) fn store(&self) -> Result<&dyn Storage, LocalError> {
         Ok(&*self.store)
     }
 

@@ -345,6 +345,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 mod convert;
+pub mod durable;
 pub mod duration;
 mod engine;
 mod error;

@@ -1,11 +1,12 @@
 //! The embedded engine's tests: policies and their configuration, golden decisions, the
-//! SQLite and PostgreSQL stores, approvals, replay, policy tests, context providers and
+//! SQLite and PostgreSQL stores, approvals, durable runs, replay, policy tests, context providers and
 //! security evidence.
 //!
 //! One test binary with a module per concern, linked once; run one concern with
 //! `cargo test -p bighub-local --test engine local_store::`.
 
 mod context_providers;
+mod durable_runs;
 mod evidence_lookup;
 mod golden_decisions;
 mod local_approvals;
