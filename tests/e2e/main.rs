@@ -14,6 +14,7 @@ mod agent_local;
 mod agent_loop;
 mod agent_stream;
 mod deploy_after_scan;
+mod durable_runs;
 mod guard_integrity;
 mod hosted_mcp;
 mod mcp_filesystem;
