@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::{
-    BighubOpenAIBuilder, Error, Resumptions, RunResult,
+    BighubOpenAIBuilder, Error, ResumedRun, Resumptions, RunResult,
     run::{IntoInput, ReportStats, ToolCheck},
     tool::ToolDefinition,
 };
@@ -68,7 +68,7 @@ impl BighubOpenAI {
     }
 
     /// See [`crate::BighubOpenAI::resume_answered`].
-    pub fn resume_answered(&self) -> Result<Vec<(String, Result<RunResult, Error>)>, Error> {
+    pub fn resume_answered(&self) -> Result<Vec<ResumedRun>, Error> {
         self.runtime.block_on(self.agent.resume_answered())
     }
 

@@ -27,7 +27,7 @@ pub mod tool;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use agent::{BighubOpenAI, BighubOpenAIBuilder, GuardedOpenAI, Resumptions};
+pub use agent::{BighubOpenAI, BighubOpenAIBuilder, GuardedOpenAI, ResumedRun, Resumptions};
 pub use bighub_core::{Decision, Verdict};
 pub use event::{ExecutionEvent, ExecutionStatus};
 pub use run::approval::ApprovalAnswer;

@@ -14,6 +14,10 @@ use tokio::task::JoinHandle;
 use super::BighubOpenAI;
 use crate::{Error, RunResult};
 
+/// One run [`resume_answered`](BighubOpenAI::resume_answered) resumed: its run id and how
+/// it went (finished, paused again on new approvals, or failed).
+pub type ResumedRun = (String, Result<RunResult, Error>);
+
 impl BighubOpenAI {
     /// Resumes every paused run of the agent's run store whose approvals are all answered,
     /// each exactly once across every process polling the store, and returns how each went
@@ -44,7 +48,7 @@ impl BighubOpenAI {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn resume_answered(&self) -> Result<Vec<(String, Result<RunResult, Error>)>, Error> {
+    pub async fn resume_answered(&self) -> Result<Vec<ResumedRun>, Error> {
         self.inner.resume_answered().await
     }
 

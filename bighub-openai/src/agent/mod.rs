@@ -15,7 +15,7 @@ use bighub_core::DecisionEngine;
 use serde_json::Value;
 
 pub use builder::BighubOpenAIBuilder;
-pub use durable::Resumptions;
+pub use durable::{ResumedRun, Resumptions};
 
 use crate::run::{
     ApprovalLoop, ApprovalRequest, IntoInput, ReportStats, RunRequest, RunStream, Runner, ToolCheck,
