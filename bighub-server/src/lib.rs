@@ -55,6 +55,7 @@ mod connections;
 mod metrics;
 mod probe;
 mod routes;
+mod runs;
 mod server;
 pub mod wire;
 

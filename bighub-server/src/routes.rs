@@ -26,7 +26,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use serde_json::{Map, Value, json};
 
@@ -35,6 +35,7 @@ use crate::backend::{ApprovalFilter, Backend, BackendError, Caller};
 use crate::connections::ConnectionLimits;
 use crate::metrics::Metrics;
 use crate::probe::Probe;
+use crate::runs;
 use crate::wire::{self, BodyEndpoint};
 
 /// The header carrying the API key.
@@ -85,8 +86,8 @@ impl ServerConfig {
     }
 }
 
-struct AppState {
-    backend: Arc<dyn Backend>,
+pub(crate) struct AppState {
+    pub(crate) backend: Arc<dyn Backend>,
     config: ServerConfig,
     metrics: Arc<Metrics>,
     /// The store's last answer to a health check: `Err` says why it failed.
@@ -95,7 +96,7 @@ struct AppState {
     pending: Arc<Probe<usize>>,
 }
 
-type Shared = Arc<AppState>;
+pub(crate) type Shared = Arc<AppState>;
 
 /// The router serving the hosted service's contract over `backend`.
 ///
@@ -108,6 +109,7 @@ type Shared = Arc<AppState>;
 /// | the same with `claim: true`, `tool`, `arguments_sha256` | the approval, now used, with `claimed: true`; 409 `{"detail": {"message", "reason"}}` (`tool_changed` with `approved_tool`, `arguments_changed`, `already_used`, `not_approved` with `status`, `untracked`) |
 /// | `GET /approvals?status=pending\|all&limit=N` | a JSON array of approvals |
 /// | `GET /decisions?limit=N` | a JSON array of the most recent decisions, newest first, with their outcomes (an extension of the hosted contract, for `bighub decisions --server`) |
+/// | `PUT /runs/{run_id}`, `POST /runs/claim`, `POST /runs/{run_id}/complete` | durable runs, each visible only to the API key that saved it (an extension of the hosted contract; see `runs.rs`) |
 /// | `GET /healthz` | `{"status": "ok"}`, or 503 `{"status": "unavailable", "detail"}` when the store fails or does not answer within the health timeout (no key needed) |
 /// | `GET /metrics` | Prometheus text (no key needed; counts only); the pending approvals as last read, with their age |
 ///
@@ -139,19 +141,22 @@ pub(crate) fn build(
         .route("/decisions", get(list_decisions))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/runs/claim", post(runs::claim_runs))
+        .route("/runs/{run_id}", put(runs::save_run))
+        .route("/runs/{run_id}/complete", post(runs::complete_run))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
 /// An error answer: a status and a `detail`.
-struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     detail: Value,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, detail: impl Into<Value>) -> Self {
+    pub(crate) fn new(status: StatusCode, detail: impl Into<Value>) -> Self {
         Self {
             status,
             detail: detail.into(),
@@ -171,6 +176,7 @@ impl From<BackendError> for ApiError {
             BackendError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m),
             BackendError::Approval(refused) => refused.into(),
             BackendError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, m),
+            BackendError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
             BackendError::Unavailable(m) => {
                 tracing::warn!(error = ?m, "decision store unavailable");
                 Self::new(
@@ -255,7 +261,7 @@ async fn within<T>(
 
 /// Runs `work` to its end even if the client leaves (the connection's task is then
 /// dropped, this one is not): what it records is then also logged and counted.
-async fn to_completion<T: Send + 'static>(
+pub(crate) async fn to_completion<T: Send + 'static>(
     work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::spawn(work).await.unwrap_or_else(|e| {
@@ -289,7 +295,7 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
 
 /// Authenticates, reads the body within the limit and checks it against `endpoint`'s
 /// rules.
-async fn accept(
+pub(crate) async fn accept(
     state: &AppState,
     endpoint: BodyEndpoint,
     request: Request,
@@ -332,7 +338,11 @@ async fn accept(
     Ok((caller, parts.headers, object))
 }
 
-fn respond(state: &AppState, endpoint: &'static str, answer: Result<Value, ApiError>) -> Response {
+pub(crate) fn respond(
+    state: &AppState,
+    endpoint: &'static str,
+    answer: Result<Value, ApiError>,
+) -> Response {
     let response = match answer {
         Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
         Err(e) => e.into_response(),

@@ -519,3 +519,84 @@ async fn agent_processes_on_one_postgres_store_resume_each_answered_run_once() {
         .unwrap();
     assert!(late.resume_answered().await.unwrap().is_empty());
 }
+
+// ---- Through `bighub serve` -----------------------------------------------------------------
+
+const AGENT_KEY: &str = "bh_test_agent_0123456789abcdef";
+const OPERATOR_KEY: &str = "bh_test_operator_0123456789abcd";
+
+fn remote(base_url: &str, key: &str) -> bighub::engine::RemoteBighub {
+    bighub::engine::RemoteBighub::builder()
+        .api_key(key)
+        .base_url(base_url)
+        .max_retries(0)
+        .build()
+        .unwrap()
+}
+
+/// An agent whose decisions and durable runs are the server's.
+fn served_agent(openai: &FakeOpenAi, base_url: &str, ledger: &Path) -> BighubOpenAI {
+    BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .provider_backoff(Duration::from_millis(1), Duration::from_millis(5))
+        .bighub_api_key(AGENT_KEY)
+        .bighub_base_url(base_url)
+        .durable(remote(base_url, AGENT_KEY))
+        .action(GrantAccess)
+        .action(RotateCredential)
+        .state(Ledger(ledger.to_owned()))
+        .state(Received::default())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_bighub_serve_a_run_answered_by_an_operator_is_resumed_once() {
+    use bighub::engine::DecisionEngine;
+    use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger");
+    let engine = sqlite_engine(&dir.path().join("server.db"));
+    let keys = ApiKeys::parse(&format!("agent={AGENT_KEY},operator={OPERATOR_KEY}")).unwrap();
+    let server = Server::new(
+        Arc::new(LocalBackend::new(Arc::clone(&engine))),
+        ServerConfig::new(Auth::Keys(keys)),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(server.serve(listener, std::future::pending()));
+    let openai = FakeOpenAi::start().await.unwrap();
+
+    let (run_id, request_id) = {
+        let first = served_agent(&openai, &base_url, &ledger);
+        pause_grant(&first, &openai, "dana").await
+    };
+    // The operator's key neither sees nor claims the agent's runs; it answers the approval.
+    let operator = remote(&base_url, OPERATOR_KEY);
+    assert!(
+        bighub::engine::durable::RunStore::claim_answered_runs(&operator, Duration::ZERO, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    operator
+        .resolve_approval(
+            &request_id,
+            &ApprovalResolution::approved(Some("ok".into())),
+        )
+        .await
+        .unwrap();
+
+    openai.push(Turn::text("Dana has her access."));
+    let second = served_agent(&openai, &base_url, &ledger);
+    let resumed = second.resume_answered().await.unwrap();
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].0, run_id);
+    let result = resumed[0].1.as_ref().unwrap();
+    assert_eq!(result.output_text(), "Dana has her access.");
+    assert_eq!(Ledger(ledger.clone()).lines(), ["grant dana"]);
+    assert!(engine.approval(&request_id).unwrap().unwrap().used);
+    assert!(second.resume_answered().await.unwrap().is_empty());
+}

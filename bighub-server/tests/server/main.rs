@@ -7,6 +7,7 @@
 mod common;
 
 mod context;
+mod durable_runs;
 mod hostile_clients;
 mod wire;
 mod wire_postgres;
