@@ -282,6 +282,54 @@ async fn an_approval_answered_while_no_agent_runs_resumes_when_one_starts() {
     assert_eq!(Ledger(ledger).lines(), ["grant carol"]);
 }
 
+#[tokio::test]
+async fn a_run_whose_resumer_died_after_its_call_ran_is_claimed_again_and_never_runs_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, ledger) = (dir.path().join("bighub.db"), dir.path().join("ledger"));
+    let openai = FakeOpenAi::start().await.unwrap();
+    let engine = sqlite_engine(&db);
+    let first = agent(&openai, &engine, &ledger).build().unwrap();
+    let (run_id, request_id) = pause_grant(&first, &openai, "erin").await;
+    drop(first);
+    resolve(&engine, &request_id, ApprovalResolution::approved(None));
+
+    // A process claims the run with a short lease, runs the call (its approval is used)
+    // and dies before it records the run's end.
+    let crashed = engine
+        .claim_answered_runs_as(
+            bighub::local::storage::IN_PROCESS,
+            Duration::from_millis(1),
+            10,
+        )
+        .unwrap();
+    assert_eq!(crashed.len(), 1);
+    Ledger(ledger.clone()).append("grant erin").unwrap();
+    engine.consume_approval(&request_id).unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    // The lease ran out: another agent claims the run; the used approval is refused, so
+    // the call does not run again, and the run ends as failed.
+    let second = agent(&openai, &sqlite_engine(&db), &ledger)
+        .build()
+        .unwrap();
+    let resumed = second.resume_answered().await.unwrap();
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].0, run_id);
+    let error = resumed[0].1.as_ref().unwrap_err();
+    assert!(
+        matches!(
+            error.cause(),
+            bighub::Error::Approval(bighub::engine::ApprovalRefused {
+                refusal: bighub::engine::ApprovalRefusal::AlreadyUsed,
+                ..
+            })
+        ),
+        "{error}"
+    );
+    assert_eq!(Ledger(ledger).lines(), ["grant erin"], "the call ran twice");
+    assert!(second.resume_answered().await.unwrap().is_empty());
+}
+
 /// Every byte the SQLite store wrote (database, write-ahead log, shared memory).
 fn store_bytes(dir: &Path) -> String {
     let mut all = Vec::new();

@@ -267,3 +267,124 @@ pub(crate) fn withhold_call(state: &mut RunState, call_id: &str, resolution: Res
         *slot = event;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use bighub_core::durable::RunCompletion;
+    use serde_json::json;
+
+    const SECRET: &str = "hunter2-operator-token";
+
+    /// A store that keeps nothing: these tests call no store.
+    #[derive(Debug)]
+    struct Nowhere;
+
+    #[async_trait]
+    impl RunStore for Nowhere {
+        async fn save_run(&self, _: &PausedRun) -> Result<(), bighub_core::Error> {
+            Ok(())
+        }
+        async fn claim_answered_runs(
+            &self,
+            _: Duration,
+            _: usize,
+        ) -> Result<Vec<ClaimedRun>, bighub_core::Error> {
+            Ok(Vec::new())
+        }
+        async fn complete_run(
+            &self,
+            _: &str,
+            _: &str,
+            _: &RunCompletion,
+        ) -> Result<(), bighub_core::Error> {
+            Ok(())
+        }
+    }
+
+    fn real_arguments() -> Value {
+        json!({"path": "db", "token": SECRET})
+    }
+
+    /// A run paused on a call of `rotate`, whose `token` is secret.
+    fn paused() -> RunState {
+        let text = real_arguments().to_string();
+        let decision = bighub_core::Decision::from_backend_response(
+            &json!({"request_id": "req_1", "mode": "review"}),
+        );
+        let event = json!({
+            "tool": "rotate", "call_id": "c1", "status": "approval_required",
+            "decision": serde_json::to_value(&decision).unwrap(),
+            "arguments": {"path": "db", "token": "[REDACTED]"}, "output": null, "error": null,
+            "event_id": "ev_1", "trace_id": "trace_1", "request_id": "req_1", "seq": 0,
+            "recommendation": null, "risk_score": null, "enforcement_mode": null
+        });
+        let state = json!({
+            "version": 2, "trace_id": "trace_1", "model": "gpt-test", "round": 1,
+            "conversation": {"store": false, "items": [
+                {"role": "user", "content": "rotate db"},
+                {"type": "function_call", "call_id": "c1", "name": "rotate", "arguments": text}
+            ], "fresh": [], "previous_response_id": "resp_1"},
+            "response": {"response_id": "resp_1", "output_text": "", "output": []},
+            "calls": [{"call_id": "c1", "tool": "rotate", "raw_arguments": text,
+                "arguments_sha256": canonical_sha256(&real_arguments()),
+                "event": event, "pending": true}],
+            "events": [event],
+            "secret_args": {"rotate": ["token"]}
+        });
+        RunState::from_json(&state.to_string()).unwrap()
+    }
+
+    fn claimed(state: String) -> ClaimedRun {
+        ClaimedRun {
+            run_id: "run_1".into(),
+            state,
+            approvals: Vec::new(),
+            lease_id: "lease".into(),
+            attempt: 1,
+        }
+    }
+
+    #[test]
+    fn the_stored_form_has_neither_the_secret_nor_its_digest() {
+        let state = paused();
+        let form = stored_form(&state).unwrap();
+        assert!(!form.state.contains(SECRET), "{}", form.state);
+        assert!(!form.state.contains(&canonical_sha256(&real_arguments())));
+        assert_eq!(form.request_ids, ["req_1"]);
+        let stored = RunState::from_json(&form.state).unwrap();
+        let redacted = json!({"path": "db", "token": REDACTED});
+        assert_eq!(stored.calls[0].digest, canonical_sha256(&redacted));
+    }
+
+    #[test]
+    fn only_the_process_that_holds_the_values_gets_them_back() {
+        let state = paused();
+        let form = stored_form(&state).unwrap();
+        let stored = form.state.clone();
+
+        let holder = DurableRuns::new(Arc::new(Nowhere), Duration::from_secs(60));
+        holder.hold_form("run_1", form);
+        assert!(!format!("{holder:?}").contains(SECRET));
+        let (restored, missing) = holder.thaw_claimed(&claimed(stored.clone())).unwrap();
+        assert!(missing.is_empty());
+        assert_eq!(restored.calls, state.calls);
+        assert_eq!(restored.conversation, state.conversation);
+        assert_eq!(restored.run_id(), Some("run_1"));
+
+        let elsewhere = DurableRuns::new(Arc::new(Nowhere), Duration::from_secs(60));
+        let (mut thawed, missing) = elsewhere.thaw_claimed(&claimed(stored)).unwrap();
+        assert_eq!(missing, ["c1"]);
+        withhold_call(&mut thawed, "c1", Resolution::Approved);
+        let call = &thawed.calls[0];
+        assert!(!call.pending);
+        assert_eq!(call.event.status, ExecutionStatus::ToolError);
+        assert!(call.event.error.as_deref().unwrap().contains("(token)"));
+        assert_eq!(thawed.events[0], call.event);
+        assert!(thawed.pending_approvals().is_empty());
+
+        holder.forget("run_1");
+        assert!(holder.lock().is_empty());
+    }
+}
