@@ -15,7 +15,8 @@
 //! builder, [`LocalError`], the default policy and its configuration); the rest lives in
 //! modules: [`config`] (the parts of [`PolicyConfig`]), [`context`] (the providers a
 //! decision fetches what is true now from), [`storage`] (the records the engine
-//! hands out, the store's limits and timeouts), [`replay`], [`policy_tests`], and
+//! hands out, the store's limits and timeouts), [`durable`] (paused agent runs kept
+//! beside their approvals), [`replay`], [`policy_tests`], and
 //! [`duration`] and [`clock`] (reading durations and timestamps as the engine does).
 //!
 //! # The default policy

@@ -34,6 +34,11 @@ impl BighubOpenAI {
     /// (the values never reach the store); resumed elsewhere, it is not run and the model
     /// is told to call the tool again, so that the call is decided anew.
     ///
+    /// A run whose resume stopped before anything ran for a reason that may pass (the
+    /// engine could not be reached) is listed with its error and left to its lease: a
+    /// later pass claims it again. A run waiting on an approval in any status other than
+    /// approved or rejected is not resumed yet (and not listed).
+    ///
     /// An error means the store could not be asked; an agent built without
     /// [`durable`](crate::BighubOpenAIBuilder::durable) answers [`Error::Config`].
     ///

@@ -52,7 +52,7 @@ impl Runner {
                 })?;
             let full = claimed.len() >= CLAIM_BATCH;
             let passes = claimed.into_iter().map(|run| {
-                let span = tracing::info_span!("bighub.resume_answered", run_id = %run.run_id, attempt = run.attempt);
+                let span = tracing::info_span!("bighub.resume_answered", run_id = ?run.run_id, attempt = run.attempt);
                 self.resume_claimed(durable, run).instrument(span)
             });
             resumed.extend(join_all(passes).await.into_iter().flatten());
@@ -81,7 +81,7 @@ impl Runner {
                     ApprovalAnswer::rejected(approval.comment.clone().unwrap_or_default())
                 }
                 _ => {
-                    tracing::warn!(request_id = %approval.request_id, status = %approval.status,
+                    tracing::warn!(request_id = ?approval.request_id, status = ?approval.status,
                         "an approval of the run is not answered; the run waits");
                     return None;
                 }
@@ -102,7 +102,7 @@ impl Runner {
                     };
                     // A rejected call runs nothing: the usual path tells the model why.
                     if resolutions.get(&request_id) == Some(&Resolution::Approved) {
-                        tracing::warn!(call_id = %call_id,
+                        tracing::warn!(call_id = ?call_id,
                             "an approved call's secret values are held by another process; it is not run");
                         withhold_call(&mut state, &call_id, Resolution::Approved);
                         answers.remove(&request_id);

@@ -10,6 +10,9 @@
 //! missing is not run: the model is told to propose it again ([`withhold_call`]), so that
 //! no tool ever runs with `[REDACTED]` for an argument.
 //!
+//! What a process holds for a run is dropped when the run ends here; a run another process
+//! finished leaves its entry until this process ends.
+//!
 //! It resumes nothing itself (`durable.rs` does) and decides nothing.
 
 use std::collections::HashMap;
@@ -108,7 +111,7 @@ impl DurableRuns {
                 source: Box::new(source),
             })?;
         self.hold(&run_id, form.held);
-        tracing::info!(run_id = %run_id, approvals = run.request_ids.len(), "paused run saved");
+        tracing::info!(run_id = ?run_id, approvals = run.request_ids.len(), "paused run saved");
         Ok(())
     }
 
