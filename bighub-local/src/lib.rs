@@ -339,7 +339,7 @@
 
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
 //   error, clock, duration, convert, redact, request_id, config, input, context, answer,
-//   policy_source, policy_check, policy, policy_tests, storage, replay, engine
+//   policy_source, policy_check, policy, policy_tests, storage, replay, engine, durable
 
 mod answer;
 pub mod clock;
