@@ -216,6 +216,45 @@ async fn an_answered_run_is_resumed_by_a_fresh_agent_once_and_finished() {
 }
 
 #[tokio::test]
+async fn a_streamed_run_is_saved_before_its_final_response() {
+    use bighub::StreamEvent;
+    use futures::StreamExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (db, ledger) = (dir.path().join("bighub.db"), dir.path().join("ledger"));
+    let openai = FakeOpenAi::start().await.unwrap();
+    let engine = sqlite_engine(&db);
+    let streaming = agent(&openai, &engine, &ledger).build().unwrap();
+    openai.push(Turn::new().call_with_id("grant_access", grant("fay").to_string(), "call_fay"));
+    let mut events = streaming.run_stream("Grant fay okta-admins for 48h", MODEL);
+    let mut last = None;
+    while let Some(event) = events.next().await {
+        if let StreamEvent::FinalResponse { response } = event.unwrap() {
+            last = Some(response);
+        }
+    }
+    let paused = last.expect("a final response");
+    let run_id = paused.durable_run_id().expect("saved").to_owned();
+    let request_id = paused.pending_approvals()[0].request_id.clone();
+    resolve(&engine, &request_id, ApprovalResolution::approved(None));
+
+    openai.push(Turn::text("Fay has her access."));
+    let resumed = agent(&openai, &sqlite_engine(&db), &ledger)
+        .build()
+        .unwrap()
+        .resume_answered()
+        .await
+        .unwrap();
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].0, run_id);
+    assert_eq!(
+        resumed[0].1.as_ref().unwrap().output_text(),
+        "Fay has her access."
+    );
+    assert_eq!(Ledger(ledger).lines(), ["grant fay"]);
+}
+
+#[tokio::test]
 async fn a_rejected_run_finishes_with_the_model_told_the_reviewers_comment() {
     let dir = tempfile::tempdir().unwrap();
     let (db, ledger) = (dir.path().join("bighub.db"), dir.path().join("ledger"));

@@ -149,15 +149,15 @@ impl BighubOpenAIBuilder {
     /// become durable.
     ///
     /// When a run ([`run`](BighubOpenAI::run), [`request`](BighubOpenAI::request)`.send()`,
-    /// [`run_with_approval`](BighubOpenAI::run_with_approval)) pauses on a review, its state
-    /// is saved with the request ids it waits for, and
+    /// [`run_with_approval`](BighubOpenAI::run_with_approval),
+    /// [`run_stream`](BighubOpenAI::run_stream), before its final response) pauses on a
+    /// review, its state is saved with the request ids it waits for, and
     /// [`RunResult::durable_run_id`](crate::RunResult::durable_run_id) names it. A person
     /// answers the approvals wherever they are answered (`bighub approvals approve`, the
     /// console, `POST /approvals/{id}/resolve`); then
     /// [`resume_answered`](BighubOpenAI::resume_answered) or
     /// [`serve_resumptions`](BighubOpenAI::serve_resumptions), in this process or any other
-    /// agent process on the same store, finishes the run, exactly once. Streamed runs are
-    /// not saved.
+    /// agent process on the same store, finishes the run, exactly once.
     ///
     /// The store is the embedded engine (`Arc<LocalEngine>`, its SQLite file or PostgreSQL
     /// database), `bighub serve` through a [`RemoteBighub`], or any
