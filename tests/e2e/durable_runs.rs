@@ -451,13 +451,66 @@ async fn a_secret_argument_never_reaches_the_store_and_runs_only_where_it_is_hel
     assert_eq!(output["status"], "tool_error");
     let error = output["error"].as_str().unwrap();
     assert!(error.contains("call the tool again"), "{error}");
+    assert_eq!(Ledger(ledger.clone()).lines(), ["rotate db/prod"]);
+    // The approval was never used for a call it did not see.
+    assert!(!engine.approval(&request_id).unwrap().unwrap().used);
+
+    // Rejected, the call is answered as usual elsewhere too: the model gets the comment.
+    let (_, request_id) = pause_rotation(&elsewhere, &openai).await;
+    drop(elsewhere);
+    resolve(
+        &engine,
+        &request_id,
+        ApprovalResolution::rejected(Some("rotate it on Monday".into())),
+    );
+    openai.push(Turn::text("Rotation postponed."));
+    let third = agent(&openai, &sqlite_engine(&db), &ledger)
+        .build()
+        .unwrap();
+    let resumed = third.resume_answered().await.unwrap();
+    let result = resumed[0].1.as_ref().unwrap();
+    assert_eq!(result.last().unwrap().status, ExecutionStatus::Rejected);
+    let output = tool_output(model_requests(&openai).last().unwrap(), "call_rotate");
+    assert_eq!(output["comment"], "rotate it on Monday");
+
+    // A stored state resumed by hand, outside the run store, is refused: it has no digest
+    // to bind the redacted call to, so `[REDACTED]` never reaches the tool.
+    let (_, request_id) = pause_rotation(&third, &openai).await;
+    resolve(&engine, &request_id, ApprovalResolution::approved(None));
+    let stored = engine
+        .claim_answered_runs_as(
+            bighub::local::storage::IN_PROCESS,
+            Duration::from_secs(60),
+            10,
+        )
+        .unwrap();
+    let state = bighub::RunState::from_json(&stored[0].state).unwrap();
+    let by_hand = agent(&openai, &sqlite_engine(&db), &ledger)
+        .build()
+        .unwrap();
+    let refused = by_hand
+        .resume(
+            state,
+            [(request_id.clone(), bighub::ApprovalAnswer::approved("ok"))],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            bighub::Error::Approval(bighub::engine::ApprovalRefused {
+                refusal: bighub::engine::ApprovalRefusal::ArgumentsChanged,
+                ..
+            })
+        ),
+        "{refused}"
+    );
+    assert!(!engine.approval(&request_id).unwrap().unwrap().used);
     assert_eq!(
         Ledger(ledger).lines(),
         ["rotate db/prod"],
         "one rotation ran"
     );
-    // The approval was never used for a call it did not see.
-    assert!(!engine.approval(&request_id).unwrap().unwrap().used);
     assert!(!store_bytes(dir.path()).contains(SECRET));
 }
 

@@ -20,7 +20,7 @@ use tracing::Instrument;
 
 use super::approval::ApprovalAnswer;
 use super::result::RunResult;
-use super::run_store::{DurableRuns, stored_form, withhold_call};
+use super::run_store::{DurableRuns, answer_without_secrets, stored_form};
 use super::runner::Runner;
 use crate::Error;
 
@@ -71,7 +71,6 @@ impl Runner {
     ) -> Option<Resumed> {
         let run_id = run.run_id.clone();
         let mut answers = HashMap::new();
-        let mut resolutions = HashMap::new();
         for approval in &run.approvals {
             let answer = match approval.resolution() {
                 Some(Resolution::Approved) => {
@@ -86,7 +85,6 @@ impl Runner {
                     return None;
                 }
             };
-            resolutions.insert(approval.request_id.clone(), answer.resolution);
             answers.insert(approval.request_id.clone(), answer);
         }
         let outcome = match durable.thaw_claimed(&run) {
@@ -97,16 +95,12 @@ impl Runner {
                         .iter()
                         .find(|c| c.call.call_id == call_id)
                         .and_then(|c| c.event.request_id.clone());
-                    let Some(request_id) = request_id else {
+                    let Some(answer) = request_id.and_then(|id| answers.remove(&id)) else {
                         continue;
                     };
-                    // A rejected call runs nothing: the usual path tells the model why.
-                    if resolutions.get(&request_id) == Some(&Resolution::Approved) {
-                        tracing::warn!(call_id = ?call_id,
-                            "an approved call's secret values are held by another process; it is not run");
-                        withhold_call(&mut state, &call_id, Resolution::Approved);
-                        answers.remove(&request_id);
-                    }
+                    tracing::warn!(call_id = ?call_id, approved = answer.is_approved(),
+                        "a call's secret values are held by another process; it is answered without running");
+                    answer_without_secrets(&mut state, &call_id, &answer);
                 }
                 self.resume(state, answers).await
             }

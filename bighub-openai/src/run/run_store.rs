@@ -4,11 +4,12 @@
 //! and, per run this process paused, the exact argument text and digest of each call of a
 //! tool with secret arguments. A state goes to the store only in its stored form: every
 //! secret argument redacted (as a result's JSON redacts it) and each such call's digest
-//! replaced by the digest of its redacted arguments (a digest of a short secret would give
-//! it away to whoever can guess candidates). A claimed state gets its real values back only
-//! in the process that holds them; elsewhere, an approved call whose secret values are
-//! missing is not run: the model is told to propose it again ([`withhold_call`]), so that
-//! no tool ever runs with `[REDACTED]` for an argument.
+//! removed (a digest of a short secret would give it away to whoever can guess candidates,
+//! and a digest of the redacted arguments would let a stored state resumed by hand run the
+//! call with `[REDACTED]`). A claimed state gets its real values back only in the process
+//! that holds them; elsewhere, an approved call whose secret values are missing is not run:
+//! the model is told to propose it again ([`answer_without_secrets`]), so that no tool ever
+//! runs with `[REDACTED]` for an argument.
 //!
 //! What a process holds for a run is dropped when the run ends here; a run another process
 //! finished leaves its entry until this process ends.
@@ -20,12 +21,10 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bighub_core::digest::canonical_sha256;
 use bighub_core::durable::{ClaimedRun, PausedRun, RunStore};
-use bighub_core::redact::REDACTED;
-use bighub_core::{ApprovalResolution, Resolution};
 use serde_json::Value;
 
+use super::approval::ApprovalAnswer;
 use super::result::RunResult;
 use super::state::RunState;
 use crate::{Error, ExecutionStatus};
@@ -170,22 +169,27 @@ impl DurableRuns {
 /// Whether the model's call `call_id` of `tool` carries any argument the tool marks secret
 /// (so that its stored form lacks a value).
 fn has_secret_values(state: &RunState, tool: &str, call_id: &str) -> bool {
+    state
+        .conversation
+        .call(call_id)
+        // No call to bind: resuming refuses it anyway.
+        .is_some_and(|call| carries_secret(state, tool, &call.arguments))
+}
+
+/// Whether argument text of `tool` holds a secret value: a secret argument is present, or
+/// the text is not a JSON object (it is stored replaced whole).
+fn carries_secret(state: &RunState, tool: &str, arguments: &str) -> bool {
     let Some(names) = state.secret_args.get(tool) else {
         return false;
     };
-    let Some(call) = state.conversation.call(call_id) else {
-        // No call to bind: resuming refuses it anyway.
-        return false;
-    };
-    match serde_json::from_str::<Value>(&call.arguments) {
+    match serde_json::from_str::<Value>(arguments) {
         Ok(Value::Object(arguments)) => names.iter().any(|n| arguments.contains_key(n)),
-        // Unreadable text was replaced whole.
-        _ => call.arguments == REDACTED,
+        _ => true,
     }
 }
 
-/// The stored form of a paused state: secrets redacted, the digests of calls with secret
-/// arguments taken over their redacted arguments, and what was left out.
+/// The stored form of a paused state: secrets redacted, no digest for a call that carries
+/// secret values, and what was left out.
 pub(crate) fn stored_form(state: &RunState) -> Result<StoredForm, Error> {
     let request_ids = state
         .pending_approvals()
@@ -195,14 +199,12 @@ pub(crate) fn stored_form(state: &RunState) -> Result<StoredForm, Error> {
     let mut redacted = state.redacted();
     let mut held = HeldCalls::new();
     for (recorded, real) in redacted.calls.iter_mut().zip(&state.calls) {
-        if !state.secret_args.contains_key(&real.call.name) {
+        if !carries_secret(state, &real.call.name, &real.call.arguments) {
             continue;
         }
-        let redacted_digest = match serde_json::from_str::<Value>(&recorded.call.arguments) {
-            Ok(arguments) => canonical_sha256(&arguments),
-            Err(_) => canonical_sha256(&Value::String(REDACTED.to_owned())),
-        };
-        recorded.digest = redacted_digest;
+        // No digest at all: one of redacted values would let a stored state, resumed by
+        // hand, run the call with `[REDACTED]`; without one it is refused.
+        recorded.digest = String::new();
         held.insert(
             real.call.call_id.clone(),
             HeldCall {
@@ -239,10 +241,11 @@ fn secret_call_texts(state: &RunState) -> Vec<(String, String)> {
     texts
 }
 
-/// Marks the paused call `call_id` as not run, answered by `resolution`: its secret values
-/// are held by another process, and running it with redacted values would run another
-/// call. The model is told so, and to propose the call again.
-pub(crate) fn withhold_call(state: &mut RunState, call_id: &str, resolution: Resolution) {
+/// Answers the paused call `call_id` without running it, its secret values being held by
+/// another process: an approved call is not run (running it with redacted values would run
+/// another call) and the model is told to propose it again; a rejected one is rejected as
+/// usual, with the reviewer's comment.
+pub(crate) fn answer_without_secrets(state: &mut RunState, call_id: &str, answer: &ApprovalAnswer) {
     let names = state
         .calls
         .iter()
@@ -255,15 +258,15 @@ pub(crate) fn withhold_call(state: &mut RunState, call_id: &str, resolution: Res
     };
     let paused_id = recorded.event.event_id.clone();
     let event = &mut recorded.event;
-    event.status = ExecutionStatus::ToolError;
-    event.error = Some(format!(
-        "not run: the values of its secret arguments ({names}) are kept only by the agent process that paused this run, which is not the one resuming it; call the tool again with the same arguments to have the call decided anew"
-    ));
-    event.approval = Some(ApprovalResolution {
-        resolution,
-        comment: None,
-        resolved_by: None,
-    });
+    if answer.is_approved() {
+        event.status = ExecutionStatus::ToolError;
+        event.error = Some(format!(
+            "not run: the values of its secret arguments ({names}) are kept only by the agent process that paused this run, which is not the one resuming it; call the tool again with the same arguments to have the call decided anew"
+        ));
+    } else {
+        event.status = ExecutionStatus::Rejected;
+    }
+    event.approval = Some(answer.to_resolution());
     recorded.pending = false;
     let event = recorded.event.clone();
     if let Some(slot) = state.events.iter_mut().find(|e| e.event_id == paused_id) {
@@ -275,6 +278,7 @@ pub(crate) fn withhold_call(state: &mut RunState, call_id: &str, resolution: Res
 mod tests {
     use super::*;
     use async_trait::async_trait;
+    use bighub_core::digest::canonical_sha256;
     use bighub_core::durable::RunCompletion;
     use serde_json::json;
 
@@ -357,8 +361,7 @@ mod tests {
         assert!(!form.state.contains(&canonical_sha256(&real_arguments())));
         assert_eq!(form.request_ids, ["req_1"]);
         let stored = RunState::from_json(&form.state).unwrap();
-        let redacted = json!({"path": "db", "token": REDACTED});
-        assert_eq!(stored.calls[0].digest, canonical_sha256(&redacted));
+        assert_eq!(stored.calls[0].digest, "");
     }
 
     #[test]
@@ -379,13 +382,18 @@ mod tests {
         let elsewhere = DurableRuns::new(Arc::new(Nowhere), Duration::from_secs(60));
         let (mut thawed, missing) = elsewhere.thaw_claimed(&claimed(stored)).unwrap();
         assert_eq!(missing, ["c1"]);
-        withhold_call(&mut thawed, "c1", Resolution::Approved);
+        let mut rejected = thawed.clone();
+        answer_without_secrets(&mut thawed, "c1", &ApprovalAnswer::approved("ok"));
         let call = &thawed.calls[0];
         assert!(!call.pending);
         assert_eq!(call.event.status, ExecutionStatus::ToolError);
         assert!(call.event.error.as_deref().unwrap().contains("(token)"));
         assert_eq!(thawed.events[0], call.event);
         assert!(thawed.pending_approvals().is_empty());
+        answer_without_secrets(&mut rejected, "c1", &ApprovalAnswer::rejected("not today"));
+        let event = &rejected.calls[0].event;
+        assert_eq!(event.status, ExecutionStatus::Rejected);
+        assert_eq!(event.model_output()["comment"], "not today");
 
         holder.forget("run_1");
         assert!(holder.lock().is_empty());
