@@ -73,6 +73,14 @@ pub enum Error {
     /// An error from another engine (local or user-defined).
     #[error("decision engine error: {}", escape(.0))]
     Engine(String),
+
+    /// A durable run's lease is no longer this caller's (it expired and another process
+    /// claimed the run, or the run was completed): what this caller did is not recorded.
+    #[error("the lease on durable run {} is no longer held", escape(.run_id))]
+    LeaseLost {
+        /// The run.
+        run_id: String,
+    },
 }
 
 fn retry_after_hint(retry_after: &Option<Duration>) -> String {

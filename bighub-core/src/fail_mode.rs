@@ -204,6 +204,7 @@ fn refusal(error: &Error) -> (&'static str, &'static str) {
         Error::InvalidConfig(_) => ("invalid_config", "the decision engine is misconfigured"),
         Error::Engine(_) => ("engine", "the decision engine failed"),
         Error::Approval(_) => ("approval", "the approval cannot be used"),
+        Error::LeaseLost { .. } => ("engine", "the decision engine failed"),
         // Only reached if `is_unavailable` and this list ever disagree; still a block.
         Error::Timeout(_) | Error::Network(_) | Error::RateLimited { .. } => {
             ("unavailable", "the decision service is unavailable")

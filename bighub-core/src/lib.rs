@@ -25,7 +25,7 @@
 //!
 //! The root holds what a user meets first; the rest lives in named modules: the
 //! decision's parts ([`decision`]), the gate's votes ([`gate`]), approval refusals
-//! ([`approval`]), the hosted service's request bodies ([`wire`]), secret arguments
+//! ([`approval`]), durable runs kept beside their approvals ([`durable`]), the hosted service's request bodies ([`wire`]), secret arguments
 //! ([`redact`]), retry waits ([`backoff`]), digests and escaping.
 //!
 //! This crate owns no network code, no OpenAI code and runs no tools: the hosted service's
@@ -38,6 +38,7 @@ pub mod approval;
 pub mod backoff;
 pub mod decision;
 pub mod digest;
+pub mod durable;
 mod engine;
 mod error;
 pub mod escape;

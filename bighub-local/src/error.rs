@@ -153,6 +153,22 @@ pub enum LocalError {
     /// An outcome names a request id the store does not know.
     #[error("no decision is stored for request {0}")]
     DecisionNotFound(String),
+
+    /// A durable run id is taken: another caller saved it, or a process is resuming it
+    /// now (a live lease holds it).
+    #[error("durable run {run_id} belongs to another caller or is being resumed")]
+    RunUnavailable {
+        /// The run.
+        run_id: String,
+    },
+
+    /// A durable run is no longer held under the lease its claim took (it expired and
+    /// another process claimed the run, or the run was completed).
+    #[error("the lease on durable run {run_id} is no longer held")]
+    LeaseLost {
+        /// The run.
+        run_id: String,
+    },
 }
 
 impl LocalError {
@@ -187,6 +203,7 @@ impl From<LocalError> for bighub_core::Error {
                 }]),
             },
             LocalError::Approval(refused) => Self::Approval(refused),
+            LocalError::LeaseLost { run_id } => Self::LeaseLost { run_id },
             other => Self::Engine(other.to_string()),
         }
     }

@@ -15,7 +15,8 @@
 //! builder, [`LocalError`], the default policy and its configuration); the rest lives in
 //! modules: [`config`] (the parts of [`PolicyConfig`]), [`context`] (the providers a
 //! decision fetches what is true now from), [`storage`] (the records the engine
-//! hands out, the store's limits and timeouts), [`replay`], [`policy_tests`], and
+//! hands out, the store's limits and timeouts), [`durable`] (paused agent runs kept
+//! beside their approvals), [`replay`], [`policy_tests`], and
 //! [`duration`] and [`clock`] (reading durations and timestamps as the engine does).
 //!
 //! # The default policy
@@ -341,7 +342,7 @@
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
 //   error, clock, duration, convert, redact, request_id, config, input, context, answer,
 //   policy_source, policy_check, policy, policy_tests, storage, approval_terms,
-//   approval_change, replay, engine, approvals
+//   approval_change, replay, engine, approvals, durable
 
 mod answer;
 mod approval_change;
@@ -351,6 +352,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 mod convert;
+pub mod durable;
 pub mod duration;
 mod engine;
 mod error;

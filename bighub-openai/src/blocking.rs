@@ -15,10 +15,12 @@
 //! # Ok(()) }
 //! ```
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use crate::{
-    BighubOpenAIBuilder, Error, RunResult,
+    BighubOpenAIBuilder, Error, ResumedRun, Resumptions, RunResult,
     run::{IntoInput, ReportStats, ToolCheck},
     tool::ToolDefinition,
 };
@@ -63,6 +65,21 @@ impl BighubOpenAI {
     /// See [`crate::BighubOpenAI::list_tools`].
     pub fn list_tools(&self) -> Vec<ToolDefinition> {
         self.agent.list_tools()
+    }
+
+    /// See [`crate::BighubOpenAI::resume_answered`].
+    pub fn resume_answered(&self) -> Result<Vec<ResumedRun>, Error> {
+        self.runtime.block_on(self.agent.resume_answered())
+    }
+
+    /// See [`crate::BighubOpenAI::serve_resumptions`]: the passes run on this agent's
+    /// runtime, in the background; dropping the handle stops them.
+    pub fn serve_resumptions<F>(&self, interval: Duration, on_resumed: F) -> Resumptions
+    where
+        F: Fn(String, Result<RunResult, Error>) + Send + Sync + 'static,
+    {
+        let _runtime = self.runtime.enter();
+        self.agent.serve_resumptions(interval, on_resumed)
     }
 
     /// See [`crate::BighubOpenAI::close`].

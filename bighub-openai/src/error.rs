@@ -237,6 +237,15 @@ pub enum Error {
         source: Box<bighub_core::Error>,
     },
 
+    /// A durable run could not be saved to, claimed from or recorded in its run store.
+    #[error("durable run {}: the run store failed: {source}", escape(.run_id))]
+    RunStore {
+        /// The run (empty when claiming, before any run is known).
+        run_id: String,
+        /// What the store said.
+        source: Box<bighub_core::Error>,
+    },
+
     /// The embedded local engine could not start (policy errors name file and line).
     #[cfg(feature = "local")]
     #[error(transparent)]

@@ -27,7 +27,7 @@ pub mod tool;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use agent::{BighubOpenAI, BighubOpenAIBuilder, GuardedOpenAI};
+pub use agent::{BighubOpenAI, BighubOpenAIBuilder, GuardedOpenAI, ResumedRun, Resumptions};
 pub use bighub_core::{Decision, Verdict};
 pub use event::{ExecutionEvent, ExecutionStatus};
 pub use run::approval::ApprovalAnswer;
@@ -45,6 +45,7 @@ pub mod engine {
     pub use bighub_core::Error as EngineError;
     pub use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
     pub use bighub_core::backoff::Backoff;
+    pub use bighub_core::durable;
     pub use bighub_core::gate::Vote;
     pub use bighub_core::wire::DecisionMode;
     pub use bighub_core::{

@@ -174,7 +174,7 @@ impl RemoteBighub {
     }
 
     /// The URL of `segments` under the base URL; each segment is percent-encoded.
-    fn url<'s>(&self, segments: impl IntoIterator<Item = &'s str>) -> Url {
+    pub(crate) fn url<'s>(&self, segments: impl IntoIterator<Item = &'s str>) -> Url {
         let mut url = self.inner.base_url.clone();
         // The base URL was checked to be a base at build time, so this cannot fail.
         if let Ok(mut path) = url.path_segments_mut() {
@@ -184,7 +184,7 @@ impl RemoteBighub {
     }
 
     /// Sends `body` to `url`, retrying transient failures, and reads the answer.
-    async fn post(
+    pub(crate) async fn post(
         &self,
         op: Op<'_>,
         url: Url,
@@ -203,7 +203,11 @@ impl RemoteBighub {
         body: Option<&Value>,
         idempotency_key: Option<HeaderValue>,
     ) -> Result<Value, Error> {
-        let method = if body.is_some() { "POST" } else { "GET" };
+        let method = match (body, op) {
+            (Some(_), Op::SaveRun) => "PUT",
+            (Some(_), _) => "POST",
+            (None, _) => "GET",
+        };
         let policy = self.inner.retry;
         let mut attempt: u32 = 0;
         loop {
@@ -256,9 +260,10 @@ impl RemoteBighub {
                 "the BIGHUB client's request slots are closed".to_owned(),
             )));
         };
-        let mut request = match body {
-            Some(body) => inner.http.post(url.clone()).json(body),
-            None => inner.http.get(url.clone()),
+        let mut request = match (body, op) {
+            (Some(body), Op::SaveRun) => inner.http.put(url.clone()).json(body),
+            (Some(body), _) => inner.http.post(url.clone()).json(body),
+            (None, _) => inner.http.get(url.clone()),
         }
         .header(API_KEY_HEADER, inner.api_key.clone())
         .header(ACCEPT, HeaderValue::from_static("application/json"));

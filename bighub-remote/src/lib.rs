@@ -16,6 +16,7 @@ mod builder;
 mod client;
 mod response;
 mod retry;
+mod runs;
 
 pub use bighub_core::wire::DecisionMode;
 pub use builder::{

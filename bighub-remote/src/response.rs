@@ -42,6 +42,15 @@ pub(crate) enum Op<'a> {
         /// The tool about to run.
         tool: &'a str,
     },
+    /// `PUT /runs/{run_id}`: keeps a paused durable run.
+    SaveRun,
+    /// `POST /runs/claim`: answers `{"runs": [...]}`.
+    ClaimRuns,
+    /// `POST /runs/{run_id}/complete`: 409 means the lease no longer holds the run.
+    CompleteRun {
+        /// The run.
+        run_id: &'a str,
+    },
 }
 
 impl Op<'_> {
@@ -49,7 +58,11 @@ impl Op<'_> {
     fn needs_object(self) -> bool {
         matches!(
             self,
-            Op::Evaluate | Op::ResolveApproval { .. } | Op::ClaimApproval { .. } | Op::GetApproval
+            Op::Evaluate
+                | Op::ResolveApproval { .. }
+                | Op::ClaimApproval { .. }
+                | Op::GetApproval
+                | Op::ClaimRuns
         )
     }
 }
@@ -114,6 +127,22 @@ pub(crate) fn read_answer(
     if matches!(op, Op::GetApproval) && status == 404 {
         // The hosted service shows no single approval; `bighub serve` knows none by this id.
         return Answer::Done(Ok(Value::Null));
+    }
+
+    match (op, status) {
+        (Op::CompleteRun { run_id }, 409) => {
+            return Answer::Done(Err(Error::LeaseLost {
+                run_id: run_id.to_owned(),
+            }));
+        }
+        // A run id taken by another key or a live lease: an answer, not a transient state.
+        (Op::SaveRun, 409) => {
+            return Answer::Done(Err(Error::Status {
+                status,
+                body: truncate(body),
+            }));
+        }
+        _ => {}
     }
 
     let error = match status {

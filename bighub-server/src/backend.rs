@@ -8,9 +8,11 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
+use bighub_core::durable::{ClaimedRun, PausedRun, RunCompletion};
 use bighub_core::{ApprovalResolution, DecisionEngine, MemoryBatch, OutcomeReport, ProposedAction};
 use bighub_local::context::ContextSnapshot;
 use bighub_local::{AnswerOrigin, LocalEngine, LocalError, RequestOrigin};
@@ -33,6 +35,7 @@ pub enum ApprovalFilter {
 
 /// Why a backend could not answer; each maps to one status code.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BackendError {
     /// 404: no such decision.
     #[error("{0}")]
@@ -45,6 +48,10 @@ pub enum BackendError {
     /// request, a value the store does not accept, named with its field, ...).
     #[error("{0}")]
     Invalid(String),
+    /// 409: a durable run is taken (saved by another caller, held by a live lease) or no
+    /// longer held under the lease named.
+    #[error("{0}")]
+    Conflict(String),
     /// 503: the store is unreachable or busy; clients retry.
     #[error("{0}")]
     Unavailable(String),
@@ -67,6 +74,9 @@ impl From<LocalError> for BackendError {
         match e {
             LocalError::Approval(refused) => Self::Approval(refused),
             LocalError::DecisionNotFound(_) => Self::NotFound(e.to_string()),
+            LocalError::RunUnavailable { .. } | LocalError::LeaseLost { .. } => {
+                Self::Conflict(e.to_string())
+            }
             other => Self::Internal(other.to_string()),
         }
     }
@@ -78,6 +88,7 @@ impl From<bighub_core::Error> for BackendError {
         match e {
             E::Approval(refused) => Self::Approval(refused),
             E::Validation { .. } => Self::Invalid(e.to_string()),
+            E::LeaseLost { .. } => Self::Conflict(e.to_string()),
             other if other.is_unavailable() => Self::Unavailable(other.to_string()),
             other => Self::Internal(other.to_string()),
         }
@@ -179,6 +190,40 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     async fn health(&self) -> Result<(), BackendError> {
         Ok(())
     }
+    /// Keeps a paused durable run of the caller (`PUT /runs/{run_id}`).
+    ///
+    /// The default answers 404: a backend without a store keeps no runs.
+    async fn save_run(&self, run: PausedRun, caller: &Caller) -> Result<(), BackendError> {
+        let _ = (run, caller);
+        Err(no_runs())
+    }
+    /// Claims up to `limit` of the caller's answered durable runs for `lease`
+    /// (`POST /runs/claim`).
+    async fn claim_runs(
+        &self,
+        lease: Duration,
+        limit: usize,
+        caller: &Caller,
+    ) -> Result<Vec<ClaimedRun>, BackendError> {
+        let _ = (lease, limit, caller);
+        Err(no_runs())
+    }
+    /// Records how the caller's durable run, claimed under `lease_id`, ended
+    /// (`POST /runs/{run_id}/complete`).
+    async fn complete_run(
+        &self,
+        run_id: String,
+        lease_id: String,
+        completion: RunCompletion,
+        caller: &Caller,
+    ) -> Result<(), BackendError> {
+        let _ = (run_id, lease_id, completion, caller);
+        Err(no_runs())
+    }
+}
+
+fn no_runs() -> BackendError {
+    BackendError::NotFound("this server's engine keeps no durable runs".to_owned())
 }
 
 /// The embedded engine and its store, behind the server.
@@ -413,6 +458,35 @@ impl Backend for LocalBackend {
 
     async fn health(&self) -> Result<(), BackendError> {
         self.blocking(|engine| engine.recent_decisions(1).map(drop))
+            .await
+    }
+
+    async fn save_run(&self, run: PausedRun, caller: &Caller) -> Result<(), BackendError> {
+        let owner = caller.key_name.clone();
+        self.blocking(move |engine| engine.save_run_as(&owner, &run))
+            .await
+    }
+
+    async fn claim_runs(
+        &self,
+        lease: Duration,
+        limit: usize,
+        caller: &Caller,
+    ) -> Result<Vec<ClaimedRun>, BackendError> {
+        let owner = caller.key_name.clone();
+        self.blocking(move |engine| engine.claim_answered_runs_as(&owner, lease, limit))
+            .await
+    }
+
+    async fn complete_run(
+        &self,
+        run_id: String,
+        lease_id: String,
+        completion: RunCompletion,
+        caller: &Caller,
+    ) -> Result<(), BackendError> {
+        let owner = caller.key_name.clone();
+        self.blocking(move |engine| engine.complete_run_as(&owner, &run_id, &lease_id, &completion))
             .await
     }
 }

@@ -61,6 +61,7 @@ mod metrics;
 pub mod notify;
 mod probe;
 mod routes;
+mod runs;
 mod server;
 pub mod wire;
 

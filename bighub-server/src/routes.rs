@@ -31,7 +31,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
 use serde_json::{Map, Value, json};
 
@@ -42,6 +42,7 @@ use crate::console::Console;
 use crate::metrics::Metrics;
 use crate::notify::{self, SlackActions};
 use crate::probe::Probe;
+use crate::runs;
 use crate::wire::{self, BodyEndpoint};
 
 /// The header carrying the API key.
@@ -76,6 +77,10 @@ pub struct ServerConfig {
     /// Timeouts and caps for connections ([`Server::serve`](crate::Server::serve) holds
     /// clients to them).
     pub connections: ConnectionLimits,
+    /// How often [`Server::serve`](crate::Server::serve) marks the approvals whose time ran
+    /// out expired, which announces them (default 15 s). Listing and answering treat an
+    /// overdue approval as expired at once either way.
+    pub expiry_sweep: Duration,
     /// Slack's Approve and Reject buttons (`POST /slack/actions`), when set; without it
     /// the route answers 404.
     pub slack: Option<Arc<SlackActions>>,
@@ -94,14 +99,15 @@ impl ServerConfig {
             health_timeout: Duration::from_secs(2),
             max_approvals_listed: 1000,
             connections: ConnectionLimits::default(),
+            expiry_sweep: Duration::from_secs(15),
             slack: None,
             console: None,
         }
     }
 }
 
-struct AppState {
-    backend: Arc<dyn Backend>,
+pub(crate) struct AppState {
+    pub(crate) backend: Arc<dyn Backend>,
     config: ServerConfig,
     metrics: Arc<Metrics>,
     /// The store's last answer to a health check: `Err` says why it failed.
@@ -110,7 +116,7 @@ struct AppState {
     pending: Arc<Probe<usize>>,
 }
 
-type Shared = Arc<AppState>;
+pub(crate) type Shared = Arc<AppState>;
 
 /// The router serving the hosted service's contract over `backend`.
 ///
@@ -124,6 +130,7 @@ type Shared = Arc<AppState>;
 /// | `GET /approvals?status=pending\|all&limit=N` | a JSON array of approvals |
 /// | `GET /approvals/{request_id}` | the approval as it now stands (an extension, read by agents to learn the call an approver approved); 404 unknown |
 /// | `GET /decisions?limit=N` | a JSON array of the most recent decisions, newest first, with their outcomes (an extension of the hosted contract, for `bighub decisions --server`) |
+/// | `PUT /runs/{run_id}`, `POST /runs/claim`, `POST /runs/{run_id}/complete` | durable runs, each visible only to the API key that saved it (an extension of the hosted contract; see `runs.rs`) |
 /// | `GET /healthz` | `{"status": "ok"}`, or 503 `{"status": "unavailable", "detail"}` when the store fails or does not answer within the health timeout (no key needed) |
 /// | `GET /metrics` | Prometheus text (no key needed; counts only); the pending approvals as last read, with their age |
 /// | `POST /slack/actions` | Slack's button clicks, signed with the Slack signing secret (no key; 404 unless [`ServerConfig::slack`] is set; 401 for a bad or old signature): 200 with a message for the person who clicked |
@@ -162,6 +169,9 @@ pub(crate) fn build(
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/slack/actions", post(slack_actions))
+        .route("/runs/claim", post(runs::claim_runs))
+        .route("/runs/{run_id}", put(runs::save_run))
+        .route("/runs/{run_id}/complete", post(runs::complete_run))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
@@ -172,13 +182,13 @@ pub(crate) fn build(
 }
 
 /// An error answer: a status and a `detail`.
-struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     detail: Value,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, detail: impl Into<Value>) -> Self {
+    pub(crate) fn new(status: StatusCode, detail: impl Into<Value>) -> Self {
         Self {
             status,
             detail: detail.into(),
@@ -198,6 +208,7 @@ impl From<BackendError> for ApiError {
             BackendError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m),
             BackendError::Approval(refused) => refused.into(),
             BackendError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, m),
+            BackendError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
             BackendError::Unavailable(m) => {
                 tracing::warn!(error = ?m, "decision store unavailable");
                 Self::new(
@@ -292,7 +303,7 @@ async fn within<T>(
 
 /// Runs `work` to its end even if the client leaves (the connection's task is then
 /// dropped, this one is not): what it records is then also logged and counted.
-async fn to_completion<T: Send + 'static>(
+pub(crate) async fn to_completion<T: Send + 'static>(
     work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::spawn(work).await.unwrap_or_else(|e| {
@@ -326,7 +337,7 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErro
 
 /// Authenticates, reads the body within the limit and checks it against `endpoint`'s
 /// rules.
-async fn accept(
+pub(crate) async fn accept(
     state: &AppState,
     endpoint: BodyEndpoint,
     request: Request,
@@ -378,7 +389,11 @@ async fn read_body(
     }
 }
 
-fn respond(state: &AppState, endpoint: &'static str, answer: Result<Value, ApiError>) -> Response {
+pub(crate) fn respond(
+    state: &AppState,
+    endpoint: &'static str,
+    answer: Result<Value, ApiError>,
+) -> Response {
     let response = match answer {
         Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
         Err(e) => e.into_response(),

@@ -42,6 +42,8 @@ pub struct Server {
     limits: ConnectionLimits,
     metrics: Arc<Metrics>,
     notifier: Option<Notifier>,
+    backend: Arc<dyn Backend>,
+    expiry_sweep: std::time::Duration,
 }
 
 impl Server {
@@ -50,12 +52,15 @@ impl Server {
     pub fn new(backend: Arc<dyn Backend>, config: ServerConfig) -> Self {
         let metrics = Arc::new(Metrics::default());
         let limits = config.connections.clone();
-        let router = routes::build(backend, config, Arc::clone(&metrics));
+        let expiry_sweep = config.expiry_sweep;
+        let router = routes::build(Arc::clone(&backend), config, Arc::clone(&metrics));
         Self {
             router,
             limits,
             metrics,
             notifier: None,
+            backend,
+            expiry_sweep,
         }
     }
 
@@ -110,7 +115,9 @@ impl Server {
 
     /// Serves on `listener` until `shutdown` completes; then accepts no more connections,
     /// closes idle ones, and returns once the requests in flight are answered and the
-    /// notifications still queued are sent (within their grace).
+    /// notifications still queued are sent (within their grace). Meanwhile, every
+    /// [`ServerConfig::expiry_sweep`], the approvals whose time ran out are marked expired
+    /// (and announced).
     ///
     /// # Errors
     ///
@@ -121,11 +128,28 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let notifier = self.notifier.map(Notifier::start);
+        let sweeper = tokio::spawn(sweep_expired(self.backend, self.expiry_sweep));
         let served =
             connections::serve(listener, self.router, self.limits, self.metrics, shutdown).await;
+        sweeper.abort();
         if let Some(notifier) = notifier {
             notifier.stop().await;
         }
         served
+    }
+}
+
+/// Marks overdue approvals expired every `every`, for as long as the server serves. A
+/// failure (the store down) is logged and tried again at the next tick.
+async fn sweep_expired(backend: Arc<dyn Backend>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match backend.expire_due().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "approvals expired"),
+            Err(error) => tracing::warn!(%error, "overdue approvals could not be marked expired"),
+        }
     }
 }

@@ -38,7 +38,16 @@ pub enum BodyEndpoint {
     IngestMemory,
     /// `POST /approvals/{request_id}/resolve`
     ResolveApproval,
+    /// `PUT /runs/{run_id}`: a paused durable run to keep.
+    SaveRun,
+    /// `POST /runs/claim`: claim answered durable runs.
+    ClaimRuns,
+    /// `POST /runs/{run_id}/complete`: how a claimed durable run ended.
+    CompleteRun,
 }
+
+/// How a claimed durable run ended, as `POST /runs/{run_id}/complete` names it.
+pub const RUN_COMPLETIONS: [&str; 3] = ["finished", "failed", "paused"];
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -47,6 +56,7 @@ enum Kind {
     Bool,
     Object,
     ArrayOfObjects,
+    ArrayOfStrings,
     OneOf(&'static [&'static str]),
 }
 
@@ -120,12 +130,33 @@ const RESOLVE_APPROVAL: &[Field] = &[
     field("arguments", Object, Optional),
 ];
 
+const SAVE_RUN: &[Field] = &[
+    field("state", Str, Required),
+    field("request_ids", ArrayOfStrings, Required),
+];
+
+const CLAIM_RUNS: &[Field] = &[
+    field("lease_seconds", Number, Defaulted),
+    field("limit", Number, Defaulted),
+];
+
+const COMPLETE_RUN: &[Field] = &[
+    field("lease_id", Str, Required),
+    field("status", OneOf(&RUN_COMPLETIONS), Required),
+    field("message", Str, Optional),
+    field("state", Str, Optional),
+    field("request_ids", ArrayOfStrings, Optional),
+];
+
 fn rules(endpoint: BodyEndpoint) -> &'static [Field] {
     match endpoint {
         BodyEndpoint::Evaluate => EVALUATE,
         BodyEndpoint::ReportOutcome => REPORT_OUTCOME,
         BodyEndpoint::IngestMemory => INGEST_MEMORY,
         BodyEndpoint::ResolveApproval => RESOLVE_APPROVAL,
+        BodyEndpoint::SaveRun => SAVE_RUN,
+        BodyEndpoint::ClaimRuns => CLAIM_RUNS,
+        BodyEndpoint::CompleteRun => COMPLETE_RUN,
     }
 }
 
@@ -213,6 +244,19 @@ fn check_kind(kind: Kind, value: &Value, loc: &[Value], errors: &mut Vec<Value>)
             }
             None => false,
         },
+        ArrayOfStrings => match value.as_array() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if !item.is_string() {
+                        let mut item_loc = loc.to_vec();
+                        item_loc.push(json!(i));
+                        errors.push(error(&item_loc, "str type expected", "type_error.str"));
+                    }
+                }
+                true
+            }
+            None => false,
+        },
     };
     if ok {
         return;
@@ -225,7 +269,9 @@ fn check_kind(kind: Kind, value: &Value, loc: &[Value], errors: &mut Vec<Value>)
             "type_error.bool",
         ),
         Object => ("value is not a valid dict".to_owned(), "type_error.dict"),
-        ArrayOfObjects => ("value is not a valid list".to_owned(), "type_error.list"),
+        ArrayOfObjects | ArrayOfStrings => {
+            ("value is not a valid list".to_owned(), "type_error.list")
+        }
         OneOf(allowed) => {
             let permitted = allowed
                 .iter()

@@ -15,6 +15,7 @@ mod agent_loop;
 mod agent_stream;
 mod approval_lifecycle;
 mod deploy_after_scan;
+mod durable_runs;
 mod guard_integrity;
 mod hosted_mcp;
 mod mcp_filesystem;

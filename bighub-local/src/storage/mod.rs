@@ -39,6 +39,7 @@ pub(crate) use approval_rules::{Answer, ArgumentChange, NewApproval};
 pub(crate) mod approval_rules;
 mod database_timeouts;
 mod decision_log;
+pub(crate) mod durable_runs;
 mod history;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
@@ -51,8 +52,11 @@ pub use decision_log::{
 };
 pub use storable::MAX_IDENTIFIER_BYTES;
 
-/// What the engine reads and writes; see the [module documentation](self).
-pub(crate) trait Storage: Send + Sync + fmt::Debug {
+/// What the engine reads and writes; see the [module documentation](self). Durable runs
+/// are [`DurableRunStorage`](durable_runs::DurableRunStorage)'s.
+pub(crate) trait Storage:
+    durable_runs::DurableRunStorage + Send + Sync + fmt::Debug
+{
     /// The history of `action` on `target` as of `now_ms`, and how many decisions precede
     /// it (capped).
     fn history(

@@ -1,5 +1,5 @@
 //! The embedded engine's tests: policies and their configuration, golden decisions, the
-//! SQLite and PostgreSQL stores, approvals, replay, policy tests, context providers and
+//! SQLite and PostgreSQL stores, approvals, durable runs, replay, policy tests, context providers and
 //! security evidence.
 //!
 //! One test binary with a module per concern, linked once; run one concern with
@@ -8,6 +8,7 @@
 mod approval_lifecycle;
 mod context_providers;
 mod decision_log;
+mod durable_runs;
 mod evidence_lookup;
 mod golden_decisions;
 mod local_approvals;

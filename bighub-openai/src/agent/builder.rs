@@ -7,13 +7,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bighub_core::durable::{DEFAULT_LEASE, RunStore};
 use bighub_core::wire::DecisionMode;
 use bighub_core::{DecisionEngine, FailMode};
 use bighub_remote::RemoteBighub;
 
 use super::BighubOpenAI;
 use crate::provider::Provider;
-use crate::run::{DecisionHook, Runner};
+use crate::run::{DecisionHook, DurableRuns, Runner};
 use crate::{
     Action, Error, ExecutionEvent, ToolOptions,
     config::AgentConfig,
@@ -38,6 +39,8 @@ pub struct BighubOpenAIBuilder {
     hosted: Vec<crate::mcp::HostedMcp>,
     states: ToolContextBuilder,
     on_decision: Option<DecisionHook>,
+    durable: Option<Arc<dyn RunStore>>,
+    durable_lease: Duration,
 }
 
 impl fmt::Debug for BighubOpenAIBuilder {
@@ -56,6 +59,7 @@ impl fmt::Debug for BighubOpenAIBuilder {
             )
             .field("bighub_base_url", &self.bighub_base_url)
             .field("engine", &self.engine)
+            .field("durable", &self.durable)
             .field("tools", &self.tools.names().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -88,6 +92,8 @@ impl BighubOpenAIBuilder {
             hosted: Vec::new(),
             states: ToolContextBuilder::default(),
             on_decision: None,
+            durable: None,
+            durable_lease: DEFAULT_LEASE,
         }
     }
 
@@ -136,6 +142,52 @@ impl BighubOpenAIBuilder {
     /// Decides with an engine that is already shared.
     pub fn shared_engine(mut self, engine: Arc<dyn DecisionEngine>) -> Self {
         self.engine = Some(engine);
+        self
+    }
+
+    /// Keeps paused runs in `store` until their approvals are answered: the agent's runs
+    /// become durable.
+    ///
+    /// When a run ([`run`](BighubOpenAI::run), [`request`](BighubOpenAI::request)`.send()`,
+    /// [`run_with_approval`](BighubOpenAI::run_with_approval),
+    /// [`run_stream`](BighubOpenAI::run_stream), before its final response) pauses on a
+    /// review, its state is saved with the request ids it waits for, and
+    /// [`RunResult::durable_run_id`](crate::RunResult::durable_run_id) names it. A person
+    /// answers the approvals wherever they are answered (`bighub approvals approve`, the
+    /// console, `POST /approvals/{id}/resolve`); then
+    /// [`resume_answered`](BighubOpenAI::resume_answered) or
+    /// [`serve_resumptions`](BighubOpenAI::serve_resumptions), in this process or any other
+    /// agent process on the same store, finishes the run, exactly once.
+    ///
+    /// The store is the embedded engine (`Arc<LocalEngine>`, its SQLite file or PostgreSQL
+    /// database), `bighub serve` through a [`RemoteBighub`], or any
+    /// [`RunStore`]. Agents sharing a store should register the same tools: a run resumed
+    /// by an agent without its tool fails. The stored state never holds a value of an
+    /// argument a tool marks secret: those stay in the memory of the process that paused
+    /// the run, and only that process runs such a call (elsewhere the model is asked to
+    /// call the tool again).
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use bighub_openai::{BighubOpenAI, local::LocalEngine};
+    ///
+    /// let engine = Arc::new(LocalEngine::builder().db_path("decisions.db").build()?);
+    /// let agent = BighubOpenAI::from_env()
+    ///     .shared_engine(engine.clone())
+    ///     .durable(engine)
+    ///     .build()?;
+    /// # let _ = agent; Ok(()) }
+    /// ```
+    pub fn durable(mut self, store: impl RunStore + 'static) -> Self {
+        self.durable = Some(Arc::new(store));
+        self
+    }
+
+    /// How long a claim of an answered run holds it before another process may claim it
+    /// again (default 5 minutes): longer than a resumed run takes.
+    pub fn durable_lease(mut self, lease: Duration) -> Self {
+        self.durable_lease = lease;
         self
     }
 
@@ -433,6 +485,11 @@ impl BighubOpenAIBuilder {
         if !config_problems.is_empty() {
             problems.push(Error::Config(config_problems.join("; ")));
         }
+        if self.durable_lease.is_zero() {
+            problems.push(Error::Config(
+                "durable_lease must be longer than zero".to_owned(),
+            ));
+        }
         let context = std::mem::take(&mut self.states).build();
         for tool in self.tools.iter() {
             if let Some(missing) = tool
@@ -461,7 +518,7 @@ impl BighubOpenAIBuilder {
                 self.config.provider.clone(),
             )?),
         };
-        let runner = Runner::new(
+        let mut runner = Runner::new(
             self.config,
             self.tools,
             engine,
@@ -470,6 +527,9 @@ impl BighubOpenAIBuilder {
             self.on_decision,
             self.hosted,
         );
+        runner.durable = self
+            .durable
+            .map(|store| DurableRuns::new(store, self.durable_lease));
         Ok(BighubOpenAI {
             inner: Arc::new(runner),
             #[cfg(feature = "mcp")]

@@ -6,6 +6,7 @@
 //! [`config`](crate::config)'s; tools are [`tool`](crate::tool)'s.
 
 mod builder;
+mod durable;
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use bighub_core::DecisionEngine;
 use serde_json::Value;
 
 pub use builder::BighubOpenAIBuilder;
+pub use durable::{ResumedRun, Resumptions};
 
 use crate::run::{
     ApprovalLoop, ApprovalRequest, IntoInput, ReportStats, RunRequest, RunStream, Runner, ToolCheck,

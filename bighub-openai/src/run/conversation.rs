@@ -124,6 +124,29 @@ impl Conversation {
         }
     }
 
+    /// Calls `visit(call_id, tool, arguments)` for each `function_call` item.
+    pub(crate) fn each_function_call(&self, mut visit: impl FnMut(&str, &str, &str)) {
+        for item in &self.items {
+            if item.get("type").and_then(Value::as_str) != Some("function_call") {
+                continue;
+            }
+            let field = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default();
+            visit(field("call_id"), field("name"), field("arguments"));
+        }
+    }
+
+    /// Sets the argument text of the `function_call` item `call_id` (a durable run's
+    /// secret values, put back in the process that holds them).
+    pub(crate) fn set_call_arguments(&mut self, call_id: &str, arguments: &str) {
+        for item in self.items.iter_mut().chain(self.fresh.iter_mut()) {
+            if item.get("type").and_then(Value::as_str) == Some("function_call")
+                && item.get("call_id").and_then(Value::as_str) == Some(call_id)
+            {
+                item["arguments"] = Value::String(arguments.to_owned());
+            }
+        }
+    }
+
     /// Adds an item the agent writes itself (the output of a client-side call).
     pub(crate) fn add_item(&mut self, item: Value) {
         self.items.push(item.clone());

@@ -119,6 +119,7 @@ impl RunCtx {
             secret_args,
             mcp_tool_lists: self.mcp_tool_lists.clone(),
             used_mcp_approvals: self.used_mcp_approvals.clone(),
+            run_id: None,
         }
     }
 }

@@ -16,13 +16,14 @@
 // - what the model said and the run keeps: `model_response` (one answer, read), `conversation`,
 //   `state` (a paused run as data), `result`, `stream_event`;
 // - per agent: `ledger` (approvals asked for and acted on), `reporter` (outcome reports and
-//   memory, off the hot path), `runner` (the agent's shared internals), `ctx` (a run in
+//   memory, off the hot path), `run_store` (a durable agent's run store, and the secret
+//   values kept out of it), `runner` (the agent's shared internals), `ctx` (a run in
 //   progress, frozen into and thawed from its state);
 // - what a run does, as `impl Runner` blocks by concept: `decide` (a call -> its decision),
 //   `settle` (an answer -> a claimed approval), `round` (approvals, execution, records),
 //   `hosted_mcp` (what the API ran on hosted MCP servers), `driver` (the loop), `stream`
 //   (the streamed loop), `request` (the public request builder), `resume` (finishing
-//   paused runs).
+//   paused runs), `durable` (resuming a run store's answered runs, each once).
 // The model transport is `crate::provider`'s; no file here sends HTTP itself.
 
 pub(crate) mod approval;
@@ -32,6 +33,7 @@ mod conversation;
 mod ctx;
 mod decide;
 mod driver;
+mod durable;
 mod hosted_mcp;
 mod input;
 mod ledger;
@@ -43,6 +45,7 @@ mod request;
 pub(crate) mod result;
 mod resume;
 mod round;
+mod run_store;
 mod runner;
 mod settle;
 pub(crate) mod state;
@@ -60,4 +63,5 @@ pub use result::Execution;
 pub use state::RUN_STATE_VERSION;
 pub use stream::RunStream;
 
+pub(crate) use run_store::DurableRuns;
 pub(crate) use runner::{DecisionHook, Runner};

@@ -111,7 +111,8 @@ impl<'a> RunRequest<'a> {
     pub async fn send(self) -> Result<RunResult, Error> {
         let (agent, input, settings) = self.into_parts();
         let policy = agent.default_policy();
-        agent.run(input, settings, policy).await
+        let result = agent.run(input, settings, policy).await;
+        save_if_durable(agent, result).await
     }
 
     /// Runs the conversation, asking `on_approval_required` for each call that needs an
@@ -127,9 +128,10 @@ impl<'a> RunRequest<'a> {
         let (agent, input, settings) = self.into_parts();
         let callback: ApprovalCallback =
             Arc::new(move |request| Box::pin(on_approval_required(request)));
-        agent
+        let result = agent
             .run(input, settings, ApprovalPolicy::Ask(callback))
-            .await
+            .await;
+        save_if_durable(agent, result).await
     }
 
     /// Streams the run (see [`BighubOpenAI::run_stream`](crate::BighubOpenAI::run_stream)).
@@ -138,6 +140,18 @@ impl<'a> RunRequest<'a> {
         let policy = agent.default_policy();
         RunStream::start(agent, input, settings, policy)
     }
+}
+
+/// A durable agent's paused run goes to its run store before the caller sees it.
+async fn save_if_durable(
+    agent: &Runner,
+    result: Result<RunResult, Error>,
+) -> Result<RunResult, Error> {
+    let mut result = result?;
+    if let Some(durable) = &agent.durable {
+        durable.save_paused(&mut result).await?;
+    }
+    Ok(result)
 }
 
 impl<'a> IntoFuture for RunRequest<'a> {

@@ -79,6 +79,13 @@ impl RunResult {
         self.execution.last.as_ref()
     }
 
+    /// The durable run id of a paused run that the agent's run store keeps (see
+    /// [`BighubOpenAIBuilder::durable`](crate::BighubOpenAIBuilder::durable)): the run
+    /// resumes by itself once its approvals are answered.
+    pub fn durable_run_id(&self) -> Option<&str> {
+        self.paused.as_ref().and_then(RunState::run_id)
+    }
+
     /// Whether the run waits for approvals.
     pub fn is_paused(&self) -> bool {
         self.paused.is_some()

@@ -1,10 +1,11 @@
 //! What every run of one agent shares: its settings, tools, decision engine, model
-//! transport, outcome reporter, approval ledger and decision hook.
+//! transport, outcome reporter, approval ledger, decision hook and, for a durable agent,
+//! its run store.
 //!
 //! This module owns the [`Runner`] and the ids of one run. What a run does with it is split
 //! by concept: deciding a call (`decide.rs`), settling an approval (`settle.rs`), playing a
-//! round (`round.rs`), the loop (`driver.rs`), the streamed loop (`stream.rs`) and resuming
-//! a paused run (`resume.rs`).
+//! round (`round.rs`), the loop (`driver.rs`), the streamed loop (`stream.rs`), resuming
+//! a paused run (`resume.rs`) and resuming a run store's answered runs (`durable.rs`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 use super::ledger::ApprovalLedger;
 use super::reporter::Reporter;
+use super::run_store::DurableRuns;
 use crate::config::AgentConfig;
 use crate::mcp::HostedMcp;
 use crate::provider::Provider;
@@ -42,6 +44,8 @@ pub(crate) struct Runner {
     /// Models that refused `include: ["reasoning.encrypted_content"]` (models that do not
     /// reason): asked without it from then on.
     pub(crate) plain_models: Mutex<HashSet<String>>,
+    /// Where paused runs are kept until answered, for a durable agent.
+    pub(crate) durable: Option<DurableRuns>,
 }
 
 impl fmt::Debug for Runner {
@@ -100,6 +104,7 @@ impl Runner {
             ledger: ApprovalLedger::default(),
             config,
             plain_models: Mutex::default(),
+            durable: None,
         }
     }
 

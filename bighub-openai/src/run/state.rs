@@ -86,6 +86,9 @@ pub struct RunState {
     /// The hosted MCP approvals already used by a call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) used_mcp_approvals: Vec<String>,
+    /// The durable run this state is, when a run store keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) run_id: Option<String>,
 }
 
 impl fmt::Debug for RunState {
@@ -100,6 +103,7 @@ impl fmt::Debug for RunState {
             .field("trace_id", &self.trace_id)
             .field("model", &self.model)
             .field("round", &self.round)
+            .field("run_id", &self.run_id)
             .field("calls (call_id, tool, pending)", &calls)
             .field("events", &self.events.len())
             .field("conversation_items", &self.conversation.len())
@@ -171,6 +175,12 @@ impl RunState {
     /// The model the run uses.
     pub fn model(&self) -> &str {
         &self.model
+    }
+
+    /// The durable run id, when the agent's run store keeps this run (see
+    /// [`BighubOpenAIBuilder::durable`](crate::BighubOpenAIBuilder::durable)).
+    pub fn run_id(&self) -> Option<&str> {
+        self.run_id.as_deref()
     }
 
     /// The state as JSON.

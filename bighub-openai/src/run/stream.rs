@@ -90,9 +90,15 @@ impl RunStream {
                 if matches!(outcome, Err(Error::Cancelled)) {
                     return;
                 }
-                let last = inner
-                    .finish(ctx, outcome)
-                    .map(|response| StreamEvent::FinalResponse { response });
+                let mut last = inner.finish(ctx, outcome);
+                // A durable agent's paused run is saved before its final response is sent.
+                if let Some(durable) = &inner.durable
+                    && let Ok(result) = &mut last
+                    && let Err(error) = durable.save_paused(result).await
+                {
+                    last = Err(error);
+                }
+                let last = last.map(|response| StreamEvent::FinalResponse { response });
                 let _ = tx.send(last).await;
             })
         })

@@ -224,6 +224,7 @@ fn refusal(e: &BackendError) -> (StatusCode, String) {
                 refused.refusal.reason().replace('_', " ")
             ),
         ),
+        BackendError::Conflict(m) => (StatusCode::CONFLICT, format!("Nothing was changed: {m}")),
         BackendError::Invalid(m) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("Nothing was changed: {m}"),

@@ -8,6 +8,7 @@ mod common;
 
 mod console;
 mod context;
+mod durable_runs;
 mod hostile_clients;
 mod notify;
 mod slack_actions;

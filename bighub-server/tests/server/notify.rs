@@ -352,3 +352,55 @@ async fn a_full_queue_drops_and_counts() {
     assert_eq!(got[1].json()["request_id"], "r-1");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_nobody_answered_is_announced_expired() {
+    let receiver = Receiver::start(vec![], Duration::ZERO).await;
+    let clock = bighub_local::clock::Clock::manual(1_798_070_400_000);
+    let engine = Arc::new(
+        LocalEngine::builder()
+            .in_memory()
+            .clock(clock.clone())
+            .build()
+            .unwrap(),
+    );
+    let backend = Arc::new(LocalBackend::new(Arc::clone(&engine)));
+    let mut config = common::config();
+    config.expiry_sweep = Duration::from_millis(50);
+    let server = Server::new(backend.clone(), config)
+        .with_notifications(notify_config(&[&receiver.url]), backend.events())
+        .unwrap();
+    let server = TestServer::serve(engine, server).await;
+    let decision: Value = reqwest::Client::new()
+        .post(server.url("/actions/evaluate"))
+        .header("X-API-Key", KEY_A)
+        .json(&grant_with_secrets())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = decision["request_id"].as_str().unwrap().to_owned();
+    receiver.wait_for(1).await;
+
+    // A day and a minute later, the server's sweep marks it expired and announces it.
+    clock.advance(Duration::from_secs(24 * 3600 + 60));
+    let got = receiver.wait_for(2).await;
+    let body: Value = serde_json::from_slice(&got[1].body).unwrap();
+    assert_eq!(body["type"], "approval.expired", "{body}");
+    assert_eq!(body["request_id"], id.as_str());
+    assert_eq!(body["status"], "expired");
+    assert!(body["text"].as_str().unwrap().contains("expired"), "{body}");
+    let listed: Value = reqwest::Client::new()
+        .get(server.url(&format!("/approvals/{id}")))
+        .header("X-API-Key", KEY_A)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["status"], "expired");
+    server.stop().await;
+}

@@ -30,12 +30,14 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
+use bighub_core::durable::{ClaimedRun, PausedRun, RunCompletion};
 use bighub_core::{MemoryBatch, OutcomeReport};
 
 use crate::clock::format_rfc3339;
 use crate::error::LocalError;
 use crate::input::History;
 use crate::redact::redact_value;
+use crate::storage::durable_runs::DurableRunStorage;
 use crate::storage::history::{
     DAY_MS, MAX_PRECEDENTS, RECENT_DECISIONS, RecentEntry, RecentOutcome, summarize,
 };
@@ -47,6 +49,7 @@ use crate::storage::{
 
 mod approvals;
 mod decision_log;
+mod durable_runs;
 mod error;
 mod schema;
 mod tls;
@@ -617,6 +620,43 @@ fn stored_from_row(r: &tokio_postgres::Row) -> Result<StoredDecision, LocalError
         arguments: r.try_get(11)?,
         decision: r.try_get(12)?,
     })
+}
+
+impl DurableRunStorage for Postgres {
+    fn save_run(&self, owner: &str, run: &PausedRun, now_ms: i64) -> Result<(), LocalError> {
+        self.block(async {
+            let mut client = self.client().await?;
+            durable_runs::save(&mut client, owner, run, now_ms).await
+        })
+    }
+
+    fn claim_runs(
+        &self,
+        owner: &str,
+        lease_id: &str,
+        lease_until_ms: i64,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedRun>, LocalError> {
+        self.block(async {
+            let client = self.client().await?;
+            durable_runs::claim(&client, owner, lease_id, lease_until_ms, now_ms, limit).await
+        })
+    }
+
+    fn complete_run(
+        &self,
+        owner: &str,
+        run_id: &str,
+        lease_id: &str,
+        completion: &RunCompletion,
+        now_ms: i64,
+    ) -> Result<(), LocalError> {
+        self.block(async {
+            let mut client = self.client().await?;
+            durable_runs::complete(&mut client, owner, run_id, lease_id, completion, now_ms).await
+        })
+    }
 }
 
 impl Storage for Postgres {

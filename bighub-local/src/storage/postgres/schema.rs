@@ -9,7 +9,7 @@ use crate::error::LocalError;
 use crate::storage::IDEMPOTENCY_TTL_MS;
 
 /// The schema version this code writes (`bighub_schema.version`).
-const SCHEMA_VERSION: i32 = 3;
+const SCHEMA_VERSION: i32 = 4;
 
 /// Serialises migrations of every bighub schema in one database.
 const MIGRATION_LOCK: i64 = 0x6269_6768_7562; // "bighub"
@@ -96,7 +96,32 @@ ALTER TABLE approvals ADD COLUMN resolver TEXT;
 ALTER TABLE approvals ADD COLUMN arguments TEXT;
 ";
 
-/// Creates (or migrates) the tables in `schema` (the connection's search path when none).
+/// Version 4 keeps durable runs: a paused run's state beside the approvals it waits for
+/// (`durable_run_approvals`, keyed by run so that "are they all answered" is one index range
+/// joined to approvals by their key), and the lease of the process resuming it.
+const MIGRATE_V4: &str = "
+CREATE TABLE durable_runs (
+    run_id      TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    message     TEXT,
+    lease_id    TEXT,
+    lease_until BIGINT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
+CREATE INDEX durable_runs_paused ON durable_runs (owner, updated_at) WHERE status = 'paused';
+CREATE TABLE durable_run_approvals (
+    run_id     TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    position   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, request_id)
+);
+CREATE INDEX durable_run_approvals_by_request ON durable_run_approvals (request_id);
+";
+
 /// Version 3 gives approvals their lifecycle: when each expires, who asked for it (the
 /// caller's name and the actor), its terms (a separate approver, how many approvals), the
 /// approvals given so far (`approvers`, counted in `approver_count` for conditional
@@ -112,6 +137,7 @@ ALTER TABLE approvals ADD COLUMN IF NOT EXISTS approver_count INTEGER NOT NULL D
 ALTER TABLE approvals ADD COLUMN IF NOT EXISTS arguments_change TEXT;
 ";
 
+/// Creates (or migrates) the tables in `schema` (the connection's search path when none).
 pub(super) async fn migrate(
     client: &mut deadpool_postgres::Object,
     schema: Option<&str>,
@@ -143,7 +169,10 @@ pub(super) async fn migrate(
             if older.is_none_or(|v| v < 2) {
                 tx.batch_execute(MIGRATE_V2).await?;
             }
-            tx.batch_execute(MIGRATE_V3).await?;
+            if older.is_none_or(|v| v < 3) {
+                tx.batch_execute(MIGRATE_V3).await?;
+            }
+            tx.batch_execute(MIGRATE_V4).await?;
             tx.execute(
                 "INSERT INTO bighub_schema (version) VALUES ($1)",
                 &[&SCHEMA_VERSION],

@@ -11,10 +11,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use bighub_core::durable::{ClaimedRun, PausedRun, RunCompletion};
 use bighub_core::{MemoryBatch, OutcomeReport};
 
 use crate::error::LocalError;
 use crate::input::History;
+use crate::storage::durable_runs::DurableRunStorage;
 use crate::storage::{
     Answer, ApprovalRecord, DecisionDetail, DecisionPage, DecisionQuery, DecisionRecord,
     IdempotencyClaim, IdempotentHit, NewApproval, NewDecision, Storage, StoredDecision,
@@ -23,6 +25,7 @@ use crate::storage::{
 mod approvals;
 mod checkpointer;
 mod decision_log;
+mod durable_runs;
 mod recent_cache;
 mod schema;
 mod store;
@@ -77,6 +80,43 @@ impl Sqlite {
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, LocalError> {
         self.0.lock().map_err(|_| LocalError::Poisoned)
+    }
+}
+
+impl DurableRunStorage for Sqlite {
+    fn save_run(&self, owner: &str, run: &PausedRun, now_ms: i64) -> Result<(), LocalError> {
+        durable_runs::save(&mut self.lock()?.conn, owner, run, now_ms)
+    }
+
+    fn claim_runs(
+        &self,
+        owner: &str,
+        lease_id: &str,
+        lease_until_ms: i64,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ClaimedRun>, LocalError> {
+        let mut store = self.lock()?;
+        durable_runs::claim(
+            &mut store.conn,
+            owner,
+            lease_id,
+            lease_until_ms,
+            now_ms,
+            limit,
+        )
+    }
+
+    fn complete_run(
+        &self,
+        owner: &str,
+        run_id: &str,
+        lease_id: &str,
+        completion: &RunCompletion,
+        now_ms: i64,
+    ) -> Result<(), LocalError> {
+        let mut store = self.lock()?;
+        durable_runs::complete(&mut store.conn, owner, run_id, lease_id, completion, now_ms)
     }
 }
 

@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::LocalError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// Row keys per millisecond. A decision's row key (`id`) is the millisecond it was made in
 /// times this, plus its rank among the decisions of that millisecond; its request id carries
@@ -191,6 +191,32 @@ ALTER TABLE approvals ADD COLUMN approver_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE approvals ADD COLUMN arguments_change TEXT;
 ";
 
+/// Version 7 keeps durable runs: a paused run's state beside the approvals it waits for
+/// (`durable_run_approvals`, keyed by run so that "are they all answered" is a range of one
+/// index joined to approvals by their key), and the lease of the process resuming it.
+const MIGRATE_V7: &str = "
+CREATE TABLE durable_runs (
+    run_id      TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    message     TEXT,
+    lease_id    TEXT,
+    lease_until INTEGER,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX durable_runs_paused ON durable_runs (owner, updated_at) WHERE status = 'paused';
+CREATE TABLE durable_run_approvals (
+    run_id     TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    position   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, request_id)
+) WITHOUT ROWID;
+CREATE INDEX durable_run_approvals_by_request ON durable_run_approvals (request_id);
+";
+
 /// Migrates the store to [`SCHEMA_VERSION`], creating it when empty.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), LocalError> {
     if schema_version(conn)? == SCHEMA_VERSION {
@@ -228,7 +254,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), LocalError> {
         if version < 5 {
             tx.execute_batch(MIGRATE_V5)?;
         }
-        tx.execute_batch(MIGRATE_V6)?;
+        if version < 6 {
+            tx.execute_batch(MIGRATE_V6)?;
+        }
+        tx.execute_batch(MIGRATE_V7)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()?;
