@@ -5,7 +5,11 @@
 //! better action, approves one and rejects another with a comment (the store records
 //! `console:<operator>` and the comment), checks that `<script>` and `<img onerror>`
 //! arguments render as text and run nothing, and sees a new approval appear without a
-//! reload (server-sent events). It saves a screenshot of the pending approvals page to
+//! reload (server-sent events). A second test runs a durable agent against the server:
+//! its runs pause, an operator approves the better action of one and rejects the other in
+//! the browser, refuses an edit the policy blocks, and the agent resumes both by itself
+//! (the tool runs with the shorter duration; the model is told the comment). It saves a
+//! screenshot of the pending approvals page to
 //! `BIGHUB_CONSOLE_SCREENSHOT` (else to a temporary directory).
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian: `apt-get install
@@ -32,6 +36,22 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 const ANA: &str = "op_ana_0123456789abcdef";
+
+/// Signs `client` in as `ana` and waits for the pending approvals.
+async fn sign_in(client: &Client, server: &TestServer) -> Result<(), fantoccini::error::CmdError> {
+    client.goto(&server.url("/")).await?;
+    client
+        .find(Locator::Id("token"))
+        .await?
+        .send_keys(ANA)
+        .await?;
+    client.find(Locator::Id("sign-in")).await?.click().await?;
+    client
+        .wait()
+        .for_element(Locator::Id("pending-list"))
+        .await?;
+    Ok(())
+}
 
 /// Chromium and chromedriver, when installed.
 fn browser_paths() -> Option<(PathBuf, PathBuf)> {
@@ -146,6 +166,16 @@ const INCIDENTS: &str = r#"{"incidents": [{"id": "Q1CHK42", "incident_number": 4
   "title": "Checkout error rate above 5%", "status": "triggered", "urgency": "high",
   "service": {"id": "PSVC7", "summary": "payments-api", "type": "service_reference"}}]}"#;
 
+/// A rule of the server's: nobody is granted domain-admins by an agent.
+const NO_DOMAIN_ADMINS: &str = r#"
+package bighub.ext
+import rego.v1
+findings contains {"rule": "no_domain_admins", "mode": "blocked",
+                   "reason": "Nobody is granted domain-admins by an agent."} if {
+    input.action.arguments.group == "domain-admins"
+}
+"#;
+
 /// A decision server with a console `ana` signs in to, deciding with a PagerDuty provider.
 async fn console_server(dir: &Path) -> TestServer {
     let incidents = dir.join("incidents.json");
@@ -161,6 +191,7 @@ async fn console_server(dir: &Path) -> TestServer {
     let engine = LocalEngine::builder()
         .in_memory()
         .context_file(&providers)
+        .policy("no_domain_admins.rego", NO_DOMAIN_ADMINS)
         .build()
         .unwrap();
     let engine = Arc::new(engine);
@@ -439,5 +470,223 @@ async fn run(
         client.find(Locator::Css(&live_row)).await.is_err()
     })
     .await;
+    Ok(())
+}
+
+/// The grants the durable agent's tool ran: `(user, duration)`.
+#[derive(Debug, Default)]
+struct Granted(std::sync::Mutex<Vec<(String, String)>>);
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct GrantArgs {
+    /// Okta user login
+    user_id: String,
+    /// The Okta group
+    group: String,
+    /// How long the membership lasts, e.g. "2h"
+    duration: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_run_finishes_once_an_operator_answers_in_the_browser() {
+    use bighub_openai::engine::RemoteBighub;
+    use bighub_openai::tool::{ActionMetadata, FnTool};
+    use bighub_openai::{BighubOpenAI, ToolError};
+    use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
+
+    let Some((chromium, driver_path)) = browser_paths() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = console_server(dir.path()).await;
+    let openai = FakeOpenAi::start().await.unwrap();
+    let granted = Arc::new(Granted::default());
+    let seen = Arc::clone(&granted);
+    let mut metadata = ActionMetadata::default();
+    metadata.system = Some("okta".into());
+    metadata.risk = bighub_core::RiskLevel::High;
+    metadata.environment = Some("production".into());
+    metadata.target_arg = Some("group".into());
+    let tool = FnTool::new(
+        "grant_access",
+        "Grant a user temporary membership in an Okta group",
+        move |args: GrantArgs| {
+            let seen = Arc::clone(&seen);
+            async move {
+                seen.0
+                    .lock()
+                    .unwrap()
+                    .push((args.user_id.clone(), args.duration.clone()));
+                Ok::<_, ToolError>(json!({"ok": true, "user_id": args.user_id,
+                    "group": args.group, "duration": args.duration}))
+            }
+        },
+    )
+    .with_metadata(metadata);
+    let base = server.url("");
+    let base = base.trim_end_matches('/');
+    let store = RemoteBighub::builder()
+        .api_key(common::KEY_A)
+        .base_url(base)
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let agent = BighubOpenAI::builder()
+        .openai_api_key(openai.api_key())
+        .openai_base_url(openai.base_url())
+        .provider_backoff(Duration::from_millis(1), Duration::from_millis(5))
+        .bighub_api_key(common::KEY_A)
+        .bighub_base_url(base)
+        .durable(store)
+        .action(tool)
+        .build()
+        .unwrap();
+
+    // Two runs pause on reviews; the agent keeps nothing: the server holds both.
+    let mut ids = Vec::new();
+    for (user, call) in [
+        ("jordan.lee@example.com", "call_jordan"),
+        ("sam.ortiz@example.com", "call_sam"),
+    ] {
+        let args = json!({"user_id": user, "group": "okta-admins", "duration": "48h"});
+        openai.push(Turn::new().call_with_id("grant_access", args.to_string(), call));
+        let paused = agent
+            .run(format!("Grant {user} Okta admin for 48h"), "gpt-test")
+            .await
+            .unwrap();
+        assert!(paused.durable_run_id().is_some(), "saved as a durable run");
+        ids.push(paused.pending_approvals()[0].request_id.clone());
+    }
+    let other = review(&server, okta_grant()).await;
+
+    let driver = Driver::start(&driver_path);
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver, &chromium, profile.path()).await;
+    let outcome = answer_in_browser(&client, &server, &ids[0], &ids[1], &other).await;
+    if outcome.is_err() {
+        let source = client.source().await.unwrap_or_default();
+        eprintln!("the browser showed:\n{source}");
+    }
+    let _ = client.close().await;
+    drop(driver);
+    outcome.unwrap();
+
+    // The agent resumes both runs by itself, once.
+    openai.push(Turn::text("Done."));
+    openai.push(Turn::text("Done."));
+    let resumed = agent.resume_answered().await.unwrap();
+    assert_eq!(resumed.len(), 2, "{resumed:?}");
+    for (run_id, result) in &resumed {
+        let result = result.as_ref().unwrap_or_else(|e| panic!("{run_id}: {e}"));
+        assert!(!result.is_paused());
+    }
+    assert!(agent.resume_answered().await.unwrap().is_empty());
+    assert_eq!(
+        *granted.0.lock().unwrap(),
+        [("jordan.lee@example.com".to_owned(), "2h".to_owned())],
+        "the better action ran, with the shorter duration; the rejected call did not run"
+    );
+    let requests: Vec<Value> = openai
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.body)
+        .collect();
+    let output = |call: &str| -> Value {
+        requests
+            .iter()
+            .flat_map(|r| r["input"].as_array().cloned().unwrap_or_default())
+            .find(|i| i["type"] == "function_call_output" && i["call_id"] == call)
+            .map(|i| serde_json::from_str(i["output"].as_str().unwrap()).unwrap())
+            .unwrap_or_else(|| panic!("no output for {call}"))
+    };
+    let jordan = output("call_jordan");
+    assert_eq!(jordan["status"], "executed");
+    assert_eq!(jordan["arguments_changed"]["ran_with"]["duration"], "2h");
+    let sam = output("call_sam");
+    assert_eq!(sam["status"], "rejected");
+    assert_eq!(
+        sam["comment"],
+        "Use the break-glass runbook for Sam instead"
+    );
+    assert_eq!(
+        server.engine.approval(&ids[0]).unwrap().unwrap().status,
+        ApprovalStatus::Used
+    );
+}
+
+/// In the browser: approve the better action of `better`, reject `reject`, and see an
+/// edit of `edit` the policy blocks refused.
+async fn answer_in_browser(
+    client: &Client,
+    server: &TestServer,
+    better: &str,
+    reject: &str,
+    edit: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    sign_in(client, server).await?;
+
+    client
+        .goto(&server.url(&format!("/console/approvals/{better}")))
+        .await?;
+    click(client, "#approve-better").await;
+    client.wait().for_element(Locator::Id("notice")).await?;
+    assert_eq!(client.current_url().await?.query(), Some("done=changed"));
+    let record = server.engine.approval(better).unwrap().unwrap();
+    assert_eq!(record.status, ApprovalStatus::Approved);
+    assert_eq!(record.arguments.unwrap()["duration"], "2h");
+    assert_eq!(record.resolver.as_deref(), Some("console:ana"));
+
+    client
+        .goto(&server.url(&format!("/console/approvals/{reject}")))
+        .await?;
+    client
+        .find(Locator::Id("reject-comment"))
+        .await?
+        .send_keys("Use the break-glass runbook for Sam instead")
+        .await?;
+    click(client, "#reject").await;
+    client.wait().for_element(Locator::Id("comment")).await?;
+
+    // An edit into what the policy blocks: the console shows the policy's decision and
+    // offers nothing to confirm; the approval stays pending.
+    client
+        .goto(&server.url(&format!("/console/approvals/{edit}")))
+        .await?;
+    let area = client.find(Locator::Id("edit-arguments")).await?;
+    area.clear().await?;
+    area.send_keys(r#"{"user_id": "jordan.lee@example.com", "group": "domain-admins", "duration": "1h", "ticket": "IT-4471"}"#)
+        .await?;
+    click(client, "#edit-preview").await;
+    client.wait().for_element(Locator::Id("edit-mode")).await?;
+    assert_eq!(
+        text_of(client, "#edit-mode").await.to_lowercase(),
+        "blocked"
+    );
+    assert!(
+        text_of(client, "#edit-reason")
+            .await
+            .contains("domain-admins")
+    );
+    assert!(client.find(Locator::Id("edit-confirm")).await.is_err());
+    assert_eq!(
+        server.engine.approval(edit).unwrap().unwrap().status,
+        ApprovalStatus::Pending
+    );
+
+    // An edit the policy lets run is confirmed after its decision is shown.
+    let area = client.find(Locator::Id("edit-arguments")).await?;
+    area.clear().await?;
+    area.send_keys(r#"{"user_id": "jordan.lee@example.com", "group": "okta-admins", "duration": "1h", "ticket": "IT-4471"}"#)
+        .await?;
+    click(client, "#edit-preview").await;
+    client
+        .wait()
+        .for_element(Locator::Id("edit-confirm"))
+        .await?;
+    click(client, "#edit-confirm").await;
+    client.wait().for_element(Locator::Id("notice")).await?;
+    let record = server.engine.approval(edit).unwrap().unwrap();
+    assert_eq!(record.status, ApprovalStatus::Approved);
+    assert_eq!(record.arguments.unwrap()["duration"], "1h");
     Ok(())
 }
