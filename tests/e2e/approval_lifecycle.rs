@@ -58,13 +58,20 @@ fn engine(clock: &Clock) -> Arc<LocalEngine> {
     Arc::new(engine)
 }
 
-async fn paused(world: &World, engine: &Arc<LocalEngine>) -> (RunState, String) {
-    let agent = world
+/// An agent deciding with `engine`.
+fn agent(world: &World, engine: &Arc<LocalEngine>) -> bighub::BighubOpenAI {
+    world
         .agent()
         .shared_engine(Arc::clone(engine) as Arc<dyn DecisionEngine>)
         .build()
+        .unwrap()
+}
+
+async fn paused(world: &World, engine: &Arc<LocalEngine>) -> (RunState, String) {
+    let result = agent(world, engine)
+        .run("Grant Alice admin for 48h", MODEL)
+        .await
         .unwrap();
-    let result = agent.run("Grant Alice admin for 48h", MODEL).await.unwrap();
     let id = result.pending_approvals()[0].request_id.clone();
     (result.paused.unwrap(), id)
 }
@@ -79,11 +86,7 @@ async fn an_approval_given_before_a_freeze_does_not_run_its_call_during_it() {
 
     // The approval comes at 02:00: the freeze began while it waited.
     clock.advance(Duration::from_secs(2 * 3600));
-    let agent = world
-        .agent()
-        .shared_engine(Arc::clone(&engine) as Arc<dyn DecisionEngine>)
-        .build()
-        .unwrap();
+    let agent = agent(&world, &engine);
     let result = agent
         .resume(state, [(id.clone(), ApprovalAnswer::approved("go ahead"))])
         .await
@@ -117,11 +120,7 @@ async fn an_approval_nobody_answered_in_time_expires_and_the_model_is_told() {
     let (state, id) = paused(&world, &engine).await;
 
     clock.advance(Duration::from_secs(25 * 3600));
-    let agent = world
-        .agent()
-        .shared_engine(Arc::clone(&engine) as Arc<dyn DecisionEngine>)
-        .build()
-        .unwrap();
+    let agent = agent(&world, &engine);
     let result = agent
         .resume(
             state,
@@ -154,11 +153,7 @@ async fn the_better_action_runs_with_the_shorter_duration_and_the_model_is_told(
     script(&world);
     let clock = Clock::manual(CHRISTMAS_EVE_MS + 7 * 3600 * 1000);
     let engine = engine(&clock);
-    let agent = world
-        .agent()
-        .shared_engine(Arc::clone(&engine) as Arc<dyn DecisionEngine>)
-        .build()
-        .unwrap();
+    let agent = agent(&world, &engine);
     let result = agent
         .run_with_approval("Grant Alice admin for 48h", MODEL, |_| async {
             Some(ApprovalAnswer::approved("2h is enough").with_better_action())
@@ -201,11 +196,7 @@ async fn an_edit_the_policy_blocks_is_refused_and_nothing_runs() {
     let clock = Clock::manual(CHRISTMAS_EVE_MS + 7 * 3600 * 1000);
     let engine = engine(&clock);
     let (state, id) = paused(&world, &engine).await;
-    let agent = world
-        .agent()
-        .shared_engine(Arc::clone(&engine) as Arc<dyn DecisionEngine>)
-        .build()
-        .unwrap();
+    let agent = agent(&world, &engine);
     let edited = ApprovalAnswer::approved("bigger group")
         .with_arguments(json!({"user_id": "alice", "group": "domain-admins", "duration": "1h"}));
     let error = agent

@@ -6,7 +6,6 @@
 //! of its own per test; without the variable the PostgreSQL half says it was skipped,
 //! except under `CI=true`, where it fails).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bighub_core::approval::{ApprovalRefusal, ApprovalRefused};
@@ -36,56 +35,21 @@ findings contains {"rule": "two_person_deploys", "mode": "review",
 }
 "#;
 
-/// The stores every case runs on: SQLite in memory, then PostgreSQL when configured.
+/// The stores every case runs on: SQLite in memory, then PostgreSQL when configured (the
+/// PostgreSQL store is a feature of the crate; the workspace's test run has it on).
 fn builders() -> Vec<(&'static str, LocalEngineBuilder)> {
+    #[allow(unused_mut)]
     let mut out = vec![("sqlite", LocalEngine::builder().in_memory())];
-    // The PostgreSQL store is a feature of the crate; the workspace's test run has it on.
-    if !cfg!(feature = "postgres") {
-        return out;
-    }
-    if let Some(url) = database_url() {
+    #[cfg(feature = "postgres")]
+    if let Some(url) = crate::postgres_store::database_url() {
         out.push((
             "postgres",
             LocalEngine::builder()
                 .database_url(url)
-                .database_schema(fresh_schema()),
+                .database_schema(crate::postgres_store::fresh_schema()),
         ));
     }
     out
-}
-
-fn database_url() -> Option<String> {
-    match std::env::var("BIGHUB_TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "BIGHUB_TEST_DATABASE_URL is not set, and under CI=true the PostgreSQL tests must run"
-            )
-        }
-        _ => {
-            let _ = std::io::Write::write_fmt(
-                &mut std::io::stderr(),
-                format_args!(
-                    "skipped (PostgreSQL half): BIGHUB_TEST_DATABASE_URL is not set; see the README to run it\n"
-                ),
-            );
-            None
-        }
-    }
-}
-
-fn fresh_schema() -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "lc_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        nanos % 1_000_000_000
-    )
 }
 
 fn grant(duration: &str) -> ProposedAction {

@@ -321,41 +321,8 @@ fn run_ids_and_states_are_checked_before_they_are_stored() {
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn database_url() -> Option<String> {
-        match std::env::var("BIGHUB_TEST_DATABASE_URL") {
-            Ok(url) if !url.trim().is_empty() => Some(url),
-            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!(
-                    "BIGHUB_TEST_DATABASE_URL is not set, and under CI=true the PostgreSQL tests must run"
-                )
-            }
-            _ => {
-                let _ = std::io::Write::write_fmt(
-                    &mut std::io::stderr(),
-                    format_args!(
-                        "skipped: BIGHUB_TEST_DATABASE_URL is not set; the durable-run PostgreSQL tests did not run\n"
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    fn fresh_schema() -> String {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        format!(
-            "durable_{}_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-                % 1_000_000_000
-        )
-    }
+    use crate::postgres_store::{database_url, fresh_schema};
 
     fn engine(url: &str, schema: &str) -> LocalEngine {
         LocalEngine::builder()

@@ -62,36 +62,47 @@ pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'
         .map(|(_, v)| v.as_str())
 }
 
+/// The operator and fields of a form posted about the approval `request_id`, once the
+/// checks of a state-changing request pass; else the answer that refuses it.
+async fn answer_form(
+    state: &Shared,
+    request_id: &str,
+    request: Request,
+) -> Result<(access::Operator, Vec<(String, String)>), Response> {
+    let (parts, body) = request.into_parts();
+    let Some(fields) = form_fields(body).await else {
+        return Err(message(
+            StatusCode::BAD_REQUEST,
+            "Unreadable form",
+            "Nothing was changed: the form could not be read.",
+        ));
+    };
+    let operator = access::for_change(
+        state,
+        &parts.headers,
+        &parts.extensions,
+        field(&fields, csrf::FIELD),
+    )?;
+    if !valid_request_id(request_id) {
+        return Err(message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such approval.",
+        ));
+    }
+    Ok((operator, fields))
+}
+
 async fn answer(
     state: Shared,
     request_id: String,
     resolution: Resolution,
     request: Request,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let Some(fields) = form_fields(body).await else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Unreadable form",
-            "Nothing was changed: the form could not be read.",
-        );
-    };
-    let operator = match access::for_change(
-        &state,
-        &parts.headers,
-        &parts.extensions,
-        field(&fields, csrf::FIELD),
-    ) {
-        Ok(o) => o,
+    let (operator, fields) = match answer_form(&state, &request_id, request).await {
+        Ok(form) => form,
         Err(r) => return r,
     };
-    if !valid_request_id(&request_id) {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such approval.",
-        );
-    }
     let comment = field(&fields, "comment")
         .map(str::trim)
         .filter(|c| !c.is_empty())
@@ -257,30 +268,10 @@ pub(crate) async fn preview(
     Path(request_id): Path<String>,
     request: Request,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let Some(fields) = form_fields(body).await else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Unreadable form",
-            "Nothing was changed: the form could not be read.",
-        );
-    };
-    let operator = match access::for_change(
-        &state,
-        &parts.headers,
-        &parts.extensions,
-        field(&fields, csrf::FIELD),
-    ) {
-        Ok(o) => o,
+    let (operator, fields) = match answer_form(&state, &request_id, request).await {
+        Ok(form) => form,
         Err(r) => return r,
     };
-    if !valid_request_id(&request_id) {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "There is no such approval.",
-        );
-    }
     let edited = match edited_arguments(field(&fields, "arguments").unwrap_or("")) {
         Ok(arguments) => arguments,
         Err(why) => {
