@@ -502,11 +502,10 @@ async fn a_durable_run_finishes_once_an_operator_answers_in_the_browser() {
     let openai = FakeOpenAi::start().await.unwrap();
     let granted = Arc::new(Granted::default());
     let seen = Arc::clone(&granted);
-    let mut metadata = ActionMetadata::default();
-    metadata.system = Some("okta".into());
-    metadata.risk = bighub_core::RiskLevel::High;
-    metadata.environment = Some("production".into());
-    metadata.target_arg = Some("group".into());
+    let metadata = ActionMetadata::new("okta")
+        .risk(bighub_core::RiskLevel::High)
+        .environment("production")
+        .target_arg("group");
     let tool = FnTool::new(
         "grant_access",
         "Grant a user temporary membership in an Okta group",
