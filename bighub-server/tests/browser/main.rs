@@ -683,7 +683,14 @@ async fn answer_in_browser(
         .for_element(Locator::Id("edit-confirm"))
         .await?;
     click(client, "#edit-confirm").await;
-    client.wait().for_element(Locator::Id("notice")).await?;
+    // The preview's page has a notice too: wait for the answer's own page.
+    eventually(15, "the edited call approved", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.query() == Some("done=changed"))
+    })
+    .await;
     let record = server.engine.approval(edit).unwrap().unwrap();
     assert_eq!(record.status, ApprovalStatus::Approved);
     assert_eq!(record.arguments.unwrap()["duration"], "1h");
