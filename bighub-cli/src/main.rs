@@ -492,8 +492,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         };
                         for r in rows {
                             let target = text(&r, "target");
+                            // What answering it takes: when it expires, and how many of
+                            // the approvals it needs were given.
+                            let mut terms = String::new();
+                            if let Some(at) = r["expires_at"].as_str() {
+                                terms.push_str(&format!("  expires {}", escape(at)));
+                            }
+                            let needed = r["required_approvals"].as_u64().unwrap_or(1);
+                            if needed > 1 {
+                                let given = r["approvers"].as_array().map_or(0, Vec::len);
+                                terms.push_str(&format!("  {given} of {needed} approvals"));
+                            }
                             println!(
-                                "{}  {}  {}{}  {}  {}",
+                                "{}  {}  {}{}  {}  {}{terms}",
                                 text(&r, "request_id"),
                                 text(&r, "created_at"),
                                 text(&r, "tool"),

@@ -298,6 +298,8 @@ fn approvals_list_escapes_what_the_model_controls_one_approval_per_line() {
         "{text}"
     );
     assert_eq!(text.matches(SHOWN).count(), 2, "{text}");
+    // When it expires unless answered (24 hours after it was asked for).
+    assert!(text.contains("  expires 20"), "{text}");
 }
 
 #[test]
