@@ -229,3 +229,45 @@ async fn an_edit_the_policy_blocks_is_refused_and_nothing_runs() {
         "one hour, to the support group"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_run_whose_approval_expired_is_finished_with_the_model_told() {
+    let world = World::start().await;
+    script(&world);
+    let clock = Clock::manual(CHRISTMAS_EVE_MS + 7 * 3600 * 1000);
+    let engine = engine(&clock);
+    let durable = || {
+        world
+            .agent()
+            .shared_engine(Arc::clone(&engine) as Arc<dyn DecisionEngine>)
+            .durable(Arc::clone(&engine))
+            .build()
+            .unwrap()
+    };
+    let paused = durable()
+        .run("Grant Alice admin for 48h", MODEL)
+        .await
+        .unwrap();
+    let id = paused.pending_approvals()[0].request_id.clone();
+    assert!(paused.durable_run_id().is_some());
+    let agent = durable();
+    assert!(
+        agent.resume_answered().await.unwrap().is_empty(),
+        "still pending"
+    );
+
+    // Nobody answered: a day later the run is finished, the model told, nothing ran.
+    clock.advance(Duration::from_secs(25 * 3600));
+    let resumed = agent.resume_answered().await.unwrap();
+    assert_eq!(resumed.len(), 1);
+    let result = resumed[0].1.as_ref().unwrap();
+    assert_eq!(result.output_text(), "Done.");
+    assert_eq!(world.runs.count(), 0);
+    let output = tool_output(world.model_requests().last().unwrap(), "call_g");
+    assert_eq!(output["status"], "expired");
+    assert_eq!(
+        engine.approval(&id).unwrap().unwrap().status,
+        ApprovalStatus::Expired
+    );
+    assert!(agent.resume_answered().await.unwrap().is_empty());
+}
