@@ -19,11 +19,12 @@ use crate::storage::{
 };
 
 /// The columns [`record_from_row`] reads, after the row id.
-const COLUMNS: &str = "id, request_id, created_at, tool, action, target, system, environment,
+pub(super) const COLUMNS: &str =
+    "id, request_id, created_at, tool, action, target, system, environment,
     risk, actor, mode, risk_score, reason, arguments, caller, decision";
 
 /// A decision row (its outcomes not yet attached), its id and its decision's text.
-fn record_from_row(r: &Row) -> Result<(i64, DecisionRecord, String), LocalError> {
+pub(super) fn record_from_row(r: &Row) -> Result<(i64, DecisionRecord, String), LocalError> {
     let arguments: String = r.try_get(13)?;
     let decision: String = r.try_get(15)?;
     let record = DecisionRecord {
@@ -48,7 +49,7 @@ fn record_from_row(r: &Row) -> Result<(i64, DecisionRecord, String), LocalError>
 }
 
 /// Attaches to each record the outcomes reported for it, oldest first.
-async fn attach_outcomes(
+pub(super) async fn attach_outcomes(
     client: &Client,
     records: &mut [DecisionRecord],
 ) -> Result<(), LocalError> {

@@ -44,7 +44,7 @@ use crate::storage::history::{
 use crate::storage::{
     Answer, ApprovalRecord, DatabaseTimeouts, DecisionDetail, DecisionPage, DecisionQuery,
     DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim, IdempotentHit, NewApproval, NewDecision,
-    OutcomeRecord, Storage, StoredDecision, decision_used,
+    Storage, StoredDecision,
 };
 
 mod approvals;
@@ -512,55 +512,18 @@ impl Postgres {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client
             .query(
-                "SELECT request_id, created_at, tool, action, target, system, environment, risk,
-                        mode, risk_score, reason, arguments, caller, decision, actor
-                 FROM decisions ORDER BY id DESC LIMIT $1",
+                &format!(
+                    "SELECT {} FROM decisions ORDER BY id DESC LIMIT $1",
+                    decision_log::COLUMNS
+                ),
                 &[&limit],
             )
             .await?;
         let mut out = rows
             .iter()
-            .map(|r| {
-                let args: String = r.try_get(11)?;
-                Ok(DecisionRecord {
-                    request_id: r.try_get(0)?,
-                    created_at: format_rfc3339(r.try_get(1)?),
-                    tool: r.try_get(2)?,
-                    action: r.try_get(3)?,
-                    target: r.try_get(4)?,
-                    system: r.try_get(5)?,
-                    environment: r.try_get(6)?,
-                    risk: r.try_get(7)?,
-                    actor: r.try_get(14)?,
-                    mode: r.try_get(8)?,
-                    risk_score: r.try_get(9)?,
-                    reason: r.try_get(10)?,
-                    arguments: serde_json::from_str(&args).unwrap_or(Value::Null),
-                    caller: r.try_get(12)?,
-                    outcomes: Vec::new(),
-                    used: decision_used(&r.try_get::<_, String>(13)?),
-                })
-            })
+            .map(|r| decision_log::record_from_row(r).map(|(_, record, _)| record))
             .collect::<Result<Vec<_>, LocalError>>()?;
-        let ids: Vec<&str> = out.iter().map(|d| d.request_id.as_str()).collect();
-        let outcomes = client
-            .query(
-                "SELECT request_id, status, description, created_at FROM outcomes
-                 WHERE request_id = ANY($1) ORDER BY created_at, id",
-                &[&ids],
-            )
-            .await?;
-        for row in &outcomes {
-            let id: String = row.try_get(0)?;
-            let record = OutcomeRecord {
-                status: row.try_get(1)?,
-                description: row.try_get(2)?,
-                created_at: format_rfc3339(row.try_get(3)?),
-            };
-            if let Some(d) = out.iter_mut().find(|d| d.request_id == id) {
-                d.outcomes.push(record);
-            }
-        }
+        decision_log::attach_outcomes(&client, &mut out).await?;
         Ok(out)
     }
 

@@ -20,11 +20,12 @@ use crate::storage::{
 };
 
 /// The columns [`record_from_row`] reads, after the row key.
-const COLUMNS: &str = "id, request_id, created_at, tool, action, target, system, environment,
+pub(super) const COLUMNS: &str =
+    "id, request_id, created_at, tool, action, target, system, environment,
     risk, actor, mode, risk_score, reason, arguments, caller, decision";
 
 /// A decision row (its outcomes not yet attached) and its key.
-fn record_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, DecisionRecord, String)> {
+pub(super) fn record_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, DecisionRecord, String)> {
     let arguments: String = r.get(13)?;
     let decision: String = r.get(15)?;
     let record = DecisionRecord {
@@ -49,7 +50,10 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, DecisionRecord, String
 }
 
 /// The outcomes reported for `request_id`, oldest first.
-fn outcomes(conn: &Connection, request_id: &str) -> Result<Vec<OutcomeRecord>, LocalError> {
+pub(super) fn outcomes(
+    conn: &Connection,
+    request_id: &str,
+) -> Result<Vec<OutcomeRecord>, LocalError> {
     Ok(conn
         .prepare_cached(
             "SELECT status, description, created_at FROM outcomes WHERE request_id = ?1

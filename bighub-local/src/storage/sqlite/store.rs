@@ -19,6 +19,7 @@ use bighub_core::{MemoryBatch, OutcomeReport};
 
 use super::StoreLocation;
 use super::checkpointer::{self, Checkpointer};
+use super::decision_log;
 use super::recent_cache::RecentCache;
 use super::schema::{self, KEY_SLOTS, first_key};
 use crate::clock::{format_rfc3339, now_millis};
@@ -31,7 +32,7 @@ use crate::storage::history::{
 };
 use crate::storage::{
     DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim, IdempotentHit, NewApproval, NewDecision,
-    OutcomeRecord, StoredDecision, decision_used,
+    StoredDecision,
 };
 
 /// The SQLite store. Not `Sync`: the engine keeps it behind a mutex.
@@ -431,50 +432,19 @@ impl Store {
         Ok(batch.events.len())
     }
 
-    /// The most recent decisions, newest first, with their outcomes.
+    /// The most recent decisions, newest first, with their outcomes (the decision log's
+    /// rows, unfiltered).
     pub(crate) fn recent_decisions(&self, limit: usize) -> Result<Vec<DecisionRecord>, LocalError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT request_id, created_at, tool, action, target, system, environment, risk, mode,
-                    risk_score, reason, arguments, caller, decision, actor
-             FROM decisions ORDER BY rowid DESC LIMIT ?1",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM decisions ORDER BY id DESC LIMIT ?1",
+            decision_log::COLUMNS
+        ))?;
         let mut out = stmt
-            .query_map(params![limit as i64], |r| {
-                let args: String = r.get(11)?;
-                Ok(DecisionRecord {
-                    request_id: r.get(0)?,
-                    created_at: format_rfc3339(r.get(1)?),
-                    tool: r.get(2)?,
-                    action: r.get(3)?,
-                    target: r.get(4)?,
-                    system: r.get(5)?,
-                    environment: r.get(6)?,
-                    risk: r.get(7)?,
-                    actor: r.get(14)?,
-                    mode: r.get(8)?,
-                    risk_score: r.get(9)?,
-                    reason: r.get(10)?,
-                    arguments: serde_json::from_str(&args).unwrap_or(Value::Null),
-                    caller: r.get(12)?,
-                    outcomes: Vec::new(),
-                    used: decision_used(&r.get::<_, String>(13)?),
-                })
-            })?
+            .query_map(params![limit as i64], decision_log::record_from_row)?
+            .map(|row| row.map(|(_, record, _)| record))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT status, description, created_at FROM outcomes WHERE request_id = ?1
-             ORDER BY created_at, id",
-        )?;
         for d in &mut out {
-            d.outcomes = stmt
-                .query_map(params![d.request_id], |r| {
-                    Ok(OutcomeRecord {
-                        status: r.get(0)?,
-                        description: r.get(1)?,
-                        created_at: format_rfc3339(r.get(2)?),
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+            d.outcomes = decision_log::outcomes(&self.conn, &d.request_id)?;
         }
         Ok(out)
     }
