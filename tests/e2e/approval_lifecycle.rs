@@ -271,3 +271,49 @@ async fn a_durable_run_whose_approval_expired_is_finished_with_the_model_told() 
     );
     assert!(agent.resume_answered().await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_better_action_the_decision_never_offered_does_not_run() {
+    use bighub_testkit::fake_bighub::{Endpoint, Reply, decision};
+
+    let world = World::start().await;
+    script(&world);
+    // The service reviews the grant and offers the 2h grant as its better action ...
+    world.bighub.on_evaluate(|body| {
+        let mut answer = decision("review", body["action"].as_str().unwrap_or_default());
+        answer["responsible_action_space"] = json!({"constrained": [{
+            "action": "grant_access", "arguments_patch": {"duration": "2h"}}]});
+        Reply::ok(answer)
+    });
+    // ... then says an approver approved "the better action" with another group.
+    world
+        .bighub
+        .respond_with(Endpoint::ResolveApproval, |request| {
+            let id = request
+                .path
+                .rsplit('/')
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            Reply::ok(json!({
+                "request_id": id, "status": "approved", "tool": "grant_access",
+                "arguments": {"user_id": "alice", "group": "domain-admins", "duration": "2h"},
+                "change": {"kind": "better_action", "reason": "shorter"},
+            }))
+        });
+    let agent = world.agent().build().unwrap();
+    let result = agent
+        .run_with_approval("Grant Alice admin for 48h", MODEL, |_| async {
+            Some(ApprovalAnswer::approved("2h").with_better_action())
+        })
+        .await
+        .unwrap();
+    assert_eq!(world.runs.count(), 0, "the server's substitute did not run");
+    let event = result.last().unwrap();
+    assert_eq!(event.status, ExecutionStatus::Blocked);
+    let reason = event.decision.as_ref().unwrap().reason.clone().unwrap();
+    assert!(
+        reason.contains("not the alternative the decision offered"),
+        "{reason}"
+    );
+}

@@ -219,6 +219,15 @@ impl Runner {
                 call.call.name
             ));
         }
+        // A better action is the decision's own alternative: the proposed call with the
+        // `arguments_patch` the decision this agent received offered, nothing else.
+        if view["change"]["kind"] == "better_action"
+            && Some(&real) != better_arguments(&decided.decision, &call.arguments).as_ref()
+        {
+            return Err(
+                "the approved better action is not the alternative the decision offered".to_owned(),
+            );
+        }
         let before = &decided.action;
         let ids = RunIds::new("");
         let mut action = self.proposed_action(&decided.tool, &real, &ids);
@@ -238,6 +247,23 @@ impl Runner {
         call.rebind(real, action);
         Ok((approved, what))
     }
+}
+
+/// The proposed `arguments` with the `arguments_patch` of the first constrained
+/// alternative `decision` offers, if it offers one.
+fn better_arguments(decision: &Decision, arguments: &Value) -> Option<Value> {
+    let patch = decision
+        .responsible_action_space
+        .constrained
+        .iter()
+        .find_map(|item| item.get("arguments_patch").and_then(Value::as_object))
+        .filter(|patch| !patch.is_empty())?;
+    let mut patched = arguments.clone();
+    let fields = patched.as_object_mut()?;
+    for (key, value) in patch {
+        fields.insert(key.clone(), value.clone());
+    }
+    Some(patched)
 }
 
 /// An approved call that may not run after all, for `why` (the runtime's own block).
