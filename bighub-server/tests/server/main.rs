@@ -10,6 +10,7 @@ mod console;
 mod context;
 mod durable_runs;
 mod hostile_clients;
+mod lifecycle;
 mod notify;
 mod slack_actions;
 mod wire;
