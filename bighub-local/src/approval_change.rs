@@ -45,6 +45,8 @@ pub(crate) struct Change {
     pub(crate) arguments: Value,
     /// The arguments asked for, as the store keeps them.
     pub(crate) original: Value,
+    /// Their digest, which the approval was asked with.
+    pub(crate) original_sha256: String,
     /// Why the call changed, for the model and the record.
     pub(crate) reason: String,
     /// The changed call, as the engine decides it.
@@ -53,11 +55,11 @@ pub(crate) struct Change {
 
 impl Change {
     /// The record's `change`: what changed, from what, and what the policy said of it.
-    pub(crate) fn to_json(&self, original_sha256: &str, mode: &str) -> Value {
+    pub(crate) fn to_json(&self, mode: &str) -> Value {
         json!({
             "kind": self.kind.as_str(),
             "original_arguments": self.original,
-            "original_arguments_sha256": original_sha256,
+            "original_arguments_sha256": self.original_sha256,
             "reason": self.reason,
             "mode": mode,
         })
@@ -65,10 +67,12 @@ impl Change {
 }
 
 /// The change `resolution` asks for on the call `decision` (as stored) decided, whose
-/// arguments the store kept as `original`; `None` when it approves the call as asked.
+/// arguments the store kept as `original` (of digest `original_sha256`); `None` when it
+/// approves the call as asked.
 pub(crate) fn change_for(
     decision: &StoredDecision,
     original: &Value,
+    original_sha256: &str,
     resolution: &ApprovalResolution,
 ) -> Result<Option<Change>, LocalError> {
     if !resolution.changes_call() {
@@ -130,6 +134,7 @@ pub(crate) fn change_for(
         kind,
         arguments,
         original: original.clone(),
+        original_sha256: original_sha256.to_owned(),
         reason,
         action,
     }))

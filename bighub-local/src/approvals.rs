@@ -274,12 +274,21 @@ impl LocalEngine {
         let decision = store
             .stored_decision(request_id)?
             .ok_or_else(|| refused(ApprovalRefusal::NotFound))?;
-        let original = match approval.change.as_ref() {
-            // Changed before: the call asked for is still the one the model proposed.
-            Some(change) => change["original_arguments"].clone(),
-            None => approval.arguments.clone().unwrap_or(Value::Null),
+        // Changed before: the call asked for is still the one the model proposed.
+        let (original, original_sha256) = match approval.change {
+            Some(change) => (
+                change["original_arguments"].clone(),
+                change["original_arguments_sha256"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            None => (
+                approval.arguments.unwrap_or(Value::Null),
+                approval.arguments_sha256,
+            ),
         };
-        change_for(&decision, &original, resolution)
+        change_for(&decision, &original, &original_sha256, resolution)
     }
 
     fn answer_changed(
@@ -305,19 +314,9 @@ impl LocalEngine {
                     let refusal = ApprovalRefusal::EditRefused { mode, reason };
                     return Err(ApprovalRefused::new(request_id, refusal).into());
                 }
-                let original_sha = self
-                    .store()?
-                    .approval(request_id)?
-                    .and_then(|a| {
-                        a.change
-                            .map(|c| c["original_arguments_sha256"].clone())
-                            .or(Some(Value::String(a.arguments_sha256)))
-                    })
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
                 Some(ArgumentChange {
                     arguments_sha256: canonical_sha256(&change.arguments),
-                    change: change.to_json(&original_sha, &mode),
+                    change: change.to_json(&mode),
                     arguments: change.arguments,
                 })
             }

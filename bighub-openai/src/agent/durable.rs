@@ -93,7 +93,7 @@ impl BighubOpenAI {
                         }
                     }
                     Err(error) => {
-                        tracing::warn!(%error, "resuming answered runs failed; trying again later")
+                        tracing::warn!(error = ?error.to_string(), "resuming answered runs failed; trying again later")
                     }
                 }
                 tokio::select! {

@@ -112,7 +112,7 @@ impl Runner {
         if let Err(error) = &outcome
             && not_yet(error)
         {
-            tracing::warn!(%error, "the run could not be resumed yet; it is claimed again later");
+            tracing::warn!(error = ?error.to_string(), "the run could not be resumed yet; it is claimed again later");
             return Some((run_id, outcome));
         }
         let completion = match &outcome {
@@ -149,7 +149,7 @@ impl Runner {
             .await
         {
             // What ran is in the result; the store's record of it is what failed.
-            tracing::warn!(%error, status = completion.status(), "the run's end could not be recorded in the run store");
+            tracing::warn!(error = ?error.to_string(), status = completion.status(), "the run's end could not be recorded in the run store");
         } else {
             tracing::info!(status = completion.status(), "durable run resumed");
         }

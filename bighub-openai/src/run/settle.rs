@@ -169,7 +169,7 @@ impl Runner {
             }
         };
         if matches!(now.verdict(), Verdict::Blocked | Verdict::NeedsContext) {
-            tracing::info!(request_id, tool = ?call.call.name, mode = ?now.mode, "approved call decided again: it may not run now");
+            tracing::info!(request_id = ?request_id, tool = ?call.call.name, mode = ?now.mode, "approved call decided again: it may not run now");
             return Ok(ApprovalState::Redecided {
                 answer: answer.clone(),
                 record: Box::new(record),
@@ -273,7 +273,7 @@ fn redecided(
     request_id: &str,
     why: String,
 ) -> ApprovalState {
-    tracing::warn!(request_id, reason = %why, "approved call not run");
+    tracing::warn!(request_id = ?request_id, reason = ?why, "approved call not run");
     let decision = Decision::from_backend_response(&json!({
         "request_id": request_id,
         "mode": "blocked",

@@ -79,7 +79,7 @@ pub(crate) fn identify(
             }),
             _ => {
                 let session = Session::start(&name, settings.session_ttl)
-                    .map_err(|e| tracing::error!(error = %e, "cannot start a console session"))
+                    .map_err(|e| tracing::error!(error = ?e.to_string(), "cannot start a console session"))
                     .ok()?;
                 let cookie = session.set_cookie(&settings.session_key, settings.secure_cookies);
                 Some(Operator {

@@ -334,7 +334,7 @@ pub(crate) async fn preview(
             (Notice::error(text), None)
         }
         Err(e) => {
-            tracing::error!(error = %e, "console: a preview failed");
+            tracing::error!(error = ?e.to_string(), "console: a preview failed");
             (
                 Notice::error("Nothing was changed: the preview failed."),
                 None,

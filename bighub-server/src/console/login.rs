@@ -57,7 +57,7 @@ fn login_page(state: &Shared, nonce: &str, status: StatusCode, notice: Option<No
 
 fn new_nonce() -> Result<String, Response> {
     random_bytes().map(|b| hex(&b[..16])).map_err(|e| {
-        tracing::error!(error = %e, "console: no random value for the sign-in form");
+        tracing::error!(error = ?e.to_string(), "console: no random value for the sign-in form");
         message(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Sign-in unavailable",
@@ -129,7 +129,7 @@ pub(crate) async fn sign_in(State(state): State<Shared>, request: Request) -> Re
     let session = match Session::start(operator, settings.session_ttl) {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!(error = %e, "cannot start a console session");
+            tracing::error!(error = ?e.to_string(), "cannot start a console session");
             return message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Sign-in unavailable",

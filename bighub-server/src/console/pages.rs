@@ -42,7 +42,7 @@ where
     match tokio::task::spawn_blocking(move || f(&engine)).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "console: the decision store failed");
+            tracing::warn!(error = ?e.to_string(), "console: the decision store failed");
             Err(message(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The decision store did not answer",
@@ -50,7 +50,7 @@ where
             ))
         }
         Err(e) => {
-            tracing::error!(error = %e, "console: a store read failed");
+            tracing::error!(error = ?e.to_string(), "console: a store read failed");
             Err(message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something failed",

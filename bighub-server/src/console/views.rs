@@ -160,7 +160,7 @@ pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "a console page failed to render");
+            tracing::error!(error = ?e.to_string(), "a console page failed to render");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the page failed to render",
