@@ -341,8 +341,8 @@
 
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
 //   error, clock, duration, convert, redact, request_id, config, input, context, answer,
-//   policy_source, policy_check, policy, policy_tests, storage, approval_terms,
-//   approval_change, replay, engine, approvals, durable
+//   policy_source, policy_check, policy, policy_tests, policy_reload, policy_watch, storage,
+//   shadow, approval_terms, approval_change, replay, engine, live_policies, approvals, durable
 
 mod answer;
 mod approval_change;
@@ -357,13 +357,17 @@ pub mod duration;
 mod engine;
 mod error;
 mod input;
+mod live_policies;
 mod policy;
 mod policy_check;
+mod policy_reload;
 mod policy_source;
 pub mod policy_tests;
+mod policy_watch;
 mod redact;
 pub mod replay;
 mod request_id;
+mod shadow;
 pub mod storage;
 
 pub use approvals::{AnswerOrigin, ChangePreview};
@@ -372,4 +376,6 @@ pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin}
 pub use error::LocalError;
 pub use input::DERIVED_VERSION;
 pub use input::DecisionExtras;
+pub use policy_reload::{PolicySetStatus, PolicyStatus, ReloadFailure, ReloadOutcome};
 pub use policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
+pub use policy_watch::PolicyWatcher;
