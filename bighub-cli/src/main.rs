@@ -14,7 +14,16 @@
 //!     [--image REF]
 //! bighub serve [--listen 127.0.0.1:8484] [--db PATH | --database-url postgres://...]
 //!     [--policy ...] [--config CONTEXT_FILE] [--api-key-file FILE] [--insecure-no-auth]
+//!     [--shadow-policy PATH ...] [--policy-poll-interval 2s]
 //! ```
+//!
+//! `serve` watches its policy files (every 2 seconds unless `--policy-poll-interval` says
+//! otherwise, `0` for never) and puts a change in force once it compiles and the
+//! `*_test.rego` tests beside it pass; a refused change is shown in `/healthz` and
+//! `/metrics` while the revision in force keeps deciding. `--shadow-policy` decides every
+//! call with the enforced set plus those files too, never enforcing it; `decisions --shadow`
+//! lists the calls where the two disagreed (request, time, tool, enforced mode, shadow
+//! mode, the shadow's deciding rules, or its error), escaped.
 //!
 //! Every command honours `BIGHUB_DB` (store path), `BIGHUB_DATABASE_URL` (a PostgreSQL
 //! store, which wins), `BIGHUB_POLICY` (extra policy files) and `BIGHUB_CONTEXT` (the

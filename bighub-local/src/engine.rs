@@ -74,7 +74,8 @@ use bighub_core::digest::canonical_sha256;
 /// # Concurrency
 ///
 /// The engine is `Send + Sync` and meant to be shared (`Arc`). Policy evaluation needs no
-/// lock. The SQLite connection sits behind a mutex; its statements are short (indexed reads,
+/// lock beyond taking the set in force (an `Arc` cloned under a read lock, which a
+/// reload holds for writing only to swap it). The SQLite connection sits behind a mutex; its statements are short (indexed reads,
 /// one small transaction per decision, WAL mode) and run inline on the calling task rather
 /// than through `spawn_blocking`, whose hand-off costs more than the work it would move.
 ///
