@@ -421,6 +421,7 @@ impl LocalEngineBuilder {
             inline: self.inline.clone(),
             data: self.data.clone(),
             config: self.config.clone(),
+            test_paths: self.paths.clone(),
         }
     }
 
@@ -431,6 +432,7 @@ impl LocalEngineBuilder {
         }
         let mut recipe = self.recipe();
         recipe.paths.extend(self.shadow_paths.iter().cloned());
+        recipe.test_paths = self.shadow_paths.clone();
         Some(recipe)
     }
 

@@ -359,7 +359,8 @@
 //! agreement beside the decision, with an index over the disagreements only:
 //! [`LocalEngine::shadow_disagreements`] (and `bighub decisions --shadow`) lists them
 //! without reading the rest of the log. A shadow set that does not compile fails the
-//! build; a shadow reload that fails keeps the previous shadow set, and the enforced set is
+//! build; a shadow reload (which runs the tests of the shadow directories, not the
+//! enforced ones) that fails keeps the previous shadow set, and the enforced set is
 //! reloaded on its own. To promote a shadow policy, move its file into an enforced policy
 //! directory: the next reload picks it up (and the shadow then agrees).
 //!

@@ -81,8 +81,10 @@ impl LocalEngine {
     }
 
     /// Reloads the shadow set as [`reload_policies`](Self::reload_policies) reloads the
-    /// enforced one (its files are the enforced set's and the shadow paths; the tests of
-    /// the shadow directories run too). `Ok(None)` when no shadow policy is configured.
+    /// enforced one. Its files are the enforced set's and the shadow paths; the tests run
+    /// are those of the shadow directories only, since a shadow policy is there to change
+    /// what the enforced set's tests pin down (they must agree with it once it is
+    /// promoted). `Ok(None)` when no shadow policy is configured.
     pub fn reload_shadow_policies(&self) -> Result<Option<ReloadOutcome>, LocalError> {
         self.shadow.as_ref().map(|s| s.reload()).transpose()
     }

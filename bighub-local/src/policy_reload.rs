@@ -36,6 +36,10 @@ pub(crate) struct PolicyRecipe {
     pub inline: Vec<(String, String)>,
     pub data: Vec<Value>,
     pub config: Vec<Value>,
+    /// The paths whose directories' `*_test.rego` tests a reload runs: every policy path
+    /// for the enforced set; the shadow paths only for a shadow set, whose change of
+    /// behaviour the enforced set's tests may well pin down otherwise.
+    pub test_paths: Vec<PathBuf>,
 }
 
 impl PolicyRecipe {
@@ -106,7 +110,7 @@ impl PolicyRecipe {
     /// failing or erring test is the error.
     fn run_tests(&self, sources: &[Source], data: &Value) -> Result<(), LocalError> {
         let dirs: Vec<&Path> = self
-            .paths
+            .test_paths
             .iter()
             .map(PathBuf::as_path)
             .filter(|p| p.is_dir())

@@ -207,10 +207,8 @@ fn promoting_a_shadow_file_is_moving_it_into_the_enforced_directory() {
     assert_eq!(d.raw["mode"], "blocked");
     assert_eq!(d.raw["decision_brain"]["shadow"]["agrees"], true);
     let status = engine.policy_status();
-    assert_eq!(
-        status.enforced.revision.len(),
-        status.shadow.unwrap().revision.len()
-    );
+    // Nothing is left in the shadow directory: both sets are the same set.
+    assert_eq!(status.enforced.revision, status.shadow.unwrap().revision);
 }
 
 #[cfg(feature = "postgres")]
@@ -233,4 +231,64 @@ fn a_shadow_that_blocks_what_enforced_allows_changes_nothing_but_is_recorded_pos
         return;
     };
     blocks_what_enforced_allows(&engine);
+}
+
+/// A shadow reload runs the shadow directories' tests, not the enforced set's, which the
+/// shadow is there to contradict.
+#[test]
+fn a_shadow_reload_runs_the_shadow_tests_only() {
+    let enforced = tempfile::tempdir().unwrap();
+    std::fs::write(
+        enforced.path().join("restarts_test.rego"),
+        r#"package restarts_test
+import rego.v1
+
+test_restarts_run if {
+    d := data.bighub.policy.decision with input as bighub.input({"tool": "restart_service"})
+    d.mode == "autonomous"
+}
+"#,
+    )
+    .unwrap();
+    let shadow = tempfile::tempdir().unwrap();
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .policy_file(enforced.path())
+        .shadow_policy(shadow.path())
+        .build()
+        .unwrap();
+    std::fs::write(shadow.path().join("shadow.rego"), BLOCK_RESTARTS).unwrap();
+    // The enforced test would fail on the shadow set; the shadow reload does not run it.
+    assert!(engine.reload_shadow_policies().unwrap().unwrap().changed());
+    assert_eq!(
+        engine.decide(&restart()).unwrap().raw["decision_brain"]["shadow"]["mode"],
+        "blocked"
+    );
+    // A test of its own that fails rejects the shadow change.
+    std::fs::write(
+        shadow.path().join("shadow_test.rego"),
+        r#"package shadow_test
+import rego.v1
+
+test_restarts_are_reviewed if {
+    d := data.bighub.policy.decision with input as bighub.input({"tool": "restart_service"})
+    d.mode == "review"
+}
+"#,
+    )
+    .unwrap();
+    let err = engine.reload_shadow_policies().unwrap_err();
+    assert!(
+        err.to_string().contains("test_restarts_are_reviewed"),
+        "{err}"
+    );
+    assert!(
+        engine
+            .policy_status()
+            .shadow
+            .unwrap()
+            .last_reload_error
+            .is_some()
+    );
+    assert!(engine.policy_status().enforced.last_reload_error.is_none());
 }
