@@ -1111,20 +1111,18 @@ fn serve_reloads_changed_policies_and_decides_shadow_policies() {
     let revision = first["decision_brain"]["policy_revision"].clone();
     assert_eq!(health()["policy"]["revision"], revision);
 
-    std::fs::write(
-        policies.join("restarts.rego"),
-        rule("restarts_wait", "review"),
-    )
-    .unwrap();
+    // Written whole (a hidden file renamed into place): a poll never sees half a file.
+    let put = |text: &str| {
+        let temporary = policies.join(".restarts.rego.tmp");
+        std::fs::write(&temporary, text).unwrap();
+        std::fs::rename(&temporary, policies.join("restarts.rego")).unwrap();
+    };
+    put(&rule("restarts_wait", "review"));
     wait_until("the change", &|h| h["policy"]["revision"] != revision);
     let changed = decide();
     assert_eq!(changed["mode"], "review");
 
-    std::fs::write(
-        policies.join("restarts.rego"),
-        "package bighub.ext\nbroken {",
-    )
-    .unwrap();
+    put("package bighub.ext\nbroken {");
     let h = wait_until("the error", &|h| {
         !h["policy"]["last_reload_error"].is_null()
     });

@@ -63,8 +63,12 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Writes the policy file whole (a hidden file renamed into place), as a deployment
+/// should: a poll never sees it half written.
 fn write(dir: &Path, text: &str) {
-    std::fs::write(dir.join("restarts.rego"), text).unwrap();
+    let temporary = dir.join(".restarts.rego.tmp");
+    std::fs::write(&temporary, text).unwrap();
+    std::fs::rename(&temporary, dir.join("restarts.rego")).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
