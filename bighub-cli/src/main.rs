@@ -3,7 +3,7 @@
 //! ```text
 //! bighub check --tool grant_access --args '{"user_id":"alice","duration":"48h"}' \
 //!     --system okta --risk high --environment production --target okta-admins
-//! bighub decisions --limit 20 [--json]
+//! bighub decisions --limit 20 [--json] [--shadow]
 //! bighub approvals list | approve ID [--comment TEXT] | reject ID [--comment TEXT]
 //! bighub --server http://127.0.0.1:8484 approvals list     # through a decision server
 //! bighub policy test [PATH ...]
@@ -14,7 +14,16 @@
 //!     [--image REF]
 //! bighub serve [--listen 127.0.0.1:8484] [--db PATH | --database-url postgres://...]
 //!     [--policy ...] [--config CONTEXT_FILE] [--api-key-file FILE] [--insecure-no-auth]
+//!     [--shadow-policy PATH ...] [--policy-poll-interval 2s]
 //! ```
+//!
+//! `serve` watches its policy files (every 2 seconds unless `--policy-poll-interval` says
+//! otherwise, `0` for never) and puts a change in force once it compiles and the
+//! `*_test.rego` tests beside it pass; a refused change is shown in `/healthz` and
+//! `/metrics` while the revision in force keeps deciding. `--shadow-policy` decides every
+//! call with the enforced set plus those files too, never enforcing it; `decisions --shadow`
+//! lists the calls where the two disagreed (request, time, tool, enforced mode, shadow
+//! mode, the shadow's deciding rules, or its error), escaped.
 //!
 //! Every command honours `BIGHUB_DB` (store path), `BIGHUB_DATABASE_URL` (a PostgreSQL
 //! store, which wins), `BIGHUB_POLICY` (extra policy files) and `BIGHUB_CONTEXT` (the
@@ -161,6 +170,11 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Only the calls where the shadow policy set decided otherwise than the enforced
+        /// one (or failed): request, tool, enforced mode, shadow mode, shadow rules. Reads
+        /// the store (not a decision server).
+        #[arg(long)]
+        shadow: bool,
     },
     /// Pending approvals, and resolving them.
     Approvals {
@@ -407,6 +421,44 @@ fn block_on<T>(future: impl Future<Output = T>) -> Result<T, String> {
     Ok(runtime.block_on(future))
 }
 
+/// `decisions --shadow`: the recorded calls where the shadow set disagreed, newest first.
+fn shadow_disagreements(global: &Global, limit: usize, json: bool) -> Result<ExitCode, String> {
+    let Source::Store(engine) = source(global)? else {
+        return Err(
+            "decisions --shadow reads the store: give --db or --database-url (or $BIGHUB_DB)"
+                .to_owned(),
+        );
+    };
+    let rows = engine
+        .shadow_disagreements(limit)
+        .map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", to_json(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<38} {:<24} {:<24} {:<13} {:<13} SHADOW RULES",
+        "REQUEST", "DECIDED", "TOOL", "MODE", "SHADOW"
+    );
+    for r in rows {
+        let rules = match &r.shadow_error {
+            Some(error) => format!("error: {}", escape(error)),
+            None if r.shadow_deciding_rules.is_empty() => "-".to_owned(),
+            None => escape(&r.shadow_deciding_rules.join(",")).into_owned(),
+        };
+        println!(
+            "{:<38} {:<24} {:<24} {:<13} {:<13} {}",
+            escape(&r.request_id),
+            escape(&r.created_at),
+            escape(&r.tool),
+            escape(&r.mode),
+            escape(r.shadow_mode.as_deref().unwrap_or("-")),
+            rules
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// A JSON value as one escaped line (`-` for none).
 fn compact(value: Option<&Value>) -> String {
     match value {
@@ -418,7 +470,12 @@ fn compact(value: Option<&Value>) -> String {
 fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Check(args) => check(&cli.global, args),
-        Command::Decisions { limit, json } => {
+        Command::Decisions {
+            limit,
+            json,
+            shadow: true,
+        } => shadow_disagreements(&cli.global, limit, json),
+        Command::Decisions { limit, json, .. } => {
             let rows: Vec<Value> = match source(&cli.global)? {
                 Source::Server(remote) => {
                     block_on(remote.decisions(limit))?.map_err(|e| e.to_string())?

@@ -113,6 +113,23 @@ pub(crate) struct ServeArgs {
     /// The address of the proxy whose --console-auth-header is believed (repeatable).
     #[arg(long, value_name = "ADDR")]
     console_trusted_proxy: Vec<IpAddr>,
+    /// A shadow policy: a .rego file, a .json data file or a directory of both
+    /// (repeatable). Every decision is also decided by the enforced set with these added,
+    /// and the result is recorded beside it (`decision_brain.shadow`, `bighub decisions
+    /// --shadow`, /metrics); it never changes what runs.
+    #[arg(long = "shadow-policy", value_name = "PATH")]
+    shadow_policies: Vec<PathBuf>,
+    /// How often the policy files (--policy, $BIGHUB_POLICY, --shadow-policy) are checked
+    /// for changes (a duration such as 2s or 1m, or whole seconds); a change that compiles and passes the *_test.rego tests beside it is put in force, one
+    /// that does not is reported in /healthz and /metrics while the revision in force
+    /// keeps deciding. 0 turns watching off.
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = poll_interval)]
+    policy_poll_interval: Duration,
+}
+
+/// A poll interval: a duration as the policy reads them (`2s`, `1m`, `30`), 0 for none.
+fn poll_interval(text: &str) -> Result<Duration, String> {
+    bighub_local::duration::parse_duration(text).map_err(|e| e.to_string())
 }
 
 pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String> {
@@ -143,7 +160,20 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
     if let Some(path) = &args.config {
         engine = engine.context_file(path);
     }
-    let engine = engine.build().map_err(|e| e.to_string())?;
+    for path in &args.shadow_policies {
+        engine = engine.shadow_policy(path);
+    }
+    let engine = Arc::new(engine.build().map_err(|e| e.to_string())?);
+    // Kept for as long as the server serves: dropping it stops the polling.
+    let _watcher = if args.policy_poll_interval.is_zero() {
+        None
+    } else {
+        Some(
+            engine
+                .watch_policies(args.policy_poll_interval)
+                .map_err(|e| e.to_string())?,
+        )
+    };
     let notify = notifications(&args, std::env::var(NOTIFY_SECRET_VAR).ok())?;
     let slack = slack_actions(&args, std::env::var(SLACK_SECRET_VAR).ok())?;
     let mut config = ServerConfig::new(auth);
@@ -159,7 +189,7 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
         n => Some(usize::try_from(n).unwrap_or(usize::MAX)),
     };
     let backend =
-        Arc::new(LocalBackend::new(Arc::new(engine)).separate_approver(args.separate_approver));
+        Arc::new(LocalBackend::new(Arc::clone(&engine)).separate_approver(args.separate_approver));
     if let Some(settings) = console_settings(&args)? {
         config.console = Some(Console::new(Arc::clone(&backend), settings)?);
     }

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
@@ -19,13 +20,13 @@ use bighub_core::{
 use crate::answer::complete;
 use crate::approval_terms::ApprovalTerms;
 use crate::clock::Clock;
-use crate::config::{PolicyConfig, resolve};
+use crate::config::PolicyConfig;
 use crate::context::{ContextProviders, ContextSnapshot, Prepared};
 use crate::convert::object;
 use crate::error::LocalError;
 use crate::input::{DecisionExtras, History, build_input};
-use crate::policy::PolicySet;
-use crate::policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, Source, read_path};
+use crate::policy_reload::{PolicyRecipe, PolicySlot};
+use crate::policy_source::{DEFAULT_ENTRYPOINT, Source};
 use crate::policy_tests::{self, PolicyTestResult};
 use crate::replay::{self, ReplayOptions, ReplayReport};
 use crate::request_id::new_request_id;
@@ -73,7 +74,8 @@ use bighub_core::digest::canonical_sha256;
 /// # Concurrency
 ///
 /// The engine is `Send + Sync` and meant to be shared (`Arc`). Policy evaluation needs no
-/// lock. The SQLite connection sits behind a mutex; its statements are short (indexed reads,
+/// lock beyond taking the set in force (an `Arc` cloned under a read lock, which a
+/// reload holds for writing only to swap it). The SQLite connection sits behind a mutex; its statements are short (indexed reads,
 /// one small transaction per decision, WAL mode) and run inline on the calling task rather
 /// than through `spawn_blocking`, whose hand-off costs more than the work it would move.
 ///
@@ -85,8 +87,10 @@ use bighub_core::digest::canonical_sha256;
 /// meanwhile calls the engine from a blocking pool, as `bighub-server` does. Approvals
 /// resolve and run at most once across every engine on the database.
 pub struct LocalEngine {
-    policy: PolicySet,
-    config: PolicyConfig,
+    /// The enforced policy set, swapped whole by a reload (`policy_reload.rs`).
+    pub(crate) policies: Arc<PolicySlot>,
+    /// The shadow policy set, decided beside the enforced one and never enforced.
+    pub(crate) shadow: Option<Arc<PolicySlot>>,
     store: Box<dyn Storage>,
     /// Where the store is, for `Debug` (a database URL without its password).
     store_name: String,
@@ -100,7 +104,14 @@ impl fmt::Debug for LocalEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalEngine")
             .field("store", &self.store_name)
-            .field("policy", &self.policy)
+            .field("policy", &self.policies.current().set)
+            .field(
+                "shadow",
+                &self
+                    .shadow
+                    .as_ref()
+                    .map(|s| s.current().set.sha256().to_owned()),
+            )
             .field("context", &self.context.names())
             .finish()
     }
@@ -146,6 +157,7 @@ pub struct LocalEngineBuilder {
     context: Option<ContextProviders>,
     context_file: Option<PathBuf>,
     clock: Clock,
+    shadow_paths: Vec<PathBuf>,
 }
 
 impl Default for LocalEngineBuilder {
@@ -164,6 +176,7 @@ impl Default for LocalEngineBuilder {
             context: None,
             context_file: None,
             clock: Clock::system(),
+            shadow_paths: Vec::new(),
         }
     }
 }
@@ -336,12 +349,19 @@ impl LocalEngineBuilder {
                 json!({"max_scan_age": format!("{}s", max_age.as_secs())}),
             );
         }
-        let (sources, data, config) = self.load()?;
-        let policy = PolicySet::compile(&sources, &data, &self.entrypoint, &sample_inputs())?;
+        let policies = Arc::new(PolicySlot::new("enforced", self.recipe(), sample_inputs())?);
+        let shadow = match self.shadow_recipe() {
+            Some(recipe) => Some(Arc::new(PolicySlot::new(
+                "shadow",
+                recipe,
+                sample_inputs(),
+            )?)),
+            None => None,
+        };
         let (store, store_name) = self.open_store()?;
         Ok(LocalEngine {
-            policy,
-            config,
+            policies,
+            shadow,
             store,
             store_name,
             context,
@@ -354,6 +374,66 @@ impl LocalEngineBuilder {
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Adds a shadow policy: a `.rego` file, a `.json` data file or a directory of both
+    /// (repeatable). The shadow set is the enforced set (the default policy, the policy
+    /// files, inline policies, data and configuration) with these added: it decides what
+    /// the engine would decide once they are moved in with the enforced policies. Every
+    /// decision is also decided by the shadow set, on the same input, and the result is
+    /// recorded beside it (`decision_brain.shadow`); it never changes what runs. A shadow
+    /// set that does not compile fails [`build`](Self::build). See the crate's "Shadow
+    /// policies".
+    ///
+    /// ```
+    /// use bighub_core::ProposedAction;
+    /// use bighub_local::LocalEngine;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let strict = dir.path().join("no_restarts.rego");
+    /// std::fs::write(&strict, r#"
+    ///     package bighub.ext
+    ///     import rego.v1
+    ///     findings contains {"rule": "no_restarts", "mode": "blocked",
+    ///                        "reason": "Restarts are frozen."} if input.action.name == "restart_service"
+    /// "#).unwrap();
+    /// let engine = LocalEngine::builder().in_memory().shadow_policy(&strict).build().unwrap();
+    ///
+    /// let decision = engine.decide(&ProposedAction::new("restart_service")).unwrap();
+    /// assert_eq!(decision.raw["mode"], "autonomous");
+    /// let shadow = &decision.raw["decision_brain"]["shadow"];
+    /// assert_eq!(shadow["mode"], "blocked");
+    /// assert_eq!(shadow["deciding_rules"][0], "no_restarts");
+    /// assert_eq!(shadow["agrees"], false);
+    /// assert_eq!(engine.shadow_disagreements(10).unwrap().len(), 1);
+    /// ```
+    pub fn shadow_policy(mut self, path: impl Into<PathBuf>) -> Self {
+        self.shadow_paths.push(path.into());
+        self
+    }
+
+    /// What the enforced policy set is loaded from, kept for reloading it.
+    fn recipe(&self) -> PolicyRecipe {
+        PolicyRecipe {
+            include_default: self.include_default,
+            entrypoint: self.entrypoint.clone(),
+            paths: self.paths.clone(),
+            inline: self.inline.clone(),
+            data: self.data.clone(),
+            config: self.config.clone(),
+            test_paths: self.paths.clone(),
+        }
+    }
+
+    /// What the shadow set is loaded from: the enforced set's recipe and the shadow paths.
+    fn shadow_recipe(&self) -> Option<PolicyRecipe> {
+        if self.shadow_paths.is_empty() {
+            return None;
+        }
+        let mut recipe = self.recipe();
+        recipe.paths.extend(self.shadow_paths.iter().cloned());
+        recipe.test_paths = self.shadow_paths.clone();
+        Some(recipe)
     }
 
     /// Opens the store the builder names: PostgreSQL when a database URL is given, else
@@ -441,41 +521,7 @@ impl LocalEngineBuilder {
     /// The policy sources and the Rego data this builder names, the configuration read
     /// from every source and checked.
     fn load(&self) -> Result<(Vec<Source>, Value, PolicyConfig), LocalError> {
-        let mut sources = Vec::new();
-        if self.include_default {
-            sources.push(Source {
-                name: "bighub/default_policy.rego".to_owned(),
-                text: DEFAULT_POLICY.to_owned(),
-                shipped: true,
-            });
-        }
-        let mut file_data = Vec::new();
-        for path in &self.paths {
-            read_path(path, &mut sources, &mut file_data)?;
-        }
-        for (name, text) in &self.inline {
-            sources.push(Source {
-                name: name.clone(),
-                text: text.clone(),
-                shipped: false,
-            });
-        }
-        let layers = file_data
-            .into_iter()
-            .map(|(path, d)| (path.display().to_string(), d))
-            .chain(
-                self.data
-                    .iter()
-                    .map(|d| ("builder data".to_owned(), d.clone())),
-            )
-            .chain(self.config.iter().map(|c| {
-                (
-                    "builder config".to_owned(),
-                    json!({"bighub": {"config": c}}),
-                )
-            }));
-        let (data, config) = resolve(layers)?;
-        Ok((sources, data, config))
+        self.recipe().load()
     }
 }
 
@@ -568,19 +614,19 @@ impl LocalEngine {
     }
 
     /// SHA-256 of the policy set (sources and data); it is in every decision's brain.
-    pub fn policy_sha256(&self) -> &str {
-        self.policy.sha256()
+    pub fn policy_sha256(&self) -> String {
+        self.policies.current().revision().to_owned()
     }
 
     /// The default policy's configuration in effect: the shipped defaults with every
     /// source of configuration merged over them, names lower-cased.
-    pub fn policy_config(&self) -> &PolicyConfig {
-        &self.config
+    pub fn policy_config(&self) -> PolicyConfig {
+        self.policies.current().config.clone()
     }
 
     /// The names of the loaded policy sources, in order.
-    pub fn policy_sources(&self) -> &[String] {
-        self.policy.names()
+    pub fn policy_sources(&self) -> Vec<String> {
+        self.policies.current().set.names().to_vec()
     }
 
     pub(crate) fn store(&self) -> Result<&dyn Storage, LocalError> {
@@ -589,7 +635,8 @@ impl LocalEngine {
 
     /// How long a pending approval waits, as configured (`approval_ttl`), in milliseconds.
     pub(crate) fn default_ttl_ms(&self) -> i64 {
-        i64::try_from(self.config.approval_ttl.as_millis()).unwrap_or(i64::MAX)
+        let policy = self.policies.current();
+        i64::try_from(policy.config.approval_ttl.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// Now, as the engine's clock shows it (unix milliseconds).
@@ -722,7 +769,11 @@ impl LocalEngine {
             None => None,
         };
         let (history, precedents) = self.store()?.history(name, target, now)?;
-        let raw = self.decide_prepared(action, history, precedents, now, context.prepare(now))?;
+        let prepared = context.prepare(now);
+        let context_blocked = !prepared.blocked_by.is_empty();
+        let mut raw = self.decide_prepared(action, history, precedents, now, prepared)?;
+        self.add_shadow(&mut raw, context_blocked);
+        let (shadow_mode, shadow_agrees) = crate::shadow::columns(&raw["decision_brain"]["shadow"]);
 
         let mode = raw["mode"].as_str().unwrap_or("blocked");
         let arguments = &raw["decision_packet"]["input"]["action"]["arguments"];
@@ -744,6 +795,8 @@ impl LocalEngine {
             arguments_sha256: &args_sha,
             decision: &raw,
             caller: origin.caller,
+            shadow_mode,
+            shadow_agrees,
         };
         let approval = (mode == "review").then(|| {
             let terms = ApprovalTerms::from_policy(&raw["approval"], self.default_ttl_ms());
@@ -800,8 +853,31 @@ impl LocalEngine {
         let target = action.target.as_deref().unwrap_or("");
         storable::action(action, action_name(action))?;
         let (history, precedents) = self.store()?.history(action_name(action), target, now)?;
-        let raw = self.decide_prepared(action, history, precedents, now, context.prepare(now))?;
+        let prepared = context.prepare(now);
+        let context_blocked = !prepared.blocked_by.is_empty();
+        let mut raw = self.decide_prepared(action, history, precedents, now, prepared)?;
+        self.add_shadow(&mut raw, context_blocked);
         Ok(Decision::from_backend_value(raw))
+    }
+
+    /// Decides the call of `raw` with the shadow set, when there is one, on the input the
+    /// enforced set decided, and records the result in `decision_brain.shadow`. Never
+    /// fails: a shadow evaluation error is recorded as a disagreement.
+    fn add_shadow(&self, raw: &mut Value, context_blocked: bool) {
+        let Some(shadow) = &self.shadow else {
+            return;
+        };
+        let shadow = shadow.current();
+        let verdict = crate::shadow::decide(
+            &shadow,
+            &raw["decision_packet"]["input"],
+            raw["mode"].as_str().unwrap_or("blocked"),
+            &raw["decision_brain"]["deciding_rules"],
+            context_blocked,
+        );
+        if let Some(brain) = raw["decision_brain"].as_object_mut() {
+            brain.insert("shadow".into(), verdict);
+        }
     }
 
     /// Decides `action` with the given history and time, without reading or writing the
@@ -893,9 +969,13 @@ impl LocalEngine {
         blocked_by: &[(String, String)],
         packet_extra: Map<String, Value>,
     ) -> Result<Value, LocalError> {
+        // Taken once: a reload meanwhile does not change this decision.
+        let policy = self.policies.current();
+        let default_ttl_ms =
+            i64::try_from(policy.config.approval_ttl.as_millis()).unwrap_or(i64::MAX);
         let input = build_input(action, history, now_ms, extras);
         let mut answer = if blocked_by.is_empty() {
-            self.policy.evaluate(&input)?
+            policy.set.evaluate(&input)?
         } else {
             context_unavailable(blocked_by)
         };
@@ -911,11 +991,11 @@ impl LocalEngine {
         // A review says what answering it takes; any other mode opens no approval.
         match obj.remove("approval") {
             Some(asked) if mode == "review" => {
-                let terms = ApprovalTerms::from_policy(&asked, self.default_ttl_ms());
+                let terms = ApprovalTerms::from_policy(&asked, default_ttl_ms);
                 obj.insert("approval".into(), terms.to_json(now_ms));
             }
             None if mode == "review" => {
-                let terms = ApprovalTerms::from_policy(&Value::Null, self.default_ttl_ms());
+                let terms = ApprovalTerms::from_policy(&Value::Null, default_ttl_ms);
                 obj.insert("approval".into(), terms.to_json(now_ms));
             }
             _ => {}
@@ -947,8 +1027,9 @@ impl LocalEngine {
                 ("deciding_rules", deciding_rules),
                 ("exempted_rules", exempted),
                 ("overridden", overridden),
-                ("policy_sha256", json!(self.policy.sha256())),
-                ("policy_sources", json!(self.policy.names())),
+                ("policy_sha256", json!(policy.revision())),
+                ("policy_revision", json!(policy.revision())),
+                ("policy_sources", json!(policy.set.names())),
                 ("precedents", json!(precedents)),
             ]),
         );

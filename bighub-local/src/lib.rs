@@ -298,13 +298,78 @@
 //! equivalent: `advisory`, with no `recommendation` and no `allowed`, so no legacy reader
 //! mistakes it for a block); a `decision_packet` (the input and the SHA-256 of its
 //! canonical JSON, and with context providers `context`: per provider `fetched_at`,
-//! `age_seconds`, `sha256` and `error`); and a `decision_brain` (rules fired, deciding rules, the policy set's
-//! SHA-256, precedents).
+//! `age_seconds`, `sha256` and `error`); and a `decision_brain` (rules fired, deciding rules, the policy
+//! revision (`policy_revision`, also `policy_sha256`), precedents, and with a shadow set
+//! `shadow`).
+//!
+//! # Live reload
+//!
+//! The *policy revision* is the SHA-256 (64 hex digits) of the policy set's sources (names
+//! and texts, in order) and data: [`LocalEngine::policy_revision`], and in every decision
+//! `decision_brain.policy_revision`. The engine keeps what its builder loaded from (policy
+//! files and directories, inline policies, data, configuration, the entry point), and
+//! [`LocalEngine::reload_policies`] loads the set again when its files changed (their names
+//! and contents, tests included): it compiles the new set, checks its configuration,
+//! evaluates it on the sample inputs as [`LocalEngineBuilder::build`] does, and runs the
+//! `*_test.rego` tests of the policy directories as
+//! [`LocalEngineBuilder::run_policy_tests`] runs them. Only when all of that passes is the
+//! new set put in force, at once for every later decision; a decision under way finishes
+//! on the set it started with (it holds that set). A change that fails keeps the set in
+//! force, is logged (its text quoted) and stays the last reload error in
+//! [`LocalEngine::policy_status`] (with when, and the revision kept) until a later reload
+//! succeeds. Unchanged files are a no-op ([`ReloadOutcome::Unchanged`]). Tests run at
+//! reload, not at build: a set that built keeps deciding.
+//!
+//! [`LocalEngine::watch_policies`] polls the files' digest on a background thread, which
+//! stops when the returned [`PolicyWatcher`] is dropped, and reloads each change once (the
+//! enforced and the shadow set); `bighub serve` watches every 2 seconds by default, and its
+//! `/healthz` and `/metrics` show the revision and the last reload error. Polling a digest
+//! works alike on every platform and file system (ConfigMap volumes, network mounts).
+//!
+//! ```
+//! use bighub_core::ProposedAction;
+//! use bighub_local::LocalEngine;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let engine = LocalEngine::builder().in_memory().policy_file(dir.path()).build().unwrap();
+//! let before = engine.policy_revision();
+//! std::fs::write(dir.path().join("limits.json"),
+//!     r#"{"bighub": {"config": {"kill_switch": {"systems": ["argocd"]}}}}"#).unwrap();
+//! assert!(engine.reload_policies().unwrap().changed());
+//! let sync = ProposedAction::new("sync_app").system("argocd");
+//! let decision = engine.decide(&sync).unwrap();
+//! assert_eq!(decision.raw["mode"], "blocked");
+//! assert_ne!(decision.raw["decision_brain"]["policy_revision"], before.as_str());
+//! ```
+//!
+//! # Shadow policies
+//!
+//! [`LocalEngineBuilder::shadow_policy`] (a file or a directory, repeatable) adds a shadow
+//! set: the enforced set (default policy, policy files, inline policies, data and
+//! configuration) with the shadow files added, so that it decides what the engine would
+//! decide once they are moved in with the enforced policies. Every call decided live
+//! (recorded, or not: [`LocalEngine::decide_without_recording`], a server's dry run; not
+//! [`LocalEngine::preview`] on a given history, nor a replay) is decided by the shadow set
+//! too, on the very input the enforced set decided, and
+//! `decision_brain.shadow` records `{mode, deciding_rules, reason, policy_revision,
+//! agrees}`; `agrees` compares modes. The shadow never changes the decision, and a shadow
+//! evaluation that fails never fails the call: it is recorded as a disagreement with its
+//! `error` and a null `mode`. A call blocked because required context was unavailable is
+//! not asked of the shadow set either (it agrees). The store keeps the shadow's mode and
+//! agreement beside the decision, with an index over the disagreements only:
+//! [`LocalEngine::shadow_disagreements`] (and `bighub decisions --shadow`) lists them
+//! without reading the rest of the log. A shadow set that does not compile fails the
+//! build; a shadow reload (which runs the tests of the shadow directories, not the
+//! enforced ones) that fails keeps the previous shadow set, and the enforced set is
+//! reloaded on its own. To promote a shadow policy, move its file into an enforced policy
+//! directory: the next reload picks it up (and the shadow then agrees).
 //!
 //! # Speed and durability
 //!
-//! The policy set is compiled once, when the engine is built. Each decision evaluates the
-//! entry point with regorus' interpreter on the compiled policy, which shares the compiled
+//! The policy set is compiled once, when the engine is built (and again at each reload).
+//! Each decision takes the set in force (an `Arc` cloned under a read lock held for
+//! that instant) and evaluates the entry point with regorus' interpreter on the compiled
+//! policy, which shares the compiled
 //! rules and data between calls and threads (no lock, no pool of engines) and keeps only
 //! that call's state; the per-call set-up is small next to the evaluation. Evaluating a rule
 //! costs far more than reading a value, so the default policy gives each value with a
@@ -341,8 +406,8 @@
 
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
 //   error, clock, duration, convert, redact, request_id, config, input, context, answer,
-//   policy_source, policy_check, policy, policy_tests, storage, approval_terms,
-//   approval_change, replay, engine, approvals, durable
+//   policy_source, policy_check, policy, policy_tests, policy_reload, policy_watch, storage,
+//   shadow, approval_terms, approval_change, replay, engine, live_policies, approvals, durable
 
 mod answer;
 mod approval_change;
@@ -357,13 +422,17 @@ pub mod duration;
 mod engine;
 mod error;
 mod input;
+mod live_policies;
 mod policy;
 mod policy_check;
+mod policy_reload;
 mod policy_source;
 pub mod policy_tests;
+mod policy_watch;
 mod redact;
 pub mod replay;
 mod request_id;
+mod shadow;
 pub mod storage;
 
 pub use approvals::{AnswerOrigin, ChangePreview};
@@ -372,4 +441,6 @@ pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin}
 pub use error::LocalError;
 pub use input::DERIVED_VERSION;
 pub use input::DecisionExtras;
+pub use policy_reload::{PolicySetStatus, PolicyStatus, ReloadFailure, ReloadOutcome};
 pub use policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
+pub use policy_watch::PolicyWatcher;

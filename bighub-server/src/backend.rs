@@ -190,6 +190,12 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     async fn health(&self) -> Result<(), BackendError> {
         Ok(())
     }
+    /// Where the policy sets stand (revision, reloads, last reload error), for
+    /// `/healthz` and `/metrics`; `None` for a backend without policies of its own. Read
+    /// from memory: it never waits on the store.
+    fn policy_status(&self) -> Option<bighub_local::PolicyStatus> {
+        None
+    }
     /// Keeps a paused durable run of the caller (`PUT /runs/{run_id}`).
     ///
     /// The default answers 404: a backend without a store keeps no runs.
@@ -459,6 +465,10 @@ impl Backend for LocalBackend {
     async fn health(&self) -> Result<(), BackendError> {
         self.blocking(|engine| engine.recent_decisions(1).map(drop))
             .await
+    }
+
+    fn policy_status(&self) -> Option<bighub_local::PolicyStatus> {
+        Some(self.engine.policy_status())
     }
 
     async fn save_run(&self, run: PausedRun, caller: &Caller) -> Result<(), BackendError> {

@@ -39,6 +39,8 @@
 //! - `backend` — the [`Backend`] seam: [`LocalBackend`] (the embedded engine and its
 //!   store) and [`EngineBackend`] (any `DecisionEngine`);
 //! - `metrics` — the counters and their Prometheus text;
+//! - `policy_metrics` — the policy revision, its reloads and the shadow set's decisions in
+//!   `/metrics` and `/healthz`;
 //! - [`approval_events`] — what happens to approvals, for the console and notifications;
 //! - [`notify`] — signed approval webhooks (Slack-compatible) and Slack's buttons
 //!   (`/slack/actions`).
@@ -59,6 +61,7 @@ mod connections;
 pub mod console;
 mod metrics;
 pub mod notify;
+mod policy_metrics;
 mod probe;
 mod routes;
 mod runs;

@@ -34,6 +34,7 @@ pub struct Metrics {
     notifications_sent: AtomicU64,
     notifications_failed: AtomicU64,
     notifications_dropped: AtomicU64,
+    shadow: crate::policy_metrics::ShadowCounts,
 }
 
 impl Metrics {
@@ -57,6 +58,12 @@ impl Metrics {
             Ordering::Relaxed,
         );
         self.latency_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts the shadow policy set's decision beside a decision made (its
+    /// `decision_brain.shadow`), by agreement and deciding rule.
+    pub(crate) fn shadow_decision(&self, shadow: &serde_json::Value) {
+        self.shadow.count(shadow);
     }
 
     /// Counts one answered request.
@@ -188,6 +195,7 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {name} counter");
             let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
         }
+        self.shadow.render(&mut out);
         if let Some((pending, age)) = pending {
             out.push_str("# HELP bighub_pending_approvals Approvals waiting for a human, as last read from the store.\n");
             out.push_str("# TYPE bighub_pending_approvals gauge\n");

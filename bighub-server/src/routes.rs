@@ -131,8 +131,8 @@ pub(crate) type Shared = Arc<AppState>;
 /// | `GET /approvals/{request_id}` | the approval as it now stands (an extension, read by agents to learn the call an approver approved); 404 unknown |
 /// | `GET /decisions?limit=N` | a JSON array of the most recent decisions, newest first, with their outcomes (an extension of the hosted contract, for `bighub decisions --server`) |
 /// | `PUT /runs/{run_id}`, `POST /runs/claim`, `POST /runs/{run_id}/complete` | durable runs, each visible only to the API key that saved it (an extension of the hosted contract; see `runs.rs`) |
-/// | `GET /healthz` | `{"status": "ok"}`, or 503 `{"status": "unavailable", "detail"}` when the store fails or does not answer within the health timeout (no key needed) |
-/// | `GET /metrics` | Prometheus text (no key needed; counts only); the pending approvals as last read, with their age |
+/// | `GET /healthz` | `{"status": "ok"}`, or 503 `{"status": "unavailable", "detail"}` when the store fails or does not answer within the health timeout (no key needed); with the embedded engine also `policy`: `{revision, loaded_at, last_reload_error: null or {message, at, kept_revision}, shadow?: {...}}` (a refused reload is reported, not a 503) |
+/// | `GET /metrics` | Prometheus text (no key needed; counts only); the pending approvals as last read, with their age; `bighub_policy_info{revision}`, `bighub_policy_reloads_total{result="ok\|failed"}`, `bighub_policy_last_reload_failed`, the same as `bighub_shadow_policy_*` for a shadow set, and `bighub_shadow_decisions_total{agreement="agree\|disagree",rule}` |
 /// | `POST /slack/actions` | Slack's button clicks, signed with the Slack signing secret (no key; 404 unless [`ServerConfig::slack`] is set; 401 for a bad or old signature): 200 with a message for the person who clicked |
 ///
 /// With [`ServerConfig::console`] set, the approvals console's pages are served beside
@@ -465,6 +465,9 @@ fn decided(
 ) -> Value {
     let mode = decision["mode"].as_str().unwrap_or("other");
     state.metrics.decision(mode, started.elapsed());
+    if !dry_run && let Some(shadow) = decision["decision_brain"].get("shadow") {
+        state.metrics.shadow_decision(shadow);
+    }
     // The request id and mode come from the engine (or, behind `EngineBackend`, from
     // another server): logged in their escaped form.
     tracing::info!(
@@ -702,14 +705,25 @@ async fn healthz(State(state): State<Shared>) -> Response {
             ))
         }
     };
-    let response = match failure {
-        None => (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response(),
-        Some(detail) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({"status": "unavailable", "detail": detail})),
-        )
-            .into_response(),
+    // A refused policy reload leaves the server deciding on the revision in force: it is
+    // reported here, and is no reason to take the server out of service.
+    let policy = state
+        .backend
+        .policy_status()
+        .map(|s| crate::policy_metrics::health_json(&s));
+    let mut body = match &failure {
+        None => json!({"status": "ok"}),
+        Some(detail) => json!({"status": "unavailable", "detail": detail}),
     };
+    if let Some(policy) = policy {
+        body["policy"] = policy;
+    }
+    let status = if failure.is_none() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let response = (status, axum::Json(body)).into_response();
     state.metrics.request("healthz", response.status().as_u16());
     response
 }
@@ -728,9 +742,12 @@ async fn metrics(State(state): State<Shared>) -> Response {
             }
         })
         .await;
-    let text = state
+    let mut text = state
         .metrics
         .render(pending.map(|o| (o.value, o.at.elapsed())));
+    if let Some(status) = state.backend.policy_status() {
+        crate::policy_metrics::render_status(&status, &mut text);
+    }
     let mut response = Response::new(Body::from(text));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

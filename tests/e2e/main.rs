@@ -20,3 +20,4 @@ mod guard_integrity;
 mod hosted_mcp;
 mod mcp_filesystem;
 mod mcp_tools;
+mod shadow_policies;

@@ -1049,3 +1049,97 @@ fn approvals_reach_a_webhook_and_slack_buttons_need_slacks_signature() {
     );
     assert_eq!(status, 401, "{body}");
 }
+
+/// `bighub serve` watches its policy files: a change is put in force, a broken one is
+/// reported in /healthz while the revision in force keeps deciding; a shadow policy is
+/// decided beside it and counted in /metrics.
+#[test]
+fn serve_reloads_changed_policies_and_decides_shadow_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let policies = dir.path().join("policies");
+    let shadow = dir.path().join("shadow");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::create_dir_all(&shadow).unwrap();
+    let rule = |name: &str, mode: &str| {
+        format!(
+            "package bighub.ext\nimport rego.v1\n\nfindings contains {{\"rule\": \"{name}\", \"mode\": \"{mode}\", \"reason\": \"{name}\"}} if input.action.name == \"restart_service\"\n"
+        )
+    };
+    std::fs::write(shadow.join("frozen.rego"), rule("frozen", "blocked")).unwrap();
+    let served = start(
+        &db,
+        Some(&format!("agent={KEY}")),
+        &[
+            "--policy",
+            policies.to_str().unwrap(),
+            "--shadow-policy",
+            shadow.to_str().unwrap(),
+            "--policy-poll-interval",
+            "1s",
+        ],
+    );
+    let body = r#"{"action": "restart_service", "actor": "ops", "context": {"system": "kubernetes", "risk": "low"}}"#;
+    let decide = || {
+        let (status, text) = request(&served.addr, "POST", "/actions/evaluate", Some(KEY), body);
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let health = || {
+        let (status, text) = request(&served.addr, "GET", "/healthz", None, "");
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let wait_until = |what: &str, done: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let h = health();
+            if done(&h) {
+                return h;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {h}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+
+    let first = decide();
+    assert_eq!(first["mode"], "autonomous");
+    assert_eq!(first["decision_brain"]["shadow"]["mode"], "blocked");
+    let revision = first["decision_brain"]["policy_revision"].clone();
+    assert_eq!(health()["policy"]["revision"], revision);
+
+    // Written whole (a hidden file renamed into place): a poll never sees half a file.
+    let put = |text: &str| {
+        let temporary = policies.join(".restarts.rego.tmp");
+        std::fs::write(&temporary, text).unwrap();
+        std::fs::rename(&temporary, policies.join("restarts.rego")).unwrap();
+    };
+    put(&rule("restarts_wait", "review"));
+    wait_until("the change", &|h| h["policy"]["revision"] != revision);
+    let changed = decide();
+    assert_eq!(changed["mode"], "review");
+
+    put("package bighub.ext\nbroken {");
+    let h = wait_until("the error", &|h| {
+        !h["policy"]["last_reload_error"].is_null()
+    });
+    assert_eq!(h["status"], "ok");
+    assert_eq!(
+        decide()["mode"],
+        "review",
+        "the revision in force keeps deciding"
+    );
+
+    let (_, metrics) = request(&served.addr, "GET", "/metrics", None, "");
+    assert!(
+        metrics.contains("bighub_shadow_decisions_total{agreement=\"disagree\",rule=\"frozen\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bighub_policy_reloads_total{result=\"failed\"} 1"),
+        "{metrics}"
+    );
+}

@@ -43,6 +43,7 @@ pub(crate) mod durable_runs;
 mod history;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+pub(crate) mod shadow_log;
 pub(crate) mod sqlite;
 pub(crate) mod storable;
 
@@ -50,6 +51,7 @@ pub use database_timeouts::DatabaseTimeouts;
 pub use decision_log::{
     DecisionCursor, DecisionDetail, DecisionPage, DecisionQuery, InvalidCursor, MAX_PAGE,
 };
+pub use shadow_log::ShadowDisagreement;
 pub use storable::MAX_IDENTIFIER_BYTES;
 
 /// What the engine reads and writes; see the [module documentation](self). Durable runs
@@ -117,6 +119,9 @@ pub(crate) trait Storage:
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<StoredDecision>, LocalError>;
+
+    /// The newest `limit` decisions whose shadow decision disagreed with them (or failed).
+    fn shadow_disagreements(&self, limit: usize) -> Result<Vec<ShadowDisagreement>, LocalError>;
 
     /// The decision row of `request_id`, if any.
     fn stored_decision(&self, request_id: &str) -> Result<Option<StoredDecision>, LocalError>;
@@ -257,6 +262,10 @@ pub(crate) struct NewDecision<'a> {
     pub arguments_sha256: &'a str,
     pub decision: &'a Value,
     pub caller: Option<&'a str>,
+    /// The shadow set's mode (none when there is no shadow set, or it failed on the call).
+    pub shadow_mode: Option<&'a str>,
+    /// Whether the shadow set agreed (none when there is no shadow set).
+    pub shadow_agrees: Option<bool>,
 }
 
 /// An idempotency key to hold for a decision: a retry with the same key finds it.

@@ -336,12 +336,13 @@ async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
     assert_eq!(
         indexes(&conn),
         [
             "decisions_by_action",
             "decisions_by_legacy_id",
+            "decisions_shadow_disagreements",
             "durable_run_approvals_by_request",
             "durable_runs_paused",
             "outcomes_by_action",

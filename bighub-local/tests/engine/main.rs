@@ -1,6 +1,6 @@
 //! The embedded engine's tests: policies and their configuration, golden decisions, the
-//! SQLite and PostgreSQL stores, approvals, durable runs, replay, policy tests, context providers and
-//! security evidence.
+//! SQLite and PostgreSQL stores, approvals, durable runs, replay, policy tests, live reload and shadow policies,
+//! context providers and security evidence.
 //!
 //! One test binary with a module per concern, linked once; run one concern with
 //! `cargo test -p bighub-local --test engine local_store::`.
@@ -11,6 +11,7 @@ mod decision_log;
 mod durable_runs;
 mod evidence_lookup;
 mod golden_decisions;
+mod live_policies;
 mod local_approvals;
 mod local_config;
 mod local_policy;
@@ -19,3 +20,4 @@ mod local_policy_tests;
 mod local_replay;
 mod local_store;
 mod postgres_store;
+mod shadow_policies;

@@ -1,5 +1,6 @@
 //! The decision server's tests: the hosted wire contract on SQLite and PostgreSQL, context
-//! providers, slow and hostile clients, approval webhooks and Slack's buttons.
+//! providers, slow and hostile clients, approval webhooks and Slack's buttons, live policy
+//! reload and shadow policies.
 //!
 //! One test binary with a module per concern, linked once; run one concern with
 //! `cargo test -p bighub-server --test server wire::`.
@@ -11,6 +12,7 @@ mod context;
 mod durable_runs;
 mod hostile_clients;
 mod lifecycle;
+mod live_policies;
 mod notify;
 mod slack_actions;
 mod wire;

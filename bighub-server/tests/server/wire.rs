@@ -343,10 +343,13 @@ async fn a_missing_or_wrong_key_is_401_with_nothing_more() {
     // Health and metrics need no key.
     let health = http.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
+    let health = health.json::<Value>().await.unwrap();
+    assert_eq!(health["status"], "ok");
     assert_eq!(
-        health.json::<Value>().await.unwrap(),
-        json!({"status": "ok"})
+        health["policy"]["revision"],
+        server.engine.policy_revision().as_str()
     );
+    assert!(health["policy"]["last_reload_error"].is_null());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

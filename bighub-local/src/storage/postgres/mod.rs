@@ -52,6 +52,7 @@ mod decision_log;
 mod durable_runs;
 mod error;
 mod schema;
+mod shadow_log;
 mod tls;
 
 use tls::TlsSettings;
@@ -298,7 +299,7 @@ impl Postgres {
                     });
             }
         }
-        let params: [&(dyn ToSql + Sync); 16] = [
+        let params: [&(dyn ToSql + Sync); 18] = [
             &d.request_id,
             &d.created_at,
             &d.tool,
@@ -315,13 +316,16 @@ impl Postgres {
             &d.arguments_sha256,
             &decision,
             &d.caller,
+            &d.shadow_mode,
+            &d.shadow_agrees,
         ];
         let insert = tx
             .prepare_cached(
                 "INSERT INTO decisions (request_id, created_at, tool, action, target, system,
                     environment, risk, actor, mode, risk_score, reason, arguments,
-                    arguments_sha256, decision, caller)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                    arguments_sha256, decision, caller, shadow_mode, shadow_agrees)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                    $17, $18)",
             )
             .await?;
         tx.execute(&insert, &params).await?;
@@ -678,6 +682,13 @@ impl Storage for Postgres {
 
     fn decision_log(&self, query: &DecisionQuery) -> Result<DecisionPage, LocalError> {
         self.block(async { decision_log::page(&self.client().await?, query).await })
+    }
+
+    fn shadow_disagreements(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<crate::storage::ShadowDisagreement>, LocalError> {
+        self.block(async { shadow_log::list(&self.client().await?, limit).await })
     }
 
     fn decisions_before(

@@ -9,7 +9,7 @@ use crate::error::LocalError;
 use crate::storage::IDEMPOTENCY_TTL_MS;
 
 /// The schema version this code writes (`bighub_schema.version`).
-const SCHEMA_VERSION: i32 = 4;
+const SCHEMA_VERSION: i32 = 5;
 
 /// Serialises migrations of every bighub schema in one database.
 const MIGRATION_LOCK: i64 = 0x6269_6768_7562; // "bighub"
@@ -137,6 +137,16 @@ ALTER TABLE approvals ADD COLUMN IF NOT EXISTS approver_count INTEGER NOT NULL D
 ALTER TABLE approvals ADD COLUMN IF NOT EXISTS arguments_change TEXT;
 ";
 
+/// Version 5 keeps, beside each decision, what the shadow policy set decided (its mode,
+/// and whether it agreed: null without a shadow set), and indexes the disagreements only,
+/// so that listing them reads no other row.
+const MIGRATE_V5: &str = "
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS shadow_mode TEXT;
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS shadow_agrees BOOLEAN;
+CREATE INDEX IF NOT EXISTS decisions_shadow_disagreements ON decisions (id)
+    WHERE shadow_agrees = false;
+";
+
 /// Creates (or migrates) the tables in `schema` (the connection's search path when none).
 pub(super) async fn migrate(
     client: &mut deadpool_postgres::Object,
@@ -172,7 +182,10 @@ pub(super) async fn migrate(
             if older.is_none_or(|v| v < 3) {
                 tx.batch_execute(MIGRATE_V3).await?;
             }
-            tx.batch_execute(MIGRATE_V4).await?;
+            if older.is_none_or(|v| v < 4) {
+                tx.batch_execute(MIGRATE_V4).await?;
+            }
+            tx.batch_execute(MIGRATE_V5).await?;
             tx.execute(
                 "INSERT INTO bighub_schema (version) VALUES ($1)",
                 &[&SCHEMA_VERSION],

@@ -28,6 +28,7 @@ mod decision_log;
 mod durable_runs;
 mod recent_cache;
 mod schema;
+mod shadow_log;
 mod store;
 
 use store::Store;
@@ -177,6 +178,13 @@ impl Storage for Sqlite {
 
     fn decision_log(&self, query: &DecisionQuery) -> Result<DecisionPage, LocalError> {
         decision_log::page(&self.lock()?.conn, query)
+    }
+
+    fn shadow_disagreements(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<crate::storage::ShadowDisagreement>, LocalError> {
+        shadow_log::list(&self.lock()?.conn, limit)
     }
 
     fn decisions_before(

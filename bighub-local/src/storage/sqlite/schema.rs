@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::LocalError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 /// Row keys per millisecond. A decision's row key (`id`) is the millisecond it was made in
 /// times this, plus its rank among the decisions of that millisecond; its request id carries
@@ -217,6 +217,16 @@ CREATE TABLE durable_run_approvals (
 CREATE INDEX durable_run_approvals_by_request ON durable_run_approvals (request_id);
 ";
 
+/// Version 8 keeps, beside each decision, what the shadow policy set decided (its mode,
+/// and whether it agreed: null without a shadow set), and indexes the disagreements only,
+/// so that listing them reads no other row and a decision that agrees writes no index
+/// page.
+const MIGRATE_V8: &str = "
+ALTER TABLE decisions ADD COLUMN shadow_mode TEXT;
+ALTER TABLE decisions ADD COLUMN shadow_agrees INTEGER;
+CREATE INDEX decisions_shadow_disagreements ON decisions (id) WHERE shadow_agrees = 0;
+";
+
 /// Migrates the store to [`SCHEMA_VERSION`], creating it when empty.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), LocalError> {
     if schema_version(conn)? == SCHEMA_VERSION {
@@ -257,7 +267,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), LocalError> {
         if version < 6 {
             tx.execute_batch(MIGRATE_V6)?;
         }
-        tx.execute_batch(MIGRATE_V7)?;
+        if version < 7 {
+            tx.execute_batch(MIGRATE_V7)?;
+        }
+        tx.execute_batch(MIGRATE_V8)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()?;

@@ -240,10 +240,11 @@ impl Store {
             // The next free key of the id's millisecond, taken inside the write.
             "INSERT INTO decisions (id, request_id, created_at, tool, action, target, system,
                 environment, risk, actor, mode, risk_score, reason, arguments, arguments_sha256,
-                decision, caller)
+                decision, caller, shadow_mode, shadow_agrees)
              VALUES ((SELECT coalesce(max(id) + 1, ?16) FROM decisions
                       WHERE id BETWEEN ?16 AND ?16 + ?17 - 1),
-                     ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?18)",
+                     ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?18,
+                     ?19, ?20)",
         )?
         .execute(params![
             d.request_id,
@@ -264,6 +265,8 @@ impl Store {
             first_key(millis_of(d.request_id).unwrap_or(d.created_at)),
             KEY_SLOTS,
             d.caller,
+            d.shadow_mode,
+            d.shadow_agrees,
         ])?;
         if let Some(approval) = approval {
             tx.prepare_cached(
@@ -562,6 +565,8 @@ mod tests {
             arguments_sha256: "abc",
             decision: empty,
             caller: None,
+            shadow_mode: None,
+            shadow_agrees: None,
         }
     }
 
