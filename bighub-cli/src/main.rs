@@ -94,6 +94,7 @@
 
 #![forbid(unsafe_code)]
 
+mod decision_log_args;
 mod escape;
 mod serve;
 

@@ -21,6 +21,7 @@ use bighub_server::notify::{NotifyConfig, SigningSecret, SlackActions};
 use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
 use clap::Args;
 
+use crate::decision_log_args::DecisionLogArgs;
 use crate::{Global, builder};
 
 /// The variable holding the server's API keys.
@@ -113,6 +114,8 @@ pub(crate) struct ServeArgs {
     /// The address of the proxy whose --console-auth-header is believed (repeatable).
     #[arg(long, value_name = "ADDR")]
     console_trusted_proxy: Vec<IpAddr>,
+    #[command(flatten)]
+    decision_logs: Box<DecisionLogArgs>,
 }
 
 pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String> {
@@ -143,10 +146,19 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
     if let Some(path) = &args.config {
         engine = engine.context_file(path);
     }
+    let decision_logs = args.decision_logs.start()?;
+    if let Some(logs) = &decision_logs {
+        engine = engine.decision_logs(logs.clone());
+    }
     let engine = engine.build().map_err(|e| e.to_string())?;
     let notify = notifications(&args, std::env::var(NOTIFY_SECRET_VAR).ok())?;
     let slack = slack_actions(&args, std::env::var(SLACK_SECRET_VAR).ok())?;
     let mut config = ServerConfig::new(auth);
+    if let Some(logs) = &decision_logs {
+        // Endpoints by their path without the query, which may carry a token.
+        eprintln!("bighub: decision logs to {}", logs.destination());
+    }
+    config.decision_logs = decision_logs;
     config.slack = slack.map(Arc::new);
     config.max_body_bytes = args.max_body_bytes;
     config.request_timeout = Duration::from_secs(args.request_timeout);

@@ -196,8 +196,10 @@ impl DecisionLogConfig {
     /// Replaces the value at the JSON pointer `pointer` of every record with `"[MASKED]"`,
     /// where the record has one, and lists the pointer in the record's `masked`, e.g.
     /// `/input/action/arguments/email` (the record's fields are `decision_id`, `path`,
-    /// `input`, `result`, ...). Arguments a tool marks secret are already `[REDACTED]`
-    /// in `input` without a mask.
+    /// `input`, `result`, ...). The policy saw the value and may repeat it (in a reason,
+    /// a better action, a derived value): each masked text of three characters or more is
+    /// replaced wherever else the record holds it, too. Arguments a tool marks secret are
+    /// already `[REDACTED]` in `input` without a mask, and never reach the policy.
     ///
     /// # Errors
     ///

@@ -2,6 +2,9 @@
 //!
 //! This module owns [`Masks`]: the pointers (RFC 6901, checked when configured) and their
 //! application to one record, which lists the pointers it masked in its `masked` field.
+//! The policy saw the masked values and may repeat them (a reason naming the user, the
+//! derived subject of a grant, a better action): so each masked text of three characters
+//! or more is also replaced wherever it appears in the record's other texts.
 //! Secret arguments are redacted before this, when the decision is made; masks are for
 //! what a tool does not mark secret (an email, a customer id).
 
@@ -56,13 +59,50 @@ impl Masks {
     /// Masks `record` in place; answers the pointers it had a value at.
     pub(crate) fn apply(&self, record: &mut Value) -> Vec<String> {
         let mut masked = Vec::new();
+        let mut texts = Vec::new();
         for pointer in &self.pointers {
             if let Some(value) = record.pointer_mut(pointer) {
+                collect_texts(value, &mut texts);
                 *value = Value::String(MASKED.to_owned());
                 masked.push(pointer.clone());
             }
         }
+        texts.retain(|t| t.chars().count() >= MIN_REPEATED && t.as_str() != MASKED);
+        // Longest first, so that a text containing another is replaced whole.
+        texts.sort_by_key(|t| std::cmp::Reverse(t.len()));
+        texts.dedup();
+        if !texts.is_empty() {
+            scrub(record, &texts);
+        }
         masked
+    }
+}
+
+/// The shortest masked text also replaced where the record repeats it: shorter ones
+/// (`"a"`, `"10"`) would mangle unrelated text.
+const MIN_REPEATED: usize = 3;
+
+/// Every text inside `value`.
+fn collect_texts(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| collect_texts(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_texts(v, out)),
+        _ => {}
+    }
+}
+
+/// Replaces each of `texts` with [`MASKED`] in every string of `value`.
+fn scrub(value: &mut Value, texts: &[String]) {
+    match value {
+        Value::String(s) if texts.iter().any(|t| s.contains(t.as_str())) => {
+            for t in texts {
+                *s = s.replace(t.as_str(), MASKED);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub(v, texts)),
+        Value::Object(map) => map.values_mut().for_each(|v| scrub(v, texts)),
+        _ => {}
     }
 }
 
@@ -87,5 +127,25 @@ mod tests {
         assert_eq!(record["input"]["action"]["arguments"]["email"], MASKED);
         assert_eq!(record["input"]["action"]["arguments"]["n"], 1);
         assert_eq!(record["result"]["a/b"], MASKED);
+    }
+
+    #[test]
+    fn a_masked_text_is_masked_where_the_record_repeats_it() {
+        let mut masks = Masks::default();
+        masks.add("/input/action/arguments/user").unwrap();
+        masks.add("/input/action/arguments/n").unwrap();
+        let mut record = json!({
+            "input": {"action": {"arguments": {"user": "alice-customer", "n": "7"}},
+                      "derived": {"subject": "alice-customer"}},
+            "result": {"reason": "grants admin to alice-customer for 7 hours"}});
+        masks.apply(&mut record);
+        let text = record.to_string();
+        assert!(!text.contains("alice-customer"), "{text}");
+        assert_eq!(record["input"]["derived"]["subject"], MASKED);
+        // Too short to look for elsewhere: only its own place is masked.
+        assert_eq!(
+            record["result"]["reason"],
+            "grants admin to [MASKED] for 7 hours"
+        );
     }
 }
