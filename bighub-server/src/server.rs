@@ -3,8 +3,9 @@
 //!
 //! This module owns how the pieces are put together ([`Server::new`],
 //! [`Server::with_notifications`]) and served ([`Server::serve`]), approval notifications
-//! running beside the connections for as long as they are served; the routes are
-//! `routes.rs`'s, the connections `connections.rs`'s, the notifications `notify`'s.
+//! running beside the connections for as long as they are served, and the decision-log
+//! sink closed once they stop; the routes are `routes.rs`'s, the connections
+//! `connections.rs`'s, the notifications `notify`'s, the sink `bighub_local`'s.
 
 use std::future::Future;
 use std::sync::Arc;
