@@ -103,6 +103,7 @@
 
 #![forbid(unsafe_code)]
 
+mod decision_log_args;
 mod escape;
 mod serve;
 

@@ -21,6 +21,7 @@ use bighub_server::notify::{NotifyConfig, SigningSecret, SlackActions};
 use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
 use clap::Args;
 
+use crate::decision_log_args::DecisionLogArgs;
 use crate::{Global, builder};
 
 /// The variable holding the server's API keys.
@@ -125,6 +126,8 @@ pub(crate) struct ServeArgs {
     /// keeps deciding. 0 turns watching off.
     #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = poll_interval)]
     policy_poll_interval: Duration,
+    #[command(flatten)]
+    decision_logs: Box<DecisionLogArgs>,
 }
 
 /// A poll interval: a duration as the policy reads them (`2s`, `1m`, `30`), 0 for none.
@@ -163,6 +166,10 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
     for path in &args.shadow_policies {
         engine = engine.shadow_policy(path);
     }
+    let decision_logs = args.decision_logs.start()?;
+    if let Some(logs) = &decision_logs {
+        engine = engine.decision_logs(logs.clone());
+    }
     let engine = Arc::new(engine.build().map_err(|e| e.to_string())?);
     // Kept for as long as the server serves: dropping it stops the polling.
     let _watcher = if args.policy_poll_interval.is_zero() {
@@ -177,6 +184,11 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
     let notify = notifications(&args, std::env::var(NOTIFY_SECRET_VAR).ok())?;
     let slack = slack_actions(&args, std::env::var(SLACK_SECRET_VAR).ok())?;
     let mut config = ServerConfig::new(auth);
+    if let Some(logs) = &decision_logs {
+        // Endpoints by their path without the query, which may carry a token.
+        eprintln!("bighub: decision logs to {}", logs.destination());
+    }
+    config.decision_logs = decision_logs;
     config.slack = slack.map(Arc::new);
     config.max_body_bytes = args.max_body_bytes;
     config.request_timeout = Duration::from_secs(args.request_timeout);

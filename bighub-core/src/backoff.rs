@@ -1,8 +1,10 @@
 //! How long to wait before trying again: capped exponential backoff with jitter.
 //!
 //! One rule for every retry of the SDK (the BIGHUB client, the model provider, the agent's
-//! evaluation retries). This module owns the arithmetic only; which failures are worth
-//! another attempt is decided by each caller.
+//! evaluation retries). This module owns the arithmetic, and the rule for outgoing
+//! deliveries (webhooks, decision logs) on which HTTP answers are worth another attempt
+//! and how long a `Retry-After` asks to wait; the BIGHUB client's own retry rule is
+//! [`Error::is_retryable`](crate::Error::is_retryable).
 
 use std::time::Duration;
 
@@ -50,6 +52,34 @@ impl Backoff {
         let spread = u64::try_from((ceiling - half).as_nanos()).unwrap_or(u64::MAX);
         half + Duration::from_nanos(fastrand::u64(0..=spread))
     }
+}
+
+/// Whether an HTTP answer with `status` is worth sending the same delivery again: a
+/// timeout (408), a rate limit (429) or a server error (5xx). Any other refusal would only
+/// be repeated.
+///
+/// ```
+/// use bighub_core::backoff::is_transient_status;
+///
+/// assert!(is_transient_status(503) && is_transient_status(429) && is_transient_status(408));
+/// assert!(!is_transient_status(400) && !is_transient_status(401) && !is_transient_status(200));
+/// ```
+pub fn is_transient_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500..=599)
+}
+
+/// The wait a `Retry-After` header asks for, when it holds whole seconds (its date form
+/// is not read: a receiver's clock is not this machine's).
+///
+/// ```
+/// use std::time::Duration;
+/// use bighub_core::backoff::retry_after;
+///
+/// assert_eq!(retry_after(" 3 "), Some(Duration::from_secs(3)));
+/// assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+/// ```
+pub fn retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use crate::clock::Clock;
 use crate::config::PolicyConfig;
 use crate::context::{ContextProviders, ContextSnapshot, Prepared};
 use crate::convert::object;
+use crate::decision_logs::{DecisionLogs, entrypoint_path};
 use crate::error::LocalError;
 use crate::input::{DecisionExtras, History, build_input};
 use crate::policy_reload::{PolicyRecipe, PolicySlot};
@@ -98,6 +99,8 @@ pub struct LocalEngine {
     context: ContextProviders,
     /// The time decisions and approvals are recorded at.
     clock: Clock,
+    /// Where each recorded decision is logged, with the entry point as a record's `path`.
+    decision_logs: Option<(DecisionLogs, Arc<str>)>,
 }
 
 impl fmt::Debug for LocalEngine {
@@ -113,6 +116,13 @@ impl fmt::Debug for LocalEngine {
                     .map(|s| s.current().set.sha256().to_owned()),
             )
             .field("context", &self.context.names())
+            .field(
+                "decision_logs",
+                &self
+                    .decision_logs
+                    .as_ref()
+                    .map(|(logs, _)| logs.destination()),
+            )
             .finish()
     }
 }
@@ -158,6 +168,7 @@ pub struct LocalEngineBuilder {
     context_file: Option<PathBuf>,
     clock: Clock,
     shadow_paths: Vec<PathBuf>,
+    decision_logs: Option<DecisionLogs>,
 }
 
 impl Default for LocalEngineBuilder {
@@ -177,6 +188,7 @@ impl Default for LocalEngineBuilder {
             context_file: None,
             clock: Clock::system(),
             shadow_paths: Vec::new(),
+            decision_logs: None,
         }
     }
 }
@@ -359,6 +371,7 @@ impl LocalEngineBuilder {
             None => None,
         };
         let (store, store_name) = self.open_store()?;
+        let path = entrypoint_path(&self.entrypoint);
         Ok(LocalEngine {
             policies,
             shadow,
@@ -366,7 +379,36 @@ impl LocalEngineBuilder {
             store_name,
             context,
             clock: self.clock,
+            decision_logs: self.decision_logs.map(|logs| (logs, path)),
         })
+    }
+
+    /// Logs every decision this engine records to `logs` (a file or an HTTP endpoint, see
+    /// [`crate::decision_logs`]), once the store has it, without waiting: the record is
+    /// queued, or dropped and counted when the queue is full. Keep a clone of `logs` to
+    /// read its counts and to [`close`](DecisionLogs::close) it on shutdown. An agent's
+    /// embedded engine is given one this way.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bighub_local::{DecisionLogConfig, DecisionLogs, LocalEngine};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let logs = DecisionLogs::new(
+    ///     DecisionLogConfig::file(dir.path().join("decisions.jsonl")).drop_mode("autonomous")?,
+    /// )?;
+    /// let engine = LocalEngine::builder().in_memory().decision_logs(logs.clone()).build()?;
+    /// # let _ = engine;
+    /// // On shutdown: send what is queued, waiting at most 5 seconds.
+    /// let stats = logs.close(Duration::from_secs(5));
+    /// assert_eq!(stats.pending, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn decision_logs(mut self, logs: DecisionLogs) -> Self {
+        self.decision_logs = Some(logs);
+        self
     }
 
     /// Records decisions and approvals at the time `clock` shows (the system clock by
@@ -826,6 +868,9 @@ impl LocalEngine {
                 .zip(action_sha.as_deref())
                 .unwrap_or_default();
             return idempotent_answer(hit, key, sha);
+        }
+        if let Some((logs, path)) = &self.decision_logs {
+            logs.offer(&raw, &action.tool, origin.caller, now, path);
         }
         Ok(Decision::from_backend_value(raw))
     }

@@ -87,6 +87,12 @@ pub enum LocalError {
     #[error("context providers could not run: {0}")]
     Context(String),
 
+    /// A decision-log sink cannot be configured or started as asked: a URL it may not send
+    /// to, a header that is not one, a mask that is not a JSON pointer, a file that cannot
+    /// be opened, limits that cannot work. The message never holds a header's value.
+    #[error("decision logs: {0}")]
+    DecisionLogs(String),
+
     /// A duration could not be read ("48h", "2 days", "PT48H", "90m" are understood).
     #[error("cannot read duration `{0}`: use forms like 48h, 90m, 2 days or PT48H")]
     Duration(String),

@@ -16,7 +16,8 @@
 //! modules: [`config`] (the parts of [`PolicyConfig`]), [`context`] (the providers a
 //! decision fetches what is true now from), [`storage`] (the records the engine
 //! hands out, the store's limits and timeouts), [`durable`] (paused agent runs kept
-//! beside their approvals), [`replay`], [`policy_tests`], and
+//! beside their approvals), [`replay`], [`policy_tests`], [`decision_logs`] (every
+//! decision out to a file or an HTTP endpoint), and
 //! [`duration`] and [`clock`] (reading durations and timestamps as the engine does).
 //!
 //! # The default policy
@@ -392,6 +393,55 @@
 //! machine), and the space of the old table is reused by later decisions rather than
 //! returned to the disk (`VACUUM` returns it).
 //!
+//! # Decision logs
+//!
+//! An engine given a [`DecisionLogs`] sink ([`LocalEngineBuilder::decision_logs`]) hands
+//! it every decision it records, once the store has it: one JSON record per decision, with
+//! the fields OPA's decision logs use (`decision_id` = the request id, `path` = the entry
+//! point as `bighub/policy/decision`, `input` = the decision packet's input with secrets
+//! already `[REDACTED]`, `result` = the decision without that input, `timestamp`,
+//! `labels` = `app`, `version`, `id` and your own, `requested_by` = the caller,
+//! `masked`) and `policy_revision` (the policy set's SHA-256, or the policy's own
+//! `decision_brain.policy_revision`). Records are appended to a file, or POSTed to an
+//! endpoint in batches of JSON lines (`application/x-ndjson`; OPA's own service API
+//! takes a gzipped JSON array instead), off the deciding thread: a decision never waits
+//! for the sink. [`DecisionLogConfig`] sets headers (an `Authorization` value never
+//! shown), masks (JSON pointers such as `/input/action/arguments/email`, replaced with
+//! `[MASKED]`, and the masked text wherever else the record repeats it), drop rules (by
+//! mode, `autonomous` to keep only what was constrained, reviewed or blocked, or by tool
+//! glob), the batch size, the flush interval, the queue's bound and the retry backoff. A
+//! failed batch (connection refused, timeout, 408, 429, 5xx) is retried until it is
+//! accepted while the queue keeps what comes meanwhile; a full queue drops the new record
+//! and counts it. [`DecisionLogs::stats`] reads the counts (sent, failed attempts, dropped
+//! by overflow, dropped by rule, rejected, abandoned, pending); [`DecisionLogs::close`]
+//! sends what is queued within a bound, on shutdown.
+//!
+//! ```
+//! use std::time::Duration;
+//! use bighub_core::ProposedAction;
+//! use bighub_local::{DecisionLogConfig, DecisionLogs, LocalEngine};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("decisions.jsonl");
+//! let logs = DecisionLogs::new(
+//!     DecisionLogConfig::file(&path)
+//!         .mask("/input/action/arguments/email")?
+//!         .label("team", "platform"),
+//! )?;
+//! let engine = LocalEngine::builder().in_memory().decision_logs(logs.clone()).build()?;
+//! engine.decide(
+//!     &ProposedAction::new("reset_password")
+//!         .arguments(serde_json::json!({"email": "ana@example.com", "password": "hunter2"})),
+//! )?;
+//! let stats = logs.close(Duration::from_secs(5));
+//! assert_eq!((stats.sent, stats.pending), (1, 0));
+//! let text = std::fs::read_to_string(&path)?;
+//! assert!(!text.contains("ana@example.com") && !text.contains("hunter2"));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Store and secrets
 //!
 //! Arguments whose names look secret (`password`, `token`, `secret`, `api_key`,
@@ -405,9 +455,10 @@
 #![warn(missing_docs)]
 
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
-//   error, clock, duration, convert, redact, request_id, config, input, context, answer,
-//   policy_source, policy_check, policy, policy_tests, policy_reload, policy_watch, storage,
-//   shadow, approval_terms, approval_change, replay, engine, live_policies, approvals, durable
+//   error, clock, duration, convert, redact, outbound_url, request_id, config, input,
+//   context, answer, policy_source, policy_check, policy, policy_tests, policy_reload,
+//   policy_watch, storage, shadow, approval_terms, approval_change, replay, decision_logs,
+//   engine, live_policies, approvals, durable
 
 mod answer;
 mod approval_change;
@@ -417,12 +468,14 @@ pub mod clock;
 pub mod config;
 pub mod context;
 mod convert;
+pub mod decision_logs;
 pub mod durable;
 pub mod duration;
 mod engine;
 mod error;
 mod input;
 mod live_policies;
+mod outbound_url;
 mod policy;
 mod policy_check;
 mod policy_reload;
@@ -437,6 +490,7 @@ pub mod storage;
 
 pub use approvals::{AnswerOrigin, ChangePreview};
 pub use config::{ActionFamily, DEFAULT_DATA, PolicyConfig};
+pub use decision_logs::{DecisionLogConfig, DecisionLogStats, DecisionLogs};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin};
 pub use error::LocalError;
 pub use input::DERIVED_VERSION;

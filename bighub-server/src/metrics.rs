@@ -2,7 +2,8 @@
 //!
 //! This module owns what is counted: decisions by mode, the latency of evaluations (a
 //! histogram), requests by endpoint and status, connections open, refused and closed by
-//! the server's timeouts, approval notifications sent, failed and dropped. The
+//! the server's timeouts, approval notifications sent, failed and dropped, and the
+//! decision-log sink's records by what became of them. The
 //! pending-approvals gauge is read from the backend off the scrape's path (`routes.rs`,
 //! `probe.rs`), since other servers on the same store change it; it is printed with its
 //! age.
@@ -12,6 +13,8 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use bighub_local::{DecisionLogStats, DecisionLogs};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -35,6 +38,8 @@ pub struct Metrics {
     notifications_failed: AtomicU64,
     notifications_dropped: AtomicU64,
     shadow: crate::policy_metrics::ShadowCounts,
+    /// The decision-log sink whose counts are shown, when there is one.
+    decision_logs: Option<DecisionLogs>,
 }
 
 impl Metrics {
@@ -87,6 +92,11 @@ impl Metrics {
     /// Counts a connection refused when accepted, for `reason`.
     pub(crate) fn connection_refused(&self, reason: &'static str) {
         *lock(&self.connections_refused).entry(reason).or_default() += 1;
+    }
+
+    /// Shows the counts of `logs` too.
+    pub(crate) fn watch_decision_logs(&mut self, logs: DecisionLogs) {
+        self.decision_logs = Some(logs);
     }
 
     /// Counts a notification its receiver accepted.
@@ -196,6 +206,9 @@ impl Metrics {
             let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
         }
         self.shadow.render(&mut out);
+        if let Some(logs) = &self.decision_logs {
+            render_decision_logs(&mut out, &logs.stats());
+        }
         if let Some((pending, age)) = pending {
             out.push_str("# HELP bighub_pending_approvals Approvals waiting for a human, as last read from the store.\n");
             out.push_str("# TYPE bighub_pending_approvals gauge\n");
@@ -210,6 +223,36 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The decision-log sink's counts.
+fn render_decision_logs(out: &mut String, stats: &DecisionLogStats) {
+    out.push_str(
+        "# HELP bighub_decision_log_records_total Decision-log records, by what became of them.\n",
+    );
+    out.push_str("# TYPE bighub_decision_log_records_total counter\n");
+    for (result, n) in [
+        ("sent", stats.sent),
+        ("dropped_overflow", stats.dropped_overflow),
+        ("dropped_rule", stats.dropped_rule),
+        ("rejected", stats.rejected),
+        ("abandoned", stats.abandoned),
+    ] {
+        let _ = writeln!(
+            out,
+            "bighub_decision_log_records_total{{result=\"{result}\"}} {n}"
+        );
+    }
+    out.push_str("# HELP bighub_decision_log_failed_attempts_total Tries to send a batch of decision-log records that failed and were retried.\n");
+    out.push_str("# TYPE bighub_decision_log_failed_attempts_total counter\n");
+    let _ = writeln!(
+        out,
+        "bighub_decision_log_failed_attempts_total {}",
+        stats.failed_attempts
+    );
+    out.push_str("# HELP bighub_decision_log_pending Decision-log records queued or being sent.\n");
+    out.push_str("# TYPE bighub_decision_log_pending gauge\n");
+    let _ = writeln!(out, "bighub_decision_log_pending {}", stats.pending);
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

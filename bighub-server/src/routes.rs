@@ -22,6 +22,7 @@
 //! the same size limit, and Slack's signature is checked before anything else
 //! (`notify/slack_actions.rs`).
 
+use bighub_local::DecisionLogs;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -87,6 +88,13 @@ pub struct ServerConfig {
     /// The approvals console, served beside the API when set (default none: its paths
     /// answer 404).
     pub console: Option<Console>,
+    /// The decision-log sink the engine was given
+    /// ([`LocalEngineBuilder::decision_logs`](bighub_local::LocalEngineBuilder::decision_logs)),
+    /// when there is one: `/metrics` shows its counts as
+    /// `bighub_decision_log_records_total{result=...}` and `bighub_decision_log_pending`,
+    /// and [`Server::serve`](crate::Server::serve) closes it on shutdown, giving what is
+    /// queued a few seconds.
+    pub decision_logs: Option<DecisionLogs>,
 }
 
 impl ServerConfig {
@@ -102,6 +110,7 @@ impl ServerConfig {
             expiry_sweep: Duration::from_secs(15),
             slack: None,
             console: None,
+            decision_logs: None,
         }
     }
 }

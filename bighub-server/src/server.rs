@@ -3,13 +3,15 @@
 //!
 //! This module owns how the pieces are put together ([`Server::new`],
 //! [`Server::with_notifications`]) and served ([`Server::serve`]), approval notifications
-//! running beside the connections for as long as they are served; the routes are
-//! `routes.rs`'s, the connections `connections.rs`'s, the notifications `notify`'s.
+//! running beside the connections for as long as they are served, and the decision-log
+//! sink closed once they stop; the routes are `routes.rs`'s, the connections
+//! `connections.rs`'s, the notifications `notify`'s, the sink `bighub_local`'s.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use bighub_local::DecisionLogs;
 
 use crate::approval_events::ApprovalEvents;
 use crate::backend::Backend;
@@ -44,13 +46,22 @@ pub struct Server {
     notifier: Option<Notifier>,
     backend: Arc<dyn Backend>,
     expiry_sweep: std::time::Duration,
+    decision_logs: Option<DecisionLogs>,
 }
+
+/// How long a stopping server gives the decision-log records still queued.
+const DECISION_LOG_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Server {
     /// The server answering the hosted service's contract over `backend`, as `config`
     /// says.
     pub fn new(backend: Arc<dyn Backend>, config: ServerConfig) -> Self {
-        let metrics = Arc::new(Metrics::default());
+        let mut metrics = Metrics::default();
+        let decision_logs = config.decision_logs.clone();
+        if let Some(logs) = &decision_logs {
+            metrics.watch_decision_logs(logs.clone());
+        }
+        let metrics = Arc::new(metrics);
         let limits = config.connections.clone();
         let expiry_sweep = config.expiry_sweep;
         let router = routes::build(Arc::clone(&backend), config, Arc::clone(&metrics));
@@ -61,6 +72,7 @@ impl Server {
             notifier: None,
             backend,
             expiry_sweep,
+            decision_logs,
         }
     }
 
@@ -114,8 +126,8 @@ impl Server {
     }
 
     /// Serves on `listener` until `shutdown` completes; then accepts no more connections,
-    /// closes idle ones, and returns once the requests in flight are answered and the
-    /// notifications still queued are sent (within their grace). Meanwhile, every
+    /// closes idle ones, and returns once the requests in flight are answered, and the
+    /// notifications and decision-log records still queued are sent (within their grace). Meanwhile, every
     /// [`ServerConfig::expiry_sweep`], the approvals whose time ran out are marked expired
     /// (and announced).
     ///
@@ -135,7 +147,23 @@ impl Server {
         if let Some(notifier) = notifier {
             notifier.stop().await;
         }
+        if let Some(logs) = self.decision_logs {
+            close_decision_logs(logs).await;
+        }
         served
+    }
+}
+
+/// Sends the decision-log records still queued, within [`DECISION_LOG_GRACE`].
+async fn close_decision_logs(logs: DecisionLogs) {
+    let closed = tokio::task::spawn_blocking(move || logs.close(DECISION_LOG_GRACE)).await;
+    match closed {
+        Ok(stats) if stats.abandoned > 0 => tracing::warn!(
+            abandoned = stats.abandoned,
+            "decision-log records still queued when the server stopped were not sent"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = ?e, "closing the decision logs failed"),
     }
 }
 

@@ -1143,3 +1143,82 @@ fn serve_reloads_changed_policies_and_decides_shadow_policies() {
         "{metrics}"
     );
 }
+
+#[test]
+fn decision_log_flags_write_one_masked_line_per_kept_decision_and_metrics_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.db");
+    let log = dir.path().join("decisions.jsonl");
+    let log_arg = log.to_str().unwrap();
+    let mut served = start(
+        &db,
+        Some(&format!("ops={KEY}")),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--decision-log-file",
+            log_arg,
+            "--decision-log-drop-mode",
+            "autonomous",
+            "--decision-log-mask",
+            "/input/action/arguments/user_id",
+            "--decision-log-label",
+            "region=eu",
+        ],
+    );
+    let grant = r#"{"action": "grant_access", "target": "okta-admins", "context": {"system": "okta",
+        "risk": "high", "environment": "production",
+        "arguments": {"user_id": "alice-customer", "group": "okta-admins", "duration": "48h",
+                      "password": "hunter2-cli-log"}}}"#;
+    let read = r#"{"action": "list_pods", "target": "payments",
+        "context": {"system": "kubernetes", "environment": "production"}}"#;
+    let (status, body) = request(&served.addr, "POST", "/actions/evaluate", Some(KEY), grant);
+    assert_eq!(status, 200, "{body}");
+    let decision: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (status, body) = request(&served.addr, "POST", "/actions/evaluate", Some(KEY), read);
+    assert_eq!(status, 200, "{body}");
+    let (_, metrics) = request(&served.addr, "GET", "/metrics", None, "");
+    assert!(
+        metrics.contains("bighub_decision_log_records_total{result=\"dropped_rule\"} 1"),
+        "{metrics}"
+    );
+
+    let pid = served.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    while served.child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Stopping sent what was queued.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains("hunter2-cli-log") && !text.contains("alice-customer"),
+        "{text}"
+    );
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["decision_id"], decision["request_id"]);
+    assert_eq!(lines[0]["requested_by"], "ops");
+    assert_eq!(lines[0]["labels"]["region"], "eu");
+    assert_eq!(
+        lines[0]["input"]["action"]["arguments"]["user_id"],
+        "[MASKED]"
+    );
+    assert_eq!(
+        lines[0]["input"]["action"]["arguments"]["password"],
+        "[REDACTED]"
+    );
+}

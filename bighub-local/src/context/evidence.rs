@@ -17,8 +17,9 @@ use serde_json::{Value, json};
 
 use super::command::CommandProvider;
 use super::fetch_error::{FetchError, one_line};
-use super::http::{HttpProvider, check_url, without_query};
+use super::http::HttpProvider;
 use crate::error::LocalError;
+use crate::outbound_url::{check_url, without_query};
 use crate::redact::{redact_value, secret_args};
 
 /// The argument names read for the deployed image when none are configured.

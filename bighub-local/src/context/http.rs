@@ -18,6 +18,7 @@ use super::fetch_error::FetchError;
 use super::provider::{ContextProvider, DEFAULT_TIMEOUT};
 use super::template::{ActionField, UrlTemplate};
 use crate::error::LocalError;
+use crate::outbound_url::{check_url, without_query};
 
 /// The largest answer read by default.
 pub(crate) const DEFAULT_MAX_BYTES: u64 = 4 * 1024 * 1024;
@@ -253,43 +254,12 @@ impl HttpProvider {
     }
 }
 
-/// `url` when the provider may fetch it: https, or http to this machine only (what is
-/// fetched decides what may run, and headers may carry secrets).
-pub(crate) fn check_url(url: &str) -> Result<reqwest::Url, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
-    match parsed.scheme() {
-        "https" => Ok(parsed),
-        "http" if is_loopback(&parsed) => Ok(parsed),
-        "http" => {
-            Err("plain http is allowed only to localhost, 127.0.0.1 or ::1; use https".to_owned())
-        }
-        other => Err(format!("the scheme `{other}` is not fetched; use https")),
-    }
-}
-
-/// A URL as it may be shown or recorded: without its query or fragment, which may carry
-/// secrets (an API key in a query string).
-pub(crate) fn without_query(url: &str) -> String {
-    url.split(['?', '#']).next().unwrap_or_default().to_owned()
-}
-
-fn is_loopback(url: &reqwest::Url) -> bool {
-    url.host_str()
-        .is_some_and(bighub_core::loopback::is_loopback_host)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn https_or_loopback_http_only() {
-        assert!(check_url("https://status.example.com/api").is_ok());
-        assert!(check_url("http://127.0.0.1:8080/x").is_ok());
-        assert!(check_url("http://[::1]/x").is_ok());
-        assert!(check_url("http://localhost/x").is_ok());
-        assert!(check_url("http://status.example.com/x").is_err());
-        assert!(check_url("ftp://status.example.com/x").is_err());
+    fn a_provider_url_must_be_https_or_loopback_and_name_known_fields() {
         assert!(HttpProvider::new("http://example.com/{system}").is_err());
         assert!(HttpProvider::new("https://example.com/{sytem}").is_err());
     }

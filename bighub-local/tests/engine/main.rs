@@ -8,6 +8,7 @@
 mod approval_lifecycle;
 mod context_providers;
 mod decision_log;
+mod decision_logs_sink;
 mod durable_runs;
 mod evidence_lookup;
 mod golden_decisions;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use reqwest::StatusCode;
+use bighub_core::backoff::{is_transient_status, retry_after};
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 
 use super::config::{NotifyConfig, WebhookTarget};
@@ -94,16 +94,12 @@ async fn send_once(client: &reqwest::Client, config: &NotifyConfig, delivery: &D
                 return Try::Sent;
             }
             let problem = format!("answered {}", status.as_u16());
-            if status == StatusCode::TOO_MANY_REQUESTS
-                || status == StatusCode::REQUEST_TIMEOUT
-                || status.is_server_error()
-            {
+            if is_transient_status(status.as_u16()) {
                 let after = response
                     .headers()
                     .get(RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                    .and_then(retry_after);
                 Try::Retry(after, problem)
             } else {
                 Try::GiveUp(problem)

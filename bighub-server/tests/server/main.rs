@@ -9,6 +9,7 @@ mod common;
 
 mod console;
 mod context;
+mod decision_logs;
 mod durable_runs;
 mod hostile_clients;
 mod lifecycle;

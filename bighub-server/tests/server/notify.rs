@@ -131,7 +131,7 @@ fn grant_with_secrets() -> Value {
                 "note": "<!channel> see <http://evil.example|click> & *now*\n<@U0ADMIN>"}}})
 }
 
-async fn metric(server: &TestServer, name: &str) -> u64 {
+pub(crate) async fn metric(server: &TestServer, name: &str) -> u64 {
     let text = reqwest::get(server.url("/metrics"))
         .await
         .unwrap()
