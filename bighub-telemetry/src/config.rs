@@ -86,6 +86,18 @@ fn traces_url(base: &str) -> String {
     format!("{}/v1/traces", base.trim_end_matches('/'))
 }
 
+/// `endpoint` with any `user:password@` replaced by `***@`, for messages and `Debug`.
+pub(crate) fn redacted(endpoint: &str) -> String {
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        return endpoint.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => endpoint.to_owned(),
+    }
+}
+
 /// Only `http://` and `https://` URLs with a host.
 pub(crate) fn check_endpoint(endpoint: &str) -> Result<(), TelemetryError> {
     let rest = endpoint
@@ -94,7 +106,7 @@ pub(crate) fn check_endpoint(endpoint: &str) -> Result<(), TelemetryError> {
     match rest {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(()),
         _ => Err(TelemetryError::InvalidEndpoint {
-            endpoint: endpoint.to_owned(),
+            endpoint: redacted(endpoint),
         }),
     }
 }
@@ -173,6 +185,22 @@ mod tests {
             read(&[on, (TRACES_EXPORTER, "zipkin")]),
             Err(TelemetryError::UnsupportedExporter(_))
         ));
+    }
+
+    #[test]
+    fn credentials_in_an_endpoint_are_never_shown() {
+        assert_eq!(
+            redacted("https://user:s3cret@otlp.example.com/v1/traces?x=@"),
+            "https://***@otlp.example.com/v1/traces?x=@"
+        );
+        assert_eq!(
+            redacted("http://127.0.0.1:4318/v1/traces"),
+            "http://127.0.0.1:4318/v1/traces"
+        );
+        let Err(error) = read(&[(TRACES_ENDPOINT, "ftp://user:s3cret@host")]) else {
+            panic!("an ftp endpoint is refused");
+        };
+        assert!(!error.to_string().contains("s3cret"), "{error}");
     }
 
     #[test]

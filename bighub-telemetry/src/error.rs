@@ -26,7 +26,7 @@ pub enum TelemetryError {
     /// The endpoint is not an `http://` or `https://` URL.
     #[error("the OTLP endpoint {endpoint:?} is not an http:// or https:// URL")]
     InvalidEndpoint {
-        /// The endpoint as configured.
+        /// The endpoint as configured, any `user:password@` in it shown as `***@`.
         endpoint: String,
     },
     /// A header name or value given to the builder is not a valid HTTP header.

@@ -57,7 +57,7 @@ pub struct OtlpTraces {
 impl fmt::Debug for OtlpTraces {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OtlpTraces")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &config::redacted(&self.endpoint))
             .field("service_name", &self.service_name)
             .finish_non_exhaustive()
     }
@@ -113,7 +113,8 @@ impl OtlpTraces {
             }))
     }
 
-    /// The URL spans are sent to.
+    /// The URL spans are sent to, as configured (credentials in it included: `Debug`
+    /// shows it without them).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
@@ -170,7 +171,7 @@ impl fmt::Debug for OtlpTracesBuilder {
         let mut names: Vec<&String> = self.headers.keys().collect();
         names.sort();
         f.debug_struct("OtlpTracesBuilder")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.endpoint.as_deref().map(config::redacted))
             .field("service_name", &self.service_name)
             .field("headers", &names)
             .field("timeout", &self.timeout)
@@ -256,5 +257,56 @@ impl OtlpTracesBuilder {
             endpoint,
             service_name,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_header_names_and_endpoints_without_credentials() {
+        let builder = OtlpTraces::builder()
+            .endpoint("https://user:pa55@otlp.example.com/v1/traces")
+            .header("authorization", "Bearer tok3n-value");
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("authorization"), "{shown}");
+        assert!(
+            !shown.contains("tok3n-value") && !shown.contains("pa55"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_headers_and_endpoints_are_typed_errors() {
+        let bad_value = OtlpTraces::builder()
+            .endpoint("http://127.0.0.1:4318/v1/traces")
+            .header("authorization", "line\nbreak")
+            .build();
+        assert!(
+            matches!(bad_value, Err(TelemetryError::InvalidHeader { name }) if name == "authorization")
+        );
+        let bad_name = OtlpTraces::builder().header("bad name", "v").build();
+        assert!(matches!(
+            bad_name,
+            Err(TelemetryError::InvalidHeader { .. })
+        ));
+        let bad_endpoint = OtlpTraces::builder().endpoint("127.0.0.1:4318").build();
+        assert!(matches!(
+            bad_endpoint,
+            Err(TelemetryError::InvalidEndpoint { .. })
+        ));
+    }
+
+    #[test]
+    fn a_pipeline_builds_outside_any_runtime_and_flushes_with_nothing_queued() {
+        let traces = OtlpTraces::builder()
+            .endpoint("http://127.0.0.1:9/v1/traces")
+            .service_name("unit")
+            .build()
+            .unwrap();
+        assert_eq!(traces.service_name(), "unit");
+        assert_eq!(traces.endpoint(), "http://127.0.0.1:9/v1/traces");
+        traces.flush().unwrap();
     }
 }
