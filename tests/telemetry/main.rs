@@ -8,8 +8,6 @@
 //! The binary installs the process's global subscriber once, shared by its tests; each
 //! test reads only the spans of its own trace or names.
 
-mod receiver;
-
 use std::sync::{Arc, OnceLock};
 
 use bighub::local::LocalEngine;
@@ -17,8 +15,7 @@ use bighub::{BighubOpenAI, ExecutionStatus};
 use bighub_server::{ApiKeys, Auth, LocalBackend, Server, ServerConfig};
 use bighub_telemetry::OtlpTraces;
 use bighub_testkit::fake_openai::{FakeOpenAi, Turn};
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use receiver::{Received, Receiver};
+use bighub_testkit::otlp_receiver::{OtlpReceiver, ReceivedSpan as Received, SpanKind};
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt;
@@ -30,7 +27,7 @@ const MODEL: &str = "gpt-test";
 /// run on.
 struct Fixture {
     runtime: Runtime,
-    receiver: Receiver,
+    receiver: OtlpReceiver,
     traces: OtlpTraces,
 }
 
@@ -42,7 +39,7 @@ fn fixture() -> &'static Fixture {
             .enable_all()
             .build()
             .unwrap();
-        let receiver = runtime.block_on(Receiver::start());
+        let receiver = runtime.block_on(OtlpReceiver::start()).unwrap();
         let traces = OtlpTraces::builder()
             .endpoint(receiver.url())
             .service_name("telemetry-test")
