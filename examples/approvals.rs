@@ -62,11 +62,17 @@ enum Answer {
 
 #[tokio::main]
 async fn main() {
-    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr.
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        .init();
+    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr;
+    // `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318` also exports the spans as traces
+    // (flushed when `telemetry` is dropped).
+    let telemetry =
+        match bighub_telemetry::init_with_filter(log_filter(), "bighub-example-approvals") {
+            Ok(telemetry) => telemetry,
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::exit(2);
+            }
+        };
     let args: Vec<String> = std::env::args().collect();
     let json_output = args.iter().any(|a| a == "--json");
     let answer = if args.iter().any(|a| a == "--approve") {
@@ -78,6 +84,7 @@ async fn main() {
     };
     if let Err(error) = run(json_output, answer).await {
         eprintln!("error: {error}");
+        drop(telemetry);
         std::process::exit(1);
     }
 }

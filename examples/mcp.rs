@@ -66,11 +66,16 @@ fn options() -> Result<Options, String> {
 
 #[tokio::main]
 async fn main() {
-    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr.
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        .init();
+    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr;
+    // `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318` also exports the spans as traces
+    // (flushed when `telemetry` is dropped).
+    let telemetry = match bighub_telemetry::init_with_filter(log_filter(), "bighub-example-mcp") {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(2);
+        }
+    };
     let options = match options() {
         Ok(o) => o,
         Err(message) => {
@@ -81,6 +86,7 @@ async fn main() {
     if let Err(error) = run(options).await {
         // The error may quote what the server said.
         eprintln!("error: {}", printable(&error.to_string()));
+        drop(telemetry);
         std::process::exit(1);
     }
 }

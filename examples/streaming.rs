@@ -33,14 +33,21 @@ const PROMPT: &str = "Sync checkout-service in Argo CD production";
 
 #[tokio::main]
 async fn main() {
-    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr.
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        .init();
+    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr;
+    // `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318` also exports the spans as traces
+    // (flushed when `telemetry` is dropped).
+    let telemetry =
+        match bighub_telemetry::init_with_filter(log_filter(), "bighub-example-streaming") {
+            Ok(telemetry) => telemetry,
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::exit(2);
+            }
+        };
     let json_output = std::env::args().any(|a| a == "--json");
     if let Err(error) = run(json_output).await {
         eprintln!("error: {error}");
+        drop(telemetry);
         std::process::exit(1);
     }
 }

@@ -55,11 +55,9 @@ struct RotateCredentialsArgs {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr.
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        .init();
+    // `RUST_LOG=bighub_openai=debug` shows the SDK's spans and events on stderr;
+    // `OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318` also exports the spans as traces.
+    let _telemetry = bighub_telemetry::init_with_filter(log_filter(), "bighub-example-tools")?;
     let mut tools = ToolRegistry::new();
 
     // 1. A `#[bighub::action]` function, with the target taken from its `group` argument.

@@ -192,7 +192,8 @@ enum Command {
     /// API keys come from $BIGHUB_SERVER_API_KEYS (comma-separated, each `name=key` or a
     /// bare key) and --api-key-file; the decision log records the key's name. The first
     /// line printed is `listening on http://ADDR`; SIGTERM or ctrl-c stops the server
-    /// after the requests in flight.
+    /// after the requests in flight. Each request is a trace span, exported over OTLP/HTTP
+    /// when $OTEL_EXPORTER_OTLP_ENDPOINT (or the other standard OTEL_* variables) say so.
     Serve(serve::ServeArgs),
     /// Context providers: fetch them and show what the policy would see.
     Context {

@@ -9,7 +9,7 @@
 //! (`listening on http://ADDR`, then `console: http://ADDR/` on standard error when the
 //! console is on) and the graceful stop on SIGTERM or ctrl-c.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -152,11 +152,16 @@ pub(crate) fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, String
     } else {
         filter.add_directive("rmcp=off".parse().map_err(|e| format!("{e}"))?)
     };
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(filter)
-        .try_init();
+    // Spans are exported too when the standard OTEL_* variables configure OTLP; the guard
+    // flushes them once the server has stopped.
+    let telemetry = match bighub_telemetry::init_with_filter(filter, "bighub-server") {
+        Ok(guard) => Some(guard),
+        Err(bighub_telemetry::TelemetryError::AlreadyInstalled) => None,
+        Err(error) => return Err(error.to_string()),
+    };
+    if telemetry.as_ref().is_some_and(|t| t.is_exporting()) {
+        eprintln!("bighub: traces exported over OTLP");
+    }
     let auth = auth(&args)?;
     bighub_server::check_listen(&args.listen, &auth)?;
     let mut engine = builder(global);

@@ -66,6 +66,7 @@ mod probe;
 mod routes;
 mod runs;
 mod server;
+mod spans;
 pub mod wire;
 
 use std::net::SocketAddr;

@@ -44,6 +44,7 @@ use crate::metrics::Metrics;
 use crate::notify::{self, SlackActions};
 use crate::probe::Probe;
 use crate::runs;
+use crate::spans;
 use crate::wire::{self, BodyEndpoint};
 
 /// The header carrying the API key.
@@ -184,10 +185,11 @@ pub(crate) fn build(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
-    match console {
+    let router = match console {
         Some(console) => api.merge(console),
         None => api,
-    }
+    };
+    router.layer(axum::middleware::from_fn(spans::request))
 }
 
 /// An error answer: a status and a `detail`.
@@ -425,6 +427,9 @@ pub(crate) fn respond(
 
 async fn evaluate(State(state): State<Shared>, request: Request) -> Response {
     let answer = evaluate_inner(&state, request).await;
+    if let Ok(decision) = &answer {
+        spans::record_decision(decision);
+    }
     respond(&state, "evaluate", answer)
 }
 
@@ -446,6 +451,7 @@ async fn evaluate_inner(state: &Shared, request: Request) -> Result<Value, ApiEr
         caller.idempotency_key = Some(key.to_owned());
     }
     let (action, dry_run) = wire::evaluate_action(&body);
+    spans::record_tool(&action.tool, dry_run);
     let started = Instant::now();
     if dry_run {
         let decision = within(

@@ -1312,8 +1312,8 @@ async fn a_call_id_chosen_by_the_model_cannot_forge_a_log_line() {
     let agent = world.agent().build().unwrap();
     let result = agent.run("Restart web", MODEL).await.unwrap();
     assert_eq!(result.last().unwrap().status, ExecutionStatus::Executed);
-    let text = logs.assert_unforged(&format!("call_id=\"call_1\\n{FORGED}\""));
-    assert!(text.contains("bighub.tool"), "{text}");
+    let text = logs.assert_unforged(&format!("gen_ai.tool.call.id=\"call_1\\n{FORGED}\""));
+    assert!(text.contains("execute_tool{"), "{text}");
 }
 
 #[tokio::test]

@@ -1222,3 +1222,92 @@ fn decision_log_flags_write_one_masked_line_per_kept_decision_and_metrics_count(
         "[REDACTED]"
     );
 }
+
+#[test]
+fn serve_exports_a_span_per_request_when_the_otlp_endpoint_is_set() {
+    use bighub_testkit::otlp_receiver::{OtlpReceiver, SpanKind};
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let receiver = runtime.block_on(OtlpReceiver::start()).unwrap();
+    let base = receiver.url().trim_end_matches("/v1/traces").to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = command(
+        &dir.path().join("bighub.db"),
+        Some(&format!("agent={KEY}")),
+        &["--listen", "127.0.0.1:0"],
+    );
+    command
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_EXPORTER_OTLP_PROTOCOL")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &base)
+        .env("OTEL_SERVICE_NAME", "decisions-eu");
+    let mut served = spawn(command, Stdio::null());
+    let grant = r#"{"action": "grant_access", "target": "okta-admins", "context": {"system": "okta",
+        "risk": "high", "environment": "production",
+        "arguments": {"user_id": "alice-7q", "group": "okta-admins", "duration": "48h"}}}"#;
+    let (status, body) = request(&served.addr, "POST", "/actions/evaluate", Some(KEY), grant);
+    assert_eq!(status, 200, "{body}");
+    let decision: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (status, _) = request(&served.addr, "POST", "/actions/evaluate", None, grant);
+    assert_eq!(status, 401);
+
+    // Spans still queued are flushed as the server stops.
+    let pid = served.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(served.child.wait().unwrap().success());
+
+    let spans = receiver.wait_for(|spans| spans.len() >= 2);
+    let evaluations: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name() == "POST /actions/evaluate")
+        .collect();
+    assert_eq!(evaluations.len(), 2, "{spans:?}");
+    let decided = evaluations
+        .iter()
+        .find(|s| s.attr("http.response.status_code").as_deref() == Some("200"))
+        .expect("the answered evaluation");
+    assert_eq!(decided.span.kind, SpanKind::Server as i32);
+    assert_eq!(decided.service_name.as_deref(), Some("decisions-eu"));
+    assert_eq!(
+        decided.attr("bighub.decision.mode").as_deref(),
+        Some("review")
+    );
+    assert_eq!(
+        decided.attr("bighub.request_id"),
+        decision["request_id"].as_str().map(str::to_owned)
+    );
+    assert_eq!(
+        decided.attr("gen_ai.tool.name").as_deref(),
+        Some("grant_access")
+    );
+    assert!(
+        decided
+            .attr("bighub.policy.revision")
+            .is_some_and(|r| r.len() == 64)
+    );
+    let refused = evaluations
+        .iter()
+        .find(|s| s.attr("http.response.status_code").as_deref() == Some("401"))
+        .expect("the refused evaluation");
+    assert!(refused.attr("bighub.decision.mode").is_none());
+    for span in &spans {
+        for value in span.attribute_values() {
+            assert!(
+                !value.contains("alice-7q") && !value.contains(KEY),
+                "{value}"
+            );
+        }
+    }
+}

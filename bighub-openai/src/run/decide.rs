@@ -19,6 +19,7 @@ use super::call::{CallKind, FunctionCall};
 use super::caps::cap_decision;
 use super::prepared::PreparedCall;
 use super::runner::{RunIds, Runner};
+use super::spans;
 use crate::Error;
 use crate::tool::RegisteredTool;
 
@@ -155,7 +156,12 @@ impl Runner {
         };
         let digest = canonical_sha256(&arguments);
         let action = self.proposed_action(&tool, &arguments, ids);
-        let decision = self.decide(&action, &call.name, &digest).await;
+        let span = spans::decision(&call.name, &call.call_id);
+        let decision = self
+            .decide(&action, &call.name, &digest)
+            .instrument(span.clone())
+            .await;
+        spans::record_decision(&span, &decision);
         PreparedCall::with_decision(call, arguments, tool, action, decision)
     }
 
@@ -192,7 +198,7 @@ impl Runner {
     /// blocks, whatever the fail mode, unless the engine was merely unavailable).
     pub(crate) async fn evaluate(&self, action: &ProposedAction) -> Decision {
         let span =
-            tracing::info_span!("bighub.evaluate", tool = ?action.tool, action = ?action.action);
+            tracing::debug_span!("bighub.evaluate", tool = ?action.tool, action = ?action.action);
         async {
             let mut attempt = 0u32;
             loop {

@@ -20,7 +20,9 @@ use super::model_response::{LlmResponse, ModelResponse};
 use super::prepared::{PreparedCall, redact_argument_text};
 use super::result::{Execution, RunResult};
 use super::runner::Runner;
+use super::spans;
 use super::state::RunState;
+use crate::provider::Provider;
 use crate::{Error, ExecutionEvent};
 
 /// What the loop does after a response.
@@ -60,9 +62,22 @@ impl Runner {
         policy: ApprovalPolicy,
     ) -> Result<RunResult, Error> {
         let mut ctx = self.new_run(input, settings, policy)?;
-        let span = tracing::info_span!("bighub.run", trace_id = ?ctx.ids.trace_id, model = ?ctx.settings.model);
-        let outcome = self.run_rounds(&mut ctx).instrument(span).await;
+        let span = self.run_span(&ctx);
+        let outcome = self.run_rounds(&mut ctx).instrument(span.clone()).await;
+        if let Err(error) = &outcome {
+            spans::record_error(&span, error);
+        }
         self.finish(ctx, outcome)
+    }
+
+    /// The `invoke_agent` span of a run, fresh or resumed.
+    pub(crate) fn run_span(&self, ctx: &RunCtx) -> tracing::Span {
+        spans::run(
+            &self.config.actor,
+            &ctx.settings.model,
+            &self.config.session_id,
+            &ctx.ids.trace_id,
+        )
     }
 
     /// Turns the loop's last step into the run's result (or error).
@@ -95,26 +110,38 @@ impl Runner {
     pub(crate) async fn run_rounds(self: &Arc<Self>, ctx: &mut RunCtx) -> Result<Step, Error> {
         let provider = self.provider()?;
         loop {
-            let request = self.request_body(&ctx.conversation, &ctx.settings, false);
-            let raw = match provider.create(&request).await {
-                Err(error) if self.learn_plain_model(&error, &ctx.settings.model) => {
-                    let request = self.request_body(&ctx.conversation, &ctx.settings, false);
-                    provider.create(&request).await?
-                }
-                other => other?,
-            };
-            let mut response = ModelResponse::from_raw(raw)?;
-            while response.is_pending() {
-                // Background mode: the API works on it; ask again until it ends.
-                tracing::debug!(response_id = ?response.id, status = ?response.status, "response not finished; polling");
-                tokio::time::sleep(self.config.background_poll_interval).await;
-                response = ModelResponse::from_raw(provider.retrieve(&response.id).await?)?;
+            let span = spans::chat(&ctx.settings.model);
+            let response = self.ask_model(provider, ctx).instrument(span.clone()).await;
+            match &response {
+                Ok(response) => spans::record_response(&span, &response.raw),
+                Err(error) => spans::record_error(&span, error),
             }
-            match self.after_response(ctx, &response, Vec::new()).await? {
+            drop(span);
+            match self.after_response(ctx, &response?, Vec::new()).await? {
                 Step::Continue => {}
                 done => return Ok(done),
             }
         }
+    }
+
+    /// One model request, until its response ends (a background response is polled).
+    async fn ask_model(&self, provider: &Provider, ctx: &RunCtx) -> Result<ModelResponse, Error> {
+        let request = self.request_body(&ctx.conversation, &ctx.settings, false);
+        let raw = match provider.create(&request).await {
+            Err(error) if self.learn_plain_model(&error, &ctx.settings.model) => {
+                let request = self.request_body(&ctx.conversation, &ctx.settings, false);
+                provider.create(&request).await?
+            }
+            other => other?,
+        };
+        let mut response = ModelResponse::from_raw(raw)?;
+        while response.is_pending() {
+            // Background mode: the API works on it; ask again until it ends.
+            tracing::debug!(response_id = ?response.id, status = ?response.status, "response not finished; polling");
+            tokio::time::sleep(self.config.background_poll_interval).await;
+            response = ModelResponse::from_raw(provider.retrieve(&response.id).await?)?;
+        }
+        Ok(response)
     }
 
     /// One response: the final answer, or a round of tool calls (with the calls already

@@ -8,6 +8,8 @@
 
 // Layout, one concept per file; a file uses only those listed before it (`tests/runtime/layout.rs`
 // checks it, method calls across `impl Runner` blocks included):
+// - what a run shows a trace: `spans` (its spans and their attributes, after the GenAI
+//   conventions);
 // - a call and its record: `input` (what a run starts from), `approval` (the approval
 //   vocabulary and policy), `call` (a call as the model proposed it, with its kind),
 //   `prepared` (one call bound to its decision and approval, and the redaction rule),
@@ -48,6 +50,7 @@ mod round;
 mod run_store;
 mod runner;
 mod settle;
+mod spans;
 pub(crate) mod state;
 mod stream;
 pub(crate) mod stream_event;

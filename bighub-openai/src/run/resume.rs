@@ -31,6 +31,7 @@ use super::prepared::PreparedCall;
 use super::recorded::RecordedCall;
 use super::result::RunResult;
 use super::runner::{RunIds, Runner};
+use super::spans;
 use super::state::RunState;
 use super::stream::{RunStream, Sender, emit};
 use super::stream_event::StreamEvent;
@@ -265,11 +266,19 @@ impl Runner {
         answers: HashMap<String, ApprovalAnswer>,
     ) -> Result<RunResult, Error> {
         let mut resumed = self.begin_resume(state, answers)?;
-        let outcome = match self.play_resumed(&mut resumed, None).await {
-            Ok(Some(step)) => Ok(step),
-            Ok(None) => self.run_rounds(&mut resumed.ctx).await,
-            Err(error) => Err(error),
-        };
+        let span = self.run_span(&resumed.ctx);
+        let outcome = async {
+            match self.play_resumed(&mut resumed, None).await {
+                Ok(Some(step)) => Ok(step),
+                Ok(None) => self.run_rounds(&mut resumed.ctx).await,
+                Err(error) => Err(error),
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        if let Err(error) = &outcome {
+            spans::record_error(&span, error);
+        }
         self.finish_resumed(resumed, outcome)
     }
 
@@ -291,17 +300,20 @@ impl Runner {
                         return;
                     }
                 };
-                let span = tracing::info_span!("bighub.resume_stream", trace_id = ?resumed.ctx.ids.trace_id, model = ?resumed.ctx.settings.model);
+                let span = this.run_span(&resumed.ctx);
                 let outcome = async {
                     match this.play_resumed(&mut resumed, Some(&tx)).await? {
                         Some(paused) => Ok(paused),
                         None => this.stream_rounds(&mut resumed.ctx, &tx).await,
                     }
                 }
-                .instrument(span)
+                .instrument(span.clone())
                 .await;
                 if matches!(outcome, Err(Error::Cancelled)) {
                     return;
+                }
+                if let Err(error) = &outcome {
+                    spans::record_error(&span, error);
                 }
                 let last = this
                     .finish_resumed(resumed, outcome)

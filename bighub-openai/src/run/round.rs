@@ -29,6 +29,7 @@ use super::caps::{cap_output, truncate_text};
 use super::prepared::{ApprovalState, Gate, PreparedCall, scrub_text, scrub_value};
 use super::recorded::RecordedCall;
 use super::runner::{RunIds, Runner};
+use super::spans;
 use crate::config::SOURCE_VERSION;
 use crate::{Error, ExecutionEvent, ExecutionStatus, ToolError};
 
@@ -231,7 +232,7 @@ impl Runner {
         };
         let tool = &decided.tool;
         let timeout = tool.timeout().unwrap_or(self.config.tool_timeout);
-        let span = tracing::info_span!("bighub.tool", tool = ?call.call.name, call_id = ?call.call.call_id);
+        let span = spans::execute_tool(&call.call.name, &call.call.call_id);
         let future = tool.call(
             call.arguments.clone(),
             self.context
@@ -239,14 +240,18 @@ impl Runner {
                 .with_decided(&decided.action, &decided.decision),
         );
         let guarded = AssertUnwindSafe(future).catch_unwind();
-        match tokio::time::timeout(timeout, guarded)
-            .instrument(span)
+        let result = match tokio::time::timeout(timeout, guarded)
+            .instrument(span.clone())
             .await
         {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => Err(ToolError::panicked(panic_message(&panic))),
             Err(_) => Err(ToolError::timed_out(timeout)),
+        };
+        if let Err(error) = &result {
+            spans::record_tool_error(&span, error);
         }
+        result
     }
 
     /// The record of one call: secrets redacted and scrubbed, outputs and errors cut to the

@@ -27,9 +27,10 @@ use super::hosted_mcp::mcp_approval_event;
 use super::model_response::ModelResponse;
 use super::prepared::PreparedCall;
 use super::runner::{RunIds, Runner};
+use super::spans;
 use super::stream_event::StreamEvent;
 use crate::Error;
-use crate::provider::ModelStream;
+use crate::provider::{ModelStream, Provider};
 
 /// How many events may wait in the channel before the run waits for the reader.
 const CHANNEL_CAPACITY: usize = 64;
@@ -85,10 +86,16 @@ impl RunStream {
                         return;
                     }
                 };
-                let span = tracing::info_span!("bighub.run_stream", trace_id = ?ctx.ids.trace_id, model = ?ctx.settings.model);
-                let outcome = inner.stream_rounds(&mut ctx, &tx).instrument(span).await;
+                let span = inner.run_span(&ctx);
+                let outcome = inner
+                    .stream_rounds(&mut ctx, &tx)
+                    .instrument(span.clone())
+                    .await;
                 if matches!(outcome, Err(Error::Cancelled)) {
                     return;
+                }
+                if let Err(error) = &outcome {
+                    spans::record_error(&span, error);
                 }
                 let mut last = inner.finish(ctx, outcome);
                 // A durable agent's paused run is saved before its final response is sent.
@@ -184,18 +191,19 @@ impl Runner {
         tx: &Sender,
     ) -> Result<Step, Error> {
         let provider = self.provider()?;
+        let run_span = tracing::Span::current();
         loop {
-            let request = self.request_body(&ctx.conversation, &ctx.settings, true);
-            let mut sse = match provider.create_stream(&request).await {
-                Err(error) if self.learn_plain_model(&error, &ctx.settings.model) => {
-                    let request = self.request_body(&ctx.conversation, &ctx.settings, true);
-                    provider.create_stream(&request).await?
-                }
-                other => other?,
-            };
-            let ids = ctx.ids.clone();
-            let (response, early) = self.relay(&mut sse, &ids, tx).await?;
-            drop(sse);
+            let chat = spans::chat(&ctx.settings.model);
+            let streamed = self
+                .stream_response(provider, ctx, tx, &run_span)
+                .instrument(chat.clone())
+                .await;
+            match &streamed {
+                Ok((response, _)) => spans::record_response(&chat, &response.raw),
+                Err(error) => spans::record_error(&chat, error),
+            }
+            drop(chat);
+            let (response, early) = streamed?;
             let before = ctx.events.len();
             let step = self.after_response(ctx, &response, early).await;
             // The round's calls were answered only when the loop goes on.
@@ -218,6 +226,27 @@ impl Runner {
         }
     }
 
+    /// One streamed model request, relayed until its response completes, with the calls
+    /// decided on the way (their decisions belong to the run, `run_span`, not to the
+    /// request).
+    async fn stream_response(
+        &self,
+        provider: &Provider,
+        ctx: &RunCtx,
+        tx: &Sender,
+        run_span: &tracing::Span,
+    ) -> Result<(ModelResponse, Vec<PreparedCall>), Error> {
+        let request = self.request_body(&ctx.conversation, &ctx.settings, true);
+        let mut sse = match provider.create_stream(&request).await {
+            Err(error) if self.learn_plain_model(&error, &ctx.settings.model) => {
+                let request = self.request_body(&ctx.conversation, &ctx.settings, true);
+                provider.create_stream(&request).await?
+            }
+            other => other?,
+        };
+        self.relay(&mut sse, &ctx.ids, tx, run_span).await
+    }
+
     /// Relays one response's stream and decides its calls as their arguments complete;
     /// returns the completed response (read by the same lenient reader as a non-streamed
     /// answer) and the calls prepared on the way.
@@ -226,6 +255,7 @@ impl Runner {
         sse: &mut ModelStream,
         ids: &RunIds,
         tx: &Sender,
+        run_span: &tracing::Span,
     ) -> Result<(ModelResponse, Vec<PreparedCall>), Error> {
         let mut announced: HashMap<String, Announced> = HashMap::new();
         let mut deciding: FuturesUnordered<BoxFuture<'_, PreparedCall>> = FuturesUnordered::new();
@@ -289,7 +319,7 @@ impl Runner {
                                 // Decide now, while the model goes on; used only if the
                                 // completed response holds exactly this call.
                                 let call = FunctionCall::function(name.clone(), call_id.clone(), arguments.clone());
-                                deciding.push(Box::pin(self.prepare(call, ids)));
+                                deciding.push(Box::pin(self.prepare(call, ids).instrument(run_span.clone())));
                             }
                             emit(tx, StreamEvent::FunctionCallArgsDone { name, arguments, item_id, call_id, output_index: index(&raw) }).await?;
                         }
