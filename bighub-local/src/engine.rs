@@ -20,6 +20,7 @@ use crate::answer::complete;
 use crate::approval_terms::ApprovalTerms;
 use crate::clock::Clock;
 use crate::config::{PolicyConfig, resolve};
+use crate::history_config;
 use crate::context::{ContextProviders, ContextSnapshot, Prepared};
 use crate::convert::object;
 use crate::error::LocalError;
@@ -546,6 +547,14 @@ pub struct PreviewHistory {
     pub outcomes_24h: Map<String, Value>,
     /// Recent decisions (`{request_id, mode, at}`), newest first.
     pub recent_decisions: Vec<Value>,
+    /// `input.history.windows`: per window label (`"1h"`), per dimension (`actor`,
+    /// `system`, `action`, `target`), `{decisions, by_mode, outcomes, capped}`.
+    pub windows: Map<String, Value>,
+    /// `input.history.rate_limits`: per limit name, `{decisions, by_mode, capped}`.
+    pub rate_limits: Map<String, Value>,
+    /// `input.history.last_outcomes`: `{status, action, request_id, at, at_unix}`, newest
+    /// first.
+    pub last_outcomes: Vec<Value>,
 }
 
 impl LocalEngine {
@@ -721,7 +730,9 @@ impl LocalEngine {
             }
             None => None,
         };
-        let (history, precedents) = self.store()?.history(name, target, now)?;
+        let (history, precedents) = self
+            .store()?
+            .history(&history_config::request(&self.config, action, name, now))?;
         let raw = self.decide_prepared(action, history, precedents, now, context.prepare(now))?;
 
         let mode = raw["mode"].as_str().unwrap_or("blocked");
@@ -797,9 +808,9 @@ impl LocalEngine {
         context: &ContextSnapshot,
     ) -> Result<Decision, LocalError> {
         let now = self.now();
-        let target = action.target.as_deref().unwrap_or("");
         storable::action(action, action_name(action))?;
-        let (history, precedents) = self.store()?.history(action_name(action), target, now)?;
+        let request = history_config::request(&self.config, action, action_name(action), now);
+        let (history, precedents) = self.store()?.history(&request)?;
         let raw = self.decide_prepared(action, history, precedents, now, context.prepare(now))?;
         Ok(Decision::from_backend_value(raw))
     }
@@ -835,6 +846,9 @@ impl LocalEngine {
             outcomes_24h: outcomes,
             failures_24h: history.failures_24h,
             last_failure: None,
+            windows: history.windows.clone(),
+            rate_limits: history.rate_limits.clone(),
+            last_outcomes: history.last_outcomes.clone(),
         };
         let raw = self.decide_raw(
             action,

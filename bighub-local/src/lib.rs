@@ -356,6 +356,7 @@ pub mod durable;
 pub mod duration;
 mod engine;
 mod error;
+mod history_config;
 mod input;
 mod policy;
 mod policy_check;

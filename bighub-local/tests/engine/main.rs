@@ -11,6 +11,7 @@ mod decision_log;
 mod durable_runs;
 mod evidence_lookup;
 mod golden_decisions;
+mod history_limits;
 mod local_approvals;
 mod local_config;
 mod local_policy;

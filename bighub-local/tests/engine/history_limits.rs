@@ -1,0 +1,256 @@
+//! Rate limits and prerequisites decided on a real store's history, on SQLite and on
+//! PostgreSQL: the same calls, at the same (manual) times, give the same decisions and the
+//! same `input.history` on both.
+//!
+//! The PostgreSQL half needs `BIGHUB_TEST_DATABASE_URL` (skipped without it, except under
+//! `CI=true`).
+
+use std::time::Duration;
+
+use bighub_core::{OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel};
+use bighub_local::clock::Clock;
+use bighub_local::{LocalEngine, LocalEngineBuilder, LocalError};
+use serde_json::{Value, json};
+
+/// 2026-06-01T12:00:00Z.
+const START_MS: i64 = 1_780_315_200_000;
+
+fn config() -> Value {
+    json!({
+        "rate_limits": [
+            {"name": "prod-deploys", "max": 3, "window": "1h", "action": "deploy",
+             "environment": "production", "per": "actor"},
+            {"name": "group-grants", "max": 2, "window": "24h", "action": "grant_access",
+             "per": "target"}
+        ],
+        "requires_prior": [
+            {"name": "backup-first", "action": "rotate_credential",
+             "prior_action": "backup_database", "window": "1h"}
+        ]
+    })
+}
+
+fn engine(builder: LocalEngineBuilder, clock: &Clock) -> LocalEngine {
+    builder
+        .config(config())
+        .clock(clock.clone())
+        .build()
+        .expect("the engine builds")
+}
+
+fn deploy(actor: &str, environment: &str, target: &str) -> ProposedAction {
+    ProposedAction::new("deploy")
+        .actor(actor)
+        .system("argocd")
+        .risk(RiskLevel::Low)
+        .environment(environment)
+        .target(target)
+}
+
+fn grant(actor: &str, group: &str) -> ProposedAction {
+    ProposedAction::new("grant_access")
+        .actor(actor)
+        .system("github")
+        .risk(RiskLevel::Low)
+        .environment("staging")
+        .arguments(json!({"user": "dana", "group": group}))
+        .target(group)
+}
+
+fn on_db(action: &str, db: &str) -> ProposedAction {
+    ProposedAction::new(action)
+        .actor("dba-bot")
+        .system("postgres")
+        .risk(RiskLevel::Low)
+        .environment("staging")
+        .target(db)
+}
+
+fn success(request_id: &str) -> OutcomeReport {
+    let mut r = OutcomeReport::new(OutcomeStatus::Success);
+    r.request_id = Some(request_id.to_owned());
+    r
+}
+
+/// What each step shows: the mode, the rules that decided, and the parts of the history
+/// the rules read.
+fn essence(d: &bighub_core::Decision) -> Value {
+    let h = &d.raw["decision_packet"]["input"]["history"];
+    let last: Vec<Value> = h["last_outcomes"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|o| json!([o["action"], o["status"], o["at_unix"]]))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "mode": d.raw["mode"],
+        "deciding_rules": d.raw["decision_brain"]["deciding_rules"],
+        "reason": d.raw["reason"],
+        "rate_limits": h["rate_limits"],
+        "windows": h["windows"],
+        "last_outcomes": last,
+    })
+}
+
+fn rules(d: &bighub_core::Decision) -> Vec<String> {
+    serde_json::from_value(d.raw["decision_brain"]["rules_fired"].clone()).unwrap()
+}
+
+/// The scenario, on one store; answers every step's essence.
+fn scenario(builder: LocalEngineBuilder) -> Result<Vec<Value>, LocalError> {
+    let clock = Clock::manual(START_MS);
+    let e = engine(builder, &clock);
+    let mut steps = Vec::new();
+    let tick = || clock.advance(Duration::from_secs(60));
+
+    // Three production deploys by one agent in an hour run ("prod" is a production name).
+    for (i, target) in ["svc-a", "svc-b", "svc-c"].iter().enumerate() {
+        let d = e.decide(&deploy("ci-bot", if i == 0 { "prod" } else { "production" }, target))?;
+        assert_eq!(d.raw["mode"], "autonomous", "deploy {i}: {}", d.raw["reason"]);
+        steps.push(essence(&d));
+        tick();
+    }
+    // The fourth is over the limit, whatever the target.
+    let d = e.decide(&deploy("ci-bot", "production", "svc-d"))?;
+    assert_eq!(d.raw["mode"], "review", "{}", d.raw["reason"]);
+    assert_eq!(d.raw["decision_brain"]["deciding_rules"], json!(["rate_limit"]));
+    let factor = d
+        .salient_factors
+        .iter()
+        .find(|f| f.factor.as_deref() == Some("rate_limit"))
+        .expect("a rate_limit factor");
+    assert_eq!(factor.extra["limit"], "prod-deploys");
+    assert_eq!(factor.extra["count"], 4);
+    assert_eq!(factor.extra["window"], "1h");
+    let h = &d.raw["decision_packet"]["input"]["history"];
+    assert_eq!(h["rate_limits"]["prod-deploys"]["decisions"], 3);
+    assert_eq!(h["windows"]["1h"]["actor"]["decisions"], 3);
+    assert_eq!(h["windows"]["1h"]["actor"]["by_mode"], json!({"autonomous": 3}));
+    assert_eq!(h["windows"]["24h"]["system"]["decisions"], 3);
+    assert_eq!(h["windows"]["1h"]["target"]["decisions"], 0);
+    assert_eq!(h["windows"]["1h"]["actor"]["capped"], false);
+    steps.push(essence(&d));
+    tick();
+    // Another agent, and a staging deploy, are not counted against ci-bot's production limit.
+    let d = e.decide(&deploy("other-bot", "production", "svc-a"))?;
+    assert_eq!(d.raw["mode"], "autonomous");
+    steps.push(essence(&d));
+    let d = e.decide(&deploy("ci-bot", "staging", "svc-a"))?;
+    assert_eq!(d.raw["mode"], "autonomous", "{}", d.raw["reason"]);
+    assert!(!rules(&d).contains(&"rate_limit".to_owned()));
+    steps.push(essence(&d));
+    // The review counted too; an hour after the first deploys, the window has room again.
+    clock.advance(Duration::from_secs(3600));
+    let d = e.decide(&deploy("ci-bot", "production", "svc-e"))?;
+    assert_eq!(d.raw["mode"], "autonomous", "{}", d.raw["reason"]);
+    steps.push(essence(&d));
+    tick();
+
+    // Two grants a day to one group; the third, by anyone, is reviewed.
+    for actor in ["a", "b"] {
+        let d = e.decide(&grant(actor, "payments-team"))?;
+        assert_eq!(d.raw["mode"], "autonomous", "{}", d.raw["reason"]);
+        steps.push(essence(&d));
+        tick();
+    }
+    let d = e.decide(&grant("c", "payments-team"))?;
+    assert_eq!(d.raw["mode"], "review", "{}", d.raw["reason"]);
+    assert!(rules(&d).contains(&"rate_limit".to_owned()));
+    steps.push(essence(&d));
+    let d = e.decide(&grant("c", "web-team"))?;
+    assert_eq!(d.raw["mode"], "autonomous");
+    steps.push(essence(&d));
+    tick();
+
+    // Rotating a credential needs a successful backup of the same database in the last hour.
+    let d = e.decide(&on_db("rotate_credential", "db-1"))?;
+    assert_eq!(d.raw["mode"], "needs_context", "{}", d.raw["reason"]);
+    assert_eq!(d.raw["decision_brain"]["deciding_rules"], json!(["requires_prior"]));
+    assert_eq!(
+        d.responsible_action_space.information_gathering[0]["action"],
+        "backup_database"
+    );
+    steps.push(essence(&d));
+    let backup = e.decide(&on_db("backup_database", "db-1"))?;
+    tick();
+    // A failed backup is not a prerequisite met.
+    let mut failed = success(backup.request_id.as_deref().unwrap());
+    failed.status = OutcomeStatus::Failure;
+    e.record_outcome(&failed)?;
+    tick();
+    assert_eq!(
+        e.decide(&on_db("rotate_credential", "db-1"))?.raw["mode"],
+        "needs_context"
+    );
+    e.record_outcome(&success(backup.request_id.as_deref().unwrap()))?;
+    tick();
+    let d = e.decide(&on_db("rotate_credential", "db-1"))?;
+    assert_eq!(d.raw["mode"], "autonomous", "{}", d.raw["reason"]);
+    let h = &d.raw["decision_packet"]["input"]["history"];
+    assert_eq!(h["last_outcomes"][0]["action"], "backup_database");
+    assert_eq!(h["last_outcomes"][0]["status"], "SUCCESS");
+    assert_eq!(h["last_outcomes"][1]["status"], "FAILURE");
+    assert_eq!(
+        h["windows"]["1h"]["actor"]["outcomes"],
+        json!({"FAILURE": 1, "SUCCESS": 1})
+    );
+    steps.push(essence(&d));
+    // Another database has had no backup.
+    assert_eq!(
+        e.decide(&on_db("rotate_credential", "db-2"))?.raw["mode"],
+        "needs_context"
+    );
+    // Two hours later the backup is too old.
+    clock.advance(Duration::from_secs(2 * 3600));
+    let d = e.decide(&on_db("rotate_credential", "db-1"))?;
+    assert_eq!(d.raw["mode"], "needs_context");
+    steps.push(essence(&d));
+    Ok(steps)
+}
+
+#[test]
+fn rate_limits_and_prerequisites_on_sqlite() {
+    scenario(LocalEngine::builder().in_memory()).unwrap();
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_decides_rate_limits_and_prerequisites_as_sqlite_does() {
+    use crate::postgres_store::{database_url, fresh_schema};
+    let Some(url) = database_url() else { return };
+    let pg = scenario(
+        LocalEngine::builder()
+            .database_url(&url)
+            .database_schema(fresh_schema()),
+    )
+    .unwrap();
+    let sqlite = scenario(LocalEngine::builder().in_memory()).unwrap();
+    assert_eq!(pg.len(), sqlite.len());
+    for (i, (p, s)) in pg.iter().zip(&sqlite).enumerate() {
+        assert_eq!(p, s, "step {i}");
+    }
+}
+
+/// Another connection's writes count at once: the SQLite cache of recent decisions does
+/// not hide them from the counts.
+#[test]
+fn another_connections_decisions_count_towards_a_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.db");
+    let clock = Clock::manual(START_MS);
+    let a = engine(LocalEngine::builder().db_path(&path), &clock);
+    let b = engine(LocalEngine::builder().db_path(&path), &clock);
+    for engine in [&a, &b, &a] {
+        assert_eq!(
+            engine.decide(&deploy("ci-bot", "production", "svc"))
+                .unwrap()
+                .raw["mode"],
+            "autonomous"
+        );
+        clock.advance(Duration::from_secs(1));
+    }
+    let d = b.decide(&deploy("ci-bot", "production", "svc")).unwrap();
+    assert_eq!(d.raw["mode"], "review", "{}", d.raw["reason"]);
+}
