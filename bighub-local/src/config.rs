@@ -447,8 +447,12 @@ impl PolicyConfig {
                 }
             }
         }
-        history_config::validate(&self.history_windows, &self.rate_limits, &self.requires_prior)
-            .map_err(|(path, message)| KeyError::new(path, message))?;
+        history_config::validate(
+            &self.history_windows,
+            &self.rate_limits,
+            &self.requires_prior,
+        )
+        .map_err(|(path, message)| KeyError::new(path, message))?;
         let (s, r) = (&self.risk_scores, &self.risk_score_raise);
         for (key, score) in [
             ("risk_scores.low", s.low),
@@ -820,6 +824,23 @@ mod tests {
             end: "2027-01-04T00:00:00Z".into(),
             systems: vec![],
             environments: vec![],
+        });
+        config.rate_limits.push(RateLimit {
+            name: "l".into(),
+            max: 1,
+            window: Duration::from_secs(3600),
+            actor: Some("a".into()),
+            system: Some("s".into()),
+            action: Some("deploy".into()),
+            environment: Some("production".into()),
+            per: Dimension::Target,
+        });
+        config.requires_prior.push(RequiredPrior {
+            name: "p".into(),
+            action: "a".into(),
+            prior_action: "b".into(),
+            window: Duration::from_secs(3600),
+            status: "SUCCESS".into(),
         });
         fn same(value: &Value, shape: &Shape, path: &str) {
             match (shape, value) {

@@ -20,10 +20,10 @@ use crate::answer::complete;
 use crate::approval_terms::ApprovalTerms;
 use crate::clock::Clock;
 use crate::config::{PolicyConfig, resolve};
-use crate::history_config;
 use crate::context::{ContextProviders, ContextSnapshot, Prepared};
 use crate::convert::object;
 use crate::error::LocalError;
+use crate::history_config;
 use crate::input::{DecisionExtras, History, build_input};
 use crate::policy::PolicySet;
 use crate::policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, Source, read_path};
@@ -730,9 +730,9 @@ impl LocalEngine {
             }
             None => None,
         };
-        let (history, precedents) = self
-            .store()?
-            .history(&history_config::request(&self.config, action, name, now))?;
+        let (history, precedents) =
+            self.store()?
+                .history(&history_config::request(&self.config, action, name, now))?;
         let raw = self.decide_prepared(action, history, precedents, now, context.prepare(now))?;
 
         let mode = raw["mode"].as_str().unwrap_or("blocked");

@@ -208,7 +208,12 @@ pub(crate) fn window_counts<'a>(
     for (table, key) in [("decisions", "mode"), ("outcomes", "status")] {
         for (i, (dim, _)) in request.dimensions.iter().enumerate() {
             let sums: Vec<String> = (0..n)
-                .map(|w| format!("SUM(CASE WHEN created_at >= {} THEN 1 ELSE 0 END)", p(5 + w)))
+                .map(|w| {
+                    format!(
+                        "SUM(CASE WHEN created_at >= {} THEN 1 ELSE 0 END)",
+                        p(5 + w)
+                    )
+                })
                 .collect();
             arms.push(format!(
                 "SELECT '{table}.{dim}' AS part, {key} AS k, {sums} FROM (SELECT {key}, \
@@ -266,14 +271,24 @@ pub(crate) fn limit_counts<'a>(
     let mut arms = Vec::new();
     for (i, l) in request.limits.iter().enumerate() {
         let mut cond = vec![
-            format!("{} = {}", l.per.as_str(), next(&mut params, Param::Text(l.per_value))),
+            format!(
+                "{} = {}",
+                l.per.as_str(),
+                next(&mut params, Param::Text(l.per_value))
+            ),
             format!(
                 "created_at >= {}",
-                next(&mut params, Param::Int(request.now_ms.saturating_sub(l.window_ms)))
+                next(
+                    &mut params,
+                    Param::Int(request.now_ms.saturating_sub(l.window_ms))
+                )
             ),
         ];
-        for (column, value) in [("actor", &l.actor), ("system", &l.system), ("action", &l.action)]
-        {
+        for (column, value) in [
+            ("actor", &l.actor),
+            ("system", &l.system),
+            ("action", &l.action),
+        ] {
             if let Some(v) = value {
                 cond.push(format!(
                     "lower({column}) = {}",
@@ -327,7 +342,10 @@ pub(crate) fn target_outcomes<'a>(
 
 /// `input.history.windows`: per window label, per dimension, `{decisions, by_mode,
 /// outcomes, capped}`, or `null` for a dimension the call has no value of.
-pub(crate) fn summarize_windows(request: &HistoryRequest<'_>, rows: &[CountRow]) -> Map<String, Value> {
+pub(crate) fn summarize_windows(
+    request: &HistoryRequest<'_>,
+    rows: &[CountRow],
+) -> Map<String, Value> {
     let mut out = Map::new();
     for (w, window) in request.windows.iter().enumerate() {
         let mut dims = Map::new();
@@ -346,8 +364,10 @@ pub(crate) fn summarize_windows(request: &HistoryRequest<'_>, rows: &[CountRow])
                     }
                 }
                 let total: i64 = by.values().sum();
-                let map: Map<String, Value> =
-                    by.into_iter().map(|(k, n)| (k.to_owned(), json!(n))).collect();
+                let map: Map<String, Value> = by
+                    .into_iter()
+                    .map(|(k, n)| (k.to_owned(), json!(n)))
+                    .collect();
                 (total, map)
             };
             let (decisions, by_mode) = tally("decisions");
@@ -369,7 +389,10 @@ pub(crate) fn summarize_windows(request: &HistoryRequest<'_>, rows: &[CountRow])
 
 /// `input.history.rate_limits`: per limit name, `{decisions, by_mode, capped, window}`, or
 /// `null` when the call has no value of the limit's `per` dimension.
-pub(crate) fn summarize_limits(request: &HistoryRequest<'_>, rows: &[CountRow]) -> Map<String, Value> {
+pub(crate) fn summarize_limits(
+    request: &HistoryRequest<'_>,
+    rows: &[CountRow],
+) -> Map<String, Value> {
     let mut out = Map::new();
     for (i, l) in request.limits.iter().enumerate() {
         if l.per_value.is_none() {
@@ -382,8 +405,10 @@ pub(crate) fn summarize_limits(request: &HistoryRequest<'_>, rows: &[CountRow]) 
             *by.entry(r.key.as_str()).or_default() += r.counts.first().copied().unwrap_or(0);
         }
         let total: i64 = by.values().sum();
-        let by_mode: Map<String, Value> =
-            by.into_iter().map(|(k, n)| (k.to_owned(), json!(n))).collect();
+        let by_mode: Map<String, Value> = by
+            .into_iter()
+            .map(|(k, n)| (k.to_owned(), json!(n)))
+            .collect();
         out.insert(
             l.name.clone(),
             json!({
@@ -402,7 +427,7 @@ pub(crate) fn summarize_limits(request: &HistoryRequest<'_>, rows: &[CountRow]) 
 /// target, newest first, at most [`LAST_OUTCOMES`]:
 /// `{status, action, request_id, at, at_unix}`.
 pub(crate) fn summarize_last_outcomes(mut rows: Vec<TargetOutcome>) -> Vec<Value> {
-    rows.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    rows.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
     let mut seen = std::collections::BTreeSet::new();
     rows.into_iter()
         .filter(|o| seen.insert((o.action.clone(), o.status.clone())))

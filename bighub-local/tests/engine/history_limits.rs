@@ -107,15 +107,26 @@ fn scenario(builder: LocalEngineBuilder) -> Result<Vec<Value>, LocalError> {
 
     // Three production deploys by one agent in an hour run ("prod" is a production name).
     for (i, target) in ["svc-a", "svc-b", "svc-c"].iter().enumerate() {
-        let d = e.decide(&deploy("ci-bot", if i == 0 { "prod" } else { "production" }, target))?;
-        assert_eq!(d.raw["mode"], "autonomous", "deploy {i}: {}", d.raw["reason"]);
+        let d = e.decide(&deploy(
+            "ci-bot",
+            if i == 0 { "prod" } else { "production" },
+            target,
+        ))?;
+        assert_eq!(
+            d.raw["mode"], "autonomous",
+            "deploy {i}: {}",
+            d.raw["reason"]
+        );
         steps.push(essence(&d));
         tick();
     }
     // The fourth is over the limit, whatever the target.
     let d = e.decide(&deploy("ci-bot", "production", "svc-d"))?;
     assert_eq!(d.raw["mode"], "review", "{}", d.raw["reason"]);
-    assert_eq!(d.raw["decision_brain"]["deciding_rules"], json!(["rate_limit"]));
+    assert_eq!(
+        d.raw["decision_brain"]["deciding_rules"],
+        json!(["rate_limit"])
+    );
     let factor = d
         .salient_factors
         .iter()
@@ -127,7 +138,10 @@ fn scenario(builder: LocalEngineBuilder) -> Result<Vec<Value>, LocalError> {
     let h = &d.raw["decision_packet"]["input"]["history"];
     assert_eq!(h["rate_limits"]["prod-deploys"]["decisions"], 3);
     assert_eq!(h["windows"]["1h"]["actor"]["decisions"], 3);
-    assert_eq!(h["windows"]["1h"]["actor"]["by_mode"], json!({"autonomous": 3}));
+    assert_eq!(
+        h["windows"]["1h"]["actor"]["by_mode"],
+        json!({"autonomous": 3})
+    );
     assert_eq!(h["windows"]["24h"]["system"]["decisions"], 3);
     assert_eq!(h["windows"]["1h"]["target"]["decisions"], 0);
     assert_eq!(h["windows"]["1h"]["actor"]["capped"], false);
@@ -167,7 +181,10 @@ fn scenario(builder: LocalEngineBuilder) -> Result<Vec<Value>, LocalError> {
     // Rotating a credential needs a successful backup of the same database in the last hour.
     let d = e.decide(&on_db("rotate_credential", "db-1"))?;
     assert_eq!(d.raw["mode"], "needs_context", "{}", d.raw["reason"]);
-    assert_eq!(d.raw["decision_brain"]["deciding_rules"], json!(["requires_prior"]));
+    assert_eq!(
+        d.raw["decision_brain"]["deciding_rules"],
+        json!(["requires_prior"])
+    );
     assert_eq!(
         d.responsible_action_space.information_gathering[0]["action"],
         "backup_database"
@@ -244,7 +261,8 @@ fn another_connections_decisions_count_towards_a_limit() {
     let b = engine(LocalEngine::builder().db_path(&path), &clock);
     for engine in [&a, &b, &a] {
         assert_eq!(
-            engine.decide(&deploy("ci-bot", "production", "svc"))
+            engine
+                .decide(&deploy("ci-bot", "production", "svc"))
                 .unwrap()
                 .raw["mode"],
             "autonomous"
@@ -253,4 +271,18 @@ fn another_connections_decisions_count_towards_a_limit() {
     }
     let d = b.decide(&deploy("ci-bot", "production", "svc")).unwrap();
     assert_eq!(d.raw["mode"], "review", "{}", d.raw["reason"]);
+}
+
+/// The Rego tests of the rate_limit and requires_prior rules (`tests/policies/history_rules`,
+/// as `bighub policy test` runs them) all pass.
+#[test]
+fn the_history_rules_rego_tests_pass() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policies/history_rules");
+    let results = LocalEngine::builder()
+        .in_memory()
+        .run_policy_tests(&[&dir])
+        .unwrap();
+    assert!(results.len() >= 8, "{results:#?}");
+    let failed: Vec<_> = results.iter().filter(|r| !r.passed()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
 }

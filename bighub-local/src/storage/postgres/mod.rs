@@ -39,8 +39,8 @@ use crate::input::History;
 use crate::redact::redact_value;
 use crate::storage::durable_runs::DurableRunStorage;
 use crate::storage::history::{
-    self, CountRow, DAY_MS, HistoryRequest, MAX_PRECEDENTS, Param, Placeholders,
-    RECENT_DECISIONS, RecentEntry, RecentOutcome, Statement, TargetOutcome, summarize,
+    self, CountRow, DAY_MS, HistoryRequest, MAX_PRECEDENTS, Param, Placeholders, RECENT_DECISIONS,
+    RecentEntry, RecentOutcome, Statement, TargetOutcome, summarize,
 };
 use crate::storage::{
     Answer, ApprovalRecord, DatabaseTimeouts, DecisionDetail, DecisionPage, DecisionQuery,
@@ -266,7 +266,10 @@ impl Postgres {
             // One statement, so atomic without a transaction: one round trip.
             let insert = client.prepare_cached(INSERT_DECISION).await?;
             client
-                .execute(&insert, &decision_params(d, &arguments, &decision, approval).refs())
+                .execute(
+                    &insert,
+                    &decision_params(d, &arguments, &decision, approval).refs(),
+                )
                 .await?;
             return Ok(None);
         };
@@ -311,8 +314,11 @@ impl Postgres {
                 });
         }
         let insert = tx.prepare_cached(INSERT_DECISION).await?;
-        tx.execute(&insert, &decision_params(d, &arguments, &decision, approval).refs())
-            .await?;
+        tx.execute(
+            &insert,
+            &decision_params(d, &arguments, &decision, approval).refs(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(None)
     }
@@ -434,18 +440,28 @@ impl Postgres {
                     .into_iter()
                     .next()
                     .ok_or_else(|| LocalError::DecisionNotFound(id.clone()))?;
-                    (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?)
-                }
-            None => {
-                let s = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
-                let action = s("action").or_else(|| s("tool")).ok_or_else(|| {
-                    LocalError::DecisionNotFound(
-                        "(none: give the report a request_id, or details.action)".to_owned(),
+                    (
+                        row.try_get(0)?,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                        row.try_get(3)?,
                     )
-                })?;
-                (action, s("target").unwrap_or_default(), s("actor"), s("system"))
-            }
-        };
+                }
+                None => {
+                    let s = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
+                    let action = s("action").or_else(|| s("tool")).ok_or_else(|| {
+                        LocalError::DecisionNotFound(
+                            "(none: give the report a request_id, or details.action)".to_owned(),
+                        )
+                    })?;
+                    (
+                        action,
+                        s("target").unwrap_or_default(),
+                        s("actor"),
+                        s("system"),
+                    )
+                }
+            };
         let insert = client
             .prepare_cached(
                 "INSERT INTO outcomes (request_id, action, target, status, description, details,
@@ -684,7 +700,10 @@ fn count_rows(rows: &[tokio_postgres::Row]) -> Result<Vec<CountRow>, LocalError>
                 part: r.try_get(0)?,
                 key: r.try_get(1)?,
                 counts: (2..r.len())
-                    .map(|i| r.try_get::<_, Option<i64>>(i).map(Option::unwrap_or_default))
+                    .map(|i| {
+                        r.try_get::<_, Option<i64>>(i)
+                            .map(Option::unwrap_or_default)
+                    })
                     .collect::<Result<_, _>>()?,
             })
         })

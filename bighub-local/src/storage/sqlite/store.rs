@@ -28,8 +28,8 @@ use crate::input::History;
 use crate::redact::redact_value;
 use crate::request_id::millis_of;
 use crate::storage::history::{
-    self, CountRow, DAY_MS, HistoryRequest, MAX_PRECEDENTS, Param, Placeholders,
-    RECENT_DECISIONS, RecentEntry, RecentOutcome, Statement, TargetOutcome, summarize,
+    self, CountRow, DAY_MS, HistoryRequest, MAX_PRECEDENTS, Param, Placeholders, RECENT_DECISIONS,
+    RecentEntry, RecentOutcome, Statement, TargetOutcome, summarize,
 };
 use crate::storage::{
     DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim, IdempotentHit, NewApproval, NewDecision,
