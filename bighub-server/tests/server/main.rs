@@ -12,6 +12,7 @@ mod durable_runs;
 mod hostile_clients;
 mod lifecycle;
 mod notify;
+mod rate_limits;
 mod slack_actions;
 mod wire;
 mod wire_postgres;
