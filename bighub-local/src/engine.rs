@@ -81,7 +81,9 @@ use bighub_core::digest::canonical_sha256;
 /// With a PostgreSQL store ([`LocalEngineBuilder::database_url`], feature `postgres`) the
 /// methods stay synchronous: the store drives its pooled connections on a small runtime of
 /// its own and each call waits for its statements (a few milliseconds per decision: the
-/// history's reads pipelined, then one transaction). The async [`DecisionEngine`] methods
+/// history's reads, each prepared once per connection, pipelined in one round trip; then
+/// the decision and its approval written by one statement, or with an idempotency key in
+/// one transaction). The async [`DecisionEngine`] methods
 /// wait the same way, on the calling thread; a server that must not hold a runtime thread
 /// meanwhile calls the engine from a blocking pool, as `bighub-server` does. Approvals
 /// resolve and run at most once across every engine on the database.

@@ -286,3 +286,51 @@ fn the_history_rules_rego_tests_pass() {
     let failed: Vec<_> = results.iter().filter(|r| !r.passed()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
 }
+
+/// The configuration the README shows under "Rate limits and prerequisites" is valid, and
+/// does what the README says of it.
+#[test]
+fn the_readme_example_configures_the_limits_it_describes() {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split_once("### Rate limits and prerequisites")
+        .expect("the README has the section")
+        .1;
+    let json = section
+        .split_once("```json\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a JSON block in the section")
+        .0;
+    let data: Value = serde_json::from_str(json).expect("the README's JSON parses");
+    let clock = Clock::manual(START_MS);
+    let engine = LocalEngine::builder()
+        .in_memory()
+        .data(data)
+        .clock(clock.clone())
+        .build()
+        .expect("the README's configuration is valid");
+    let config = engine.policy_config();
+    assert_eq!(config.rate_limits.len(), 2);
+    assert_eq!(config.requires_prior.len(), 1);
+    for _ in 0..3 {
+        assert_eq!(
+            engine
+                .decide(&deploy("ci-bot", "production", "web"))
+                .unwrap()
+                .raw["mode"],
+            "autonomous"
+        );
+        clock.advance(Duration::from_secs(1));
+    }
+    let d = engine
+        .decide(&deploy("ci-bot", "production", "web"))
+        .unwrap();
+    assert_eq!(d.raw["mode"], "review");
+    assert_eq!(
+        engine
+            .decide(&on_db("rotate_credential", "db-1"))
+            .unwrap()
+            .raw["mode"],
+        "needs_context"
+    );
+}

@@ -12,6 +12,11 @@
 //! concurrent callers on any number of machines exactly one succeeds; an idempotency key
 //! is taken by `INSERT ... ON CONFLICT`, in the decision's own transaction.
 //!
+//! A decision costs two round trips once a connection has prepared its statements (each
+//! is prepared once per pooled connection): the history's reads, sent together and
+//! pipelined, and the write, one statement that inserts the decision and its pending
+//! approval (an idempotency key adds the transaction around the key and that statement).
+//!
 //! # Blocking over an async driver
 //!
 //! The engine's API is synchronous, the driver (`tokio-postgres`, pooled by
