@@ -21,7 +21,8 @@ use bighub_core::Mode;
 
 use super::LocalError;
 use super::clock::parse_timestamp;
-use super::duration::{format_duration, parse_duration};
+use super::duration::format_duration;
+use super::duration::text as duration_text;
 use super::history_config;
 pub use super::history_config::{Dimension, RateLimit, RequiredPrior};
 
@@ -644,40 +645,10 @@ mod duration_list {
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
         #[derive(Deserialize)]
-        struct Item(#[serde(with = "super::duration_text")] Duration);
+        struct Item(#[serde(with = "crate::duration::text")] Duration);
         let items = Option::<Vec<Item>>::deserialize(d)?.unwrap_or_default();
         Ok(items.into_iter().map(|Item(d)| d).collect())
     }
-}
-
-/// A duration as text (`"2h"`, `"PT4H"`, ...) or whole seconds; written as text.
-pub(crate) mod duration_text {
-    use super::*;
-
-    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_duration(d.as_secs()))
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Duration;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(EXPECTED)
-            }
-            fn visit_u64<E: de::Error>(self, secs: u64) -> Result<Duration, E> {
-                Ok(Duration::from_secs(secs))
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
-                parse_duration(text)
-                    .map_err(|_| E::custom(format!("cannot read {text:?}: expected {EXPECTED}")))
-            }
-        }
-        d.deserialize_any(V)
-    }
-
-    const EXPECTED: &str =
-        "a duration such as \"2h\", \"90m\", \"2 days\" or \"PT4H\", or whole seconds";
 }
 
 /// The fields of a kill switch written as an object.

@@ -23,13 +23,13 @@ use crate::config::{PolicyConfig, resolve};
 use crate::context::{ContextProviders, ContextSnapshot, Prepared};
 use crate::convert::object;
 use crate::error::LocalError;
-use crate::history_config;
 use crate::input::{DecisionExtras, History, build_input};
 use crate::policy::PolicySet;
 use crate::policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY, Source, read_path};
 use crate::policy_tests::{self, PolicyTestResult};
 use crate::replay::{self, ReplayOptions, ReplayReport};
 use crate::request_id::new_request_id;
+use crate::storage::history::HistoryRequest;
 use crate::storage::sqlite::{Sqlite, StoreLocation, describe};
 use crate::storage::{
     DatabaseTimeouts, DecisionDetail, DecisionPage, DecisionQuery, DecisionRecord,
@@ -734,7 +734,7 @@ impl LocalEngine {
         };
         let (history, precedents) =
             self.store()?
-                .history(&history_config::request(&self.config, action, name, now))?;
+                .history(&HistoryRequest::for_call(&self.config, action, name, now))?;
         let raw = self.decide_prepared(action, history, precedents, now, context.prepare(now))?;
 
         let mode = raw["mode"].as_str().unwrap_or("blocked");
@@ -811,7 +811,7 @@ impl LocalEngine {
     ) -> Result<Decision, LocalError> {
         let now = self.now();
         storable::action(action, action_name(action))?;
-        let request = history_config::request(&self.config, action, action_name(action), now);
+        let request = HistoryRequest::for_call(&self.config, action, action_name(action), now);
         let (history, precedents) = self.store()?.history(&request)?;
         let raw = self.decide_prepared(action, history, precedents, now, context.prepare(now))?;
         Ok(Decision::from_backend_value(raw))

@@ -5,10 +5,10 @@
 //! This module owns the typed forms of those keys ([`RateLimit`], [`RequiredPrior`],
 //! [`Dimension`]), their checks (a name given twice, a zero limit or window), the forms the
 //! default policy reads them in (each window also in seconds, a production environment
-//! name widened to every production name), and the [`HistoryRequest`] of a call: the
-//! windows to count over and one counter per rate limit. It does not read the store
-//! (`storage/`) and decides nothing: whether a limit applies to a call, and what happens
-//! over it, is the policy's.
+//! name widened to every production name), and each dimension's value in a call. It does
+//! not read the store (`storage/history.rs` makes a call's history request from them) and
+//! decides nothing: whether a limit applies to a call, and what happens over it, is the
+//! policy's.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 use bighub_core::ProposedAction;
 
 use crate::duration::format_duration;
-use crate::storage::history::{HistoryRequest, LimitCounter, Window};
 
 /// A dimension of a call that the history counts decisions by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -87,7 +86,7 @@ pub struct RateLimit {
     pub max: u64,
     /// How far back calls count (`"1h"`, `"24h"`, ...; the forms of
     /// `max_privilege_duration`).
-    #[serde(with = "crate::config::duration_text")]
+    #[serde(with = "crate::duration::text")]
     pub window: Duration,
     /// Only calls made as this actor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,7 +128,7 @@ pub struct RequiredPrior {
     /// The action whose outcome must be recorded first, on the same target.
     pub prior_action: String,
     /// How recent that outcome must be.
-    #[serde(with = "crate::config::duration_text")]
+    #[serde(with = "crate::duration::text")]
     pub window: Duration,
     /// The outcome's status (`SUCCESS` by default).
     #[serde(default = "default_status")]
@@ -234,13 +233,15 @@ pub(crate) fn normalize(
     }
 }
 
-/// The environments a limit's `environment` stands for: every production name when it is
-/// one of them, else itself.
-fn environments(limit: &RateLimit, production: &[String]) -> Vec<String> {
-    match &limit.environment {
-        Some(e) if production.contains(e) => production.to_vec(),
-        Some(e) => vec![e.clone()],
-        None => Vec::new(),
+impl RateLimit {
+    /// The environments its `environment` stands for: every production name when it is
+    /// one of them, else itself; none without one.
+    pub(crate) fn environments(&self, production: &[String]) -> Vec<String> {
+        match &self.environment {
+            Some(e) if production.contains(e) => production.to_vec(),
+            Some(e) => vec![e.clone()],
+            None => Vec::new(),
+        }
     }
 }
 
@@ -263,7 +264,7 @@ pub(crate) fn to_data(
         for (l, out) in limits.iter().zip(list) {
             out["window_seconds"] = json!(l.window.as_secs());
             out["window_text"] = json!(format_duration(l.window.as_secs()));
-            out["environments"] = json!(environments(l, production));
+            out["environments"] = json!(l.environments(production));
         }
     }
     if let Some(list) = data["requires_prior"].as_array_mut() {
@@ -271,133 +272,5 @@ pub(crate) fn to_data(
             out["window_seconds"] = json!(p.window.as_secs());
             out["window_text"] = json!(format_duration(p.window.as_secs()));
         }
-    }
-}
-
-/// What the store reads for `input.history` when deciding `action` (named `name`) at
-/// `now_ms` under `config`.
-pub(crate) fn request<'a>(
-    config: &'a crate::PolicyConfig,
-    action: &'a ProposedAction,
-    name: &'a str,
-    now_ms: i64,
-) -> HistoryRequest<'a> {
-    let ms = |d: &Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    HistoryRequest {
-        action: name,
-        target: action.target.as_deref().unwrap_or(""),
-        now_ms,
-        dimensions: Dimension::ALL.map(|d| (d, d.value(action, name))),
-        windows: config
-            .history_windows
-            .iter()
-            .map(|w| Window {
-                label: format_duration(w.as_secs()),
-                ms: ms(w),
-            })
-            .collect(),
-        limits: config
-            .rate_limits
-            .iter()
-            .map(|l| LimitCounter {
-                name: l.name.clone(),
-                window_ms: ms(&l.window),
-                per: l.per,
-                per_value: l.per.value(action, name),
-                actor: l.actor.clone(),
-                system: l.system.clone(),
-                action: l.action.clone(),
-                environments: environments(l, &config.production_environments),
-            })
-            .collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use crate::PolicyConfig;
-
-    fn error(overrides: serde_json::Value) -> String {
-        PolicyConfig::from_overrides(overrides, "test")
-            .unwrap_err()
-            .to_string()
-    }
-
-    #[test]
-    fn limits_and_prerequisites_are_read_and_normalized() {
-        let config = PolicyConfig::from_overrides(
-            json!({
-                "history_windows": ["24h", "1h", "15m"],
-                "rate_limits": [{"name": "grants", "max": 5, "window": "1 day",
-                                 "action": "Grant_Access", "per": "target"}],
-                "requires_prior": [{"name": "backup", "action": "Rotate_Credential",
-                                    "prior_action": "backup_database", "window": "PT1H",
-                                    "status": "success"}]
-            }),
-            "test",
-        )
-        .unwrap();
-        assert_eq!(
-            config
-                .history_windows
-                .iter()
-                .map(|w| w.as_secs())
-                .collect::<Vec<_>>(),
-            [900, 3600, 86_400]
-        );
-        let limit = &config.rate_limits[0];
-        assert_eq!(limit.action.as_deref(), Some("grant_access"));
-        assert_eq!(limit.per, super::Dimension::Target);
-        assert_eq!(limit.window.as_secs(), 86_400);
-        assert_eq!(config.requires_prior[0].action, "rotate_credential");
-        assert_eq!(config.requires_prior[0].status, "SUCCESS");
-        let defaults = PolicyConfig::default();
-        assert_eq!(defaults.history_windows.len(), 2);
-        assert_eq!(
-            PolicyConfig::from_overrides(
-                json!({"rate_limits": [{"name": "x", "max": 1, "window": "1h"}]}),
-                "test"
-            )
-            .unwrap()
-            .rate_limits[0]
-                .per,
-            super::Dimension::Actor
-        );
-    }
-
-    #[test]
-    fn mistakes_name_their_key() {
-        let e = error(json!({"rate_limits": [{"name": "x", "max": 3, "windw": "1h"}]}));
-        assert!(
-            e.contains("rate_limits[0].windw") && e.contains("did you mean `window`?"),
-            "{e}"
-        );
-        let e = error(json!({"requires_prior": [{"name": "x", "action": "a",
-            "prior_acton": "b", "window": "1h"}]}));
-        assert!(e.contains("did you mean `prior_action`?"), "{e}");
-        let e = error(json!({"rate_limit": []}));
-        assert!(e.contains("did you mean `rate_limits`?"), "{e}");
-        let e = error(json!({"rate_limits": [{"name": "x", "max": 0, "window": "1h"}]}));
-        assert!(
-            e.contains("rate_limits[0].max") && e.contains("positive"),
-            "{e}"
-        );
-        let e = error(json!({"rate_limits": [
-            {"name": "x", "max": 1, "window": "1h"}, {"name": "x", "max": 2, "window": "2h"}]}));
-        assert!(e.contains("rate_limits[1].name"), "{e}");
-        let e = error(
-            json!({"rate_limits": [{"name": "x", "max": 1, "window": "1h",
-            "per": "team"}]}),
-        );
-        assert!(e.contains("rate_limits[0].per"), "{e}");
-        let e = error(json!({"rate_limits": [{"name": "x", "max": 1, "window": "soon"}]}));
-        assert!(
-            e.contains("rate_limits[0].window") && e.contains("cannot read"),
-            "{e}"
-        );
-        let e = error(json!({"history_windows": ["1h", 0]}));
-        assert!(e.contains("history_windows[1]"), "{e}");
     }
 }

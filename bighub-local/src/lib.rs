@@ -380,7 +380,7 @@
 #![warn(missing_docs)]
 
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
-//   error, clock, duration, convert, redact, request_id, config, input, context, answer,
+//   error, clock, duration, convert, redact, request_id, history_config, config, input, context, answer,
 //   policy_source, policy_check, policy, policy_tests, storage, approval_terms,
 //   approval_change, replay, engine, approvals, durable
 

@@ -9,10 +9,15 @@
 //! database (each store does) or cache anything (the SQLite store's recent cache does).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use bighub_core::ProposedAction;
+
 use crate::clock::format_rfc3339;
+use crate::config::PolicyConfig;
+use crate::duration::format_duration;
 use crate::history_config::Dimension;
 use crate::input::History;
 
@@ -135,6 +140,47 @@ pub(crate) struct HistoryRequest<'a> {
     /// Shortest first.
     pub windows: Vec<Window>,
     pub limits: Vec<LimitCounter<'a>>,
+}
+
+impl<'a> HistoryRequest<'a> {
+    /// What the store reads for `input.history` when deciding `action` (named `name`) at
+    /// `now_ms` under `config`: its windows, and one counter per rate limit.
+    pub(crate) fn for_call(
+        config: &'a PolicyConfig,
+        action: &'a ProposedAction,
+        name: &'a str,
+        now_ms: i64,
+    ) -> Self {
+        let ms = |d: &Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        Self {
+            action: name,
+            target: action.target.as_deref().unwrap_or(""),
+            now_ms,
+            dimensions: Dimension::ALL.map(|d| (d, d.value(action, name))),
+            windows: config
+                .history_windows
+                .iter()
+                .map(|w| Window {
+                    label: format_duration(w.as_secs()),
+                    ms: ms(w),
+                })
+                .collect(),
+            limits: config
+                .rate_limits
+                .iter()
+                .map(|l| LimitCounter {
+                    name: l.name.clone(),
+                    window_ms: ms(&l.window),
+                    per: l.per,
+                    per_value: l.per.value(action, name),
+                    actor: l.actor.clone(),
+                    system: l.system.clone(),
+                    action: l.action.clone(),
+                    environments: l.environments(&config.production_environments),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A statement's parameter, bound by each store in its own way.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bighub_core::{OutcomeReport, OutcomeStatus, ProposedAction, RiskLevel};
 use bighub_local::clock::Clock;
-use bighub_local::{LocalEngine, LocalEngineBuilder, LocalError};
+use bighub_local::{LocalEngine, LocalEngineBuilder, LocalError, PolicyConfig};
 use serde_json::{Value, json};
 
 /// 2026-06-01T12:00:00Z.
@@ -333,4 +333,88 @@ fn the_readme_example_configures_the_limits_it_describes() {
             .raw["mode"],
         "needs_context"
     );
+}
+
+/// The configuration's error for `overrides`.
+fn config_error(overrides: Value) -> String {
+    PolicyConfig::from_overrides(overrides, "test")
+        .unwrap_err()
+        .to_string()
+}
+
+/// The keys are read, checked and normalized.
+#[test]
+fn limits_and_prerequisites_are_read_and_normalized() {
+    let config = PolicyConfig::from_overrides(
+        json!({
+            "history_windows": ["24h", "1h", "15m"],
+            "rate_limits": [{"name": "grants", "max": 5, "window": "1 day",
+                             "action": "Grant_Access", "per": "target"}],
+            "requires_prior": [{"name": "backup", "action": "Rotate_Credential",
+                                "prior_action": "backup_database", "window": "PT1H",
+                                "status": "success"}]
+        }),
+        "test",
+    )
+    .unwrap();
+    assert_eq!(
+        config
+            .history_windows
+            .iter()
+            .map(|w| w.as_secs())
+            .collect::<Vec<_>>(),
+        [900, 3600, 86_400]
+    );
+    let limit = &config.rate_limits[0];
+    assert_eq!(limit.action.as_deref(), Some("grant_access"));
+    assert_eq!(limit.per, bighub_local::config::Dimension::Target);
+    assert_eq!(limit.window.as_secs(), 86_400);
+    assert_eq!(config.requires_prior[0].action, "rotate_credential");
+    assert_eq!(config.requires_prior[0].status, "SUCCESS");
+    let defaults = PolicyConfig::default();
+    assert_eq!(defaults.history_windows.len(), 2);
+    assert_eq!(
+        PolicyConfig::from_overrides(
+            json!({"rate_limits": [{"name": "x", "max": 1, "window": "1h"}]}),
+            "test"
+        )
+        .unwrap()
+        .rate_limits[0]
+            .per,
+        bighub_local::config::Dimension::Actor
+    );
+}
+
+#[test]
+fn mistakes_name_their_key() {
+    let e = config_error(json!({"rate_limits": [{"name": "x", "max": 3, "windw": "1h"}]}));
+    assert!(
+        e.contains("rate_limits[0].windw") && e.contains("did you mean `window`?"),
+        "{e}"
+    );
+    let e = config_error(json!({"requires_prior": [{"name": "x", "action": "a",
+        "prior_acton": "b", "window": "1h"}]}));
+    assert!(e.contains("did you mean `prior_action`?"), "{e}");
+    let e = config_error(json!({"rate_limit": []}));
+    assert!(e.contains("did you mean `rate_limits`?"), "{e}");
+    let e = config_error(json!({"rate_limits": [{"name": "x", "max": 0, "window": "1h"}]}));
+    assert!(
+        e.contains("rate_limits[0].max") && e.contains("positive"),
+        "{e}"
+    );
+    let e = config_error(json!({"rate_limits": [
+        {"name": "x", "max": 1, "window": "1h"}, {"name": "x", "max": 2, "window": "2h"}]}));
+    assert!(e.contains("rate_limits[1].name"), "{e}");
+    let e = config_error(
+        json!({"rate_limits": [{"name": "x", "max": 1, "window": "1h",
+        "per": "team"}]}),
+    );
+    assert!(e.contains("rate_limits[0].per"), "{e}");
+    let e = config_error(json!({"rate_limits": [{"name": "x", "max": 1, "window": "soon"}]}));
+    assert!(
+        e.contains("rate_limits[0].window") && e.contains("cannot read"),
+        "{e}"
+    );
+    let e = config_error(json!({"history_windows": ["1h", 0]}));
+    assert!(e.contains("history_windows[1]"), "{e}");
 }

@@ -736,4 +736,48 @@ mod tests {
             .unwrap();
         assert_eq!(legacy, None, "the store was migrated a second time");
     }
+
+    /// Every history count reads an index on (dimension, time), never the whole table.
+    #[test]
+    fn history_counts_read_only_their_indexes() {
+        let store = Store::open(&StoreLocation::Memory).unwrap();
+        let config = crate::PolicyConfig::from_overrides(
+            json!({"rate_limits": [{"name": "l", "max": 3, "window": "1h", "action": "deploy",
+                "environment": "production", "per": "target"}]}),
+            "test",
+        )
+        .unwrap();
+        let action = bighub_core::ProposedAction::new("deploy")
+            .actor("bot")
+            .system("argocd")
+            .target("web");
+        let request = HistoryRequest::for_call(&config, &action, "deploy", 1_790_000_000_000);
+        let statements = [
+            history::window_counts(&request, Placeholders::Sqlite).unwrap(),
+            history::limit_counts(&request, Placeholders::Sqlite).unwrap(),
+            history::target_outcomes(&request, Placeholders::Sqlite).unwrap(),
+        ];
+        for st in &statements {
+            let plan: Vec<String> = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {}", st.sql))
+                .unwrap()
+                .query_map(params_from_iter(st.params.iter().map(bind)), |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let reads: Vec<&String> = plan
+                .iter()
+                .filter(|p| p.contains(" decisions ") || p.contains(" outcomes "))
+                .collect();
+            assert!(!reads.is_empty(), "{plan:#?}");
+            for p in reads {
+                assert!(
+                    p.starts_with("SEARCH") && p.contains("_time") && p.contains("INDEX"),
+                    "{}: {plan:#?}",
+                    st.sql
+                );
+            }
+        }
+    }
 }
