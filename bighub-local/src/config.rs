@@ -24,7 +24,7 @@ use super::clock::parse_timestamp;
 use super::duration::format_duration;
 use super::duration::text as duration_text;
 use super::history_config;
-pub use super::history_config::{Dimension, RateLimit, RequiredPrior};
+pub use super::history_config::{Dimension, MAX_COUNT, RateLimit, RequiredPrior};
 
 /// The shipped configuration of the default policy, as Rego data.
 pub const DEFAULT_DATA: &str = include_str!("default_data.json");

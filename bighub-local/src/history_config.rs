@@ -20,6 +20,11 @@ use bighub_core::ProposedAction;
 
 use crate::duration::format_duration;
 
+/// The most decisions or outcomes one count of the history reads (and so the highest
+/// `max` a rate limit may have): a count stops there, so that its cost never grows with
+/// the log.
+pub const MAX_COUNT: u64 = 10_000;
+
 /// A dimension of a call that the history counts decisions by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -75,6 +80,9 @@ impl Dimension {
 /// value already has `max` decisions in the window that were allowed to run or sent to
 /// review (modes `autonomous`, `constrained`, `review`), on calls the same filters select,
 /// is sent to review: the call itself would be one too many.
+///
+/// A limit is checked, not reserved: calls decided at the same moment (on several
+/// servers, or threads) may each see the count from before the others were recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -82,7 +90,7 @@ pub struct RateLimit {
     /// Its name, unique among the limits: in reasons, factors and
     /// `input.history.rate_limits`.
     pub name: String,
-    /// How many calls the window allows (a positive whole number).
+    /// How many calls the window allows (a whole number from 1 to [`MAX_COUNT`]).
     pub max: u64,
     /// How far back calls count (`"1h"`, `"24h"`, ...; the forms of
     /// `max_privilege_duration`).
@@ -164,10 +172,13 @@ pub(crate) fn validate(
                 format!("`{}` names another limit too", l.name.escape_debug()),
             ));
         }
-        if l.max == 0 {
+        if l.max == 0 || l.max > MAX_COUNT {
             return Err((
                 format!("rate_limits[{i}].max"),
-                "expected a positive whole number, found 0".into(),
+                format!(
+                    "expected a whole number from 1 to {MAX_COUNT}, found {}",
+                    l.max
+                ),
             ));
         }
         if l.window.as_secs() == 0 {

@@ -18,7 +18,7 @@ use bighub_core::ProposedAction;
 use crate::clock::format_rfc3339;
 use crate::config::PolicyConfig;
 use crate::duration::format_duration;
-use crate::history_config::Dimension;
+use crate::history_config::{Dimension, MAX_COUNT};
 use crate::input::History;
 
 /// Milliseconds in the failure window the history reports.
@@ -97,7 +97,7 @@ pub(crate) fn summarize(entry: &RecentEntry) -> (History, u64) {
 
 /// Decisions and outcomes are counted up to this many per dimension and window, so that
 /// the cost of a count never grows with the log (`capped` says when it was reached).
-pub(crate) const COUNT_CAP: i64 = 10_000;
+pub(crate) const COUNT_CAP: i64 = MAX_COUNT as i64;
 
 /// How many outcomes on the target `last_outcomes` lists at most.
 pub(crate) const LAST_OUTCOMES: usize = 20;

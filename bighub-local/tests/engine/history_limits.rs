@@ -399,9 +399,11 @@ fn mistakes_name_their_key() {
     assert!(e.contains("did you mean `rate_limits`?"), "{e}");
     let e = config_error(json!({"rate_limits": [{"name": "x", "max": 0, "window": "1h"}]}));
     assert!(
-        e.contains("rate_limits[0].max") && e.contains("positive"),
+        e.contains("rate_limits[0].max") && e.contains("from 1 to 10000"),
         "{e}"
     );
+    let e = config_error(json!({"rate_limits": [{"name": "x", "max": 10_001, "window": "1h"}]}));
+    assert!(e.contains("found 10001"), "{e}");
     let e = config_error(json!({"rate_limits": [
         {"name": "x", "max": 1, "window": "1h"}, {"name": "x", "max": 2, "window": "2h"}]}));
     assert!(e.contains("rate_limits[1].name"), "{e}");

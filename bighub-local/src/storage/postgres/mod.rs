@@ -242,15 +242,17 @@ impl Postgres {
         now_ms: i64,
     ) -> Result<Option<IdempotentHit>, LocalError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT k.action_sha256, d.decision FROM idempotency_keys k
-                 JOIN decisions d ON d.request_id = k.request_id
-                 WHERE k.caller = $1 AND k.key = $2 AND k.created_at > $3",
-                &[&caller, &key, &(now_ms - IDEMPOTENCY_TTL_MS)],
-            )
-            .await?;
-        let Some(row) = row else { return Ok(None) };
+        let rows = query_cached(
+            &client,
+            "SELECT k.action_sha256, d.decision FROM idempotency_keys k
+             JOIN decisions d ON d.request_id = k.request_id
+             WHERE k.caller = $1 AND k.key = $2 AND k.created_at > $3",
+            &[&caller, &key, &(now_ms - IDEMPOTENCY_TTL_MS)],
+        )
+        .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
         let text: String = row.try_get(1)?;
         Ok(Some(IdempotentHit {
             action_sha256: row.try_get(0)?,
