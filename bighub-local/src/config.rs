@@ -21,7 +21,10 @@ use bighub_core::Mode;
 
 use super::LocalError;
 use super::clock::parse_timestamp;
-use super::duration::{format_duration, parse_duration};
+use super::duration::format_duration;
+use super::duration::text as duration_text;
+use super::history_config;
+pub use super::history_config::{Dimension, MAX_COUNT, RateLimit, RequiredPrior};
 
 /// The shipped configuration of the default policy, as Rego data.
 pub const DEFAULT_DATA: &str = include_str!("default_data.json");
@@ -119,6 +122,20 @@ pub struct PolicyConfig {
     /// answer approves its calls; the decision server's `--separate-approver` requires it
     /// of every approval answered through its API.
     pub separate_approver_in_production: Vec<ActionFamily>,
+    /// The windows `input.history.windows` counts decisions and outcomes over, by actor,
+    /// system, action and target (`["1h", "24h"]`; each a duration).
+    #[serde(with = "duration_list", default = "default_windows")]
+    pub history_windows: Vec<Duration>,
+    /// Rate limits: at most so many calls in a window, per actor, system, action or target.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub rate_limits: Vec<RateLimit>,
+    /// Prerequisites: an action that needs a recent outcome of another on the same target.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub requires_prior: Vec<RequiredPrior>,
+}
+
+fn default_windows() -> Vec<Duration> {
+    vec![Duration::from_secs(3600), Duration::from_secs(24 * 3600)]
 }
 
 /// What kind of action a call is, as the default policy classifies it (`action_family`).
@@ -292,6 +309,26 @@ const CONFIG: Shape = Shape::Fields(&[
     ("max_scan_age", Shape::Value),
     ("approval_ttl", Shape::Value),
     ("separate_approver_in_production", Shape::Value),
+    ("history_windows", Shape::Value),
+    ("rate_limits", Shape::Each(&RATE_LIMIT)),
+    ("requires_prior", Shape::Each(&REQUIRED_PRIOR)),
+]);
+const RATE_LIMIT: Shape = Shape::Fields(&[
+    ("name", Shape::Value),
+    ("max", Shape::Value),
+    ("window", Shape::Value),
+    ("actor", Shape::Value),
+    ("system", Shape::Value),
+    ("action", Shape::Value),
+    ("environment", Shape::Value),
+    ("per", Shape::Value),
+]);
+const REQUIRED_PRIOR: Shape = Shape::Fields(&[
+    ("name", Shape::Value),
+    ("action", Shape::Value),
+    ("prior_action", Shape::Value),
+    ("window", Shape::Value),
+    ("status", Shape::Value),
 ]);
 
 /// Where configuration keys live in the Rego data.
@@ -411,6 +448,12 @@ impl PolicyConfig {
                 }
             }
         }
+        history_config::validate(
+            &self.history_windows,
+            &self.rate_limits,
+            &self.requires_prior,
+        )
+        .map_err(|(path, message)| KeyError::new(path, message))?;
         let (s, r) = (&self.risk_scores, &self.risk_score_raise);
         for (key, score) in [
             ("risk_scores.low", s.low),
@@ -461,6 +504,11 @@ impl PolicyConfig {
                 (system.trim().to_lowercase(), services)
             })
             .collect();
+        history_config::normalize(
+            &mut self.history_windows,
+            &mut self.rate_limits,
+            &mut self.requires_prior,
+        );
         for (i, w) in self.freeze_windows.iter_mut().enumerate() {
             lower(&mut w.systems);
             lower(&mut w.environments);
@@ -480,6 +528,13 @@ impl PolicyConfig {
         data["max_scan_age_seconds"] = json!(scan_age);
         data["max_scan_age_text"] = json!(format_duration(scan_age));
         data["approval_ttl_seconds"] = json!(self.approval_ttl.as_secs());
+        history_config::to_data(
+            &mut data,
+            &self.history_windows,
+            &self.rate_limits,
+            &self.requires_prior,
+            &self.production_environments,
+        );
         if let Some(windows) = data["freeze_windows"].as_array_mut() {
             for w in windows {
                 for (field, unix) in [("start", "start_unix"), ("end", "end_unix")] {
@@ -580,34 +635,20 @@ where
     Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
-/// A duration as text (`"2h"`, `"PT4H"`, ...) or whole seconds; written as text.
-mod duration_text {
+/// A list of durations, each as `duration_text` reads and writes it.
+mod duration_list {
     use super::*;
 
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_duration(d.as_secs()))
+    pub(super) fn serialize<S: Serializer>(list: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(|d| format_duration(d.as_secs())))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Duration;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(EXPECTED)
-            }
-            fn visit_u64<E: de::Error>(self, secs: u64) -> Result<Duration, E> {
-                Ok(Duration::from_secs(secs))
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
-                parse_duration(text)
-                    .map_err(|_| E::custom(format!("cannot read {text:?}: expected {EXPECTED}")))
-            }
-        }
-        d.deserialize_any(V)
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        #[derive(Deserialize)]
+        struct Item(#[serde(with = "crate::duration::text")] Duration);
+        let items = Option::<Vec<Item>>::deserialize(d)?.unwrap_or_default();
+        Ok(items.into_iter().map(|Item(d)| d).collect())
     }
-
-    const EXPECTED: &str =
-        "a duration such as \"2h\", \"90m\", \"2 days\" or \"PT4H\", or whole seconds";
 }
 
 /// The fields of a kill switch written as an object.
@@ -754,6 +795,23 @@ mod tests {
             end: "2027-01-04T00:00:00Z".into(),
             systems: vec![],
             environments: vec![],
+        });
+        config.rate_limits.push(RateLimit {
+            name: "l".into(),
+            max: 1,
+            window: Duration::from_secs(3600),
+            actor: Some("a".into()),
+            system: Some("s".into()),
+            action: Some("deploy".into()),
+            environment: Some("production".into()),
+            per: Dimension::Target,
+        });
+        config.requires_prior.push(RequiredPrior {
+            name: "p".into(),
+            action: "a".into(),
+            prior_action: "b".into(),
+            window: Duration::from_secs(3600),
+            status: "SUCCESS".into(),
         });
         fn same(value: &Value, shape: &Shape, path: &str) {
             match (shape, value) {

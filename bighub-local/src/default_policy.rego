@@ -385,6 +385,94 @@ findings contains f if {
 }
 
 # ---------------------------------------------------------------------------
+# Rate limits and prerequisites: data.bighub.config.rate_limits and requires_prior, on
+# the counts the store read for this call (input.history.rate_limits, last_outcomes).
+# ---------------------------------------------------------------------------
+
+# The modes a rate limit counts: calls that were allowed to run or sent to review.
+rate_limited_modes := {"autonomous", "constrained", "review"}
+
+actor_name := lower(input.action.actor) if is_string(input.action.actor) else := ""
+
+# A filter a limit leaves out (null) selects every call.
+filter_selects(wanted, _) if wanted == null
+
+filter_selects(wanted, value) if wanted == value
+
+# A limit's environment filter, widened to every production name when it names one.
+environment_selects(l) if count(l.environments) == 0
+
+environment_selects(l) if environment in l.environments
+
+# The limit's filters select this call.
+rate_limit_applies(l) if {
+	filter_selects(object.get(l, "actor", null), actor_name)
+	filter_selects(object.get(l, "system", null), system)
+	filter_selects(object.get(l, "action", null), lower(input.action.name))
+	environment_selects(l)
+}
+
+# The counted calls already in the limit's window for this call's value of `per`.
+rate_limit_count(l) := sum([n |
+	some m in rate_limited_modes
+	n := input.history.rate_limits[l.name].by_mode[m]
+])
+
+# A call that would go over a rate limit: review.
+findings contains f if {
+	some l in cfg.rate_limits
+	rate_limit_applies(l)
+	counts := input.history.rate_limits[l.name]
+	is_object(counts)
+	prior := rate_limit_count(l)
+	prior >= l.max
+	n := prior + 1
+	f := {
+		"rule": "rate_limit",
+		"mode": "review",
+		"reason": sprintf("%s%s would be call %v in %s for %s %s; the rate limit `%s` allows %v.", [input.action.name, target_text, n, l.window_text, l.per, counts.per_value, l.name, l.max]),
+		"factor": {
+			"factor": "rate_limit",
+			"severity": "warning",
+			"reason": sprintf("limit %s: %v calls in %s per %s (max %v)", [l.name, n, l.window_text, l.per, l.max]),
+			"limit": l.name,
+			"count": n,
+			"max": l.max,
+			"window": l.window_text,
+		},
+	}
+}
+
+# An outcome of the prerequisite's prior action with its status, on this target, in its
+# window.
+prior_recorded(p) if {
+	some o in input.history.last_outcomes
+	lower(o.action) == p.prior_action
+	o.status == p.status
+	o.at_unix >= input.now.unix - p.window_seconds
+}
+
+# An action whose prerequisite has no recent outcome on the same target: ask for it.
+findings contains f if {
+	some p in cfg.requires_prior
+	lower(input.action.name) == p.action
+	not prior_recorded(p)
+	f := {
+		"rule": "requires_prior",
+		"mode": "needs_context",
+		"reason": sprintf("%s%s needs a %s outcome of %s on the same target within %s (prerequisite `%s`); none is recorded.", [input.action.name, target_text, p.status, p.prior_action, p.window_text, p.name]),
+		"factor": {
+			"factor": "requires_prior",
+			"severity": "warning",
+			"reason": sprintf("no %s %s in the last %s", [p.status, p.prior_action, p.window_text]),
+			"prerequisite": p.name,
+			"prior_action": p.prior_action,
+		},
+		"action_space": {"information_gathering": [{"action": p.prior_action, "description": sprintf("Run %s%s, report its outcome (%s), then ask again", [p.prior_action, target_text, p.status])}]},
+	}
+}
+
+# ---------------------------------------------------------------------------
 # Operational context: input.context holds, per provider, {kind, shape, data, error, ...};
 # the rules below read the `data` of providers that declare a known shape (normalized in
 # Rust, so each field has the type these rules expect). input.context_failed names the

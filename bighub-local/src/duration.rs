@@ -1,7 +1,8 @@
 //! Reading the durations that tools and policy configuration write as text.
 //!
 //! This module owns parsing (`"48h"`, `"2 days"`, `"PT48H"`, `"90m"`, `"1h30m"`, plain
-//! seconds) and a compact rendering (`7200` -> `"2h"`). Which arguments hold a duration is
+//! seconds), a compact rendering (`7200` -> `"2h"`), and both as the configuration's serde
+//! form. Which arguments hold a duration is
 //! decided in `input.rs`.
 
 use std::time::Duration;
@@ -53,6 +54,43 @@ pub fn format_duration(secs: u64) -> String {
         .designator(Designator::Compact)
         .spacing(Spacing::None)
         .duration_to_string(&span)
+}
+
+/// A duration in configuration: text (`"2h"`, `"PT4H"`, ...) or whole seconds, written
+/// back as text (for `#[serde(with = ...)]`).
+pub(crate) mod text {
+    use std::fmt;
+    use std::time::Duration;
+
+    use serde::de::{self, Deserializer, Visitor};
+    use serde::ser::Serializer;
+
+    use super::{format_duration, parse_duration};
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(d.as_secs()))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_u64<E: de::Error>(self, secs: u64) -> Result<Duration, E> {
+                Ok(Duration::from_secs(secs))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+                parse_duration(text)
+                    .map_err(|_| E::custom(format!("cannot read {text:?}: expected {EXPECTED}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+
+    const EXPECTED: &str =
+        "a duration such as \"2h\", \"90m\", \"2 days\" or \"PT4H\", or whole seconds";
 }
 
 #[cfg(test)]

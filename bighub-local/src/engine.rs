@@ -31,6 +31,7 @@ use crate::policy_source::{DEFAULT_ENTRYPOINT, Source};
 use crate::policy_tests::{self, PolicyTestResult};
 use crate::replay::{self, ReplayOptions, ReplayReport};
 use crate::request_id::new_request_id;
+use crate::storage::history::HistoryRequest;
 use crate::storage::sqlite::{Sqlite, StoreLocation, describe};
 use crate::storage::{
     DatabaseTimeouts, DecisionDetail, DecisionPage, DecisionQuery, DecisionRecord,
@@ -83,7 +84,9 @@ use bighub_core::digest::canonical_sha256;
 /// With a PostgreSQL store ([`LocalEngineBuilder::database_url`], feature `postgres`) the
 /// methods stay synchronous: the store drives its pooled connections on a small runtime of
 /// its own and each call waits for its statements (a few milliseconds per decision: the
-/// history's reads pipelined, then one transaction). The async [`DecisionEngine`] methods
+/// history's reads, each prepared once per connection, pipelined in one round trip; then
+/// the decision and its approval written by one statement, or with an idempotency key in
+/// one transaction). The async [`DecisionEngine`] methods
 /// wait the same way, on the calling thread; a server that must not hold a runtime thread
 /// meanwhile calls the engine from a blocking pool, as `bighub-server` does. Approvals
 /// resolve and run at most once across every engine on the database.
@@ -634,6 +637,14 @@ pub struct PreviewHistory {
     pub outcomes_24h: Map<String, Value>,
     /// Recent decisions (`{request_id, mode, at}`), newest first.
     pub recent_decisions: Vec<Value>,
+    /// `input.history.windows`: per window label (`"1h"`), per dimension (`actor`,
+    /// `system`, `action`, `target`), `{decisions, by_mode, outcomes, capped}`.
+    pub windows: Map<String, Value>,
+    /// `input.history.rate_limits`: per limit name, `{decisions, by_mode, capped}`.
+    pub rate_limits: Map<String, Value>,
+    /// `input.history.last_outcomes`: `{status, action, request_id, at, at_unix}`, newest
+    /// first.
+    pub last_outcomes: Vec<Value>,
 }
 
 impl LocalEngine {
@@ -810,7 +821,9 @@ impl LocalEngine {
             }
             None => None,
         };
-        let (history, precedents) = self.store()?.history(name, target, now)?;
+        let policy = self.policies.current();
+        let request = HistoryRequest::for_call(&policy.config, action, name, now);
+        let (history, precedents) = self.store()?.history(&request)?;
         let prepared = context.prepare(now);
         let context_blocked = !prepared.blocked_by.is_empty();
         let mut raw = self.decide_prepared(action, history, precedents, now, prepared)?;
@@ -895,9 +908,10 @@ impl LocalEngine {
         context: &ContextSnapshot,
     ) -> Result<Decision, LocalError> {
         let now = self.now();
-        let target = action.target.as_deref().unwrap_or("");
         storable::action(action, action_name(action))?;
-        let (history, precedents) = self.store()?.history(action_name(action), target, now)?;
+        let policy = self.policies.current();
+        let request = HistoryRequest::for_call(&policy.config, action, action_name(action), now);
+        let (history, precedents) = self.store()?.history(&request)?;
         let prepared = context.prepare(now);
         let context_blocked = !prepared.blocked_by.is_empty();
         let mut raw = self.decide_prepared(action, history, precedents, now, prepared)?;
@@ -956,6 +970,9 @@ impl LocalEngine {
             outcomes_24h: outcomes,
             failures_24h: history.failures_24h,
             last_failure: None,
+            windows: history.windows.clone(),
+            rate_limits: history.rate_limits.clone(),
+            last_outcomes: history.last_outcomes.clone(),
         };
         let raw = self.decide_raw(
             action,

@@ -36,6 +36,14 @@ pub(crate) struct History {
     pub failures_24h: u64,
     /// The newest failure, when there is one: `{request_id, description, at}`.
     pub last_failure: Option<Value>,
+    /// Per window label (`"1h"`), per dimension (`actor`, `system`, `action`, `target`):
+    /// `{decisions, by_mode, outcomes, capped}` for the call's value, or `null`.
+    pub windows: Map<String, Value>,
+    /// Per rate limit name: `{decisions, by_mode, capped, per, per_value}`, or `null`.
+    pub rate_limits: Map<String, Value>,
+    /// The newest outcome of each action and status on the target, newest first:
+    /// `{status, action, request_id, at, at_unix}`.
+    pub last_outcomes: Vec<Value>,
 }
 
 /// Splits an action name into lower-case words: `grantAccess`, `grant-access`,
@@ -318,6 +326,9 @@ pub(crate) fn build_input(
                 ("outcomes_24h", Value::Object(history.outcomes_24h)),
                 ("failures_24h", json!(history.failures_24h)),
                 ("last_failure", history.last_failure.unwrap_or(Value::Null)),
+                ("windows", Value::Object(history.windows)),
+                ("rate_limits", Value::Object(history.rate_limits)),
+                ("last_outcomes", Value::Array(history.last_outcomes)),
             ]),
         ),
     ]);

@@ -39,6 +39,8 @@
 //! | `change_freeze` | a change (not a read) inside a configured freeze window | blocked |
 //! | `kill_switch` | the global switch, or the action's system's switch, is on | blocked (reads too) |
 //! | `recent_failures` | `failure_threshold` (3) or more `FAILURE` outcomes for the same action and target in 24h | review; factor `recent_failures` |
+//! | `rate_limit` | a call that a `rate_limits` entry's filters select (`actor`, `system`, `action`, `environment`, each when given), when its `per` value (the call's actor, system, action or target) already has `max` counted decisions in the entry's `window` (`input.history.rate_limits`; counted: modes `autonomous`, `constrained` and `review`, whose calls ran or were sent to review; the call itself makes one more) | review; factor `rate_limit` with `limit`, `count` (including this call), `max` and `window` |
+//! | `requires_prior` | a call of a `requires_prior` entry's `action` with no outcome of its `prior_action` with its `status` (`SUCCESS`) on the same target within its `window` (`input.history.last_outcomes`) | needs_context, naming the missing action; `information_gathering` says to run it and report its outcome |
 //! | `active_incident` | a provider of shape `pagerduty_incidents` has a triggered or acknowledged high-urgency incident whose service id or name is the action's system or target (case-insensitive), or is listed for the system in `incident_services` | review for a production change (not a read); the reason names the incident's id and title |
 //! | `freeze_window` | a `freeze_calendar` window active now for the action's system and environment (an empty list covers all) | blocked for a change (not a read), offering to schedule it after the window; review when the window has `allow_emergency` and `input.action.context.metadata.emergency` is `true` |
 //! | `argocd_deny_window` | an action on an `argocd_systems` system, and an active `deny` window of an `argocd_sync_windows` provider whose `applications` glob matches the target, or `namespaces` / `clusters` glob the `namespace` / `cluster` argument (`*` matches any run of characters) | blocked; review when the window has `manual_sync` and `input.action.context.metadata.manual_sync` is `true` |
@@ -112,6 +114,9 @@
 //! | `max_scan_age` | duration (as `max_privilege_duration`) | `"24h"` | the oldest security scan a deploy that needs one may rely on |
 //! | `approval_ttl` | duration (as `max_privilege_duration`) | `"24h"` | how long a pending approval waits for an answer before it expires; a finding's `approval.ttl_seconds` may shorten it |
 //! | `separate_approver_in_production` | list of action families: `read_only`, `change`, `destructive_change`, `privilege_escalation` | `[]` | the families whose production calls, when reviewed, must be approved by someone other than who asked (for example `["privilege_escalation"]`) |
+//! | `history_windows` | list of durations | `["1h", "24h"]` | the windows `input.history.windows` counts decisions and outcomes over (see [the input document](#the-input-document)) |
+//! | `rate_limits` | list of `{name, max, window, actor?, system?, action?, environment?, per?}` ([`RateLimit`](config::RateLimit)): `name` unique, `max` a whole number from 1 to 10,000 ([`MAX_COUNT`](config::MAX_COUNT)), `window` a duration, the filters names compared lower-cased (an `environment` that is a production name means every production name), `per` one of `actor` (default), `system`, `action`, `target` | `[]` | at most `max` calls in `window` for each value of `per`, among the calls the filters select; the next goes to review (rule `rate_limit`). `{"name": "prod-deploys", "max": 3, "window": "1h", "action": "deploy", "environment": "production", "per": "actor"}` is "three production deploys an hour per agent"; `{"name": "group-grants", "max": 5, "window": "24h", "action": "grant_access", "per": "target"}` "five grants a day to one group" |
+//! | `requires_prior` | list of `{name, action, prior_action, window, status?}` ([`RequiredPrior`](config::RequiredPrior)); `status` defaults to `SUCCESS` | `[]` | `action` runs only after an outcome of `prior_action` with `status` on the same target within `window`; otherwise needs_context (rule `requires_prior`). `{"name": "backup-first", "action": "rotate_credential", "prior_action": "backup_database", "window": "1h"}` |
 //!
 //! Names in lists are compared lower-cased. Every source is checked on its own when the
 //! engine is built: a key that is not in this table (at any depth), a value of the wrong
@@ -254,12 +259,47 @@
 //! input.derived     what the engine read from the arguments (version 1, below)
 //! input.now         {rfc3339, unix}
 //! input.history     recent_decisions, outcomes_24h {STATUS: count}, failures_24h,
-//!                   last_failure — for this action and target, from the store
+//!                   last_failure — for this action and target, from the store; and
+//!                   windows, rate_limits, last_outcomes (below)
 //! input.context     per context provider (when any is configured): {kind, shape, data,
 //!                   error, fetched_at, age_seconds, sha256}; see [`context`]
 //! input.context_failed  the providers whose fetch failed and whose failure the policy
 //!                   decides on (`on_failure: absent`)
 //! ```
+//!
+//! `input.history` also counts what the store recorded around this call, read from the
+//! database at each decision (so that every engine and server on one PostgreSQL database,
+//! or every process on one SQLite file, sees the same counts):
+//!
+//! ```text
+//! input.history.windows["1h"].actor  = {"decisions": 3, "by_mode": {"autonomous": 2, "review": 1},
+//!                                       "outcomes": {"SUCCESS": 2}, "capped": false}
+//! input.history.windows["1h"].system / .action / .target   the same, for the call's system,
+//!                                       action name and target (null when the call has none)
+//! input.history.rate_limits["prod-deploys"] = {"decisions": 3, "by_mode": {...}, "capped": false,
+//!                                       "per": "actor", "per_value": "ci-bot"}
+//! input.history.last_outcomes = [{"status": "SUCCESS", "action": "backup_database",
+//!                                 "request_id": "loc_...", "at": "2026-...Z", "at_unix": 1780...}]
+//! ```
+//!
+//! - `windows`: one entry per `history_windows` duration, labelled as the engine writes
+//!   durations (`"1h"`, `"24h"`, `"15m"`); for each of `actor`, `system`, `action` and
+//!   `target`, the decisions recorded for the call's value of that dimension since the
+//!   window's start, in total and by mode, and the outcomes reported for them by status.
+//!   The call being decided is not counted. Outcomes record their decision's actor and
+//!   system since schema 9 (SQLite) / 6 (PostgreSQL): older outcomes count only by action
+//!   and target.
+//! - `rate_limits`: for each `rate_limits` entry, the decisions in its window with the
+//!   call's value of its `per` dimension that its filters select, by mode; `null` when the
+//!   call has no value of `per`.
+//! - `last_outcomes`: the newest outcome of each action and status on the call's target
+//!   (any action), newest first, at most 20, found among the target's 200 newest outcomes;
+//!   empty without a target. `at_unix` is in seconds, to compare with `input.now.unix`.
+//!
+//! Each count reads at most 10,000 rows, newest first, through an index on (dimension,
+//! time), so a decision costs the same on a log of a thousand decisions or of millions;
+//! `capped: true` says a count reached that bound (it is then at least that).
+//! [`PreviewHistory`] sets all three for [`LocalEngine::preview`] and the golden tests.
 //!
 //! `input.derived` holds only values Rust reads more reliably than Rego, never a
 //! classification of the action; its shape is versioned ([`DERIVED_VERSION`], given as
@@ -455,8 +495,8 @@
 #![warn(missing_docs)]
 
 // The modules in order (tests/layout.rs checks it); a module uses only those listed before it:
-//   error, clock, duration, convert, redact, outbound_url, request_id, config, input,
-//   context, answer, policy_source, policy_check, policy, policy_tests, policy_reload,
+//   error, clock, duration, convert, redact, outbound_url, request_id, history_config, config,
+//   input, context, answer, policy_source, policy_check, policy, policy_tests, policy_reload,
 //   policy_watch, storage, shadow, approval_terms, approval_change, replay, decision_logs,
 //   engine, live_policies, approvals, durable
 
@@ -473,6 +513,7 @@ pub mod durable;
 pub mod duration;
 mod engine;
 mod error;
+mod history_config;
 mod input;
 mod live_policies;
 mod outbound_url;

@@ -239,6 +239,9 @@ fn recorded_call(row: &StoredDecision, recorded: &Value) -> (ProposedAction, His
             outcomes_24h: h["outcomes_24h"].as_object().cloned().unwrap_or_default(),
             failures_24h: h["failures_24h"].as_u64().unwrap_or(0),
             last_failure: Some(h["last_failure"].clone()).filter(|v| !v.is_null()),
+            windows: h["windows"].as_object().cloned().unwrap_or_default(),
+            rate_limits: h["rate_limits"].as_object().cloned().unwrap_or_default(),
+            last_outcomes: h["last_outcomes"].as_array().cloned().unwrap_or_default(),
         };
         return (action, history, precedents);
     }

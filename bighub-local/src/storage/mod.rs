@@ -33,6 +33,7 @@ use bighub_core::{MemoryBatch, OutcomeReport};
 
 use crate::error::LocalError;
 use crate::input::History;
+use history::HistoryRequest;
 
 pub(crate) use approval_rules::{Answer, ArgumentChange, NewApproval};
 
@@ -40,7 +41,7 @@ pub(crate) mod approval_rules;
 mod database_timeouts;
 mod decision_log;
 pub(crate) mod durable_runs;
-mod history;
+pub(crate) mod history;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod shadow_log;
@@ -59,14 +60,10 @@ pub use storable::MAX_IDENTIFIER_BYTES;
 pub(crate) trait Storage:
     durable_runs::DurableRunStorage + Send + Sync + fmt::Debug
 {
-    /// The history of `action` on `target` as of `now_ms`, and how many decisions precede
-    /// it (capped).
-    fn history(
-        &self,
-        action: &str,
-        target: &str,
-        now_ms: i64,
-    ) -> Result<(History, u64), LocalError>;
+    /// The history `request` asks for (the action on its target, the counts by dimension
+    /// and window, the rate limits' counts, the target's last outcomes), and how many
+    /// decisions precede it on that action and target (capped).
+    fn history(&self, request: &HistoryRequest<'_>) -> Result<(History, u64), LocalError>;
 
     /// Writes a decision and, when `approval_reason` is given, its pending approval, in one
     /// transaction; with an idempotency claim, takes the key in the same transaction, and

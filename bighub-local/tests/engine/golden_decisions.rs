@@ -230,6 +230,8 @@ fn the_golden_cases_cover_every_rule_and_mode() {
         "scan_stale",
         "scan_digest_mismatch",
         "scan_clean",
+        "rate_limit",
+        "requires_prior",
     ] {
         assert!(rules.contains(rule), "no golden case fires {rule}");
     }

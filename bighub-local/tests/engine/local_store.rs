@@ -336,17 +336,25 @@ async fn a_store_of_the_first_schema_is_migrated_and_keeps_its_rows() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
     assert_eq!(
         indexes(&conn),
         [
             "decisions_by_action",
+            "decisions_by_action_time",
+            "decisions_by_actor_time",
             "decisions_by_legacy_id",
+            "decisions_by_system_time",
+            "decisions_by_target_time",
             "decisions_shadow_disagreements",
             "durable_run_approvals_by_request",
             "durable_runs_paused",
             "outcomes_by_action",
-            "outcomes_by_request"
+            "outcomes_by_action_time",
+            "outcomes_by_actor_time",
+            "outcomes_by_request",
+            "outcomes_by_system_time",
+            "outcomes_by_target_time"
         ]
     );
     // The old row is marked as such; the new one is not, and stays out of that index.

@@ -12,6 +12,7 @@ mod decision_logs_sink;
 mod durable_runs;
 mod evidence_lookup;
 mod golden_decisions;
+mod history_limits;
 mod live_policies;
 mod local_approvals;
 mod local_config;

@@ -15,6 +15,7 @@ mod hostile_clients;
 mod lifecycle;
 mod live_policies;
 mod notify;
+mod rate_limits;
 mod slack_actions;
 mod wire;
 mod wire_postgres;

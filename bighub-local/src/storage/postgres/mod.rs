@@ -12,6 +12,11 @@
 //! concurrent callers on any number of machines exactly one succeeds; an idempotency key
 //! is taken by `INSERT ... ON CONFLICT`, in the decision's own transaction.
 //!
+//! A decision costs two round trips once a connection has prepared its statements (each
+//! is prepared once per pooled connection): the history's reads, sent together and
+//! pipelined, and the write, one statement that inserts the decision and its pending
+//! approval (an idempotency key adds the transaction around the key and that statement).
+//!
 //! # Blocking over an async driver
 //!
 //! The engine's API is synchronous, the driver (`tokio-postgres`, pooled by
@@ -39,7 +44,8 @@ use crate::input::History;
 use crate::redact::redact_value;
 use crate::storage::durable_runs::DurableRunStorage;
 use crate::storage::history::{
-    DAY_MS, MAX_PRECEDENTS, RECENT_DECISIONS, RecentEntry, RecentOutcome, summarize,
+    self, CountRow, DAY_MS, HistoryRequest, MAX_PRECEDENTS, Param, Placeholders, RECENT_DECISIONS,
+    RecentEntry, RecentOutcome, Statement, TargetOutcome, summarize,
 };
 use crate::storage::{
     Answer, ApprovalRecord, DatabaseTimeouts, DecisionDetail, DecisionPage, DecisionQuery,
@@ -237,15 +243,17 @@ impl Postgres {
         now_ms: i64,
     ) -> Result<Option<IdempotentHit>, LocalError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT k.action_sha256, d.decision FROM idempotency_keys k
-                 JOIN decisions d ON d.request_id = k.request_id
-                 WHERE k.caller = $1 AND k.key = $2 AND k.created_at > $3",
-                &[&caller, &key, &(now_ms - IDEMPOTENCY_TTL_MS)],
-            )
-            .await?;
-        let Some(row) = row else { return Ok(None) };
+        let rows = query_cached(
+            &client,
+            "SELECT k.action_sha256, d.decision FROM idempotency_keys k
+             JOIN decisions d ON d.request_id = k.request_id
+             WHERE k.caller = $1 AND k.key = $2 AND k.created_at > $3",
+            &[&caller, &key, &(now_ms - IDEMPOTENCY_TTL_MS)],
+        )
+        .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
         let text: String = row.try_get(1)?;
         Ok(Some(IdempotentHit {
             action_sha256: row.try_get(0)?,
@@ -262,130 +270,104 @@ impl Postgres {
         let arguments = serde_json::to_string(d.arguments)?;
         let decision = serde_json::to_string(d.decision)?;
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        if let Some(claim) = idempotency {
-            let expired = d.created_at - IDEMPOTENCY_TTL_MS;
-            let taken = tx
+        let Some(claim) = idempotency else {
+            // One statement, so atomic without a transaction: one round trip.
+            let insert = client.prepare_cached(INSERT_DECISION).await?;
+            client
                 .execute(
-                    // An expired key is taken over; a live one stays with its request (a
-                    // concurrent insert of the same key waits for that request's commit).
-                    "INSERT INTO idempotency_keys (caller, key, action_sha256, request_id, created_at)
-                     VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (caller, key) DO UPDATE SET action_sha256 = EXCLUDED.action_sha256,
-                        request_id = EXCLUDED.request_id, created_at = EXCLUDED.created_at
-                     WHERE idempotency_keys.created_at <= $6",
-                    &[
-                        &claim.caller,
-                        &claim.key,
-                        &claim.action_sha256,
-                        &d.request_id,
-                        &d.created_at,
-                        &expired,
-                    ],
+                    &insert,
+                    &decision_params(d, &arguments, &decision, approval).refs(),
                 )
                 .await?;
-            if taken == 0 {
-                tx.rollback().await?;
-                drop(client);
-                return self
-                    .hit(claim.caller, claim.key, d.created_at)
-                    .await?
-                    .map(Some)
-                    .ok_or_else(|| {
-                        LocalError::Database(
-                            "an idempotency key was taken and then expired during one request"
-                                .to_owned(),
-                        )
-                    });
-            }
-        }
-        let params: [&(dyn ToSql + Sync); 18] = [
-            &d.request_id,
-            &d.created_at,
-            &d.tool,
-            &d.action,
-            &d.target,
-            &d.system,
-            &d.environment,
-            &d.risk,
-            &d.actor,
-            &d.mode,
-            &d.risk_score,
-            &d.reason,
-            &arguments,
-            &d.arguments_sha256,
-            &decision,
-            &d.caller,
-            &d.shadow_mode,
-            &d.shadow_agrees,
-        ];
-        let insert = tx
+            return Ok(None);
+        };
+        let tx = client.transaction().await?;
+        let expired = d.created_at - IDEMPOTENCY_TTL_MS;
+        let claim_key = tx
             .prepare_cached(
-                "INSERT INTO decisions (request_id, created_at, tool, action, target, system,
-                    environment, risk, actor, mode, risk_score, reason, arguments,
-                    arguments_sha256, decision, caller, shadow_mode, shadow_agrees)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                    $17, $18)",
+                // An expired key is taken over; a live one stays with its request (a
+                // concurrent insert of the same key waits for that request's commit).
+                "INSERT INTO idempotency_keys (caller, key, action_sha256, request_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (caller, key) DO UPDATE SET action_sha256 = EXCLUDED.action_sha256,
+                    request_id = EXCLUDED.request_id, created_at = EXCLUDED.created_at
+                 WHERE idempotency_keys.created_at <= $6",
             )
             .await?;
-        tx.execute(&insert, &params).await?;
-        if let Some(approval) = approval {
-            let required = i32::try_from(approval.required_approvals).unwrap_or(1);
-            tx.execute(
-                "INSERT INTO approvals (request_id, created_at, tool, action, target,
-                    arguments_sha256, reason, arguments, expires_at, requester, actor,
-                    separate_approver, required_approvals, approvers)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '[]')",
+        let taken = tx
+            .execute(
+                &claim_key,
                 &[
+                    &claim.caller,
+                    &claim.key,
+                    &claim.action_sha256,
                     &d.request_id,
                     &d.created_at,
-                    &d.tool,
-                    &d.action,
-                    &d.target,
-                    &d.arguments_sha256,
-                    &approval.reason,
-                    &d.arguments.to_string(),
-                    &approval.expires_at,
-                    &d.caller,
-                    &d.actor,
-                    &approval.separate_approver,
-                    &required,
+                    &expired,
                 ],
             )
             .await?;
+        if taken == 0 {
+            tx.rollback().await?;
+            drop(client);
+            return self
+                .hit(claim.caller, claim.key, d.created_at)
+                .await?
+                .map(Some)
+                .ok_or_else(|| {
+                    LocalError::Database(
+                        "an idempotency key was taken and then expired during one request"
+                            .to_owned(),
+                    )
+                });
         }
+        let insert = tx.prepare_cached(INSERT_DECISION).await?;
+        tx.execute(
+            &insert,
+            &decision_params(d, &arguments, &decision, approval).refs(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(None)
     }
 
     async fn history_async(
         &self,
-        action: &str,
-        target: &str,
-        now_ms: i64,
+        request: &HistoryRequest<'_>,
     ) -> Result<(History, u64), LocalError> {
-        let since = now_ms - DAY_MS;
+        let (action, target) = (request.action, request.target);
+        let since = request.now_ms - DAY_MS;
         let client = self.client().await?;
         let p_recent: [&(dyn ToSql + Sync); 3] = [&action, &target, &RECENT_DECISIONS];
         let p_count: [&(dyn ToSql + Sync); 3] = [&action, &target, &MAX_PRECEDENTS];
         let p_outcomes: [&(dyn ToSql + Sync); 3] = [&action, &target, &since];
-        // Sent together: the connection pipelines them.
-        let (recent, count, outcomes) = futures::try_join!(
-            client.query(
+        let windows = history::window_counts(request, Placeholders::Postgres);
+        let limits = history::limit_counts(request, Placeholders::Postgres);
+        let last = history::target_outcomes(request, Placeholders::Postgres);
+        // Sent together, each statement prepared once per connection: the connection
+        // pipelines them, so the whole history is one round trip.
+        let (recent, count, outcomes, window_rows, limit_rows, last_rows) = futures::try_join!(
+            query_cached(
+                &client,
                 "SELECT request_id, mode, created_at FROM decisions
                  WHERE action = $1 AND target = $2 ORDER BY created_at DESC, id DESC LIMIT $3",
                 &p_recent,
             ),
-            client.query_one(
+            query_cached(
+                &client,
                 "SELECT COUNT(*) FROM (SELECT 1 FROM decisions WHERE action = $1 AND target = $2
                  LIMIT $3) AS capped",
                 &p_count,
             ),
-            client.query(
+            query_cached(
+                &client,
                 "SELECT id, created_at, status, request_id, description FROM outcomes
                  WHERE action = $1 AND target = $2 AND created_at >= $3 ORDER BY id",
                 &p_outcomes,
             ),
+            query_statement(&client, windows.as_ref()),
+            query_statement(&client, limits.as_ref()),
+            query_statement(&client, last.as_ref()),
         )?;
         let recent = recent
             .iter()
@@ -413,13 +395,37 @@ impl Postgres {
                 })
             })
             .collect::<Result<Vec<_>, LocalError>>()?;
+        let count = count
+            .first()
+            .ok_or_else(|| LocalError::Database("COUNT(*) answered no row".to_owned()))?
+            .try_get(0)?;
         let entry = RecentEntry {
             recent,
-            count: count.try_get(0)?,
+            count,
             outcomes,
             outcomes_since: since,
         };
-        Ok(summarize(&entry))
+        let (mut history, precedents) = summarize(&entry);
+        let last = last_rows
+            .iter()
+            .map(|r| {
+                Ok(TargetOutcome {
+                    id: r.try_get(0)?,
+                    action: r.try_get(1)?,
+                    status: r.try_get(2)?,
+                    request_id: r.try_get(3)?,
+                    created_at: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<Vec<_>, LocalError>>()?;
+        history::add_counts(
+            &mut history,
+            request,
+            &count_rows(&window_rows)?,
+            &count_rows(&limit_rows)?,
+            last,
+        );
+        Ok((history, precedents))
     }
 
     async fn insert_outcome_async(
@@ -430,32 +436,50 @@ impl Postgres {
     ) -> Result<(), LocalError> {
         let details = redact_value(&Value::Object(report.details.clone()), &[]);
         let client = self.client().await?;
-        let (action, target) = match &report.request_id {
-            Some(id) => {
-                let row = client
-                    .query_opt(
-                        "SELECT action, target FROM decisions WHERE request_id = $1",
+        let (action, target, actor, system): (String, String, Option<String>, Option<String>) =
+            match &report.request_id {
+                Some(id) => {
+                    let row = query_cached(
+                        &client,
+                        "SELECT action, target, actor, system FROM decisions WHERE request_id = $1",
                         &[id],
                     )
                     .await?
+                    .into_iter()
+                    .next()
                     .ok_or_else(|| LocalError::DecisionNotFound(id.clone()))?;
-                (row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?)
-            }
-            None => {
-                let s = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
-                let action = s("action").or_else(|| s("tool")).ok_or_else(|| {
-                    LocalError::DecisionNotFound(
-                        "(none: give the report a request_id, or details.action)".to_owned(),
+                    (
+                        row.try_get(0)?,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                        row.try_get(3)?,
                     )
-                })?;
-                (action, s("target").unwrap_or_default())
-            }
-        };
+                }
+                None => {
+                    let s = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
+                    let action = s("action").or_else(|| s("tool")).ok_or_else(|| {
+                        LocalError::DecisionNotFound(
+                            "(none: give the report a request_id, or details.action)".to_owned(),
+                        )
+                    })?;
+                    (
+                        action,
+                        s("target").unwrap_or_default(),
+                        s("actor"),
+                        s("system"),
+                    )
+                }
+            };
+        let insert = client
+            .prepare_cached(
+                "INSERT INTO outcomes (request_id, action, target, status, description, details,
+                    correction_needed, created_at, caller, actor, system)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .await?;
         client
             .execute(
-                "INSERT INTO outcomes (request_id, action, target, status, description, details,
-                    correction_needed, created_at, caller)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &insert,
                 &[
                     &report.request_id,
                     &action,
@@ -466,6 +490,8 @@ impl Postgres {
                     &report.correction_needed,
                     &now_ms,
                     &caller,
+                    &actor,
+                    &system,
                 ],
             )
             .await?;
@@ -570,6 +596,131 @@ impl Postgres {
     }
 }
 
+/// Writes a decision and, when `$21` is true, its pending approval: one statement, so both
+/// or neither are written.
+const INSERT_DECISION: &str = "WITH d AS (
+    INSERT INTO decisions (request_id, created_at, tool, action, target, system, environment,
+        risk, actor, mode, risk_score, reason, arguments, arguments_sha256, decision, caller,
+        shadow_mode, shadow_agrees)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $22, $23)
+    RETURNING request_id
+)
+INSERT INTO approvals (request_id, created_at, tool, action, target, arguments_sha256, reason,
+    arguments, expires_at, requester, actor, separate_approver, required_approvals, approvers)
+SELECT d.request_id, $2, $3, $4, $5, $14, $17, $13, $18, $16, $9, $19, $20, '[]'
+FROM d WHERE $21::boolean";
+
+/// The parameters of [`INSERT_DECISION`], owned for the time of the statement.
+struct DecisionParams<'a> {
+    d: &'a NewDecision<'a>,
+    arguments: &'a str,
+    decision: &'a str,
+    reason: &'a str,
+    expires_at: i64,
+    separate_approver: bool,
+    required_approvals: i32,
+    with_approval: bool,
+}
+
+fn decision_params<'a>(
+    d: &'a NewDecision<'a>,
+    arguments: &'a str,
+    decision: &'a str,
+    approval: Option<&'a NewApproval<'a>>,
+) -> DecisionParams<'a> {
+    DecisionParams {
+        d,
+        arguments,
+        decision,
+        reason: approval.map_or("", |a| a.reason),
+        expires_at: approval.map_or(0, |a| a.expires_at),
+        separate_approver: approval.is_some_and(|a| a.separate_approver),
+        required_approvals: approval
+            .map_or(1, |a| i32::try_from(a.required_approvals).unwrap_or(1)),
+        with_approval: approval.is_some(),
+    }
+}
+
+impl DecisionParams<'_> {
+    fn refs(&self) -> [&(dyn ToSql + Sync); 23] {
+        let d = self.d;
+        [
+            &d.request_id,
+            &d.created_at,
+            &d.tool,
+            &d.action,
+            &d.target,
+            &d.system,
+            &d.environment,
+            &d.risk,
+            &d.actor,
+            &d.mode,
+            &d.risk_score,
+            &d.reason,
+            &self.arguments,
+            &d.arguments_sha256,
+            &self.decision,
+            &d.caller,
+            &self.reason,
+            &self.expires_at,
+            &self.separate_approver,
+            &self.required_approvals,
+            &self.with_approval,
+            &d.shadow_mode,
+            &d.shadow_agrees,
+        ]
+    }
+}
+
+/// Runs `sql` as a statement prepared once per connection (the pool's statement cache).
+async fn query_cached(
+    client: &deadpool_postgres::Object,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>, LocalError> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.query(&statement, params).await?)
+}
+
+/// Runs a history statement built in `history.rs` (no rows without one).
+async fn query_statement(
+    client: &deadpool_postgres::Object,
+    statement: Option<&Statement<'_>>,
+) -> Result<Vec<tokio_postgres::Row>, LocalError> {
+    let Some(st) = statement else {
+        return Ok(Vec::new());
+    };
+    let params: Vec<&(dyn ToSql + Sync)> = st
+        .params
+        .iter()
+        .map(|p| -> &(dyn ToSql + Sync) {
+            match p {
+                Param::Text(t) => t,
+                Param::Int(n) => n,
+            }
+        })
+        .collect();
+    query_cached(client, &st.sql, &params).await
+}
+
+/// The rows of a counting statement: part, key, then one count per column.
+fn count_rows(rows: &[tokio_postgres::Row]) -> Result<Vec<CountRow>, LocalError> {
+    rows.iter()
+        .map(|r| {
+            Ok(CountRow {
+                part: r.try_get(0)?,
+                key: r.try_get(1)?,
+                counts: (2..r.len())
+                    .map(|i| {
+                        r.try_get::<_, Option<i64>>(i)
+                            .map(Option::unwrap_or_default)
+                    })
+                    .collect::<Result<_, _>>()?,
+            })
+        })
+        .collect()
+}
+
 /// A decision row as `decisions_before_async` and `stored_decision_async` select it.
 fn stored_from_row(r: &tokio_postgres::Row) -> Result<StoredDecision, LocalError> {
     Ok(StoredDecision {
@@ -627,13 +778,8 @@ impl DurableRunStorage for Postgres {
 }
 
 impl Storage for Postgres {
-    fn history(
-        &self,
-        action: &str,
-        target: &str,
-        now_ms: i64,
-    ) -> Result<(History, u64), LocalError> {
-        self.block(self.history_async(action, target, now_ms))
+    fn history(&self, request: &HistoryRequest<'_>) -> Result<(History, u64), LocalError> {
+        self.block(self.history_async(request))
     }
 
     fn insert_decision(

@@ -9,7 +9,7 @@ use crate::error::LocalError;
 use crate::storage::IDEMPOTENCY_TTL_MS;
 
 /// The schema version this code writes (`bighub_schema.version`).
-const SCHEMA_VERSION: i32 = 5;
+const SCHEMA_VERSION: i32 = 6;
 
 /// Serialises migrations of every bighub schema in one database.
 const MIGRATION_LOCK: i64 = 0x6269_6768_7562; // "bighub"
@@ -147,6 +147,23 @@ CREATE INDEX IF NOT EXISTS decisions_shadow_disagreements ON decisions (id)
     WHERE shadow_agrees = false;
 ";
 
+/// Version 6 counts the history by dimension and window: each outcome records its
+/// decision's actor and system (outcomes written before have none, and are counted by
+/// action and target only), and decisions and outcomes get an index on (dimension, time),
+/// ending with the mode or status, so that a count reads only the index.
+const MIGRATE_V6: &str = "
+ALTER TABLE outcomes ADD COLUMN IF NOT EXISTS actor TEXT;
+ALTER TABLE outcomes ADD COLUMN IF NOT EXISTS system TEXT;
+CREATE INDEX IF NOT EXISTS decisions_by_actor_time ON decisions (actor, created_at, mode);
+CREATE INDEX IF NOT EXISTS decisions_by_system_time ON decisions (system, created_at, mode);
+CREATE INDEX IF NOT EXISTS decisions_by_action_time ON decisions (action, created_at, mode);
+CREATE INDEX IF NOT EXISTS decisions_by_target_time ON decisions (target, created_at, mode);
+CREATE INDEX IF NOT EXISTS outcomes_by_actor_time ON outcomes (actor, created_at, status);
+CREATE INDEX IF NOT EXISTS outcomes_by_system_time ON outcomes (system, created_at, status);
+CREATE INDEX IF NOT EXISTS outcomes_by_action_time ON outcomes (action, created_at, status);
+CREATE INDEX IF NOT EXISTS outcomes_by_target_time ON outcomes (target, created_at, status);
+";
+
 /// Creates (or migrates) the tables in `schema` (the connection's search path when none).
 pub(super) async fn migrate(
     client: &mut deadpool_postgres::Object,
@@ -185,7 +202,10 @@ pub(super) async fn migrate(
             if older.is_none_or(|v| v < 4) {
                 tx.batch_execute(MIGRATE_V4).await?;
             }
-            tx.batch_execute(MIGRATE_V5).await?;
+            if older.is_none_or(|v| v < 5) {
+                tx.batch_execute(MIGRATE_V5).await?;
+            }
+            tx.batch_execute(MIGRATE_V6).await?;
             tx.execute(
                 "INSERT INTO bighub_schema (version) VALUES ($1)",
                 &[&SCHEMA_VERSION],

@@ -17,6 +17,7 @@ use bighub_core::{MemoryBatch, OutcomeReport};
 use crate::error::LocalError;
 use crate::input::History;
 use crate::storage::durable_runs::DurableRunStorage;
+use crate::storage::history::HistoryRequest;
 use crate::storage::{
     Answer, ApprovalRecord, DecisionDetail, DecisionPage, DecisionQuery, DecisionRecord,
     IdempotencyClaim, IdempotentHit, NewApproval, NewDecision, Storage, StoredDecision,
@@ -122,13 +123,8 @@ impl DurableRunStorage for Sqlite {
 }
 
 impl Storage for Sqlite {
-    fn history(
-        &self,
-        action: &str,
-        target: &str,
-        now_ms: i64,
-    ) -> Result<(History, u64), LocalError> {
-        self.lock()?.history(action, target, now_ms)
+    fn history(&self, request: &HistoryRequest<'_>) -> Result<(History, u64), LocalError> {
+        self.lock()?.history(request)
     }
 
     fn insert_decision(

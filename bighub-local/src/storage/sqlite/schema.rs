@@ -10,7 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::LocalError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 8;
+const SCHEMA_VERSION: i64 = 9;
 
 /// Row keys per millisecond. A decision's row key (`id`) is the millisecond it was made in
 /// times this, plus its rank among the decisions of that millisecond; its request id carries
@@ -227,6 +227,23 @@ ALTER TABLE decisions ADD COLUMN shadow_agrees INTEGER;
 CREATE INDEX decisions_shadow_disagreements ON decisions (id) WHERE shadow_agrees = 0;
 ";
 
+/// Version 9 counts the history by dimension and window: each outcome records its
+/// decision's actor and system (outcomes written before have none, and are counted by
+/// action and target only), and decisions and outcomes get an index on (dimension, time),
+/// ending with the mode or status, so that a count reads only the index.
+const MIGRATE_V9: &str = "
+ALTER TABLE outcomes ADD COLUMN actor TEXT;
+ALTER TABLE outcomes ADD COLUMN system TEXT;
+CREATE INDEX decisions_by_actor_time ON decisions (actor, created_at, mode);
+CREATE INDEX decisions_by_system_time ON decisions (system, created_at, mode);
+CREATE INDEX decisions_by_action_time ON decisions (action, created_at, mode);
+CREATE INDEX decisions_by_target_time ON decisions (target, created_at, mode);
+CREATE INDEX outcomes_by_actor_time ON outcomes (actor, created_at, status);
+CREATE INDEX outcomes_by_system_time ON outcomes (system, created_at, status);
+CREATE INDEX outcomes_by_action_time ON outcomes (action, created_at, status);
+CREATE INDEX outcomes_by_target_time ON outcomes (target, created_at, status);
+";
+
 /// Migrates the store to [`SCHEMA_VERSION`], creating it when empty.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), LocalError> {
     if schema_version(conn)? == SCHEMA_VERSION {
@@ -270,7 +287,10 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), LocalError> {
         if version < 7 {
             tx.execute_batch(MIGRATE_V7)?;
         }
-        tx.execute_batch(MIGRATE_V8)?;
+        if version < 8 {
+            tx.execute_batch(MIGRATE_V8)?;
+        }
+        tx.execute_batch(MIGRATE_V9)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()?;

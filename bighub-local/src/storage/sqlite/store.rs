@@ -12,7 +12,7 @@
 //! hand-off to another thread would cost more than the work.
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::{Value, json};
 
 use bighub_core::{MemoryBatch, OutcomeReport};
@@ -28,7 +28,8 @@ use crate::input::History;
 use crate::redact::redact_value;
 use crate::request_id::millis_of;
 use crate::storage::history::{
-    DAY_MS, MAX_PRECEDENTS, RECENT_DECISIONS, RecentEntry, RecentOutcome, summarize,
+    self, CountRow, DAY_MS, HistoryRequest, MAX_PRECEDENTS, Param, Placeholders, RECENT_DECISIONS,
+    RecentEntry, RecentOutcome, Statement, TargetOutcome, summarize,
 };
 use crate::storage::{
     DecisionRecord, IDEMPOTENCY_TTL_MS, IdempotencyClaim, IdempotentHit, NewApproval, NewDecision,
@@ -105,13 +106,18 @@ impl Store {
         Ok(())
     }
 
-    /// The history of `action` on `target` as of `now_ms`, and how many decisions precede it.
+    /// The history `request` asks for, and how many decisions precede it on its action
+    /// and target.
+    ///
+    /// The action's recent decisions and outcomes come from the recent cache; the counts by
+    /// dimension and window, the rate limits' counts and the target's last outcomes are
+    /// read from SQLite each time (bounded, indexed reads), so that they are exact whoever
+    /// wrote the rows.
     pub(crate) fn history(
         &mut self,
-        action: &str,
-        target: &str,
-        now_ms: i64,
+        request: &HistoryRequest<'_>,
     ) -> Result<(History, u64), LocalError> {
+        let (action, target, now_ms) = (request.action, request.target, request.now_ms);
         let since = now_ms - DAY_MS;
         // Another connection's commit changes data_version and empties the cache.
         let version: i64 = self
@@ -131,7 +137,48 @@ impl Store {
         // The window moved forward: what fell out of it is never needed again.
         entry.outcomes.retain(|o| o.created_at >= since);
         entry.outcomes_since = since;
-        Ok(summarize(entry))
+        let (mut history, precedents) = summarize(entry);
+        let windows = self.counts(history::window_counts(request, Placeholders::Sqlite))?;
+        let limits = self.counts(history::limit_counts(request, Placeholders::Sqlite))?;
+        let outcomes = match history::target_outcomes(request, Placeholders::Sqlite) {
+            Some(st) => self
+                .conn
+                .prepare_cached(&st.sql)?
+                .query_map(params_from_iter(st.params.iter().map(bind)), |r| {
+                    Ok(TargetOutcome {
+                        id: r.get(0)?,
+                        action: r.get(1)?,
+                        status: r.get(2)?,
+                        request_id: r.get(3)?,
+                        created_at: r.get(4)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+        history::add_counts(&mut history, request, &windows, &limits, outcomes);
+        Ok((history, precedents))
+    }
+
+    /// The rows of a counting statement (none without one).
+    fn counts(&self, statement: Option<Statement<'_>>) -> Result<Vec<CountRow>, LocalError> {
+        let Some(st) = statement else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self.conn.prepare_cached(&st.sql)?;
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map(params_from_iter(st.params.iter().map(bind)), |r| {
+                Ok(CountRow {
+                    part: r.get(0)?,
+                    key: r.get(1)?,
+                    counts: (2..columns)
+                        .map(|i| r.get::<_, Option<i64>>(i).map(Option::unwrap_or_default))
+                        .collect::<Result<_, _>>()?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     /// The newest decisions on `action` and `target`, how many there are (capped), and the
@@ -349,12 +396,12 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), LocalError> {
         let details = redact_value(&Value::Object(report.details.clone()), &[]);
-        let (action, target) = match &report.request_id {
+        let (action, target, actor, system) = match &report.request_id {
             Some(id) => self
                 .conn
                 .prepare_cached(FIND_DECISION)?
                 .query_row(params![id, millis_of(id).map(first_key), KEY_SLOTS], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })
                 .optional()?
                 .ok_or_else(|| LocalError::DecisionNotFound(id.clone()))?,
@@ -366,14 +413,19 @@ impl Store {
                         "(none: give the report a request_id, or details.action)".to_owned(),
                     )
                 })?;
-                (action, s("target").unwrap_or_default())
+                (
+                    action,
+                    s("target").unwrap_or_default(),
+                    s("actor"),
+                    s("system"),
+                )
             }
         };
         self.conn
             .prepare_cached(
                 "INSERT INTO outcomes (request_id, action, target, status, description, details,
-                    correction_needed, created_at, caller)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    correction_needed, created_at, caller, actor, system)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 report.request_id,
@@ -385,6 +437,8 @@ impl Store {
                 report.correction_needed,
                 now_ms,
                 caller,
+                actor,
+                system,
             ])?;
         let id = self.conn.last_insert_rowid();
         self.committed()?;
@@ -523,12 +577,12 @@ fn stored_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredDecision> {
     })
 }
 
-/// The action and target of the decision `?1`: by key, from the id's millisecond `?2` times
+/// The action, target, actor and system of the decision `?1`: by key, from the id's millisecond `?2` times
 /// `?3` ([`KEY_SLOTS`]); rows from before version 3 by their own index.
-const FIND_DECISION: &str = "SELECT action, target FROM decisions
+const FIND_DECISION: &str = "SELECT action, target, actor, system FROM decisions
      WHERE id BETWEEN ?2 AND ?2 + ?3 - 1 AND request_id = ?1
      UNION ALL
-     SELECT action, target FROM decisions
+     SELECT action, target, actor, system FROM decisions
      WHERE legacy IS NOT NULL AND request_id = ?1
      LIMIT 1";
 
@@ -539,6 +593,15 @@ const FIND_DECISION_TEXT: &str = "SELECT decision FROM decisions
      SELECT decision FROM decisions
      WHERE legacy IS NOT NULL AND request_id = ?1
      LIMIT 1";
+
+/// A counting statement's parameter, as SQLite binds it.
+fn bind<'a>(p: &'a Param<'a>) -> ToSqlOutput<'a> {
+    match p {
+        Param::Text(Some(t)) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        Param::Text(None) => ToSqlOutput::Borrowed(ValueRef::Null),
+        Param::Int(n) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*n)),
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -677,5 +740,49 @@ mod tests {
             )
             .unwrap();
         assert_eq!(legacy, None, "the store was migrated a second time");
+    }
+
+    /// Every history count reads an index on (dimension, time), never the whole table.
+    #[test]
+    fn history_counts_read_only_their_indexes() {
+        let store = Store::open(&StoreLocation::Memory).unwrap();
+        let config = crate::PolicyConfig::from_overrides(
+            json!({"rate_limits": [{"name": "l", "max": 3, "window": "1h", "action": "deploy",
+                "environment": "production", "per": "target"}]}),
+            "test",
+        )
+        .unwrap();
+        let action = bighub_core::ProposedAction::new("deploy")
+            .actor("bot")
+            .system("argocd")
+            .target("web");
+        let request = HistoryRequest::for_call(&config, &action, "deploy", 1_790_000_000_000);
+        let statements = [
+            history::window_counts(&request, Placeholders::Sqlite).unwrap(),
+            history::limit_counts(&request, Placeholders::Sqlite).unwrap(),
+            history::target_outcomes(&request, Placeholders::Sqlite).unwrap(),
+        ];
+        for st in &statements {
+            let plan: Vec<String> = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {}", st.sql))
+                .unwrap()
+                .query_map(params_from_iter(st.params.iter().map(bind)), |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let reads: Vec<&String> = plan
+                .iter()
+                .filter(|p| p.contains(" decisions ") || p.contains(" outcomes "))
+                .collect();
+            assert!(!reads.is_empty(), "{plan:#?}");
+            for p in reads {
+                assert!(
+                    p.starts_with("SEARCH") && p.contains("_time") && p.contains("INDEX"),
+                    "{}: {plan:#?}",
+                    st.sql
+                );
+            }
+        }
     }
 }
