@@ -16,7 +16,11 @@
 //! load (default 4,000). `BENCH_BASELINE_BIGHUB=/path/to/bighub` measures another build of
 //! the binary first (one built from an earlier commit, say), the same way in the same run,
 //! and prints this build's CPU per decision as a ratio of it. A decision the server sheds
-//! under load (503) is counted and not retried.
+//! under load (503) is counted and not retried. This build is measured twice: with the
+//! default policy, and with `history_windows` `["1h", "24h"]` and one rate limit
+//! configured, which makes every decision count its actor's, system's, action's and
+//! target's recent decisions and outcomes (here one actor decides everything, so those
+//! counts read thousands of rows).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -65,18 +69,35 @@ fn main() {
     let baseline = std::env::var_os("BENCH_BASELINE_BIGHUB").map(|bin| {
         let bin = PathBuf::from(bin);
         println!("baseline: {}", bin.display());
-        let figures = measure(&runtime, &bin, &url, decisions);
+        let figures = measure(&runtime, &bin, &[], &url, decisions);
         print_figures(&figures);
         figures
     });
-    println!("this build:");
-    let current = measure(
+    let this_build = Path::new(env!("CARGO_BIN_EXE_bighub"));
+    println!("this build, default policy:");
+    let current = measure(&runtime, this_build, &[], &url, decisions);
+    print_figures(&current);
+    // What the history costs when a policy reads it: every window counted, one rate limit.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let counted = dir.path().join("history.json");
+    std::fs::write(
+        &counted,
+        json!({"bighub": {"config": {
+            "history_windows": ["1h", "24h"],
+            "rate_limits": [{"name": "bench", "max": 10_000, "window": "1h", "per": "actor"}]
+        }}})
+        .to_string(),
+    )
+    .expect("writes the policy data");
+    println!("this build, history_windows [1h, 24h] and one rate limit:");
+    let policy = counted.to_string_lossy().into_owned();
+    print_figures(&measure(
         &runtime,
-        Path::new(env!("CARGO_BIN_EXE_bighub")),
+        this_build,
+        &["--policy", &policy],
         &url,
         decisions,
-    );
-    print_figures(&current);
+    ));
     if let Some(baseline) = baseline {
         println!("this build / baseline (CPU per decision):");
         for (now, then) in current.iter().zip(&baseline) {
@@ -112,6 +133,7 @@ fn print_figures(figures: &[Figures]) {
 fn measure(
     runtime: &tokio::runtime::Runtime,
     bin: &Path,
+    args: &[&str],
     url: &str,
     decisions: usize,
 ) -> Vec<Figures> {
@@ -120,7 +142,7 @@ fn measure(
         std::process::id(),
         SCHEMAS.fetch_add(1, Ordering::Relaxed)
     );
-    let mut server = Server::start(bin, url, &schema);
+    let mut server = Server::start(bin, args, url, &schema);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(128)
         .build()
@@ -249,10 +271,13 @@ struct Server {
 }
 
 impl Server {
-    fn start(bin: &Path, url: &str, schema: &str) -> Self {
+    fn start(bin: &Path, args: &[&str], url: &str, schema: &str) -> Self {
         let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--insecure-no-auth"])
+            // Every client is on this machine: no per-address cap.
+            .args(["--max-connections-per-address", "0"])
             .args(["--database-url", url, "--database-schema", schema])
+            .args(args)
             .env_remove("BIGHUB_POLICY")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

@@ -17,6 +17,7 @@ const START_MS: i64 = 1_780_315_200_000;
 
 fn config() -> Value {
     json!({
+        "history_windows": ["1h", "24h"],
         "rate_limits": [
             {"name": "prod-deploys", "max": 3, "window": "1h", "action": "deploy",
              "environment": "production", "per": "actor"},
@@ -372,7 +373,7 @@ fn limits_and_prerequisites_are_read_and_normalized() {
     assert_eq!(config.requires_prior[0].action, "rotate_credential");
     assert_eq!(config.requires_prior[0].status, "SUCCESS");
     let defaults = PolicyConfig::default();
-    assert_eq!(defaults.history_windows.len(), 2);
+    assert!(defaults.history_windows.is_empty());
     assert_eq!(
         PolicyConfig::from_overrides(
             json!({"rate_limits": [{"name": "x", "max": 1, "window": "1h"}]}),
