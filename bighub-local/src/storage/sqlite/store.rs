@@ -747,7 +747,8 @@ mod tests {
     fn history_counts_read_only_their_indexes() {
         let store = Store::open(&StoreLocation::Memory).unwrap();
         let config = crate::PolicyConfig::from_overrides(
-            json!({"rate_limits": [{"name": "l", "max": 3, "window": "1h", "action": "deploy",
+            json!({"history_windows": ["1h", "24h"],
+                "rate_limits": [{"name": "l", "max": 3, "window": "1h", "action": "deploy",
                 "environment": "production", "per": "target"}]}),
             "test",
         )
