@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use bighub_local::{DecisionLogConfig, DecisionLogs};
+use bighub_local::decision_logs::{DecisionLogConfig, DecisionLogs};
 use clap::Args;
 
 /// The decision-log flags of `bighub serve`.

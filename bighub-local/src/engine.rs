@@ -394,7 +394,8 @@ impl LocalEngineBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use bighub_local::{DecisionLogConfig, DecisionLogs, LocalEngine};
+    /// use bighub_local::LocalEngine;
+    /// use bighub_local::decision_logs::{DecisionLogConfig, DecisionLogs};
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let dir = tempfile::tempdir()?;

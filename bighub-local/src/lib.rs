@@ -17,7 +17,8 @@
 //! decision fetches what is true now from), [`storage`] (the records the engine
 //! hands out, the store's limits and timeouts), [`durable`] (paused agent runs kept
 //! beside their approvals), [`replay`], [`policy_tests`], [`decision_logs`] (every
-//! decision out to a file or an HTTP endpoint), and
+//! decision out to a file or an HTTP endpoint), [`live_policies`] (reloading and watching
+//! the policy files, shadow policies), and
 //! [`duration`] and [`clock`] (reading durations and timestamps as the engine does).
 //!
 //! # The default policy
@@ -358,11 +359,11 @@
 //! on the set it started with (it holds that set). A change that fails keeps the set in
 //! force, is logged (its text quoted) and stays the last reload error in
 //! [`LocalEngine::policy_status`] (with when, and the revision kept) until a later reload
-//! succeeds. Unchanged files are a no-op ([`ReloadOutcome::Unchanged`]). Tests run at
+//! succeeds. Unchanged files are a no-op ([`ReloadOutcome::Unchanged`](live_policies::ReloadOutcome::Unchanged)). Tests run at
 //! reload, not at build: a set that built keeps deciding.
 //!
 //! [`LocalEngine::watch_policies`] polls the files' digest on a background thread, which
-//! stops when the returned [`PolicyWatcher`] is dropped, and reloads each change once (the
+//! stops when the returned [`PolicyWatcher`](live_policies::PolicyWatcher) is dropped, and reloads each change once (the
 //! enforced and the shadow set); `bighub serve` watches every 2 seconds by default, and its
 //! `/healthz` and `/metrics` show the revision and the last reload error. Polling a digest
 //! works alike on every platform and file system (ConfigMap volumes, network mounts).
@@ -435,7 +436,7 @@
 //!
 //! # Decision logs
 //!
-//! An engine given a [`DecisionLogs`] sink ([`LocalEngineBuilder::decision_logs`]) hands
+//! An engine given a [`DecisionLogs`](decision_logs::DecisionLogs) sink ([`LocalEngineBuilder::decision_logs`]) hands
 //! it every decision it records, once the store has it: one JSON record per decision, with
 //! the fields OPA's decision logs use (`decision_id` = the request id, `path` = the entry
 //! point as `bighub/policy/decision`, `input` = the decision packet's input with secrets
@@ -445,21 +446,22 @@
 //! `decision_brain.policy_revision`). Records are appended to a file, or POSTed to an
 //! endpoint in batches of JSON lines (`application/x-ndjson`; OPA's own service API
 //! takes a gzipped JSON array instead), off the deciding thread: a decision never waits
-//! for the sink. [`DecisionLogConfig`] sets headers (an `Authorization` value never
+//! for the sink. [`DecisionLogConfig`](decision_logs::DecisionLogConfig) sets headers (an `Authorization` value never
 //! shown), masks (JSON pointers such as `/input/action/arguments/email`, replaced with
 //! `[MASKED]`, and the masked text wherever else the record repeats it), drop rules (by
 //! mode, `autonomous` to keep only what was constrained, reviewed or blocked, or by tool
 //! glob), the batch size, the flush interval, the queue's bound and the retry backoff. A
 //! failed batch (connection refused, timeout, 408, 429, 5xx) is retried until it is
 //! accepted while the queue keeps what comes meanwhile; a full queue drops the new record
-//! and counts it. [`DecisionLogs::stats`] reads the counts (sent, failed attempts, dropped
-//! by overflow, dropped by rule, rejected, abandoned, pending); [`DecisionLogs::close`]
+//! and counts it. [`DecisionLogs::stats`](decision_logs::DecisionLogs::stats) reads the counts (sent, failed attempts, dropped
+//! by overflow, dropped by rule, rejected, abandoned, pending); [`DecisionLogs::close`](decision_logs::DecisionLogs::close)
 //! sends what is queued within a bound, on shutdown.
 //!
 //! ```
 //! use std::time::Duration;
 //! use bighub_core::ProposedAction;
-//! use bighub_local::{DecisionLogConfig, DecisionLogs, LocalEngine};
+//! use bighub_local::LocalEngine;
+//! use bighub_local::decision_logs::{DecisionLogConfig, DecisionLogs};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = tempfile::tempdir()?;
@@ -515,7 +517,7 @@ mod engine;
 mod error;
 mod history_config;
 mod input;
-mod live_policies;
+pub mod live_policies;
 mod outbound_url;
 mod policy;
 mod policy_check;
@@ -531,11 +533,8 @@ pub mod storage;
 
 pub use approvals::{AnswerOrigin, ChangePreview};
 pub use config::{ActionFamily, DEFAULT_DATA, PolicyConfig};
-pub use decision_logs::{DecisionLogConfig, DecisionLogStats, DecisionLogs};
 pub use engine::{LocalEngine, LocalEngineBuilder, PreviewHistory, RequestOrigin};
 pub use error::LocalError;
 pub use input::DERIVED_VERSION;
 pub use input::DecisionExtras;
-pub use policy_reload::{PolicySetStatus, PolicyStatus, ReloadFailure, ReloadOutcome};
 pub use policy_source::{DEFAULT_ENTRYPOINT, DEFAULT_POLICY};
-pub use policy_watch::PolicyWatcher;

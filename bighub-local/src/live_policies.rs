@@ -1,8 +1,9 @@
 //! The engine's policy sets while it runs: their revision and status, reloading them, watching
 //! their files, and the calls where the shadow set disagreed.
 //!
-//! This module owns the engine's public methods for live policies. Loading and swapping a
-//! set is `policy_reload.rs`'s, polling `policy_watch.rs`'s, a shadow decision
+//! This module owns the engine's public methods for live policies and names what they
+//! answer ([`PolicyStatus`], [`ReloadOutcome`], [`PolicyWatcher`], ...). Loading and
+//! swapping a set is `policy_reload.rs`'s, polling `policy_watch.rs`'s, a shadow decision
 //! `shadow.rs`'s, and listing disagreements the store's.
 
 use std::sync::Arc;
@@ -10,8 +11,8 @@ use std::time::Duration;
 
 use crate::engine::LocalEngine;
 use crate::error::LocalError;
-use crate::policy_reload::{PolicyStatus, ReloadOutcome};
-use crate::policy_watch::PolicyWatcher;
+pub use crate::policy_reload::{PolicySetStatus, PolicyStatus, ReloadFailure, ReloadOutcome};
+pub use crate::policy_watch::PolicyWatcher;
 use crate::storage::ShadowDisagreement;
 
 impl LocalEngine {

@@ -219,7 +219,7 @@ impl LoadedPolicy {
 /// What a reload did.
 ///
 /// ```
-/// use bighub_local::ReloadOutcome;
+/// use bighub_local::live_policies::ReloadOutcome;
 ///
 /// let outcome = ReloadOutcome::Unchanged { revision: "ab12".into() };
 /// assert_eq!(outcome.revision(), "ab12");

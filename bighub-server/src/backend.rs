@@ -193,7 +193,7 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// Where the policy sets stand (revision, reloads, last reload error), for
     /// `/healthz` and `/metrics`; `None` for a backend without policies of its own. Read
     /// from memory: it never waits on the store.
-    fn policy_status(&self) -> Option<bighub_local::PolicyStatus> {
+    fn policy_status(&self) -> Option<bighub_local::live_policies::PolicyStatus> {
         None
     }
     /// Keeps a paused durable run of the caller (`PUT /runs/{run_id}`).
@@ -467,7 +467,7 @@ impl Backend for LocalBackend {
             .await
     }
 
-    fn policy_status(&self) -> Option<bighub_local::PolicyStatus> {
+    fn policy_status(&self) -> Option<bighub_local::live_policies::PolicyStatus> {
         Some(self.engine.policy_status())
     }
 

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bighub_local::{DecisionLogStats, DecisionLogs};
+use bighub_local::decision_logs::{DecisionLogStats, DecisionLogs};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{Mutex, PoisonError};
 
-use bighub_local::{PolicySetStatus, PolicyStatus};
+use bighub_local::live_policies::{PolicySetStatus, PolicyStatus};
 use serde_json::{Value, json};
 
 /// The most distinct rule labels counted; later ones count as `other`, so that a policy

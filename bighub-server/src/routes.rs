@@ -22,7 +22,7 @@
 //! the same size limit, and Slack's signature is checked before anything else
 //! (`notify/slack_actions.rs`).
 
-use bighub_local::DecisionLogs;
+use bighub_local::decision_logs::DecisionLogs;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use bighub_local::DecisionLogs;
+use bighub_local::decision_logs::DecisionLogs;
 
 use crate::approval_events::ApprovalEvents;
 use crate::backend::Backend;

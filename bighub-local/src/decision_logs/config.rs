@@ -51,7 +51,7 @@ impl fmt::Display for Target {
 ///
 /// ```
 /// use std::time::Duration;
-/// use bighub_local::DecisionLogConfig;
+/// use bighub_local::decision_logs::DecisionLogConfig;
 ///
 /// let mut config = DecisionLogConfig::http("https://logs.example.com/v1/decisions?tenant=t1")?
 ///     .header("Authorization", "Bearer s3cr3t-token")?

@@ -39,7 +39,8 @@ const SETTLE: Duration = Duration::from_millis(100);
 /// ```
 /// use std::time::Duration;
 /// use bighub_core::ProposedAction;
-/// use bighub_local::{DecisionLogs, LocalEngine};
+/// use bighub_local::LocalEngine;
+/// use bighub_local::decision_logs::DecisionLogs;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let dir = tempfile::tempdir()?;
@@ -90,7 +91,7 @@ impl DecisionLogs {
     /// Starts a sink as `config` says, on a thread of its own.
     ///
     /// ```
-    /// use bighub_local::{DecisionLogConfig, DecisionLogs};
+    /// use bighub_local::decision_logs::{DecisionLogConfig, DecisionLogs};
     ///
     /// let config = DecisionLogConfig::http("https://logs.example.com/v1/decisions")?
     ///     .header("Authorization", "Bearer s3cr3t-token")?

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use bighub_core::backoff::Backoff;
 use bighub_core::{ProposedAction, RiskLevel};
-use bighub_local::{DecisionLogConfig, DecisionLogs, LocalEngine, RequestOrigin};
+use bighub_local::decision_logs::{DecisionLogConfig, DecisionLogs};
+use bighub_local::{LocalEngine, RequestOrigin};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

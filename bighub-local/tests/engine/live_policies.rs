@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bighub_core::ProposedAction;
-use bighub_local::{LocalEngine, LocalError, ReloadOutcome};
+use bighub_local::live_policies::ReloadOutcome;
+use bighub_local::{LocalEngine, LocalError};
 
 const REVIEW_RESTARTS: &str = r#"package bighub.ext
 import rego.v1

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bighub_core::backoff::Backoff;
-use bighub_local::{DecisionLogConfig, DecisionLogs, LocalEngine};
+use bighub_local::LocalEngine;
+use bighub_local::decision_logs::{DecisionLogConfig, DecisionLogs};
 use bighub_server::{LocalBackend, Server};
 use serde_json::{Value, json};
 
