@@ -104,6 +104,10 @@ pub struct LocalEngine {
     clock: Clock,
     /// Where each recorded decision is logged, with the entry point as a record's `path`.
     decision_logs: Option<(DecisionLogs, Arc<str>)>,
+    /// Held from reading a rate limit's count to recording the decision, so that calls
+    /// decided at once in this process (a model's parallel tool calls, a server's
+    /// concurrent requests) each see the ones before them.
+    counted_decisions: std::sync::Mutex<()>,
 }
 
 impl fmt::Debug for LocalEngine {
@@ -383,6 +387,7 @@ impl LocalEngineBuilder {
             context,
             clock: self.clock,
             decision_logs: self.decision_logs.map(|logs| (logs, path)),
+            counted_decisions: std::sync::Mutex::new(()),
         })
     }
 
@@ -824,6 +829,12 @@ impl LocalEngine {
         };
         let policy = self.policies.current();
         let request = HistoryRequest::for_call(&policy.config, action, name, now);
+        // Kept until the decision is recorded (the end of this function).
+        let _counted = (!request.limits.is_empty()).then(|| {
+            self.counted_decisions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
         let (history, precedents) = self.store()?.history(&request)?;
         let prepared = context.prepare(now);
         let context_blocked = !prepared.blocked_by.is_empty();

@@ -81,8 +81,10 @@ impl Dimension {
 /// review (modes `autonomous`, `constrained`, `review`), on calls the same filters select,
 /// is sent to review: the call itself would be one too many.
 ///
-/// A limit is checked, not reserved: calls decided at the same moment (on several
-/// servers, or threads) may each see the count from before the others were recorded.
+/// One engine decides the calls a limit may count one after the other, from reading the
+/// count to recording the decision, so its threads never overrun a limit together. Across
+/// processes (several servers on one database) a limit is checked, not reserved: calls
+/// decided at the same moment may each see the count from before the others were recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]

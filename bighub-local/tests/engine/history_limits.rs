@@ -251,6 +251,52 @@ fn postgres_decides_rate_limits_and_prerequisites_as_sqlite_does() {
     }
 }
 
+/// Calls decided at once (a model's parallel tool calls) each see the ones before them:
+/// of eight simultaneous deploys under a limit of three, exactly three run.
+fn parallel_calls_stay_within_the_limit(builder: LocalEngineBuilder) {
+    let clock = Clock::manual(START_MS);
+    let e = engine(builder, &clock);
+    let start = std::sync::Barrier::new(8);
+    let modes: Vec<String> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..8)
+            .map(|i| {
+                let (e, start) = (&e, &start);
+                s.spawn(move || {
+                    start.wait();
+                    let d = e
+                        .decide(&deploy("ci-bot", "production", &format!("svc-{i}")))
+                        .unwrap();
+                    d.raw["mode"].as_str().unwrap().to_owned()
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let ran = modes.iter().filter(|m| *m == "autonomous").count();
+    let reviewed = modes.iter().filter(|m| *m == "review").count();
+    assert_eq!((ran, reviewed), (3, 5), "{modes:?}");
+}
+
+#[test]
+fn parallel_calls_stay_within_the_limit_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    parallel_calls_stay_within_the_limit(
+        LocalEngine::builder().db_path(dir.path().join("decisions.db")),
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn parallel_calls_stay_within_the_limit_on_postgres() {
+    use crate::postgres_store::{database_url, fresh_schema};
+    let Some(url) = database_url() else { return };
+    parallel_calls_stay_within_the_limit(
+        LocalEngine::builder()
+            .database_url(&url)
+            .database_schema(fresh_schema()),
+    );
+}
+
 /// Another connection's writes count at once: the SQLite cache of recent decisions does
 /// not hide them from the counts.
 #[test]
