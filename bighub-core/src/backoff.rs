@@ -82,6 +82,55 @@ pub fn retry_after(value: &str) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
+/// What an HTTP answer to a delivery (a webhook, a batch of decision logs) means for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryAnswer {
+    /// Accepted (2xx).
+    Accepted,
+    /// Worth sending again ([`is_transient_status`]), after `after` when the receiver's
+    /// `Retry-After` said how long.
+    Retry {
+        /// The wait the receiver asked for, if any.
+        after: Option<Duration>,
+        /// What went wrong, for logs: `answered 503`.
+        problem: String,
+    },
+    /// Refused for good: sending it again would be refused again.
+    Refused {
+        /// What went wrong, for logs: `answered 400`.
+        problem: String,
+    },
+}
+
+/// What an answer with `status` and `Retry-After` header value `retry_after_header` means
+/// for a delivery.
+///
+/// ```
+/// use std::time::Duration;
+/// use bighub_core::backoff::{DeliveryAnswer, delivery_answer};
+///
+/// assert_eq!(delivery_answer(204, None), DeliveryAnswer::Accepted);
+/// assert_eq!(
+///     delivery_answer(429, Some("2")),
+///     DeliveryAnswer::Retry { after: Some(Duration::from_secs(2)), problem: "answered 429".into() }
+/// );
+/// assert!(matches!(delivery_answer(400, None), DeliveryAnswer::Refused { .. }));
+/// ```
+pub fn delivery_answer(status: u16, retry_after_header: Option<&str>) -> DeliveryAnswer {
+    if (200..300).contains(&status) {
+        return DeliveryAnswer::Accepted;
+    }
+    let problem = format!("answered {status}");
+    if is_transient_status(status) {
+        DeliveryAnswer::Retry {
+            after: retry_after_header.and_then(retry_after),
+            problem,
+        }
+    } else {
+        DeliveryAnswer::Refused { problem }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

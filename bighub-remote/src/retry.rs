@@ -33,13 +33,9 @@ impl RetryPolicy {
     }
 }
 
-/// Reads a `Retry-After` value given in seconds (`"3"`).
-///
-/// The HTTP-date form is not used by the service and is ignored (the regular backoff
-/// applies then).
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
+/// Reads a `Retry-After` value given in seconds (`"3"`); the HTTP-date form is ignored
+/// (the regular backoff applies then).
+pub(crate) use bighub_core::backoff::retry_after as parse_retry_after;
 
 #[cfg(test)]
 mod tests {

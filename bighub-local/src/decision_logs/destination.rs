@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::time::Duration;
 
-use bighub_core::backoff::{is_transient_status, retry_after};
+use bighub_core::backoff::{DeliveryAnswer, delivery_answer};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 
 use super::config::{DecisionLogConfig, Target};
@@ -93,23 +93,17 @@ impl Destination {
                     .send()
                     .await;
                 match sent {
-                    Ok(response) => {
-                        let status = response.status();
-                        if status.is_success() {
-                            return Attempt::Sent;
-                        }
-                        let problem = format!("answered {}", status.as_u16());
-                        if is_transient_status(status.as_u16()) {
-                            let after = response
-                                .headers()
-                                .get(RETRY_AFTER)
-                                .and_then(|v| v.to_str().ok())
-                                .and_then(retry_after);
-                            Attempt::Failed(after, problem)
-                        } else {
-                            Attempt::Refused(problem)
-                        }
-                    }
+                    Ok(response) => match delivery_answer(
+                        response.status().as_u16(),
+                        response
+                            .headers()
+                            .get(RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok()),
+                    ) {
+                        DeliveryAnswer::Accepted => Attempt::Sent,
+                        DeliveryAnswer::Retry { after, problem } => Attempt::Failed(after, problem),
+                        DeliveryAnswer::Refused { problem } => Attempt::Refused(problem),
+                    },
                     // The error's own text would name the whole URL, query included.
                     Err(e) if e.is_builder() => Attempt::Refused(e.without_url().to_string()),
                     Err(e) => Attempt::Failed(None, e.without_url().to_string()),

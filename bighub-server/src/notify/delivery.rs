@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use bighub_core::backoff::{is_transient_status, retry_after};
+use bighub_core::backoff::{DeliveryAnswer, delivery_answer};
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 
 use super::config::{NotifyConfig, WebhookTarget};
@@ -88,23 +88,17 @@ async fn send_once(client: &reqwest::Client, config: &NotifyConfig, delivery: &D
         .send()
         .await;
     match sent {
-        Ok(response) => {
-            let status = response.status();
-            if status.is_success() {
-                return Try::Sent;
-            }
-            let problem = format!("answered {}", status.as_u16());
-            if is_transient_status(status.as_u16()) {
-                let after = response
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(retry_after);
-                Try::Retry(after, problem)
-            } else {
-                Try::GiveUp(problem)
-            }
-        }
+        Ok(response) => match delivery_answer(
+            response.status().as_u16(),
+            response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        ) {
+            DeliveryAnswer::Accepted => Try::Sent,
+            DeliveryAnswer::Retry { after, problem } => Try::Retry(after, problem),
+            DeliveryAnswer::Refused { problem } => Try::GiveUp(problem),
+        },
         // The error's own text would name the whole URL, token included.
         Err(e) => {
             let fatal = e.is_builder() || e.is_redirect();
