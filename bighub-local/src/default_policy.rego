@@ -443,6 +443,28 @@ findings contains f if {
 	}
 }
 
+# A call a limit selects but the store could not count, because it has no value for the
+# limit's `per` (a per-target limit and a call naming no target): review, since counting
+# nothing would let such calls past the limit.
+findings contains f if {
+	some l in cfg.rate_limits
+	rate_limit_applies(l)
+	input.history.rate_limits[l.name] == null
+	f := {
+		"rule": "rate_limit",
+		"mode": "review",
+		"reason": sprintf("%s%s cannot be counted against the rate limit `%s`: the call names no %s.", [input.action.name, target_text, l.name, l.per]),
+		"factor": {
+			"factor": "rate_limit",
+			"severity": "warning",
+			"reason": sprintf("limit %s counts per %s, and the call has none", [l.name, l.per]),
+			"limit": l.name,
+			"max": l.max,
+			"window": l.window_text,
+		},
+	}
+}
+
 # An outcome of the prerequisite's prior action with its status, on this target, in its
 # window.
 prior_recorded(p) if {

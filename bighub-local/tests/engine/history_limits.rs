@@ -297,6 +297,30 @@ fn parallel_calls_stay_within_the_limit_on_postgres() {
     );
 }
 
+/// A call a per-target limit selects but cannot count, since it names no target, is
+/// reviewed rather than let past the limit.
+#[test]
+fn a_call_a_limit_cannot_count_is_reviewed() {
+    let e = engine(LocalEngine::builder().in_memory(), &Clock::manual(START_MS));
+    let untargeted = ProposedAction::new("grant_access")
+        .actor("ops")
+        .system("github")
+        .risk(RiskLevel::Low)
+        .environment("staging")
+        .arguments(json!({"user": "dana"}));
+    let d = e.decide(&untargeted).unwrap();
+    assert_eq!(d.raw["mode"], "review", "{}", d.raw["reason"]);
+    assert!(
+        rules(&d).contains(&"rate_limit".to_owned()),
+        "{:?}",
+        rules(&d)
+    );
+    assert_eq!(
+        d.raw["decision_packet"]["input"]["history"]["rate_limits"]["group-grants"],
+        Value::Null
+    );
+}
+
 /// Another connection's writes count at once: the SQLite cache of recent decisions does
 /// not hide them from the counts.
 #[test]

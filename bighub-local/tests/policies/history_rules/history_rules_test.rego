@@ -32,6 +32,15 @@ test_blocked_calls_do_not_count if {
 	d.mode == "autonomous"
 }
 
+# A call the limit selects but cannot count (no value for its `per`) is reviewed.
+test_a_call_the_limit_cannot_count_is_reviewed if {
+	d := data.bighub.policy.decision with input as with_history(deploy, {"rate_limits": {"prod-deploys": null}})
+	d.mode == "review"
+	some f in d.findings
+	f.rule == "rate_limit"
+	contains(f.reason, "names no actor")
+}
+
 test_a_staging_deploy_is_not_limited if {
 	staging := bighub.input({"tool": "deploy", "actor": "ci-bot", "system": "argocd", "risk": "low", "environment": "staging", "target": "web"})
 	d := data.bighub.policy.decision with input as with_history(staging, {"rate_limits": counted(9)})
