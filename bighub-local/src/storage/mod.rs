@@ -211,6 +211,25 @@ pub struct DecisionRecord {
     pub used: Value,
 }
 
+/// What an outcome without a request id is attributed to, from its details: `(action,
+/// target, actor, system)`; the action (or tool) must be named.
+pub(crate) fn outcome_subject_from_details(
+    details: &Value,
+) -> Result<(String, String, Option<String>, Option<String>), LocalError> {
+    let s = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
+    let action = s("action").or_else(|| s("tool")).ok_or_else(|| {
+        LocalError::DecisionNotFound(
+            "(none: give the report a request_id, or details.action)".to_owned(),
+        )
+    })?;
+    Ok((
+        action,
+        s("target").unwrap_or_default(),
+        s("actor"),
+        s("system"),
+    ))
+}
+
 /// The `used` of a decision record, from the stored decision's JSON text.
 pub(crate) fn decision_used(decision: &str) -> Value {
     let Ok(decision) = serde_json::from_str::<Value>(decision) else {

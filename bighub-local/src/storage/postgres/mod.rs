@@ -455,20 +455,7 @@ impl Postgres {
                         row.try_get(3)?,
                     )
                 }
-                None => {
-                    let s = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
-                    let action = s("action").or_else(|| s("tool")).ok_or_else(|| {
-                        LocalError::DecisionNotFound(
-                            "(none: give the report a request_id, or details.action)".to_owned(),
-                        )
-                    })?;
-                    (
-                        action,
-                        s("target").unwrap_or_default(),
-                        s("actor"),
-                        s("system"),
-                    )
-                }
+                None => crate::storage::outcome_subject_from_details(&details)?,
             };
         let insert = client
             .prepare_cached(
