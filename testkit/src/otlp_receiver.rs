@@ -2,8 +2,9 @@
 //! `ExportTraceServiceRequest` protobuf (`opentelemetry-proto`), kept for a test to read.
 //!
 //! It listens on 127.0.0.1 only, on a free port, and stops when the [`OtlpReceiver`] is
-//! dropped (or with the runtime it was started on). It accepts only `http/protobuf`; it
-//! does not check what it receives beyond decoding it: assertions are the test's.
+//! dropped (or with the runtime it was started on). It refuses what a collector refuses (a
+//! body that is not uncompressed `application/x-protobuf`, ids of the wrong length) and
+//! checks nothing more: assertions are the test's.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use opentelemetry_proto::tonic::collector::trace::v1::{
@@ -150,10 +151,33 @@ impl OtlpReceiver {
     }
 }
 
-async fn export(State(spans): State<Spans>, body: Bytes) -> impl IntoResponse {
+/// Takes what an OTLP/HTTP collector takes: a protobuf body (`415` for another media
+/// type), not compressed (this receiver decodes none), whose spans have 16-byte trace ids
+/// and 8-byte span ids (`400` otherwise, as the collector refuses them).
+async fn export(State(spans): State<Spans>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if header(header::CONTENT_TYPE) != Some("application/x-protobuf") {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new()).into_response();
+    }
+    if header(header::CONTENT_ENCODING).is_some_and(|e| e != "identity") {
+        return (StatusCode::BAD_REQUEST, Vec::new()).into_response();
+    }
     let Ok(request) = ExportTraceServiceRequest::decode(body) else {
         return (StatusCode::BAD_REQUEST, Vec::new()).into_response();
     };
+    let malformed = request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .any(|s| {
+            s.trace_id.len() != 16
+                || s.span_id.len() != 8
+                || !(s.parent_span_id.is_empty() || s.parent_span_id.len() == 8)
+        });
+    if malformed {
+        return (StatusCode::BAD_REQUEST, Vec::new()).into_response();
+    }
     let mut received = spans.0.lock().unwrap_or_else(|p| p.into_inner());
     for resource_spans in request.resource_spans {
         let service_name = resource_spans.resource.as_ref().and_then(|r| {

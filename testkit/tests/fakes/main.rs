@@ -7,3 +7,4 @@
 mod fake_bighub;
 mod fake_openai;
 mod fake_openai_bin;
+mod otlp_receiver;
